@@ -1,0 +1,164 @@
+# libvmm - embeddable x86-64 hypervisor library.  `make help` lists targets.
+
+VERSION   := 1.0.0
+SOMAJOR   := 1
+PREFIX    ?= /usr/local
+B         ?= build
+SAN       ?= 0
+
+CC        ?= gcc
+CXX       ?= g++
+WARN      := -Wall -Wextra -Werror -Wno-unused-parameter
+CFLAGS_BASE := -std=gnu11 -g $(WARN) -fstack-protector-strong -Iinclude -I. -MMD -MP
+ifeq ($(SAN),1)
+  OPT     := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+  SANLD   := -fsanitize=address,undefined
+else
+  OPT     := -O2 -D_FORTIFY_SOURCE=2
+  SANLD   :=
+endif
+CFLAGS    ?=
+LIBCFLAGS := $(CFLAGS_BASE) $(OPT) -fPIC -fvisibility=hidden -DVMM_BUILDING_LIBRARY $(CFLAGS)
+APPCFLAGS := $(CFLAGS_BASE) $(OPT) -fPIE $(CFLAGS)
+HARDEN_LD := -Wl,-z,relro,-z,now -Wl,-z,noexecstack
+LIBS      := -lelf -lpthread
+
+# Library sources: every .c below these folders is part of libvmm.
+LIB_SRCS  := $(wildcard lib/*.c lib/devices/*.c lib/loaders/*.c arch/x86/*.c \
+                        backends/emu/*.c backends/kvm/*.c)
+LIB_OBJS  := $(LIB_SRCS:%.c=$(B)/obj/%.o)
+CLI_SRCS  := $(wildcard cli/*.c)
+CLI_OBJS  := $(CLI_SRCS:%.c=$(B)/obj/%.o)
+
+SOLIB     := $(B)/libvmm.so.$(SOMAJOR)
+ALIB      := $(B)/libvmm.a
+CLI       := $(B)/vmm
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/unit/%)
+TOOL_SRCS := $(wildcard tests/conformance/*.c tests/bench/*.c)
+TOOL_BINS := $(patsubst %.c,$(B)/%,$(TOOL_SRCS))
+
+# Guests: freestanding x86 images, built the same way in every build flavour.
+GUEST_CC     := gcc
+GUEST_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie -nostdlib \
+                -fno-stack-protector -mno-red-zone -mgeneral-regs-only \
+                -fno-asynchronous-unwind-tables -Wall -Wextra -Werror \
+                -Itests/guests/rt
+GUEST_DIR    := build/guests
+GUEST_RT64   := $(wildcard tests/guests/rt/*64.S tests/guests/rt/*64.c tests/guests/rt/common.c)
+GUEST_C      := $(wildcard tests/guests/*.c)
+GUEST_S      := $(wildcard tests/guests/*.S)
+GUESTS       := $(GUEST_C:tests/guests/%.c=$(GUEST_DIR)/%.elf) \
+                $(GUEST_S:tests/guests/%.S=$(GUEST_DIR)/%.elf) \
+                $(GUEST_DIR)/hello.elf
+
+.PHONY: all lib cli guests check check-unit check-guests check-header check-abi \
+        check-asan check-hosts bench bench-kvm abi-update install clean help
+
+all: $(SOLIB) $(ALIB) $(CLI) guests
+
+help:
+	@echo "make            build libvmm.so.$(SOMAJOR), libvmm.a, the vmm CLI and test guests"
+	@echo "make check      every test: unit, guests on each backend, header, ABI, ASan+UBSan"
+	@echo "make bench      emu instructions per second vs a peer"
+	@echo "make bench-kvm  kvm exit and VM lifecycle cost vs bare ioctls"
+	@echo "make install PREFIX=/usr/local"
+	@echo "make abi-update rewrite abi/libvmm.abi (a deliberate ABI change)"
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(LIBCFLAGS) -c $< -o $@
+
+$(B)/obj/cli/%.o: cli/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(APPCFLAGS) -c $< -o $@
+
+$(SOLIB): $(LIB_OBJS) abi/libvmm.map
+	$(CC) -shared -Wl,-soname,libvmm.so.$(SOMAJOR) -Wl,--version-script=abi/libvmm.map \
+	      $(HARDEN_LD) $(SANLD) -o $@ $(LIB_OBJS) $(LIBS)
+	ln -sf libvmm.so.$(SOMAJOR) $(B)/libvmm.so
+
+$(ALIB): $(LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $(LIB_OBJS)
+
+$(CLI): $(CLI_OBJS) $(SOLIB)
+	$(CC) -pie $(HARDEN_LD) $(SANLD) -o $@ $(CLI_OBJS) -L$(B) -l:libvmm.so.$(SOMAJOR) \
+	      -Wl,-rpath,'$$ORIGIN'
+
+# Unit tests link the static library so they can reach vmm__ internals.
+$(B)/tests/unit/%: tests/unit/%.c $(ALIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(APPCFLAGS) -DVMM_TESTING -o $@ $< $(ALIB) $(SANLD) -lcmocka $(LIBS)
+
+$(B)/tests/%: tests/%.c $(ALIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(APPCFLAGS) -o $@ $< $(ALIB) $(SANLD) $(LIBS)
+
+# ---- Guests -----------------------------------------------------------------
+guests: $(GUESTS)
+
+$(GUEST_DIR)/rt/%.o: tests/guests/rt/%
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) $(GUEST_CFLAGS) -c $< -o $@
+
+GUEST_RT64_OBJS := $(patsubst tests/guests/rt/%,$(GUEST_DIR)/rt/%.o,$(GUEST_RT64))
+
+$(GUEST_DIR)/%.elf: tests/guests/%.c $(GUEST_RT64_OBJS) tests/guests/rt/guest64.ld
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) $(GUEST_CFLAGS) -static -Wl,-T,tests/guests/rt/guest64.ld \
+	      -Wl,--build-id=none -o $@ $(GUEST_RT64_OBJS) $<
+
+$(GUEST_DIR)/%.elf: tests/guests/%.S tests/guests/rt/guest64.ld
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) $(GUEST_CFLAGS) -static -Wl,-T,tests/guests/rt/guest64.ld \
+	      -Wl,--build-id=none -o $@ $<
+
+$(GUEST_DIR)/hello.elf: examples/hello/hello.c $(GUEST_RT64_OBJS) tests/guests/rt/guest64.ld
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) $(GUEST_CFLAGS) -static -Wl,-T,tests/guests/rt/guest64.ld \
+	      -Wl,--build-id=none -o $@ $(GUEST_RT64_OBJS) $<
+
+-include tests/guests/guests.mk
+
+# ---- Checks -----------------------------------------------------------------
+# tests/run-checks runs each step, prints PASS/FAIL/NOT RUN lines and ends
+# with one summary line: "check: N passed, N failed, N skipped".
+check: all $(UNIT_BINS) $(TOOL_BINS)
+	@$(MAKE) --no-print-directory B=build/asan SAN=1 asan-build
+	@tests/run-checks
+
+asan-build: $(SOLIB) $(ALIB) $(CLI) $(UNIT_BINS) $(TOOL_BINS)
+
+check-header:
+	@tests/check-header
+
+check-abi: $(SOLIB)
+	@tests/check-abi $(SOLIB)
+
+abi-update: $(SOLIB)
+	abidw --no-corpus-path --headers-dir include --drop-private-types $(SOLIB) > abi/libvmm.abi
+	@echo "abi/libvmm.abi rewritten: commit it with the reason for the change"
+
+bench: all $(TOOL_BINS)
+	@tests/bench/run-bench
+
+bench-kvm: all $(TOOL_BINS)
+	@tests/bench/run-bench-kvm
+
+# ---- Install ----------------------------------------------------------------
+install: $(SOLIB) $(ALIB) $(CLI)
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
+	install -m 644 include/vmm.h $(DESTDIR)$(PREFIX)/include/
+	install -m 755 $(SOLIB) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf libvmm.so.$(SOMAJOR) $(DESTDIR)$(PREFIX)/lib/libvmm.so
+	install -m 644 $(ALIB) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' libvmm.pc.in \
+	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libvmm.pc
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)

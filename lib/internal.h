@@ -1,0 +1,165 @@
+/* internal.h - libvmm core structures shared by lib/, backends/ and loaders.
+ * Nothing here is public API; names start with vmm__. */
+#ifndef VMM_INTERNAL_H
+#define VMM_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vmm.h"
+
+#define VMM__PAGE_SIZE 4096ull
+#define VMM__MAX_MEMSLOTS 64
+#define VMM__MAX_BUS_RANGES 64
+
+/* ---- Errors (lib/error.c) ------------------------------------------------
+ * vmm__err() records a printf-style message in the thread's last-error slot
+ * and returns code, so call sites read: return vmm__err(VMM_EINVAL, "...");
+ */
+int vmm__err(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void vmm__clear_error(void);
+
+/* ---- Guest memory (lib/mem.c) -------------------------------------------- */
+typedef struct vmm__memslot {
+	uint64_t gpa;        /* page aligned */
+	uint64_t size;       /* page aligned, > 0 */
+	uint8_t *hva;        /* host address of gpa */
+	uint32_t flags;      /* VMM_MEM_* */
+	uint32_t id;         /* stable slot number, for backends (KVM slot id) */
+	bool owned;          /* hva was mmap'ed by the library: munmap on unmap */
+	vmm_region *region;  /* non-NULL for vmm_mem_share; holds a reference */
+} vmm__memslot;
+
+/* Slot containing gpa, or NULL. Lock-free: slots change only while no vCPU
+ * of the VM runs (see the thread-safety rules in vmm.h). */
+const vmm__memslot *vmm__mem_find(const vmm_vm *vm, uint64_t gpa);
+/* Host pointer for [gpa, gpa+len) if it lies in one slot, else NULL. */
+void *vmm__gpa_to_hva(const vmm_vm *vm, uint64_t gpa, uint64_t len);
+void vmm__mem_destroy_all(vmm_vm *vm);
+
+struct vmm_region {
+	atomic_uint refs;
+	int fd;
+	uint64_t size;
+	uint8_t *host;       /* host mapping of the whole region */
+};
+void vmm__region_ref(vmm_region *region);
+
+/* ---- Port and MMIO bus (lib/bus.c) --------------------------------------- */
+enum {
+	VMM__BUS_UNCLAIMED = 0,  /* no device: the backend returns the exit */
+	VMM__BUS_DONE = 1,       /* handled; for reads *data is filled */
+	VMM__BUS_STOP = 2        /* handled; the device filled vcpu->exit, which
+				    the backend must return to the caller */
+};
+typedef struct vmm__bus_range {
+	uint64_t base, len;
+	void *fn;            /* vmm_pio_fn or vmm_mmio_fn */
+	void *opaque;
+} vmm__bus_range;
+typedef struct vmm__bus {
+	vmm__bus_range ranges[VMM__MAX_BUS_RANGES];  /* sorted by base */
+	uint32_t count;
+} vmm__bus;
+
+/* Dispatch one access. Returns VMM__BUS_* or a negative VMM_E* code (the
+ * device failed; the message is in the last-error slot). Backends call these
+ * for every port access and every access to guest-physical memory that is
+ * not RAM (or is a write to read-only memory), and return an exit to the
+ * caller only for VMM__BUS_UNCLAIMED and VMM__BUS_STOP. */
+int vmm__bus_pio(vmm_vcpu *vcpu, uint16_t port, uint8_t size, uint8_t is_write,
+		 uint32_t *data);
+int vmm__bus_mmio(vmm_vcpu *vcpu, uint64_t addr, uint8_t size, uint8_t is_write,
+		  uint64_t *data);
+
+/* ---- Built-in devices (lib/devices/) -------------------------------------- */
+typedef struct vmm__uart {
+	pthread_mutex_t lock;
+	int fd;
+	vmm_output_fn fn;
+	void *opaque;
+	uint8_t ier, lcr, mcr, scr, dll, dlm;
+} vmm__uart;
+int vmm__uart_init(vmm_vm *vm);         /* registers 0x3f8..0x3ff */
+void vmm__uart_fini(vmm_vm *vm);
+int vmm__debug_exit_init(vmm_vm *vm);   /* registers 0xf4 */
+
+/* ---- Backends (lib/backend.c holds the registry) ------------------------- */
+#define VMM__BACKEND_OPS_VERSION 1
+
+typedef struct vmm__backend_ops {
+	uint32_t version;      /* VMM__BACKEND_OPS_VERSION */
+	const char *name;      /* "emu", "kvm" */
+	/* Fills info->usable, ->flavour, ->reason. Cheap; may be called often. */
+	void (*probe)(vmm_backend_info *info);
+	/* Sets vm->backend_priv. config->require is checked here. */
+	int (*vm_create)(vmm_vm *vm);
+	void (*vm_destroy)(vmm_vm *vm);
+	/* A slot was added / is about to be removed. */
+	int (*mem_map)(vmm_vm *vm, const vmm__memslot *slot);
+	void (*mem_unmap)(vmm_vm *vm, const vmm__memslot *slot);
+	/* The host wrote guest memory (vmm_mem_write): drop cached code. May be
+	 * NULL. */
+	void (*mem_written)(vmm_vm *vm, uint64_t gpa, uint64_t len);
+	/* Sets vcpu->backend_priv; the vCPU starts in the x86 reset state. */
+	int (*vcpu_create)(vmm_vcpu *vcpu);
+	void (*vcpu_destroy)(vmm_vcpu *vcpu);
+	int (*get_regs)(vmm_vcpu *vcpu, vmm_regs *regs);
+	int (*set_regs)(vmm_vcpu *vcpu, const vmm_regs *regs);
+	int (*get_sregs)(vmm_vcpu *vcpu, vmm_sregs *sregs);
+	int (*set_sregs)(vmm_vcpu *vcpu, const vmm_sregs *sregs);
+	/* Runs until an exit for the caller; fills *exit (== &vcpu->exit). First
+	 * completes the previous exit if it was an IN or an MMIO read (result in
+	 * exit->io.data / exit->mmio.data) or a hypercall (exit->hypercall.ret).
+	 * Returns VMM_EXIT_CANCELLED promptly once vcpu->kicked is set (checked
+	 * on entry and at least every few milliseconds of guest time). Returns
+	 * 0, or a negative code for a host-side failure. */
+	int (*run)(vmm_vcpu *vcpu, vmm_exit *exit);
+	/* Called from another thread after vcpu->kicked was set. */
+	void (*kick)(vmm_vcpu *vcpu);
+	/* Writes an MSR (for loaders that need e.g. EFER beyond sregs). May be
+	 * NULL. */
+	int (*set_msr)(vmm_vcpu *vcpu, uint32_t msr, uint64_t value);
+} vmm__backend_ops;
+
+extern const vmm__backend_ops vmm__emu_ops;
+extern const vmm__backend_ops vmm__kvm_ops;
+
+/* Registry order is the order vmm_backends() reports. */
+const vmm__backend_ops *vmm__backend_at(uint32_t index);
+const vmm__backend_ops *vmm__backend_find(const char *name);
+
+/* ---- VM and vCPU ---------------------------------------------------------- */
+struct vmm_vm {
+	const vmm__backend_ops *ops;
+	void *backend_priv;
+	vmm_vm_config config;            /* copy; backend/require point below */
+	char backend_name[16];
+	char require[16];
+	char flavour[32];                /* filled by the backend's vm_create */
+	pthread_mutex_t lock;            /* guards slots/bus/vcpus changes */
+	vmm__memslot slots[VMM__MAX_MEMSLOTS];   /* sorted by gpa */
+	uint32_t nslots;
+	uint32_t next_slot_id;
+	vmm__bus pio, mmio;
+	vmm_vcpu *vcpus[VMM_MAX_VCPUS];
+	vmm__uart uart;
+};
+
+struct vmm_vcpu {
+	vmm_vm *vm;
+	uint32_t index;
+	void *backend_priv;
+	vmm_exit exit;                   /* the last exit, returned by run */
+	atomic_int kicked;               /* set by vmm_vcpu_kick */
+	atomic_int in_run;               /* 1 while inside backend run */
+	pthread_t thread;                /* valid while in_run */
+	bool runnable;                   /* false: wait-for-SIPI (Multiboot APs) */
+};
+
+/* x86 reset-state helpers shared by backends (arch/x86/state.c). */
+void vmm__x86_reset_state(vmm_regs *regs, vmm_sregs *sregs);
+
+#endif /* VMM_INTERNAL_H */
