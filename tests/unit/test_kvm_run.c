@@ -140,6 +140,35 @@ static void test_readonly_write_is_mmio(void **state)
 	vmm_vm_destroy(vm);
 }
 
+GUEST16(g_read_twice, "mov $0x8000, %ax\n mov %ax, %ds\n mov (0x10), %ebx\n hlt\n"
+		      " mov (0x10), %ecx\n hlt");
+
+/* An unmapped slot is gone for the guest; the gpa can be mapped again. */
+static void test_unmap_then_remap(void **state)
+{
+	vmm_vm *vm = kt_vm(NO_DEVICES);
+	vmm_vcpu *vcpu = kt_vcpu_real(vm, g_read_twice, GUEST_LEN(g_read_twice), KT_CODE);
+	const uint32_t v1 = 0x01020304, v2 = 0x0a0b0c0d;
+
+	assert_int_equal(vmm_mem_map(vm, 0x80000, 0x1000, VMM_MEM_RW, NULL), 0);
+	assert_int_equal(vmm_mem_write(vm, 0x80010, &v1, 4), 0);
+	kt_expect_hlt(vcpu);
+	assert_int_equal(kt_regs(vcpu).rbx, v1);
+	assert_int_equal(vmm_mem_unmap(vm, 0x80000, 0x1000), 0);
+	kt_expect_mmio(vcpu, 0x80010, 4, 0, 0)->mmio.data = 0x77;
+	kt_expect_hlt(vcpu);
+	assert_int_equal(kt_regs(vcpu).rcx, 0x77);
+	/* Unmap and map again without running in between. */
+	assert_int_equal(vmm_mem_map(vm, 0x80000, 0x2000, VMM_MEM_RO, NULL), 0);
+	assert_int_equal(vmm_mem_unmap(vm, 0x80000, 0x2000), 0);
+	assert_int_equal(vmm_mem_map(vm, 0x80000, 0x1000, VMM_MEM_RW, NULL), 0);
+	assert_int_equal(vmm_mem_write(vm, 0x80010, &v2, 4), 0);
+	kt_set_real_ip(vcpu, KT_CODE);
+	kt_expect_hlt(vcpu);
+	assert_int_equal(kt_regs(vcpu).rbx, v2);
+	vmm_vm_destroy(vm);
+}
+
 /* An IDT limit of 0 makes UD2 fault, then double fault, then shut down.
  * (In long mode: PVM emulates real mode and reports a failed emulation.) */
 GUEST64(g_triple, "lidt 0x1000 + (1f - g_triple)\n ud2\n hlt\n"
@@ -292,6 +321,7 @@ int main(void)
 		cmocka_unit_test(test_mmio_unclaimed),
 		cmocka_unit_test(test_mmio_claimed_by_device),
 		cmocka_unit_test(test_readonly_write_is_mmio),
+		cmocka_unit_test(test_unmap_then_remap),
 		cmocka_unit_test(test_triple_fault_is_shutdown),
 		cmocka_unit_test(test_string_io_one_element_per_exit),
 		cmocka_unit_test(test_string_io_claimed_by_device),

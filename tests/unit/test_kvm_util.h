@@ -67,13 +67,21 @@ static inline int kt_is_pvm(const vmm_vm *vm)
 	return strcmp(vmm_vm_flavour(vm), "kvm_pvm") == 0;
 }
 
+static inline void kt_set_real_ip(vmm_vcpu *vcpu, uint64_t ip)
+{
+	vmm_regs r;
+
+	assert_int_equal(vmm_vcpu_get_regs(vcpu, &r), 0);
+	r.rip = ip;
+	assert_int_equal(vmm_vcpu_set_regs(vcpu, &r), 0);
+}
+
 /* Real mode, CS = 0, IP = ip, code copied to ip. */
 static inline vmm_vcpu *kt_vcpu_real(vmm_vm *vm, const void *code, size_t len,
 				     uint64_t ip)
 {
 	vmm_vcpu *vcpu = NULL;
 	vmm_sregs s;
-	vmm_regs r;
 
 	assert_int_equal(vmm_vcpu_create(vm, 0, &vcpu), 0);
 	assert_int_equal(vmm_mem_write(vm, ip, code, len), 0);
@@ -81,9 +89,7 @@ static inline vmm_vcpu *kt_vcpu_real(vmm_vm *vm, const void *code, size_t len,
 	s.cs.selector = 0;
 	s.cs.base = 0;
 	assert_int_equal(vmm_vcpu_set_sregs(vcpu, &s), 0);
-	assert_int_equal(vmm_vcpu_get_regs(vcpu, &r), 0);
-	r.rip = ip;
-	assert_int_equal(vmm_vcpu_set_regs(vcpu, &r), 0);
+	kt_set_real_ip(vcpu, ip);
 	return vcpu;
 }
 
