@@ -116,10 +116,12 @@ static int add_slot(vmm_vm *vm, const char *fn, const vmm__memslot *tmpl)
 	pthread_mutex_lock(&vm->lock);
 	rc = find_insert_pos(vm, fn, tmpl->gpa, tmpl->size, &pos);
 	if (rc == 0) {
+		uint32_t id = free_slot_id(vm);
+
 		memmove(&vm->slots[pos + 1], &vm->slots[pos],
 			(vm->nslots - pos) * sizeof(vm->slots[0]));
 		vm->slots[pos] = *tmpl;
-		vm->slots[pos].id = free_slot_id(vm);
+		vm->slots[pos].id = id;
 		vm->nslots++;
 		if (vm->ops->mem_map)
 			rc = vm->ops->mem_map(vm, &vm->slots[pos]);
