@@ -241,18 +241,24 @@ static int ctx_init(run_ctx *ctx, vmm_vm *vm)
 {
 	pthread_condattr_t attr;
 
+	uint32_t created = 0;
+
 	memset(ctx, 0, sizeof(*ctx));
 	for (uint32_t i = 0; i < VMM_MAX_VCPUS; i++) {
 		vmm_vcpu *vcpu = vm->vcpus[i];
 
+		created += vcpu != NULL;
 		if (vcpu && vcpu->runnable) {
 			ctx->threads[ctx->nthreads].ctx = ctx;
 			ctx->threads[ctx->nthreads++].vcpu = vcpu;
 		}
 	}
-	if (ctx->nthreads == 0)
+	if (created == 0)
 		return vmm__err(VMM_ESTATE, "vmm_vm_run: no vCPUs: call vmm_load_elf or "
 				"vmm_vcpu_create first");
+	if (ctx->nthreads == 0)
+		return vmm__err(VMM_ESTATE, "vmm_vm_run: no runnable vCPU (all %u wait for "
+				"a start-up IPI)", created);
 	ctx->active = ctx->nthreads;
 	pthread_mutex_init(&ctx->lock, NULL);
 	pthread_condattr_init(&attr);
