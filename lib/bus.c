@@ -147,6 +147,8 @@ int vmm__bus_pio(vmm_vcpu *vcpu, uint16_t port, uint8_t size, uint8_t is_write,
 	const vmm__bus_range *r;
 	int rc;
 
+	if (!vcpu || !data)
+		return vmm__err(VMM_EINTERNAL, "vmm__bus_pio: vcpu or data is NULL");
 	if (size != 1 && size != 2 && size != 4)
 		return vmm__err(VMM_EINTERNAL, "port 0x%x access of invalid size %u", port, size);
 	r = bus_lookup(&vcpu->vm->pio, port, size);
@@ -169,6 +171,8 @@ int vmm__bus_mmio(vmm_vcpu *vcpu, uint64_t addr, uint8_t size, uint8_t is_write,
 	const vmm__bus_range *r;
 	int rc;
 
+	if (!vcpu || !data)
+		return vmm__err(VMM_EINTERNAL, "vmm__bus_mmio: vcpu or data is NULL");
 	if (size != 1 && size != 2 && size != 4 && size != 8)
 		return vmm__err(VMM_EINTERNAL, "MMIO access at 0x%llx of invalid size %u",
 				(ull)addr, size);

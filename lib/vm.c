@@ -95,7 +95,15 @@ static void probe(const vmm__backend_ops *ops, vmm_backend_info *info)
 
 /* "auto": kvm only where hardware runs guest kernel code (VT-x or SVM); on
  * PVM hosts ordinary guest kernels run far faster on emu. A require names a
- * kvm flavour, so it selects kvm. */
+ * kvm flavour, so it selects kvm. Not static: unit tests call it. */
+bool vmm__auto_picks_kvm(const vmm_backend_info *kvm, const char *require)
+{
+	if (require)
+		return true;
+	return kvm->usable && (strcmp(kvm->flavour, "kvm_intel") == 0 ||
+			       strcmp(kvm->flavour, "kvm_amd") == 0);
+}
+
 static int select_auto(const char *require, const vmm__backend_ops **ops,
 		       vmm_backend_info *info)
 {
@@ -106,8 +114,7 @@ static int select_auto(const char *require, const vmm__backend_ops **ops,
 	if (!kvm || !emu)
 		return vmm__err(VMM_EINTERNAL, "backend registry lacks emu or kvm");
 	probe(kvm, &kinfo);
-	if (require || (kinfo.usable && (strcmp(kinfo.flavour, "kvm_intel") == 0 ||
-					   strcmp(kinfo.flavour, "kvm_amd") == 0))) {
+	if (vmm__auto_picks_kvm(&kinfo, require)) {
 		*ops = kvm;
 		*info = kinfo;
 		if (!kinfo.usable)

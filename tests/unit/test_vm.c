@@ -13,6 +13,8 @@
 
 #define MIB (1024ull * 1024ull)
 
+bool vmm__auto_picks_kvm(const vmm_backend_info *kvm, const char *require);
+
 static void assert_error_has(const char *needle)
 {
 	if (!strstr(vmm_last_error(), needle))
@@ -140,6 +142,24 @@ static void test_create_auto(void **state)
 	assert_string_equal(vmm_vm_backend(vm), hw ? "kvm" : "emu");
 	assert_string_equal(vmm_vm_flavour(vm), hw ? kvm.flavour : emu.flavour);
 	vmm_vm_destroy(vm);
+}
+
+static void test_auto_choice(void **state)
+{
+	vmm_backend_info kvm = VMM_BACKEND_INFO_INIT;
+
+	kvm.usable = 1;
+	strcpy(kvm.flavour, "kvm_intel");
+	assert_true(vmm__auto_picks_kvm(&kvm, NULL));
+	strcpy(kvm.flavour, "kvm_amd");
+	assert_true(vmm__auto_picks_kvm(&kvm, NULL));
+	strcpy(kvm.flavour, "kvm_pvm");
+	assert_false(vmm__auto_picks_kvm(&kvm, NULL));
+	assert_true(vmm__auto_picks_kvm(&kvm, "pvm"));
+	kvm.usable = 0;
+	strcpy(kvm.flavour, "kvm_intel");
+	assert_false(vmm__auto_picks_kvm(&kvm, NULL));
+	assert_true(vmm__auto_picks_kvm(&kvm, "vtx"));  /* fails later, with the reason */
 }
 
 static void test_fake_vm_basics(void **state)
@@ -292,6 +312,7 @@ int main(void)
 		cmocka_unit_test(test_create_unknown_backend),
 		cmocka_unit_test(test_create_named_backends),
 		cmocka_unit_test(test_create_auto),
+		cmocka_unit_test(test_auto_choice),
 		cmocka_unit_test(test_fake_vm_basics),
 		cmocka_unit_test(test_create_failures_unwind),
 		cmocka_unit_test(test_vcpus),
