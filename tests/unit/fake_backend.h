@@ -31,8 +31,8 @@ typedef struct fake_state {
 	int fail_vm_create, fail_mem_map, fail_vcpu_create;
 	atomic_int vm_creates, vm_destroys, mem_maps, mem_unmaps, vcpu_destroys;
 	atomic_int mem_written_calls;
-	uint64_t written_gpa, written_len;
-	uint32_t last_slot_id;
+	_Atomic uint64_t written_gpa, written_len;
+	atomic_uint last_slot_id;
 } fake_state;
 
 static fake_state fake;

@@ -304,6 +304,43 @@ static void test_vcpu_run_and_kick(void **state)
 	vmm_vm_destroy(vm);
 }
 
+/* Many VMs, created and used from several threads at once, stay apart. */
+static void *vm_churn(void *arg)
+{
+	uintptr_t id = (uintptr_t)arg;
+
+	for (int i = 0; i < 20; i++) {
+		vmm_vm *vm = fake_vm(1 * MIB, 1, 0);
+		uint64_t v = id * 1000 + (uint64_t)i, back = 0;
+
+		if (!vm)
+			return (void *)1;
+		if (vmm_mem_map(vm, 4 * MIB, 4096, VMM_MEM_RW, NULL) ||
+		    vmm_mem_write(vm, 4 * MIB + 8, &v, 8) || vmm_vcpu_create(vm, 0, NULL) ||
+		    vmm_mem_read(vm, 4 * MIB + 8, &back, 8) || back != v)
+			return (void *)2;
+		vmm_vm_destroy(vm);
+	}
+	return NULL;
+}
+
+static void test_vms_in_parallel(void **state)
+{
+	pthread_t t[4];
+	void *ret;
+
+	fake_reset();
+	for (uintptr_t i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, vm_churn, (void *)i), 0);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(t[i], &ret), 0);
+		assert_null(ret);
+	}
+	assert_int_equal(fake.vm_creates, 80);
+	assert_int_equal(fake.vm_destroys, 80);
+	assert_int_equal(fake.mem_unmaps, 160);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -317,6 +354,7 @@ int main(void)
 		cmocka_unit_test(test_create_failures_unwind),
 		cmocka_unit_test(test_vcpus),
 		cmocka_unit_test(test_vcpu_run_and_kick),
+		cmocka_unit_test(test_vms_in_parallel),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
