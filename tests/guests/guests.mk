@@ -16,7 +16,7 @@ $(NATIVE_DIR)/%: tests/guests/%.c tests/guests/rt/common.c tests/guests/rt/nativ
 
 .PHONY: guests-native
 guests-native: $(NATIVE_BINS)
-	@for g in $(NATIVE_BINS); do \
+	@fail=0; for g in $(NATIVE_BINS); do \
 	    if $$g > $$g.out; then echo "PASS native/$${g##*/}"; \
-	    else echo "FAIL native/$${g##*/} (status $$?)"; cat $$g.out; fi; \
-	done
+	    else echo "FAIL native/$${g##*/} (status $$?)"; cat $$g.out; fail=1; fi; \
+	done; exit $$fail
