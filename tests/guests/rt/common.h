@@ -153,6 +153,8 @@ size_t strlen(const char *s);
 int strcmp(const char *a, const char *b);
 
 /* ---- SMP -------------------------------------------------------------------- */
+#define GUEST_MAX_VCPUS 64   /* VMM_MAX_VCPUS */
+
 typedef struct spinlock {
 	volatile uint32_t locked;
 } spinlock_t;
