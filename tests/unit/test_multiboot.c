@@ -192,7 +192,8 @@ static void test_boot_page_placement(void **state)
 	assert_int_equal(load(&t, 64 * MIB, 1, NULL, &vm), 0);
 	assert_int_equal(fake_of(vm, 0)->regs.rbx, KERNEL + 0x2000 + 0x100);
 	vmm_vm_destroy(vm);
-	EXPECT_FAIL(load(&t, 1 * MIB, 1, NULL, NULL), VMM_ERANGE, "no free 4 KiB page");
+	EXPECT_FAIL(load(&t, MIB + 0x2000, 1, NULL, NULL), VMM_ERANGE,
+		    "no free 4 KiB page");
 }
 
 static void test_aout_kludge(void **state)
@@ -208,7 +209,7 @@ static void test_aout_kludge(void **state)
 	t.len = 0x40;
 	assert_int_equal(load(&t, 64 * MIB, 1, NULL, &vm), 0);
 	assert_int_equal(fake_of(vm, 0)->regs.rip, KERNEL + 0x30);
-	assert_int_equal(peek64(vm, KERNEL), 0x6e61207420746f6eull);  /* "not an " */
+	assert_int_equal(peek64(vm, KERNEL), 0x45206e6120746f6eull);  /* "not an E" */
 	assert_int_equal(peek32(vm, KERNEL + 0x10), 0x1badb002);
 	assert_int_equal(peek32(vm, KERNEL + 0x30), 0xf4);
 	assert_int_equal(peek64(vm, KERNEL + 0x2ff8), 0);
