@@ -181,6 +181,8 @@ guest_cases() {
 	check "$b/multiboot" 15 '' 'libvmm' -- run --backend "$b" "$T/multiboot.elf"
 	if [ -e build/guests/hello.elf ]; then
 		check "$b/hello-guest" 0 '' - -- run --backend "$b" build/guests/hello.elf
+		grep -q '^Hello' "$T/stdout" && pass "$b/hello-guest-output" ||
+			fail "$b/hello-guest-output" "stdout: $(head -c 200 "$T/stdout")"
 	else
 		notrun "$b/hello-guest" "build/guests/hello.elf not built"
 	fi
