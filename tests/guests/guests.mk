@@ -20,3 +20,26 @@ guests-native: $(NATIVE_BINS)
 	    if $$g > $$g.out; then echo "PASS native/$${g##*/}"; \
 	    else echo "FAIL native/$${g##*/} (status $$?)"; cat $$g.out; fail=1; fi; \
 	done; exit $$fail
+
+# ---- Multiboot v1 guest (32-bit ELF) ------------------------------------------------
+# tests/guests/multiboot/*.S and *.c plus the runtime's common.c, built for
+# i386 and linked at 1 MiB into build/guests/multiboot.elf.
+MB_DIR     := $(GUEST_DIR)/multiboot
+MB_CFLAGS  := $(filter-out -mno-red-zone,$(GUEST_CFLAGS)) -m32 -march=i686
+MB_SRCS    := $(wildcard tests/guests/multiboot/*.S tests/guests/multiboot/*.c) \
+              tests/guests/rt/common.c
+MB_OBJS    := $(patsubst %,$(MB_DIR)/%.o,$(notdir $(MB_SRCS)))
+
+$(MB_DIR)/%.o: tests/guests/multiboot/%
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) $(MB_CFLAGS) -c $< -o $@
+
+$(MB_DIR)/common.c.o: tests/guests/rt/common.c tests/guests/rt/common.h
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) $(MB_CFLAGS) -c $< -o $@
+
+$(GUEST_DIR)/multiboot.elf: $(MB_OBJS) tests/guests/multiboot/multiboot.ld
+	$(GUEST_CC) $(MB_CFLAGS) -static -Wl,-T,tests/guests/multiboot/multiboot.ld \
+	      -Wl,--build-id=none -o $@ $(MB_OBJS)
+
+guests: $(GUEST_DIR)/multiboot.elf
