@@ -15,6 +15,11 @@
  *  0x506       SUM   IN (size 2): sum. OUT (any size): resets n, sum, count.
  *  0x507       COUNT IN (size 1): count & 0xff.
  *
+ * Note port 0x508 (registered for every guest): OUT of size 1 appends the
+ * byte to the note of the running case; the runner shows notes on the
+ * case's result line ("PASS emu/paging (note: ...)"). Guests use it to say
+ * which optional checks they skipped; without a runner the bytes are dropped.
+ *
  * MMIO device, 0xd0000000, 0x1000 bytes; accesses of 1, 2, 4 or 8 bytes
  * that stay inside one of these areas:
  *  0x000-0x7ff STORE plain storage: reads return what was written. Byte i
@@ -37,6 +42,7 @@
 #define TESTDEV_PIO_SUM 0x506
 #define TESTDEV_PIO_COUNT 0x507
 #define TESTDEV_PIO_XOR 0x5a5a5a5au
+#define TESTDEV_NOTE_PORT 0x508
 
 #define TESTDEV_MMIO_BASE 0xd0000000ull
 #define TESTDEV_MMIO_LEN 0x1000

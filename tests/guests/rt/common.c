@@ -11,6 +11,13 @@ void uart_putc(char c)
 		cpu_pause();
 	outb(UART_BASE, (uint8_t)c);
 }
+
+void guest_note(const char *text)
+{
+	while (*text)
+		outb(GUEST_NOTE_PORT, (uint8_t)*text++);
+	outb(GUEST_NOTE_PORT, ';');
+}
 #endif
 
 void uart_puts(const char *s)
