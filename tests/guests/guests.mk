@@ -43,3 +43,14 @@ $(GUEST_DIR)/multiboot.elf: $(MB_OBJS) tests/guests/multiboot/multiboot.ld
 	      -Wl,--build-id=none -o $@ $(MB_OBJS)
 
 guests: $(GUEST_DIR)/multiboot.elf
+
+# ---- Conformance runner -------------------------------------------------------------
+# conform.c plus its parts in tests/conformance/src/ (one tool, several files).
+CONFORM_SRCS := tests/conformance/conform.c $(wildcard tests/conformance/src/*.c)
+CONFORM_HDRS := $(wildcard tests/conformance/src/*.h) tests/guests/testdev.h \
+                tests/guests/share.h
+
+$(B)/tests/conformance/conform: $(CONFORM_SRCS) $(CONFORM_HDRS) $(ALIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -MMD -MP,$(APPCFLAGS)) -o $@ $(CONFORM_SRCS) $(ALIB) \
+	      $(SANLD) $(LIBS)
