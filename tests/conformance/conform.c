@@ -5,9 +5,10 @@
  *   conform [--backend NAME] [--guests DIR] [--manifest FILE] [--only LIST]
  *           [--list] [--verbose]
  *
- * One line per case: "PASS emu/arith", "FAIL emu/arith: <why>",
- * "SKIP kvm/softint: <known limitation>" or "NOT RUN kvm/arith: <why the
- * backend is unusable>"; then "conform: N passed, N failed, N skipped".
+ * One line per case: "PASS emu/arith", "FAIL emu/arith: <why>", or
+ * "NOT RUN kvm/arith: <why>" when the backend is unusable here or the case
+ * hit a known limitation of the backend's flavour (manifest "known" lines);
+ * then "conform: N passed, N failed, N skipped".
  * Exit status: 0 if nothing failed, 1 if something failed, 2 on bad usage. */
 #include <getopt.h>
 #include <stdio.h>
@@ -98,7 +99,7 @@ static int selected(const config *cfg, const char *name)
 static void report(stats *st, const config *cfg, const char *backend,
 		   const char *name, const outcome *out)
 {
-	static const char *const words[] = { "PASS", "FAIL", "SKIP" };
+	static const char *const words[] = { "PASS", "FAIL", "NOT RUN" };
 	char secs[32] = "";
 
 	if (cfg->opts.verbose)
