@@ -51,7 +51,7 @@ GUEST_C      := $(wildcard tests/guests/*.c)
 GUEST_S      := $(wildcard tests/guests/*.S)
 GUESTS       := $(GUEST_C:tests/guests/%.c=$(GUEST_DIR)/%.elf) \
                 $(GUEST_S:tests/guests/%.S=$(GUEST_DIR)/%.elf) \
-                $(GUEST_DIR)/hello.elf
+                $(patsubst examples/hello/%.c,$(GUEST_DIR)/%.elf,$(wildcard examples/hello/hello.c))
 
 .PHONY: all lib cli guests check check-unit check-guests check-header check-abi \
         check-asan check-hosts bench bench-kvm abi-update install clean help
@@ -161,4 +161,4 @@ install: $(SOLIB) $(ALIB) $(CLI)
 clean:
 	rm -rf build
 
--include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_BINS:=.d)

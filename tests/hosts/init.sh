@@ -1,0 +1,78 @@
+#!/.run-in-host/busybox sh
+# /.run-in-host/init: PID 1 of a run-in-host test host (busybox sh).
+#
+# Packed into the cached base initramfs by tests/hosts/run-in-host and started
+# with rdinit=/.run-in-host/init. Everything of the harness lives below
+# /.run-in-host so the caller's packed files can never replace it. The
+# per-run payload adds /.run-in-host/config, a shell fragment that sets
+#   HOST_ARCH   svm | vmx
+#   HOST_MODULES  module file names to insmod, in dependency order
+#   RUN_CWD     directory to run the command in
+# and runs "set -- COMMAND ARGS..." with the caller's command line.
+#
+# Console protocol read by run-in-host (one marker per line):
+#   @@RUN-IN-HOST-BEGIN@@            the command starts now
+#   @@RUN-IN-HOST-STATUS <n>@@       the command exited with status n
+#   @@RUN-IN-HOST-SETUP-FAILED@@     the host could not be prepared (reason above)
+# The STATUS marker is printed after a newline of its own, so a last output
+# line without a newline stays intact; run-in-host removes that newline.
+
+H=/.run-in-host
+B=$H/busybox
+
+setup_fail() {
+    echo "run-in-host(init): $*"
+    echo "@@RUN-IN-HOST-SETUP-FAILED@@"
+    finish
+}
+
+finish() {
+    # Let the UART drain before the machine disappears.
+    sleep 1
+    poweroff -f
+    # Not reached unless poweroff failed; never let PID 1 exit (panic).
+    while :; do sleep 3600; done
+}
+
+setup_userland() {
+    $B mkdir -p $H/bin
+    $B --install -s $H/bin
+    export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$H/bin
+    export HOME=/ TERM=dumb
+    mkdir -p /proc /sys /dev /tmp /run /bin
+    mount -t proc proc /proc
+    mount -t sysfs sysfs /sys
+    mount -t devtmpfs devtmpfs /dev
+    # Programs that call system() need /bin/sh; keep a packed one if any.
+    [ -e /bin/sh ] || ln -s $B /bin/sh
+    # No \n -> \r\n on the console: the command's output arrives byte-exact.
+    stty -onlcr 2>/dev/null
+}
+
+load_modules() {
+    for m in $HOST_MODULES; do
+        [ -f "$H/modules/$m" ] || setup_fail "module $m is not in the initramfs"
+        out=$(insmod "$H/modules/$m" 2>&1) ||
+            setup_fail "insmod $m failed: $out"
+    done
+    if [ ! -c /dev/kvm ]; then
+        setup_fail "/dev/kvm does not exist after loading $HOST_MODULES" \
+                   "(the emulated CPU lacks $HOST_ARCH, or the module refused it;" \
+                   "flags: $(grep -m1 -o -w -e vmx -e svm /proc/cpuinfo | tr '\n' ' '))"
+    fi
+}
+
+main() {
+    setup_userland
+    [ -f $H/config ] || setup_fail "$H/config missing from the initramfs"
+    . $H/config
+    load_modules
+    cd "$RUN_CWD" 2>/dev/null || cd /
+    echo "@@RUN-IN-HOST-BEGIN@@"
+    "$@" </dev/null
+    status=$?
+    printf '\n@@RUN-IN-HOST-STATUS %d@@\n' "$status"
+    finish
+}
+
+main
