@@ -90,11 +90,24 @@ static void emu_mem_written(vmm_vm *vm, uint64_t gpa, uint64_t len)
 	emu_pages_written(vm->backend_priv, gpa, len);
 }
 
+/* vmm_regs order (rax rbx rcx rdx rsi rdi rsp rbp) to encoding order. */
+static uint64_t *reg_slot(vmm_regs *regs, unsigned n)
+{
+	uint64_t *const slots[16] = {
+		&regs->rax, &regs->rcx, &regs->rdx, &regs->rbx, &regs->rsp, &regs->rbp,
+		&regs->rsi, &regs->rdi, &regs->r8, &regs->r9, &regs->r10, &regs->r11,
+		&regs->r12, &regs->r13, &regs->r14, &regs->r15
+	};
+
+	return slots[n];
+}
+
 static int emu_get_regs(vmm_vcpu *vcpu, vmm_regs *regs)
 {
 	emu_cpu *cpu = vcpu->backend_priv;
 
-	memcpy(&regs->rax, cpu->r, 16 * sizeof(uint64_t));
+	for (unsigned i = 0; i < 16; i++)
+		*reg_slot(regs, i) = cpu->r[i];
 	regs->rip = cpu->rip;
 	regs->rflags = emu_get_rflags(cpu);
 	return 0;
@@ -104,7 +117,8 @@ static int emu_set_regs(vmm_vcpu *vcpu, const vmm_regs *regs)
 {
 	emu_cpu *cpu = vcpu->backend_priv;
 
-	memcpy(cpu->r, &regs->rax, 16 * sizeof(uint64_t));
+	for (unsigned i = 0; i < 16; i++)
+		cpu->r[i] = *reg_slot((vmm_regs *)regs, i);
 	cpu->r[EMU_REG_NONE] = 0;
 	cpu->rip = regs->rip;
 	emu_set_rflags(cpu, regs->rflags);
