@@ -92,6 +92,11 @@ $(B)/tests/unit/%: tests/unit/%.c $(ALIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(APPCFLAGS) -DVMM_TESTING -o $@ $< $(ALIB) $(SANLD) -lcmocka $(LIBS)
 
+# The emu benchmark runs Unicorn side by side: only it links -lunicorn.
+$(B)/tests/bench/bench_emu: tests/bench/bench_emu.c $(ALIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(APPCFLAGS) -o $@ $< $(ALIB) $(SANLD) $(LIBS) -lunicorn
+
 $(B)/tests/%: tests/%.c $(ALIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(APPCFLAGS) -o $@ $< $(ALIB) $(SANLD) $(LIBS)
