@@ -179,6 +179,29 @@ static void test_exchange_and_bits(void **state)
 	assert_int_equal(r.rbx & 0xffff, 0x0101);
 }
 
+EMU_GUEST64(g_counts, "mov $0xf0f0, %eax\n popcnt %rax, %rbx\n pushfq\n pop %r8\n"
+		"xor %ecx, %ecx\n popcnt %rcx, %rdx\n pushfq\n pop %r9\n"
+		"mov $0x100, %esi\n lzcnt %rsi, %rdi\n tzcnt %rsi, %r10\n pushfq\n pop %r11\n"
+		"lzcnt %cx, %r12w\n pushfq\n pop %r13\n mov $-1, %r14\n"
+		"mov $0x8000000000000000, %r15\n bsf %ecx, %r14d\n bsr %r15, %r15\n hlt");
+
+static void test_bit_counts(void **state)
+{
+	vmm_regs r = et_exec(g_counts, EMU_LEN(g_counts), NULL);
+
+	assert_int_equal(r.rbx, 8);
+	assert_int_equal(r.r8 & FL_ARITH, 0);
+	assert_int_equal(r.rdx, 0);
+	assert_int_equal(r.r9 & FL_ARITH, FL_ZF);
+	assert_int_equal(r.rdi, 55);
+	assert_int_equal(r.r10, 8);
+	assert_int_equal(r.r11 & (FL_CF | FL_ZF), 0);
+	assert_int_equal(r.r12 & 0xffff, 16);
+	assert_int_equal(r.r13 & (FL_CF | FL_ZF), FL_CF);
+	assert_int_equal(r.r14, 0xffffffffffffffffull);   /* zero source: unchanged */
+	assert_int_equal(r.r15, 63);
+}
+
 EMU_GUEST64(g_cond, "mov $5, %eax\n cmp $7, %eax\n setl %bl\n setb %cl\n setg %dl\n"
 		"mov $-1, %esi\n cmp $1, %esi\n setl %r8b\n seta %r9b\n"
 		"mov $100, %r10\n mov $200, %r11\n cmp %r11, %r10\n cmovb %r11, %r10\n"
@@ -223,6 +246,7 @@ int main(void)
 		cmocka_unit_test(test_strings),
 		cmocka_unit_test(test_stack_and_calls),
 		cmocka_unit_test(test_exchange_and_bits),
+		cmocka_unit_test(test_bit_counts),
 		cmocka_unit_test(test_conditions),
 		cmocka_unit_test(test_loops),
 	};
