@@ -2,6 +2,7 @@
  * picks the handler and pre-resolves operands (register byte offsets,
  * memory base/index/scale/displacement/segment, absolute branch targets).
  * This file covers the one-byte map; bind_0f.c the 0F map. */
+#include <capstone/capstone.h>
 #include <stdio.h>
 
 #include "backends/emu/bind.h"
@@ -21,20 +22,43 @@ int emu_h_next(emu_cpu *cpu, const emu_insn *ins)
 	return EMU_NEXT;
 }
 
+/* "mnemonic operands" of the instruction (capstone), or "" if unknown. */
+static void disassemble(const uint8_t *bytes, unsigned n, unsigned code_sz, char *out,
+			size_t size)
+{
+	cs_mode mode = code_sz == EMU_SZ64 ? CS_MODE_64 : code_sz == EMU_SZ32 ? CS_MODE_32
+									     : CS_MODE_16;
+	cs_insn *insn = NULL;
+	csh handle;
+
+	out[0] = '\0';
+	if (cs_open(CS_ARCH_X86, mode, &handle) != CS_ERR_OK)
+		return;
+	if (cs_disasm(handle, bytes, n, 0, 1, &insn) == 1) {
+		snprintf(out, size, " (%.31s%s%.100s)", insn->mnemonic, insn->op_str[0] ? " " : "",
+			 insn->op_str);
+		cs_free(insn, 1);
+	}
+	cs_close(&handle);
+}
+
 /* Unsupported instructions keep their bytes in imm and disp. */
 int emu_h_unsupported(emu_cpu *cpu, const emu_insn *ins)
 {
 	uint8_t bytes[16];
-	char hex[16 * 3 + 1];
+	char hex[16 * 3 + 1], text[160];
 	unsigned n = ins->len ? ins->len : 1;
 
 	memcpy(bytes, &ins->imm, 8);
 	memcpy(bytes + 8, &ins->disp, 8);
-	for (unsigned i = 0; i < n && i < 15; i++)
+	if (n > 15)
+		n = 15;
+	for (unsigned i = 0; i < n; i++)
 		snprintf(hex + 3 * i, 4, "%02x ", bytes[i]);
 	hex[3 * n - 1] = '\0';
-	return emu_internal_error(cpu, "emu: unsupported instruction at rip 0x%llx: %s",
-				  (unsigned long long)emu_this_rip(cpu, ins), hex);
+	disassemble(bytes, n, cpu->code_sz, text, sizeof(text));
+	return emu_internal_error(cpu, "emu: unsupported instruction at rip 0x%llx: %s%s",
+				  (unsigned long long)emu_this_rip(cpu, ins), hex, text);
 }
 
 unsigned emu_bind_unsupported(const uint8_t *bytes, unsigned len, emu_insn *ins)

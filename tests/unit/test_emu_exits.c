@@ -175,7 +175,8 @@ static void test_unsupported_instruction_message(void **state)
 	et_setup(&fx, g_sse, EMU_LEN(g_sse));
 	e = et_run(&fx, VMM_EXIT_INTERNAL_ERROR);
 	assert_string_equal(e->internal.message,
-			    "emu: unsupported instruction at rip 0x100001: 0f 28 c1");
+			    "emu: unsupported instruction at rip 0x100001: 0f 28 c1 "
+			    "(movaps xmm0, xmm1)");
 	fx_destroy(&fx);
 }
 
