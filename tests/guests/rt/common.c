@@ -11,6 +11,13 @@ void uart_putc(char c)
 		cpu_pause();
 	outb(UART_BASE, (uint8_t)c);
 }
+
+void guest_note(const char *text)
+{
+	while (*text)
+		outb(GUEST_NOTE_PORT, (uint8_t)*text++);
+	outb(GUEST_NOTE_PORT, ';');
+}
 #endif
 
 void uart_puts(const char *s)
@@ -55,16 +62,35 @@ static void put_padded(struct sink *s, const struct spec *sp, const char *txt,
 		sink_put(s, ' ');
 }
 
+/* v / base, leaving the remainder in *rem. On i386 a 64-bit division
+ * would call libgcc, which freestanding guests do not link: two 32-bit
+ * DIVs do it instead. */
+static uint64_t div_small(uint64_t v, uint32_t base, uint32_t *rem)
+{
+#ifdef __i386__
+	uint32_t hi = (uint32_t)(v >> 32), lo = (uint32_t)v, qhi = hi / base;
+	uint32_t r = hi % base, qlo;
+
+	__asm__("divl %4" : "=a"(qlo), "=d"(r) : "0"(lo), "1"(r), "rm"(base));
+	*rem = r;
+	return (uint64_t)qhi << 32 | qlo;
+#else
+	*rem = (uint32_t)(v % base);
+	return v / base;
+#endif
+}
+
 static void put_number(struct sink *s, const struct spec *sp, uint64_t v,
 		       unsigned base, int neg, int upper)
 {
 	const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
 	char tmp[24];
 	int n = sizeof(tmp);
+	uint32_t rem;
 
 	do {
-		tmp[--n] = digits[v % base];
-		v /= base;
+		v = div_small(v, base, &rem);
+		tmp[--n] = digits[rem];
 	} while (v);
 	put_padded(s, sp, tmp + n, (int)sizeof(tmp) - n, neg);
 }
@@ -96,11 +122,15 @@ static const char *parse_spec(const char *f, struct spec *sp)
 	}
 	while (*f >= '0' && *f <= '9')
 		sp->width = sp->width * 10 + (*f++ - '0');
-	while (*f == 'l' || *f == 'z') {
-		/* long is 64-bit on x86-64 and 32-bit on i386 */
-		if (*f == 'z' || f[1] == 'l' || sizeof(long) == 8)
-			sp->lng = 1;
-		f += (*f == 'l' && f[1] == 'l') ? 2 : 1;
+	if (*f == 'z') {
+		sp->lng = sizeof(size_t) == 8;
+		f++;
+	} else if (f[0] == 'l' && f[1] == 'l') {
+		sp->lng = 1;
+		f += 2;
+	} else if (*f == 'l') {
+		sp->lng = sizeof(long) == 8; /* 32-bit on i386 */
+		f++;
 	}
 	if (sp->left)
 		sp->zero = 0;

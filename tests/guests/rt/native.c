@@ -19,6 +19,13 @@ void uart_putc(char c)
 	native_syscall3(1, 1, (long)&c, 1);     /* write(1, &c, 1) */
 }
 
+void guest_note(const char *text)
+{
+	native_syscall3(1, 2, (long)"note: ", 6);
+	native_syscall3(1, 2, (long)text, (long)strlen(text));
+	native_syscall3(1, 2, (long)"\n", 1);
+}
+
 void halt(void)
 {
 	for (;;)
