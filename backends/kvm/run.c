@@ -47,15 +47,21 @@ static uint8_t *pio_element(const kvm__vcpu *kv, uint32_t i)
 	return (uint8_t *)kv->run + kv->run->io.data_offset + (size_t)i * kv->run->io.size;
 }
 
-/* RIP of the exit: free with sync regs, else only fetched where it matters. */
-static void fill_rip(kvm__vcpu *kv, vmm_exit *exit, int precise)
+/* Out of line: keeps the 144-byte kvm_regs off the hot path's frame. */
+static __attribute__((noinline)) uint64_t exact_rip(const kvm__vcpu *kv)
 {
 	struct kvm_regs regs;
 
-	if (kv->run->kvm_valid_regs & KVM_SYNC_X86_REGS && !precise)
+	return ioctl(kv->fd, KVM_GET_REGS, &regs) == 0 ? regs.rip : 0;
+}
+
+/* RIP of the exit: free with sync regs, else only fetched where it matters. */
+static void fill_rip(kvm__vcpu *kv, vmm_exit *exit, int precise)
+{
+	if (precise)
+		exit->rip = exact_rip(kv);
+	else if (kv->run->kvm_valid_regs & KVM_SYNC_X86_REGS)
 		exit->rip = kv->run->s.regs.regs.rip;
-	else if (precise && ioctl(kv->fd, KVM_GET_REGS, &regs) == 0)
-		exit->rip = regs.rip;
 	else
 		exit->rip = 0;
 }
