@@ -48,7 +48,7 @@ guests: $(GUEST_DIR)/multiboot.elf
 # conform.c plus its parts in tests/conformance/src/ (one tool, several files).
 CONFORM_SRCS := tests/conformance/conform.c $(wildcard tests/conformance/src/*.c)
 CONFORM_HDRS := $(wildcard tests/conformance/src/*.h) tests/guests/testdev.h \
-                tests/guests/share.h
+                tests/guests/share.h tests/guests/hypercall.h
 
 $(B)/tests/conformance/conform: $(CONFORM_SRCS) $(CONFORM_HDRS) $(ALIB)
 	@mkdir -p $(dir $@)
