@@ -232,11 +232,11 @@ static void probe_fd(kvm__host *h, int fd)
 
 static void probe_host(kvm__host *h)
 {
-	int fd = kvm__open_device();
+	int fd = kvm__open_device(), err = errno;
 
 	detect_flavour(h);
 	if (fd < 0) {
-		unusable(h, "kvm: %s: %s", device_path, strerror(errno));
+		unusable(h, "kvm: %s: %s", device_path, strerror(err));
 		return;
 	}
 	probe_fd(h, fd);

@@ -58,10 +58,16 @@ static int internal(vmm_exit *exit, uint32_t suberror, const char *fmt, ...)
 	return KVM__EXIT_RETURN;
 }
 
+/* The bus already put "device at port 0x.. failed: why" in the last error. */
 void kvm__exit_device_failed(vmm_exit *exit, const char *what, uint64_t where, int code)
 {
-	internal(exit, 0, "device at %s 0x%llx failed (%s): %s", what,
-		 (unsigned long long)where, vmm_strerror(code), vmm_last_error());
+	const char *msg = vmm_last_error();
+
+	if (msg && msg[0])
+		internal(exit, 0, "%s", msg);
+	else
+		internal(exit, 0, "device at %s 0x%llx failed: %s", what,
+			 (unsigned long long)where, vmm_strerror(code));
 }
 
 static int simple(vmm_exit *exit, uint32_t reason)

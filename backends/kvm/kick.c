@@ -14,6 +14,7 @@
  * check and the ioctl is caught by immediate_exit (KVM_RUN returns EINTR at
  * once), and one that lands while the guest runs by the signal. */
 #include <errno.h>
+#include <sched.h>
 #include <string.h>
 
 #include "backends/kvm/kvm_priv.h"
@@ -69,8 +70,19 @@ void kvm__kick(vmm_vcpu *vcpu)
 		return;
 	/* Seen by a KVM_RUN entered after the caller's store to vcpu->kicked. */
 	__atomic_store_n(&kv->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
-	pthread_mutex_lock(&kv->kick_lock);
+	atomic_fetch_add(&kv->kickers, 1);
 	if (atomic_load(&kv->running))
 		pthread_kill(kv->thread, kvm__kick_signal());
-	pthread_mutex_unlock(&kv->kick_lock);
+	atomic_fetch_sub(&kv->kickers, 1);
+}
+
+/* Called by the run loop on its way out: after this no kicker will signal
+ * the thread. seq-cst pairs with kvm__kick: a kicker that raised `kickers`
+ * before the check below is waited for; one that raises it later sees
+ * running == 0. */
+void kvm__run_leave(kvm__vcpu *kv)
+{
+	atomic_store(&kv->running, 0);
+	while (atomic_load(&kv->kickers))
+		sched_yield();
 }

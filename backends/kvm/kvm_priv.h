@@ -50,9 +50,19 @@ const kvm__host *kvm__host_get(void);
 int kvm__open_device(void);
 const char *kvm__device_path(void);
 
+/* Removing a KVM memslot is slow (tens of us: KVM zaps and waits for SRCU)
+ * and pointless when the VM is about to be closed, so mem_unmap only queues
+ * the removal; it is done before the next mem_map and before any vCPU
+ * enters the guest again, and skipped if the VM is destroyed first. */
 typedef struct kvm__vm {
 	int fd;
+	pthread_mutex_t lock;                 /* guards the queue */
+	atomic_uint nremoved;
+	struct kvm_userspace_memory_region removed[VMM__MAX_MEMSLOTS];
 } kvm__vm;
+
+/* Carries out queued memslot removals; cheap when there are none. */
+int kvm__vm_flush_removed(kvm__vm *kvm);
 
 /* String port I/O (rep ins/outs) is handed out one element at a time. */
 typedef struct kvm__pio_state {
@@ -74,10 +84,12 @@ typedef struct kvm__vcpu {
 	size_t run_size;
 	enum kvm__pending pending;
 	kvm__pio_state pio;
-	/* Kick: `running` is 1 while this backend's run is active on `thread`;
-	 * cleared under kick_lock so a kicker never signals a finished thread. */
-	pthread_mutex_t kick_lock;
+	/* Kick: `running` is 1 while this backend's run is active on `thread`.
+	 * `kickers` counts kicks in progress; run waits for it to drop to 0
+	 * after clearing `running`, so a kicker never signals a thread that
+	 * may have finished. */
 	atomic_int running;
+	atomic_int kickers;
 	pthread_t thread;
 } kvm__vcpu;
 
@@ -125,6 +137,7 @@ void kvm__exit_device_failed(vmm_exit *exit, const char *what, uint64_t where,
 int kvm__signal_acquire(void);
 void kvm__signal_release(void);
 int kvm__kick_signal(void);
+void kvm__run_leave(kvm__vcpu *kv);
 
 /* Test hooks (internal, hidden): point the probe at other paths. NULL
  * restores the default (/dev/kvm, /sys/module, /proc/cpuinfo). Drops the

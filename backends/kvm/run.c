@@ -217,12 +217,13 @@ int kvm__run(vmm_vcpu *vcpu, vmm_exit *exit)
 	kvm__vcpu *kv = kvm__vcpu_of(vcpu);
 	int r;
 
+	r = kvm__vm_flush_removed(kvm__vm_of(vcpu->vm));
+	if (r < 0)
+		return r;
 	kv->thread = pthread_self();
 	atomic_store(&kv->running, 1);
 	r = run_loop(vcpu, kv, exit);
-	pthread_mutex_lock(&kv->kick_lock);
-	atomic_store(&kv->running, 0);
-	pthread_mutex_unlock(&kv->kick_lock);
+	kvm__run_leave(kv);
 	if (r < 0)
 		return r;
 	exit->vcpu_index = vcpu->index;

@@ -54,7 +54,6 @@ static void vcpu_free(kvm__vcpu *kv)
 		munmap(kv->run, kv->run_size);
 	if (kv->fd >= 0)
 		close(kv->fd);
-	pthread_mutex_destroy(&kv->kick_lock);
 	free(kv);
 }
 
@@ -68,7 +67,6 @@ int kvm__vcpu_create(vmm_vcpu *vcpu)
 		return vmm__err(VMM_ENOMEM, "kvm: out of memory for vCPU %u", vcpu->index);
 	kv->fd = -1;
 	kv->pio.awaiting = -1;
-	pthread_mutex_init(&kv->kick_lock, NULL);
 	rc = vcpu_setup(vcpu, kv, h);
 	if (rc) {
 		vcpu_free(kv);
@@ -156,23 +154,21 @@ int kvm__get_sregs(vmm_vcpu *vcpu, vmm_sregs *sregs)
 	return 0;
 }
 
-/* Read-modify-write keeps KVM's pending-interrupt bitmap, which vmm_sregs
- * does not carry. */
+/* kvm_sregs also carries interrupt_bitmap; KVM only queues an interrupt for
+ * a set bit and never clears one for a zero bitmap, so an empty bitmap
+ * leaves pending interrupts as they are (no KVM_GET_SREGS needed first). */
 int kvm__set_sregs(vmm_vcpu *vcpu, const vmm_sregs *sregs)
 {
 	kvm__vcpu *kv = kvm__vcpu_of(vcpu);
 	struct kvm_sregs k;
 
-	if (ioctl(kv->fd, KVM_GET_SREGS, &k) < 0)
-		return vcpu_ioctl_err(vcpu, "KVM_GET_SREGS", VMM_EINTERNAL);
+	memset(&k, 0, sizeof(k));
 	seg_to_kvm(&k.cs, &sregs->cs); seg_to_kvm(&k.ds, &sregs->ds);
 	seg_to_kvm(&k.es, &sregs->es); seg_to_kvm(&k.fs, &sregs->fs);
 	seg_to_kvm(&k.gs, &sregs->gs); seg_to_kvm(&k.ss, &sregs->ss);
 	seg_to_kvm(&k.tr, &sregs->tr); seg_to_kvm(&k.ldt, &sregs->ldt);
 	k.gdt.base = sregs->gdt.base; k.gdt.limit = sregs->gdt.limit;
 	k.idt.base = sregs->idt.base; k.idt.limit = sregs->idt.limit;
-	memset(k.gdt.padding, 0, sizeof(k.gdt.padding));
-	memset(k.idt.padding, 0, sizeof(k.idt.padding));
 	k.cr0 = sregs->cr0; k.cr2 = sregs->cr2; k.cr3 = sregs->cr3; k.cr4 = sregs->cr4;
 	k.cr8 = sregs->cr8; k.efer = sregs->efer; k.apic_base = sregs->apic_base;
 	if (ioctl(kv->fd, KVM_SET_SREGS, &k) < 0)

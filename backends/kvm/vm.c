@@ -109,10 +109,12 @@ int kvm__vm_create(vmm_vm *vm)
 		free(kvm);
 		return rc;
 	}
+	pthread_mutex_init(&kvm->lock, NULL);
 	rc = vm_setup(vm, h, kvm);
 	if (rc) {
 		if (kvm->fd >= 0)
 			close(kvm->fd);
+		pthread_mutex_destroy(&kvm->lock);
 		free(kvm);
 		kvm__signal_release();
 		return rc;
@@ -128,7 +130,8 @@ void kvm__vm_destroy(vmm_vm *vm)
 
 	if (!kvm)
 		return;
-	close(kvm->fd);
+	close(kvm->fd);  /* queued memslot removals die with the VM */
+	pthread_mutex_destroy(&kvm->lock);
 	free(kvm);
 	vm->backend_priv = NULL;
 	kvm__signal_release();
@@ -136,17 +139,39 @@ void kvm__vm_destroy(vmm_vm *vm)
 
 /* ---- Memory slots ----------------------------------------------------------- */
 
-static int set_region(vmm_vm *vm, const vmm__memslot *slot, uint64_t size)
+static struct kvm_userspace_memory_region region_of(const vmm__memslot *slot)
 {
 	struct kvm_userspace_memory_region r = {
 		.slot = slot->id,
 		.flags = (slot->flags & VMM_MEM_WRITE) ? 0 : KVM_MEM_READONLY,
 		.guest_phys_addr = slot->gpa,
-		.memory_size = size,
+		.memory_size = slot->size,
 		.userspace_addr = (uint64_t)(uintptr_t)slot->hva,
 	};
 
-	return ioctl(kvm__vm_of(vm)->fd, KVM_SET_USER_MEMORY_REGION, &r);
+	return r;
+}
+
+static int removal_failed(const struct kvm_userspace_memory_region *r)
+{
+	return vmm__err(VMM_EINTERNAL, "kvm: KVM_SET_USER_MEMORY_REGION removing slot %u "
+			"at 0x%llx: %s", r->slot, (unsigned long long)r->guest_phys_addr,
+			strerror(errno));
+}
+
+int kvm__vm_flush_removed(kvm__vm *kvm)
+{
+	int rc = 0;
+
+	if (atomic_load_explicit(&kvm->nremoved, memory_order_acquire) == 0)
+		return 0;
+	pthread_mutex_lock(&kvm->lock);
+	for (unsigned i = 0; i < atomic_load(&kvm->nremoved); i++)
+		if (ioctl(kvm->fd, KVM_SET_USER_MEMORY_REGION, &kvm->removed[i]) < 0 && !rc)
+			rc = removal_failed(&kvm->removed[i]);
+	atomic_store(&kvm->nremoved, 0);
+	pthread_mutex_unlock(&kvm->lock);
+	return rc;
 }
 
 /* KVM cannot make memory unreadable or non-executable: only VMM_MEM_WRITE is
@@ -154,12 +179,16 @@ static int set_region(vmm_vm *vm, const vmm__memslot *slot, uint64_t size)
 int kvm__mem_map(vmm_vm *vm, const vmm__memslot *slot)
 {
 	const kvm__host *h = kvm__host_get();
-	int err;
+	struct kvm_userspace_memory_region r = region_of(slot);
+	kvm__vm *kvm = kvm__vm_of(vm);
+	int err, rc = kvm__vm_flush_removed(kvm);
 
+	if (rc)
+		return rc;
 	if (slot->id >= (uint32_t)h->nr_memslots || slot->id > UINT16_MAX)
 		return vmm__err(VMM_ENOMEM, "kvm: memory slot number %u is beyond the %d "
 				"slots this host's KVM has", slot->id, h->nr_memslots);
-	if (set_region(vm, slot, slot->size) == 0)
+	if (ioctl(kvm->fd, KVM_SET_USER_MEMORY_REGION, &r) == 0)
 		return 0;
 	err = errno;
 	return vmm__err(err == EEXIST ? VMM_EEXIST : err == ENOMEM ? VMM_ENOMEM :
@@ -172,6 +201,16 @@ int kvm__mem_map(vmm_vm *vm, const vmm__memslot *slot)
 
 void kvm__mem_unmap(vmm_vm *vm, const vmm__memslot *slot)
 {
-	/* Cannot fail for a slot KVM accepted; nothing to report to anyway. */
-	(void)set_region(vm, slot, 0);
+	kvm__vm *kvm = kvm__vm_of(vm);
+	unsigned n;
+
+	pthread_mutex_lock(&kvm->lock);
+	n = atomic_load(&kvm->nremoved);
+	kvm->removed[n] = region_of(slot);
+	kvm->removed[n].memory_size = 0;
+	atomic_store_explicit(&kvm->nremoved, n + 1, memory_order_release);
+	pthread_mutex_unlock(&kvm->lock);
+	/* The queue holds at most every slot; flush before it could overflow. */
+	if (n + 1 == VMM__MAX_MEMSLOTS)
+		(void)kvm__vm_flush_removed(kvm);
 }

@@ -105,7 +105,7 @@ bochs_display() {
     if [ -e /usr/lib/x86_64-linux-gnu/bochs/plugins/libbx_nogui.so ]; then
         echo nogui
     else
-        echo term
+        echo 'term, options="hideIPS"'
     fi
 }
 
