@@ -54,3 +54,9 @@ $(B)/tests/conformance/conform: $(CONFORM_SRCS) $(CONFORM_HDRS) $(ALIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -MMD -MP,$(APPCFLAGS)) -o $@ $(CONFORM_SRCS) $(ALIB) \
 	      $(SANLD) $(LIBS)
+
+# ---- make check-guests ----------------------------------------------------------------
+# The native self-check of the guests' expectations, then every guest and
+# host test on every backend.
+check-guests: guests guests-native $(B)/tests/conformance/conform
+	@$(B)/tests/conformance/conform
