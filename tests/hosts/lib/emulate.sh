@@ -79,7 +79,7 @@ emu_watch() {
 # run_qemu KERNEL INITRD SECONDS: boot an AMD SVM host in QEMU TCG.
 run_qemu() {
     emu_start "$3" /dev/null qemu-system-x86_64 \
-        -machine q35 -cpu max -m 1024 -smp 1 -nographic -no-reboot \
+        -machine q35 -cpu "${VMM_HOST_QEMU_CPU:-max}" -m 1024 -smp 1 -nographic -no-reboot \
         -monitor none -serial "file:$RUN_DIR/serial.out" \
         -kernel "$1" -initrd "$2" -append "$(kernel_cmdline)"
     emu_watch "$RUN_DIR/serial.out"
