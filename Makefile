@@ -51,7 +51,7 @@ GUEST_C      := $(wildcard tests/guests/*.c)
 GUEST_S      := $(wildcard tests/guests/*.S)
 GUESTS       := $(GUEST_C:tests/guests/%.c=$(GUEST_DIR)/%.elf) \
                 $(GUEST_S:tests/guests/%.S=$(GUEST_DIR)/%.elf) \
-                $(GUEST_DIR)/hello.elf
+                $(patsubst examples/hello/%.c,$(GUEST_DIR)/%.elf,$(wildcard examples/hello/hello.c))
 
 .PHONY: all lib cli guests check check-unit check-guests check-header check-abi \
         check-asan check-hosts bench bench-kvm abi-update install clean help
@@ -138,8 +138,8 @@ check-abi: $(SOLIB)
 	@tests/check-abi $(SOLIB)
 
 abi-update: $(SOLIB)
-	abidw --no-corpus-path --headers-dir include --drop-private-types $(SOLIB) > abi/libvmm.abi
-	@echo "abi/libvmm.abi rewritten: commit it with the reason for the change"
+	tests/abi-dump $(SOLIB) abi
+	@echo "abi/libvmm.abi and abi/libvmm-types.abi rewritten: commit them with the reason for the change"
 
 bench: all $(TOOL_BINS)
 	@tests/bench/run-bench
@@ -161,4 +161,4 @@ install: $(SOLIB) $(ALIB) $(CLI)
 clean:
 	rm -rf build
 
--include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_BINS:=.d)

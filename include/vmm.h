@@ -271,10 +271,12 @@ VMM_API int vmm_uart_output(vmm_vm *vm, int fd, vmm_output_fn fn, void *opaque);
 
 /* Loads an ELF image and creates the vCPUs (config->vcpus) with their boot
  * state. ELF64: 64-bit long mode, identity page tables over guest RAM, per
- * vCPU: RIP=entry, RSP=top of its stack, RDI=vCPU index, RSI=vCPU count
- * (see docs/ARCHITECTURE.md). ELF32 with a Multiboot v1 header: vCPU 0
- * starts as the Multiboot spec says (EAX=0x2BADB002, EBX=info); others stay
- * stopped. cmdline may be NULL. */
+ * vCPU: RIP=entry, RSP=top of its stack, RDI=vCPU index, RSI=vCPU count,
+ * RDX=command line address or 0 (see docs/boot.md). ELF32 with a Multiboot
+ * v1 header: vCPU 0 starts as the Multiboot spec says (EAX=0x2BADB002,
+ * EBX=info); others stay stopped. cmdline may be NULL (< 2048 bytes). The
+ * image is checked before anything is written: VMM_EBADIMAGE if malformed,
+ * VMM_ERANGE if it does not fit guest RAM. */
 VMM_API int vmm_load_elf(vmm_vm *vm, const char *path, const char *cmdline);
 VMM_API int vmm_load_elf_buffer(vmm_vm *vm, const void *image, size_t len,
 				const char *cmdline);

@@ -25,7 +25,7 @@ static const char *const error_names[] = {
 
 VMM_API const char *vmm_strerror(int err)
 {
-	unsigned idx = err <= 0 ? (unsigned)-err : ~0u;
+	unsigned idx = err <= 0 ? 0u - (unsigned)err : ~0u;
 
 	if (idx < sizeof(error_names) / sizeof(error_names[0]))
 		return error_names[idx];

@@ -131,6 +131,11 @@ extern const vmm__backend_ops vmm__kvm_ops;
 const vmm__backend_ops *vmm__backend_at(uint32_t index);
 const vmm__backend_ops *vmm__backend_find(const char *name);
 
+/* vmm_vm_create with a given ops table instead of the registry (no probe, no
+ * "auto"): lets unit tests drive the core with a scripted fake backend. */
+int vmm__vm_create_with_ops(const vmm_vm_config *cfg, const vmm__backend_ops *ops,
+			    vmm_vm **out);
+
 /* ---- VM and vCPU ---------------------------------------------------------- */
 struct vmm_vm {
 	const vmm__backend_ops *ops;

@@ -1,0 +1,150 @@
+/* kvm_priv.h - private state and cross-file functions of the kvm backend.
+ *
+ * Files: kvm.c (ops table), caps.c (probe, capabilities, flavour), vm.c (VM
+ * and memslots), vcpu.c (vCPU, registers, MSRs), cpuid.c (the CPUID model
+ * given to KVM), run.c (KVM_RUN loop, I/O and MMIO completion), exits.c
+ * (translation of the other KVM exits), kick.c (kick signal). */
+#ifndef VMM_KVM_PRIV_H
+#define VMM_KVM_PRIV_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/internal.h"
+
+#define KVM__API_VERSION 12
+/* Placed like other VMMs do, just below the 4 GiB BIOS area: three pages of
+ * TSS and one identity-map page (VMX without unrestricted guest only). */
+#define KVM__TSS_ADDR 0xfffbd000ull
+#define KVM__IDENTITY_MAP_ADDR 0xfffbc000ull
+
+enum kvm__flavour {
+	KVM__FLAVOUR_UNKNOWN = 0,
+	KVM__FLAVOUR_INTEL,
+	KVM__FLAVOUR_AMD,
+	KVM__FLAVOUR_PVM
+};
+
+/* What the probe learnt; filled once and cached (caps.c). */
+typedef struct kvm__host {
+	int usable;
+	enum kvm__flavour flavour;
+	char flavour_name[32];        /* "kvm_intel", "kvm_amd", "kvm_pvm", "kvm" */
+	char reason[256];             /* why unusable, or notes */
+	int vcpu_mmap_size;
+	int nr_memslots;
+	int max_vcpus;
+	int has_sync_regs;            /* KVM_CAP_SYNC_REGS includes REGS */
+	int has_tss_addr;             /* KVM_CAP_SET_TSS_ADDR */
+	int has_identity_map;         /* KVM_CAP_SET_IDENTITY_MAP_ADDR */
+	struct kvm_cpuid2 *supported; /* KVM_GET_SUPPORTED_CPUID */
+} kvm__host;
+
+/* Returns the cached probe (probing first if needed); never NULL. */
+const kvm__host *kvm__host_get(void);
+/* Opens the KVM device (path overridable by tests), O_RDWR|O_CLOEXEC. */
+int kvm__open_device(void);
+const char *kvm__device_path(void);
+
+/* Removing a KVM memslot is slow (tens of us: KVM zaps and waits for SRCU)
+ * and pointless when the VM is about to be closed, so mem_unmap only queues
+ * the removal; it is done before the next mem_map and before any vCPU
+ * enters the guest again, and skipped if the VM is destroyed first. */
+typedef struct kvm__vm {
+	int fd;
+	pthread_mutex_t lock;                 /* guards the queue */
+	atomic_uint nremoved;
+	struct kvm_userspace_memory_region removed[VMM__MAX_MEMSLOTS];
+} kvm__vm;
+
+/* Carries out queued memslot removals; cheap when there are none. */
+int kvm__vm_flush_removed(kvm__vm *kvm);
+
+/* String port I/O (rep ins/outs) is handed out one element at a time. */
+typedef struct kvm__pio_state {
+	uint32_t next;                /* next element to dispatch */
+	uint32_t count;               /* elements of the current KVM_EXIT_IO */
+	int32_t awaiting;             /* element returned unclaimed, or -1 */
+} kvm__pio_state;
+
+enum kvm__pending {
+	KVM__PENDING_NONE = 0,
+	KVM__PENDING_PIO,             /* elements of a KVM_EXIT_IO left */
+	KVM__PENDING_MMIO_READ,       /* returned an unclaimed MMIO read */
+	KVM__PENDING_HYPERCALL        /* returned a hypercall */
+};
+
+typedef struct kvm__vcpu {
+	int fd;
+	struct kvm_run *run;
+	size_t run_size;
+	enum kvm__pending pending;
+	kvm__pio_state pio;
+	/* Kick: `running` is 1 while this backend's run is active on `thread`.
+	 * `kickers` counts kicks in progress; run waits for it to drop to 0
+	 * after clearing `running`, so a kicker never signals a thread that
+	 * may have finished. */
+	atomic_int running;
+	atomic_int kickers;
+	pthread_t thread;
+} kvm__vcpu;
+
+static inline kvm__vm *kvm__vm_of(const vmm_vm *vm)
+{
+	return (kvm__vm *)vm->backend_priv;
+}
+
+static inline kvm__vcpu *kvm__vcpu_of(const vmm_vcpu *vcpu)
+{
+	return (kvm__vcpu *)vcpu->backend_priv;
+}
+
+/* ops (vm.c, vcpu.c, run.c, kick.c) */
+void kvm__probe(vmm_backend_info *info);
+int kvm__vm_create(vmm_vm *vm);
+void kvm__vm_destroy(vmm_vm *vm);
+int kvm__mem_map(vmm_vm *vm, const vmm__memslot *slot);
+void kvm__mem_unmap(vmm_vm *vm, const vmm__memslot *slot);
+int kvm__vcpu_create(vmm_vcpu *vcpu);
+void kvm__vcpu_destroy(vmm_vcpu *vcpu);
+int kvm__get_regs(vmm_vcpu *vcpu, vmm_regs *regs);
+int kvm__set_regs(vmm_vcpu *vcpu, const vmm_regs *regs);
+int kvm__get_sregs(vmm_vcpu *vcpu, vmm_sregs *sregs);
+int kvm__set_sregs(vmm_vcpu *vcpu, const vmm_sregs *sregs);
+int kvm__set_msr(vmm_vcpu *vcpu, uint32_t msr, uint64_t value);
+int kvm__run(vmm_vcpu *vcpu, vmm_exit *exit);
+void kvm__kick(vmm_vcpu *vcpu);
+
+/* cpuid.c: builds the CPUID table for one vCPU from the host's supported
+ * list. Returns a malloc'ed table or NULL with the error set. */
+struct kvm_cpuid2 *kvm__cpuid_build(const kvm__host *host, uint32_t vcpu_index,
+				    uint32_t vcpu_count);
+
+/* exits.c: KVM exits other than I/O and MMIO. Each fills *exit and returns
+ * KVM__EXIT_RETURN, or KVM__EXIT_CONTINUE to re-enter the guest. */
+enum { KVM__EXIT_CONTINUE = 0, KVM__EXIT_RETURN = 1 };
+int kvm__exit_other(vmm_vcpu *vcpu, struct kvm_run *run, vmm_exit *exit);
+const char *kvm__exit_name(uint32_t reason);
+/* Turns a failed device callback into an internal-error exit. */
+void kvm__exit_device_failed(vmm_exit *exit, const char *what, uint64_t where,
+			     int code);
+
+/* kick.c: the kick signal handler is installed while any kvm VM exists. */
+int kvm__signal_acquire(void);
+void kvm__signal_release(void);
+int kvm__kick_signal(void);
+void kvm__run_leave(kvm__vcpu *kv);
+
+/* Test hooks (internal, hidden): point the probe at other paths. NULL
+ * restores the default (/dev/kvm, /sys/module, /proc/cpuinfo). Drops the
+ * cached probe so the next call probes again. */
+void vmm__kvm_test_paths(const char *device, const char *sys_module,
+			 const char *cpuinfo);
+/* Drops the cached probe; the next probe looks at the host again. */
+void vmm__kvm_reprobe(void);
+
+#endif /* VMM_KVM_PRIV_H */

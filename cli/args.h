@@ -1,0 +1,27 @@
+/* args.h - the vmm command's option parsing: sizes, counts, durations and
+ * the options of `vmm run`. Errors are one line of text in err. */
+#ifndef VMM_CLI_ARGS_H
+#define VMM_CLI_ARGS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct cli_run_opts {
+	const char *backend;     /* "auto", "emu", "kvm" */
+	uint64_t mem;            /* bytes, multiple of 4 KiB */
+	uint32_t cpus;
+	uint64_t timeout_ms;     /* 0: none */
+	const char *timeout_arg; /* as typed, for the timeout message */
+	const char *cmdline;     /* NULL: none */
+	const char *image;
+	int help;                /* --help given: print usage, run nothing */
+} cli_run_opts;
+
+/* "64M", "1G", "512K", "1T", "4096": binary units, optional "B"/"iB". */
+int cli_parse_size(const char *s, uint64_t *out, char *err, size_t errlen);
+int cli_parse_cpus(const char *s, uint32_t *out, char *err, size_t errlen);
+int cli_parse_timeout(const char *s, uint64_t *ms, char *err, size_t errlen);
+/* argv[0] is "run". Returns 0 or -1 with err set. */
+int cli_parse_run(int argc, char **argv, cli_run_opts *opts, char *err, size_t errlen);
+
+#endif
