@@ -1,0 +1,248 @@
+/* emu_fuzz_gen.h - guest generators for test_emu_fuzz.c: interesting
+ * register values (pointers at the end of RAM, into MMIO and ROM,
+ * non-canonical, huge counts), code made of random bytes or of
+ * valid-looking instructions (prefixes, REX, opcodes of the one- and
+ * two-byte maps, ModRM/SIB/displacements/immediates, and templates of the
+ * system and string instructions), IDTs with handler stubs that resume
+ * after the faulting byte, and a tiny emitter for hand-made sequences. */
+#ifndef EMU_FUZZ_GEN_H
+#define EMU_FUZZ_GEN_H
+
+#include "tests/unit/emu_fuzz.h"
+
+/* ---- Values ------------------------------------------------------------------------ */
+static inline uint64_t fz_value(fz_rng *r)
+{
+	static const uint64_t fixed[] = {
+		0, ~0ull, 1ull << 63, 0x00007fffffffffffull, 0x0000800000000000ull,
+		0xffff800000000000ull, 0xfffffffful, 0x100000000ull, 0xfee00000ull,
+		0x7fffffffffffffffull, 0x80000000ull, 0xffffffff80000000ull,
+	};
+
+	switch (fz_below(r, 12)) {
+	case 0: return fixed[fz_below(r, sizeof(fixed) / 8)];
+	case 1: return fz_below(r, 256);
+	case 2: return fz_below(r, (uint32_t)FZ_RAM);                 /* in RAM */
+	case 3: return FZ_RAM - fz_below(r, 64);                      /* end of RAM */
+	case 4: return FZ_RAM + fz_below(r, 0x20000);                 /* MMIO after RAM */
+	case 5: return FZ_ROM + fz_below(r, (uint32_t)FZ_ROM_SIZE + 64) - 32;
+	case 6: return FZ_XTRA + FZ_XTRA_SIZE - fz_below(r, 64);
+	case 7: return 0x0000800000000000ull + fz_next(r) % 0xffff000000000000ull;
+	case 8: return FZ_DATA + fz_below(r, 0x1000);
+	case 9: return fz_next(r) & 0xffffffffull;
+	case 10: return (fz_next(r) & 0xffff) - 0x8000;
+	default: return fz_next(r);
+	}
+}
+
+static inline void fz_random_regs(fz_rng *r, vmm_regs *g, int mode)
+{
+	uint64_t *v = &g->rax;
+
+	for (unsigned i = 0; i < 16; i++)
+		v[i] = fz_below(r, 4) ? fz_value(r) : v[i];
+	if (fz_below(r, 3) == 0)
+		g->rsp = FZ_RAM - 8 - fz_below(r, 64) * 8;
+	if (fz_below(r, 4) == 0)
+		g->rcx = fz_below(r, 2) ? 1ull << 63 : 0xffffffffull - fz_below(r, 2);
+	g->rflags = 2;
+	if (fz_below(r, 4) == 0)
+		g->rflags |= 1u << 10;                        /* DF */
+	if (fz_below(r, 16) == 0)
+		g->rflags |= (fz_next(r) & 0x3f7fd5) | 2;    /* anything, even VM/TF/NT */
+	if (mode == FZ_REAL)
+		g->rip &= 0xffff;
+}
+
+/* ---- Code -------------------------------------------------------------------------- */
+typedef struct fz_buf {
+	uint8_t *p;
+	size_t n, cap;
+} fz_buf;
+
+static inline void fz_b(fz_buf *b, uint8_t v)
+{
+	if (b->n < b->cap)
+		b->p[b->n++] = v;
+}
+
+static inline void fz_bytes(fz_buf *b, const void *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		fz_b(b, ((const uint8_t *)p)[i]);
+}
+
+static inline void fz_le(fz_buf *b, uint64_t v, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		fz_b(b, (uint8_t)(v >> (8 * i)));
+}
+
+/* MOV reg, imm (64-bit: REX.W B8+r imm64; else B8+r imm32). */
+static inline void fz_mov_imm(fz_buf *b, int mode, unsigned reg, uint64_t v)
+{
+	if (mode == FZ_LONG) {
+		fz_b(b, (uint8_t)(0x48 | (reg >> 3)));
+		fz_b(b, (uint8_t)(0xb8 + (reg & 7)));
+		fz_le(b, v, 8);
+	} else {
+		if (mode == FZ_REAL)
+			fz_b(b, 0x66);
+		fz_b(b, (uint8_t)(0xb8 + (reg & 7)));
+		fz_le(b, v, 4);
+	}
+}
+
+typedef struct fz_tmpl {
+	uint8_t n, b[3];
+} fz_tmpl;
+
+/* Opcodes worth hitting more often than chance would: strings, I/O, system,
+ * far transfers, segment loads, atomics, bit tests, x87/SSE/VEX. The
+ * generator follows each with random ModRM/SIB/displacement/immediate. */
+static const fz_tmpl fz_tmpls[] = {
+	{2, {0xf3, 0xa4}}, {2, {0xf3, 0xa5}}, {2, {0xf3, 0xaa}}, {2, {0xf3, 0xab}},
+	{2, {0xf3, 0xa6}}, {2, {0xf2, 0xae}}, {2, {0xf3, 0x6c}}, {2, {0xf3, 0x6f}},
+	{2, {0xf3, 0xad}}, {3, {0xf3, 0x48, 0xab}}, {3, {0xf3, 0x67, 0xa4}},
+	{1, {0xa4}}, {1, {0x6d}}, {1, {0xe4}}, {1, {0xe7}}, {1, {0xec}}, {1, {0xef}},
+	{1, {0xf4}}, {1, {0xcd}}, {1, {0xcc}}, {1, {0xce}}, {1, {0xf1}}, {1, {0xcf}},
+	{2, {0x48, 0xcf}}, {1, {0xea}}, {1, {0x9a}}, {1, {0xca}}, {1, {0xcb}},
+	{2, {0x48, 0xcb}}, {2, {0x0f, 0x01}}, {2, {0x0f, 0x00}}, {1, {0x8e}}, {1, {0x8c}},
+	{2, {0x0f, 0x22}}, {2, {0x0f, 0x20}}, {2, {0x0f, 0x23}}, {2, {0x0f, 0x21}},
+	{2, {0x0f, 0x30}}, {2, {0x0f, 0x32}}, {2, {0x0f, 0x05}}, {2, {0x0f, 0x07}},
+	{3, {0x48, 0x0f, 0x07}}, {2, {0x0f, 0x34}}, {2, {0x0f, 0x35}},
+	{3, {0xf0, 0x0f, 0xb1}}, {3, {0xf0, 0x0f, 0xc7}}, {2, {0xf0, 0x87}},
+	{2, {0x0f, 0xab}}, {2, {0x0f, 0xa3}}, {2, {0x0f, 0xbb}}, {2, {0x0f, 0xba}},
+	{3, {0xf0, 0x0f, 0xb3}}, {1, {0x9c}}, {1, {0x9d}}, {1, {0xc8}}, {1, {0xc9}},
+	{1, {0xe2}}, {1, {0xe3}}, {1, {0xff}}, {1, {0xf7}}, {1, {0xf6}}, {1, {0xd4}},
+	{1, {0xd5}}, {1, {0x8f}}, {2, {0x0f, 0xb2}}, {1, {0xc4}}, {1, {0xc5}},
+	{2, {0x0f, 0xa1}}, {1, {0x1f}}, {1, {0x17}}, {2, {0x0f, 0x0b}}, {2, {0x0f, 0xa2}},
+	{2, {0x0f, 0x31}}, {1, {0xd7}}, {1, {0x62}}, {1, {0x63}}, {1, {0x27}},
+	{2, {0x0f, 0xc8}}, {1, {0xd9}}, {1, {0xdf}}, {2, {0x0f, 0xae}},
+	{3, {0x66, 0x0f, 0x6f}}, {1, {0xc2}}, {1, {0x0e}}, {2, {0x0f, 0xa5}},
+	{2, {0x0f, 0xad}}, {1, {0xd3}}, {1, {0xc1}}, {2, {0x0f, 0xaf}}, {1, {0x69}},
+	{2, {0x0f, 0xb0}}, {2, {0x0f, 0xc0}}, {1, {0x86}}, {2, {0x0f, 0x09}},
+	{2, {0x0f, 0x08}}, {1, {0xfa}}, {1, {0xfb}}, {2, {0x0f, 0x06}}, {1, {0x07}},
+	{2, {0x0f, 0x03}}, {2, {0x0f, 0x02}}, {2, {0x0f, 0xa8}}, {2, {0x0f, 0xa9}},
+};
+
+static const uint8_t fz_prefixes[] = { 0x66, 0x67, 0xf2, 0xf3, 0xf0, 0x2e, 0x3e, 0x26,
+				       0x64, 0x65, 0x36 };
+
+/* One valid-looking instruction. */
+static inline void fz_gen_insn(fz_rng *r, fz_buf *b, int mode)
+{
+	unsigned k = fz_below(r, 8) < 5 ? 0 : fz_below(r, 4), tail;
+
+	for (unsigned i = 0; i < k; i++)
+		fz_b(b, fz_prefixes[fz_below(r, sizeof(fz_prefixes))]);
+	if (fz_below(r, 7) == 0) {
+		fz_mov_imm(b, mode, fz_below(r, mode == FZ_LONG ? 16 : 8), fz_value(r));
+		return;
+	}
+	if ((mode == FZ_LONG || mode == FZ_COMPAT) && fz_below(r, 3) == 0)
+		fz_b(b, (uint8_t)(0x40 | fz_below(r, 16)));
+	switch (fz_below(r, 10)) {
+	case 0: case 1: case 2: case 3: {
+		const fz_tmpl *t = &fz_tmpls[fz_below(r, sizeof(fz_tmpls) / sizeof(fz_tmpls[0]))];
+
+		fz_bytes(b, t->b, t->n);
+		break;
+	}
+	case 4: case 5: case 6:
+		fz_b(b, (uint8_t)fz_next(r));
+		break;
+	case 7: case 8:
+		fz_b(b, 0x0f);
+		fz_b(b, (uint8_t)fz_next(r));
+		break;
+	default:
+		fz_b(b, 0x0f);
+		fz_b(b, fz_below(r, 2) ? 0x38 : 0x3a);
+		fz_b(b, (uint8_t)fz_next(r));
+	}
+	/* ModRM (memory forms more often), SIB, displacement, immediate. */
+	{
+		uint8_t modrm = (uint8_t)fz_next(r);
+
+		if (fz_below(r, 3) == 0)
+			modrm = (uint8_t)((modrm & 0x38) | 0x04);  /* [SIB] */
+		fz_b(b, modrm);
+	}
+	tail = fz_below(r, 10);
+	for (unsigned i = 0; i < tail; i++)
+		fz_b(b, fz_below(r, 4) ? (uint8_t)fz_next(r) : 0);
+}
+
+static inline void fz_gen_insns(fz_rng *r, uint8_t *p, size_t n, int mode)
+{
+	fz_buf b = { p, 0, n };
+
+	while (b.n < n)
+		fz_gen_insn(r, &b, mode);
+}
+
+static inline void fz_gen_bytes(fz_rng *r, uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i += 8) {
+		uint64_t v = fz_next(r);
+
+		memcpy(p + i, &v, n - i < 8 ? n - i : 8);
+	}
+}
+
+/* ---- Exception handlers --------------------------------------------------------------
+ * Each vector's gate leads to a stub that adds 1 to the saved RIP (popping
+ * the error code first where the CPU pushes one) and returns: random code
+ * goes on after the faulting byte. */
+static inline int fz_has_err(unsigned vec)
+{
+	return vec == 8 || (vec >= 10 && vec <= 14) || vec == 17 || vec == 21 ||
+	       vec == 29 || vec == 30;
+}
+
+static inline void fz_stubs(fz_vm *f, int mode)
+{
+	static const uint8_t s64[] = { 0x48, 0x83, 0x04, 0x24, 0x01, 0x48, 0xcf,
+				       0x48, 0x83, 0xc4, 0x08, 0x48, 0x83, 0x04, 0x24, 0x01,
+				       0x48, 0xcf };
+	static const uint8_t s32[] = { 0x83, 0x04, 0x24, 0x01, 0xcf,
+				       0x83, 0xc4, 0x04, 0x83, 0x04, 0x24, 0x01, 0xcf };
+	static const uint8_t s16[] = { 0x67, 0x83, 0x04, 0x24, 0x01, 0xcf };
+
+	if (mode == FZ_LONG)
+		fz_write(f, FZ_STUBS, s64, sizeof(s64));
+	else if (mode == FZ_REAL)
+		fz_write(f, FZ_STUBS, s16, sizeof(s16));
+	else
+		fz_write(f, FZ_STUBS, s32, sizeof(s32));
+}
+
+/* The IDT (IVT in real mode) with every vector going to its stub. */
+static inline void fz_idt(fz_vm *f, int mode, vmm_dtable *idt)
+{
+	int lm = mode == FZ_LONG || mode == FZ_COMPAT;
+
+	fz_stubs(f, lm ? FZ_LONG : mode);
+	for (unsigned v = 0; v < 256; v++) {
+		uint64_t lo, t;
+
+		if (mode == FZ_REAL) {
+			fz_w32(f, FZ_IDT + v * 4, (uint32_t)(FZ_STUBS >> 4) << 16);
+			continue;
+		}
+		t = FZ_STUBS + (fz_has_err(v) ? (lm ? 7 : 5) : 0);
+		lo = (t & 0xffff) | ((uint64_t)(lm ? 0x08 : 0x18) << 16) |
+		     (0xeeull << 40) | ((t >> 16 & 0xffff) << 48);   /* P, DPL 3, int gate */
+		if (lm) {
+			fz_w64(f, FZ_IDT + v * 16, lo);
+			fz_w64(f, FZ_IDT + v * 16 + 8, t >> 32);
+		} else {
+			fz_w64(f, FZ_IDT + v * 8, lo);
+		}
+	}
+	idt->base = FZ_IDT;
+	idt->limit = mode == FZ_REAL ? 0x3ff : lm ? 0xfff : 0x7ff;
+}
+
+#endif

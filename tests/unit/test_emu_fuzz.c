@@ -1,0 +1,499 @@
+/* test_emu_fuzz.c - the emu backend against hostile guests. Whatever the
+ * guest does (random bytes, valid-looking instruction soup, hostile page
+ * tables and descriptor tables, endless string instructions, code that
+ * rewrites itself or another vCPU's code), every run returns promptly with
+ * an exit the API allows, an internal error names the RIP, MMIO exits never
+ * name RAM, and the host never crashes (guest RAM is fenced by guard pages;
+ * run this under ASan+UBSan too).
+ *
+ * Deterministic: case i of a test uses the seed fz_mix(VMM_FUZZ_SEED, i).
+ * Environment: VMM_FUZZ_SEED (default 0x5eed), VMM_FUZZ_ITERS (cases per
+ * fuzz test, default 600), VMM_FUZZ_CASE (run only this case seed, printed
+ * by a failing case), VMM_FUZZ_BUDGET_MS (kick after, default 5),
+ * VMM_FUZZ_VERBOSE=1 (print every case before running it). */
+#include "tests/unit/emu_fuzz_gen.h"
+
+static uint64_t g_seed;
+static unsigned g_iters;
+
+typedef struct fz_case {
+	fz_rng r;
+	uint64_t seed;
+	char label[200];
+} fz_case;
+
+static uint64_t budget_ms(void)
+{
+	return fz_env_u64("VMM_FUZZ_BUDGET_MS", 5);
+}
+
+/* Calls fn for every case of a fuzz test (or only VMM_FUZZ_CASE). */
+static void for_cases(const char *kind, uint64_t salt, void (*fn)(fz_case *c))
+{
+	uint64_t only = fz_env_u64("VMM_FUZZ_CASE", 0);
+	unsigned n = only ? 1 : g_iters;
+
+	for (unsigned i = 0; i < n; i++) {
+		fz_case c;
+
+		c.seed = only ? only : fz_mix(g_seed ^ salt, i);
+		c.r.s = c.seed;
+		snprintf(c.label, sizeof(c.label), "%s case %u (VMM_FUZZ_CASE=0x%llx)", kind, i,
+			 (unsigned long long)c.seed);
+		if (fz_verbose())
+			fprintf(stderr, "%s\n", c.label);
+		fn(&c);
+		fz_st.cases++;
+	}
+	fz_print_stats(kind);
+}
+
+/* ---- Random machines --------------------------------------------------------------- */
+
+/* Sets U/S on the identity map (for CPL 3 code). */
+static void user_tables(fz_vm *f)
+{
+	fz_w64(f, FZ_PML4, FZ_PDPT | 7);
+	for (uint64_t i = 0; i < 4; i++)
+		fz_w64(f, FZ_PDPT + i * 8, (FZ_PD + i * 0x1000) | 7);
+	for (uint64_t i = 0; i < 4 * 512; i++)
+		fz_w64(f, FZ_PD + i * 8, (i << 21) | 0x87);
+}
+
+/* A random descriptor (for garbage GDT/LDT/IDT entries). */
+static uint64_t rand_desc(fz_rng *r)
+{
+	uint64_t base = fz_value(r) & 0xffffffffull, limit = fz_next(r) & 0xfffff;
+	uint64_t acc = fz_below(r, 256) | (fz_below(r, 10) ? 0x80 : 0);
+	uint64_t flags = fz_below(r, 16);
+
+	if (fz_below(r, 3) == 0)
+		return fz_next(r);
+	return (limit & 0xffff) | ((base & 0xffffff) << 16) | (acc << 40) |
+	       ((limit >> 16) << 48) | (flags << 52) | ((base >> 24) << 56);
+}
+
+/* IDT: none (boot.md), stubs that resume, garbage, or a hostile base. */
+static void random_idt(fz_vm *f, fz_rng *r, vmm_sregs *s)
+{
+	static const uint64_t bases[] = { FZ_RAM - 8, FZ_RAM, FZ_RAM + 0x1000, FZ_ROM,
+					  0xfee00000ull, 0x0000800000000000ull,
+					  FZ_XTRA + FZ_XTRA_SIZE - 16, ~0ull - 7 };
+
+	switch (fz_below(r, 8)) {
+	case 0: case 1: case 2:
+		break;
+	case 3: case 4: case 5:
+		fz_idt(f, f->mode, &s->idt);
+		break;
+	case 6:
+		for (unsigned i = 0; i < 512; i++)
+			fz_w64(f, FZ_IDT + i * 8, rand_desc(r));
+		s->idt.base = FZ_IDT;
+		s->idt.limit = (uint16_t)fz_next(r);
+		break;
+	default:
+		s->idt.base = bases[fz_below(r, 8)];
+		s->idt.limit = (uint16_t)(fz_below(r, 2) ? 0xffff : fz_next(r));
+	}
+}
+
+/* Where the code goes: normal RAM, the last pages of RAM or the ROM. */
+static uint64_t code_place(fz_rng *r, int mode)
+{
+	unsigned k = mode == FZ_REAL ? 0 : fz_below(r, 8);
+
+	if (k == 6)
+		return FZ_RAM - 0x2000;
+	if (k == 7)
+		return FZ_ROM + FZ_ROM_SIZE - 0x2000;
+	return FZ_CODE;
+}
+
+/* A random machine: mode, devices, IDT, CPL, registers; code from gen. */
+static void random_machine(fz_case *c, fz_vm *f, int random_bytes)
+{
+	fz_rng *r = &c->r;
+	int mode = (int)fz_below(r, FZ_NMODES);
+	uint32_t flags = fz_below(r, 2) ? VMM_VM_NO_UART | VMM_VM_NO_DEBUG_EXIT : 0;
+	uint64_t at = code_place(r, mode);
+	uint8_t code[8192];
+	vmm_sregs s;
+	vmm_regs g;
+
+	fz_create(f, mode, 1, flags);
+	if (random_bytes)
+		fz_gen_bytes(r, code, sizeof(code));
+	else
+		fz_gen_insns(r, code, sizeof(code), mode);
+	fz_write(f, at, code, sizeof(code));
+	fz_w64(f, FZ_TSS + 4, FZ_RAM - 0x3000);          /* RSP0 */
+	assert_int_equal(vmm_vcpu_get_sregs(f->vcpu[0], &s), 0);
+	random_idt(f, r, &s);
+	if (mode == FZ_LONG && fz_below(r, 6) == 0) {      /* CPL 3 */
+		user_tables(f);
+		fz_seg(&s.cs, 0x3b, 0xb, 1, 0, 0, 0xffffffffu);
+		s.cs.dpl = 3;
+		fz_seg(&s.ss, 0x43, 0x3, 0, 1, 0, 0xffffffffu);
+		s.ss.dpl = 3;
+	}
+	assert_int_equal(vmm_vcpu_set_sregs(f->vcpu[0], &s), 0);
+	g = fz_regs(f->vcpu[0]);
+	fz_random_regs(r, &g, mode);
+	g.rip = (mode == FZ_REAL ? 0 : at) + fz_below(r, 4096);
+	fz_set_regs(f->vcpu[0], &g);
+}
+
+static void case_random(fz_case *c, int random_bytes)
+{
+	fz_vm f;
+
+	random_machine(c, &f, random_bytes);
+	fz_run(f.vcpu[0], &c->r, 16, budget_ms(), c->label);
+	fz_destroy(&f);
+}
+
+static void case_bytes(fz_case *c) { case_random(c, 1); }
+static void case_insns(fz_case *c) { case_random(c, 0); }
+
+static void test_random_bytes(void **state)
+{
+	for_cases("random bytes", 0x1, case_bytes);
+}
+
+static void test_random_insns(void **state)
+{
+	for_cases("random insns", 0x2, case_insns);
+}
+
+/* ---- Hostile page tables ------------------------------------------------------------ */
+
+/* A hostile paging-structure entry. */
+static uint64_t hostile_entry(fz_rng *r, uint64_t self)
+{
+	static const uint64_t tables[] = { FZ_RAM, FZ_RAM - 0x1000, FZ_RAM + 0x1000, FZ_ROM,
+					   0xfee00000ull, FZ_XTRA + FZ_XTRA_SIZE - 0x1000,
+					   FZ_PML4, FZ_PT, 0xfffffff000ull, FZ_XTRA };
+	uint64_t e = tables[fz_below(r, 10)] | (fz_next(r) & 0x67) | 1;
+
+	switch (fz_below(r, 8)) {
+	case 0: return self | 3;                                 /* self-reference */
+	case 1: return e | (1ull << (40 + fz_below(r, 12)));     /* reserved bit */
+	case 2: return (fz_below(r, 2) ? 0x400000ull : 0) | 0x83 | (fz_next(r) & 4);
+	case 3: return (fz_below(r, 2) ? FZ_XTRA : 0) | 0x83;   /* 1 GiB if a PDPTE */
+	case 4: return fz_next(r);
+	case 5: return e | (1ull << 63);                         /* NX */
+	default: return e;
+	}
+}
+
+static void hostile_tables(fz_vm *f, fz_rng *r)
+{
+	for (unsigned k = fz_below(r, 12); k; k--) {
+		uint64_t t, idx;
+
+		switch (fz_below(r, 6)) {
+		case 0: t = FZ_PML4; idx = 1 + fz_below(r, 511); break;
+		case 1: t = FZ_PDPT; idx = 1 + fz_below(r, 511); break;
+		case 2: t = FZ_PD; idx = 3 + fz_below(r, 509); break;
+		case 3: t = FZ_PD + 0x1000 * (1 + fz_below(r, 3)); idx = fz_below(r, 512); break;
+		case 4: t = FZ_PT; idx = fz_below(r, 512); break;
+		default: t = FZ_PDPT_PAE; idx = 1 + fz_below(r, 3); break;
+		}
+		fz_w64(f, t + idx * 8, hostile_entry(r, t));
+	}
+	if (fz_below(r, 2))
+		fz_w64(f, FZ_PD + 3 * 8, FZ_PT | 3);            /* 6 MiB: 4 KiB pages */
+	for (unsigned k = fz_below(r, 6); k; k--)
+		fz_w32(f, FZ_PD32 + (2 + fz_below(r, 1022)) * 4, (uint32_t)hostile_entry(r, FZ_PD32));
+}
+
+/* A linear address that walks through the hostile entries. */
+static uint64_t hostile_va(fz_rng *r, int mode)
+{
+	uint64_t va;
+
+	switch (fz_below(r, 5)) {
+	case 0: va = (uint64_t)fz_below(r, 512) << 39; break;
+	case 1: va = (uint64_t)fz_below(r, 512) << 30; break;
+	case 2: va = (uint64_t)fz_below(r, 2048) << 21; break;
+	case 3: va = 0x600000ull + ((uint64_t)fz_below(r, 512) << 12); break;
+	default: va = fz_value(r); break;
+	}
+	va += fz_below(r, 2) ? fz_below(r, 4096) : 4096 - fz_below(r, 8);
+	if (mode != FZ_LONG)
+		return va & 0xffffffffull;
+	return (uint64_t)((int64_t)(va << 16) >> 16);
+}
+
+static void rexw(fz_buf *b, int mode)
+{
+	if (mode == FZ_LONG)
+		fz_b(b, 0x48);
+}
+
+/* Memory accesses through rAX (loaded with a hostile address) and CR3
+ * switches, then HLT. */
+static void hostile_mem_code(fz_rng *r, fz_buf *b, int mode, int cr3_writes)
+{
+	static const fz_tmpl ops[] = {
+		{2, {0x8b, 0x18}}, {2, {0x89, 0x18}}, {3, {0x0f, 0xc1, 0x18}},
+		{3, {0x0f, 0x01, 0x38}}, {2, {0x87, 0x18}}, {2, {0xff, 0x00}},
+		{2, {0xff, 0xe0}}, {2, {0xff, 0xd0}}, {3, {0x0f, 0xab, 0x18}},
+		{2, {0x8b, 0x58}}, {3, {0x0f, 0xb1, 0x18}},
+	};
+
+	for (unsigned k = 0; k < 12; k++) {
+		unsigned which = fz_below(r, 12);
+
+		fz_mov_imm(b, mode, 0, hostile_va(r, mode));
+		if (which < 11) {
+			if (fz_below(r, 4) == 0)
+				fz_b(b, 0xf0);
+			rexw(b, mode);
+			fz_bytes(b, ops[which].b, ops[which].n);
+			if (which == 9)
+				fz_b(b, (uint8_t)fz_next(r));
+			continue;
+		}
+		if (cr3_writes && fz_below(r, 2)) {
+			fz_mov_imm(b, mode, 0, fz_below(r, 2) ? hostile_va(r, mode) & ~0xfffull
+						   : FZ_PML4);
+			fz_bytes(b, (const uint8_t[]){ 0x0f, 0x22, 0xd8 }, 3);
+		} else {                            /* REP MOVSB rAX -> rAX+... */
+			rexw(b, mode);
+			fz_bytes(b, (const uint8_t[]){ 0x89, 0xc6 }, 2);
+			fz_mov_imm(b, mode, 7, hostile_va(r, mode));
+			fz_mov_imm(b, mode, 1, fz_value(r));
+			fz_bytes(b, (const uint8_t[]){ 0xf3, 0xa4 }, 2);
+		}
+	}
+	fz_b(b, 0xf4);
+}
+
+static void case_page_tables(fz_case *c)
+{
+	static const uint64_t cr3s[] = { FZ_RAM, FZ_RAM - 0x1000, FZ_ROM, 0xfee00000ull,
+					 FZ_PT, FZ_XTRA + FZ_XTRA_SIZE - 0x1000, 0xfffffff000ull,
+					 FZ_PML4 | (1ull << 51) };
+	static const int modes[] = { FZ_LONG, FZ_LONG, FZ_PROT32_PSE, FZ_PROT32_PAE };
+	fz_rng *r = &c->r;
+	int mode = modes[fz_below(r, 4)];
+	uint8_t code[4096];
+	fz_buf b = { code, 0, sizeof(code) };
+	fz_vm f;
+	vmm_sregs s;
+
+	fz_create(&f, mode, 1, VMM_VM_NO_UART | VMM_VM_NO_DEBUG_EXIT);
+	hostile_tables(&f, r);
+	for (unsigned i = 0; i < 512; i++)
+		fz_w64(&f, FZ_PT + i * 8, fz_below(r, 2) ? hostile_entry(r, FZ_PT) : 0);
+	memset(code, 0xf4, sizeof(code));
+	hostile_mem_code(r, &b, mode, 1);
+	fz_write(&f, FZ_CODE, code, sizeof(code));
+	assert_int_equal(vmm_vcpu_get_sregs(f.vcpu[0], &s), 0);
+	if (fz_below(r, 6) == 0)
+		s.cr3 = mode == FZ_LONG ? cr3s[fz_below(r, 8)] : cr3s[fz_below(r, 7)] & 0xfffff000u;
+	if (fz_below(r, 3) == 0)
+		fz_idt(&f, mode, &s.idt);
+	assert_int_equal(vmm_vcpu_set_sregs(f.vcpu[0], &s), 0);
+	fz_run(f.vcpu[0], r, 16, budget_ms(), c->label);
+	fz_destroy(&f);
+}
+
+static void test_hostile_page_tables(void **state)
+{
+	for_cases("page tables", 0x3, case_page_tables);
+}
+
+/* ---- Hostile descriptor tables ------------------------------------------------------- */
+
+static const uint64_t fz_table_bases[] = {
+	FZ_RAM - 8, FZ_RAM - 0x10, FZ_RAM, 0xfee00000ull, FZ_ROM + FZ_ROM_SIZE - 8,
+	0x0000800000000000ull, 0xfffffffffffffff8ull, FZ_XTRA + FZ_XTRA_SIZE - 0x20,
+	0xfffffff8ull, FZ_GDT,
+};
+
+/* Selector, descriptor-table and far-transfer instructions with random
+ * selectors; rAX holds the selector. */
+static void seg_code(fz_rng *r, fz_buf *b, int mode)
+{
+	unsigned lm = mode == FZ_LONG;
+
+	for (unsigned k = 0; k < 10; k++) {
+		uint16_t sel = (uint16_t)(fz_below(r, 2) ? fz_next(r) : fz_below(r, 128));
+		uint64_t tbl = fz_table_bases[fz_below(r, 10)];
+
+		fz_mov_imm(b, mode, 0, sel);
+		switch (fz_below(r, 12)) {
+		case 0: fz_b(b, 0x8e); fz_b(b, (uint8_t)(0xc0 | (fz_below(r, 6) << 3))); break;
+		case 1: fz_bytes(b, (const uint8_t[]){ 0x0f, 0x00, 0xd8 }, 3); break;  /* LTR */
+		case 2: fz_bytes(b, (const uint8_t[]){ 0x0f, 0x00, 0xd0 }, 3); break;  /* LLDT */
+		case 3: case 4: {                                 /* JMP/CALL FAR [DATA] */
+			fz_mov_imm(b, mode, 3, FZ_DATA);
+			fz_bytes(b, (const uint8_t[]){ 0x89, 0x43, lm ? 8 : 4 }, 3);
+			fz_mov_imm(b, mode, 2, FZ_CODE + fz_below(r, 4096));
+			rexw(b, mode);
+			fz_bytes(b, (const uint8_t[]){ 0x89, 0x13 }, 2);
+			rexw(b, mode);
+			fz_bytes(b, (const uint8_t[]){ 0xff, fz_below(r, 2) ? 0x2b : 0x1b }, 2);
+			break;
+		}
+		case 5:                                           /* PUSH sel, off; RETF */
+			fz_b(b, 0x50);
+			fz_b(b, 0x68);
+			fz_le(b, FZ_CODE + fz_below(r, 4096), 4);
+			rexw(b, mode);
+			fz_b(b, 0xcb);
+			break;
+		case 6:                                           /* IRET frame */
+			if (lm) {
+				fz_b(b, 0x50);
+				fz_b(b, 0x54);
+			}
+			fz_b(b, 0x68);
+			fz_le(b, fz_next(r) & 0x3f7fd7, 4);
+			fz_b(b, 0x50);
+			fz_b(b, 0x68);
+			fz_le(b, FZ_CODE + fz_below(r, 4096), 4);
+			rexw(b, mode);
+			fz_b(b, 0xcf);
+			break;
+		case 7: case 8:                                   /* LGDT/LIDT [pointer] */
+			fz_mov_imm(b, mode, 3, fz_below(r, 3) ? FZ_DATA + 0x100 : tbl);
+			fz_mov_imm(b, mode, 2, tbl);
+			rexw(b, mode);
+			fz_bytes(b, (const uint8_t[]){ 0x89, 0x53, 0x02, 0x66, 0x89, 0x03 }, 6);
+			fz_bytes(b, (const uint8_t[]){ 0x0f, 0x01, fz_below(r, 2) ? 0x13 : 0x1b }, 3);
+			break;
+		case 9: fz_b(b, 0xcd); fz_b(b, (uint8_t)fz_next(r)); break;
+		case 10: fz_bytes(b, (const uint8_t[]){ 0x0f, 0x0b }, 2); break;
+		default:                                          /* LAR/LSL/VERR/VERW */
+			fz_bytes(b, (const uint8_t[][3]){ { 0x0f, 0x02, 0xd8 }, { 0x0f, 0x03, 0xd8 },
+				  { 0x0f, 0x00, 0xe0 }, { 0x0f, 0x00, 0xe8 } }[fz_below(r, 4)], 3);
+		}
+	}
+	fz_b(b, 0xf4);
+}
+
+static void hostile_descriptors(fz_vm *f, fz_rng *r, vmm_sregs *s)
+{
+	for (unsigned i = 9; i < 64; i++)
+		fz_w64(f, FZ_GDT + i * 8, rand_desc(r));
+	if (fz_below(r, 2))
+		s->gdt.limit = (uint16_t)(fz_below(r, 2) ? 0xffff : fz_next(r));
+	if (fz_below(r, 5) == 0)
+		s->gdt.base = fz_table_bases[fz_below(r, 10)];
+	random_idt(f, r, s);
+	if (fz_below(r, 3) == 0) {
+		s->ldt.unusable = 0;
+		s->ldt.present = 1;
+		s->ldt.type = 2;
+		s->ldt.selector = 0x50;
+		s->ldt.base = fz_below(r, 2) ? FZ_GDT : fz_table_bases[fz_below(r, 10)];
+		s->ldt.limit = fz_below(r, 2) ? 0xffff : (uint32_t)fz_next(r);
+	}
+	if (fz_below(r, 4) == 0) {
+		s->tr.base = fz_table_bases[fz_below(r, 10)];
+		s->tr.limit = (uint32_t)fz_next(r);
+		s->tr.type = (uint8_t)fz_below(r, 16);
+	}
+}
+
+static void case_descriptors(fz_case *c)
+{
+	static const int modes[] = { FZ_LONG, FZ_LONG, FZ_PROT32, FZ_COMPAT };
+	fz_rng *r = &c->r;
+	int mode = modes[fz_below(r, 4)];
+	uint8_t code[4096];
+	fz_buf b = { code, 0, sizeof(code) };
+	fz_vm f;
+	vmm_sregs s;
+
+	fz_create(&f, mode, 1, VMM_VM_NO_UART | VMM_VM_NO_DEBUG_EXIT);
+	memset(code, 0xf4, sizeof(code));
+	seg_code(r, &b, mode == FZ_COMPAT ? FZ_PROT32 : mode);
+	fz_write(&f, FZ_CODE, code, sizeof(code));
+	assert_int_equal(vmm_vcpu_get_sregs(f.vcpu[0], &s), 0);
+	hostile_descriptors(&f, r, &s);
+	assert_int_equal(vmm_vcpu_set_sregs(f.vcpu[0], &s), 0);
+	fz_run(f.vcpu[0], r, 16, budget_ms(), c->label);
+	fz_destroy(&f);
+}
+
+static void test_hostile_descriptors(void **state)
+{
+	for_cases("descriptors", 0x4, case_descriptors);
+}
+
+/* ---- String instructions --------------------------------------------------------------- */
+
+static void case_strings(fz_case *c)
+{
+	static const uint8_t ops[] = { 0xa4, 0xa5, 0xaa, 0xab, 0xac, 0xad, 0xa6, 0xa7,
+				       0xae, 0xaf, 0x6c, 0x6d, 0x6e, 0x6f };
+	fz_rng *r = &c->r;
+	int mode = (int)fz_below(r, FZ_NMODES);
+	uint8_t code[64];
+	fz_buf b = { code, 0, sizeof(code) };
+	fz_vm f;
+	vmm_regs g;
+
+	fz_create(&f, mode, 1, fz_below(r, 2) ? VMM_VM_NO_UART | VMM_VM_NO_DEBUG_EXIT : 0);
+	memset(code, 0xf4, sizeof(code));
+	for (unsigned k = fz_below(r, 4); k; k--)
+		fz_b(&b, (const uint8_t[]){ 0x66, 0x67, 0x26, 0x64, 0x2e }[fz_below(r, 5)]);
+	fz_b(&b, fz_below(r, 4) ? 0xf3 : 0xf2);
+	if (mode == FZ_LONG && fz_below(r, 2))
+		fz_b(&b, 0x48);
+	fz_b(&b, ops[fz_below(r, sizeof(ops))]);
+	fz_write(&f, FZ_CODE, code, sizeof(code));
+	g = fz_regs(f.vcpu[0]);
+	fz_random_regs(r, &g, mode);
+	g.rip = mode == FZ_REAL ? 0 : FZ_CODE;
+	g.rsp = FZ_RAM - 8;
+	if (fz_below(r, 2))
+		g.rcx = 1ull << 63;
+	fz_set_regs(f.vcpu[0], &g);
+	fz_run(f.vcpu[0], r, 24, budget_ms(), c->label);
+	fz_destroy(&f);
+}
+
+static void test_string_fuzz(void **state)
+{
+	for_cases("strings", 0x5, case_strings);
+}
+
+/* ---- main ------------------------------------------------------------------------------- */
+
+static int setup(void **state)
+{
+	fz_wd_start();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fz_wd_stop();
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_random_bytes),
+		cmocka_unit_test(test_random_insns),
+		cmocka_unit_test(test_hostile_page_tables),
+		cmocka_unit_test(test_hostile_descriptors),
+		cmocka_unit_test(test_string_fuzz),
+	};
+	const char *filter = getenv("VMM_FUZZ_TEST");
+
+	g_seed = fz_env_u64("VMM_FUZZ_SEED", 0x5eed);
+	g_iters = (unsigned)fz_env_u64("VMM_FUZZ_ITERS", 600);
+	printf("[ fuzz     ] VMM_FUZZ_SEED=0x%llx VMM_FUZZ_ITERS=%u\n",
+	       (unsigned long long)g_seed, g_iters);
+	if (filter)
+		cmocka_set_test_filter(filter);
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
