@@ -487,6 +487,32 @@ static inline void fz_check_exit(const vmm_exit *e, uint32_t index, const char *
 	}
 }
 
+/* VMM_FUZZ_VERBOSE=2: every exit with the registers. */
+static inline void fz_trace_exit(vmm_vcpu *vcpu, const vmm_exit *e)
+{
+	vmm_regs r;
+	vmm_sregs s;
+
+	vmm_vcpu_get_regs(vcpu, &r);
+	vmm_vcpu_get_sregs(vcpu, &s);
+	fprintf(stderr, "  exit %u rip 0x%llx io %u/%u/%u/0x%x mmio 0x%llx/%u/%u/0x%llx '%s'\n"
+		"   rax %llx rbx %llx rcx %llx rdx %llx rsi %llx rdi %llx rsp %llx rbp %llx\n"
+		"   rflags %llx cs %x/%llx/l%u/db%u cpl %u ss %x cr0 %llx cr3 %llx cr4 %llx "
+		"efer %llx idt %llx/%x gdt %llx/%x\n", e->reason,
+		(unsigned long long)e->rip, e->io.port, e->io.size, e->io.direction, e->io.data,
+		(unsigned long long)e->mmio.addr, e->mmio.size, e->mmio.is_write,
+		(unsigned long long)e->mmio.data,
+		e->reason == VMM_EXIT_INTERNAL_ERROR ? e->internal.message : "",
+		(unsigned long long)r.rax, (unsigned long long)r.rbx, (unsigned long long)r.rcx,
+		(unsigned long long)r.rdx, (unsigned long long)r.rsi, (unsigned long long)r.rdi,
+		(unsigned long long)r.rsp, (unsigned long long)r.rbp,
+		(unsigned long long)r.rflags, s.cs.selector, (unsigned long long)s.cs.base,
+		s.cs.l, s.cs.db, s.cs.selector & 3, s.ss.selector, (unsigned long long)s.cr0,
+		(unsigned long long)s.cr3, (unsigned long long)s.cr4, (unsigned long long)s.efer,
+		(unsigned long long)s.idt.base, s.idt.limit, (unsigned long long)s.gdt.base,
+		s.gdt.limit);
+}
+
 /* One run under the watchdog; checks the exit and its duration. */
 static inline vmm_exit *fz_run_once(vmm_vcpu *vcpu, uint64_t budget_ms, const char *label)
 {
@@ -506,6 +532,8 @@ static inline vmm_exit *fz_run_once(vmm_vcpu *vcpu, uint64_t budget_ms, const ch
 	if (dt > (budget_ms + FZ_HANG_MS / 2) * 1000)
 		fail_msg("%s: run took %llu ms (budget %llu ms)", label,
 			 (unsigned long long)(dt / 1000), (unsigned long long)budget_ms);
+	if (fz_verbose() >= 2)
+		fz_trace_exit(vcpu, e);
 	fz_check_exit(e, vmm_vcpu_index(vcpu), label);
 	fz_st.exits[e->reason]++;
 	return e;

@@ -464,6 +464,102 @@ static void test_string_fuzz(void **state)
 	for_cases("strings", 0x5, case_strings);
 }
 
+/* ---- Regressions found by fuzzing --------------------------------------------------------- */
+
+#define NO_DEV (VMM_VM_NO_UART | VMM_VM_NO_DEBUG_EXIT)
+
+/* A long-mode VM with code at FZ_CODE and, if idt, the resuming stubs. */
+static void reg_setup(fz_vm *f, const void *code, size_t len, int idt)
+{
+	vmm_sregs s;
+
+	fz_create(f, FZ_LONG, 1, NO_DEV);
+	fz_write(f, FZ_CODE, code, len);
+	assert_int_equal(vmm_vcpu_get_sregs(f->vcpu[0], &s), 0);
+	if (idt)
+		fz_idt(f, FZ_LONG, &s.idt);
+	assert_int_equal(vmm_vcpu_set_sregs(f->vcpu[0], &s), 0);
+}
+
+static void set_reg(fz_vm *f, size_t off, uint64_t v)
+{
+	vmm_regs g = fz_regs(f->vcpu[0]);
+
+	memcpy((uint8_t *)&g + off, &v, 8);
+	fz_set_regs(f->vcpu[0], &g);
+}
+#define SET_REG(f, name, v) set_reg((f), offsetof(vmm_regs, name), (v))
+
+static vmm_exit *run_expect(fz_vm *f, uint32_t reason, const char *what)
+{
+	vmm_exit *e = fz_run_once(f->vcpu[0], 1000, what);
+
+	if (e->reason != reason)
+		fail_msg("%s: exit %u, expected %u (rip 0x%llx, '%s')", what, e->reason, reason,
+			 (unsigned long long)e->rip,
+			 e->reason == VMM_EXIT_INTERNAL_ERROR ? e->internal.message : "");
+	return e;
+}
+
+/* UBSan: "left shift of negative value -1" in emu_h_bt (BTS m64, r64 with
+ * a negative bit offset). Fixed in "emu: fix left shift of a negative bit
+ * offset in BT/BTS/BTR/BTC m, r". */
+static void test_reg_bt_negative_offset(void **state)
+{
+	static const uint8_t code[] = { 0x48, 0x0f, 0xab, 0x08,   /* bts [rax], rcx */
+					0x48, 0x0f, 0xa3, 0x08,   /* bt [rax], rcx */
+					0xf4 };
+	fz_vm f;
+	uint64_t v = 0;
+
+	reg_setup(&f, code, sizeof(code), 0);
+	SET_REG(&f, rax, FZ_DATA + 0x100);
+	SET_REG(&f, rcx, ~0ull);                  /* bit -1: bit 63 of [rax - 8] */
+	run_expect(&f, VMM_EXIT_HLT, "bts negative offset");
+	assert_int_equal(vmm_mem_read(f.vm, FZ_DATA + 0xf8, &v, 8), 0);
+	assert_int_equal(v, 1ull << 63);
+	assert_int_equal(fz_regs(f.vcpu[0]).rflags & 1, 1);
+	fz_destroy(&f);
+}
+
+/* An exception whose frame goes to unclaimed MMIO (RSP past RAM) gave an
+ * endless series of identical MMIO write exits (delivery restarted from
+ * scratch on every resume; the device saw the same write again and again),
+ * or after a fetch fault 8 of them and "makes more than 8 device accesses".
+ * Now an internal error naming the vector and the instruction. */
+static void test_reg_exception_frame_in_mmio(void **state)
+{
+	static const uint8_t code[] = { 0x0f, 0x0b };    /* ud2 */
+	fz_vm f;
+	vmm_exit *e;
+
+	reg_setup(&f, code, sizeof(code), 1);
+	SET_REG(&f, rsp, FZ_RAM + 0x1000);
+	e = run_expect(&f, VMM_EXIT_INTERNAL_ERROR, "frame in MMIO");
+	assert_non_null(strstr(e->internal.message, "delivering vector 6"));
+	assert_non_null(strstr(e->internal.message, "[rip 0x10000: 0f 0b 00"));
+	fz_destroy(&f);
+}
+
+/* The same with the IDT itself in MMIO (the gate read exits). */
+static void test_reg_idt_in_mmio(void **state)
+{
+	static const uint8_t code[] = { 0x90, 0x0f, 0x0b };    /* nop; ud2 */
+	fz_vm f;
+	vmm_sregs s;
+	vmm_exit *e;
+
+	reg_setup(&f, code, sizeof(code), 0);
+	assert_int_equal(vmm_vcpu_get_sregs(f.vcpu[0], &s), 0);
+	s.idt.base = 0xfee00000ull;
+	s.idt.limit = 0xfff;
+	assert_int_equal(vmm_vcpu_set_sregs(f.vcpu[0], &s), 0);
+	e = run_expect(&f, VMM_EXIT_INTERNAL_ERROR, "IDT in MMIO");
+	assert_non_null(strstr(e->internal.message, "delivering vector 6"));
+	assert_int_equal(e->rip, FZ_CODE + 1);
+	fz_destroy(&f);
+}
+
 /* ---- main ------------------------------------------------------------------------------- */
 
 static int setup(void **state)
@@ -486,6 +582,9 @@ int main(void)
 		cmocka_unit_test(test_hostile_page_tables),
 		cmocka_unit_test(test_hostile_descriptors),
 		cmocka_unit_test(test_string_fuzz),
+		cmocka_unit_test(test_reg_bt_negative_offset),
+		cmocka_unit_test(test_reg_exception_frame_in_mmio),
+		cmocka_unit_test(test_reg_idt_in_mmio),
 	};
 	const char *filter = getenv("VMM_FUZZ_TEST");
 
