@@ -45,12 +45,21 @@ void emu_tlb_drop_writes(emu_cpu *cpu, uint64_t gpa_page)
 
 static void *pte_ptr(void *opaque, uint64_t gpa)
 {
+	static __thread uint64_t rom_copy[4];   /* one per paging level */
+	static __thread unsigned rom_next;
 	emu_cpu *cpu = opaque;
 	const vmm__memslot *slot = vmm__mem_find(cpu->vm, gpa);
+	uint64_t *copy;
 
 	if (!slot || gpa + 8 > slot->gpa + slot->size)
 		return NULL;
-	return slot->hva + (gpa - slot->gpa);
+	if (slot->flags & VMM_MEM_WRITE)
+		return slot->hva + (gpa - slot->gpa);
+	/* Tables in read-only memory: A/D updates go to a copy (dropped, as
+	 * writes to ROM are). */
+	copy = &rom_copy[rom_next++ & 3];
+	memcpy(copy, slot->hva + (gpa - slot->gpa), 8);
+	return copy;
 }
 
 static void fill_tlb(emu_cpu *cpu, uint64_t la, const vmm__x86_walk_result *w,
