@@ -122,6 +122,9 @@ typedef struct fz_mem {
 	uint8_t *ram, *rom, *xtra;
 } fz_mem;
 
+/* What the ROM must hold: only the host writes it. */
+static uint8_t fz_rom_expect[FZ_ROM_SIZE];
+
 static inline fz_mem *fz_host_mem(void)
 {
 	static fz_mem m;
@@ -134,19 +137,21 @@ static inline fz_mem *fz_host_mem(void)
 	return &m;
 }
 
+static inline void fz_write(fz_vm *f, uint64_t gpa, const void *p, size_t n)
+{
+	assert_int_equal(vmm_mem_write(f->vm, gpa, p, n), 0);
+	if (gpa >= FZ_ROM && gpa - FZ_ROM < FZ_ROM_SIZE)
+		memcpy(fz_rom_expect + (gpa - FZ_ROM), p, n);
+}
+
 static inline void fz_w64(fz_vm *f, uint64_t gpa, uint64_t v)
 {
-	assert_int_equal(vmm_mem_write(f->vm, gpa, &v, 8), 0);
+	fz_write(f, gpa, &v, 8);
 }
 
 static inline void fz_w32(fz_vm *f, uint64_t gpa, uint32_t v)
 {
-	assert_int_equal(vmm_mem_write(f->vm, gpa, &v, 4), 0);
-}
-
-static inline void fz_write(fz_vm *f, uint64_t gpa, const void *p, size_t n)
-{
-	assert_int_equal(vmm_mem_write(f->vm, gpa, p, n), 0);
+	fz_write(f, gpa, &v, 4);
 }
 
 /* GDT and TSS as docs/boot.md (plus a 16-bit code and a DPL 3 code/data
@@ -251,6 +256,7 @@ static inline void fz_create(fz_vm *f, int mode, uint32_t nvcpus, uint32_t flags
 	assert_int_equal(vmm_mem_unmap(f->vm, 0, FZ_RAM), 0);
 	fz_zero(m->ram, FZ_RAM);
 	fz_zero(m->rom, FZ_ROM_SIZE);
+	memset(fz_rom_expect, 0, sizeof(fz_rom_expect));
 	fz_zero(m->xtra, FZ_XTRA_SIZE);
 	assert_int_equal(vmm_mem_map(f->vm, 0, FZ_RAM, VMM_MEM_RW, m->ram), 0);
 	assert_int_equal(vmm_mem_map(f->vm, FZ_ROM, FZ_ROM_SIZE, VMM_MEM_RO, m->rom), 0);
@@ -270,10 +276,18 @@ static inline void fz_create(fz_vm *f, int mode, uint32_t nvcpus, uint32_t flags
 	}
 }
 
+/* Destroys the VM; the guest must not have changed the read-only slot. */
 static inline void fz_destroy(fz_vm *f)
 {
+	const uint8_t *rom = fz_host_mem()->rom;
+
 	vmm_vm_destroy(f->vm);
 	f->vm = NULL;
+	for (size_t i = 0; i < FZ_ROM_SIZE; i++)
+		if (rom[i] != fz_rom_expect[i])
+			fail_msg("the guest changed read-only memory at gpa 0x%llx: 0x%02x, "
+				 "expected 0x%02x", (unsigned long long)(FZ_ROM + i), rom[i],
+				 fz_rom_expect[i]);
 }
 
 static inline vmm_regs fz_regs(vmm_vcpu *vcpu)
@@ -448,43 +462,55 @@ static inline int fz_names_insn(const char *msg)
 	return 0;
 }
 
-/* Checks one exit of vCPU index; label names the case. */
-static inline void fz_check_exit(const vmm_exit *e, uint32_t index, const char *label)
+/* What is wrong with exit e of vCPU index (message in buf), or 0. */
+static inline int fz_exit_problem(const vmm_exit *e, uint32_t index, char *buf, size_t size)
 {
+	const char *m = e->internal.message;
+
 	if (e->vcpu_index != index)
-		fail_msg("%s: exit of vCPU %u reports index %u", label, index, e->vcpu_index);
+		return snprintf(buf, size, "exit of vCPU %u reports index %u", index, e->vcpu_index);
 	switch (e->reason) {
 	case VMM_EXIT_IO:
 		if ((e->io.size != 1 && e->io.size != 2 && e->io.size != 4) || e->io.direction > 1)
-			fail_msg("%s: IO exit size %u direction %u", label, e->io.size,
-				 e->io.direction);
-		break;
+			return snprintf(buf, size, "IO exit size %u direction %u", e->io.size,
+					e->io.direction);
+		return 0;
 	case VMM_EXIT_MMIO:
 		if ((e->mmio.size != 1 && e->mmio.size != 2 && e->mmio.size != 4 &&
 		     e->mmio.size != 8) || e->mmio.is_write > 1)
-			fail_msg("%s: MMIO exit size %u is_write %u", label, e->mmio.size,
-				 e->mmio.is_write);
+			return snprintf(buf, size, "MMIO exit size %u is_write %u", e->mmio.size,
+					e->mmio.is_write);
 		if (fz_overlaps(e->mmio.addr, e->mmio.size, 0, FZ_RAM) ||
 		    fz_overlaps(e->mmio.addr, e->mmio.size, FZ_XTRA, FZ_XTRA_SIZE) ||
 		    (fz_overlaps(e->mmio.addr, e->mmio.size, FZ_ROM, FZ_ROM_SIZE) &&
 		     !e->mmio.is_write))
-			fail_msg("%s: MMIO exit for RAM: gpa 0x%llx size %u write %u", label,
-				 (unsigned long long)e->mmio.addr, e->mmio.size,
-				 e->mmio.is_write);
-		break;
+			return snprintf(buf, size, "MMIO exit for RAM: gpa 0x%llx size %u write %u",
+					(unsigned long long)e->mmio.addr, e->mmio.size,
+					e->mmio.is_write);
+		return 0;
 	case VMM_EXIT_INTERNAL_ERROR:
-		fz_note_error(e->internal.message);
-		if (!fz_names_insn(e->internal.message))
-			fail_msg("%s: internal error does not name RIP and bytes: '%s'", label,
-				 e->internal.message);
-		break;
+		if (!fz_names_insn(m))
+			return snprintf(buf, size, "internal error does not name RIP and bytes: "
+					"'%s'", m);
+		return 0;
 	case VMM_EXIT_HLT: case VMM_EXIT_SHUTDOWN: case VMM_EXIT_HYPERCALL:
 	case VMM_EXIT_CANCELLED: case VMM_EXIT_DEBUG_EXIT: case VMM_EXIT_SYSTEM_EVENT:
-		break;
+		return 0;
 	default:
-		fail_msg("%s: illegal exit reason %u (rip 0x%llx)", label, e->reason,
-			 (unsigned long long)e->rip);
+		return snprintf(buf, size, "illegal exit reason %u (rip 0x%llx)", e->reason,
+				(unsigned long long)e->rip);
 	}
+}
+
+/* Checks one exit of vCPU index; label names the case. */
+static inline void fz_check_exit(const vmm_exit *e, uint32_t index, const char *label)
+{
+	char why[400];
+
+	if (e->reason == VMM_EXIT_INTERNAL_ERROR)
+		fz_note_error(e->internal.message);
+	if (fz_exit_problem(e, index, why, sizeof(why)))
+		fail_msg("%s: %s", label, why);
 }
 
 /* VMM_FUZZ_VERBOSE=2: every exit with the registers. */

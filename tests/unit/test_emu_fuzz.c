@@ -288,6 +288,10 @@ static void case_page_tables(fz_case *c)
 	hostile_tables(&f, r);
 	for (unsigned i = 0; i < 512; i++)
 		fz_w64(&f, FZ_PT + i * 8, fz_below(r, 2) ? hostile_entry(r, FZ_PT) : 0);
+	if (fz_below(r, 3) == 0)                           /* tables in ROM */
+		for (unsigned i = 0; i < 512; i++)
+			fz_w64(&f, FZ_ROM + i * 8, fz_below(r, 2) ? hostile_entry(r, FZ_ROM)
+							  : ((uint64_t)i << 21) | 0x83);
 	memset(code, 0xf4, sizeof(code));
 	hostile_mem_code(r, &b, mode, 1);
 	fz_write(&f, FZ_CODE, code, sizeof(code));
@@ -560,6 +564,30 @@ static void test_reg_idt_in_mmio(void **state)
 	fz_destroy(&f);
 }
 
+/* Page tables in read-only memory: the walk set Accessed bits in the
+ * read-only slot, i.e. the guest changed memory it may only read (memory
+ * possibly shared with other VMs through vmm_mem_share). Now the A/D
+ * updates are dropped, as writes to ROM are. */
+static void test_reg_ad_bits_in_rom(void **state)
+{
+	static const uint8_t code[] = { 0x48, 0x8b, 0x18,           /* mov rbx, [rax] */
+					0xc6, 0x00, 0x01,           /* mov byte [rax], 1 */
+					0xf4 };
+	fz_vm f;
+	vmm_exit *e;
+
+	reg_setup(&f, code, sizeof(code), 0);
+	fz_w64(&f, FZ_PDPT + 8, FZ_ROM | 3);                       /* VA 1 GiB: PD in ROM */
+	fz_w64(&f, FZ_ROM, 0x200000 | 0x83);                       /* 2 MiB page, A=0 */
+	fz_w64(&f, 0x200000, 0x1122334455667788ull);
+	SET_REG(&f, rax, 1ull << 30);
+	e = run_expect(&f, VMM_EXIT_HLT, "A/D in ROM");
+	assert_int_equal(fz_regs(f.vcpu[0]).rbx, 0x1122334455667788ull);
+	assert_int_equal(e->rip, FZ_CODE + sizeof(code));
+	assert_int_equal(fz_host_mem()->ram[0x200000], 1);
+	fz_destroy(&f);                                            /* checks the ROM */
+}
+
 /* ---- main ------------------------------------------------------------------------------- */
 
 static int setup(void **state)
@@ -585,6 +613,7 @@ int main(void)
 		cmocka_unit_test(test_reg_bt_negative_offset),
 		cmocka_unit_test(test_reg_exception_frame_in_mmio),
 		cmocka_unit_test(test_reg_idt_in_mmio),
+		cmocka_unit_test(test_reg_ad_bits_in_rom),
 	};
 	const char *filter = getenv("VMM_FUZZ_TEST");
 
