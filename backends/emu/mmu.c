@@ -318,6 +318,16 @@ int emu_mem_read_slow(emu_cpu *cpu, uint64_t la, void *buf, unsigned n, unsigned
 	return access_part(cpu, &x[1], (uint8_t *)buf + first, n - first, 0);
 }
 
+/* After a store to RAM: another vCPU may have decoded the page between the
+ * invalidation in translate() and the store, seeing the old bytes. */
+static void written_again(emu_cpu *cpu, const xlat *x)
+{
+	if (!x->hva || !cpu->evm)
+		return;
+	atomic_thread_fence(memory_order_seq_cst);
+	emu_code_written(cpu, cpu->evm, x->gpa);
+}
+
 int emu_mem_write_slow(emu_cpu *cpu, uint64_t la, const void *buf, unsigned n,
 		       unsigned acc)
 {
@@ -330,9 +340,12 @@ int emu_mem_write_slow(emu_cpu *cpu, uint64_t la, const void *buf, unsigned n,
 		return rc;
 	memcpy(tmp, buf, n);
 	rc = access_part(cpu, &x[0], tmp, first, 1);
-	if (rc || first == n)
-		return rc;
-	return access_part(cpu, &x[1], tmp + first, n - first, 1);
+	if (!rc && first < n)
+		rc = access_part(cpu, &x[1], tmp + first, n - first, 1);
+	written_again(cpu, &x[0]);
+	if (first < n)
+		written_again(cpu, &x[1]);
+	return rc;
 }
 
 int emu_mem_rmw_ptr(emu_cpu *cpu, uint64_t la, unsigned n, void **p)
