@@ -116,7 +116,10 @@ typedef struct fz_vm {
 	vmm_vcpu *vcpu[2];
 	uint32_t nvcpus;
 	int mode;
+	uint64_t xtra;       /* where the spare slot is mapped */
 } fz_vm;
+
+static uint64_t fz_xtra_at = FZ_XTRA;   /* the spare slot, for the exit checks */
 
 typedef struct fz_mem {
 	uint8_t *ram, *rom, *xtra;
@@ -262,6 +265,7 @@ static inline void fz_create(fz_vm *f, int mode, uint32_t nvcpus, uint32_t flags
 	assert_int_equal(vmm_mem_map(f->vm, FZ_ROM, FZ_ROM_SIZE, VMM_MEM_RO, m->rom), 0);
 	assert_int_equal(vmm_mem_map(f->vm, FZ_XTRA, FZ_XTRA_SIZE, VMM_MEM_RW, m->xtra), 0);
 	fz_tables(f);
+	f->xtra = fz_xtra_at = FZ_XTRA;
 	f->nvcpus = nvcpus;
 	for (uint32_t i = 0; i < nvcpus; i++) {
 		vmm_regs r;
@@ -481,7 +485,7 @@ static inline int fz_exit_problem(const vmm_exit *e, uint32_t index, char *buf, 
 			return snprintf(buf, size, "MMIO exit size %u is_write %u", e->mmio.size,
 					e->mmio.is_write);
 		if (fz_overlaps(e->mmio.addr, e->mmio.size, 0, FZ_RAM) ||
-		    fz_overlaps(e->mmio.addr, e->mmio.size, FZ_XTRA, FZ_XTRA_SIZE) ||
+		    fz_overlaps(e->mmio.addr, e->mmio.size, fz_xtra_at, FZ_XTRA_SIZE) ||
 		    (fz_overlaps(e->mmio.addr, e->mmio.size, FZ_ROM, FZ_ROM_SIZE) &&
 		     !e->mmio.is_write))
 			return snprintf(buf, size, "MMIO exit for RAM: gpa 0x%llx size %u write %u",

@@ -29,8 +29,9 @@ static inline uint64_t fz_value(fz_rng *r)
 	case 6: return FZ_XTRA + FZ_XTRA_SIZE - fz_below(r, 64);
 	case 7: return 0x0000800000000000ull + fz_next(r) % 0xffff000000000000ull;
 	case 8: return FZ_DATA + fz_below(r, 0x1000);
-	case 9: return fz_next(r) & 0xffffffffull;
-	case 10: return (fz_next(r) & 0xffff) - 0x8000;
+	case 9: return fz_below(r, 2) ? fz_next(r) & 0xffffffffull : 0x500 + fz_below(r, 256);
+	case 10: return fz_below(r, 2) ? (fz_next(r) & 0xffff) - 0x8000
+				       : 0xfe000000ull + fz_below(r, 0x100000);
 	default: return fz_next(r);
 	}
 }
@@ -52,6 +53,47 @@ static inline void fz_random_regs(fz_rng *r, vmm_regs *g, int mode)
 		g->rflags |= (fz_next(r) & 0x3f7fd5) | 2;    /* anything, even VM/TF/NT */
 	if (mode == FZ_REAL)
 		g->rip &= 0xffff;
+}
+
+/* Segment and system registers as a hostile caller might set them. */
+static inline void fz_random_seg(fz_rng *r, vmm_segment *g)
+{
+	uint64_t v = fz_next(r);
+
+	if (fz_below(r, 2))
+		return;                       /* keep this one */
+	g->selector = (uint16_t)v;
+	g->base = fz_below(r, 2) ? 0 : fz_value(r);
+	g->limit = fz_below(r, 2) ? 0xffffffffu : (uint32_t)fz_next(r);
+	g->type = (uint8_t)(v >> 16 & 15);
+	g->present = (uint8_t)(v >> 20 & 1);
+	g->dpl = (uint8_t)(v >> 21 & 3);
+	g->db = (uint8_t)(v >> 23 & 1);
+	g->s = (uint8_t)(v >> 24 & 1);
+	g->l = (uint8_t)(v >> 25 & 1);
+	g->g = (uint8_t)(v >> 26 & 1);
+	g->avl = (uint8_t)(v >> 27 & 1);
+	g->unusable = (uint8_t)(v >> 28 & 1);
+}
+
+static inline void fz_random_sregs(fz_rng *r, vmm_sregs *s)
+{
+	vmm_segment *segs[] = { &s->cs, &s->ds, &s->es, &s->fs, &s->gs, &s->ss, &s->tr, &s->ldt };
+
+	for (unsigned i = 0; i < 8; i++)
+		fz_random_seg(r, segs[i]);
+	if (fz_below(r, 2))
+		s->cr0 = fz_below(r, 4) ? (fz_next(r) & 0xe005003full) | 0x10 : fz_next(r);
+	if (fz_below(r, 2))
+		s->cr4 = fz_below(r, 4) ? fz_next(r) & 0x3f07ffull : fz_next(r);
+	if (fz_below(r, 2))
+		s->efer = fz_below(r, 4) ? fz_next(r) & 0xd01ull : fz_next(r);
+	if (fz_below(r, 3) == 0)
+		s->cr3 = fz_value(r);
+	if (fz_below(r, 3) == 0)
+		s->cr8 = fz_next(r);
+	if (fz_below(r, 3) == 0)
+		s->apic_base = fz_next(r);
 }
 
 /* ---- Code -------------------------------------------------------------------------- */

@@ -8,7 +8,7 @@
  *
  * Deterministic: case i of a test uses the seed fz_mix(VMM_FUZZ_SEED, i).
  * Environment: VMM_FUZZ_SEED (default 0x5eed), VMM_FUZZ_ITERS (cases per
- * fuzz test, default 600), VMM_FUZZ_CASE (run only this case seed, printed
+ * fuzz test, default 1500), VMM_FUZZ_CASE (run only this case seed, printed
  * by a failing case), VMM_FUZZ_BUDGET_MS (kick after, default 5),
  * VMM_FUZZ_VERBOSE=1 (print every case before running it). */
 #include "tests/unit/emu_fuzz_gen.h"
@@ -468,6 +468,115 @@ static void test_string_fuzz(void **state)
 	for_cases("strings", 0x5, case_strings);
 }
 
+/* ---- The API around the guest: devices, register and mode changes between
+ * exits, memory mapped and unmapped between runs ------------------------------------------ */
+#define DEV_MMIO 0xfe000000ull
+#define DEV_PORT 0x500
+
+typedef struct dev {
+	fz_rng r;
+	int fail;           /* allow error results */
+} dev;
+
+static int dev_result(dev *d)
+{
+	unsigned k = fz_below(&d->r, 64);
+
+	if (!d->fail || k > 1)
+		return 0;
+	return k == 0 ? VMM_EIO : VMM_EINVAL;
+}
+
+static int dev_mmio(void *opaque, vmm_vcpu *vcpu, uint64_t addr, uint8_t size,
+		    uint8_t is_write, uint64_t *data)
+{
+	dev *d = opaque;
+
+	if (!is_write)
+		*data = fz_next(&d->r);
+	return dev_result(d);
+}
+
+static int dev_pio(void *opaque, vmm_vcpu *vcpu, uint16_t port, uint8_t size,
+		   uint8_t is_write, uint32_t *data)
+{
+	dev *d = opaque;
+
+	if (!is_write)
+		*data = (uint32_t)fz_next(&d->r);
+	return dev_result(d);
+}
+
+/* Between runs: move RIP, change registers or the mode, write code, move
+ * the spare slot to where the guest just did MMIO (or back). */
+static void meddle(fz_vm *f, fz_rng *r, const vmm_exit *e)
+{
+	vmm_regs g = fz_regs(f->vcpu[0]);
+	vmm_sregs s;
+	uint8_t junk[32];
+
+	switch (fz_below(r, 8)) {
+	case 0:
+		g.rip += fz_below(r, 4);
+		fz_random_regs(r, &g, f->mode);
+		fz_set_regs(f->vcpu[0], &g);
+		break;
+	case 1:
+		assert_int_equal(vmm_vcpu_get_sregs(f->vcpu[0], &s), 0);
+		fz_mode_sregs(&s, (int)fz_below(r, FZ_NMODES));
+		assert_int_equal(vmm_vcpu_set_sregs(f->vcpu[0], &s), 0);
+		break;
+	case 4:
+		assert_int_equal(vmm_vcpu_get_sregs(f->vcpu[0], &s), 0);
+		fz_random_sregs(r, &s);
+		assert_int_equal(vmm_vcpu_set_sregs(f->vcpu[0], &s), 0);
+		break;
+	case 2:
+		fz_gen_bytes(r, junk, sizeof(junk));
+		fz_write(f, (g.rip & 0xffff) + FZ_CODE, junk, sizeof(junk));
+		break;
+	case 3:
+		if (e->reason != VMM_EXIT_MMIO || fz_overlaps(e->mmio.addr, 0x10000, 0, FZ_RAM))
+			break;
+		assert_int_equal(vmm_mem_unmap(f->vm, f->xtra, FZ_XTRA_SIZE), 0);
+		f->xtra = e->mmio.addr & ~0xffffull;
+		if (vmm_mem_map(f->vm, f->xtra, FZ_XTRA_SIZE, VMM_MEM_RW, fz_host_mem()->xtra)) {
+			f->xtra = FZ_XTRA;        /* overlaps the ROM: back home */
+			assert_int_equal(vmm_mem_map(f->vm, f->xtra, FZ_XTRA_SIZE, VMM_MEM_RW,
+						     fz_host_mem()->xtra), 0);
+		}
+		fz_xtra_at = f->xtra;
+		break;
+	default:
+		break;
+	}
+}
+
+static void case_api(fz_case *c)
+{
+	dev d = { { c->seed ^ 0xd1ce }, (int)fz_below(&c->r, 2) };
+	fz_vm f;
+
+	random_machine(c, &f, (int)fz_below(&c->r, 2));
+	assert_int_equal(vmm_mmio_register(f.vm, DEV_MMIO, 0x100000, dev_mmio, &d), 0);
+	assert_int_equal(vmm_pio_register(f.vm, DEV_PORT, 0x100, dev_pio, &d), 0);
+	for (unsigned n = 0; n < 16; n++) {
+		vmm_exit *e = fz_run_once(f.vcpu[0], budget_ms(), c->label);
+
+		if (e->reason == VMM_EXIT_CANCELLED || e->reason == VMM_EXIT_INTERNAL_ERROR)
+			break;
+		e->io.data = (uint32_t)fz_next(&c->r);
+		e->mmio.data = fz_next(&c->r);
+		meddle(&f, &c->r, e);
+	}
+	fz_destroy(&f);
+}
+
+static void test_api_between_exits(void **state)
+{
+	for_cases("api", 0x6, case_api);
+}
+
 /* ---- Regressions found by fuzzing --------------------------------------------------------- */
 
 #define NO_DEV (VMM_VM_NO_UART | VMM_VM_NO_DEBUG_EXIT)
@@ -610,6 +719,7 @@ int main(void)
 		cmocka_unit_test(test_hostile_page_tables),
 		cmocka_unit_test(test_hostile_descriptors),
 		cmocka_unit_test(test_string_fuzz),
+		cmocka_unit_test(test_api_between_exits),
 		cmocka_unit_test(test_reg_bt_negative_offset),
 		cmocka_unit_test(test_reg_exception_frame_in_mmio),
 		cmocka_unit_test(test_reg_idt_in_mmio),
@@ -618,7 +728,7 @@ int main(void)
 	const char *filter = getenv("VMM_FUZZ_TEST");
 
 	g_seed = fz_env_u64("VMM_FUZZ_SEED", 0x5eed);
-	g_iters = (unsigned)fz_env_u64("VMM_FUZZ_ITERS", 600);
+	g_iters = (unsigned)fz_env_u64("VMM_FUZZ_ITERS", 1500);
 	printf("[ fuzz     ] VMM_FUZZ_SEED=0x%llx VMM_FUZZ_ITERS=%u\n",
 	       (unsigned long long)g_seed, g_iters);
 	if (filter)
