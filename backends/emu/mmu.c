@@ -233,9 +233,8 @@ static int io_access(emu_cpu *cpu, int is_pio, uint64_t addr, unsigned size,
 		log->count = log->pos;   /* diverged: forget the rest */
 	}
 	if (log->count == EMU_LOG_MAX)
-		return emu_internal_error(cpu, "emu: instruction at rip 0x%llx makes more "
-					  "than %d device accesses",
-					  (unsigned long long)cpu->rip, EMU_LOG_MAX);
+		return emu_internal_error(cpu, "emu: the instruction makes more than %d "
+					  "device accesses", EMU_LOG_MAX);
 	rec = &log->rec[log->count++];
 	log->pos = log->count;
 	*rec = (emu_io_rec){ addr, is_write ? *data : 0, (uint8_t)size, (uint8_t)is_write,
