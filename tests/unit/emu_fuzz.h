@@ -496,6 +496,10 @@ static inline int fz_exit_problem(const vmm_exit *e, uint32_t index, char *buf, 
 		if (!fz_names_insn(m))
 			return snprintf(buf, size, "internal error does not name RIP and bytes: "
 					"'%s'", m);
+		for (const char *p = strstr(m, "rip 0x"); p; p = strstr(p + 1, "rip 0x"))
+			if (strtoull(p + 4, NULL, 16) != e->rip)
+				return snprintf(buf, size, "internal error at rip 0x%llx names "
+						"another RIP: '%s'", (unsigned long long)e->rip, m);
 		return 0;
 	case VMM_EXIT_HLT: case VMM_EXIT_SHUTDOWN: case VMM_EXIT_HYPERCALL:
 	case VMM_EXIT_CANCELLED: case VMM_EXIT_DEBUG_EXIT: case VMM_EXIT_SYSTEM_EVENT:

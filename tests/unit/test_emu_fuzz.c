@@ -697,6 +697,44 @@ static void test_reg_ad_bits_in_rom(void **state)
 	fz_destroy(&f);                                            /* checks the ROM */
 }
 
+/* "far transfer through a gate" and "IRET with NT set" (and "makes more
+ * than 8 device accesses") named the RIP of the block's first instruction,
+ * not their own. Fixed in "emu: internal errors of far transfers, IRET and
+ * the I/O log named the block's RIP, not the instruction's". */
+static void test_reg_error_names_own_rip(void **state)
+{
+	/* nop; nop; jmp far [rbx] (m16:64) */
+	static const uint8_t jmp[] = { 0x90, 0x90, 0x48, 0xff, 0x2b };
+	/* nop; iretq with NT set */
+	static const uint8_t iret[] = { 0x90, 0x48, 0xcf };
+	fz_vm f;
+	vmm_sregs s;
+	vmm_exit *e;
+	char why[400];
+
+	reg_setup(&f, jmp, sizeof(jmp), 0);
+	assert_int_equal(vmm_vcpu_get_sregs(f.vcpu[0], &s), 0);
+	s.gdt.limit = 0x4f;
+	assert_int_equal(vmm_vcpu_set_sregs(f.vcpu[0], &s), 0);
+	fz_w64(&f, FZ_GDT + 0x48, 0x00008c0000000000ull);     /* call gate, present */
+	fz_w64(&f, FZ_DATA, FZ_CODE);
+	fz_w64(&f, FZ_DATA + 8, 0x48);
+	SET_REG(&f, rbx, FZ_DATA);
+	e = run_expect(&f, VMM_EXIT_INTERNAL_ERROR, "far jmp through a gate");
+	assert_int_equal(e->rip, FZ_CODE + 2);
+	assert_non_null(strstr(e->internal.message, "[rip 0x10002: 48 ff 2b"));
+	assert_int_equal(fz_exit_problem(e, 0, why, sizeof(why)), 0);
+	fz_destroy(&f);
+
+	reg_setup(&f, iret, sizeof(iret), 0);
+	SET_REG(&f, rflags, 0x4002);
+	e = run_expect(&f, VMM_EXIT_INTERNAL_ERROR, "IRET with NT");
+	assert_int_equal(e->rip, FZ_CODE + 1);
+	assert_non_null(strstr(e->internal.message, "[rip 0x10001: 48 cf"));
+	assert_int_equal(fz_exit_problem(e, 0, why, sizeof(why)), 0);
+	fz_destroy(&f);
+}
+
 /* ---- main ------------------------------------------------------------------------------- */
 
 static int setup(void **state)
@@ -724,6 +762,7 @@ int main(void)
 		cmocka_unit_test(test_reg_exception_frame_in_mmio),
 		cmocka_unit_test(test_reg_idt_in_mmio),
 		cmocka_unit_test(test_reg_ad_bits_in_rom),
+		cmocka_unit_test(test_reg_error_names_own_rip),
 	};
 	const char *filter = getenv("VMM_FUZZ_TEST");
 
