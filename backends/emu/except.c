@@ -243,7 +243,12 @@ int emu_deliver(emu_cpu *cpu, uint64_t rip)
 		ev.err = 0;
 	for (int tries = 0; tries < 4; tries++) {
 		unsigned nv;
-		int rc = deliver_one(cpu, &ev);
+		int rc;
+
+		/* The faulting instruction is over (it is re-executed, not
+		 * replayed): its device accesses leave the replay log. */
+		cpu->log.count = cpu->log.pos = 0;
+		rc = deliver_one(cpu, &ev);
 
 		if (rc == EMU_EXIT_RESTART)
 			return delivery_io(cpu, &ev);
