@@ -563,8 +563,8 @@ static void case_api(fz_case *c)
 	for (unsigned n = 0; n < 16; n++) {
 		vmm_exit *e = fz_run_once(f.vcpu[0], budget_ms(), c->label);
 
-		if (e->reason == VMM_EXIT_CANCELLED || e->reason == VMM_EXIT_INTERNAL_ERROR)
-			break;
+		if (e->reason == VMM_EXIT_CANCELLED)
+			break;          /* everything else is resumed, even errors */
 		e->io.data = (uint32_t)fz_next(&c->r);
 		e->mmio.data = fz_next(&c->r);
 		meddle(&f, &c->r, e);
@@ -735,6 +735,53 @@ static void test_reg_error_names_own_rip(void **state)
 	fz_destroy(&f);
 }
 
+/* A device that is plain memory (claimed accesses, no exits). */
+static uint8_t devmem[0x1000];
+
+static int devmem_mmio(void *opaque, vmm_vcpu *vcpu, uint64_t addr, uint8_t size,
+		       uint8_t is_write, uint64_t *data)
+{
+	uint64_t off = addr - DEV_MMIO;
+
+	if (off + size > sizeof(devmem))
+		return VMM_ERANGE;
+	if (is_write)
+		memcpy(devmem + off, data, size);
+	else
+		memcpy(data, devmem + off, size);
+	return 0;
+}
+
+/* An instruction that made device accesses and then faulted: delivery's
+ * own accesses (the frame on a stack in device memory) were appended to
+ * the instruction's replay log, so IRETQ (3 reads) + #GP frame (6 writes)
+ * ended in "makes more than 8 device accesses". */
+static void test_reg_fault_after_device_accesses(void **state)
+{
+	static const uint8_t code[] = { 0x48, 0xcf };          /* iretq */
+	static const uint8_t handler[] = { 0xf4 };
+	const uint64_t sp = DEV_MMIO + 0x800;
+	uint64_t frame[5] = { FZ_CODE, 0x77, 2, sp, 0x10 };  /* CS 0x77: #GP(0x74) */
+	uint64_t want[6] = { 0x74, FZ_CODE, 0x08, 0x2, sp, 0x10 };
+	fz_vm f;
+	vmm_sregs s;
+	vmm_exit *e;
+
+	reg_setup(&f, code, sizeof(code), 1);
+	fz_write(&f, FZ_STUBS + 7, handler, 1);                /* #GP: error-code stub */
+	memset(devmem, 0, sizeof(devmem));
+	memcpy(devmem + 0x800, frame, sizeof(frame));
+	assert_int_equal(vmm_mmio_register(f.vm, DEV_MMIO, sizeof(devmem), devmem_mmio, NULL), 0);
+	SET_REG(&f, rsp, sp);
+	e = run_expect(&f, VMM_EXIT_HLT, "fault after device accesses");
+	assert_int_equal(e->rip, FZ_STUBS + 8);
+	assert_int_equal(fz_regs(f.vcpu[0]).rsp, sp - 48);
+	assert_memory_equal(devmem + 0x800 - 48, want, sizeof(want));
+	assert_int_equal(vmm_vcpu_get_sregs(f.vcpu[0], &s), 0);
+	assert_int_equal(s.cs.selector, 0x08);
+	fz_destroy(&f);
+}
+
 /* ---- main ------------------------------------------------------------------------------- */
 
 static int setup(void **state)
@@ -763,6 +810,7 @@ int main(void)
 		cmocka_unit_test(test_reg_idt_in_mmio),
 		cmocka_unit_test(test_reg_ad_bits_in_rom),
 		cmocka_unit_test(test_reg_error_names_own_rip),
+		cmocka_unit_test(test_reg_fault_after_device_accesses),
 	};
 	const char *filter = getenv("VMM_FUZZ_TEST");
 
