@@ -307,6 +307,16 @@ static inline void fz_set_regs(vmm_vcpu *vcpu, const vmm_regs *r)
 	assert_int_equal(vmm_vcpu_set_regs(vcpu, r), 0);
 }
 
+/* Sets one register: FZ_SET_REG(vcpu, rax, 1). */
+static inline void fz_set_reg(vmm_vcpu *vcpu, size_t off, uint64_t v)
+{
+	vmm_regs g = fz_regs(vcpu);
+
+	memcpy((uint8_t *)&g + off, &v, 8);
+	fz_set_regs(vcpu, &g);
+}
+#define FZ_SET_REG(vcpu, name, v) fz_set_reg((vcpu), offsetof(vmm_regs, name), (v))
+
 /* ---- Watchdog --------------------------------------------------------------------- */
 #define FZ_HANG_MS 10000u    /* a run not back this long after its kick: hang */
 
@@ -591,6 +601,18 @@ static inline vmm_exit *fz_run(vmm_vcpu *vcpu, fz_rng *r, unsigned max_exits,
 		default: return e;
 		}
 	}
+	return e;
+}
+
+/* Runs vCPU 0 once (2 s budget); the exit must have reason. */
+static inline vmm_exit *fz_expect(fz_vm *f, uint32_t reason, const char *what)
+{
+	vmm_exit *e = fz_run_once(f->vcpu[0], 2000, what);
+
+	if (e->reason != reason)
+		fail_msg("%s: exit %u, expected %u (rip 0x%llx, '%s')", what, e->reason, reason,
+			 (unsigned long long)e->rip,
+			 e->reason == VMM_EXIT_INTERNAL_ERROR ? e->internal.message : "");
 	return e;
 }
 

@@ -21,26 +21,6 @@ static void setup_mode(fz_vm *f, int mode, uint32_t vcpus, uint32_t flags, const
 	fz_write(f, FZ_CODE, code, len);
 }
 
-static void set_reg(vmm_vcpu *vcpu, size_t off, uint64_t v)
-{
-	vmm_regs g = fz_regs(vcpu);
-
-	memcpy((uint8_t *)&g + off, &v, 8);
-	fz_set_regs(vcpu, &g);
-}
-#define SET_REG(f, name, v) set_reg((f)->vcpu[0], offsetof(vmm_regs, name), (v))
-
-static vmm_exit *run_expect(fz_vm *f, uint32_t reason, const char *what)
-{
-	vmm_exit *e = fz_run_once(f->vcpu[0], 2000, what);
-
-	if (e->reason != reason)
-		fail_msg("%s: exit %u, expected %u (rip 0x%llx, '%s')", what, e->reason, reason,
-			 (unsigned long long)e->rip,
-			 e->reason == VMM_EXIT_INTERNAL_ERROR ? e->internal.message : "");
-	return e;
-}
-
 static void expect_mmio(const vmm_exit *e, uint64_t addr, unsigned size, unsigned write)
 {
 	assert_int_equal(e->mmio.addr, addr);
@@ -59,11 +39,11 @@ static void test_rep_stosq_off_end_of_ram(void **state)
 	uint64_t m[2];
 
 	setup_mode(&f, FZ_LONG, 1, NO_DEV, code, sizeof(code));
-	SET_REG(&f, rdi, FZ_RAM - 16);
-	SET_REG(&f, rcx, BIG);
-	SET_REG(&f, rax, v);
+	FZ_SET_REG(f.vcpu[0], rdi, FZ_RAM - 16);
+	FZ_SET_REG(f.vcpu[0], rcx, BIG);
+	FZ_SET_REG(f.vcpu[0], rax, v);
 	for (unsigned i = 0; i < 4; i++) {
-		e = run_expect(&f, VMM_EXIT_MMIO, "rep stosq");
+		e = fz_expect(&f, VMM_EXIT_MMIO, "rep stosq");
 		expect_mmio(e, FZ_RAM + i * 8, 8, 1);
 		assert_int_equal(e->mmio.data, v);
 		assert_int_equal(e->rip, FZ_CODE);
@@ -86,11 +66,11 @@ static void test_rep_movsb_from_end_of_ram(void **state)
 
 	setup_mode(&f, FZ_LONG, 1, NO_DEV, code, sizeof(code));
 	fz_write(&f, FZ_RAM - 3, tail, 3);
-	SET_REG(&f, rsi, FZ_RAM - 3);
-	SET_REG(&f, rdi, FZ_DATA);
-	SET_REG(&f, rcx, BIG);
+	FZ_SET_REG(f.vcpu[0], rsi, FZ_RAM - 3);
+	FZ_SET_REG(f.vcpu[0], rdi, FZ_DATA);
+	FZ_SET_REG(f.vcpu[0], rcx, BIG);
 	for (unsigned i = 0; i < 3; i++) {
-		e = run_expect(&f, VMM_EXIT_MMIO, "rep movsb");
+		e = fz_expect(&f, VMM_EXIT_MMIO, "rep movsb");
 		expect_mmio(e, FZ_RAM + i, 1, 0);
 		assert_int_equal(fz_regs(f.vcpu[0]).rcx, BIG - 3 - i);
 		e->mmio.data = 0x5a + i;
@@ -110,14 +90,14 @@ static void test_stosq_straddles_end_of_ram(void **state)
 	uint32_t lo = 0;
 
 	setup_mode(&f, FZ_LONG, 1, NO_DEV, code, sizeof(code));
-	SET_REG(&f, rdi, FZ_RAM - 4);
-	SET_REG(&f, rax, 0x1122334455667788ull);
-	e = run_expect(&f, VMM_EXIT_MMIO, "stosq straddling");
+	FZ_SET_REG(f.vcpu[0], rdi, FZ_RAM - 4);
+	FZ_SET_REG(f.vcpu[0], rax, 0x1122334455667788ull);
+	e = fz_expect(&f, VMM_EXIT_MMIO, "stosq straddling");
 	expect_mmio(e, FZ_RAM, 4, 1);
 	assert_int_equal(e->mmio.data, 0x11223344);
 	assert_int_equal(vmm_mem_read(f.vm, FZ_RAM - 4, &lo, 4), 0);
 	assert_int_equal(lo, 0x55667788);
-	run_expect(&f, VMM_EXIT_HLT, "stosq straddling, resumed");
+	fz_expect(&f, VMM_EXIT_HLT, "stosq straddling, resumed");
 	assert_int_equal(fz_regs(f.vcpu[0]).rdi, FZ_RAM + 4);
 	fz_destroy(&f);
 }
@@ -186,11 +166,11 @@ static void test_endless_rep_is_kickable(void **state)
 
 		setup_mode(&f, FZ_LONG, 1, 0, c->code, sizeof(c->code));
 		alias_high_half(&f);
-		SET_REG(&f, rsi, si0);
-		SET_REG(&f, rdi, di0);
-		SET_REG(&f, rcx, BIG);
-		SET_REG(&f, rdx, 0x3f8);
-		SET_REG(&f, rflags, c->down ? 0x402 : 2);
+		FZ_SET_REG(f.vcpu[0], rsi, si0);
+		FZ_SET_REG(f.vcpu[0], rdi, di0);
+		FZ_SET_REG(f.vcpu[0], rcx, BIG);
+		FZ_SET_REG(f.vcpu[0], rdx, 0x3f8);
+		FZ_SET_REG(f.vcpu[0], rflags, c->down ? 0x402 : 2);
 		for (unsigned i = 0; i < 3; i++) {
 			vmm_exit *e = fz_run_once(f.vcpu[0], 20, c->name);
 
@@ -207,7 +187,7 @@ static void test_endless_rep_is_kickable(void **state)
 /* Runs to HLT; returns RAX. */
 static uint64_t run_rax(fz_vm *f, const char *what)
 {
-	run_expect(f, VMM_EXIT_HLT, what);
+	fz_expect(f, VMM_EXIT_HLT, what);
 	return fz_regs(f->vcpu[0]).rax;
 }
 
@@ -287,7 +267,7 @@ static void smc_alias(uint32_t patch, uint64_t rip)
 	setup_mode(&f, FZ_LONG, 1, NO_DEV, code, sizeof(code));
 	fz_w64(&f, FZ_PD + 3 * 8, FZ_PT | 3);
 	fz_w64(&f, FZ_PT, FZ_CODE | 3);
-	SET_REG(&f, rip, rip);
+	FZ_SET_REG(f.vcpu[0], rip, rip);
 	assert_int_equal(run_rax(&f, "smc alias"), 7);
 	assert_int_equal(fz_regs(f.vcpu[0]).rip, rip + sizeof(code));
 	fz_destroy(&f);
@@ -350,10 +330,10 @@ static void test_smc_rep_overwrites_itself(void **state)
 	}
 	code[0x20] = 0xf4;
 	setup_mode(&f, FZ_LONG, 1, NO_DEV, code, sizeof(code));
-	SET_REG(&f, rdi, FZ_CODE);
-	SET_REG(&f, rcx, 0x20);
-	SET_REG(&f, rax, 0x90);
-	run_expect(&f, VMM_EXIT_HLT, "rep stosb over itself");
+	FZ_SET_REG(f.vcpu[0], rdi, FZ_CODE);
+	FZ_SET_REG(f.vcpu[0], rcx, 0x20);
+	FZ_SET_REG(f.vcpu[0], rax, 0x90);
+	fz_expect(&f, VMM_EXIT_HLT, "rep stosb over itself");
 	assert_int_equal(fz_regs(f.vcpu[0]).rip, FZ_CODE + 0x21);
 	assert_int_equal(fz_regs(f.vcpu[0]).rcx, 0);
 	fz_destroy(&f);
@@ -407,8 +387,8 @@ static void *runner_main(void *arg)
 			continue;
 		if (!t->restart)
 			return NULL;
-		set_reg(t->vcpu, offsetof(vmm_regs, rip), t->restart_rip + fz_below(&t->r, 64));
-		set_reg(t->vcpu, offsetof(vmm_regs, rsp), FZ_RAM - 0x1000);
+		FZ_SET_REG(t->vcpu, rip, t->restart_rip + fz_below(&t->r, 64));
+		FZ_SET_REG(t->vcpu, rsp, FZ_RAM - 0x1000);
 	}
 }
 
@@ -461,7 +441,7 @@ static void patch_spinning_code(const uint8_t *patch, size_t len)
 
 	setup_mode(&f, FZ_LONG, 2, NO_DEV, patch, len);
 	fz_write(&f, 0x11000, spin, sizeof(spin));
-	set_reg(f.vcpu[1], offsetof(vmm_regs, rip), 0x11000);
+	FZ_SET_REG(f.vcpu[1], rip, 0x11000);
 	start(&t, &th, f.vcpu[1], 0, 0);
 	usleep(20000);
 	assert_int_equal(vmm_vcpu_run(f.vcpu[0], &e), 0);
@@ -511,7 +491,7 @@ static void test_two_vcpus_flip_code(void **state)
 
 	setup_mode(&f, FZ_LONG, 2, NO_DEV, flip, sizeof(flip));
 	fz_write(&f, 0x11000, loop, sizeof(loop));
-	set_reg(f.vcpu[1], offsetof(vmm_regs, rip), 0x11000);
+	FZ_SET_REG(f.vcpu[1], rip, 0x11000);
 	start(&t[1], &th[1], f.vcpu[1], 0, 0);
 	start(&t[0], &th[0], f.vcpu[0], 0, 0);
 	stop_both(t, th, 300, "flip code");
@@ -543,7 +523,7 @@ static void test_two_vcpus_random_rewrite(void **state)
 	assert_int_equal(vmm_vcpu_get_sregs(f.vcpu[1], &s), 0);
 	fz_idt(&f, FZ_LONG, &s.idt);
 	assert_int_equal(vmm_vcpu_set_sregs(f.vcpu[1], &s), 0);
-	set_reg(f.vcpu[1], offsetof(vmm_regs, rip), 0x11000);
+	FZ_SET_REG(f.vcpu[1], rip, 0x11000);
 	start(&t[1], &th[1], f.vcpu[1], 1, 0x11000);
 	start(&t[0], &th[0], f.vcpu[0], 0, 0);
 	for (unsigned i = 0; i < 200; i++) {

@@ -11,7 +11,7 @@
  * fuzz test, default 1500), VMM_FUZZ_CASE (run only this case seed, printed
  * by a failing case), VMM_FUZZ_BUDGET_MS (kick after, default 5),
  * VMM_FUZZ_VERBOSE=1 (print every case before running it). */
-#include "tests/unit/emu_fuzz_gen.h"
+#include "tests/unit/emu_fuzz_hostile.h"
 
 static uint64_t g_seed;
 static unsigned g_iters;
@@ -49,54 +49,6 @@ static void for_cases(const char *kind, uint64_t salt, void (*fn)(fz_case *c))
 }
 
 /* ---- Random machines --------------------------------------------------------------- */
-
-/* Sets U/S on the identity map (for CPL 3 code). */
-static void user_tables(fz_vm *f)
-{
-	fz_w64(f, FZ_PML4, FZ_PDPT | 7);
-	for (uint64_t i = 0; i < 4; i++)
-		fz_w64(f, FZ_PDPT + i * 8, (FZ_PD + i * 0x1000) | 7);
-	for (uint64_t i = 0; i < 4 * 512; i++)
-		fz_w64(f, FZ_PD + i * 8, (i << 21) | 0x87);
-}
-
-/* A random descriptor (for garbage GDT/LDT/IDT entries). */
-static uint64_t rand_desc(fz_rng *r)
-{
-	uint64_t base = fz_value(r) & 0xffffffffull, limit = fz_next(r) & 0xfffff;
-	uint64_t acc = fz_below(r, 256) | (fz_below(r, 10) ? 0x80 : 0);
-	uint64_t flags = fz_below(r, 16);
-
-	if (fz_below(r, 3) == 0)
-		return fz_next(r);
-	return (limit & 0xffff) | ((base & 0xffffff) << 16) | (acc << 40) |
-	       ((limit >> 16) << 48) | (flags << 52) | ((base >> 24) << 56);
-}
-
-/* IDT: none (boot.md), stubs that resume, garbage, or a hostile base. */
-static void random_idt(fz_vm *f, fz_rng *r, vmm_sregs *s)
-{
-	static const uint64_t bases[] = { FZ_RAM - 8, FZ_RAM, FZ_RAM + 0x1000, FZ_ROM,
-					  0xfee00000ull, 0x0000800000000000ull,
-					  FZ_XTRA + FZ_XTRA_SIZE - 16, ~0ull - 7 };
-
-	switch (fz_below(r, 8)) {
-	case 0: case 1: case 2:
-		break;
-	case 3: case 4: case 5:
-		fz_idt(f, f->mode, &s->idt);
-		break;
-	case 6:
-		for (unsigned i = 0; i < 512; i++)
-			fz_w64(f, FZ_IDT + i * 8, rand_desc(r));
-		s->idt.base = FZ_IDT;
-		s->idt.limit = (uint16_t)fz_next(r);
-		break;
-	default:
-		s->idt.base = bases[fz_below(r, 8)];
-		s->idt.limit = (uint16_t)(fz_below(r, 2) ? 0xffff : fz_next(r));
-	}
-}
 
 /* Where the code goes: normal RAM, the last pages of RAM or the ROM. */
 static uint64_t code_place(fz_rng *r, int mode)
@@ -168,109 +120,6 @@ static void test_random_insns(void **state)
 
 /* ---- Hostile page tables ------------------------------------------------------------ */
 
-/* A hostile paging-structure entry. */
-static uint64_t hostile_entry(fz_rng *r, uint64_t self)
-{
-	static const uint64_t tables[] = { FZ_RAM, FZ_RAM - 0x1000, FZ_RAM + 0x1000, FZ_ROM,
-					   0xfee00000ull, FZ_XTRA + FZ_XTRA_SIZE - 0x1000,
-					   FZ_PML4, FZ_PT, 0xfffffff000ull, FZ_XTRA };
-	uint64_t e = tables[fz_below(r, 10)] | (fz_next(r) & 0x67) | 1;
-
-	switch (fz_below(r, 8)) {
-	case 0: return self | 3;                                 /* self-reference */
-	case 1: return e | (1ull << (40 + fz_below(r, 12)));     /* reserved bit */
-	case 2: return (fz_below(r, 2) ? 0x400000ull : 0) | 0x83 | (fz_next(r) & 4);
-	case 3: return (fz_below(r, 2) ? FZ_XTRA : 0) | 0x83;   /* 1 GiB if a PDPTE */
-	case 4: return fz_next(r);
-	case 5: return e | (1ull << 63);                         /* NX */
-	default: return e;
-	}
-}
-
-static void hostile_tables(fz_vm *f, fz_rng *r)
-{
-	for (unsigned k = fz_below(r, 12); k; k--) {
-		uint64_t t, idx;
-
-		switch (fz_below(r, 6)) {
-		case 0: t = FZ_PML4; idx = 1 + fz_below(r, 511); break;
-		case 1: t = FZ_PDPT; idx = 1 + fz_below(r, 511); break;
-		case 2: t = FZ_PD; idx = 3 + fz_below(r, 509); break;
-		case 3: t = FZ_PD + 0x1000 * (1 + fz_below(r, 3)); idx = fz_below(r, 512); break;
-		case 4: t = FZ_PT; idx = fz_below(r, 512); break;
-		default: t = FZ_PDPT_PAE; idx = 1 + fz_below(r, 3); break;
-		}
-		fz_w64(f, t + idx * 8, hostile_entry(r, t));
-	}
-	if (fz_below(r, 2))
-		fz_w64(f, FZ_PD + 3 * 8, FZ_PT | 3);            /* 6 MiB: 4 KiB pages */
-	for (unsigned k = fz_below(r, 6); k; k--)
-		fz_w32(f, FZ_PD32 + (2 + fz_below(r, 1022)) * 4, (uint32_t)hostile_entry(r, FZ_PD32));
-}
-
-/* A linear address that walks through the hostile entries. */
-static uint64_t hostile_va(fz_rng *r, int mode)
-{
-	uint64_t va;
-
-	switch (fz_below(r, 5)) {
-	case 0: va = (uint64_t)fz_below(r, 512) << 39; break;
-	case 1: va = (uint64_t)fz_below(r, 512) << 30; break;
-	case 2: va = (uint64_t)fz_below(r, 2048) << 21; break;
-	case 3: va = 0x600000ull + ((uint64_t)fz_below(r, 512) << 12); break;
-	default: va = fz_value(r); break;
-	}
-	va += fz_below(r, 2) ? fz_below(r, 4096) : 4096 - fz_below(r, 8);
-	if (mode != FZ_LONG)
-		return va & 0xffffffffull;
-	return (uint64_t)((int64_t)(va << 16) >> 16);
-}
-
-static void rexw(fz_buf *b, int mode)
-{
-	if (mode == FZ_LONG)
-		fz_b(b, 0x48);
-}
-
-/* Memory accesses through rAX (loaded with a hostile address) and CR3
- * switches, then HLT. */
-static void hostile_mem_code(fz_rng *r, fz_buf *b, int mode, int cr3_writes)
-{
-	static const fz_tmpl ops[] = {
-		{2, {0x8b, 0x18}}, {2, {0x89, 0x18}}, {3, {0x0f, 0xc1, 0x18}},
-		{3, {0x0f, 0x01, 0x38}}, {2, {0x87, 0x18}}, {2, {0xff, 0x00}},
-		{2, {0xff, 0xe0}}, {2, {0xff, 0xd0}}, {3, {0x0f, 0xab, 0x18}},
-		{2, {0x8b, 0x58}}, {3, {0x0f, 0xb1, 0x18}},
-	};
-
-	for (unsigned k = 0; k < 12; k++) {
-		unsigned which = fz_below(r, 12);
-
-		fz_mov_imm(b, mode, 0, hostile_va(r, mode));
-		if (which < 11) {
-			if (fz_below(r, 4) == 0)
-				fz_b(b, 0xf0);
-			rexw(b, mode);
-			fz_bytes(b, ops[which].b, ops[which].n);
-			if (which == 9)
-				fz_b(b, (uint8_t)fz_next(r));
-			continue;
-		}
-		if (cr3_writes && fz_below(r, 2)) {
-			fz_mov_imm(b, mode, 0, fz_below(r, 2) ? hostile_va(r, mode) & ~0xfffull
-						   : FZ_PML4);
-			fz_bytes(b, (const uint8_t[]){ 0x0f, 0x22, 0xd8 }, 3);
-		} else {                            /* REP MOVSB rAX -> rAX+... */
-			rexw(b, mode);
-			fz_bytes(b, (const uint8_t[]){ 0x89, 0xc6 }, 2);
-			fz_mov_imm(b, mode, 7, hostile_va(r, mode));
-			fz_mov_imm(b, mode, 1, fz_value(r));
-			fz_bytes(b, (const uint8_t[]){ 0xf3, 0xa4 }, 2);
-		}
-	}
-	fz_b(b, 0xf4);
-}
-
 static void case_page_tables(fz_case *c)
 {
 	static const uint64_t cr3s[] = { FZ_RAM, FZ_RAM - 0x1000, FZ_ROM, 0xfee00000ull,
@@ -311,98 +160,6 @@ static void test_hostile_page_tables(void **state)
 }
 
 /* ---- Hostile descriptor tables ------------------------------------------------------- */
-
-static const uint64_t fz_table_bases[] = {
-	FZ_RAM - 8, FZ_RAM - 0x10, FZ_RAM, 0xfee00000ull, FZ_ROM + FZ_ROM_SIZE - 8,
-	0x0000800000000000ull, 0xfffffffffffffff8ull, FZ_XTRA + FZ_XTRA_SIZE - 0x20,
-	0xfffffff8ull, FZ_GDT,
-};
-
-/* Selector, descriptor-table and far-transfer instructions with random
- * selectors; rAX holds the selector. */
-static void seg_code(fz_rng *r, fz_buf *b, int mode)
-{
-	unsigned lm = mode == FZ_LONG;
-
-	for (unsigned k = 0; k < 10; k++) {
-		uint16_t sel = (uint16_t)(fz_below(r, 2) ? fz_next(r) : fz_below(r, 128));
-		uint64_t tbl = fz_table_bases[fz_below(r, 10)];
-
-		fz_mov_imm(b, mode, 0, sel);
-		switch (fz_below(r, 12)) {
-		case 0: fz_b(b, 0x8e); fz_b(b, (uint8_t)(0xc0 | (fz_below(r, 6) << 3))); break;
-		case 1: fz_bytes(b, (const uint8_t[]){ 0x0f, 0x00, 0xd8 }, 3); break;  /* LTR */
-		case 2: fz_bytes(b, (const uint8_t[]){ 0x0f, 0x00, 0xd0 }, 3); break;  /* LLDT */
-		case 3: case 4: {                                 /* JMP/CALL FAR [DATA] */
-			fz_mov_imm(b, mode, 3, FZ_DATA);
-			fz_bytes(b, (const uint8_t[]){ 0x89, 0x43, lm ? 8 : 4 }, 3);
-			fz_mov_imm(b, mode, 2, FZ_CODE + fz_below(r, 4096));
-			rexw(b, mode);
-			fz_bytes(b, (const uint8_t[]){ 0x89, 0x13 }, 2);
-			rexw(b, mode);
-			fz_bytes(b, (const uint8_t[]){ 0xff, fz_below(r, 2) ? 0x2b : 0x1b }, 2);
-			break;
-		}
-		case 5:                                           /* PUSH sel, off; RETF */
-			fz_b(b, 0x50);
-			fz_b(b, 0x68);
-			fz_le(b, FZ_CODE + fz_below(r, 4096), 4);
-			rexw(b, mode);
-			fz_b(b, 0xcb);
-			break;
-		case 6:                                           /* IRET frame */
-			if (lm) {
-				fz_b(b, 0x50);
-				fz_b(b, 0x54);
-			}
-			fz_b(b, 0x68);
-			fz_le(b, fz_next(r) & 0x3f7fd7, 4);
-			fz_b(b, 0x50);
-			fz_b(b, 0x68);
-			fz_le(b, FZ_CODE + fz_below(r, 4096), 4);
-			rexw(b, mode);
-			fz_b(b, 0xcf);
-			break;
-		case 7: case 8:                                   /* LGDT/LIDT [pointer] */
-			fz_mov_imm(b, mode, 3, fz_below(r, 3) ? FZ_DATA + 0x100 : tbl);
-			fz_mov_imm(b, mode, 2, tbl);
-			rexw(b, mode);
-			fz_bytes(b, (const uint8_t[]){ 0x89, 0x53, 0x02, 0x66, 0x89, 0x03 }, 6);
-			fz_bytes(b, (const uint8_t[]){ 0x0f, 0x01, fz_below(r, 2) ? 0x13 : 0x1b }, 3);
-			break;
-		case 9: fz_b(b, 0xcd); fz_b(b, (uint8_t)fz_next(r)); break;
-		case 10: fz_bytes(b, (const uint8_t[]){ 0x0f, 0x0b }, 2); break;
-		default:                                          /* LAR/LSL/VERR/VERW */
-			fz_bytes(b, (const uint8_t[][3]){ { 0x0f, 0x02, 0xd8 }, { 0x0f, 0x03, 0xd8 },
-				  { 0x0f, 0x00, 0xe0 }, { 0x0f, 0x00, 0xe8 } }[fz_below(r, 4)], 3);
-		}
-	}
-	fz_b(b, 0xf4);
-}
-
-static void hostile_descriptors(fz_vm *f, fz_rng *r, vmm_sregs *s)
-{
-	for (unsigned i = 9; i < 64; i++)
-		fz_w64(f, FZ_GDT + i * 8, rand_desc(r));
-	if (fz_below(r, 2))
-		s->gdt.limit = (uint16_t)(fz_below(r, 2) ? 0xffff : fz_next(r));
-	if (fz_below(r, 5) == 0)
-		s->gdt.base = fz_table_bases[fz_below(r, 10)];
-	random_idt(f, r, s);
-	if (fz_below(r, 3) == 0) {
-		s->ldt.unusable = 0;
-		s->ldt.present = 1;
-		s->ldt.type = 2;
-		s->ldt.selector = 0x50;
-		s->ldt.base = fz_below(r, 2) ? FZ_GDT : fz_table_bases[fz_below(r, 10)];
-		s->ldt.limit = fz_below(r, 2) ? 0xffff : (uint32_t)fz_next(r);
-	}
-	if (fz_below(r, 4) == 0) {
-		s->tr.base = fz_table_bases[fz_below(r, 10)];
-		s->tr.limit = (uint32_t)fz_next(r);
-		s->tr.type = (uint8_t)fz_below(r, 16);
-	}
-}
 
 static void case_descriptors(fz_case *c)
 {
@@ -594,26 +351,6 @@ static void reg_setup(fz_vm *f, const void *code, size_t len, int idt)
 	assert_int_equal(vmm_vcpu_set_sregs(f->vcpu[0], &s), 0);
 }
 
-static void set_reg(fz_vm *f, size_t off, uint64_t v)
-{
-	vmm_regs g = fz_regs(f->vcpu[0]);
-
-	memcpy((uint8_t *)&g + off, &v, 8);
-	fz_set_regs(f->vcpu[0], &g);
-}
-#define SET_REG(f, name, v) set_reg((f), offsetof(vmm_regs, name), (v))
-
-static vmm_exit *run_expect(fz_vm *f, uint32_t reason, const char *what)
-{
-	vmm_exit *e = fz_run_once(f->vcpu[0], 1000, what);
-
-	if (e->reason != reason)
-		fail_msg("%s: exit %u, expected %u (rip 0x%llx, '%s')", what, e->reason, reason,
-			 (unsigned long long)e->rip,
-			 e->reason == VMM_EXIT_INTERNAL_ERROR ? e->internal.message : "");
-	return e;
-}
-
 /* UBSan: "left shift of negative value -1" in emu_h_bt (BTS m64, r64 with
  * a negative bit offset). Fixed in "emu: fix left shift of a negative bit
  * offset in BT/BTS/BTR/BTC m, r". */
@@ -626,9 +363,9 @@ static void test_reg_bt_negative_offset(void **state)
 	uint64_t v = 0;
 
 	reg_setup(&f, code, sizeof(code), 0);
-	SET_REG(&f, rax, FZ_DATA + 0x100);
-	SET_REG(&f, rcx, ~0ull);                  /* bit -1: bit 63 of [rax - 8] */
-	run_expect(&f, VMM_EXIT_HLT, "bts negative offset");
+	FZ_SET_REG(f.vcpu[0], rax, FZ_DATA + 0x100);
+	FZ_SET_REG(f.vcpu[0], rcx, ~0ull);                  /* bit -1: bit 63 of [rax - 8] */
+	fz_expect(&f, VMM_EXIT_HLT, "bts negative offset");
 	assert_int_equal(vmm_mem_read(f.vm, FZ_DATA + 0xf8, &v, 8), 0);
 	assert_int_equal(v, 1ull << 63);
 	assert_int_equal(fz_regs(f.vcpu[0]).rflags & 1, 1);
@@ -647,8 +384,8 @@ static void test_reg_exception_frame_in_mmio(void **state)
 	vmm_exit *e;
 
 	reg_setup(&f, code, sizeof(code), 1);
-	SET_REG(&f, rsp, FZ_RAM + 0x1000);
-	e = run_expect(&f, VMM_EXIT_INTERNAL_ERROR, "frame in MMIO");
+	FZ_SET_REG(f.vcpu[0], rsp, FZ_RAM + 0x1000);
+	e = fz_expect(&f, VMM_EXIT_INTERNAL_ERROR, "frame in MMIO");
 	assert_non_null(strstr(e->internal.message, "delivering vector 6"));
 	assert_non_null(strstr(e->internal.message, "[rip 0x10000: 0f 0b 00"));
 	fz_destroy(&f);
@@ -667,7 +404,7 @@ static void test_reg_idt_in_mmio(void **state)
 	s.idt.base = 0xfee00000ull;
 	s.idt.limit = 0xfff;
 	assert_int_equal(vmm_vcpu_set_sregs(f.vcpu[0], &s), 0);
-	e = run_expect(&f, VMM_EXIT_INTERNAL_ERROR, "IDT in MMIO");
+	e = fz_expect(&f, VMM_EXIT_INTERNAL_ERROR, "IDT in MMIO");
 	assert_non_null(strstr(e->internal.message, "delivering vector 6"));
 	assert_int_equal(e->rip, FZ_CODE + 1);
 	fz_destroy(&f);
@@ -689,8 +426,8 @@ static void test_reg_ad_bits_in_rom(void **state)
 	fz_w64(&f, FZ_PDPT + 8, FZ_ROM | 3);                       /* VA 1 GiB: PD in ROM */
 	fz_w64(&f, FZ_ROM, 0x200000 | 0x83);                       /* 2 MiB page, A=0 */
 	fz_w64(&f, 0x200000, 0x1122334455667788ull);
-	SET_REG(&f, rax, 1ull << 30);
-	e = run_expect(&f, VMM_EXIT_HLT, "A/D in ROM");
+	FZ_SET_REG(f.vcpu[0], rax, 1ull << 30);
+	e = fz_expect(&f, VMM_EXIT_HLT, "A/D in ROM");
 	assert_int_equal(fz_regs(f.vcpu[0]).rbx, 0x1122334455667788ull);
 	assert_int_equal(e->rip, FZ_CODE + sizeof(code));
 	assert_int_equal(fz_host_mem()->ram[0x200000], 1);
@@ -719,16 +456,16 @@ static void test_reg_error_names_own_rip(void **state)
 	fz_w64(&f, FZ_GDT + 0x48, 0x00008c0000000000ull);     /* call gate, present */
 	fz_w64(&f, FZ_DATA, FZ_CODE);
 	fz_w64(&f, FZ_DATA + 8, 0x48);
-	SET_REG(&f, rbx, FZ_DATA);
-	e = run_expect(&f, VMM_EXIT_INTERNAL_ERROR, "far jmp through a gate");
+	FZ_SET_REG(f.vcpu[0], rbx, FZ_DATA);
+	e = fz_expect(&f, VMM_EXIT_INTERNAL_ERROR, "far jmp through a gate");
 	assert_int_equal(e->rip, FZ_CODE + 2);
 	assert_non_null(strstr(e->internal.message, "[rip 0x10002: 48 ff 2b"));
 	assert_int_equal(fz_exit_problem(e, 0, why, sizeof(why)), 0);
 	fz_destroy(&f);
 
 	reg_setup(&f, iret, sizeof(iret), 0);
-	SET_REG(&f, rflags, 0x4002);
-	e = run_expect(&f, VMM_EXIT_INTERNAL_ERROR, "IRET with NT");
+	FZ_SET_REG(f.vcpu[0], rflags, 0x4002);
+	e = fz_expect(&f, VMM_EXIT_INTERNAL_ERROR, "IRET with NT");
 	assert_int_equal(e->rip, FZ_CODE + 1);
 	assert_non_null(strstr(e->internal.message, "[rip 0x10001: 48 cf"));
 	assert_int_equal(fz_exit_problem(e, 0, why, sizeof(why)), 0);
@@ -772,8 +509,8 @@ static void test_reg_fault_after_device_accesses(void **state)
 	memset(devmem, 0, sizeof(devmem));
 	memcpy(devmem + 0x800, frame, sizeof(frame));
 	assert_int_equal(vmm_mmio_register(f.vm, DEV_MMIO, sizeof(devmem), devmem_mmio, NULL), 0);
-	SET_REG(&f, rsp, sp);
-	e = run_expect(&f, VMM_EXIT_HLT, "fault after device accesses");
+	FZ_SET_REG(f.vcpu[0], rsp, sp);
+	e = fz_expect(&f, VMM_EXIT_HLT, "fault after device accesses");
 	assert_int_equal(e->rip, FZ_STUBS + 8);
 	assert_int_equal(fz_regs(f.vcpu[0]).rsp, sp - 48);
 	assert_memory_equal(devmem + 0x800 - 48, want, sizeof(want));
