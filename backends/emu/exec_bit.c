@@ -48,7 +48,7 @@ int emu_h_bt(emu_cpu *cpu, const emu_insn *ins)
 	/* Register bit offset into memory: a signed offset that may address
 	 * far beyond the operand. */
 	off = emu_sext(emu_reg_get(cpu, ins->reg, sz), sz);
-	la = emu_ea_off(cpu, ins) + (uint64_t)(((int64_t)off >> (3 + sz)) << sz);
+	la = emu_ea_off(cpu, ins) + ((uint64_t)((int64_t)off >> (3 + sz)) << sz);
 	if (ins->asz != EMU_SZ64)
 		la &= emu_sz_mask(ins->asz);
 	la = (la + cpu->segbase[ins->seg]) & cpu->linmask;
