@@ -91,7 +91,10 @@ static unsigned group5(const emu_dec *d, const uint8_t *b, emu_insn *ins)
 	if (r == 6 && d->code_sz == EMU_SZ64 && d->osz == EMU_SZ32)
 		ins->osz = EMU_SZ64;
 	switch (r) {
-	case 0: case 1: ins->op = (uint8_t)r; ins->fn = emu_h_incdec; return 0;
+	case 0: case 1:
+		ins->op = (uint8_t)r;
+		ins->fn = d->mod == 3 ? emu_incdec_tab[r][ins->osz] : emu_h_incdec;
+		return 0;
 	case 2: ins->fn = emu_h_call_ind; return END;
 	case 3: ins->fn = emu_h_call_far_ind; return END;
 	case 4: ins->fn = emu_h_jmp_ind; return END;
@@ -150,7 +153,7 @@ static unsigned row_40_7f(const emu_dec *d, const uint8_t *b, uint64_t rip, emu_
 	if (op < 0x50) {                     /* INC/DEC r (16/32-bit code) */
 		opcode_reg(d, ins, d->osz);
 		ins->op = (op >> 3) & 1;
-		ins->fn = emu_h_incdec;
+		ins->fn = emu_incdec_tab[ins->op][d->osz];
 		return 0;
 	}
 	if (op < 0x60) {
@@ -306,7 +309,7 @@ static unsigned row_d0_ff(const emu_dec *d, const uint8_t *b, uint64_t rip, emu_
 		if ((d->reg & 7) > 1)
 			return emu_bind_ud(ins);
 		ins->op = d->reg & 7;
-		ins->fn = emu_h_incdec;
+		ins->fn = d->mod == 3 ? emu_incdec_tab[ins->op][EMU_SZ8] : emu_h_incdec;
 		return 0;
 	case 0xff: return group5(d, b, ins);
 	}

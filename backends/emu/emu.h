@@ -183,6 +183,7 @@ typedef struct emu_cpu {
 	const emu_insn *cur;          /* instruction being executed */
 	uint64_t exec_seq;            /* block executions, for the I/O log */
 	uint64_t icount;              /* instructions retired (approximate) */
+	uint64_t mval;                /* value read by the memory slow path */
 
 	vmm_segment seg[6];           /* ES CS SS DS FS GS */
 	vmm_segment ldt, tr;

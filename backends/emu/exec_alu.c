@@ -19,12 +19,12 @@ alu(emu_cpu *cpu, unsigned op, unsigned sz, uint64_t a, uint64_t b, emu_ccv *cc)
 	switch (op) {
 	case ADD: r = (a + b) & m; cc->op = EMU_CC(EMU_CC_ADD, sz); break;
 	case ADC:
-		c = (uint64_t)emu_get_cf(cpu);
+		c = (uint64_t)emu_cf(cpu);
 		r = (a + b + c) & m;
 		cc->op = EMU_CC(c ? EMU_CC_ADC : EMU_CC_ADD, sz);
 		break;
 	case SBB:
-		c = (uint64_t)emu_get_cf(cpu);
+		c = (uint64_t)emu_cf(cpu);
 		r = (a - b - c) & m;
 		cc->op = EMU_CC(c ? EMU_CC_SBB : EMU_CC_SUB, sz);
 		break;

@@ -14,6 +14,7 @@ extern const emu_fn emu_mov_tab[EMU_FORMS][4];
 extern const emu_fn emu_jcc_tab[16];
 extern const emu_fn emu_setcc_tab[16];
 extern const emu_fn emu_cmovcc_tab[16];
+extern const emu_fn emu_incdec_tab[2][4];   /* [dec][size], register forms */
 
 #define H(name) int emu_h_##name(emu_cpu *cpu, const emu_insn *ins)
 /* exec_alu.c */

@@ -326,6 +326,20 @@ int emu_mem_write_slow(emu_cpu *cpu, uint64_t la, const void *buf, unsigned n,
 	return access_part(cpu, &x[1], tmp + first, n - first, 1);
 }
 
+int emu_read_slow(emu_cpu *cpu, uint64_t la, unsigned sz)
+{
+	uint64_t v = 0;
+	int rc = emu_mem_read_slow(cpu, la, &v, 1u << sz, EMU_ACC_R);
+
+	cpu->mval = v;
+	return rc;
+}
+
+int emu_write_slow(emu_cpu *cpu, uint64_t la, unsigned sz, uint64_t v)
+{
+	return emu_mem_write_slow(cpu, la, &v, 1u << sz, EMU_ACC_W);
+}
+
 int emu_mem_rmw_ptr(emu_cpu *cpu, uint64_t la, unsigned n, void **p)
 {
 	xlat x[2];
