@@ -273,6 +273,17 @@ static inline uint64_t emu_this_rip(const emu_cpu *cpu, const emu_insn *ins)
 	return cpu->code_sz == EMU_SZ64 ? rip : rip & 0xffffffffull;
 }
 
+/* Threaded dispatch: a hot handler that completed ends with
+ * EMU_CONTINUE(cpu, ins), which runs the next instruction's handler as a
+ * sibling call (a jump at -O2; at most a block's length of nesting
+ * otherwise). The block loop always continues after cpu->cur. */
+#define EMU_CONTINUE(cpu, ins)                                                   \
+	do {                                                                     \
+		const emu_insn *next_ = (ins) + 1;                               \
+		(cpu)->cur = next_;                                              \
+		return next_->fn((cpu), next_);                                  \
+	} while (0)
+
 /* ---- Faults ----------------------------------------------------------------- */
 static inline int emu_fault(emu_cpu *cpu, unsigned vec, int has_err, uint32_t err)
 {

@@ -104,7 +104,7 @@ static int inc_r_##sz(emu_cpu *cpu, const emu_insn *ins)                        
 	uint64_t cf = (uint64_t)emu_cf(cpu);                                     \
 	emu_reg_set(cpu, ins->rm, sz, r);                                        \
 	emu_cc_set(cpu, EMU_CC(EMU_CC_INC, sz), r, a, cf);                       \
-	return EMU_OK;                                                           \
+	EMU_CONTINUE(cpu, ins);                                                  \
 }                                                                                \
 static int dec_r_##sz(emu_cpu *cpu, const emu_insn *ins)                         \
 {                                                                                \
@@ -112,7 +112,7 @@ static int dec_r_##sz(emu_cpu *cpu, const emu_insn *ins)                        
 	uint64_t cf = (uint64_t)emu_cf(cpu);                                     \
 	emu_reg_set(cpu, ins->rm, sz, r);                                        \
 	emu_cc_set(cpu, EMU_CC(EMU_CC_DEC, sz), r, a, cf);                       \
-	return EMU_OK;                                                           \
+	EMU_CONTINUE(cpu, ins);                                                  \
 }
 DEF_INCDEC(0) DEF_INCDEC(1) DEF_INCDEC(2) DEF_INCDEC(3)
 

@@ -14,13 +14,15 @@ static inline __attribute__((always_inline)) int run_block(emu_cpu *cpu,
 
 	cpu->blk = b;
 	cpu->exec_seq++;
+	cpu->cur = ins;
 	for (;;) {
-		cpu->cur = ins;
 		st = ins->fn(cpu, ins);
 		if (EMU_UNLIKELY(st))
 			break;
-		ins++;
+		ins = cpu->cur + 1;
+		cpu->cur = ins;
 	}
+	ins = cpu->cur;
 	if (EMU_LIKELY(st == EMU_JUMP))
 		return st;
 	switch (st) {
