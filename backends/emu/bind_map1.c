@@ -216,8 +216,8 @@ static unsigned row_80_bf(const emu_dec *d, const uint8_t *b, emu_insn *ins)
 		ins->fn = emu_h_mov_to_sreg;
 		return 0;
 	case 0x8f:
-		if (d->reg & 7)
-			return emu_bind_unsupported(b, d->len, ins);
+		if (d->reg & 7)            /* XOP (AMD) or undefined */
+			return emu_bind_ud(ins);
 		ins->fn = emu_h_pop_rm;
 		return 0;
 	case 0x90:
@@ -263,8 +263,8 @@ static unsigned row_c0_cf(const emu_dec *d, const uint8_t *b, emu_insn *ins)
 		ins->fn = emu_h_lxs;
 		return 0;
 	case 0xc6: case 0xc7:
-		if (d->reg & 7)
-			return emu_bind_unsupported(b, d->len, ins);
+		if (d->reg & 7)            /* XABORT/XBEGIN (no RTM) or undefined */
+			return emu_bind_ud(ins);
 		ins->fn = emu_mov_tab[d->mod == 3 ? EMU_RI : EMU_MI][d->osz];
 		return 0;
 	case 0xc8: ins->aux = (uint8_t)d->imm2; ins->fn = emu_h_enter; return 0;
