@@ -143,8 +143,8 @@ check-abi: $(SOLIB)
 	@tests/check-abi $(SOLIB)
 
 abi-update: $(SOLIB)
-	abidw --no-corpus-path --headers-dir include --drop-private-types $(SOLIB) > abi/libvmm.abi
-	@echo "abi/libvmm.abi rewritten: commit it with the reason for the change"
+	tests/abi-dump $(SOLIB) abi
+	@echo "abi/libvmm.abi and abi/libvmm-types.abi rewritten: commit them with the reason for the change"
 
 bench: all $(TOOL_BINS)
 	@tests/bench/run-bench
