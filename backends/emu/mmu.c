@@ -269,7 +269,7 @@ static int mmio(emu_cpu *cpu, uint64_t gpa, uint8_t *buf, unsigned n, int is_wri
 
 /* ---- Slow paths ----------------------------------------------------------- */
 
-/* Translates the (at most two) pages of [la, la+n). */
+/* Translates the (at most two) pages of [la, la+n), n <= 4096. */
 static int translate_span(emu_cpu *cpu, uint64_t la, unsigned n, unsigned acc,
 			  xlat x[2], unsigned *first)
 {
@@ -309,21 +309,21 @@ int emu_mem_read_slow(emu_cpu *cpu, uint64_t la, void *buf, unsigned n, unsigned
 	return access_part(cpu, &x[1], (uint8_t *)buf + first, n - first, 0);
 }
 
+/* Writes never modify buf: access_part and mmio only read it for writes. */
 int emu_mem_write_slow(emu_cpu *cpu, uint64_t la, const void *buf, unsigned n,
 		       unsigned acc)
 {
-	uint8_t tmp[16];
+	uint8_t *src = (uint8_t *)(uintptr_t)buf;
 	xlat x[2];
 	unsigned first;
 	int rc = translate_span(cpu, la, n, acc | EMU_ACC_W, x, &first);
 
 	if (rc)
 		return rc;
-	memcpy(tmp, buf, n);
-	rc = access_part(cpu, &x[0], tmp, first, 1);
+	rc = access_part(cpu, &x[0], src, first, 1);
 	if (rc || first == n)
 		return rc;
-	return access_part(cpu, &x[1], tmp + first, n - first, 1);
+	return access_part(cpu, &x[1], src + first, n - first, 1);
 }
 
 int emu_read_slow(emu_cpu *cpu, uint64_t la, unsigned sz)
