@@ -117,30 +117,51 @@ int emu_h_sse_movmsk(emu_cpu *cpu, const emu_insn *ins)
 
 enum { PS, PD, SS, SD };
 
+/* Inline asm, not intrinsics: the compiler may swap the operands of an
+ * addition or multiplication intrinsic, which changes which NaN SSE
+ * returns. */
+#define SSE_OP(insn, a, b) __asm__ __volatile__(insn " %1, %0" : "+x"(a) : "x"(b))
+
 static __m128 ps_op(unsigned op, __m128 a, __m128 b, int scalar)
 {
-	switch (op) {
-	case 0x51: return scalar ? _mm_sqrt_ss(b) : _mm_sqrt_ps(b);
-	case 0x58: return scalar ? _mm_add_ss(a, b) : _mm_add_ps(a, b);
-	case 0x59: return scalar ? _mm_mul_ss(a, b) : _mm_mul_ps(a, b);
-	case 0x5c: return scalar ? _mm_sub_ss(a, b) : _mm_sub_ps(a, b);
-	case 0x5d: return scalar ? _mm_min_ss(a, b) : _mm_min_ps(a, b);
-	case 0x5e: return scalar ? _mm_div_ss(a, b) : _mm_div_ps(a, b);
-	default: return scalar ? _mm_max_ss(a, b) : _mm_max_ps(a, b);
+	switch (op * 2 + !!scalar) {
+	case 0x51 * 2: SSE_OP("sqrtps", a, b); break;
+	case 0x51 * 2 + 1: SSE_OP("sqrtss", a, b); break;
+	case 0x58 * 2: SSE_OP("addps", a, b); break;
+	case 0x58 * 2 + 1: SSE_OP("addss", a, b); break;
+	case 0x59 * 2: SSE_OP("mulps", a, b); break;
+	case 0x59 * 2 + 1: SSE_OP("mulss", a, b); break;
+	case 0x5c * 2: SSE_OP("subps", a, b); break;
+	case 0x5c * 2 + 1: SSE_OP("subss", a, b); break;
+	case 0x5d * 2: SSE_OP("minps", a, b); break;
+	case 0x5d * 2 + 1: SSE_OP("minss", a, b); break;
+	case 0x5e * 2: SSE_OP("divps", a, b); break;
+	case 0x5e * 2 + 1: SSE_OP("divss", a, b); break;
+	case 0x5f * 2: SSE_OP("maxps", a, b); break;
+	default: SSE_OP("maxss", a, b); break;
 	}
+	return a;
 }
 
 static __m128d pd_op(unsigned op, __m128d a, __m128d b, int scalar)
 {
-	switch (op) {
-	case 0x51: return scalar ? _mm_sqrt_sd(a, b) : _mm_sqrt_pd(b);
-	case 0x58: return scalar ? _mm_add_sd(a, b) : _mm_add_pd(a, b);
-	case 0x59: return scalar ? _mm_mul_sd(a, b) : _mm_mul_pd(a, b);
-	case 0x5c: return scalar ? _mm_sub_sd(a, b) : _mm_sub_pd(a, b);
-	case 0x5d: return scalar ? _mm_min_sd(a, b) : _mm_min_pd(a, b);
-	case 0x5e: return scalar ? _mm_div_sd(a, b) : _mm_div_pd(a, b);
-	default: return scalar ? _mm_max_sd(a, b) : _mm_max_pd(a, b);
+	switch (op * 2 + !!scalar) {
+	case 0x51 * 2: SSE_OP("sqrtpd", a, b); break;
+	case 0x51 * 2 + 1: SSE_OP("sqrtsd", a, b); break;
+	case 0x58 * 2: SSE_OP("addpd", a, b); break;
+	case 0x58 * 2 + 1: SSE_OP("addsd", a, b); break;
+	case 0x59 * 2: SSE_OP("mulpd", a, b); break;
+	case 0x59 * 2 + 1: SSE_OP("mulsd", a, b); break;
+	case 0x5c * 2: SSE_OP("subpd", a, b); break;
+	case 0x5c * 2 + 1: SSE_OP("subsd", a, b); break;
+	case 0x5d * 2: SSE_OP("minpd", a, b); break;
+	case 0x5d * 2 + 1: SSE_OP("minsd", a, b); break;
+	case 0x5e * 2: SSE_OP("divpd", a, b); break;
+	case 0x5e * 2 + 1: SSE_OP("divsd", a, b); break;
+	case 0x5f * 2: SSE_OP("maxpd", a, b); break;
+	default: SSE_OP("maxsd", a, b); break;
 	}
+	return a;
 }
 
 /* 0F 51 58 59 5C 5D 5E 5F: opcode in op, type (PS PD SS SD) in aux. */
@@ -163,10 +184,7 @@ int emu_h_sse_arith(emu_cpu *cpu, const emu_insn *ins)
 	if (type == PS || type == SS) {
 		__m128 x = _mm_loadu_ps((const float *)a.f), y = _mm_loadu_ps((const float *)b.f);
 
-		x = ps_op(ins->op, x, y, type == SS);
-		if (ins->op == 0x51 && type == SS)
-			x = _mm_move_ss(_mm_loadu_ps((const float *)a.f), x);
-		_mm_storeu_ps((float *)r.f, x);
+		_mm_storeu_ps((float *)r.f, ps_op(ins->op, x, y, type == SS));
 	} else {
 		__m128d x = _mm_loadu_pd((const double *)a.df), y = _mm_loadu_pd((const double *)b.df);
 
@@ -198,83 +216,98 @@ int emu_h_sse_logic(emu_cpu *cpu, const emu_insn *ins)
 	return EMU_OK;
 }
 
-static int cmp_pred(unsigned pred, double a, double b)
+static __m128 cmp_ps(unsigned pred, __m128 a, __m128 b, int scalar)
 {
-	int unord = __builtin_isnan(a) || __builtin_isnan(b);
-
 	switch (pred & 7) {
-	case 0: return !unord && a == b;
-	case 1: return !unord && a < b;
-	case 2: return !unord && a <= b;
-	case 3: return unord;
-	case 4: return unord || a != b;
-	case 5: return unord || !(a < b);
-	case 6: return unord || !(a <= b);
-	default: return !unord;
+	case 0: return scalar ? _mm_cmpeq_ss(a, b) : _mm_cmpeq_ps(a, b);
+	case 1: return scalar ? _mm_cmplt_ss(a, b) : _mm_cmplt_ps(a, b);
+	case 2: return scalar ? _mm_cmple_ss(a, b) : _mm_cmple_ps(a, b);
+	case 3: return scalar ? _mm_cmpunord_ss(a, b) : _mm_cmpunord_ps(a, b);
+	case 4: return scalar ? _mm_cmpneq_ss(a, b) : _mm_cmpneq_ps(a, b);
+	case 5: return scalar ? _mm_cmpnlt_ss(a, b) : _mm_cmpnlt_ps(a, b);
+	case 6: return scalar ? _mm_cmpnle_ss(a, b) : _mm_cmpnle_ps(a, b);
+	default: return scalar ? _mm_cmpord_ss(a, b) : _mm_cmpord_ps(a, b);
 	}
 }
 
-/* CMPPS/PD/SS/SD: type in aux, predicate in imm. A NaN operand sets IE
- * for the ordered-signalling predicates (1 2 5 6). */
+static __m128d cmp_pd(unsigned pred, __m128d a, __m128d b, int scalar)
+{
+	switch (pred & 7) {
+	case 0: return scalar ? _mm_cmpeq_sd(a, b) : _mm_cmpeq_pd(a, b);
+	case 1: return scalar ? _mm_cmplt_sd(a, b) : _mm_cmplt_pd(a, b);
+	case 2: return scalar ? _mm_cmple_sd(a, b) : _mm_cmple_pd(a, b);
+	case 3: return scalar ? _mm_cmpunord_sd(a, b) : _mm_cmpunord_pd(a, b);
+	case 4: return scalar ? _mm_cmpneq_sd(a, b) : _mm_cmpneq_pd(a, b);
+	case 5: return scalar ? _mm_cmpnlt_sd(a, b) : _mm_cmpnlt_pd(a, b);
+	case 6: return scalar ? _mm_cmpnle_sd(a, b) : _mm_cmpnle_pd(a, b);
+	default: return scalar ? _mm_cmpord_sd(a, b) : _mm_cmpord_pd(a, b);
+	}
+}
+
+/* CMPPS/PD/SS/SD: type in aux, predicate in imm; on the host SSE unit. */
 int emu_h_sse_cmp(emu_cpu *cpu, const emu_insn *ins)
 {
-	unsigned type = ins->aux, n = type == SS ? 4 : type == SD ? 8 : 16;
-	unsigned count = type == PS ? 4 : type == PD ? 2 : 1, pred = ins->imm & 7;
+	unsigned type = ins->aux, n = type == SS ? 4 : type == SD ? 8 : 16, host;
 	emu_xmm *d = emu_xmm_reg(cpu, ins->reg), s;
+	volatile emu_xmm a, b, r;
 	int rc = sse_available(cpu);
 
 	if (!rc)
 		rc = sse_src(cpu, ins, n, &s);
 	if (rc)
 		return rc;
-	for (unsigned i = 0; i < count; i++) {
-		int dbl = type == PD || type == SD;
-		double a = dbl ? d->df[i] : d->f[i], b = dbl ? s.df[i] : s.f[i];
-		int r = cmp_pred(pred, a, b);
-
-		if ((__builtin_isnan(a) || __builtin_isnan(b)) && (pred == 1 || pred == 2 ||
-								  pred == 5 || pred == 6))
-			cpu->fpu.mxcsr |= 1;
-		if (dbl)
-			d->q[i] = r ? ~0ull : 0;
-		else
-			d->d[i] = r ? ~0u : 0;
-	}
+	a = *d;
+	b = s;
+	host = sse_enter(cpu);
+	if (type == PS || type == SS)
+		_mm_storeu_ps((float *)r.f, cmp_ps((unsigned)ins->imm,
+						   _mm_loadu_ps((const float *)a.f),
+						   _mm_loadu_ps((const float *)b.f), type == SS));
+	else
+		_mm_storeu_pd((double *)r.df, cmp_pd((unsigned)ins->imm,
+						     _mm_loadu_pd((const double *)a.df),
+						     _mm_loadu_pd((const double *)b.df), type == SD));
+	sse_leave(cpu, host);
+	*d = r;
 	return EMU_OK;
 }
 
-static int is_snan_d(double v)
-{
-	uint64_t b;
-
-	memcpy(&b, &v, 8);
-	return __builtin_isnan(v) && !(b & (1ull << 51));
-}
-
-/* COMISS/COMISD (op 1) and UCOMISS/UCOMISD (op 0): ZF PF CF; aux 4 or 8. */
+/* COMISS/COMISD (op 1) and UCOMISS/UCOMISD (op 0): ZF PF CF; aux 4 or 8.
+ * The host instruction runs for its exception flags. */
 int emu_h_sse_comis(emu_cpu *cpu, const emu_insn *ins)
 {
 	const emu_xmm *d = emu_xmm_reg(cpu, ins->reg);
+	volatile emu_xmm a, b;
+	volatile int sink;
 	emu_xmm s;
-	double a, b;
+	double x, y;
 	uint64_t f = 0;
+	unsigned host;
 	int rc = sse_available(cpu);
 
 	if (!rc)
 		rc = sse_src(cpu, ins, ins->aux, &s);
 	if (rc)
 		return rc;
-	a = ins->aux == 4 ? d->f[0] : d->df[0];
-	b = ins->aux == 4 ? s.f[0] : s.df[0];
-	if (__builtin_isnan(a) || __builtin_isnan(b)) {
+	a = *d;
+	b = s;
+	host = sse_enter(cpu);
+	if (ins->aux == 4)
+		sink = ins->op ? _mm_comieq_ss(_mm_set_ss(a.f[0]), _mm_set_ss(b.f[0]))
+			       : _mm_ucomieq_ss(_mm_set_ss(a.f[0]), _mm_set_ss(b.f[0]));
+	else
+		sink = ins->op ? _mm_comieq_sd(_mm_set_sd(a.df[0]), _mm_set_sd(b.df[0]))
+			       : _mm_ucomieq_sd(_mm_set_sd(a.df[0]), _mm_set_sd(b.df[0]));
+	sse_leave(cpu, host);
+	(void)sink;
+	x = ins->aux == 4 ? d->f[0] : d->df[0];
+	y = ins->aux == 4 ? s.f[0] : s.df[0];
+	if (__builtin_isnan(x) || __builtin_isnan(y))
 		f = X86_FL_ZF | X86_FL_PF | X86_FL_CF;
-		if (ins->op == 1 || is_snan_d(a) || is_snan_d(b))
-			cpu->fpu.mxcsr |= 1;
-	} else if (a < b) {
+	else if (x < y)
 		f = X86_FL_CF;
-	} else if (a == b) {
+	else if (x == y)
 		f = X86_FL_ZF;
-	}
 	emu_set_rflags(cpu, (emu_get_rflags(cpu) & ~X86_FL_ARITH) | f);
 	return EMU_OK;
 }

@@ -59,11 +59,12 @@ void x87_compare(emu_cpu *cpu, long double a, long double b, int quiet, int to_e
 		c3 = 1;
 	}
 	if (to_eflags) {
+		cpu->fpu.fsw &= (uint16_t)~FSW_C1;
 		emu_set_rflags(cpu, (emu_get_rflags(cpu) & ~X86_FL_ARITH) |
 			       (c3 ? X86_FL_ZF : 0) | (c2 ? X86_FL_PF : 0) | (c0 ? X86_FL_CF : 0));
 		return;
 	}
-	cpu->fpu.fsw = (uint16_t)((cpu->fpu.fsw & ~FSW_CC) | (c3 ? FSW_C3 : 0) |
+	cpu->fpu.fsw = (uint16_t)((cpu->fpu.fsw & ~FSW_CC) | (c3 ? FSW_C3 : 0) |   /* C1 = 0 */
 				  (c2 ? FSW_C2 : 0) | (c0 ? FSW_C0 : 0));
 }
 

@@ -65,7 +65,7 @@ static void unary(emu_cpu *cpu, unsigned which)
 	out = t;
 	sw = x87_leave(cpu, host);
 	x87_set(&cpu->fpu, 0, out);
-	cpu->fpu.fsw = (uint16_t)((cpu->fpu.fsw & ~(FSW_C2 | FSW_C1)) | (sw & FSW_C2));
+	cpu->fpu.fsw = (uint16_t)((cpu->fpu.fsw & ~FSW_C2) | (sw & FSW_C2));
 }
 
 /* ST1 op ST0, result in ST1, pop (FYL2X, FYL2XP1, FPATAN); or result in ST0
@@ -90,7 +90,6 @@ static void binary(emu_cpu *cpu, unsigned which)
 	if (pops) {
 		x87_set(&cpu->fpu, 1, out);
 		x87_pop(&cpu->fpu);
-		cpu->fpu.fsw &= (uint16_t)~FSW_C1;
 		return;
 	}
 	x87_set(&cpu->fpu, 0, out);

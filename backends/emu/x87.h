@@ -40,7 +40,7 @@ static inline uint16_t x87_leave(emu_cpu *cpu, uint16_t host)
 	uint16_t sw;
 
 	__asm__ __volatile__("fnstsw %0\n\tfnclex\n\tfldcw %1" : "=m"(sw) : "m"(host));
-	cpu->fpu.fsw |= sw & 0x3f;
+	cpu->fpu.fsw = (uint16_t)((cpu->fpu.fsw & ~FSW_C1) | (sw & (0x3f | FSW_C1)));
 	if (cpu->fpu.fsw & ~cpu->fpu.fcw & 0x3f)
 		cpu->fpu.fsw |= FSW_ES;
 	return sw;
