@@ -72,7 +72,10 @@ main() {
     load_modules
     cd "$RUN_CWD" 2>/dev/null || cd /
     echo "@@RUN-IN-HOST-BEGIN@@"
-    "$@" </dev/null
+    # Through a pipe, as when run-in-host's output is captured: stdout is
+    # not a terminal, stderr is interleaved in write order.
+    set -o pipefail
+    "$@" </dev/null 2>&1 | cat
     status=$?
     printf '\n@@RUN-IN-HOST-STATUS %d@@\n' "$status"
     finish
