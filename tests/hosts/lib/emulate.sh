@@ -4,8 +4,12 @@
 #
 # The emulator runs in its own session (setsid) under timeout(1), so its
 # process group id is EMU_PID and the cleanup trap can always kill it whole.
+# shellcheck disable=SC2034  # EMU_STATUS and EMU_NOTE are read by run-in-host
 
 EMU_PID=
+# Set by emu_watch, read by run-in-host.
+EMU_STATUS=
+EMU_NOTE=
 KERNEL_ARGS="console=ttyS0 panic=-1 rdinit=/.run-in-host/init cryptomgr.notests"
 # loglevel=1: only KERN_EMERG messages reach the console, i.e. "Kernel panic"
 # when the host dies; filtered out of the command's output anyway.
@@ -23,13 +27,12 @@ kernel_cmdline() {
 # emu_kill: kill the emulator's whole process group, if still there.
 emu_kill() {
     [ -n "$EMU_PID" ] || return 0
-    local i
     kill -KILL -- "-$EMU_PID" 2>/dev/null
     kill -KILL "$EMU_PID" 2>/dev/null
     wait "$EMU_PID" 2>/dev/null
     # The emulator is timeout's child: wait until the whole group is gone
     # (a killed QEMU takes a moment to release 1 GiB of guest memory).
-    for i in $(seq 50); do
+    for _ in $(seq 50); do
         kill -0 -- "-$EMU_PID" 2>/dev/null || break
         sleep 0.1
     done
