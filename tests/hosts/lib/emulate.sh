@@ -17,11 +17,9 @@ QUIET_ARGS="quiet loglevel=1"
 
 # kernel_cmdline: the test host's kernel command line.
 kernel_cmdline() {
-    if [ "${VERBOSE:-0}" = 1 ]; then
-        printf '%s\n' "$KERNEL_ARGS"
-    else
-        printf '%s %s\n' "$KERNEL_ARGS" "$QUIET_ARGS"
-    fi
+    local args=$KERNEL_ARGS
+    [ "${VERBOSE:-0}" = 1 ] || args="$args $QUIET_ARGS"
+    printf '%s\n' "$args${VMM_HOST_KERNEL_ARGS:+ $VMM_HOST_KERNEL_ARGS}"
 }
 
 # emu_kill: kill the emulator's whole process group, if still there.
