@@ -89,11 +89,12 @@ run_qemu() {
 # make_iso KERNEL INITRD OUT: a bootable ISO (isolinux) with both files.
 make_iso() {
     local tree=$RUN_DIR/iso
+    [[ -f $1 && -f $2 ]] || die "make_iso: $1 or $2 is missing"
     mkdir -p "$tree/isolinux"
     cp /usr/lib/ISOLINUX/isolinux.bin /usr/lib/syslinux/modules/bios/ldlinux.c32 \
         "$tree/isolinux/"
-    ln -s "$1" "$tree/vmlinuz"
-    ln -s "$2" "$tree/initrd"
+    ln -s "$(realpath "$1")" "$tree/vmlinuz"
+    ln -s "$(realpath "$2")" "$tree/initrd"
     cat >"$tree/isolinux/isolinux.cfg" <<EOF
 SERIAL 0 115200
 DEFAULT host
