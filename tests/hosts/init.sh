@@ -49,17 +49,20 @@ setup_userland() {
     stty -onlcr 2>/dev/null
 }
 
+# cpu_virt: the emulated CPU's virtualization flags, for error messages.
+cpu_virt() {
+    flags=$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -x -e vmx -e svm)
+    echo "CPU virtualization flags: ${flags:-none}"
+}
+
 load_modules() {
     for m in $HOST_MODULES; do
         [ -f "$H/modules/$m" ] || setup_fail "module $m is not in the initramfs"
         out=$(insmod "$H/modules/$m" 2>&1) ||
-            setup_fail "insmod $m failed: $out"
+            setup_fail "insmod $m failed: $out ($(cpu_virt))"
     done
-    if [ ! -c /dev/kvm ]; then
-        setup_fail "/dev/kvm does not exist after loading $HOST_MODULES" \
-                   "(the emulated CPU lacks $HOST_ARCH, or the module refused it;" \
-                   "flags: $(grep -m1 -o -w -e vmx -e svm /proc/cpuinfo | tr '\n' ' '))"
-    fi
+    [ -c /dev/kvm ] ||
+        setup_fail "/dev/kvm does not exist after loading $HOST_MODULES ($(cpu_virt))"
 }
 
 main() {

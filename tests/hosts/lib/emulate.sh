@@ -7,7 +7,9 @@
 
 EMU_PID=
 KERNEL_ARGS="console=ttyS0 panic=-1 rdinit=/.run-in-host/init cryptomgr.notests"
-QUIET_ARGS="quiet loglevel=0"
+# loglevel=1: only KERN_EMERG messages reach the console, i.e. "Kernel panic"
+# when the host dies; filtered out of the command's output anyway.
+QUIET_ARGS="quiet loglevel=1"
 
 # kernel_cmdline: the test host's kernel command line.
 kernel_cmdline() {
@@ -21,9 +23,16 @@ kernel_cmdline() {
 # emu_kill: kill the emulator's whole process group, if still there.
 emu_kill() {
     [ -n "$EMU_PID" ] || return 0
+    local i
     kill -KILL -- "-$EMU_PID" 2>/dev/null
     kill -KILL "$EMU_PID" 2>/dev/null
     wait "$EMU_PID" 2>/dev/null
+    # The emulator is timeout's child: wait until the whole group is gone
+    # (a killed QEMU takes a moment to release 1 GiB of guest memory).
+    for i in $(seq 50); do
+        kill -0 -- "-$EMU_PID" 2>/dev/null || break
+        sleep 0.1
+    done
     EMU_PID=
 }
 
@@ -36,22 +45,23 @@ emu_start() {
     EMU_PID=$!
 }
 
-# emu_watch SERIAL: wait for the emulator; stop it early when the command
-# finished but the host does not power off, or when the host rebooted
-# (Bochs restarts the BIOS after a kernel panic instead of exiting).
-# Sets EMU_STATUS (the emulator's, 124 = timed out) and EMU_NOTE.
+# emu_watch SERIAL [REBOOT_PROBE]: wait for the emulator; stop it early when
+# the command finished but the host does not power off, or when
+# REBOOT_PROBE (a command) says the host rebooted: Bochs restarts the BIOS
+# after a kernel panic instead of exiting (QEMU has -no-reboot).
+# Sets EMU_STATUS (the emulator's; 124 or 137 = timed out) and EMU_NOTE.
 emu_watch() {
-    local serial=$1 done_at=
+    local serial=$1 probe=${2:-} done_at=
     EMU_NOTE=
     while kill -0 "$EMU_PID" 2>/dev/null; do
-        sleep 0.5
-        [ -f "$serial" ] || continue
-        if [ -z "$done_at" ] && grep -qa -e '@@RUN-IN-HOST-STATUS' -e '@@RUN-IN-HOST-SETUP-FAILED' "$serial"; then
+        sleep 0.25
+        if [ -z "$done_at" ] && grep -qa -e '@@RUN-IN-HOST-STATUS' \
+                -e '@@RUN-IN-HOST-SETUP-FAILED' "$serial" 2>/dev/null; then
             done_at=$SECONDS
         elif [ -n "$done_at" ] && [ $((SECONDS - done_at)) -gt 15 ]; then
             EMU_NOTE="the host did not power off after the command; stopped it"
             break
-        elif [ "$(grep -ac 'ISOLINUX' "$serial")" -gt 1 ]; then
+        elif [ -n "$probe" ] && $probe; then
             EMU_NOTE="the host rebooted (kernel panic, init died or triple fault)"
             break
         fi
@@ -69,7 +79,7 @@ emu_watch() {
 # run_qemu KERNEL INITRD SECONDS: boot an AMD SVM host in QEMU TCG.
 run_qemu() {
     emu_start "$3" /dev/null qemu-system-x86_64 \
-        -machine q35 -cpu max -m 1024 -smp 1 -nographic -no-reboot \
+        -machine q35 -cpu "${VMM_HOST_QEMU_CPU:-max}" -m 1024 -smp 1 -nographic -no-reboot \
         -monitor none -serial "file:$RUN_DIR/serial.out" \
         -kernel "$1" -initrd "$2" -append "$(kernel_cmdline)"
     emu_watch "$RUN_DIR/serial.out"
@@ -118,7 +128,12 @@ run_bochs() {
     # Bochs may stop at its start prompt: answer "c" (continue) to each one.
     yes c 2>/dev/null | head -n 1000 >"$RUN_DIR/bochs.stdin"
     emu_start "$3" "$RUN_DIR/bochs.stdin" env TERM=xterm bochs -q -f "$RUN_DIR/bochsrc"
-    emu_watch "$RUN_DIR/serial.out"
+    emu_watch "$RUN_DIR/serial.out" bochs_rebooted
+}
+
+# bochs_rebooted: true once Bochs logged a second reset (the first is power-on).
+bochs_rebooted() {
+    [ "$(grep -c 'bx_pc_system_c::Reset(' "$RUN_DIR/bochs.log" 2>/dev/null)" -gt 1 ]
 }
 
 # host_output SERIAL STATUS_FILE: print the command's output from the serial
@@ -131,7 +146,9 @@ host_output() {
         !begun && match($0, /run-in-host\(init\): /) {
             line = substr($0, RSTART); sub(/\r$/, "", line); print line > "/dev/stderr"
         }
-        !begun && /@@RUN-IN-HOST-SETUP-FAILED@@/ { print "setup-failed" > status_file; exit }
+        !begun && /@@RUN-IN-HOST-SETUP-FAILED@@/ {
+            print "setup-failed" > status_file; done = 1; exit
+        }
         !begun && /@@RUN-IN-HOST-BEGIN@@/ { begun = 1; crlf = /\r$/; next }
         !begun { next }
         crlf { sub(/\r$/, "") }
@@ -141,8 +158,10 @@ host_output() {
             # last output line, whose newline came from the init.
             if (held_set) printf "%s", held
             print substr($0, RSTART + 21, RLENGTH - 23) > status_file
+            done = 1
             exit
         }
         { if (held_set) print held; held = $0; held_set = 1 }
+        END { if (!done && held_set) print held }   # no marker: show what came
     '
 }

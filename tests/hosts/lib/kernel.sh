@@ -123,8 +123,8 @@ module_copy() {
     local f
     f=$(module_file "$1" "$2") || exit
     case $f in
-    *.ko.xz) xz -dc "$f" >"$3" ;;
-    *.ko.zst) zstd -qdc "$f" >"$3" ;;
+    *.ko.xz) need_packages xz && xz -dc "$f" >"$3" ;;
+    *.ko.zst) need_packages zstd && zstd -qdc "$f" >"$3" ;;
     *.ko.gz) gzip -dc "$f" >"$3" ;;
     *) cp "$f" "$3" ;;
     esac || die "could not decompress $f"
