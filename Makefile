@@ -21,7 +21,7 @@ CFLAGS    ?=
 LIBCFLAGS := $(CFLAGS_BASE) $(OPT) -fPIC -fvisibility=hidden -DVMM_BUILDING_LIBRARY $(CFLAGS)
 APPCFLAGS := $(CFLAGS_BASE) $(OPT) -fPIE $(CFLAGS)
 HARDEN_LD := -Wl,-z,relro,-z,now -Wl,-z,noexecstack
-LIBS      := -lelf -lpthread
+LIBS      := -lelf -lpthread -lcapstone
 
 # Library sources: every .c below these folders is part of libvmm.
 LIB_SRCS  := $(wildcard lib/*.c lib/devices/*.c lib/loaders/*.c arch/x86/*.c \
@@ -91,6 +91,11 @@ $(CLI): $(CLI_OBJS) $(SOLIB)
 $(B)/tests/unit/%: tests/unit/%.c $(ALIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(APPCFLAGS) -DVMM_TESTING -o $@ $< $(ALIB) $(SANLD) -lcmocka $(LIBS)
+
+# The emu benchmark runs Unicorn side by side: only it links -lunicorn.
+$(B)/tests/bench/bench_emu: tests/bench/bench_emu.c $(ALIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(APPCFLAGS) -o $@ $< $(ALIB) $(SANLD) $(LIBS) -lunicorn
 
 $(B)/tests/%: tests/%.c $(ALIB)
 	@mkdir -p $(dir $@)

@@ -1,18 +1,237 @@
-/* emu.c - placeholder for the software x86-64 backend (being written). */
+/* emu.c - the emu backend's ops table: VM and vCPU lifecycle, guest memory
+ * notifications, register access. The CPU itself lives in the other files
+ * of this folder. */
 #include <stdio.h>
+#include <stdlib.h>
 
-#include "lib/internal.h"
+#include "arch/x86/msr.h"
+#include "backends/emu/mmu.h"
 
 static void emu_probe(vmm_backend_info *info)
 {
-	info->usable = 0;
+	info->usable = 1;
 	snprintf(info->flavour, sizeof(info->flavour), "x86-64");
-	snprintf(info->reason, sizeof(info->reason), "emu: not built yet");
+	snprintf(info->reason, sizeof(info->reason),
+		 "software CPU: x86-64 integer instruction set, no virtualization "
+		 "hardware needed");
 }
 
 static int emu_vm_create(vmm_vm *vm)
 {
-	return vmm__err(VMM_EBACKEND, "emu: not built yet");
+	emu_vm *evm;
+
+	if (vm->config.require)
+		return vmm__err(VMM_EBACKEND, "emu: require=\"%.16s\" asks for a kvm flavour; "
+				"the emu backend is a software CPU", vm->config.require);
+	evm = calloc(1, sizeof(*evm));
+	if (!evm)
+		return vmm__err(VMM_ENOMEM, "emu: out of memory for the VM state");
+	vm->backend_priv = evm;
+	snprintf(vm->flavour, sizeof(vm->flavour), "x86-64");
+	return 0;
+}
+
+static void free_page_info(emu_page_info *pi)
+{
+	free((void *)pi->code);
+	free((void *)pi->gen);
+}
+
+static void emu_vm_destroy(vmm_vm *vm)
+{
+	emu_vm *evm = vm->backend_priv;
+
+	if (!evm)
+		return;
+	for (uint32_t i = 0; i < evm->npage_infos; i++)
+		free_page_info(&evm->pages[i]);
+	free(evm);
+	vm->backend_priv = NULL;
+}
+
+static int emu_mem_map(vmm_vm *vm, const vmm__memslot *slot)
+{
+	emu_vm *evm = vm->backend_priv;
+	emu_page_info *pi;
+
+	if (evm->npage_infos >= VMM__MAX_MEMSLOTS)
+		return vmm__err(VMM_ENOMEM, "emu: more than %d memory slots", VMM__MAX_MEMSLOTS);
+	pi = &evm->pages[evm->npage_infos];
+	pi->gpa = slot->gpa;
+	pi->npages = slot->size >> 12;
+	pi->code = calloc(pi->npages, sizeof(*pi->code));
+	pi->gen = calloc(pi->npages, sizeof(*pi->gen));
+	if (!pi->code || !pi->gen) {
+		free_page_info(pi);
+		return vmm__err(VMM_ENOMEM, "emu: out of memory tracking %llu pages",
+				(unsigned long long)pi->npages);
+	}
+	evm->npage_infos++;
+	atomic_fetch_add(&evm->map_epoch, 1);
+	return 0;
+}
+
+static void emu_mem_unmap(vmm_vm *vm, const vmm__memslot *slot)
+{
+	emu_vm *evm = vm->backend_priv;
+
+	for (uint32_t i = 0; i < evm->npage_infos; i++) {
+		if (evm->pages[i].gpa != slot->gpa)
+			continue;
+		free_page_info(&evm->pages[i]);
+		evm->pages[i] = evm->pages[--evm->npage_infos];
+		break;
+	}
+	atomic_fetch_add(&evm->map_epoch, 1);
+}
+
+static void emu_mem_written(vmm_vm *vm, uint64_t gpa, uint64_t len)
+{
+	emu_pages_written(vm->backend_priv, gpa, len);
+}
+
+/* vmm_regs order (rax rbx rcx rdx rsi rdi rsp rbp) to encoding order. */
+static uint64_t *reg_slot(vmm_regs *regs, unsigned n)
+{
+	uint64_t *const slots[16] = {
+		&regs->rax, &regs->rcx, &regs->rdx, &regs->rbx, &regs->rsp, &regs->rbp,
+		&regs->rsi, &regs->rdi, &regs->r8, &regs->r9, &regs->r10, &regs->r11,
+		&regs->r12, &regs->r13, &regs->r14, &regs->r15
+	};
+
+	return slots[n];
+}
+
+static int emu_get_regs(vmm_vcpu *vcpu, vmm_regs *regs)
+{
+	emu_cpu *cpu = vcpu->backend_priv;
+
+	for (unsigned i = 0; i < 16; i++)
+		*reg_slot(regs, i) = cpu->r[i];
+	regs->rip = cpu->rip;
+	regs->rflags = emu_get_rflags(cpu);
+	return 0;
+}
+
+static int emu_set_regs(vmm_vcpu *vcpu, const vmm_regs *regs)
+{
+	emu_cpu *cpu = vcpu->backend_priv;
+
+	for (unsigned i = 0; i < 16; i++)
+		cpu->r[i] = *reg_slot((vmm_regs *)regs, i);
+	cpu->r[EMU_REG_NONE] = 0;
+	cpu->rip = regs->rip;
+	emu_set_rflags(cpu, regs->rflags);
+	return 0;
+}
+
+static int emu_get_sregs(vmm_vcpu *vcpu, vmm_sregs *s)
+{
+	emu_cpu *cpu = vcpu->backend_priv;
+
+	s->es = cpu->seg[X86_SEG_ES];
+	s->cs = cpu->seg[X86_SEG_CS];
+	s->ss = cpu->seg[X86_SEG_SS];
+	s->ds = cpu->seg[X86_SEG_DS];
+	s->fs = cpu->seg[X86_SEG_FS];
+	s->gs = cpu->seg[X86_SEG_GS];
+	s->tr = cpu->tr;
+	s->ldt = cpu->ldt;
+	s->gdt = cpu->gdt;
+	s->idt = cpu->idt;
+	s->cr0 = cpu->cr0;
+	s->cr2 = cpu->cr2;
+	s->cr3 = cpu->cr3;
+	s->cr4 = cpu->cr4;
+	s->cr8 = cpu->cr8;
+	s->efer = cpu->efer;
+	s->apic_base = cpu->apic_base;
+	return 0;
+}
+
+static int emu_set_sregs(vmm_vcpu *vcpu, const vmm_sregs *s)
+{
+	emu_cpu *cpu = vcpu->backend_priv;
+
+	cpu->seg[X86_SEG_ES] = s->es;
+	cpu->seg[X86_SEG_CS] = s->cs;
+	cpu->seg[X86_SEG_SS] = s->ss;
+	cpu->seg[X86_SEG_DS] = s->ds;
+	cpu->seg[X86_SEG_FS] = s->fs;
+	cpu->seg[X86_SEG_GS] = s->gs;
+	cpu->tr = s->tr;
+	cpu->ldt = s->ldt;
+	cpu->gdt = s->gdt;
+	cpu->idt = s->idt;
+	cpu->cr0 = s->cr0 | X86_CR0_ET;
+	cpu->cr2 = s->cr2;
+	cpu->cr3 = s->cr3;
+	cpu->cr4 = s->cr4;
+	cpu->cr8 = s->cr8 & 0xf;
+	cpu->efer = s->efer;
+	cpu->apic_base = s->apic_base;
+	cpu->cpl = (cpu->cr0 & X86_CR0_PE) ? (s->cs.selector & 3) : 0;
+	emu_update_mode(cpu);
+	emu_tlb_flush(cpu);
+	return 0;
+}
+
+static int emu_vcpu_create(vmm_vcpu *vcpu)
+{
+	emu_cpu *cpu = calloc(1, sizeof(*cpu));
+	vmm_regs regs;
+	vmm_sregs sregs;
+
+	if (!cpu)
+		return vmm__err(VMM_ENOMEM, "emu: out of memory for vCPU %u", vcpu->index);
+	if (emu_cache_init(&cpu->cache)) {
+		free(cpu);
+		return VMM_ENOMEM;
+	}
+	cpu->vcpu = vcpu;
+	cpu->vm = vcpu->vm;
+	cpu->evm = vcpu->vm->backend_priv;
+	cpu->map_epoch_seen = atomic_load(&cpu->evm->map_epoch);
+	cpu->code_epoch_seen = atomic_load(&cpu->evm->code_epoch);
+	cpu->pat = 0x0007040600070406ull;
+	cpu->dr[6] = 0xffff0ff0ull;
+	cpu->dr[7] = 0x400;
+	vcpu->backend_priv = cpu;
+	vmm__x86_reset_state(&regs, &sregs);
+	if (vcpu->index != 0)
+		sregs.apic_base &= ~(1ull << 8);
+	emu_set_regs(vcpu, &regs);
+	emu_set_sregs(vcpu, &sregs);
+	return 0;
+}
+
+static void emu_vcpu_destroy(vmm_vcpu *vcpu)
+{
+	emu_cpu *cpu = vcpu->backend_priv;
+
+	if (!cpu)
+		return;
+	emu_cache_fini(&cpu->cache);
+	free(cpu);
+	vcpu->backend_priv = NULL;
+}
+
+static int emu_run(vmm_vcpu *vcpu, vmm_exit *exit)
+{
+	return emu_run_loop(vcpu->backend_priv, exit);
+}
+
+static void emu_kick(vmm_vcpu *vcpu)
+{
+	/* The run loop polls vcpu->kicked between blocks. */
+}
+
+static int emu_set_msr(vmm_vcpu *vcpu, uint32_t msr, uint64_t value)
+{
+	if (emu_msr_write(vcpu->backend_priv, msr, value))
+		return vmm__err(VMM_EINVAL, "emu: MSR 0x%x cannot be set to 0x%llx", msr,
+				(unsigned long long)value);
+	return 0;
 }
 
 const vmm__backend_ops vmm__emu_ops = {
@@ -20,4 +239,17 @@ const vmm__backend_ops vmm__emu_ops = {
 	.name = "emu",
 	.probe = emu_probe,
 	.vm_create = emu_vm_create,
+	.vm_destroy = emu_vm_destroy,
+	.mem_map = emu_mem_map,
+	.mem_unmap = emu_mem_unmap,
+	.mem_written = emu_mem_written,
+	.vcpu_create = emu_vcpu_create,
+	.vcpu_destroy = emu_vcpu_destroy,
+	.get_regs = emu_get_regs,
+	.set_regs = emu_set_regs,
+	.get_sregs = emu_get_sregs,
+	.set_sregs = emu_set_sregs,
+	.run = emu_run,
+	.kick = emu_kick,
+	.set_msr = emu_set_msr,
 };

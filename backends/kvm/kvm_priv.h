@@ -61,8 +61,15 @@ typedef struct kvm__vm {
 	struct kvm_userspace_memory_region removed[VMM__MAX_MEMSLOTS];
 } kvm__vm;
 
-/* Carries out queued memslot removals; cheap when there are none. */
-int kvm__vm_flush_removed(kvm__vm *kvm);
+/* Carries out queued memslot removals. */
+int kvm__vm_flush_removed_slow(kvm__vm *kvm);
+
+static inline int kvm__vm_flush_removed(kvm__vm *kvm)
+{
+	if (atomic_load_explicit(&kvm->nremoved, memory_order_acquire) == 0)
+		return 0;
+	return kvm__vm_flush_removed_slow(kvm);
+}
 
 /* String port I/O (rep ins/outs) is handed out one element at a time. */
 typedef struct kvm__pio_state {

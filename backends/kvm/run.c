@@ -18,25 +18,57 @@ static uint64_t all_ones(uint32_t size)
 	return size >= 8 ? ~0ull : (1ull << (size * 8)) - 1;
 }
 
+/* Fixed-size copies of one port element (1, 2 or 4 bytes; checked). */
+static uint32_t load_element(const uint8_t *p, uint32_t size)
+{
+	uint16_t w;
+	uint32_t d;
+
+	switch (size) {
+	case 1: return *p;
+	case 2: memcpy(&w, p, 2); return w;
+	default: memcpy(&d, p, 4); return d;
+	}
+}
+
+static void store_element(uint8_t *p, uint32_t size, uint32_t value)
+{
+	uint16_t w = (uint16_t)value;
+
+	switch (size) {
+	case 1: *p = (uint8_t)value; break;
+	case 2: memcpy(p, &w, 2); break;
+	default: memcpy(p, &value, 4); break;
+	}
+}
+
 static uint8_t *pio_element(const kvm__vcpu *kv, uint32_t i)
 {
 	return (uint8_t *)kv->run + kv->run->io.data_offset + (size_t)i * kv->run->io.size;
 }
 
-/* RIP of the exit: free with sync regs, else only fetched where it matters. */
-static void fill_rip(kvm__vcpu *kv, vmm_exit *exit, int precise)
+/* Out of line: keeps the 144-byte kvm_regs off the hot path's frame. */
+static __attribute__((noinline)) uint64_t exact_rip(const kvm__vcpu *kv)
 {
 	struct kvm_regs regs;
 
-	if (kv->run->kvm_valid_regs & KVM_SYNC_X86_REGS && !precise)
+	return ioctl(kv->fd, KVM_GET_REGS, &regs) == 0 ? regs.rip : 0;
+}
+
+/* RIP of the exit: free with sync regs, else only fetched where it matters. */
+static void fill_rip(kvm__vcpu *kv, vmm_exit *exit, int precise)
+{
+	if (precise)
+		exit->rip = exact_rip(kv);
+	else if (kv->run->kvm_valid_regs & KVM_SYNC_X86_REGS)
 		exit->rip = kv->run->s.regs.regs.rip;
-	else if (precise && ioctl(kv->fd, KVM_GET_REGS, &regs) == 0)
-		exit->rip = regs.rip;
 	else
 		exit->rip = 0;
 }
 
 /* ---- Port I/O ------------------------------------------------------------------------ */
+
+static int pio_next(vmm_vcpu *vcpu, kvm__vcpu *kv, vmm_exit *exit);
 
 static int pio_start(vmm_vcpu *vcpu, kvm__vcpu *kv, vmm_exit *exit)
 {
@@ -57,7 +89,7 @@ static int pio_start(vmm_vcpu *vcpu, kvm__vcpu *kv, vmm_exit *exit)
 	kv->pio.next = 0;
 	kv->pio.count = run->io.count;
 	kv->pio.awaiting = -1;
-	return KVM__EXIT_CONTINUE;
+	return pio_next(vcpu, kv, exit);
 }
 
 static void pio_unclaimed(kvm__vcpu *kv, vmm_exit *exit, uint32_t data, int is_write)
@@ -80,14 +112,14 @@ static int pio_next(vmm_vcpu *vcpu, kvm__vcpu *kv, vmm_exit *exit)
 	int r;
 
 	if (is_write)
-		memcpy(&data, elem, run->io.size);
+		data = load_element(elem, run->io.size);
 	r = vmm__bus_pio(vcpu, run->io.port, run->io.size, (uint8_t)is_write, &data);
 	if (r == VMM__BUS_UNCLAIMED)
 		pio_unclaimed(kv, exit, data, is_write);
 	else if (r < 0)
 		kvm__exit_device_failed(exit, "port", run->io.port, r);
 	else if (!is_write)
-		memcpy(elem, &data, run->io.size);
+		store_element(elem, run->io.size, data);
 	if (++kv->pio.next == kv->pio.count && kv->pio.awaiting < 0)
 		kv->pending = KVM__PENDING_NONE;
 	return r == VMM__BUS_DONE ? KVM__EXIT_CONTINUE : KVM__EXIT_RETURN;
@@ -139,8 +171,8 @@ static void absorb_result(kvm__vcpu *kv, const vmm_exit *exit)
 	switch (kv->pending) {
 	case KVM__PENDING_PIO:
 		if (kv->pio.awaiting >= 0 && run->io.direction == KVM_EXIT_IO_IN)
-			memcpy(pio_element(kv, (uint32_t)kv->pio.awaiting), &exit->io.data,
-			       run->io.size);
+			store_element(pio_element(kv, (uint32_t)kv->pio.awaiting),
+				      run->io.size, exit->io.data);
 		kv->pio.awaiting = -1;
 		if (kv->pio.next >= kv->pio.count)
 			kv->pending = KVM__PENDING_NONE;

@@ -159,12 +159,10 @@ static int removal_failed(const struct kvm_userspace_memory_region *r)
 			strerror(errno));
 }
 
-int kvm__vm_flush_removed(kvm__vm *kvm)
+int kvm__vm_flush_removed_slow(kvm__vm *kvm)
 {
 	int rc = 0;
 
-	if (atomic_load_explicit(&kvm->nremoved, memory_order_acquire) == 0)
-		return 0;
 	pthread_mutex_lock(&kvm->lock);
 	for (unsigned i = 0; i < atomic_load(&kvm->nremoved); i++)
 		if (ioctl(kvm->fd, KVM_SET_USER_MEMORY_REGION, &kvm->removed[i]) < 0 && !rc)

@@ -5,8 +5,8 @@
  *     KVM_RUN loop on the same guest code. Goal: within 5%.
  * (b) a VM's life: create VM + vCPU + memory, run to the first exit, destroy,
  *     through libvmm vs the bare ioctl sequence. Goal: within 20%.
- * Short rounds alternate libvmm and bare, so that load from other processes
- * hits both alike; each side's best round is reported.
+ * Short rounds alternate libvmm and bare; the medians of each side and of
+ * the per-round ratios are reported (see report()).
  * Prints "FLAVOUR: what: libvmm X us, bare Y us, ratio R (goal <= G: ...)".
  * Exit status: 0, or 1 with --strict when a goal is missed, 2 on errors. A
  * host without a usable /dev/kvm prints why and exits 0. */
@@ -198,15 +198,40 @@ static double bare_lifecycle(uint64_t *sum)
 
 /* ---- driver ----------------------------------------------------------------------- */
 
-static double min2(double a, double b)
+#define MAX_ROUNDS 400
+
+/* Paired samples: libvmm and bare measured back to back, so that load from
+ * other processes hits both alike. Reported: each side's median, and the
+ * median of the per-pair ratios (robust to load that changes over time). */
+typedef struct samples {
+	double lib[MAX_ROUNDS], bare[MAX_ROUNDS], ratio[MAX_ROUNDS];
+	unsigned n;
+} samples;
+
+static void add(samples *s, double lib, double bare)
 {
-	return a < b ? a : b;
+	s->lib[s->n] = lib;
+	s->bare[s->n] = bare;
+	s->ratio[s->n++] = lib / bare;
 }
 
-static int report(const char *flavour, const char *what, double lib, double bare,
-		  double goal)
+static int cmp_double(const void *a, const void *b)
 {
-	double ratio = lib / bare;
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double median(double *v, unsigned n)
+{
+	qsort(v, n, sizeof(v[0]), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static int report(const char *flavour, const char *what, samples *s, double goal)
+{
+	double lib = median(s->lib, s->n), bare = median(s->bare, s->n);
+	double ratio = median(s->ratio, s->n);
 
 	printf("%s: %s: libvmm %.1f us, bare %.1f us, ratio %.2f (goal <= %.2f: %s)\n",
 	       flavour, what, lib, bare, ratio, goal, ratio <= goal ? "met" : "MISSED");
@@ -231,38 +256,54 @@ static int kvm_flavour(char *flavour, size_t len)
 	return 0;
 }
 
-int main(int argc, char **argv)
+static void measure_pio(samples *s, unsigned rounds, unsigned exits)
 {
-	unsigned rounds = 60, exits = 2000, lives = 5;
-	int strict = argc > 1 && strcmp(argv[1], "--strict") == 0, ok = 1, kvm;
-	double lp = 1e30, bp = 1e30, ll = 1e30, bl = 1e30;
-	char flavour[32];
 	uint64_t sum = 0;
 	vmm_vm *vm;
+	vmm_vcpu *vcpu = lib_setup(&vm);
+	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	bare b;
 
-	if (!kvm_flavour(flavour, sizeof(flavour)))
-		return 0;
-	if (getenv("BENCH_KVM_QUICK"))
-		rounds = 5, exits = 500, lives = 2;
-	vmm_vcpu *vcpu = lib_setup(&vm);
-	if ((kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC)) < 0)
+	if (kvm < 0)
 		die("/dev/kvm", strerror(errno));
 	bare_setup(&b, kvm);
 	lib_pio_round(vcpu, exits / 10, &sum);   /* warm up both */
 	bare_pio_round(&b, exits / 10, &sum);
 	for (unsigned r = 0; r < rounds; r++) {
-		lp = min2(lp, lib_pio_round(vcpu, exits, &sum));
-		bp = min2(bp, bare_pio_round(&b, exits, &sum));
+		double lib = lib_pio_round(vcpu, exits, &sum);
+
+		add(s, lib, bare_pio_round(&b, exits, &sum));
 	}
 	vmm_vm_destroy(vm);
 	bare_destroy(&b);
 	close(kvm);
-	for (unsigned r = 0; r < rounds * lives; r++) {
-		ll = min2(ll, lib_lifecycle(&sum));
-		bl = min2(bl, bare_lifecycle(&sum));
+}
+
+static void measure_lifecycle(samples *s, unsigned rounds)
+{
+	uint64_t sum = 0;
+
+	lib_lifecycle(&sum);   /* warm up both */
+	bare_lifecycle(&sum);
+	for (unsigned r = 0; r < rounds; r++) {
+		double lib = lib_lifecycle(&sum);
+
+		add(s, lib, bare_lifecycle(&sum));
 	}
-	ok &= report(flavour, "pio exit", lp, bp, 1.05);
-	ok &= report(flavour, "vm lifecycle", ll, bl, 1.20);
+}
+
+int main(int argc, char **argv)
+{
+	int strict = argc > 1 && strcmp(argv[1], "--strict") == 0, ok = 1;
+	int quick = getenv("BENCH_KVM_QUICK") != NULL;
+	static samples pio, life;
+	char flavour[32];
+
+	if (!kvm_flavour(flavour, sizeof(flavour)))
+		return 0;
+	measure_pio(&pio, quick ? 5 : 100, quick ? 500 : 1000);
+	measure_lifecycle(&life, quick ? 10 : 300);
+	ok &= report(flavour, "pio exit", &pio, 1.05);
+	ok &= report(flavour, "vm lifecycle", &life, 1.20);
 	return strict && !ok ? 1 : 0;
 }

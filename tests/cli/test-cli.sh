@@ -179,6 +179,7 @@ guest_cases() {
 	check "$b/triple-fault" 4 '^vmm: guest triple-faulted at rip 0x100000' '' -- run --backend "$b" "$T/crash.elf"
 	check "$b/timeout" 6 '^vmm: timed out after 0.5 s$' '' -- run --backend "$b" --timeout 0.5 "$T/spin.elf"
 	check "$b/multiboot" 15 '' 'libvmm' -- run --backend "$b" "$T/multiboot.elf"
+	check "$b/multiboot-aps-wait" 15 '' 'libvmm' -- run --backend "$b" --cpus 3 "$T/multiboot.elf"
 	if [ -e build/guests/hello.elf ]; then
 		check "$b/hello-guest" 0 '' - -- run --backend "$b" build/guests/hello.elf
 		grep -q '^Hello' "$T/stdout" && pass "$b/hello-guest-output" ||

@@ -4,7 +4,7 @@
 # The user-mode guests also build as plain Linux programs (rt/native.c), so
 # `make guests-native` checks every constant they assert against the host
 # CPU: a guest that fails there has a wrong expectation, not a wrong VMM.
-NATIVE_GUESTS := arith flags string memory cpufeat
+NATIVE_GUESTS := arith flags string memory cpufeat control fpu
 NATIVE_DIR    := build/guests-native
 NATIVE_BINS   := $(NATIVE_GUESTS:%=$(NATIVE_DIR)/%)
 
@@ -48,9 +48,15 @@ guests: $(GUEST_DIR)/multiboot.elf
 # conform.c plus its parts in tests/conformance/src/ (one tool, several files).
 CONFORM_SRCS := tests/conformance/conform.c $(wildcard tests/conformance/src/*.c)
 CONFORM_HDRS := $(wildcard tests/conformance/src/*.h) tests/guests/testdev.h \
-                tests/guests/share.h
+                tests/guests/share.h tests/guests/hypercall.h
 
 $(B)/tests/conformance/conform: $(CONFORM_SRCS) $(CONFORM_HDRS) $(ALIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -MMD -MP,$(APPCFLAGS)) -o $@ $(CONFORM_SRCS) $(ALIB) \
 	      $(SANLD) $(LIBS)
+
+# ---- make check-guests ----------------------------------------------------------------
+# The native self-check of the guests' expectations, then every guest and
+# host test on every backend.
+check-guests: guests guests-native $(B)/tests/conformance/conform
+	@$(B)/tests/conformance/conform

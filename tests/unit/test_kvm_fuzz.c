@@ -70,7 +70,7 @@ static int run_guest(vmm_vcpu *vcpu)
 	atomic_store(&guest_done, 0);
 	assert_int_equal(pthread_create(&thread, NULL, kick_after, vcpu), 0);
 	for (n = 1; n <= MAX_EXITS; n++) {
-		exit = kt_run(vcpu);
+		assert_int_equal(vmm_vcpu_run(vcpu, &exit), 0);
 		check_exit(exit);
 		if (exit->reason != VMM_EXIT_IO && exit->reason != VMM_EXIT_MMIO)
 			break;

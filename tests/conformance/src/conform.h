@@ -5,6 +5,7 @@
 #define CONFORM_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -79,6 +80,20 @@ void capture_fini(capture *c);
 int capture_attach(capture *c, vmm_vm *vm);
 /* Waits up to ms for text to appear in the output; 1 if it did. */
 int capture_wait_for(capture *c, const char *text, unsigned ms);
+
+/* ---- watchdog.c: deadline for vmm_vcpu_run loops ---------------------------------- */
+typedef struct watchdog {
+	vmm_vcpu *vcpu;
+	unsigned ms;
+	atomic_int stop, fired;
+	pthread_t tid;
+} watchdog;
+
+/* After ms, kicks vcpu every 100 ms until watchdog_stop. */
+int watchdog_start(watchdog *w, vmm_vcpu *vcpu, unsigned ms);
+/* Stops the watchdog; returns 1 if it fired. */
+int watchdog_stop(watchdog *w);
+#define HOST_TEST_DEADLINE_MS 20000u
 
 /* ---- cases.c: one guest case --------------------------------------------------- */
 typedef struct conform_opts {

@@ -1,7 +1,7 @@
 /* hosttests.c - tests of the embedding API that need a working backend but
  * are not a single guest: two VMs running at once in one process, a shared
- * region seen by two running VMs and the host, read-only memory, and
- * vmm_vcpu_kick. The kick test lives in kicktest.c. */
+ * region seen by two running VMs and the host, read-only memory; the kick
+ * and hypercall tests live in kicktest.c and hypertest.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +14,8 @@
 
 void host_test_kick(const conform_opts *o, const conform_manifest *m,
 		    const char *backend, outcome *out);
+void host_test_hypercall(const conform_opts *o, const conform_manifest *m,
+			 const char *backend, outcome *out);
 
 /* ---- two VMs at once -------------------------------------------------------- */
 typedef struct case_job {
@@ -213,6 +215,12 @@ static void drive_romem(vmm_vm *vm, outcome *out)
 					     "exits", e->debug_exit.code, seen);
 			return;
 		}
+		if (e->reason == VMM_EXIT_CANCELLED) {
+			outcome_fail(out, "no exit within %u s after %u MMIO exits (rip "
+				     "0x%llx)", HOST_TEST_DEADLINE_MS / 1000, seen,
+				     (unsigned long long)e->rip);
+			return;
+		}
 		if (e->reason != VMM_EXIT_MMIO || seen == 2 || !e->mmio.is_write ||
 		    e->mmio.addr != ro_writes[seen].addr ||
 		    e->mmio.size != ro_writes[seen].size ||
@@ -246,8 +254,16 @@ static void test_readonly_memory(const conform_opts *o, const conform_manifest *
 		outcome_fail(out, "vmm_mem_map RO: %s", vmm_last_error());
 	else if (vm && vmm_mem_write(vm, ROMEM_GPA + 0x100, "host", 4))
 		outcome_fail(out, "vmm_mem_write to RO memory: %s", vmm_last_error());
-	if (out->kind == OUTCOME_PASS)
-		drive_romem(vm, out);
+	if (out->kind == OUTCOME_PASS) {
+		watchdog w;
+
+		if (watchdog_start(&w, vmm_vcpu_get(vm, 0), HOST_TEST_DEADLINE_MS)) {
+			outcome_fail(out, "cannot start the watchdog thread");
+		} else {
+			drive_romem(vm, out);
+			watchdog_stop(&w);
+		}
+	}
 	if (out->kind == OUTCOME_PASS && (page[0x10] != (0x10 ^ 0x3c) ||
 					  page[0xfff] != ((0xfff ^ 0x3c) & 0xff)))
 		outcome_fail(out, "read-only memory changed");
@@ -262,5 +278,7 @@ const host_test host_tests[] = {
 	{ "readonly-memory", "guest writes to VMM_MEM_RO memory exit as MMIO",
 	  test_readonly_memory },
 	{ "kick", "vmm_vcpu_kick stops a spinning guest within 1 s", host_test_kick },
+	{ "hypercall", "VMCALL reaches the embedder as VMM_EXIT_HYPERCALL",
+	  host_test_hypercall },
 };
 const uint32_t host_test_count = sizeof(host_tests) / sizeof(host_tests[0]);

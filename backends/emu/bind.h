@@ -1,0 +1,15 @@
+/* bind.h - internal interface between the binder files. */
+#ifndef VMM_EMU_BIND_H
+#define VMM_EMU_BIND_H
+
+#include "backends/emu/decode.h"
+#include "backends/emu/exec_tab.h"
+
+unsigned emu_bind_map1(const emu_dec *d, const uint8_t *bytes, uint64_t rip, emu_insn *ins);
+unsigned emu_bind_map0f(const emu_dec *d, const uint8_t *bytes, uint64_t rip, emu_insn *ins);
+unsigned emu_bind_unsupported(const uint8_t *bytes, unsigned len, emu_insn *ins);
+unsigned emu_bind_ud(emu_insn *ins);
+unsigned emu_bind_branch(const emu_dec *d, uint64_t rip, emu_insn *ins, emu_fn fn);
+uint8_t emu_gpr_off(const emu_dec *d, unsigned r, unsigned sz);
+
+#endif

@@ -1,0 +1,323 @@
+/* cache.c - the decoded-block cache. Blocks are keyed by guest-physical
+ * address (plus RIP and decode mode), found quickly through a per-vCPU jump
+ * cache indexed by RIP, and invalidated per guest page: every RAM page has a
+ * "holds code" flag and a write generation; writing a code page bumps its
+ * generation, which makes every block decoded from it stale. */
+#include <stdlib.h>
+
+#include "backends/emu/decode.h"
+#include "backends/emu/mmu.h"
+
+#define ARENA_SIZE (4u << 20)
+#define HASH_SIZE (1u << EMU_HASH_BITS)
+#define JC_SIZE (1u << EMU_JC_BITS)
+
+int emu_cache_init(emu_cache *c)
+{
+	c->arena = malloc(ARENA_SIZE);
+	c->hash = calloc(HASH_SIZE, sizeof(*c->hash));
+	if (!c->arena || !c->hash) {
+		emu_cache_fini(c);
+		return vmm__err(VMM_ENOMEM, "emu: cannot allocate the block cache (%u MiB)",
+				ARENA_SIZE >> 20);
+	}
+	c->arena_size = ARENA_SIZE;
+	c->arena_used = 0;
+	memset(c->jc, 0, sizeof(c->jc));
+	return 0;
+}
+
+void emu_cache_fini(emu_cache *c)
+{
+	free(c->arena);
+	free(c->hash);
+	c->arena = NULL;
+	c->hash = NULL;
+}
+
+void emu_jc_flush(emu_cpu *cpu)
+{
+	memset(cpu->cache.jc, 0, sizeof(cpu->cache.jc));
+}
+
+void emu_cache_flush(emu_cpu *cpu)
+{
+	emu_cache *c = &cpu->cache;
+
+	c->arena_used = 0;
+	memset(c->hash, 0, HASH_SIZE * sizeof(*c->hash));
+	emu_jc_flush(cpu);
+	c->flushes++;
+}
+
+/* ---- Code pages -------------------------------------------------------- */
+
+emu_page_info *emu_page_info_find(emu_vm *evm, uint64_t gpa)
+{
+	for (uint32_t i = 0; i < evm->npage_infos; i++) {
+		emu_page_info *pi = &evm->pages[i];
+
+		if (gpa >= pi->gpa && gpa - pi->gpa < (pi->npages << 12))
+			return pi;
+	}
+	return NULL;
+}
+
+/* Stops the block being executed after the current instruction. */
+static void stop_current_block(emu_cpu *cpu, const _Atomic uint32_t *gen)
+{
+	emu_block *b = (emu_block *)cpu->blk;
+
+	if (!b || (b->gen[0] != gen && (b->npages < 2 || b->gen[1] != gen)))
+		return;
+	for (unsigned i = 0; i <= b->ninsns; i++)
+		b->ins[i].fn = emu_h_restart;
+}
+
+static int page_written(emu_vm *evm, uint64_t gpa, _Atomic uint32_t **genp)
+{
+	emu_page_info *pi = emu_page_info_find(evm, gpa);
+	uint64_t idx;
+
+	if (!pi)
+		return 0;
+	idx = (gpa - pi->gpa) >> 12;
+	if (!atomic_load_explicit(&pi->code[idx], memory_order_relaxed))
+		return 0;
+	atomic_store(&pi->code[idx], 0);
+	atomic_fetch_add(&pi->gen[idx], 1);
+	*genp = &pi->gen[idx];
+	return 1;
+}
+
+void emu_code_written(emu_cpu *cpu, emu_vm *evm, uint64_t gpa)
+{
+	_Atomic uint32_t *gen;
+
+	if (page_written(evm, gpa, &gen))
+		stop_current_block(cpu, gen);
+}
+
+void emu_pages_written(emu_vm *evm, uint64_t gpa, uint64_t len)
+{
+	_Atomic uint32_t *gen;
+	uint64_t end = gpa + len;
+
+	if (len == 0 || end < gpa)
+		return;
+	for (uint64_t p = gpa & ~0xfffull; p < end; p += 4096)
+		page_written(evm, p, &gen);
+}
+
+/* Marks the page holding gpa as code; returns its generation counter. */
+static _Atomic uint32_t *mark_code(emu_cpu *cpu, uint64_t gpa)
+{
+	emu_page_info *pi = emu_page_info_find(cpu->evm, gpa);
+	uint64_t idx;
+
+	if (!pi)
+		return NULL;
+	idx = (gpa - pi->gpa) >> 12;
+	if (!atomic_load_explicit(&pi->code[idx], memory_order_relaxed)) {
+		atomic_store(&pi->code[idx], 1);
+		atomic_fetch_add(&cpu->evm->code_epoch, 1);
+		emu_tlb_drop_writes(cpu, gpa & ~0xfffull);
+	}
+	return &pi->gen[idx];
+}
+
+static unsigned hash_index(uint64_t gpa)
+{
+	return (unsigned)((gpa * 0x9e3779b97f4a7c15ull) >> (64 - EMU_HASH_BITS));
+}
+
+/* ---- Decoding a block ---------------------------------------------------- */
+
+static int h_gp0(emu_cpu *cpu, const emu_insn *ins)
+{
+	return emu_gp(cpu, 0);
+}
+
+static uint64_t code_lin(const emu_cpu *cpu, uint64_t rip)
+{
+	return (cpu->segbase[X86_SEG_CS] + rip) & cpu->linmask;
+}
+
+typedef struct tx {
+	emu_cpu *cpu;
+	emu_block *b;
+	const uint8_t *page;   /* host page of the instruction being decoded */
+	int track;             /* mark pages as code (cached blocks) */
+} tx;
+
+static void add_page(tx *t, uint64_t gpage)
+{
+	unsigned i = t->b->npages++;
+
+	t->b->gen[i] = t->track ? mark_code(t->cpu, gpage) : NULL;
+	t->b->gen_val[i] = t->b->gen[i] ? atomic_load(t->b->gen[i]) : 0;
+}
+
+/* Copies the bytes of the instruction at la (crossing into the next page
+ * if needed). Returns the decoder's result; *crossed if it used page 2. */
+static int fetch_decode(tx *t, uint64_t la, uint8_t bytes[15], emu_dec *d, int *crossed)
+{
+	unsigned pofs = la & 0xfff, avail = 4096 - pofs;
+	const uint8_t *page2;
+	uint64_t gpage2;
+	int len, rc;
+
+	if (avail > 15)
+		avail = 15;
+	memcpy(bytes, t->page + pofs, avail);
+	len = emu_decode(bytes, avail, t->cpu->code_sz, d);
+	*crossed = 0;
+	if (len != EMU_DEC_MORE)
+		return len;
+	rc = emu_fetch_page(t->cpu, (la + avail) & t->cpu->linmask, &page2, &gpage2);
+	if (rc)
+		return rc == EMU_FAULT ? -100 - EMU_FAULT : -100 - rc;
+	memcpy(bytes + avail, page2, 15 - avail);
+	add_page(t, gpage2);
+	*crossed = 1;
+	return emu_decode(bytes, 15, t->cpu->code_sz, d);
+}
+
+static void bind_error(emu_insn *ins, int len)
+{
+	ins->fn = len == EMU_DEC_TOOLONG ? h_gp0 : emu_h_ud;
+	ins->len = 0;
+}
+
+/* Decodes up to max instructions from b->rip into b. */
+static int decode_block(tx *t, unsigned max)
+{
+	emu_cpu *cpu = t->cpu;
+	emu_block *b = t->b;
+	uint64_t off = 0, gpage;
+	unsigned n = 0;
+	int rc = emu_fetch_page(cpu, code_lin(cpu, b->rip), &t->page, &gpage);
+
+	if (rc)
+		return rc;
+	b->gpa = gpage | (code_lin(cpu, b->rip) & 0xfff);
+	b->npages = 0;
+	add_page(t, gpage);
+	for (;;) {
+		uint64_t la = code_lin(cpu, b->rip + off);
+		uint8_t bytes[15];
+		emu_dec d;
+		int crossed, len;
+		unsigned flags;
+
+		if (off && !(la & 0xfff))
+			break;    /* the next instruction starts on the next page */
+		len = fetch_decode(t, la, bytes, &d, &crossed);
+		if (len <= -100) {
+			if (n)
+				break;     /* fault when it runs first in its own block */
+			return -100 - len;
+		}
+		b->ins[n].off = (uint16_t)off;
+		if (len < 0) {
+			bind_error(&b->ins[n++], len);
+			break;
+		}
+		flags = emu_bind(&d, bytes, b->rip + off, &b->ins[n]);
+		b->ins[n].off = (uint16_t)off;
+		b->ins[n].len = (uint8_t)len;
+		n++;
+		off += (unsigned)len;
+		if ((flags & EMU_BIND_END) || crossed || n == max)
+			break;
+	}
+	memset(&b->ins[n], 0, sizeof(b->ins[n]));
+	b->ins[n].fn = emu_h_restart;
+	b->ins[n].off = (uint16_t)off;
+	b->ninsns = (uint16_t)n;
+	return EMU_OK;
+}
+
+static emu_block *hash_lookup(emu_cpu *cpu, uint64_t gpa)
+{
+	emu_block **pp = &cpu->cache.hash[hash_index(gpa)];
+
+	for (emu_block *b = *pp; b; b = *pp) {
+		if (!emu_block_valid(b)) {
+			*pp = b->hnext;      /* drop stale blocks on the way */
+			continue;
+		}
+		if (b->gpa == gpa && b->rip == cpu->rip && b->mode_key == cpu->mode_key)
+			return b;
+		pp = &b->hnext;
+	}
+	return NULL;
+}
+
+static int new_block(emu_cpu *cpu, emu_block **out)
+{
+	union { emu_block b; uint8_t raw[sizeof(emu_block) +
+					 (EMU_BLOCK_MAX_INSNS + 1) * sizeof(emu_insn)]; } tmp;
+	emu_cache *c = &cpu->cache;
+	tx t = { cpu, &tmp.b, NULL, 1 };
+	size_t size;
+	emu_block *b;
+	int rc;
+
+	memset(&tmp.b, 0, sizeof(tmp.b));
+	tmp.b.rip = cpu->rip;
+	tmp.b.mode_key = cpu->mode_key;
+	rc = decode_block(&t, EMU_BLOCK_MAX_INSNS);
+	if (rc)
+		return rc;
+	size = sizeof(emu_block) + (tmp.b.ninsns + 1u) * sizeof(emu_insn);
+	if (c->arena_used + size > c->arena_size)
+		emu_cache_flush(cpu);
+	b = (emu_block *)(c->arena + c->arena_used);
+	c->arena_used += size;
+	memcpy(b, &tmp.b, size);
+	b->hnext = c->hash[hash_index(b->gpa)];
+	c->hash[hash_index(b->gpa)] = b;
+	*out = b;
+	return EMU_OK;
+}
+
+int emu_block_get(emu_cpu *cpu, emu_block **out)
+{
+	uint64_t la = code_lin(cpu, cpu->rip);
+	const emu_tlb_entry *e = &cpu->tlb[(la >> 12) & (EMU_TLB_SIZE - 1)];
+	emu_jc_entry *jc = &cpu->cache.jc[emu_jc_index(cpu->rip)];
+	const uint8_t *page;
+	uint64_t gpa;
+	emu_block *b;
+	int rc;
+
+	if (e->tag_x == (la & ~0xfffull)) {
+		gpa = e->gpa | (la & 0xfff);
+	} else {
+		rc = emu_fetch_page(cpu, la, &page, &gpa);
+		if (rc)
+			return rc;
+		gpa |= la & 0xfff;
+	}
+	b = hash_lookup(cpu, gpa);
+	if (!b) {
+		rc = new_block(cpu, &b);
+		if (rc)
+			return rc;
+	}
+	jc->rip = cpu->rip;
+	jc->blk = b;
+	*out = b;
+	return EMU_OK;
+}
+
+int emu_block_single(emu_cpu *cpu, emu_block *buf)
+{
+	tx t = { cpu, buf, NULL, 0 };
+
+	memset(buf, 0, sizeof(*buf));
+	buf->rip = cpu->rip;
+	buf->mode_key = cpu->mode_key;
+	return decode_block(&t, 1);
+}

@@ -1,0 +1,168 @@
+/* cpu.c - the emu CPU's mode bookkeeping (derived state after CR0/CR4/EFER
+ * and segment changes), control-register and MSR writes with their
+ * architectural checks, and the run loop: find a block, execute it, act on
+ * how it ended. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <x86intrin.h>
+
+#include "arch/x86/msr.h"
+#include "backends/emu/exec.h"
+
+void emu_update_mode(emu_cpu *cpu)
+{
+	const vmm_segment *cs = &cpu->seg[X86_SEG_CS];
+	uint64_t old_cs_base = cpu->segbase[X86_SEG_CS];
+
+	cpu->long_mode = !!(cpu->efer & X86_EFER_LMA);
+	if (cpu->long_mode && cs->l && (cpu->cr0 & X86_CR0_PE))
+		cpu->code_sz = EMU_SZ64;
+	else
+		cpu->code_sz = cs->db ? EMU_SZ32 : EMU_SZ16;
+	if (!(cpu->cr0 & X86_CR0_PE))
+		cpu->cpl = 0;
+	cpu->stack_sz = cpu->code_sz == EMU_SZ64 ? EMU_SZ64 :
+			cpu->seg[X86_SEG_SS].db ? EMU_SZ32 : EMU_SZ16;
+	cpu->linmask = cpu->long_mode ? ~0ull : 0xffffffffull;
+	for (unsigned s = 0; s < 6; s++)
+		cpu->segbase[s] = (cpu->code_sz == EMU_SZ64 && s < X86_SEG_FS) ? 0 :
+				  cpu->seg[s].base;
+	cpu->segbase[6] = cpu->segbase[7] = 0;
+	if (cpu->code_sz != EMU_SZ64)
+		for (unsigned s = 0; s < 6; s++)
+			cpu->segbase[s] &= 0xffffffffull;
+	cpu->tlb = cpu->tlbs[cpu->cpl == 3];
+	cpu->mode_key = cpu->code_sz | ((cpu->cpl == 3) << 2);
+	if (old_cs_base != cpu->segbase[X86_SEG_CS])
+		emu_jc_flush(cpu);
+}
+
+int emu_internal_error(emu_cpu *cpu, const char *fmt, ...)
+{
+	vmm_exit *exit = &cpu->vcpu->exit;
+	va_list ap;
+
+	exit->reason = VMM_EXIT_INTERNAL_ERROR;
+	exit->internal.suberror = 0;
+	va_start(ap, fmt);
+	vsnprintf(exit->internal.message, sizeof(exit->internal.message), fmt, ap);
+	va_end(ap);
+	return EMU_ERROR;
+}
+
+/* ---- Control registers --------------------------------------------------------- */
+
+#define CR4_ALLOWED (X86_CR4_TSD | X86_CR4_DE | X86_CR4_PSE | X86_CR4_PAE | X86_CR4_MCE | \
+		     X86_CR4_PGE | X86_CR4_PCE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT)
+
+int emu_set_cr0(emu_cpu *cpu, uint64_t v)
+{
+	uint64_t changed;
+
+	v |= X86_CR0_ET;
+	if ((v >> 32) || ((v & X86_CR0_PG) && !(v & X86_CR0_PE)) ||
+	    ((v & X86_CR0_NW) && !(v & X86_CR0_CD)))
+		return emu_gp(cpu, 0);
+	if ((v & X86_CR0_PG) && !(cpu->cr0 & X86_CR0_PG) && (cpu->efer & X86_EFER_LME)) {
+		if (!(cpu->cr4 & X86_CR4_PAE))
+			return emu_gp(cpu, 0);
+		cpu->efer |= X86_EFER_LMA;
+	}
+	if (!(v & X86_CR0_PG) && (cpu->efer & X86_EFER_LMA)) {
+		if (cpu->code_sz == EMU_SZ64)
+			return emu_gp(cpu, 0);
+		cpu->efer &= ~X86_EFER_LMA;
+	}
+	changed = cpu->cr0 ^ v;
+	cpu->cr0 = v;
+	if (changed & (X86_CR0_PG | X86_CR0_WP | X86_CR0_PE))
+		emu_tlb_flush(cpu);
+	emu_update_mode(cpu);
+	return EMU_OK;
+}
+
+int emu_set_cr3(emu_cpu *cpu, uint64_t v)
+{
+	if (cpu->long_mode && (v >> 52))
+		return emu_gp(cpu, 0);
+	cpu->cr3 = v;
+	emu_tlb_flush(cpu);
+	return EMU_OK;
+}
+
+int emu_set_cr4(emu_cpu *cpu, uint64_t v)
+{
+	if ((v & ~CR4_ALLOWED) || (cpu->long_mode && !(v & X86_CR4_PAE)))
+		return emu_gp(cpu, 0);
+	if ((cpu->cr4 ^ v) & (X86_CR4_PAE | X86_CR4_PSE | X86_CR4_PGE))
+		emu_tlb_flush(cpu);
+	cpu->cr4 = v;
+	return EMU_OK;
+}
+
+int emu_set_efer(emu_cpu *cpu, uint64_t v)
+{
+	if (!vmm__x86_msr_write_ok(X86_MSR_EFER, v, cpu->efer, cpu->cr0, 1))
+		return emu_gp(cpu, 0);
+	v = (v & ~X86_EFER_LMA) | (cpu->efer & X86_EFER_LMA);
+	if ((v ^ cpu->efer) & X86_EFER_NXE)
+		emu_tlb_flush(cpu);
+	cpu->efer = v;
+	emu_update_mode(cpu);
+	return EMU_OK;
+}
+
+uint64_t emu_rdtsc(const emu_cpu *cpu)
+{
+	return __rdtsc() + (uint64_t)cpu->tsc_offset;
+}
+
+/* ---- MSRs ------------------------------------------------------------------------ */
+
+int emu_msr_read(emu_cpu *cpu, uint32_t msr, uint64_t *v)
+{
+	switch (msr) {
+	case X86_MSR_TSC: *v = emu_rdtsc(cpu); break;
+	case X86_MSR_APIC_BASE: *v = cpu->apic_base; break;
+	case X86_MSR_SYSENTER_CS: *v = cpu->sysenter_cs; break;
+	case X86_MSR_SYSENTER_ESP: *v = cpu->sysenter_esp; break;
+	case X86_MSR_SYSENTER_EIP: *v = cpu->sysenter_eip; break;
+	case X86_MSR_PAT: *v = cpu->pat; break;
+	case X86_MSR_EFER: *v = cpu->efer; break;
+	case X86_MSR_STAR: *v = cpu->star; break;
+	case X86_MSR_LSTAR: *v = cpu->lstar; break;
+	case X86_MSR_CSTAR: *v = cpu->cstar; break;
+	case X86_MSR_SFMASK: *v = cpu->sfmask; break;
+	case X86_MSR_FS_BASE: *v = cpu->seg[X86_SEG_FS].base; break;
+	case X86_MSR_GS_BASE: *v = cpu->seg[X86_SEG_GS].base; break;
+	case X86_MSR_KERNEL_GS_BASE: *v = cpu->kernel_gs_base; break;
+	case X86_MSR_TSC_AUX: *v = cpu->tsc_aux; break;
+	default: return -1;
+	}
+	return 0;
+}
+
+int emu_msr_write(emu_cpu *cpu, uint32_t msr, uint64_t v)
+{
+	if (!vmm__x86_msr_write_ok(msr, v, cpu->efer, cpu->cr0, 1))
+		return -1;
+	switch (msr) {
+	case X86_MSR_TSC: cpu->tsc_offset = (int64_t)(v - __rdtsc()); break;
+	case X86_MSR_APIC_BASE: cpu->apic_base = v; break;
+	case X86_MSR_SYSENTER_CS: cpu->sysenter_cs = v; break;
+	case X86_MSR_SYSENTER_ESP: cpu->sysenter_esp = v; break;
+	case X86_MSR_SYSENTER_EIP: cpu->sysenter_eip = v; break;
+	case X86_MSR_PAT: cpu->pat = v; break;
+	case X86_MSR_EFER: return emu_set_efer(cpu, v) ? -1 : 0;
+	case X86_MSR_STAR: cpu->star = v; break;
+	case X86_MSR_LSTAR: cpu->lstar = v; break;
+	case X86_MSR_CSTAR: cpu->cstar = v; break;
+	case X86_MSR_SFMASK: cpu->sfmask = v; break;
+	case X86_MSR_FS_BASE: cpu->seg[X86_SEG_FS].base = v; emu_update_mode(cpu); break;
+	case X86_MSR_GS_BASE: cpu->seg[X86_SEG_GS].base = v; emu_update_mode(cpu); break;
+	case X86_MSR_KERNEL_GS_BASE: cpu->kernel_gs_base = v; break;
+	case X86_MSR_TSC_AUX: cpu->tsc_aux = v; break;
+	default: return -1;
+	}
+	return 0;
+}

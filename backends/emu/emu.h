@@ -1,0 +1,394 @@
+/* emu.h - the emu backend's internal interfaces: CPU state, the decoded
+ * instruction form, executor status codes, and the entry points of each
+ * part (decoder, binder, MMU, exceptions, block cache, run loop).
+ *
+ * Design: guest code is decoded once per basic block into emu_insn records
+ * (a handler pointer plus pre-resolved operands), cached by guest-physical
+ * address, and executed by calling the handlers in turn. Memory goes
+ * through a software TLB; arithmetic flags are computed lazily. Handlers
+ * return EMU_OK to continue or a status that ends the block. */
+#ifndef VMM_EMU_H
+#define VMM_EMU_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "arch/x86/x86.h"
+#include "lib/internal.h"
+
+#define EMU_LIKELY(x) __builtin_expect(!!(x), 1)
+#define EMU_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* ---- Executor status (handler return values) ------------------------------ */
+enum {
+	EMU_OK = 0,          /* continue with the next instruction */
+	EMU_JUMP,            /* done; cpu->rip was set; end the block */
+	EMU_NEXT,            /* done; continue at the next instruction, new block */
+	EMU_RESTART,         /* not done; run this instruction again later */
+	EMU_FAULT,           /* exception cpu->exc_* raised; rip = this insn */
+	EMU_EXIT_NEXT,       /* done; cpu->vcpu->exit filled; rip = next */
+	EMU_EXIT_RESTART,    /* not done; exit filled; replay on resume */
+	EMU_EXIT_JUMP,       /* done; exit filled; cpu->rip was set */
+	EMU_ERROR            /* internal error; exit filled with the message */
+};
+
+/* Operand sizes: log2 of bytes. */
+enum { EMU_SZ8 = 0, EMU_SZ16 = 1, EMU_SZ32 = 2, EMU_SZ64 = 3 };
+
+#define EMU_REG_NONE 16      /* r[16] is always zero */
+#define EMU_SEG_NONE 6       /* segbase[6] is always zero */
+
+/* ---- Decoded instruction ------------------------------------------------- */
+struct emu_cpu;
+typedef struct emu_insn emu_insn;
+typedef int (*emu_fn)(struct emu_cpu *cpu, const emu_insn *ins);
+
+enum {
+	EMU_PFX_REP = 1u << 0,     /* F3 */
+	EMU_PFX_REPNE = 1u << 1,   /* F2 */
+	EMU_PFX_LOCK = 1u << 2
+};
+
+struct emu_insn {
+	emu_fn fn;
+	int64_t disp;        /* memory displacement; RIP-relative: absolute.
+				branches: fall-through RIP */
+	uint64_t imm;        /* immediate; branches: target RIP */
+	uint16_t off;        /* offset of the instruction from the block's RIP */
+	uint8_t len;         /* bytes */
+	uint8_t osz;         /* operand size, EMU_SZ* */
+	uint8_t reg;         /* ModRM.reg register as a byte offset into r[] */
+	uint8_t rm;          /* ModRM.rm register (mod == 3) as a byte offset */
+	uint8_t base;        /* memory base register 0..15, or EMU_REG_NONE */
+	uint8_t index;       /* memory index register, or EMU_REG_NONE */
+	uint8_t scale;       /* index shift 0..3 */
+	uint8_t seg;         /* segment X86_SEG_* or EMU_SEG_NONE */
+	uint8_t asz;         /* address size EMU_SZ16/32/64 */
+	uint8_t op;          /* sub-operation: ALU op, condition, group index */
+	uint8_t pfx;         /* EMU_PFX_* */
+	uint8_t mem;         /* the r/m operand is memory */
+	uint8_t aux;         /* per-handler extra */
+	uint8_t pad;
+};
+
+/* ---- Lazy flags ------------------------------------------------------------ */
+enum {
+	EMU_CC_NONE = 0,     /* arithmetic flags are in cpu->rflags */
+	EMU_CC_ADD, EMU_CC_ADC, EMU_CC_SUB, EMU_CC_SBB, EMU_CC_LOGIC,
+	EMU_CC_INC, EMU_CC_DEC, EMU_CC_SHL, EMU_CC_SHR, EMU_CC_SAR, EMU_CC_MUL
+};
+#define EMU_CC(kind, sz) (((kind) << 2) | (sz))
+
+/* ---- Software TLB ---------------------------------------------------------- */
+#define EMU_TLB_BITS 8
+#define EMU_TLB_SIZE (1u << EMU_TLB_BITS)
+#define EMU_TLB_INVALID 1ull   /* never equal to a page-aligned address */
+
+typedef struct emu_tlb_entry {
+	uint64_t tag_r, tag_w, tag_x;   /* page-aligned linear address or INVALID */
+	uint64_t addend;                /* host address = linear + addend */
+	uint64_t gpa;                   /* guest-physical address of the page */
+} emu_tlb_entry;
+
+/* ---- MMIO / port I/O replay log -------------------------------------------
+ * An instruction that makes an access nobody claims exits and is executed
+ * again on the next run(); accesses it already made (claimed or completed by
+ * the caller) are replayed from this log instead of being repeated. */
+#define EMU_LOG_MAX 8
+typedef struct emu_io_rec {
+	uint64_t addr;
+	uint64_t data;
+	uint8_t size;        /* bytes */
+	uint8_t is_write;
+	uint8_t is_pio;
+	uint8_t done;        /* data valid (reads) / delivered (writes) */
+} emu_io_rec;
+
+typedef struct emu_io_log {
+	emu_io_rec rec[EMU_LOG_MAX];
+	uint32_t count;      /* records made by the current instruction */
+	uint32_t pos;        /* next record to replay */
+	uint64_t seq;        /* cpu->exec_seq of the owning execution */
+	const emu_insn *ins; /* owning instruction */
+	uint64_t rip;        /* RIP of the instruction to replay */
+	uint8_t replay;      /* resume must replay (rip valid) */
+	uint8_t adopt;       /* the next access starts the replay */
+} emu_io_log;
+
+/* ---- Block cache ----------------------------------------------------------- */
+#define EMU_BLOCK_MAX_INSNS 64
+#define EMU_JC_BITS 12
+#define EMU_HASH_BITS 14
+
+typedef struct emu_block {
+	uint64_t rip;                 /* RIP (CS offset) of the first instruction */
+	uint64_t gpa;                 /* guest-physical address of that byte */
+	uint32_t mode_key;            /* decode mode and privilege */
+	uint16_t ninsns;              /* instructions, without the terminator */
+	uint16_t npages;              /* 1 or 2 guest pages */
+	_Atomic uint32_t *gen[2];     /* page write generations ... */
+	uint32_t gen_val[2];          /* ... as they were when decoded */
+	struct emu_block *hnext;      /* physical hash chain */
+	emu_insn ins[];               /* ninsns + 1 (terminator) */
+} emu_block;
+
+typedef struct emu_jc_entry {
+	uint64_t rip;
+	emu_block *blk;
+} emu_jc_entry;
+
+typedef struct emu_cache {
+	uint8_t *arena;               /* blocks, bump-allocated */
+	size_t arena_size, arena_used;
+	emu_block **hash;             /* 1 << EMU_HASH_BITS chains by gpa */
+	emu_jc_entry jc[1u << EMU_JC_BITS];   /* by RIP */
+	uint64_t flushes;
+} emu_cache;
+
+/* Per-VM state: code-page tracking for every RAM slot. */
+typedef struct emu_page_info {
+	uint64_t gpa, npages;
+	_Atomic uint8_t *code;        /* page holds decoded blocks */
+	_Atomic uint32_t *gen;        /* bumped when a code page is written */
+} emu_page_info;
+
+typedef struct emu_vm {
+	emu_page_info pages[VMM__MAX_MEMSLOTS];
+	uint32_t npage_infos;
+	_Atomic uint64_t code_epoch;  /* bumped when a page becomes a code page */
+	_Atomic uint64_t map_epoch;   /* bumped on mem_map / mem_unmap */
+} emu_vm;
+
+/* ---- The CPU ---------------------------------------------------------------- */
+typedef struct emu_cpu {
+	uint64_t r[17];               /* RAX..R15, then a constant 0 */
+	uint64_t rip;
+	uint64_t rflags;              /* arithmetic bits stale unless cc_op == NONE */
+	uint64_t cc_res, cc_a, cc_b;
+	uint32_t cc_op;
+	uint8_t cpl;
+	uint8_t code_sz;              /* EMU_SZ16/32/64: default operand size */
+	uint8_t stack_sz;             /* EMU_SZ16/32/64 */
+	uint8_t long_mode;            /* EFER.LMA */
+	emu_tlb_entry *tlb;           /* tlbs[cpl == 3] */
+	uint64_t segbase[8];          /* effective segment bases; [6] = 0 */
+	uint64_t linmask;             /* ~0 in long mode, else 0xffffffff */
+	uint32_t mode_key;
+	uint32_t exc_err;
+	uint8_t exc_vec;
+	uint8_t exc_has_err;
+	uint8_t pending_hypercall;
+	uint8_t halted;
+	const emu_block *blk;         /* block being executed */
+	const emu_insn *cur;          /* instruction being executed */
+	uint64_t exec_seq;            /* block executions, for the I/O log */
+	uint64_t icount;              /* instructions retired (approximate) */
+	uint64_t mval;                /* value read by the memory slow path */
+
+	vmm_segment seg[6];           /* ES CS SS DS FS GS */
+	vmm_segment ldt, tr;
+	vmm_dtable gdt, idt;
+	uint64_t cr0, cr2, cr3, cr4, cr8, efer, apic_base;
+	uint64_t star, lstar, cstar, sfmask, kernel_gs_base, tsc_aux, pat;
+	uint64_t sysenter_cs, sysenter_esp, sysenter_eip;
+	uint64_t dr[8];
+	int64_t tsc_offset;
+
+	vmm_vcpu *vcpu;
+	vmm_vm *vm;
+	emu_vm *evm;
+	uint64_t code_epoch_seen, map_epoch_seen;
+	emu_io_log log;
+
+	emu_tlb_entry tlbs[2][EMU_TLB_SIZE];
+	emu_cache cache;
+} emu_cpu;
+
+/* ---- Register access (byte offsets into r[]) -------------------------------- */
+static inline uint64_t emu_reg_get(const emu_cpu *cpu, unsigned off, unsigned sz)
+{
+	const uint8_t *p = (const uint8_t *)cpu->r + off;
+	uint16_t v16;
+
+	switch (sz) {
+	case EMU_SZ8: return *p;
+	case EMU_SZ16: memcpy(&v16, p, 2); return v16;
+	case EMU_SZ32: return (uint32_t)cpu->r[off >> 3];
+	default: return cpu->r[off >> 3];
+	}
+}
+
+static inline void emu_reg_set(emu_cpu *cpu, unsigned off, unsigned sz, uint64_t v)
+{
+	uint8_t *p = (uint8_t *)cpu->r + off;
+	uint16_t v16 = (uint16_t)v;
+
+	switch (sz) {
+	case EMU_SZ8: *p = (uint8_t)v; break;
+	case EMU_SZ16: memcpy(p, &v16, 2); break;
+	case EMU_SZ32: cpu->r[off >> 3] = (uint32_t)v; break;
+	default: cpu->r[off >> 3] = v; break;
+	}
+}
+
+static inline uint64_t emu_sz_mask(unsigned sz)
+{
+	return sz == EMU_SZ64 ? ~0ull : (1ull << (8u << sz)) - 1;
+}
+
+static inline uint64_t emu_sext(uint64_t v, unsigned sz)
+{
+	unsigned sh = 64 - (8u << sz);
+
+	return (uint64_t)((int64_t)(v << sh) >> sh);
+}
+
+/* Effective (offset) address of the memory operand. */
+static inline uint64_t emu_ea_off(const emu_cpu *cpu, const emu_insn *ins)
+{
+	uint64_t ea = cpu->r[ins->base] + (cpu->r[ins->index] << ins->scale) +
+		      (uint64_t)ins->disp;
+
+	return ins->asz == EMU_SZ64 ? ea : ea & emu_sz_mask(ins->asz);
+}
+
+/* Linear address of the memory operand. */
+static inline uint64_t emu_ea(const emu_cpu *cpu, const emu_insn *ins)
+{
+	return (emu_ea_off(cpu, ins) + cpu->segbase[ins->seg]) & cpu->linmask;
+}
+
+/* Next RIP / this RIP of the instruction being executed. */
+static inline uint64_t emu_next_rip(const emu_cpu *cpu, const emu_insn *ins)
+{
+	uint64_t rip = cpu->blk->rip + ins->off + ins->len;
+
+	return cpu->code_sz == EMU_SZ64 ? rip : rip & 0xffffffffull;
+}
+
+static inline uint64_t emu_this_rip(const emu_cpu *cpu, const emu_insn *ins)
+{
+	uint64_t rip = cpu->blk->rip + ins->off;
+
+	return cpu->code_sz == EMU_SZ64 ? rip : rip & 0xffffffffull;
+}
+
+/* Threaded dispatch: a hot handler that completed ends with
+ * EMU_CONTINUE(cpu, ins), which runs the next instruction's handler as a
+ * sibling call (a jump at -O2; at most a block's length of nesting
+ * otherwise). The block loop always continues after cpu->cur. */
+#define EMU_CONTINUE(cpu, ins)                                                   \
+	do {                                                                     \
+		const emu_insn *next_ = (ins) + 1;                               \
+		(cpu)->cur = next_;                                              \
+		return next_->fn((cpu), next_);                                  \
+	} while (0)
+
+/* ---- Faults ----------------------------------------------------------------- */
+static inline int emu_fault(emu_cpu *cpu, unsigned vec, int has_err, uint32_t err)
+{
+	cpu->exc_vec = (uint8_t)vec;
+	cpu->exc_has_err = (uint8_t)has_err;
+	cpu->exc_err = err;
+	return EMU_FAULT;
+}
+#define emu_gp(cpu, err) emu_fault((cpu), X86_EXC_GP, 1, (err))
+#define emu_ud(cpu) emu_fault((cpu), X86_EXC_UD, 0, 0)
+
+/* Ends the run with VMM_EXIT_INTERNAL_ERROR and a message. */
+int emu_internal_error(emu_cpu *cpu, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* ---- Parts ------------------------------------------------------------------ */
+/* flags.c */
+uint64_t emu_flags_arith(const emu_cpu *cpu);
+uint64_t emu_get_rflags(const emu_cpu *cpu);
+void emu_set_rflags(emu_cpu *cpu, uint64_t v);
+int emu_cond_slow(const emu_cpu *cpu, unsigned cc);
+int emu_get_cf(const emu_cpu *cpu);
+
+/* cpu.c */
+void emu_update_mode(emu_cpu *cpu);
+/* run.c: vmm__backend_ops.run */
+int emu_run_loop(emu_cpu *cpu, vmm_exit *exit);
+int emu_set_cr0(emu_cpu *cpu, uint64_t v);
+int emu_set_cr3(emu_cpu *cpu, uint64_t v);
+int emu_set_cr4(emu_cpu *cpu, uint64_t v);
+int emu_set_efer(emu_cpu *cpu, uint64_t v);
+uint64_t emu_rdtsc(const emu_cpu *cpu);
+
+/* except.c: delivers cpu->exc_* through the IDT. Returns EMU_OK, or
+ * EMU_EXIT_JUMP for a triple fault (shutdown exit filled), or EMU_ERROR. */
+int emu_deliver(emu_cpu *cpu, uint64_t rip);
+/* Software interrupt INT n / INT3 / INTO / INT1 (return address next_rip);
+ * check_dpl: the gate's DPL must be >= CPL (not for INT1). EMU_JUMP. */
+int emu_soft_int(emu_cpu *cpu, unsigned vec, uint64_t next_rip, int check_dpl);
+
+/* exec_seg.c: descriptor-table access and segment loads. */
+int emu_read_desc(emu_cpu *cpu, uint16_t sel, int wide, uint64_t *lo, uint64_t *hi);
+int emu_load_seg(emu_cpu *cpu, unsigned seg, uint16_t sel);
+int emu_ss_for_cpl(emu_cpu *cpu, uint16_t sel, unsigned cpl, int allow_null,
+		   vmm_segment *out);
+/* exec_far.c: commits a new CS (and CPL); flushes what depends on it. */
+void emu_set_cs(emu_cpu *cpu, const vmm_segment *cs, unsigned cpl);
+/* Clears DS/ES/FS/GS that the new (outer) CPL may not use. */
+void emu_null_outer_segs(emu_cpu *cpu);
+int emu_sys_read(emu_cpu *cpu, uint64_t la, void *buf, unsigned n);
+int emu_sys_write(emu_cpu *cpu, uint64_t la, const void *buf, unsigned n);
+
+/* cpu.c: MSRs; nonzero = #GP */
+int emu_msr_read(emu_cpu *cpu, uint32_t msr, uint64_t *v);
+int emu_msr_write(emu_cpu *cpu, uint32_t msr, uint64_t v);
+
+/* cache.c */
+int emu_cache_init(emu_cache *c);
+void emu_cache_fini(emu_cache *c);
+void emu_cache_flush(emu_cpu *cpu);
+void emu_jc_flush(emu_cpu *cpu);
+/* Finds or decodes the block at cpu->rip. EMU_OK and *out, or EMU_FAULT
+ * (fetch fault) or EMU_ERROR. */
+int emu_block_get(emu_cpu *cpu, emu_block **out);
+/* Decodes one instruction at cpu->rip into buf (uncached), for replay. */
+int emu_block_single(emu_cpu *cpu, emu_block *buf);
+emu_page_info *emu_page_info_find(emu_vm *evm, uint64_t gpa);
+void emu_code_written(emu_cpu *cpu, emu_vm *evm, uint64_t gpa);
+void emu_pages_written(emu_vm *evm, uint64_t gpa, uint64_t len);
+
+static inline int emu_block_valid(const emu_block *b)
+{
+	if (!b->gen[0] || atomic_load_explicit(b->gen[0], memory_order_relaxed) != b->gen_val[0])
+		return 0;
+	return b->npages < 2 ||
+	       atomic_load_explicit(b->gen[1], memory_order_relaxed) == b->gen_val[1];
+}
+
+static inline unsigned emu_jc_index(uint64_t rip)
+{
+	return (unsigned)(rip ^ (rip >> EMU_JC_BITS) ^ (rip >> 24)) & ((1u << EMU_JC_BITS) - 1);
+}
+
+/* The jump-cache fast path of the run loop. */
+static inline emu_block *emu_jc_lookup(emu_cpu *cpu)
+{
+	const emu_jc_entry *jc = &cpu->cache.jc[emu_jc_index(cpu->rip)];
+	emu_block *b = jc->blk;
+
+	if (EMU_LIKELY(b && jc->rip == cpu->rip && b->mode_key == cpu->mode_key &&
+		       emu_block_valid(b)))
+		return b;
+	return NULL;
+}
+
+/* bind.c: fills ins from a decoded instruction; returns flags below. */
+struct emu_dec;
+enum { EMU_BIND_END = 1u << 0 };
+unsigned emu_bind(const struct emu_dec *d, const uint8_t *bytes, uint64_t rip,
+		  emu_insn *ins);
+
+/* Handlers shared between files. */
+int emu_h_unsupported(emu_cpu *cpu, const emu_insn *ins);
+int emu_h_ud(emu_cpu *cpu, const emu_insn *ins);
+int emu_h_restart(emu_cpu *cpu, const emu_insn *ins);
+int emu_h_next(emu_cpu *cpu, const emu_insn *ins);
+
+#endif /* VMM_EMU_H */

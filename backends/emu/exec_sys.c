@@ -1,0 +1,364 @@
+/* exec_sys.c - system instructions: HLT, CPUID, RDTSC(P), RDMSR/WRMSR, IN/OUT,
+ * CLI/STI, VMCALL/VMMCALL, INT n/INT3/INTO/INT1, control and debug
+ * registers, descriptor-table registers, INVLPG, SWAPGS, fences. */
+#include "arch/x86/cpuid.h"
+#include "arch/x86/msr.h"
+#include "backends/emu/exec.h"
+#include "backends/emu/exec_tab.h"
+
+static int cpl0(const emu_cpu *cpu)
+{
+	return cpu->cpl == 0;
+}
+
+int emu_h_hlt(emu_cpu *cpu, const emu_insn *ins)
+{
+	if (!cpl0(cpu))
+		return emu_gp(cpu, 0);
+	cpu->vcpu->exit.reason = VMM_EXIT_HLT;
+	return EMU_EXIT_NEXT;
+}
+
+int emu_h_cpuid(emu_cpu *cpu, const emu_insn *ins)
+{
+	uint32_t out[4];
+
+	vmm__x86_cpuid(&vmm__x86_emu_model, cpu->vcpu->index, cpu->vm->config.vcpus,
+		       (uint32_t)cpu->r[R_AX], (uint32_t)cpu->r[R_CX], out);
+	cpu->r[R_AX] = out[0];
+	cpu->r[R_BX] = out[1];
+	cpu->r[R_CX] = out[2];
+	cpu->r[R_DX] = out[3];
+	return EMU_OK;
+}
+
+int emu_h_rdtsc(emu_cpu *cpu, const emu_insn *ins)
+{
+	uint64_t tsc;
+
+	if ((cpu->cr4 & X86_CR4_TSD) && !cpl0(cpu))
+		return emu_gp(cpu, 0);
+	tsc = emu_rdtsc(cpu);
+	cpu->r[R_AX] = tsc & 0xffffffffull;
+	cpu->r[R_DX] = tsc >> 32;
+	return EMU_OK;
+}
+
+int emu_h_rdtscp(emu_cpu *cpu, const emu_insn *ins)
+{
+	int rc = emu_h_rdtsc(cpu, ins);
+
+	if (rc)
+		return rc;
+	cpu->r[R_CX] = cpu->tsc_aux & 0xffffffffull;
+	return EMU_OK;
+}
+
+int emu_h_rdmsr(emu_cpu *cpu, const emu_insn *ins)
+{
+	uint64_t v;
+
+	if (!cpl0(cpu) || emu_msr_read(cpu, (uint32_t)cpu->r[R_CX], &v))
+		return emu_gp(cpu, 0);
+	cpu->r[R_AX] = v & 0xffffffffull;
+	cpu->r[R_DX] = v >> 32;
+	return EMU_OK;
+}
+
+int emu_h_wrmsr(emu_cpu *cpu, const emu_insn *ins)
+{
+	uint64_t v = (cpu->r[R_AX] & 0xffffffffull) | (cpu->r[R_DX] << 32);
+
+	if (!cpl0(cpu) || emu_msr_write(cpu, (uint32_t)cpu->r[R_CX], v))
+		return emu_gp(cpu, 0);
+	return EMU_NEXT;
+}
+
+/* ---- Port I/O ------------------------------------------------------------------ */
+
+static int io_allowed(const emu_cpu *cpu)
+{
+	unsigned iopl = (unsigned)(cpu->rflags >> 12) & 3;
+
+	return !(cpu->cr0 & X86_CR0_PE) || cpu->cpl <= iopl;
+}
+
+static uint16_t io_port(const emu_cpu *cpu, const emu_insn *ins)
+{
+	return ins->aux ? (uint16_t)(ins->imm & 0xff) : (uint16_t)cpu->r[R_DX];
+}
+
+int emu_h_in(emu_cpu *cpu, const emu_insn *ins)
+{
+	uint32_t v = 0;
+	int rc;
+
+	if (!io_allowed(cpu))
+		return emu_gp(cpu, 0);
+	rc = emu_pio(cpu, io_port(cpu, ins), 1u << ins->osz, 0, &v);
+	if (rc)
+		return rc;
+	emu_reg_set(cpu, R_AX * 8, ins->osz, v);
+	return EMU_OK;
+}
+
+int emu_h_out(emu_cpu *cpu, const emu_insn *ins)
+{
+	uint32_t v = (uint32_t)emu_reg_get(cpu, R_AX * 8, ins->osz);
+
+	if (!io_allowed(cpu))
+		return emu_gp(cpu, 0);
+	return emu_pio(cpu, io_port(cpu, ins), 1u << ins->osz, 1, &v);
+}
+
+int emu_h_cli(emu_cpu *cpu, const emu_insn *ins)
+{
+	if (!io_allowed(cpu))
+		return emu_gp(cpu, 0);
+	cpu->rflags &= ~X86_FL_IF;
+	return EMU_OK;
+}
+
+int emu_h_sti(emu_cpu *cpu, const emu_insn *ins)
+{
+	if (!io_allowed(cpu))
+		return emu_gp(cpu, 0);
+	cpu->rflags |= X86_FL_IF;
+	return EMU_OK;
+}
+
+/* VMCALL / VMMCALL: a hypercall exit (nr RAX, args RBX RCX RDX RSI); the
+ * caller's result goes to RAX on the next run. From CPL > 0 the guest gets
+ * -1 (as KVM answers -KVM_EPERM) without an exit. */
+int emu_h_vmcall(emu_cpu *cpu, const emu_insn *ins)
+{
+	vmm_exit *exit = &cpu->vcpu->exit;
+
+	if (!cpl0(cpu)) {
+		cpu->r[R_AX] = ~0ull;
+		return EMU_OK;
+	}
+	exit->reason = VMM_EXIT_HYPERCALL;
+	exit->hypercall.nr = cpu->r[R_AX];
+	exit->hypercall.args[0] = cpu->r[R_BX];
+	exit->hypercall.args[1] = cpu->r[R_CX];
+	exit->hypercall.args[2] = cpu->r[R_DX];
+	exit->hypercall.args[3] = cpu->r[R_SI];
+	exit->hypercall.ret = 0;
+	cpu->pending_hypercall = 1;
+	return EMU_EXIT_NEXT;
+}
+
+int emu_h_int3(emu_cpu *cpu, const emu_insn *ins)
+{
+	return emu_soft_int(cpu, X86_EXC_BP, emu_next_rip(cpu, ins), 1);
+}
+
+int emu_h_intn(emu_cpu *cpu, const emu_insn *ins)
+{
+	return emu_soft_int(cpu, (unsigned)ins->imm & 0xff, emu_next_rip(cpu, ins), 1);
+}
+
+int emu_h_into(emu_cpu *cpu, const emu_insn *ins)
+{
+	if (!emu_cond(cpu, 0))
+		return EMU_OK;
+	return emu_soft_int(cpu, X86_EXC_OF, emu_next_rip(cpu, ins), 1);
+}
+
+int emu_h_int1(emu_cpu *cpu, const emu_insn *ins)
+{
+	return emu_soft_int(cpu, X86_EXC_DB, emu_next_rip(cpu, ins), 0);
+}
+
+/* ---- Control and debug registers ------------------------------------------------ */
+
+int emu_h_mov_from_cr(emu_cpu *cpu, const emu_insn *ins)
+{
+	unsigned sz = cpu->code_sz == EMU_SZ64 ? EMU_SZ64 : EMU_SZ32;
+	uint64_t v;
+
+	if (!cpl0(cpu))
+		return emu_gp(cpu, 0);
+	switch (ins->op) {
+	case 0: v = cpu->cr0; break;
+	case 2: v = cpu->cr2; break;
+	case 3: v = cpu->cr3; break;
+	case 4: v = cpu->cr4; break;
+	case 8: v = cpu->cr8; break;
+	default: return emu_ud(cpu);
+	}
+	emu_reg_set(cpu, ins->rm, sz, v);
+	return EMU_OK;
+}
+
+int emu_h_mov_to_cr(emu_cpu *cpu, const emu_insn *ins)
+{
+	uint64_t v = cpu->r[ins->rm >> 3];
+	int rc;
+
+	if (cpu->code_sz != EMU_SZ64)
+		v &= 0xffffffffull;
+	if (!cpl0(cpu))
+		return emu_gp(cpu, 0);
+	switch (ins->op) {
+	case 0: rc = emu_set_cr0(cpu, v); break;
+	case 2: cpu->cr2 = v; rc = EMU_OK; break;
+	case 3: rc = emu_set_cr3(cpu, v); break;
+	case 4: rc = emu_set_cr4(cpu, v); break;
+	case 8:
+		if (v & ~0xfull)
+			return emu_gp(cpu, 0);
+		cpu->cr8 = v;
+		rc = EMU_OK;
+		break;
+	default: return emu_ud(cpu);
+	}
+	return rc ? rc : EMU_NEXT;
+}
+
+int emu_h_mov_from_dr(emu_cpu *cpu, const emu_insn *ins)
+{
+	unsigned n = ins->op;
+
+	if (!cpl0(cpu))
+		return emu_gp(cpu, 0);
+	if (n > 7 || ((n == 4 || n == 5) && (cpu->cr4 & X86_CR4_DE)))
+		return emu_ud(cpu);
+	if (n == 4 || n == 5)
+		n += 2;
+	emu_reg_set(cpu, ins->rm, cpu->code_sz == EMU_SZ64 ? EMU_SZ64 : EMU_SZ32, cpu->dr[n]);
+	return EMU_OK;
+}
+
+int emu_h_mov_to_dr(emu_cpu *cpu, const emu_insn *ins)
+{
+	unsigned n = ins->op;
+	uint64_t v = cpu->r[ins->rm >> 3];
+
+	if (!cpl0(cpu))
+		return emu_gp(cpu, 0);
+	if (n > 7 || ((n == 4 || n == 5) && (cpu->cr4 & X86_CR4_DE)))
+		return emu_ud(cpu);
+	if (n == 4 || n == 5)
+		n += 2;
+	if ((n == 6 || n == 7) && (v >> 32))
+		return emu_gp(cpu, 0);
+	cpu->dr[n] = v;
+	return EMU_OK;
+}
+
+int emu_h_clts(emu_cpu *cpu, const emu_insn *ins)
+{
+	if (!cpl0(cpu))
+		return emu_gp(cpu, 0);
+	cpu->cr0 &= ~X86_CR0_TS;
+	return EMU_OK;
+}
+
+int emu_h_invlpg(emu_cpu *cpu, const emu_insn *ins)
+{
+	if (!cpl0(cpu))
+		return emu_gp(cpu, 0);
+	emu_tlb_flush_page(cpu, emu_ea(cpu, ins));
+	return EMU_NEXT;
+}
+
+int emu_h_wbinvd(emu_cpu *cpu, const emu_insn *ins)
+{
+	return cpl0(cpu) ? EMU_OK : emu_gp(cpu, 0);
+}
+
+int emu_h_fence(emu_cpu *cpu, const emu_insn *ins)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return EMU_OK;
+}
+
+/* ---- Descriptor-table registers ----------------------------------------------------- */
+
+static int load_dtable(emu_cpu *cpu, const emu_insn *ins, vmm_dtable *dt)
+{
+	uint64_t la = emu_ea(cpu, ins), limit, base;
+	int rc;
+
+	if (!cpl0(cpu))
+		return emu_gp(cpu, 0);
+	rc = emu_read(cpu, la, EMU_SZ16, &limit);
+	if (!rc)
+		rc = emu_read(cpu, (la + 2) & cpu->linmask,
+			      cpu->code_sz == EMU_SZ64 ? EMU_SZ64 : EMU_SZ32, &base);
+	if (rc)
+		return rc;
+	if (cpu->code_sz != EMU_SZ64 && ins->osz == EMU_SZ16)
+		base &= 0xffffff;
+	if (cpu->code_sz == EMU_SZ64 && !vmm__x86_canonical(base))
+		return emu_gp(cpu, 0);
+	dt->base = base;
+	dt->limit = (uint16_t)limit;
+	return EMU_NEXT;
+}
+
+static int store_dtable(emu_cpu *cpu, const emu_insn *ins, const vmm_dtable *dt)
+{
+	uint64_t la = emu_ea(cpu, ins);
+	unsigned bsz = cpu->code_sz == EMU_SZ64 ? EMU_SZ64 : EMU_SZ32;
+	int rc = emu_probe_write(cpu, (la + 2) & cpu->linmask, bsz);
+
+	if (!rc)
+		rc = emu_write(cpu, la, EMU_SZ16, dt->limit);
+	if (!rc)
+		rc = emu_write(cpu, (la + 2) & cpu->linmask, bsz, dt->base);
+	return rc;
+}
+
+int emu_h_lgdt(emu_cpu *cpu, const emu_insn *ins) { return load_dtable(cpu, ins, &cpu->gdt); }
+int emu_h_lidt(emu_cpu *cpu, const emu_insn *ins) { return load_dtable(cpu, ins, &cpu->idt); }
+int emu_h_sgdt(emu_cpu *cpu, const emu_insn *ins) { return store_dtable(cpu, ins, &cpu->gdt); }
+int emu_h_sidt(emu_cpu *cpu, const emu_insn *ins) { return store_dtable(cpu, ins, &cpu->idt); }
+
+int emu_h_smsw(emu_cpu *cpu, const emu_insn *ins)
+{
+	if (!ins->mem)
+		return emu_rm_write(cpu, ins, ins->osz, cpu->cr0 & emu_sz_mask(ins->osz));
+	return emu_rm_write(cpu, ins, EMU_SZ16, cpu->cr0 & 0xffff);
+}
+
+int emu_h_lmsw(emu_cpu *cpu, const emu_insn *ins)
+{
+	uint64_t v, keep_pe = cpu->cr0 & X86_CR0_PE;
+	int rc;
+
+	if (!cpl0(cpu))
+		return emu_gp(cpu, 0);
+	rc = emu_rm_read(cpu, ins, EMU_SZ16, &v);
+	if (rc)
+		return rc;
+	rc = emu_set_cr0(cpu, (cpu->cr0 & ~0xeull) | (v & 0xf) | keep_pe);
+	return rc ? rc : EMU_NEXT;
+}
+
+int emu_h_swapgs(emu_cpu *cpu, const emu_insn *ins)
+{
+	uint64_t t = cpu->seg[X86_SEG_GS].base;
+
+	if (cpu->code_sz != EMU_SZ64)
+		return emu_ud(cpu);
+	if (!cpl0(cpu))
+		return emu_gp(cpu, 0);
+	cpu->seg[X86_SEG_GS].base = cpu->kernel_gs_base;
+	cpu->kernel_gs_base = t;
+	emu_update_mode(cpu);
+	return EMU_OK;
+}
+
+/* 0F 01 with mod == 3: the register-form encodings of group 7. */
+int emu_h_grp7_reg(emu_cpu *cpu, const emu_insn *ins)
+{
+	switch (ins->aux) {
+	case 0xc1: case 0xd9: return emu_h_vmcall(cpu, ins);
+	case 0xf8: return emu_h_swapgs(cpu, ins);
+	case 0xf9: return emu_h_rdtscp(cpu, ins);
+	}
+	return emu_ud(cpu);
+}

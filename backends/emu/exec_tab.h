@@ -1,0 +1,47 @@
+/* exec_tab.h - handler tables and handlers that bind.c selects. */
+#ifndef VMM_EMU_EXEC_TAB_H
+#define VMM_EMU_EXEC_TAB_H
+
+#include "backends/emu/emu.h"
+
+/* Operand forms of the specialised ALU/MOV handlers. rr: dst = rm register,
+ * src = reg register; rm: dst = reg, src = memory; mr: dst = memory, src =
+ * reg; ri: dst = rm register, src = imm; mi: dst = memory, src = imm. */
+enum { EMU_RR, EMU_RM, EMU_MR, EMU_RI, EMU_MI, EMU_FORMS };
+
+extern const emu_fn emu_alu_tab[9][EMU_FORMS][4];
+extern const emu_fn emu_mov_tab[EMU_FORMS][4];
+extern const emu_fn emu_jcc_tab[16];
+extern const emu_fn emu_setcc_tab[16];
+extern const emu_fn emu_cmovcc_tab[16];
+extern const emu_fn emu_incdec_tab[2][4];   /* [dec][size], register forms */
+
+#define H(name) int emu_h_##name(emu_cpu *cpu, const emu_insn *ins)
+/* exec_alu.c */
+H(alu_lock); H(lea); H(lea64);
+/* exec_arith.c */
+H(incdec); H(not); H(neg); H(mul1); H(imul1); H(div); H(idiv); H(imul2); H(imul3);
+H(shift); H(shld); H(shrd);
+/* exec_bit.c */
+H(bt); H(bsf); H(bsr); H(tzcnt); H(lzcnt); H(popcnt); H(bswap); H(movzx); H(movsx);
+H(movsxd); H(cbw); H(cwd); H(xchg); H(xchg_ax); H(cmpxchg); H(xadd); H(cmpxchg8b);
+H(lahf); H(sahf); H(cmc); H(clc); H(stc); H(cld); H(std); H(xlat);
+/* exec_ctl.c */
+H(jmp); H(jmp_ind); H(call); H(call_ind); H(ret); H(loop); H(jcxz);
+H(push_r); H(pop_r); H(push_i); H(push_rm); H(pop_rm); H(pushf); H(popf);
+H(enter); H(leave); H(pusha); H(popa); H(nop);
+/* exec_string.c */
+H(movs); H(stos); H(lods); H(cmps); H(scas); H(ins); H(outs);
+/* exec_sys.c */
+H(hlt); H(cpuid); H(rdtsc); H(rdtscp); H(rdmsr); H(wrmsr); H(in); H(out);
+H(cli); H(sti); H(vmcall); H(int3); H(intn); H(into); H(int1); H(iret);
+H(mov_from_cr); H(mov_to_cr); H(mov_from_dr); H(mov_to_dr); H(clts); H(invlpg);
+H(lgdt); H(lidt); H(sgdt); H(sidt); H(smsw); H(lmsw); H(wbinvd);
+H(swapgs); H(syscall); H(sysret); H(ltr); H(lldt); H(str); H(sldt); H(fence);
+H(grp7_reg);
+/* exec_seg.c */
+H(mov_from_sreg); H(mov_to_sreg); H(push_sreg); H(pop_sreg); H(jmp_far);
+H(call_far); H(ret_far); H(jmp_far_ind); H(call_far_ind); H(lxs);
+#undef H
+
+#endif

@@ -1,0 +1,355 @@
+/* mmu.c - the emu backend's memory slow paths: linear-to-physical
+ * translation through the guest page tables (arch/x86/paging.c), software
+ * TLB fills and flushes, RAM versus MMIO dispatch, accesses that cross a
+ * page, and the MMIO/port I/O replay log that makes exits restartable. */
+#include <stdio.h>
+
+#include "arch/x86/msr.h"
+#include "arch/x86/paging.h"
+#include "backends/emu/mmu.h"
+
+typedef struct xlat {
+	uint64_t gpa;
+	uint8_t *hva;        /* NULL: not RAM for this access (MMIO) */
+} xlat;
+
+void emu_tlb_flush(emu_cpu *cpu)
+{
+	for (unsigned s = 0; s < 2; s++)
+		for (unsigned i = 0; i < EMU_TLB_SIZE; i++) {
+			emu_tlb_entry *e = &cpu->tlbs[s][i];
+
+			e->tag_r = e->tag_w = e->tag_x = EMU_TLB_INVALID;
+		}
+	emu_jc_flush(cpu);
+}
+
+void emu_tlb_flush_page(emu_cpu *cpu, uint64_t la)
+{
+	/* A large page may cover many entries: drop every entry for it is
+	 * not possible cheaply, so INVLPG flushes the whole TLB. */
+	(void)la;
+	emu_tlb_flush(cpu);
+}
+
+void emu_tlb_drop_writes(emu_cpu *cpu, uint64_t gpa_page)
+{
+	for (unsigned s = 0; s < 2; s++)
+		for (unsigned i = 0; i < EMU_TLB_SIZE; i++) {
+			emu_tlb_entry *e = &cpu->tlbs[s][i];
+
+			if (gpa_page == ~0ull || e->gpa == gpa_page)
+				e->tag_w = EMU_TLB_INVALID;
+		}
+}
+
+static void *pte_ptr(void *opaque, uint64_t gpa)
+{
+	emu_cpu *cpu = opaque;
+	const vmm__memslot *slot = vmm__mem_find(cpu->vm, gpa);
+
+	if (!slot || gpa + 8 > slot->gpa + slot->size)
+		return NULL;
+	return slot->hva + (gpa - slot->gpa);
+}
+
+static void fill_tlb(emu_cpu *cpu, uint64_t la, const vmm__x86_walk_result *w,
+		     const vmm__memslot *slot, uint64_t gpa)
+{
+	emu_tlb_entry *e = &cpu->tlb[(la >> 12) & (EMU_TLB_SIZE - 1)];
+	uint64_t page = la & ~0xfffull, gpage = gpa & ~0xfffull;
+	emu_page_info *pi;
+
+	if (e->gpa != gpage || e->tag_r != page)
+		e->tag_w = e->tag_x = EMU_TLB_INVALID;
+	e->tag_r = page;
+	e->addend = (uint64_t)(uintptr_t)(slot->hva + (gpage - slot->gpa)) - page;
+	e->gpa = gpage;
+	if (w->exec && (slot->flags & VMM_MEM_EXEC))
+		e->tag_x = page;
+	if (!w->writable || !w->dirty || !(slot->flags & VMM_MEM_WRITE))
+		return;
+	pi = emu_page_info_find(cpu->evm, gpage);
+	if (pi && atomic_load_explicit(&pi->code[(gpage - pi->gpa) >> 12],
+				       memory_order_relaxed))
+		return;   /* code page: writes take the slow path */
+	e->tag_w = page;
+}
+
+static int walk_error(emu_cpu *cpu, int rc, uint64_t la, const vmm__x86_walk_result *w)
+{
+	if (rc == VMM__X86_WALK_FAULT) {
+		cpu->cr2 = la;
+		return emu_fault(cpu, X86_EXC_PF, 1, w->pfec);
+	}
+	return emu_internal_error(cpu, "emu: page table at gpa 0x%llx (for linear "
+				  "0x%llx) is not in guest RAM",
+				  (unsigned long long)w->bad_gpa, (unsigned long long)la);
+}
+
+/* Translates one byte's page for access acc; fills the TLB when the access
+ * privilege matches the current one. */
+static int translate(emu_cpu *cpu, uint64_t la, unsigned acc, xlat *out)
+{
+	vmm__x86_walk_env env = { cpu->cr0, cpu->cr3, cpu->cr4, cpu->efer, pte_ptr, cpu };
+	vmm__x86_walk_result w;
+	const vmm__memslot *slot;
+	unsigned wacc = 0;
+	int rc, user = cpu->cpl == 3 && !(acc & EMU_ACC_SYS);
+
+	if (cpu->long_mode && !vmm__x86_canonical(la))
+		return emu_gp(cpu, 0);
+	if (acc & EMU_ACC_W)
+		wacc |= VMM__X86_ACC_WRITE;
+	if (acc & EMU_ACC_X)
+		wacc |= VMM__X86_ACC_FETCH;
+	if (user)
+		wacc |= VMM__X86_ACC_USER;
+	rc = vmm__x86_walk(&env, la, wacc, &w);
+	if (rc)
+		return walk_error(cpu, rc, la, &w);
+	out->gpa = w.gpa;
+	out->hva = NULL;
+	slot = vmm__mem_find(cpu->vm, w.gpa);
+	if (!slot)
+		return EMU_OK;
+	if ((acc & EMU_ACC_W) && !(slot->flags & VMM_MEM_WRITE))
+		return EMU_OK;
+	out->hva = slot->hva + (w.gpa - slot->gpa);
+	if ((acc & EMU_ACC_W) && cpu->evm)
+		emu_code_written(cpu, cpu->evm, w.gpa);
+	if (user == (cpu->cpl == 3))
+		fill_tlb(cpu, la, &w, slot, w.gpa);
+	return EMU_OK;
+}
+
+int emu_fetch_page(emu_cpu *cpu, uint64_t la, const uint8_t **page, uint64_t *gpa)
+{
+	const vmm__memslot *slot;
+	xlat x;
+	int rc = translate(cpu, la, EMU_ACC_X, &x);
+
+	if (rc)
+		return rc;
+	slot = vmm__mem_find(cpu->vm, x.gpa);
+	if (!x.hva || !slot || !(slot->flags & VMM_MEM_EXEC))
+		return emu_internal_error(cpu, "emu: instruction fetch at rip 0x%llx from "
+					  "gpa 0x%llx, which is not executable guest RAM",
+					  (unsigned long long)cpu->rip,
+					  (unsigned long long)x.gpa);
+	*page = x.hva - (x.gpa & 0xfff);
+	*gpa = x.gpa & ~0xfffull;
+	return EMU_OK;
+}
+
+/* ---- MMIO and port I/O with the replay log ------------------------------ */
+
+static int io_exit(emu_cpu *cpu, emu_io_rec *rec)
+{
+	vmm_exit *exit = &cpu->vcpu->exit;
+
+	exit->reason = rec->is_pio ? VMM_EXIT_IO : VMM_EXIT_MMIO;
+	if (rec->is_pio) {
+		exit->io.port = (uint16_t)rec->addr;
+		exit->io.size = rec->size;
+		exit->io.direction = rec->is_write ? VMM_IO_OUT : VMM_IO_IN;
+		exit->io.data = rec->is_write ? (uint32_t)rec->data : 0;
+	} else {
+		exit->mmio.addr = rec->addr;
+		exit->mmio.size = rec->size;
+		exit->mmio.is_write = rec->is_write;
+		exit->mmio.data = rec->is_write ? rec->data : 0;
+	}
+	cpu->log.replay = 1;
+	return EMU_EXIT_RESTART;
+}
+
+static int bus_call(emu_cpu *cpu, emu_io_rec *rec)
+{
+	uint64_t data = rec->data;
+	uint32_t d32 = (uint32_t)rec->data;
+	int rc;
+
+	if (rec->is_pio) {
+		rc = vmm__bus_pio(cpu->vcpu, (uint16_t)rec->addr, rec->size, rec->is_write, &d32);
+		data = d32;
+	} else {
+		rc = vmm__bus_mmio(cpu->vcpu, rec->addr, rec->size, rec->is_write, &data);
+	}
+	if (rc < 0)
+		return emu_internal_error(cpu, "emu: device at %s 0x%llx failed: %s",
+					  rec->is_pio ? "port" : "gpa",
+					  (unsigned long long)rec->addr, vmm_last_error());
+	if (!rec->is_write && rc != VMM__BUS_UNCLAIMED)
+		rec->data = data & (rec->size == 8 ? ~0ull : (1ull << (rec->size * 8)) - 1);
+	if (rc == VMM__BUS_DONE) {
+		rec->done = 1;
+		return EMU_OK;
+	}
+	if (rc == VMM__BUS_STOP) {
+		rec->done = 1;
+		cpu->log.replay = 1;
+		return EMU_EXIT_RESTART;
+	}
+	return io_exit(cpu, rec);
+}
+
+/* One device access of size 1/2/4/8 bytes; *data in/out. */
+static int io_access(emu_cpu *cpu, int is_pio, uint64_t addr, unsigned size,
+		     int is_write, uint64_t *data)
+{
+	emu_io_log *log = &cpu->log;
+	emu_io_rec *rec;
+	int rc;
+
+	if (log->adopt) {
+		log->adopt = 0;
+		log->seq = cpu->exec_seq;
+		log->ins = cpu->cur;
+	}
+	if (log->seq != cpu->exec_seq || log->ins != cpu->cur) {
+		log->count = log->pos = 0;
+		log->seq = cpu->exec_seq;
+		log->ins = cpu->cur;
+	}
+	if (log->pos < log->count) {
+		rec = &log->rec[log->pos];
+		if (rec->addr == addr && rec->size == size && rec->is_write == is_write &&
+		    rec->is_pio == is_pio && rec->done) {
+			log->pos++;
+			if (!is_write)
+				*data = rec->data;
+			return EMU_OK;
+		}
+		log->count = log->pos;   /* diverged: forget the rest */
+	}
+	if (log->count == EMU_LOG_MAX)
+		return emu_internal_error(cpu, "emu: instruction at rip 0x%llx makes more "
+					  "than %d device accesses",
+					  (unsigned long long)cpu->rip, EMU_LOG_MAX);
+	rec = &log->rec[log->count++];
+	log->pos = log->count;
+	*rec = (emu_io_rec){ addr, is_write ? *data : 0, (uint8_t)size, (uint8_t)is_write,
+			     (uint8_t)is_pio, 0 };
+	rc = bus_call(cpu, rec);
+	if (!is_write)
+		*data = rec->data;
+	return rc;
+}
+
+int emu_pio(emu_cpu *cpu, uint16_t port, unsigned size, int is_write, uint32_t *data)
+{
+	uint64_t d = *data;
+	int rc = io_access(cpu, 1, port, size, is_write, &d);
+
+	*data = (uint32_t)d;
+	return rc;
+}
+
+/* MMIO for n bytes: one access if n is 1, 2, 4 or 8, else 8/4/2/1 pieces. */
+static int mmio(emu_cpu *cpu, uint64_t gpa, uint8_t *buf, unsigned n, int is_write)
+{
+	while (n) {
+		unsigned size = n >= 8 ? 8 : n >= 4 ? 4 : n >= 2 ? 2 : 1;
+		uint64_t data = 0;
+		int rc;
+
+		memcpy(&data, buf, size);
+		rc = io_access(cpu, 0, gpa, size, is_write, &data);
+		if (rc)
+			return rc;
+		if (!is_write)
+			memcpy(buf, &data, size);
+		gpa += size;
+		buf += size;
+		n -= size;
+	}
+	return EMU_OK;
+}
+
+/* ---- Slow paths ----------------------------------------------------------- */
+
+/* Translates the (at most two) pages of [la, la+n). */
+static int translate_span(emu_cpu *cpu, uint64_t la, unsigned n, unsigned acc,
+			  xlat x[2], unsigned *first)
+{
+	int rc;
+
+	*first = 4096 - (unsigned)(la & 0xfff);
+	if (*first > n)
+		*first = n;
+	rc = translate(cpu, la, acc, &x[0]);
+	if (rc || *first == n)
+		return rc;
+	return translate(cpu, (la + *first) & cpu->linmask, acc, &x[1]);
+}
+
+static int access_part(emu_cpu *cpu, const xlat *x, uint8_t *buf, unsigned n, int is_write)
+{
+	if (!x->hva)
+		return mmio(cpu, x->gpa, buf, n, is_write);
+	if (is_write)
+		memcpy(x->hva, buf, n);
+	else
+		memcpy(buf, x->hva, n);
+	return EMU_OK;
+}
+
+int emu_mem_read_slow(emu_cpu *cpu, uint64_t la, void *buf, unsigned n, unsigned acc)
+{
+	xlat x[2];
+	unsigned first;
+	int rc = translate_span(cpu, la, n, acc, x, &first);
+
+	if (rc)
+		return rc;
+	rc = access_part(cpu, &x[0], buf, first, 0);
+	if (rc || first == n)
+		return rc;
+	return access_part(cpu, &x[1], (uint8_t *)buf + first, n - first, 0);
+}
+
+int emu_mem_write_slow(emu_cpu *cpu, uint64_t la, const void *buf, unsigned n,
+		       unsigned acc)
+{
+	uint8_t tmp[16];
+	xlat x[2];
+	unsigned first;
+	int rc = translate_span(cpu, la, n, acc | EMU_ACC_W, x, &first);
+
+	if (rc)
+		return rc;
+	memcpy(tmp, buf, n);
+	rc = access_part(cpu, &x[0], tmp, first, 1);
+	if (rc || first == n)
+		return rc;
+	return access_part(cpu, &x[1], tmp + first, n - first, 1);
+}
+
+int emu_read_slow(emu_cpu *cpu, uint64_t la, unsigned sz)
+{
+	uint64_t v = 0;
+	int rc = emu_mem_read_slow(cpu, la, &v, 1u << sz, EMU_ACC_R);
+
+	cpu->mval = v;
+	return rc;
+}
+
+int emu_write_slow(emu_cpu *cpu, uint64_t la, unsigned sz, uint64_t v)
+{
+	return emu_mem_write_slow(cpu, la, &v, 1u << sz, EMU_ACC_W);
+}
+
+int emu_mem_rmw_ptr(emu_cpu *cpu, uint64_t la, unsigned n, void **p)
+{
+	xlat x[2];
+	unsigned first;
+	int rc = translate_span(cpu, la, n, EMU_ACC_W, x, &first);
+
+	*p = NULL;
+	if (rc)
+		return rc;
+	if (first == n && x[0].hva)
+		*p = x[0].hva;
+	return EMU_OK;
+}

@@ -1,0 +1,177 @@
+/* run.c - the emu run loop: complete the previous exit, then find and execute
+ * blocks until something needs the caller. Kicks are noticed between blocks;
+ * a block never runs unbounded (blocks end at branches, REP loops yield). */
+#include "backends/emu/exec.h"
+
+/* Executes block b from its first instruction; sets cpu->rip for how it
+ * ended and returns the status. */
+static inline __attribute__((always_inline)) int run_block(emu_cpu *cpu,
+							   const emu_block *b)
+{
+	const emu_insn *ins = b->ins;
+	uint64_t rip;
+	int st;
+
+	cpu->blk = b;
+	cpu->exec_seq++;
+	cpu->cur = ins;
+	for (;;) {
+		st = ins->fn(cpu, ins);
+		if (EMU_UNLIKELY(st))
+			break;
+		ins = cpu->cur + 1;
+		cpu->cur = ins;
+	}
+	ins = cpu->cur;
+	if (EMU_LIKELY(st == EMU_JUMP))
+		return st;
+	switch (st) {
+	case EMU_EXIT_JUMP:
+		return st;
+	case EMU_NEXT: case EMU_EXIT_NEXT:
+		rip = b->rip + ins->off + ins->len;
+		break;
+	default:
+		rip = b->rip + ins->off;
+		break;
+	}
+	cpu->rip = (b->mode_key & 3) == EMU_SZ64 ? rip : rip & 0xffffffffull;
+	return st;
+}
+
+static inline int attention(const emu_cpu *cpu)
+{
+	return atomic_load_explicit(&cpu->vcpu->kicked, memory_order_relaxed) ||
+	       atomic_load_explicit(&cpu->evm->code_epoch, memory_order_relaxed) !=
+		       cpu->code_epoch_seen;
+}
+
+/* Executes b and the blocks that follow it through the jump cache, until
+ * something other than a branch ends a block or the run loop must look. */
+static int run_blocks(emu_cpu *cpu, const emu_block *b)
+{
+	for (;;) {
+		int st = run_block(cpu, b);
+
+		if (EMU_UNLIKELY(st > EMU_RESTART))
+			return st;
+		if (EMU_UNLIKELY(attention(cpu)))
+			return EMU_OK;
+		b = emu_jc_lookup(cpu);
+		if (EMU_UNLIKELY(!b))
+			return EMU_OK;
+	}
+}
+
+/* Executes the one instruction at RIP again, replaying its logged device
+ * accesses (after an MMIO/port exit). */
+static int run_replay(emu_cpu *cpu)
+{
+	union {
+		emu_block b;
+		uint8_t raw[sizeof(emu_block) + 2 * sizeof(emu_insn)];
+	} one;
+	emu_io_log *log = &cpu->log;
+	int st;
+
+	log->replay = 0;
+	if (cpu->rip != log->rip) {
+		log->count = 0;     /* the caller moved RIP: forget the access */
+		return EMU_OK;
+	}
+	st = emu_block_single(cpu, &one.b);
+	if (st)
+		return st;
+	log->pos = 0;
+	log->adopt = 1;
+	st = run_block(cpu, &one.b);
+	log->adopt = 0;
+	cpu->blk = NULL;
+	if (!log->replay)
+		log->count = 0;
+	return st;
+}
+
+/* Applies what the caller supplied for the previous exit. */
+static void complete_exit(emu_cpu *cpu, const vmm_exit *exit)
+{
+	emu_io_log *log = &cpu->log;
+
+	if (cpu->pending_hypercall) {
+		cpu->r[0] = exit->hypercall.ret;
+		cpu->pending_hypercall = 0;
+	}
+	if (log->replay && log->count > 0) {
+		emu_io_rec *rec = &log->rec[log->count - 1];
+
+		if (!rec->done && !rec->is_write) {
+			uint64_t mask = rec->size == 8 ? ~0ull : (1ull << (rec->size * 8)) - 1;
+
+			rec->data = (rec->is_pio ? exit->io.data : exit->mmio.data) & mask;
+		}
+		rec->done = 1;
+	}
+}
+
+static void check_epochs(emu_cpu *cpu)
+{
+	uint64_t map = atomic_load_explicit(&cpu->evm->map_epoch, memory_order_acquire);
+	uint64_t code = atomic_load_explicit(&cpu->evm->code_epoch, memory_order_acquire);
+
+	if (EMU_UNLIKELY(map != cpu->map_epoch_seen)) {
+		cpu->map_epoch_seen = map;
+		emu_tlb_flush(cpu);
+		emu_cache_flush(cpu);
+	}
+	if (EMU_UNLIKELY(code != cpu->code_epoch_seen)) {
+		cpu->code_epoch_seen = code;
+		emu_tlb_drop_writes(cpu, ~0ull);
+	}
+}
+
+/* One step: a replay, or a block. */
+static int step(emu_cpu *cpu)
+{
+	emu_block *b;
+	int st;
+
+	if (EMU_UNLIKELY(cpu->log.replay))
+		return run_replay(cpu);
+	b = emu_jc_lookup(cpu);
+	if (EMU_UNLIKELY(!b)) {
+		st = emu_block_get(cpu, &b);
+		if (st)
+			return st;
+	}
+	return run_blocks(cpu, b);
+}
+
+int emu_run_loop(emu_cpu *cpu, vmm_exit *exit)
+{
+	vmm_vcpu *vcpu = cpu->vcpu;
+	int st;
+
+	complete_exit(cpu, exit);
+	exit->reason = VMM_EXIT_NONE;
+	exit->vcpu_index = vcpu->index;
+	for (;;) {
+		if (EMU_UNLIKELY(atomic_load_explicit(&vcpu->kicked, memory_order_relaxed))) {
+			exit->reason = VMM_EXIT_CANCELLED;
+			break;
+		}
+		check_epochs(cpu);
+		st = step(cpu);
+		if (EMU_LIKELY(st <= EMU_RESTART))
+			continue;
+		if (st == EMU_FAULT) {
+			st = emu_deliver(cpu, cpu->rip);
+			if (st == EMU_OK)
+				continue;
+		}
+		if (st == EMU_EXIT_RESTART && cpu->log.replay)
+			cpu->log.rip = cpu->rip;
+		break;
+	}
+	exit->rip = cpu->rip;
+	return 0;
+}

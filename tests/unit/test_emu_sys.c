@@ -1,0 +1,373 @@
+/* test_emu_sys.c - emu's system behaviour: exceptions delivered through a
+ * 64-bit IDT (frames, error codes, CR2), #DF when delivery faults and a
+ * triple fault when #DF cannot be delivered, CPL 3 (IRETQ, SYSCALL/SYSRET,
+ * INT n with the TSS stack switch, #GP on HLT), 32-bit protected mode with
+ * based segments, 32-bit paging with 4 MiB pages, PAE paging, and the switch
+ * from protected mode to long mode with a far jump; real mode (segment
+ * loads, INT through the IVT, IRET, far jump). */
+#include "lib/internal.h"
+#include "tests/unit/emu_test.h"
+
+#define GDT 0x6000ull
+#define TSS 0x7000ull
+#define IDT 0x8000ull
+#define HANDLER 0x101000ull     /* mov %rsp, %r15; mov %cr2, %r14; hlt */
+#define USER_CODE 0x102000ull
+#define SYSCALL_ENTRY 0x101200ull
+
+static const uint64_t gdt[] = {
+	0, 0x00af9b000000ffffull, 0x00cf93000000ffffull, 0x00cf9b000000ffffull,
+	0x00cff3000000ffffull, 0x00affb000000ffffull,
+	/* 0x30: 64-bit TSS at 0x7000, limit 0x67 */
+	0x0000890000000067ull | ((TSS & 0xffffff) << 16), 0,
+};
+
+static void write64(emu_fx *fx, uint64_t gpa, uint64_t v)
+{
+	assert_int_equal(vmm_mem_write(fx->vm, gpa, &v, 8), 0);
+}
+
+/* A 64-bit interrupt gate (type 0xe) for vec. */
+static void gate(emu_fx *fx, unsigned vec, uint64_t target, unsigned dpl, int present)
+{
+	uint64_t lo = (target & 0xffff) | (0x08ull << 16) | (0xeull << 40) |
+		      ((uint64_t)dpl << 45) | ((uint64_t)!!present << 47) |
+		      ((target >> 16 & 0xffff) << 48);
+
+	write64(fx, IDT + vec * 16, lo);
+	write64(fx, IDT + vec * 16 + 8, target >> 32);
+}
+
+EMU_GUEST64(g_handler, "mov %rsp, %r15\n mov %cr2, %r14\n hlt");
+
+/* GDT, TSS (RSP0 0x3f00000), IDT with every vector going to HANDLER. */
+static void sys_setup(emu_fx *fx, const uint8_t *code, size_t len)
+{
+	vmm_sregs s;
+
+	et_setup(fx, code, len);
+	assert_int_equal(vmm_mem_write(fx->vm, GDT, gdt, sizeof(gdt)), 0);
+	write64(fx, TSS + 4, 0x3f00000);
+	assert_int_equal(vmm_mem_write(fx->vm, HANDLER, g_handler, EMU_LEN(g_handler)), 0);
+	for (unsigned v = 0; v < 32; v++)
+		gate(fx, v, HANDLER, 0, 1);
+	assert_int_equal(vmm_vcpu_get_sregs(fx->vcpu, &s), 0);
+	s.gdt.base = GDT;
+	s.gdt.limit = sizeof(gdt) - 1;
+	s.idt.base = IDT;
+	s.idt.limit = 256 * 16 - 1;
+	s.tr.base = TSS;
+	s.tr.limit = 0x67;
+	s.tr.selector = 0x30;
+	s.tr.type = 0xb;
+	s.tr.present = 1;
+	s.tr.s = 0;
+	assert_int_equal(vmm_vcpu_set_sregs(fx->vcpu, &s), 0);
+}
+
+/* Runs to the handler's HLT; returns the registers (r15 = frame). */
+static vmm_regs to_handler(emu_fx *fx)
+{
+	vmm_regs r;
+
+	et_run(fx, VMM_EXIT_HLT);
+	r = fx_regs(fx);
+	assert_int_equal(r.rip, HANDLER + EMU_LEN(g_handler));
+	return r;
+}
+
+EMU_GUEST64(g_ud, "nop\n ud2");
+
+static void test_ud_frame(void **state)
+{
+	emu_fx fx;
+	vmm_regs r;
+
+	sys_setup(&fx, g_ud, EMU_LEN(g_ud));
+	r = to_handler(&fx);
+	assert_int_equal(r.r15, 0x4000000 - 40);
+	assert_int_equal(et_mem64(&fx, r.r15), FX_CODE + 1);        /* RIP of ud2 */
+	assert_int_equal(et_mem64(&fx, r.r15 + 8), 0x08);
+	assert_int_equal(et_mem64(&fx, r.r15 + 16) & 0x2, 0x2);    /* RFLAGS */
+	assert_int_equal(et_mem64(&fx, r.r15 + 24), 0x4000000);    /* RSP */
+	fx_destroy(&fx);
+}
+
+EMU_GUEST64(g_pf, "mov $0x40000008, %rbx\n movl $1, (%rbx)");
+
+static void test_page_fault_code_and_cr2(void **state)
+{
+	emu_fx fx;
+	vmm_regs r;
+
+	sys_setup(&fx, g_pf, EMU_LEN(g_pf));
+	r = to_handler(&fx);
+	assert_int_equal(r.r14, 0x40000008);                        /* CR2 */
+	assert_int_equal(et_mem64(&fx, r.r15), 2);                  /* write, not present */
+	assert_int_equal(et_mem64(&fx, r.r15 + 8), FX_CODE + 7);
+	fx_destroy(&fx);
+}
+
+EMU_GUEST64(g_gp, "mov $0x800000000000, %rax\n mov (%rax), %rbx");
+EMU_GUEST64(g_de, "xor %ecx, %ecx\n div %ecx");
+
+static void test_gp_and_de(void **state)
+{
+	emu_fx fx;
+	vmm_regs r;
+
+	sys_setup(&fx, g_gp, EMU_LEN(g_gp));
+	r = to_handler(&fx);
+	assert_int_equal(et_mem64(&fx, r.r15), 0);                  /* #GP(0) */
+	assert_int_equal(et_mem64(&fx, r.r15 + 8), FX_CODE + 10);
+	fx_destroy(&fx);
+	sys_setup(&fx, g_de, EMU_LEN(g_de));
+	r = to_handler(&fx);
+	assert_int_equal(r.r15, 0x4000000 - 40);                    /* no error code */
+	assert_int_equal(et_mem64(&fx, r.r15), FX_CODE + 2);
+	fx_destroy(&fx);
+}
+
+static void test_double_and_triple_fault(void **state)
+{
+	emu_fx fx;
+	vmm_regs r;
+
+	/* #UD's gate and #NP's gate not present: #UD -> #NP -> #NP = #DF. */
+	sys_setup(&fx, g_ud, EMU_LEN(g_ud));
+	gate(&fx, 6, HANDLER, 0, 0);
+	gate(&fx, 11, HANDLER, 0, 0);
+	r = to_handler(&fx);
+	assert_int_equal(et_mem64(&fx, r.r15), 0);                  /* #DF error code */
+	assert_int_equal(et_mem64(&fx, r.r15 + 8), FX_CODE + 1);
+	fx_destroy(&fx);
+	/* ... and with #DF's gate missing too: shutdown. */
+	sys_setup(&fx, g_ud, EMU_LEN(g_ud));
+	gate(&fx, 6, HANDLER, 0, 0);
+	gate(&fx, 11, HANDLER, 0, 0);
+	gate(&fx, 8, HANDLER, 0, 0);
+	et_run(&fx, VMM_EXIT_SHUTDOWN);
+	fx_destroy(&fx);
+}
+
+/* Kernel: IRETQ to user code; user: SYSCALL (returns 77), INT 0x80. */
+EMU_GUEST64(g_kernel, "mov $0xc0000081, %ecx\n xor %eax, %eax\n mov $0x00180008, %edx\n wrmsr\n"
+		"mov $0xc0000082, %ecx\n mov $0x101200, %eax\n xor %edx, %edx\n wrmsr\n"
+		"push $0x23\n push $0x3e00000\n push $0x202\n push $0x2b\n"
+		"push $0x102000\n iretq");
+EMU_GUEST64(g_user, "mov $5, %eax\n syscall\n mov %rax, %rbx\n mov %cs, %rcx\n int $0x80");
+EMU_GUEST64(g_entry, "mov $77, %eax\n sysretq");
+EMU_GUEST64(g_user_hlt, "hlt");
+
+static void cpl3_setup(emu_fx *fx, const uint8_t *user, size_t len)
+{
+	vmm_sregs s;
+
+	sys_setup(fx, g_kernel, EMU_LEN(g_kernel));
+	assert_int_equal(vmm_mem_write(fx->vm, USER_CODE, user, len), 0);
+	assert_int_equal(vmm_mem_write(fx->vm, SYSCALL_ENTRY, g_entry, EMU_LEN(g_entry)), 0);
+	gate(fx, 0x80, HANDLER, 3, 1);
+	assert_int_equal(vmm_vcpu_get_sregs(fx->vcpu, &s), 0);
+	s.efer |= 1;                                            /* SCE */
+	assert_int_equal(vmm_vcpu_set_sregs(fx->vcpu, &s), 0);
+}
+
+static void test_user_mode_syscall_and_int(void **state)
+{
+	emu_fx fx;
+	vmm_regs r;
+	vmm_sregs s;
+
+	cpl3_setup(&fx, g_user, EMU_LEN(g_user));
+	r = to_handler(&fx);
+	assert_int_equal(r.rbx, 77);
+	assert_int_equal(r.rcx, 0x2b);
+	assert_int_equal(r.r15, 0x3f00000 - 40);                     /* TSS RSP0 */
+	assert_int_equal(et_mem64(&fx, r.r15), USER_CODE + EMU_LEN(g_user));
+	assert_int_equal(et_mem64(&fx, r.r15 + 8), 0x2b);
+	assert_int_equal(et_mem64(&fx, r.r15 + 24), 0x3e00000);
+	assert_int_equal(et_mem64(&fx, r.r15 + 32), 0x23);
+	assert_int_equal(vmm_vcpu_get_sregs(fx.vcpu, &s), 0);
+	assert_int_equal(s.cs.selector, 0x08);
+	assert_int_equal(s.ss.selector, 0);
+	fx_destroy(&fx);
+}
+
+static void test_user_mode_hlt_is_gp(void **state)
+{
+	emu_fx fx;
+	vmm_regs r;
+
+	cpl3_setup(&fx, g_user_hlt, EMU_LEN(g_user_hlt));
+	r = to_handler(&fx);
+	assert_int_equal(et_mem64(&fx, r.r15), 0);                  /* #GP(0) */
+	assert_int_equal(et_mem64(&fx, r.r15 + 8), USER_CODE);
+	fx_destroy(&fx);
+}
+
+/* ---- 32-bit protected mode ------------------------------------------------------ */
+
+static void protected_mode(emu_fx *fx, uint64_t cr0, uint64_t cr3, uint64_t cr4)
+{
+	vmm_sregs s;
+	vmm_regs r;
+
+	assert_int_equal(vmm_mem_write(fx->vm, GDT, gdt, sizeof(gdt)), 0);
+	assert_int_equal(vmm_vcpu_get_sregs(fx->vcpu, &s), 0);
+	fx_flat_seg(&s.cs, 0x18, 0xb, 0);
+	fx_flat_seg(&s.ds, 0x10, 0x3, 0);
+	s.es = s.ss = s.fs = s.gs = s.ds;
+	s.ds.base = 0x10000;
+	s.gdt.base = GDT;
+	s.gdt.limit = sizeof(gdt) - 1;
+	s.cr0 = cr0;
+	s.cr3 = cr3;
+	s.cr4 = cr4;
+	s.efer = 0;
+	assert_int_equal(vmm_vcpu_set_sregs(fx->vcpu, &s), 0);
+	r = fx_regs(fx);
+	r.rsp = 0x80000;
+	assert_int_equal(vmm_vcpu_set_regs(fx->vcpu, &r), 0);
+}
+
+EMU_GUEST32(g_pm, "mov $5, %eax\n add %eax, %eax\n push %eax\n pop %ebx\n"
+		"movl $0x1234, 0x100\n mov %ss:0x10100, %ecx\n hlt");
+EMU_GUEST32(g_paged, "mov $0xc0000010, %esi\n movl $0xabcd, %es:(%esi)\n hlt");
+
+static void test_protected_mode_flat_and_based(void **state)
+{
+	emu_fx fx;
+	vmm_regs r;
+	uint32_t v = 0;
+
+	et_setup(&fx, g_pm, EMU_LEN(g_pm));
+	protected_mode(&fx, 0x11, 0, 0);
+	et_run(&fx, VMM_EXIT_HLT);
+	r = fx_regs(&fx);
+	assert_int_equal(r.rax, 10);
+	assert_int_equal(r.rbx, 10);
+	assert_int_equal(r.rcx, 0x1234);                           /* via DS base 0x10000 */
+	assert_int_equal(vmm_mem_read(fx.vm, 0x10100, &v, 4), 0);
+	assert_int_equal(v, 0x1234);
+	fx_destroy(&fx);
+}
+
+static void test_32bit_paging_4m(void **state)
+{
+	emu_fx fx;
+	uint32_t pde[2] = { 0x000083, 0x400083 }, v = 0;
+
+	et_setup(&fx, g_paged, EMU_LEN(g_paged));
+	assert_int_equal(vmm_mem_write(fx.vm, 0x9000, pde, 8), 0);          /* 0-8 MiB */
+	assert_int_equal(vmm_mem_write(fx.vm, 0x9000 + 0x300 * 4, &pde[1], 4), 0);
+	protected_mode(&fx, 0x80000011, 0x9000, 0x10);                       /* PG, PSE */
+	et_run(&fx, VMM_EXIT_HLT);
+	assert_int_equal(vmm_mem_read(fx.vm, 0x400010, &v, 4), 0);
+	assert_int_equal(v, 0xabcd);
+	fx_destroy(&fx);
+}
+
+static void test_pae_paging(void **state)
+{
+	emu_fx fx;
+	uint32_t v = 0;
+
+	et_setup(&fx, g_paged, EMU_LEN(g_paged));
+	write64(&fx, 0xa000, 0xb000 | 1);                       /* PDPTE 0 */
+	write64(&fx, 0xa000 + 3 * 8, 0xc000 | 1);              /* PDPTE 3 */
+	write64(&fx, 0xb000, 0x83);                             /* 0-2 MiB */
+	write64(&fx, 0xc000, 0xd000 | 3);                      /* 0xc0000000: a PT */
+	write64(&fx, 0xd000, 0x123000 | 3);
+	protected_mode(&fx, 0x80000011, 0xa000, 0x20);          /* PG, PAE */
+	et_run(&fx, VMM_EXIT_HLT);
+	assert_int_equal(vmm_mem_read(fx.vm, 0x123010, &v, 4), 0);
+	assert_int_equal(v, 0xabcd);
+	fx_destroy(&fx);
+}
+
+/* 32-bit code: PAE, CR3, EFER.LME, CR0.PG, far jump to 64-bit code. */
+EMU_GUEST32(g_to_long, "mov %cr4, %eax\n or $0x20, %eax\n mov %eax, %cr4\n"
+		"mov $0x1000, %eax\n mov %eax, %cr3\n mov $0xc0000080, %ecx\n rdmsr\n"
+		"or $0x100, %eax\n wrmsr\n mov %cr0, %eax\n or $0x80000000, %eax\n"
+		"mov %eax, %cr0\n ljmp $0x08, $0x100000 + 1f - g_to_long\n"
+		".code64\n1: mov $0x123456789, %rax\n mov $0xc0000080, %ecx\n rdmsr\n hlt");
+
+static void test_switch_to_long_mode(void **state)
+{
+	emu_fx fx;
+	vmm_regs r;
+	vmm_sregs s;
+
+	et_setup(&fx, g_to_long, EMU_LEN(g_to_long));
+	protected_mode(&fx, 0x11, 0, 0);
+	et_run(&fx, VMM_EXIT_HLT);
+	r = fx_regs(&fx);
+	assert_int_equal(r.rip, FX_CODE + EMU_LEN(g_to_long));
+	assert_int_equal(r.rax, 0x500);                              /* EFER: LME | LMA */
+	assert_int_equal(vmm_vcpu_get_sregs(fx.vcpu, &s), 0);
+	assert_int_equal(s.cs.selector, 0x08);
+	assert_int_equal(s.cs.l, 1);
+	assert_int_equal(s.efer & 0x500, 0x500);
+	fx_destroy(&fx);
+}
+
+#define EMU_GUEST16(name, text) EMU_GUEST(name, ".code16", text)
+
+EMU_GUEST16(g_real, "mov $0x9000, %ax\n mov %ax, %ds\n movb $0x11, (0x10)\n mov $0x1234, %bx\n"
+		"push %bx\n pop %cx\n xor %ax, %ax\n mov %ax, %es\n movw $0x1200, %es:(0x80*4)\n"
+		"movw $0, %es:(0x80*4+2)\n int $0x80\n mov $0x5678, %edx\n ljmp $0x0200, $0x0030");
+EMU_GUEST16(g_real_isr, "mov $0x42, %si\n iret");
+EMU_GUEST16(g_real_far, "mov $0x77, %di\n hlt");
+
+static void test_real_mode(void **state)
+{
+	emu_fx fx;
+	vmm_sregs s;
+	vmm_regs r;
+	uint8_t b = 0;
+
+	et_setup(&fx, g_real_far, 0);
+	assert_int_equal(vmm_mem_write(fx.vm, 0x1000, g_real, EMU_LEN(g_real)), 0);
+	assert_int_equal(vmm_mem_write(fx.vm, 0x1200, g_real_isr, EMU_LEN(g_real_isr)), 0);
+	assert_int_equal(vmm_mem_write(fx.vm, 0x2030, g_real_far, EMU_LEN(g_real_far)), 0);
+	vmm__x86_reset_state(&r, &s);
+	s.cs.selector = 0;
+	s.cs.base = 0;
+	r.rip = 0x1000;
+	r.rsp = 0x8000;
+	assert_int_equal(vmm_vcpu_set_sregs(fx.vcpu, &s), 0);
+	assert_int_equal(vmm_vcpu_set_regs(fx.vcpu, &r), 0);
+	et_run(&fx, VMM_EXIT_HLT);
+	r = fx_regs(&fx);
+	assert_int_equal(vmm_vcpu_get_sregs(fx.vcpu, &s), 0);
+	assert_int_equal(r.rcx, 0x1234);
+	assert_int_equal(r.rsi, 0x42);                 /* the ISR ran and returned */
+	assert_int_equal(r.rdx, 0x5678);
+	assert_int_equal(r.rdi, 0x77);
+	assert_int_equal(r.rsp, 0x8000);
+	assert_int_equal(r.rip, 0x34);
+	assert_int_equal(s.cs.selector, 0x200);
+	assert_int_equal(s.cs.base, 0x2000);
+	assert_int_equal(vmm_mem_read(fx.vm, 0x90010, &b, 1), 0);
+	assert_int_equal(b, 0x11);
+	fx_destroy(&fx);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ud_frame),
+		cmocka_unit_test(test_page_fault_code_and_cr2),
+		cmocka_unit_test(test_gp_and_de),
+		cmocka_unit_test(test_double_and_triple_fault),
+		cmocka_unit_test(test_user_mode_syscall_and_int),
+		cmocka_unit_test(test_user_mode_hlt_is_gp),
+		cmocka_unit_test(test_protected_mode_flat_and_based),
+		cmocka_unit_test(test_32bit_paging_4m),
+		cmocka_unit_test(test_pae_paging),
+		cmocka_unit_test(test_switch_to_long_mode),
+		cmocka_unit_test(test_real_mode),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
