@@ -96,6 +96,29 @@ static int selected(const config *cfg, const char *name)
 	return cfg->only == NULL;
 }
 
+/* Fails if --only names something that is neither a guest nor a host test. */
+static int check_only(const config *cfg, const conform_manifest *m)
+{
+	char name[64];
+
+	for (const char *p = cfg->only; p && *p;) {
+		size_t len = strcspn(p, ",");
+		int known = 0;
+
+		snprintf(name, sizeof(name), "%.*s", (int)len, p);
+		known = manifest_find(m, name) != NULL;
+		for (uint32_t i = 0; i < host_test_count && !known; i++)
+			known = strcmp(host_tests[i].name, name) == 0;
+		if (!known) {
+			fprintf(stderr, "conform: --only: no guest or host test named '%s'\n",
+				name);
+			return -1;
+		}
+		p += len + (p[len] == ',');
+	}
+	return 0;
+}
+
 static void report(stats *st, const config *cfg, const char *backend,
 		   const char *name, const outcome *out)
 {
@@ -191,6 +214,10 @@ int main(int argc, char **argv)
 
 	if (parse_args(argc, argv, &cfg) || manifest_load(cfg.manifest, &m))
 		return 2;
+	if (check_only(&cfg, &m)) {
+		manifest_free(&m);
+		return 2;
+	}
 	if (cfg.list) {
 		list(&m);
 		manifest_free(&m);

@@ -88,19 +88,34 @@ static int known_limitation(const conform_case *c, const char *flavour,
 	return 0;
 }
 
+/* The last line of the output (a guest's FAIL line), escaped. */
+static const char *last_line(const capture *cap, char *buf, size_t len)
+{
+	size_t end = cap->len, start;
+
+	if (end && cap->data[end - 1] == '\n')
+		end--;
+	start = end;
+	while (start && cap->data[start - 1] != '\n')
+		start--;
+	return escape(cap->data ? cap->data + start : "", end - start, 200, buf, len);
+}
+
 static int check_result(const conform_case *c, const char *flavour,
 			const vmm_run_result *res, const capture *cap, outcome *out)
 {
-	char want[32], got[32];
+	char want[32], got[32], line[256];
 
 	if (res->end != c->end || (c->end == VMM_END_DEBUG_EXIT && res->code != c->code)) {
 		if (known_limitation(c, flavour, res, out))
 			return OUTCOME_SKIP;
 		return outcome_fail(out, "ended with %s, expected %s (%s; vCPU %u, rip "
-				    "0x%llx)", end_name(res->end, res->code, got, sizeof(got)),
+				    "0x%llx); last output line: \"%s\"",
+				    end_name(res->end, res->code, got, sizeof(got)),
 				    end_name(c->end, c->code, want, sizeof(want)),
 				    res->message, res->vcpu_index,
-				    (unsigned long long)res->rip);
+				    (unsigned long long)res->rip,
+				    last_line(cap, line, sizeof(line)));
 	}
 	return compare_output(c, cap, out);
 }
