@@ -320,6 +320,8 @@ static inline int emu_fault(emu_cpu *cpu, unsigned vec, int has_err, uint32_t er
 /* Ends the run with VMM_EXIT_INTERNAL_ERROR and a message. */
 int emu_internal_error(emu_cpu *cpu, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* Appends "[rip 0x...: <code bytes>]" to the internal error (run loop). */
+void emu_internal_error_where(emu_cpu *cpu);
 
 /* ---- Parts ------------------------------------------------------------------ */
 /* flags.c */

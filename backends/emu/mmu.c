@@ -45,12 +45,21 @@ void emu_tlb_drop_writes(emu_cpu *cpu, uint64_t gpa_page)
 
 static void *pte_ptr(void *opaque, uint64_t gpa)
 {
+	static __thread uint64_t rom_copy[4];   /* one per paging level */
+	static __thread unsigned rom_next;
 	emu_cpu *cpu = opaque;
 	const vmm__memslot *slot = vmm__mem_find(cpu->vm, gpa);
+	uint64_t *copy;
 
 	if (!slot || gpa + 8 > slot->gpa + slot->size)
 		return NULL;
-	return slot->hva + (gpa - slot->gpa);
+	if (slot->flags & VMM_MEM_WRITE)
+		return slot->hva + (gpa - slot->gpa);
+	/* Tables in read-only memory: A/D updates go to a copy (dropped, as
+	 * writes to ROM are). */
+	copy = &rom_copy[rom_next++ & 3];
+	memcpy(copy, slot->hva + (gpa - slot->gpa), 8);
+	return copy;
 }
 
 static void fill_tlb(emu_cpu *cpu, uint64_t la, const vmm__x86_walk_result *w,
@@ -224,9 +233,8 @@ static int io_access(emu_cpu *cpu, int is_pio, uint64_t addr, unsigned size,
 		log->count = log->pos;   /* diverged: forget the rest */
 	}
 	if (log->count == EMU_LOG_MAX)
-		return emu_internal_error(cpu, "emu: instruction at rip 0x%llx makes more "
-					  "than %d device accesses",
-					  (unsigned long long)cpu->rip, EMU_LOG_MAX);
+		return emu_internal_error(cpu, "emu: the instruction makes more than %d "
+					  "device accesses", EMU_LOG_MAX);
 	rec = &log->rec[log->count++];
 	log->pos = log->count;
 	*rec = (emu_io_rec){ addr, is_write ? *data : 0, (uint8_t)size, (uint8_t)is_write,
@@ -309,6 +317,16 @@ int emu_mem_read_slow(emu_cpu *cpu, uint64_t la, void *buf, unsigned n, unsigned
 	return access_part(cpu, &x[1], (uint8_t *)buf + first, n - first, 0);
 }
 
+/* After a store to RAM: another vCPU may have decoded the page between the
+ * invalidation in translate() and the store, seeing the old bytes. */
+static void written_again(emu_cpu *cpu, const xlat *x)
+{
+	if (!x->hva || !cpu->evm)
+		return;
+	atomic_thread_fence(memory_order_seq_cst);
+	emu_code_written(cpu, cpu->evm, x->gpa);
+}
+
 /* Writes never modify buf: access_part and mmio only read it for writes. */
 int emu_mem_write_slow(emu_cpu *cpu, uint64_t la, const void *buf, unsigned n,
 		       unsigned acc)
@@ -321,9 +339,12 @@ int emu_mem_write_slow(emu_cpu *cpu, uint64_t la, const void *buf, unsigned n,
 	if (rc)
 		return rc;
 	rc = access_part(cpu, &x[0], src, first, 1);
-	if (rc || first == n)
-		return rc;
-	return access_part(cpu, &x[1], src + first, n - first, 1);
+	if (!rc && first < n)
+		rc = access_part(cpu, &x[1], src + first, n - first, 1);
+	written_again(cpu, &x[0]);
+	if (first < n)
+		written_again(cpu, &x[1]);
+	return rc;
 }
 
 int emu_read_slow(emu_cpu *cpu, uint64_t la, unsigned sz)
