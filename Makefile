@@ -126,6 +126,7 @@ $(GUEST_DIR)/hello.elf: examples/hello/hello.c $(GUEST_RT64_OBJS) tests/guests/r
 	      -Wl,--build-id=none -o $@ $(GUEST_RT64_OBJS) $<
 
 -include tests/guests/guests.mk
+-include tests/hosts/hosts.mk
 
 # ---- Checks -----------------------------------------------------------------
 # tests/run-checks runs each step, prints PASS/FAIL/NOT RUN lines and ends

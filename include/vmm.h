@@ -18,6 +18,10 @@
  *    run. Mapping, unmapping and device registration must not race with
  *    running vCPUs of the same VM (do them before running, or while stopped).
  *  - Device callbacks run on the thread of the vCPU that made the access.
+ *  - While a kvm VM exists, libvmm owns the signal SIGRTMIN+6: it installs a
+ *    no-op handler with the first kvm VM and restores the previous action
+ *    with the last; vmm_vcpu_kick() sends it to the thread in vmm_vcpu_run.
+ *    Do not block it in threads that run kvm vCPUs.
  */
 #ifndef VMM_H
 #define VMM_H

@@ -91,7 +91,10 @@ static unsigned group5(const emu_dec *d, const uint8_t *b, emu_insn *ins)
 	if (r == 6 && d->code_sz == EMU_SZ64 && d->osz == EMU_SZ32)
 		ins->osz = EMU_SZ64;
 	switch (r) {
-	case 0: case 1: ins->op = (uint8_t)r; ins->fn = emu_h_incdec; return 0;
+	case 0: case 1:
+		ins->op = (uint8_t)r;
+		ins->fn = d->mod == 3 ? emu_incdec_tab[r][ins->osz] : emu_h_incdec;
+		return 0;
 	case 2: ins->fn = emu_h_call_ind; return END;
 	case 3: ins->fn = emu_h_call_far_ind; return END;
 	case 4: ins->fn = emu_h_jmp_ind; return END;
@@ -150,7 +153,7 @@ static unsigned row_40_7f(const emu_dec *d, const uint8_t *b, uint64_t rip, emu_
 	if (op < 0x50) {                     /* INC/DEC r (16/32-bit code) */
 		opcode_reg(d, ins, d->osz);
 		ins->op = (op >> 3) & 1;
-		ins->fn = emu_h_incdec;
+		ins->fn = emu_incdec_tab[ins->op][d->osz];
 		return 0;
 	}
 	if (op < 0x60) {
@@ -176,6 +179,49 @@ static unsigned row_40_7f(const emu_dec *d, const uint8_t *b, uint64_t rip, emu_
 	return emu_bind_unsupported(b, d->len, ins);
 }
 
+static unsigned row_90_af(const emu_dec *d, const uint8_t *b, emu_insn *ins)
+{
+	unsigned op = d->opcode;
+
+	if (op >= 0x91 && op <= 0x97) {
+		opcode_reg(d, ins, d->osz);
+		ins->reg = 0;
+		ins->fn = emu_h_xchg;
+		return 0;
+	}
+	if (op >= 0xa4 && op <= 0xaf && op != 0xa8 && op != 0xa9)
+		return strings(d, ins);
+	switch (op) {
+	case 0x90:
+		if (d->rex & 1) {
+			opcode_reg(d, ins, d->osz);
+			ins->reg = 0;
+			ins->fn = emu_h_xchg;
+			return 0;
+		}
+		ins->fn = emu_h_nop;
+		return 0;
+	case 0x98: ins->fn = emu_h_cbw; return 0;
+	case 0x99: ins->fn = emu_h_cwd; return 0;
+	case 0x9a:
+		ins->disp = (int64_t)d->imm2;
+		ins->fn = emu_h_call_far;
+		return END;
+	case 0x9b: ins->fn = emu_h_nop; return 0;
+	case 0x9c: ins->fn = emu_h_pushf; return 0;
+	case 0x9d: ins->fn = emu_h_popf; return 0;
+	case 0x9e: ins->fn = emu_h_sahf; return 0;
+	case 0x9f: ins->fn = emu_h_lahf; return 0;
+	case 0xa0: case 0xa1: return moffs(d, ins, 0);
+	case 0xa2: case 0xa3: return moffs(d, ins, 1);
+	default:                                /* A8/A9: TEST acc, imm */
+		ins->rm = 0;
+		ins->op = 8;
+		ins->fn = emu_alu_tab[8][EMU_RI][d->osz];
+		return 0;
+	}
+}
+
 static unsigned row_80_bf(const emu_dec *d, const uint8_t *b, emu_insn *ins)
 {
 	unsigned op = d->opcode;
@@ -185,12 +231,8 @@ static unsigned row_80_bf(const emu_dec *d, const uint8_t *b, emu_insn *ins)
 		ins->fn = emu_mov_tab[EMU_RI][d->osz];
 		return 0;
 	}
-	if (op >= 0x91 && op <= 0x97) {
-		opcode_reg(d, ins, d->osz);
-		ins->reg = 0;
-		ins->fn = emu_h_xchg;
-		return 0;
-	}
+	if (op >= 0x90)
+		return row_90_af(d, b, ins);
 	switch (op) {
 	case 0x80: case 0x81: case 0x82: case 0x83: return alu_imm(d, ins, d->reg & 7);
 	case 0x84: case 0x85:
@@ -212,42 +254,12 @@ static unsigned row_80_bf(const emu_dec *d, const uint8_t *b, emu_insn *ins)
 		ins->op = d->reg & 7;
 		ins->fn = emu_h_mov_to_sreg;
 		return 0;
-	case 0x8f:
-		if (d->reg & 7)
-			return emu_bind_unsupported(b, d->len, ins);
+	default:                                /* 8F /0: POP r/m */
+		if (d->reg & 7)            /* XOP (AMD) or undefined */
+			return emu_bind_ud(ins);
 		ins->fn = emu_h_pop_rm;
 		return 0;
-	case 0x90:
-		if (d->rex & 1) {
-			opcode_reg(d, ins, d->osz);
-			ins->reg = 0;
-			ins->fn = emu_h_xchg;
-			return 0;
-		}
-		ins->fn = emu_h_nop;
-		return 0;
-	case 0x98: ins->fn = emu_h_cbw; return 0;
-	case 0x99: ins->fn = emu_h_cwd; return 0;
-	case 0x9b: ins->fn = emu_h_nop; return 0;
-	case 0x9c: ins->fn = emu_h_pushf; return 0;
-	case 0x9d: ins->fn = emu_h_popf; return 0;
-	case 0x9e: ins->fn = emu_h_sahf; return 0;
-	case 0x9f: ins->fn = emu_h_lahf; return 0;
-	case 0xa0: case 0xa1: return moffs(d, ins, 0);
-	case 0xa2: case 0xa3: return moffs(d, ins, 1);
-	case 0xa8: case 0xa9:
-		ins->rm = 0;
-		ins->op = 8;
-		ins->fn = emu_alu_tab[8][EMU_RI][d->osz];
-		return 0;
-	case 0x9a:
-		ins->disp = (int64_t)d->imm2;
-		ins->fn = emu_h_call_far;
-		return END;
 	}
-	if (op >= 0xa4 && op <= 0xaf)
-		return strings(d, ins);
-	return emu_bind_unsupported(b, d->len, ins);
 }
 
 static unsigned row_c0_cf(const emu_dec *d, const uint8_t *b, emu_insn *ins)
@@ -260,8 +272,8 @@ static unsigned row_c0_cf(const emu_dec *d, const uint8_t *b, emu_insn *ins)
 		ins->fn = emu_h_lxs;
 		return 0;
 	case 0xc6: case 0xc7:
-		if (d->reg & 7)
-			return emu_bind_unsupported(b, d->len, ins);
+		if (d->reg & 7)            /* XABORT/XBEGIN (no RTM) or undefined */
+			return emu_bind_ud(ins);
 		ins->fn = emu_mov_tab[d->mod == 3 ? EMU_RI : EMU_MI][d->osz];
 		return 0;
 	case 0xc8: ins->aux = (uint8_t)d->imm2; ins->fn = emu_h_enter; return 0;
@@ -280,6 +292,8 @@ static unsigned row_d0_ff(const emu_dec *d, const uint8_t *b, uint64_t rip, emu_
 
 	if (op <= 0xd3)
 		return shift_group(d, ins, op >= 0xd2 ? 1 : 0);
+	if (op >= 0xd8 && op <= 0xdf)
+		return emu_bind_x87(d, b, ins);
 	if (op >= 0xe0 && op <= 0xe2) {
 		ins->op = op & 3;
 		return emu_bind_branch(d, rip, ins, emu_h_loop);
@@ -306,7 +320,7 @@ static unsigned row_d0_ff(const emu_dec *d, const uint8_t *b, uint64_t rip, emu_
 		if ((d->reg & 7) > 1)
 			return emu_bind_ud(ins);
 		ins->op = d->reg & 7;
-		ins->fn = emu_h_incdec;
+		ins->fn = d->mod == 3 ? emu_incdec_tab[ins->op][EMU_SZ8] : emu_h_incdec;
 		return 0;
 	case 0xff: return group5(d, b, ins);
 	}

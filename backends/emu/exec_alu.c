@@ -19,12 +19,12 @@ alu(emu_cpu *cpu, unsigned op, unsigned sz, uint64_t a, uint64_t b, emu_ccv *cc)
 	switch (op) {
 	case ADD: r = (a + b) & m; cc->op = EMU_CC(EMU_CC_ADD, sz); break;
 	case ADC:
-		c = (uint64_t)emu_get_cf(cpu);
+		c = (uint64_t)emu_cf(cpu);
 		r = (a + b + c) & m;
 		cc->op = EMU_CC(c ? EMU_CC_ADC : EMU_CC_ADD, sz);
 		break;
 	case SBB:
-		c = (uint64_t)emu_get_cf(cpu);
+		c = (uint64_t)emu_cf(cpu);
 		r = (a - b - c) & m;
 		cc->op = EMU_CC(c ? EMU_CC_SBB : EMU_CC_SUB, sz);
 		break;
@@ -54,7 +54,7 @@ static int alu_rr_##op##_##sz(emu_cpu *cpu, const emu_insn *ins)                
 	if (WRITES(op))                                                          \
 		emu_reg_set(cpu, ins->rm, sz, r);                                \
 	cc_commit(cpu, &cc);                                                     \
-	return EMU_OK;                                                           \
+	EMU_CONTINUE(cpu, ins);                                                  \
 }                                                                                \
 static int alu_ri_##op##_##sz(emu_cpu *cpu, const emu_insn *ins)                 \
 {                                                                                \
@@ -64,7 +64,7 @@ static int alu_ri_##op##_##sz(emu_cpu *cpu, const emu_insn *ins)                
 	if (WRITES(op))                                                          \
 		emu_reg_set(cpu, ins->rm, sz, r);                                \
 	cc_commit(cpu, &cc);                                                     \
-	return EMU_OK;                                                           \
+	EMU_CONTINUE(cpu, ins);                                                  \
 }                                                                                \
 static int alu_rm_##op##_##sz(emu_cpu *cpu, const emu_insn *ins)                 \
 {                                                                                \
@@ -77,7 +77,7 @@ static int alu_rm_##op##_##sz(emu_cpu *cpu, const emu_insn *ins)                
 	if (WRITES(op))                                                          \
 		emu_reg_set(cpu, ins->reg, sz, r);                               \
 	cc_commit(cpu, &cc);                                                     \
-	return EMU_OK;                                                           \
+	EMU_CONTINUE(cpu, ins);                                                  \
 }                                                                                \
 static int alu_mr_##op##_##sz(emu_cpu *cpu, const emu_insn *ins)                 \
 {                                                                                \
@@ -90,7 +90,7 @@ static int alu_mr_##op##_##sz(emu_cpu *cpu, const emu_insn *ins)                
 	if (WRITES(op) && (rc = emu_write(cpu, la, sz, r)))                      \
 		return rc;                                                       \
 	cc_commit(cpu, &cc);                                                     \
-	return EMU_OK;                                                           \
+	EMU_CONTINUE(cpu, ins);                                                  \
 }                                                                                \
 static int alu_mi_##op##_##sz(emu_cpu *cpu, const emu_insn *ins)                 \
 {                                                                                \
@@ -103,7 +103,7 @@ static int alu_mi_##op##_##sz(emu_cpu *cpu, const emu_insn *ins)                
 	if (WRITES(op) && (rc = emu_write(cpu, la, sz, r)))                      \
 		return rc;                                                       \
 	cc_commit(cpu, &cc);                                                     \
-	return EMU_OK;                                                           \
+	EMU_CONTINUE(cpu, ins);                                                  \
 }
 
 #define DEF_ALU_SIZES(op) DEF_ALU(op, 0) DEF_ALU(op, 1) DEF_ALU(op, 2) DEF_ALU(op, 3)
@@ -139,7 +139,7 @@ int emu_h_alu_lock(emu_cpu *cpu, const emu_insn *ins)
 static int mov_rr_##sz(emu_cpu *cpu, const emu_insn *ins)                        \
 {                                                                                \
 	emu_reg_set(cpu, ins->rm, sz, emu_reg_get(cpu, ins->reg, sz));           \
-	return EMU_OK;                                                           \
+	EMU_CONTINUE(cpu, ins);                                                  \
 }                                                                                \
 static int mov_rm_##sz(emu_cpu *cpu, const emu_insn *ins)                        \
 {                                                                                \
@@ -148,20 +148,26 @@ static int mov_rm_##sz(emu_cpu *cpu, const emu_insn *ins)                       
 	if (rc)                                                                  \
 		return rc;                                                       \
 	emu_reg_set(cpu, ins->reg, sz, v);                                       \
-	return EMU_OK;                                                           \
+	EMU_CONTINUE(cpu, ins);                                                  \
 }                                                                                \
 static int mov_mr_##sz(emu_cpu *cpu, const emu_insn *ins)                        \
 {                                                                                \
-	return emu_write(cpu, emu_ea(cpu, ins), sz, emu_reg_get(cpu, ins->reg, sz)); \
+	int rc = emu_write(cpu, emu_ea(cpu, ins), sz, emu_reg_get(cpu, ins->reg, sz)); \
+	if (rc)                                                                  \
+		return rc;                                                       \
+	EMU_CONTINUE(cpu, ins);                                                  \
 }                                                                                \
 static int mov_ri_##sz(emu_cpu *cpu, const emu_insn *ins)                        \
 {                                                                                \
 	emu_reg_set(cpu, ins->rm, sz, ins->imm);                                 \
-	return EMU_OK;                                                           \
+	EMU_CONTINUE(cpu, ins);                                                  \
 }                                                                                \
 static int mov_mi_##sz(emu_cpu *cpu, const emu_insn *ins)                        \
 {                                                                                \
-	return emu_write(cpu, emu_ea(cpu, ins), sz, ins->imm & emu_sz_mask(sz)); \
+	int rc = emu_write(cpu, emu_ea(cpu, ins), sz, ins->imm & emu_sz_mask(sz)); \
+	if (rc)                                                                  \
+		return rc;                                                       \
+	EMU_CONTINUE(cpu, ins);                                                  \
 }
 
 DEF_MOV(0) DEF_MOV(1) DEF_MOV(2) DEF_MOV(3)
@@ -175,12 +181,12 @@ const emu_fn emu_mov_tab[EMU_FORMS][4] = {
 int emu_h_lea(emu_cpu *cpu, const emu_insn *ins)
 {
 	emu_reg_set(cpu, ins->reg, ins->osz, emu_ea_off(cpu, ins));
-	return EMU_OK;
+	EMU_CONTINUE(cpu, ins);
 }
 
 int emu_h_lea64(emu_cpu *cpu, const emu_insn *ins)
 {
 	cpu->r[ins->reg >> 3] = cpu->r[ins->base] + (cpu->r[ins->index] << ins->scale) +
 				(uint64_t)ins->disp;
-	return EMU_OK;
+	EMU_CONTINUE(cpu, ins);
 }

@@ -77,7 +77,7 @@ static uint64_t incdec_op(emu_cpu *cpu, const emu_insn *ins, uint64_t old, emu_c
 	uint64_t r = (ins->op ? old - 1 : old + 1) & emu_sz_mask(sz);
 
 	*cc = (emu_ccv){ EMU_CC(ins->op ? EMU_CC_DEC : EMU_CC_INC, sz), 1, r, old,
-			 (uint64_t)emu_get_cf(cpu) };
+			 (uint64_t)emu_cf(cpu) };
 	return r;
 }
 
@@ -95,6 +95,30 @@ static uint64_t neg_op(emu_cpu *cpu, const emu_insn *ins, uint64_t old, emu_ccv 
 }
 
 int emu_h_incdec(emu_cpu *cpu, const emu_insn *ins) { return emu_rmw(cpu, ins, ins->osz, incdec_op); }
+
+/* INC/DEC of a register, specialised by size: CF is kept. */
+#define DEF_INCDEC(sz)                                                           \
+static int inc_r_##sz(emu_cpu *cpu, const emu_insn *ins)                         \
+{                                                                                \
+	uint64_t a = emu_reg_get(cpu, ins->rm, sz), r = (a + 1) & emu_sz_mask(sz); \
+	uint64_t cf = (uint64_t)emu_cf(cpu);                                     \
+	emu_reg_set(cpu, ins->rm, sz, r);                                        \
+	emu_cc_set(cpu, EMU_CC(EMU_CC_INC, sz), r, a, cf);                       \
+	EMU_CONTINUE(cpu, ins);                                                  \
+}                                                                                \
+static int dec_r_##sz(emu_cpu *cpu, const emu_insn *ins)                         \
+{                                                                                \
+	uint64_t a = emu_reg_get(cpu, ins->rm, sz), r = (a - 1) & emu_sz_mask(sz); \
+	uint64_t cf = (uint64_t)emu_cf(cpu);                                     \
+	emu_reg_set(cpu, ins->rm, sz, r);                                        \
+	emu_cc_set(cpu, EMU_CC(EMU_CC_DEC, sz), r, a, cf);                       \
+	EMU_CONTINUE(cpu, ins);                                                  \
+}
+DEF_INCDEC(0) DEF_INCDEC(1) DEF_INCDEC(2) DEF_INCDEC(3)
+
+const emu_fn emu_incdec_tab[2][4] = {
+	{ inc_r_0, inc_r_1, inc_r_2, inc_r_3 }, { dec_r_0, dec_r_1, dec_r_2, dec_r_3 }
+};
 int emu_h_not(emu_cpu *cpu, const emu_insn *ins) { return emu_rmw(cpu, ins, ins->osz, not_op); }
 int emu_h_neg(emu_cpu *cpu, const emu_insn *ins) { return emu_rmw(cpu, ins, ins->osz, neg_op); }
 

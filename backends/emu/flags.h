@@ -14,6 +14,20 @@ static inline void emu_cc_set(emu_cpu *cpu, uint32_t op, uint64_t res, uint64_t 
 	cpu->cc_b = b;
 }
 
+/* CF, with the common cases inline. */
+static inline int emu_cf(const emu_cpu *cpu)
+{
+	unsigned kind = cpu->cc_op >> 2;
+
+	if (kind == EMU_CC_LOGIC)
+		return 0;
+	if (kind == EMU_CC_SUB)
+		return cpu->cc_a < cpu->cc_b;
+	if (kind == EMU_CC_INC || kind == EMU_CC_DEC)
+		return (int)cpu->cc_b;
+	return emu_get_cf(cpu);
+}
+
 /* Condition codes in instruction encoding order: O NO B NB Z NZ BE NBE S NS
  * P NP L NL LE NLE. */
 static inline int emu_cond(const emu_cpu *cpu, unsigned cc)

@@ -277,7 +277,7 @@ static int mmio(emu_cpu *cpu, uint64_t gpa, uint8_t *buf, unsigned n, int is_wri
 
 /* ---- Slow paths ----------------------------------------------------------- */
 
-/* Translates the (at most two) pages of [la, la+n). */
+/* Translates the (at most two) pages of [la, la+n), n <= 4096. */
 static int translate_span(emu_cpu *cpu, uint64_t la, unsigned n, unsigned acc,
 			  xlat x[2], unsigned *first)
 {
@@ -327,24 +327,38 @@ static void written_again(emu_cpu *cpu, const xlat *x)
 	emu_code_written(cpu, cpu->evm, x->gpa);
 }
 
+/* Writes never modify buf: access_part and mmio only read it for writes. */
 int emu_mem_write_slow(emu_cpu *cpu, uint64_t la, const void *buf, unsigned n,
 		       unsigned acc)
 {
-	uint8_t tmp[16];
+	uint8_t *src = (uint8_t *)(uintptr_t)buf;
 	xlat x[2];
 	unsigned first;
 	int rc = translate_span(cpu, la, n, acc | EMU_ACC_W, x, &first);
 
 	if (rc)
 		return rc;
-	memcpy(tmp, buf, n);
-	rc = access_part(cpu, &x[0], tmp, first, 1);
+	rc = access_part(cpu, &x[0], src, first, 1);
 	if (!rc && first < n)
-		rc = access_part(cpu, &x[1], tmp + first, n - first, 1);
+		rc = access_part(cpu, &x[1], src + first, n - first, 1);
 	written_again(cpu, &x[0]);
 	if (first < n)
 		written_again(cpu, &x[1]);
 	return rc;
+}
+
+int emu_read_slow(emu_cpu *cpu, uint64_t la, unsigned sz)
+{
+	uint64_t v = 0;
+	int rc = emu_mem_read_slow(cpu, la, &v, 1u << sz, EMU_ACC_R);
+
+	cpu->mval = v;
+	return rc;
+}
+
+int emu_write_slow(emu_cpu *cpu, uint64_t la, unsigned sz, uint64_t v)
+{
+	return emu_mem_write_slow(cpu, la, &v, 1u << sz, EMU_ACC_W);
 }
 
 int emu_mem_rmw_ptr(emu_cpu *cpu, uint64_t la, unsigned n, void **p)

@@ -13,7 +13,12 @@ enum {
 	EMU_ACC_SYS = 1u << 2     /* implicit supervisor access (tables, TSS) */
 };
 
-/* Slow paths: n bytes (1..16) at linear address la. */
+/* Slow paths for one access of 2^sz bytes: the value read is left in
+ * cpu->mval (so callers never pass the address of a local, which would cost
+ * every handler a stack-protector check). */
+int emu_read_slow(emu_cpu *cpu, uint64_t la, unsigned sz);
+int emu_write_slow(emu_cpu *cpu, uint64_t la, unsigned sz, uint64_t v);
+/* Slow paths: n bytes (1..4096) at linear address la. */
 int emu_mem_read_slow(emu_cpu *cpu, uint64_t la, void *buf, unsigned n, unsigned acc);
 int emu_mem_write_slow(emu_cpu *cpu, uint64_t la, const void *buf, unsigned n,
 		       unsigned acc);
@@ -41,6 +46,7 @@ static inline int emu_read(emu_cpu *cpu, uint64_t la, unsigned sz, uint64_t *v)
 {
 	const emu_tlb_entry *e = &cpu->tlb[(la >> 12) & (EMU_TLB_SIZE - 1)];
 	unsigned n = 1u << sz;
+	int rc;
 
 	if (EMU_LIKELY(e->tag_r == (la & ~0xfffull) && (la & 0xfff) <= 4096 - n)) {
 		const uint8_t *p = (const uint8_t *)(uintptr_t)(la + e->addend);
@@ -55,8 +61,9 @@ static inline int emu_read(emu_cpu *cpu, uint64_t la, unsigned sz, uint64_t *v)
 		}
 		return EMU_OK;
 	}
-	*v = 0;
-	return emu_mem_read_slow(cpu, la, v, n, EMU_ACC_R);
+	rc = emu_read_slow(cpu, la, sz);
+	*v = cpu->mval;
+	return rc;
 }
 
 static inline int emu_write(emu_cpu *cpu, uint64_t la, unsigned sz, uint64_t v)
@@ -77,7 +84,7 @@ static inline int emu_write(emu_cpu *cpu, uint64_t la, unsigned sz, uint64_t v)
 		}
 		return EMU_OK;
 	}
-	return emu_mem_write_slow(cpu, la, &v, n, EMU_ACC_W);
+	return emu_write_slow(cpu, la, sz, v);
 }
 
 /* Checks that a write of 2^sz bytes at la would succeed (no side effects

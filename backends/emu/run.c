@@ -5,7 +5,8 @@
 
 /* Executes block b from its first instruction; sets cpu->rip for how it
  * ended and returns the status. */
-static int run_block(emu_cpu *cpu, const emu_block *b)
+static inline __attribute__((always_inline)) int run_block(emu_cpu *cpu,
+							   const emu_block *b)
 {
 	const emu_insn *ins = b->ins;
 	uint64_t rip;
@@ -13,16 +14,19 @@ static int run_block(emu_cpu *cpu, const emu_block *b)
 
 	cpu->blk = b;
 	cpu->exec_seq++;
+	cpu->cur = ins;
 	for (;;) {
-		cpu->cur = ins;
 		st = ins->fn(cpu, ins);
 		if (EMU_UNLIKELY(st))
 			break;
-		ins++;
+		ins = cpu->cur + 1;
+		cpu->cur = ins;
 	}
-	cpu->icount += (uint64_t)(ins - b->ins);
+	ins = cpu->cur;
+	if (EMU_LIKELY(st == EMU_JUMP))
+		return st;
 	switch (st) {
-	case EMU_JUMP: case EMU_EXIT_JUMP:
+	case EMU_EXIT_JUMP:
 		return st;
 	case EMU_NEXT: case EMU_EXIT_NEXT:
 		rip = b->rip + ins->off + ins->len;
@@ -33,6 +37,30 @@ static int run_block(emu_cpu *cpu, const emu_block *b)
 	}
 	cpu->rip = (b->mode_key & 3) == EMU_SZ64 ? rip : rip & 0xffffffffull;
 	return st;
+}
+
+static inline int attention(const emu_cpu *cpu)
+{
+	return atomic_load_explicit(&cpu->vcpu->kicked, memory_order_relaxed) ||
+	       atomic_load_explicit(&cpu->evm->code_epoch, memory_order_relaxed) !=
+		       cpu->code_epoch_seen;
+}
+
+/* Executes b and the blocks that follow it through the jump cache, until
+ * something other than a branch ends a block or the run loop must look. */
+static int run_blocks(emu_cpu *cpu, const emu_block *b)
+{
+	for (;;) {
+		int st = run_block(cpu, b);
+
+		if (EMU_UNLIKELY(st > EMU_RESTART))
+			return st;
+		if (EMU_UNLIKELY(attention(cpu)))
+			return EMU_OK;
+		b = emu_jc_lookup(cpu);
+		if (EMU_UNLIKELY(!b))
+			return EMU_OK;
+	}
 }
 
 /* Executes the one instruction at RIP again, replaying its logged device
@@ -115,7 +143,7 @@ static int step(emu_cpu *cpu)
 		if (st)
 			return st;
 	}
-	return run_block(cpu, b);
+	return run_blocks(cpu, b);
 }
 
 int emu_run_loop(emu_cpu *cpu, vmm_exit *exit)

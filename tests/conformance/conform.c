@@ -11,16 +11,31 @@
  * then "conform: N passed, N failed, N skipped".
  * Exit status: 0 if nothing failed, 1 if something failed, 2 on bad usage. */
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "tests/conformance/src/conform.h"
 
 typedef struct stats {
 	unsigned passed, failed, skipped;
 } stats;
+
+/* Hang guard: if a case gives no result long after its time limit (for
+ * example a vmm_vcpu_run that a kick cannot stop), the runner reports it
+ * as failed and exits instead of hanging. */
+#define GUARD_GRACE_S 60.0
+#define HOST_TEST_LIMIT_S 60.0
+
+static struct {
+	pthread_mutex_t lock;
+	char label[96];
+	double deadline;     /* 0: disarmed */
+	stats *st;
+} guard = { PTHREAD_MUTEX_INITIALIZER, "", 0, NULL };
 
 typedef struct config {
 	conform_opts opts;
@@ -83,6 +98,42 @@ static double now(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+static void guard_arm(const char *backend, const char *name, double limit_s)
+{
+	pthread_mutex_lock(&guard.lock);
+	snprintf(guard.label, sizeof(guard.label), "%s/%s", backend, name);
+	guard.deadline = now() + limit_s + GUARD_GRACE_S;
+	pthread_mutex_unlock(&guard.lock);
+}
+
+static void guard_disarm(void)
+{
+	pthread_mutex_lock(&guard.lock);
+	guard.deadline = 0;
+	pthread_mutex_unlock(&guard.lock);
+}
+
+static void *guard_thread(void *arg)
+{
+	struct timespec step = { 0, 100 * 1000000 };
+
+	for (;;) {
+		nanosleep(&step, NULL);
+		pthread_mutex_lock(&guard.lock);
+		if (guard.deadline && now() > guard.deadline) {
+			printf("FAIL %s: no result %.0f s after its time limit; the runner "
+			       "gives up (a run that cannot be stopped)\n", guard.label,
+			       GUARD_GRACE_S);
+			printf("conform: %u passed, %u failed, %u skipped\n",
+			       guard.st->passed, guard.st->failed + 1, guard.st->skipped);
+			fflush(stdout);
+			_exit(1);
+		}
+		pthread_mutex_unlock(&guard.lock);
+	}
+	return arg;
+}
+
 static int selected(const config *cfg, const char *name)
 {
 	size_t n = strlen(name);
@@ -94,6 +145,29 @@ static int selected(const config *cfg, const char *name)
 		p += len + (p[len] == ',');
 	}
 	return cfg->only == NULL;
+}
+
+/* Fails if --only names something that is neither a guest nor a host test. */
+static int check_only(const config *cfg, const conform_manifest *m)
+{
+	char name[64];
+
+	for (const char *p = cfg->only; p && *p;) {
+		size_t len = strcspn(p, ",");
+		int known = 0;
+
+		snprintf(name, sizeof(name), "%.*s", (int)len, p);
+		known = manifest_find(m, name) != NULL;
+		for (uint32_t i = 0; i < host_test_count && !known; i++)
+			known = strcmp(host_tests[i].name, name) == 0;
+		if (!known) {
+			fprintf(stderr, "conform: --only: no guest or host test named '%s'\n",
+				name);
+			return -1;
+		}
+		p += len + (p[len] == ',');
+	}
+	return 0;
 }
 
 static void report(stats *st, const config *cfg, const char *backend,
@@ -147,7 +221,9 @@ static void run_backend(stats *st, const config *cfg, const conform_manifest *m,
 	for (uint32_t i = 0; i < m->ncases; i++) {
 		if (!selected(cfg, m->cases[i].name))
 			continue;
+		guard_arm(info->name, m->cases[i].name, m->cases[i].timeout_s);
 		case_run(&cfg->opts, info->name, &m->cases[i], &out);
+		guard_disarm();
 		report(st, cfg, info->name, m->cases[i].name, &out);
 	}
 	for (uint32_t i = 0; i < host_test_count; i++) {
@@ -155,7 +231,9 @@ static void run_backend(stats *st, const config *cfg, const conform_manifest *m,
 			continue;
 		memset(&out, 0, sizeof(out));
 		out.seconds = -now();
+		guard_arm(info->name, host_tests[i].name, HOST_TEST_LIMIT_S);
 		host_tests[i].run(&cfg->opts, m, info->name, &out);
+		guard_disarm();
 		out.seconds += now();
 		report(st, cfg, info->name, host_tests[i].name, &out);
 	}
@@ -187,14 +265,25 @@ int main(int argc, char **argv)
 	static conform_manifest m;
 	stats st = { 0, 0, 0 };
 	config cfg;
+	pthread_t guard_tid;
 	int found = 0;
 
 	if (parse_args(argc, argv, &cfg) || manifest_load(cfg.manifest, &m))
 		return 2;
+	if (check_only(&cfg, &m)) {
+		manifest_free(&m);
+		return 2;
+	}
 	if (cfg.list) {
 		list(&m);
 		manifest_free(&m);
 		return 0;
+	}
+	guard.st = &st;
+	if (pthread_create(&guard_tid, NULL, guard_thread, NULL) ||
+	    pthread_detach(guard_tid)) {
+		fprintf(stderr, "conform: cannot start the hang guard thread\n");
+		return 2;
 	}
 	for (uint32_t i = 0; vmm_backends(i, &info) == 0; i++) {
 		if (cfg.backend && strcmp(cfg.backend, info.name))

@@ -1,7 +1,8 @@
 /* exceptions.c - exception delivery through a guest IDT of 64-bit
  * interrupt gates (rt/idt64.c): #DE (div by zero), #UD (ud2), #GP (a
  * non-canonical address, error code 0) and #PF on a not-present page for a
- * read and a write (error codes 0 and 2, CR2 = the address). For each, the
+ * read, a write and an instruction fetch (error codes 0, 2 and 0x10, CR2 =
+ * the address). For each, the
  * handler's record of vector, error code, saved RIP (the faulting
  * instruction), CS and RFLAGS is checked. Software interrupts: softint.c.
  * Expected end: debug exit 0; a failed CHECK exits 1. */
@@ -41,6 +42,10 @@ __attribute__((noinline)) static void run_tests(uint16_t cs)
 	EXC_TRIGGER("at_pf_w", "", "movl $1, (%0)", "r"(NOT_PRESENT_VA + 0x458));
 	expect(14, 2, at_pf_w, cs, 5);
 	CHECK_EQ(exc_cr2, NOT_PRESENT_VA + 0x458);
+	/* instruction fetch: I/D (0x10) is reported because EFER.NXE is on */
+	EXC_TRIGGER("at_pf_x", "", "jmp *%0", "r"(NOT_PRESENT_VA + 0x800));
+	expect(14, 0x10, (void *)(NOT_PRESENT_VA + 0x800), cs, 6);
+	CHECK_EQ(exc_cr2, NOT_PRESENT_VA + 0x800);
 }
 
 int guest_main(uint32_t index, uint32_t count)

@@ -4,20 +4,24 @@
  * addresses, a 2 MiB page and a 1 GiB page. Checks that writes through one
  * alias appear through the other, that the CPU sets Accessed and Dirty bits
  * exactly where the architecture says, that INVLPG and a CR3 reload make a
- * changed PTE visible, and the boot paging state the loader promised.
+ * changed PTE visible, that code written through one alias runs through
+ * the other, the #PF error codes of a read-only write, an NX fetch and a
+ * reserved bit (through rt/idt64.c), and the boot paging state.
  * The 1 GiB page is checked when CPUID offers it (else a runner note).
  * Expected end: debug exit 0; a failed CHECK exits 1. */
 #include "common.h"
+#include "idt.h"
 
 #define P 0x1ull
 #define RW 0x2ull
 #define A 0x20ull
 #define D 0x40ull
 #define PS 0x80ull
+#define NX (1ull << 63)
 #define ADDR_MASK 0x000ffffffffff000ull
 
 #define MSR_EFER 0xc0000080u
-#define VA_4K 0x0000008000000000ull   /* PML4[1]: PT pages 0 and 1 */
+#define VA_4K 0x0000008000000000ull   /* PML4[1]: the pages of PT1 below */
 #define VA_2M 0x0000008040000000ull   /* PML4[1], PDPT[1]: one 2 MiB page */
 #define VA_1G 0x0000010000000000ull   /* PML4[2]: one 1 GiB page at 0 */
 #define PHYS_2M 0x400000ull           /* target of the 2 MiB page */
@@ -26,6 +30,11 @@ enum { PML4, PDPT0, PD0, PDPT1, PD1, PT1, PD2, PDPT2, NTABLES };
 static uint64_t tables[NTABLES][512] __attribute__((aligned(4096)));
 static uint8_t page_a[4096] __attribute__((aligned(4096)));
 static uint8_t page_b[4096] __attribute__((aligned(4096)));
+static uint8_t page_c[4096] __attribute__((aligned(4096)));
+
+/* PT1 slots: VA_4K + slot * 4096 */
+enum { SLOT_A1, SLOT_A2, SLOT_RO, SLOT_NX, SLOT_RSVD, SLOT_C1, SLOT_C2 };
+#define SLOT_VA(slot) (VA_4K + (uint64_t)(slot) * 4096)
 extern char __image_end[];
 
 static uint64_t pa(const void *p)
@@ -47,8 +56,12 @@ static void build_tables(int have_1g)
 	*entry(PML4, 1) = pa(tables[PDPT1]) | P | RW;
 	*entry(PDPT1, 0) = pa(tables[PD1]) | P | RW;
 	*entry(PD1, 0) = pa(tables[PT1]) | P | RW;
-	*entry(PT1, 0) = pa(page_a) | P | RW;
-	*entry(PT1, 1) = pa(page_a) | P | RW;       /* the alias */
+	*entry(PT1, SLOT_A1) = pa(page_a) | P | RW;
+	*entry(PT1, SLOT_A2) = pa(page_a) | P | RW;  /* the alias */
+	*entry(PT1, SLOT_RO) = pa(page_b) | P;       /* read-only */
+	*entry(PT1, SLOT_NX) = pa(page_b) | P | RW | NX;
+	*entry(PT1, SLOT_C1) = pa(page_c) | P | RW;  /* code, two aliases */
+	*entry(PT1, SLOT_C2) = pa(page_c) | P | RW;
 	*entry(PDPT1, 1) = pa(tables[PD2]) | P | RW;
 	*entry(PD2, 0) = PHYS_2M | P | RW | PS;
 	if (have_1g) {
@@ -108,6 +121,70 @@ static void test_invlpg(void)
 	printf("paging: invlpg and CR3 reload ok\n");
 }
 
+/* Code written through one alias runs through the other, and a rewrite
+ * through the identity map is seen at once (SMC across virtual aliases). */
+static void test_code_alias(void)
+{
+	volatile uint8_t *w = (volatile uint8_t *)SLOT_VA(SLOT_C1);
+	uint64_t (*run)(void) = (uint64_t (*)(void))SLOT_VA(SLOT_C2);
+
+	w[0] = 0xb8;                                  /* mov $imm32, %eax */
+	*(volatile uint32_t *)(w + 1) = 0x0c0dec0d;
+	w[5] = 0xc3;                                  /* ret */
+	CHECK_EQ(run(), 0x0c0dec0d);
+	*(volatile uint32_t *)(page_c + 1) = 0x5eed5eed;
+	CHECK_EQ(run(), 0x5eed5eed);
+	*(volatile uint32_t *)(w + 1) = 0x600d600d;
+	CHECK_EQ(run(), 0x600d600d);
+	printf("paging: code through aliases ok\n");
+}
+
+extern char at_ro_write[], at_rsvd_read[];
+
+static void expect_pf(uint64_t error, uint64_t rip, uint64_t cr2, uint64_t count)
+{
+	CHECK_EQ(exc_count, count);
+	CHECK_EQ(exc_vector, 14);
+	CHECK_EQ(exc_error, error);
+	CHECK_EQ(exc_rip, rip);
+	CHECK_EQ(exc_cr2, cr2);
+}
+
+/* Bits [MAXPHYADDR, 51] of a PTE are reserved; returns one, or 0 if none. */
+static uint64_t reserved_bit(void)
+{
+	uint32_t r[4];
+
+	cpuid(0x80000000, 0, r);
+	if (r[0] < 0x80000008)
+		return 1ull << 51;
+	cpuid(0x80000008, 0, r);
+	return (r[0] & 0xff) < 52 ? 1ull << 51 : 0;
+}
+
+/* #PF error codes: write to a read-only page with CR0.WP (P|W = 3), fetch
+ * from an NX page (P|I/D = 0x11) and a reserved bit (P|RSVD = 9). */
+__attribute__((noinline)) static void test_protection(void)
+{
+	uint64_t rsvd = reserved_bit();
+
+	idt_install();
+	EXC_TRIGGER("at_ro_write", "", "movl $1, (%0)", "r"(SLOT_VA(SLOT_RO) + 8));
+	expect_pf(0x3, (uint64_t)at_ro_write, SLOT_VA(SLOT_RO) + 8, 1);
+	((volatile uint8_t *)page_b)[0x10] = 0xf4;   /* a hlt, never run */
+	EXC_TRIGGER("at_nx_fetch", "", "jmp *%0", "r"(SLOT_VA(SLOT_NX) + 0x10));
+	expect_pf(0x11, SLOT_VA(SLOT_NX) + 0x10, SLOT_VA(SLOT_NX) + 0x10, 2);
+	if (!rsvd) {
+		guest_note("no reserved physical-address bits (MAXPHYADDR 52)");
+	} else {
+		*entry(PT1, SLOT_RSVD) = pa(page_b) | P | RW | rsvd;
+		EXC_TRIGGER("at_rsvd_read", "", "mov (%0), %%rax",
+			    "r"(SLOT_VA(SLOT_RSVD) + 0x20));
+		expect_pf(0x9, (uint64_t)at_rsvd_read, SLOT_VA(SLOT_RSVD) + 0x20, 3);
+	}
+	printf("paging: protection faults ok\n");
+}
+
 static void test_large_pages(int have_1g)
 {
 	volatile uint64_t *big = (volatile uint64_t *)(VA_2M + 0x1ff8);
@@ -151,6 +228,8 @@ int guest_main(uint32_t index, uint32_t count)
 	printf("paging: own tables live\n");
 	test_alias_and_ad();
 	test_invlpg();
+	test_code_alias();
+	test_protection();
 	test_large_pages(have_1g);
 	write_cr3(boot_cr3);
 	CHECK_EQ(*(volatile uint64_t *)(PHYS_2M + 0x2000), 0x3333333333333333ull);

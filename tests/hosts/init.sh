@@ -65,14 +65,20 @@ load_modules() {
         setup_fail "/dev/kvm does not exist after loading $HOST_MODULES ($(cpu_virt))"
 }
 
+# shellcheck disable=SC2120  # "$@" is set by the config fragment
 main() {
     setup_userland
     [ -f $H/config ] || setup_fail "$H/config missing from the initramfs"
+    # shellcheck source=/dev/null
     . $H/config
     load_modules
     cd "$RUN_CWD" 2>/dev/null || cd /
     echo "@@RUN-IN-HOST-BEGIN@@"
-    "$@" </dev/null
+    # Through a pipe, as when run-in-host's output is captured: stdout is
+    # not a terminal, stderr is interleaved in write order.
+    # shellcheck disable=SC3040  # busybox ash has pipefail
+    set -o pipefail
+    "$@" </dev/null 2>&1 | cat
     status=$?
     printf '\n@@RUN-IN-HOST-STATUS %d@@\n' "$status"
     finish

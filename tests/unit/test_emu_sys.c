@@ -3,7 +3,9 @@
  * triple fault when #DF cannot be delivered, CPL 3 (IRETQ, SYSCALL/SYSRET,
  * INT n with the TSS stack switch, #GP on HLT), 32-bit protected mode with
  * based segments, 32-bit paging with 4 MiB pages, PAE paging, and the switch
- * from protected mode to long mode with a far jump. */
+ * from protected mode to long mode with a far jump; real mode (segment
+ * loads, INT through the IVT, IRET, far jump). */
+#include "lib/internal.h"
 #include "tests/unit/emu_test.h"
 
 #define GDT 0x6000ull
@@ -309,6 +311,48 @@ static void test_switch_to_long_mode(void **state)
 	fx_destroy(&fx);
 }
 
+#define EMU_GUEST16(name, text) EMU_GUEST(name, ".code16", text)
+
+EMU_GUEST16(g_real, "mov $0x9000, %ax\n mov %ax, %ds\n movb $0x11, (0x10)\n mov $0x1234, %bx\n"
+		"push %bx\n pop %cx\n xor %ax, %ax\n mov %ax, %es\n movw $0x1200, %es:(0x80*4)\n"
+		"movw $0, %es:(0x80*4+2)\n int $0x80\n mov $0x5678, %edx\n ljmp $0x0200, $0x0030");
+EMU_GUEST16(g_real_isr, "mov $0x42, %si\n iret");
+EMU_GUEST16(g_real_far, "mov $0x77, %di\n hlt");
+
+static void test_real_mode(void **state)
+{
+	emu_fx fx;
+	vmm_sregs s;
+	vmm_regs r;
+	uint8_t b = 0;
+
+	et_setup(&fx, g_real_far, 0);
+	assert_int_equal(vmm_mem_write(fx.vm, 0x1000, g_real, EMU_LEN(g_real)), 0);
+	assert_int_equal(vmm_mem_write(fx.vm, 0x1200, g_real_isr, EMU_LEN(g_real_isr)), 0);
+	assert_int_equal(vmm_mem_write(fx.vm, 0x2030, g_real_far, EMU_LEN(g_real_far)), 0);
+	vmm__x86_reset_state(&r, &s);
+	s.cs.selector = 0;
+	s.cs.base = 0;
+	r.rip = 0x1000;
+	r.rsp = 0x8000;
+	assert_int_equal(vmm_vcpu_set_sregs(fx.vcpu, &s), 0);
+	assert_int_equal(vmm_vcpu_set_regs(fx.vcpu, &r), 0);
+	et_run(&fx, VMM_EXIT_HLT);
+	r = fx_regs(&fx);
+	assert_int_equal(vmm_vcpu_get_sregs(fx.vcpu, &s), 0);
+	assert_int_equal(r.rcx, 0x1234);
+	assert_int_equal(r.rsi, 0x42);                 /* the ISR ran and returned */
+	assert_int_equal(r.rdx, 0x5678);
+	assert_int_equal(r.rdi, 0x77);
+	assert_int_equal(r.rsp, 0x8000);
+	assert_int_equal(r.rip, 0x34);
+	assert_int_equal(s.cs.selector, 0x200);
+	assert_int_equal(s.cs.base, 0x2000);
+	assert_int_equal(vmm_mem_read(fx.vm, 0x90010, &b, 1), 0);
+	assert_int_equal(b, 0x11);
+	fx_destroy(&fx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -322,6 +366,7 @@ int main(void)
 		cmocka_unit_test(test_32bit_paging_4m),
 		cmocka_unit_test(test_pae_paging),
 		cmocka_unit_test(test_switch_to_long_mode),
+		cmocka_unit_test(test_real_mode),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

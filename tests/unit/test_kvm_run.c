@@ -2,7 +2,11 @@
  * (single and string, claimed and unclaimed), MMIO, read-only memory, HLT,
  * triple fault, device stop and failure, registers. Skipped where /dev/kvm
  * is unusable. */
+#include <errno.h>
+#include <sys/ioctl.h>
+
 #include "test_kvm_util.h"
+#include "backends/kvm/kvm_priv.h"
 
 #define NO_DEVICES (VMM_VM_NO_UART | VMM_VM_NO_DEBUG_EXIT)
 
@@ -313,6 +317,43 @@ static void test_code_outside_ram_is_internal_error(void **state)
 	vmm_vm_destroy(vm);
 }
 
+/* KVM forwards only hypercalls it is told to (KVM_CAP_EXIT_HYPERCALL, for
+ * KVM_HC_MAP_GPA_RANGE = 12); enabling that shows the translation and the
+ * caller's result landing in RAX. */
+GUEST64(g_vmcall, "mov $12, %eax\n mov $0x80000, %ebx\n mov $2, %ecx\n xor %edx, %edx\n"
+		  " mov $7, %esi\n vmcall\n hlt");
+
+static void test_forwarded_hypercall(void **state)
+{
+	vmm_vm *vm = kt_vm(NO_DEVICES);
+	vmm_vcpu *vcpu = kt_vcpu_long(vm, g_vmcall, GUEST_LEN(g_vmcall), KT_CODE);
+	struct kvm_enable_cap cap = { .cap = KVM_CAP_EXIT_HYPERCALL, .args = { 1u << 12 } };
+	vmm_exit *exit;
+
+	if (ioctl(kvm__vm_of(vm)->fd, KVM_ENABLE_CAP, &cap) != 0) {
+		print_message("# SKIP reason: KVM_CAP_EXIT_HYPERCALL: %s\n", strerror(errno));
+		vmm_vm_destroy(vm);
+		skip();
+	}
+	exit = kt_run_guarded(vcpu, 2000);
+	if (exit->reason == VMM_EXIT_CANCELLED) {
+		print_message("# SKIP reason: VMCALL did not reach the caller in 2 s on %s "
+			      "(RIP 0x%llx)\n", vmm_vm_flavour(vm),
+			      (unsigned long long)kt_regs(vcpu).rip);
+		vmm_vm_destroy(vm);
+		skip();
+	}
+	assert_int_equal(exit->reason, VMM_EXIT_HYPERCALL);
+	assert_int_equal(exit->hypercall.nr, 12);
+	assert_int_equal(exit->hypercall.args[0], 0x80000);
+	assert_int_equal(exit->hypercall.args[1], 2);
+	assert_int_equal(exit->hypercall.args[2], 0);
+	exit->hypercall.ret = 0x1234;
+	kt_expect_hlt(vcpu);
+	assert_int_equal(kt_regs(vcpu).rax, 0x1234);
+	vmm_vm_destroy(vm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -328,6 +369,7 @@ int main(void)
 		cmocka_unit_test(test_builtin_devices_stop_and_claim),
 		cmocka_unit_test(test_device_failure_is_internal_error),
 		cmocka_unit_test(test_code_outside_ram_is_internal_error),
+		cmocka_unit_test(test_forwarded_hypercall),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,12 +7,14 @@
 #ifndef TEST_KVM_UTIL_H
 #define TEST_KVM_UTIL_H
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -170,6 +172,38 @@ static inline vmm_exit *kt_run(vmm_vcpu *vcpu)
 	assert_non_null(exit);
 	if (exit->reason == VMM_EXIT_INTERNAL_ERROR)
 		print_message("# internal error exit: %s\n", exit->internal.message);
+	return exit;
+}
+
+typedef struct kt_guard {
+	vmm_vcpu *vcpu;
+	unsigned ms;
+	atomic_int done;
+} kt_guard;
+
+static inline void *kt_guard_thread(void *arg)
+{
+	kt_guard *g = arg;
+
+	for (unsigned i = 0; i < g->ms && !atomic_load(&g->done); i++)
+		usleep(1000);
+	if (!atomic_load(&g->done))
+		vmm_vcpu_kick(g->vcpu);
+	return NULL;
+}
+
+/* kt_run, but a guest that does not exit within ms milliseconds is kicked
+ * (the exit is then VMM_EXIT_CANCELLED). */
+static inline vmm_exit *kt_run_guarded(vmm_vcpu *vcpu, unsigned ms)
+{
+	kt_guard g = { vcpu, ms, 0 };
+	pthread_t thread;
+	vmm_exit *exit;
+
+	assert_int_equal(pthread_create(&thread, NULL, kt_guard_thread, &g), 0);
+	exit = kt_run(vcpu);
+	atomic_store(&g.done, 1);
+	assert_int_equal(pthread_join(thread, NULL), 0);
 	return exit;
 }
 

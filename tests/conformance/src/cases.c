@@ -75,32 +75,51 @@ static int compare_output(const conform_case *c, const capture *cap, outcome *ou
 
 /* SKIP if the flavour has a known limitation that ends runs this way. */
 static int known_limitation(const conform_case *c, const char *flavour,
-			    const vmm_run_result *res, outcome *out)
+			    const vmm_run_result *res, const capture *cap, outcome *out)
 {
 	for (uint32_t i = 0; i < c->nknown; i++) {
-		if (strcmp(c->known[i].flavour, flavour) || c->known[i].end != res->end)
+		const conform_known *k = &c->known[i];
+
+		if (strcmp(k->flavour, flavour) || k->end != res->end ||
+		    (k->end == VMM_END_DEBUG_EXIT && k->code != res->code) ||
+		    (k->output[0] && (!cap->data || !strstr(cap->data, k->output))))
 			continue;
 		snprintf(out->text, sizeof(out->text), "known %s limitation: %s "
-			 "(ended: %s)", flavour, c->known[i].reason, res->message);
+			 "(ended: %s)", flavour, k->reason, res->message);
 		out->kind = OUTCOME_SKIP;
 		return 1;
 	}
 	return 0;
 }
 
+/* The last line of the output (a guest's FAIL line), escaped. */
+static const char *last_line(const capture *cap, char *buf, size_t len)
+{
+	size_t end = cap->len, start;
+
+	if (end && cap->data[end - 1] == '\n')
+		end--;
+	start = end;
+	while (start && cap->data[start - 1] != '\n')
+		start--;
+	return escape(cap->data ? cap->data + start : "", end - start, 200, buf, len);
+}
+
 static int check_result(const conform_case *c, const char *flavour,
 			const vmm_run_result *res, const capture *cap, outcome *out)
 {
-	char want[32], got[32];
+	char want[32], got[32], line[256];
 
 	if (res->end != c->end || (c->end == VMM_END_DEBUG_EXIT && res->code != c->code)) {
-		if (known_limitation(c, flavour, res, out))
+		if (known_limitation(c, flavour, res, cap, out))
 			return OUTCOME_SKIP;
 		return outcome_fail(out, "ended with %s, expected %s (%s; vCPU %u, rip "
-				    "0x%llx)", end_name(res->end, res->code, got, sizeof(got)),
+				    "0x%llx); last output line: \"%s\"",
+				    end_name(res->end, res->code, got, sizeof(got)),
 				    end_name(c->end, c->code, want, sizeof(want)),
 				    res->message, res->vcpu_index,
-				    (unsigned long long)res->rip);
+				    (unsigned long long)res->rip,
+				    last_line(cap, line, sizeof(line)));
 	}
 	return compare_output(c, cap, out);
 }
@@ -110,11 +129,20 @@ static int setup_vm(const conform_opts *o, const char *backend, const conform_ca
 {
 	vmm_vm_config cfg = VMM_VM_CONFIG_INIT;
 	char path[4096];
+	int rc;
 
 	cfg.vcpus = c->vcpus;
 	cfg.mem_size = c->mem;
 	cfg.backend = backend;
-	if (vmm_vm_create(&cfg, vm))
+	rc = vmm_vm_create(&cfg, vm);
+	if (rc == VMM_ENOMEM) {
+		/* the machine, not libvmm: e.g. a small test host */
+		snprintf(out->text, sizeof(out->text), "this host cannot give a VM "
+			 "%llu MiB: %s", (unsigned long long)(c->mem >> 20), vmm_last_error());
+		out->kind = OUTCOME_SKIP;
+		return OUTCOME_SKIP;
+	}
+	if (rc)
 		return outcome_fail(out, "vmm_vm_create: %s", vmm_last_error());
 	if (testdev_attach(dev, *vm, c->devices) || capture_attach(cap, *vm))
 		return outcome_fail(out, "device setup: %s", vmm_last_error());

@@ -20,6 +20,8 @@
 typedef struct conform_known {
 	char flavour[32];        /* e.g. "kvm_pvm" */
 	uint32_t end;            /* VMM_END_* the flavour is known to end with */
+	uint32_t code;           /* for VMM_END_DEBUG_EXIT */
+	char output[128];        /* "" or text the output must contain */
 	char reason[256];
 } conform_known;
 

@@ -167,24 +167,41 @@ static int parse_guest(conform_manifest *m, char *args, const char *path, unsign
 	return 0;
 }
 
+/* Takes a leading "quoted text" off *rest into buf ("" if none). */
+static int take_quoted(char **rest, char *buf, size_t len)
+{
+	char *end;
+
+	buf[0] = 0;
+	if (!*rest || **rest != '"')
+		return 0;
+	end = strchr(*rest + 1, '"');
+	if (!end || (size_t)(end - *rest - 1) >= len)
+		return -1;
+	snprintf(buf, len, "%.*s", (int)(end - *rest - 1), *rest + 1);
+	*rest = end + 1 + strspn(end + 1, " \t");
+	return 0;
+}
+
 static int parse_known(conform_manifest *m, char *args, const char *path, unsigned line)
 {
 	char *w[MAX_WORDS], *rest = NULL;
 	unsigned n = args ? 1 + split(args, w + 1, 3, &rest) : 1;
 	conform_case *c;
 	conform_known *k;
-	uint32_t code;
 
 	if (n != 4 || !rest)
-		return bad(path, line, "known needs NAME FLAVOUR END REASON", NULL);
+		return bad(path, line, "known needs NAME FLAVOUR END [\"TEXT\"] REASON", NULL);
 	c = (conform_case *)manifest_find(m, w[1]);
 	if (!c)
 		return bad(path, line, "known names a guest not listed above", w[1]);
 	if (c->nknown == CONFORM_MAX_KNOWN)
 		return bad(path, line, "too many known lines for", w[1]);
 	k = &c->known[c->nknown];
-	if (strlen(w[2]) >= sizeof(k->flavour) || parse_end(w[3], &k->end, &code))
+	if (strlen(w[2]) >= sizeof(k->flavour) || parse_end(w[3], &k->end, &k->code))
 		return bad(path, line, "bad flavour or end", NULL);
+	if (take_quoted(&rest, k->output, sizeof(k->output)) || !*rest)
+		return bad(path, line, "bad \"TEXT\" or no reason", NULL);
 	snprintf(k->flavour, sizeof(k->flavour), "%s", w[2]);
 	snprintf(k->reason, sizeof(k->reason), "%s", rest);
 	c->nknown++;

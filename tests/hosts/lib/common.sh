@@ -53,6 +53,7 @@ need_packages() {
     mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
     if [ "${VMM_HOSTS_INSTALL:-0}" = 1 ]; then
         say "installing missing packages: ${missing[*]}"
+        apt_lists_present || apt_update
         apt-get install -y "${missing[@]}" >&2 ||
             die_prereq "apt-get install -y ${missing[*]} failed"
         for key in "$@"; do
@@ -63,6 +64,17 @@ need_packages() {
     die_prereq "missing package(s): ${missing[*]}." \
         "Install them with: apt-get install -y ${missing[*]}" \
         "(or set VMM_HOSTS_INSTALL=1 to let run-in-host do it)"
+}
+
+# apt_lists_present: true if apt has package lists (a fresh container has none).
+apt_lists_present() {
+    compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null
+}
+
+# apt_update: apt-get update (only called when VMM_HOSTS_INSTALL=1).
+apt_update() {
+    say "running apt-get update"
+    apt-get update >&2 || die_prereq "apt-get update failed"
 }
 
 # with_lock CMD...: run CMD while holding the build cache lock, so parallel

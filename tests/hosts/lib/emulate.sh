@@ -4,8 +4,12 @@
 #
 # The emulator runs in its own session (setsid) under timeout(1), so its
 # process group id is EMU_PID and the cleanup trap can always kill it whole.
+# shellcheck disable=SC2034  # EMU_STATUS and EMU_NOTE are read by run-in-host
 
 EMU_PID=
+# Set by emu_watch, read by run-in-host.
+EMU_STATUS=
+EMU_NOTE=
 KERNEL_ARGS="console=ttyS0 panic=-1 rdinit=/.run-in-host/init cryptomgr.notests"
 # loglevel=1: only KERN_EMERG messages reach the console, i.e. "Kernel panic"
 # when the host dies; filtered out of the command's output anyway.
@@ -13,23 +17,20 @@ QUIET_ARGS="quiet loglevel=1"
 
 # kernel_cmdline: the test host's kernel command line.
 kernel_cmdline() {
-    if [ "${VERBOSE:-0}" = 1 ]; then
-        printf '%s\n' "$KERNEL_ARGS"
-    else
-        printf '%s %s\n' "$KERNEL_ARGS" "$QUIET_ARGS"
-    fi
+    local args=$KERNEL_ARGS
+    [ "${VERBOSE:-0}" = 1 ] || args="$args $QUIET_ARGS"
+    printf '%s\n' "$args${VMM_HOST_KERNEL_ARGS:+ $VMM_HOST_KERNEL_ARGS}"
 }
 
 # emu_kill: kill the emulator's whole process group, if still there.
 emu_kill() {
     [ -n "$EMU_PID" ] || return 0
-    local i
     kill -KILL -- "-$EMU_PID" 2>/dev/null
     kill -KILL "$EMU_PID" 2>/dev/null
     wait "$EMU_PID" 2>/dev/null
     # The emulator is timeout's child: wait until the whole group is gone
     # (a killed QEMU takes a moment to release 1 GiB of guest memory).
-    for i in $(seq 50); do
+    for _ in $(seq 50); do
         kill -0 -- "-$EMU_PID" 2>/dev/null || break
         sleep 0.1
     done
@@ -88,11 +89,12 @@ run_qemu() {
 # make_iso KERNEL INITRD OUT: a bootable ISO (isolinux) with both files.
 make_iso() {
     local tree=$RUN_DIR/iso
+    [[ -f $1 && -f $2 ]] || die "make_iso: $1 or $2 is missing"
     mkdir -p "$tree/isolinux"
     cp /usr/lib/ISOLINUX/isolinux.bin /usr/lib/syslinux/modules/bios/ldlinux.c32 \
         "$tree/isolinux/"
-    ln -s "$1" "$tree/vmlinuz"
-    ln -s "$2" "$tree/initrd"
+    ln -s "$(realpath "$1")" "$tree/vmlinuz"
+    ln -s "$(realpath "$2")" "$tree/initrd"
     cat >"$tree/isolinux/isolinux.cfg" <<EOF
 SERIAL 0 115200
 DEFAULT host

@@ -15,6 +15,9 @@ declare -A KVM_MODULE_OF=([svm]=kvm-amd [vmx]=kvm-intel)
 kernel_package() {
     local pkg=${VMM_HOST_KERNEL_PKG:-} ver
     if [ -z "$pkg" ]; then
+        if ! apt_lists_present && [ "${VMM_HOSTS_INSTALL:-0}" = 1 ]; then
+            apt_update
+        fi
         pkg=$(apt-cache depends "$KERNEL_META" 2>/dev/null |
               awk '$1 == "Depends:" && $2 ~ /^linux-image-/ { print $2; exit }')
         [ -n "$pkg" ] || die_prereq "apt-cache does not know $KERNEL_META" \
@@ -63,12 +66,13 @@ kernel_fetch() {
         die_prereq "apt-get download $pkg=$ver failed (network or apt sources;" \
             "try: apt-get update)"
     fi
-    deb=$(ls "$tmp"/*.deb 2>/dev/null | head -n1)
+    deb=$(find "$tmp" -maxdepth 1 -name '*.deb' | head -n1)
     [ -n "$deb" ] || die "apt-get download $pkg left no .deb in $tmp"
     dpkg-deb -x "$deb" "$tmp/root" || die "dpkg-deb -x $deb failed"
     kernel_keep "$tmp/root" "$tmp/keep"
-    rm -rf "$dir" && mkdir -p "${dir%/*}" && mv "$tmp/keep" "$dir" ||
+    if ! { rm -rf "$dir" && mkdir -p "${dir%/*}" && mv "$tmp/keep" "$dir"; }; then
         die "could not move the kernel into $dir"
+    fi
     touch "$dir/.complete"
     kernel_prune "$dir"
 }
@@ -78,7 +82,7 @@ kernel_fetch() {
 kernel_keep() {
     local root=$1 out=$2 vmlinuz arch
     mkdir -p "$out/modules"
-    vmlinuz=$(ls "$root"/boot/vmlinuz-* 2>/dev/null | head -n1)
+    vmlinuz=$(find "$root/boot" -maxdepth 1 -name 'vmlinuz-*' 2>/dev/null | head -n1)
     [ -n "$vmlinuz" ] || die "no boot/vmlinuz-* in the kernel package"
     cp "$vmlinuz" "$out/vmlinuz"
     cp "$root"/boot/config-* "$out/config" 2>/dev/null || true
