@@ -537,6 +537,48 @@ static void test_two_vcpus_random_rewrite(void **state)
 	fz_destroy(&f);
 }
 
+/* OPEN (emu block cache, design): a write-TLB entry filled while a page
+ * was data stays usable after another vCPU starts executing that page,
+ * until the writer's next block boundary. vCPU 0, in one block: writes
+ * [P] (TLB entry filled, P is data), a 65000-byte REP OUTSB to the UART,
+ * then patches vCPU 1's "jmp $" at P+0x800 into HLT. vCPU 1 jumps to
+ * P+0x800 as soon as it sees the first write, so it decodes P during the
+ * REP; the patch then goes through the stale entry without invalidating
+ * the block, and vCPU 1 spins on the old code forever. Skipped unless
+ * VMM_FUZZ_OPEN=1. */
+static void test_open_stale_write_tlb_across_vcpus(void **state)
+{
+	static const uint8_t writer[] = {
+		0xc6, 0x04, 0x25, 0x00, 0xf0, 0x1f, 0x00, 0xeb,    /* mov byte [P], 0xeb */
+		0xf3, 0x6e,                                        /* rep outsb */
+		0xc6, 0x04, 0x25, 0x00, 0xf8, 0x1f, 0x00, 0xf4,    /* mov byte [P+0x800], hlt */
+		0xf4 };
+	static const uint8_t waiter[] = {
+		0x80, 0x3c, 0x25, 0x00, 0xf0, 0x1f, 0x00, 0xeb,    /* L: cmp byte [P], 0xeb */
+		0x75, 0xf6, 0xe9, 0xf1, 0xe7, 0x1e, 0x00 };        /* jne L; jmp P+0x800 */
+	runner t;
+	pthread_t th;
+	fz_vm f;
+	vmm_exit *e;
+
+	if (!fz_env_u64("VMM_FUZZ_OPEN", 0))
+		skip();
+	setup_mode(&f, FZ_LONG, 2, 0, writer, sizeof(writer));
+	fz_write(&f, 0x11000, waiter, sizeof(waiter));
+	fz_write(&f, 0x1ff800, (const uint8_t[]){ 0xeb, 0xfe }, 2);   /* jmp $ */
+	FZ_SET_REG(f.vcpu[0], rsi, FZ_DATA);
+	FZ_SET_REG(f.vcpu[0], rcx, 65000);
+	FZ_SET_REG(f.vcpu[0], rdx, 0x3f8);
+	FZ_SET_REG(f.vcpu[1], rip, 0x11000);
+	start(&t, &th, f.vcpu[1], 0, 0);
+	usleep(10000);
+	assert_int_equal(vmm_vcpu_run(f.vcpu[0], &e), 0);
+	assert_int_equal(e->reason, VMM_EXIT_HLT);
+	finish(&t, th, 2000, "patch through a stale write-TLB entry");
+	assert_int_equal(t.last, VMM_EXIT_HLT);
+	fz_destroy(&f);
+}
+
 static int setup(void **state)
 {
 	fz_wd_start();
@@ -568,6 +610,7 @@ int main(void)
 		cmocka_unit_test(test_two_vcpus_patch_spinning_code_atomic),
 		cmocka_unit_test(test_two_vcpus_flip_code),
 		cmocka_unit_test(test_two_vcpus_random_rewrite),
+		cmocka_unit_test(test_open_stale_write_tlb_across_vcpus),
 	};
 	const char *filter = getenv("VMM_FUZZ_TEST");
 
