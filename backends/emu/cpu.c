@@ -53,7 +53,7 @@ int emu_internal_error(emu_cpu *cpu, const char *fmt, ...)
 
 static void *where_pte(void *opaque, uint64_t gpa)
 {
-	return vmm__gpa_to_hva(opaque, gpa, 8);
+	return vmm__gpa_to_hva(opaque, gpa, 4);   /* entries are aligned */
 }
 
 /* Up to 15 code bytes at RIP, read without side effects; returns how many. */

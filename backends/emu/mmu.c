@@ -49,16 +49,18 @@ static void *pte_ptr(void *opaque, uint64_t gpa)
 	static __thread unsigned rom_next;
 	emu_cpu *cpu = opaque;
 	const vmm__memslot *slot = vmm__mem_find(cpu->vm, gpa);
-	uint64_t *copy;
+	uint64_t *copy, left;
 
-	if (!slot || gpa + 8 > slot->gpa + slot->size)
+	/* Entries are naturally aligned: 4 bytes in the slot mean all of it. */
+	if (!slot || (left = slot->gpa + slot->size - gpa) < 4)
 		return NULL;
 	if (slot->flags & VMM_MEM_WRITE)
 		return slot->hva + (gpa - slot->gpa);
 	/* Tables in read-only memory: A/D updates go to a copy (dropped, as
 	 * writes to ROM are). */
 	copy = &rom_copy[rom_next++ & 3];
-	memcpy(copy, slot->hva + (gpa - slot->gpa), 8);
+	*copy = 0;
+	memcpy(copy, slot->hva + (gpa - slot->gpa), left < 8 ? left : 8);
 	return copy;
 }
 
