@@ -519,6 +519,29 @@ static void test_reg_fault_after_device_accesses(void **state)
 	fz_destroy(&f);
 }
 
+/* A 32-bit page directory in the last page of RAM: its last entry (the
+ * last 4 bytes of RAM) was reported as "page table ... not in guest RAM"
+ * because the walk's table lookup wanted 8 bytes. */
+static void test_reg_pde_in_last_bytes_of_ram(void **state)
+{
+	static const uint8_t code[] = { 0xa1, 0x00, 0x00, 0xc2, 0xff, 0xf4 };  /* mov eax, [0xffc20000] */
+	const uint64_t pd = FZ_RAM - 0x1000;
+	fz_vm f;
+	vmm_sregs s;
+
+	fz_create(&f, FZ_PROT32_PSE, 1, NO_DEV);
+	fz_write(&f, FZ_CODE, code, sizeof(code));
+	fz_w32(&f, pd, 0x83);                          /* 0-4 MiB: identity */
+	fz_w32(&f, pd + 1023 * 4, 0x83);               /* 4 GiB - 4 MiB: phys 0 */
+	fz_w32(&f, FZ_DATA, 0x12345678);
+	assert_int_equal(vmm_vcpu_get_sregs(f.vcpu[0], &s), 0);
+	s.cr3 = pd;
+	assert_int_equal(vmm_vcpu_set_sregs(f.vcpu[0], &s), 0);
+	fz_expect(&f, VMM_EXIT_HLT, "PDE in the last bytes of RAM");
+	assert_int_equal(fz_regs(f.vcpu[0]).rax, 0x12345678);
+	fz_destroy(&f);
+}
+
 /* ---- Open findings (outside emu; skipped unless VMM_FUZZ_OPEN=1) ------------------------ */
 
 static int dev_returns_one(void *opaque, vmm_vcpu *vcpu, uint16_t port, uint8_t size,
@@ -576,6 +599,7 @@ int main(void)
 		cmocka_unit_test(test_reg_ad_bits_in_rom),
 		cmocka_unit_test(test_reg_error_names_own_rip),
 		cmocka_unit_test(test_reg_fault_after_device_accesses),
+		cmocka_unit_test(test_reg_pde_in_last_bytes_of_ram),
 		cmocka_unit_test(test_open_device_returns_one),
 	};
 	const char *filter = getenv("VMM_FUZZ_TEST");
