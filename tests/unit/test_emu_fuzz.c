@@ -1,16 +1,23 @@
-/* test_emu_fuzz.c - the emu backend against hostile guests. Whatever the
- * guest does (random bytes, valid-looking instruction soup, hostile page
- * tables and descriptor tables, endless string instructions, code that
- * rewrites itself or another vCPU's code), every run returns promptly with
- * an exit the API allows, an internal error names the RIP, MMIO exits never
- * name RAM, and the host never crashes (guest RAM is fenced by guard pages;
- * run this under ASan+UBSan too).
+/* test_emu_fuzz.c - the emu backend against hostile guests and callers.
+ * Whatever the guest does (random bytes, valid-looking instruction soup
+ * with system snippets, hostile page tables and descriptor tables, string
+ * instructions with huge counts, devices that fail) and whatever the caller
+ * changes between exits (registers, mode, random segment and control
+ * registers, code, memory slots), every run returns promptly with an exit
+ * the API allows, an internal error names the exit RIP and the code bytes,
+ * MMIO exits never name RAM, the read-only slot never changes, and the host
+ * never crashes (guest RAM is fenced by guard pages; run this under
+ * ASan+UBSan too). Then the regressions fuzzing found, each with its fix.
+ * test_emu_edge.c has the exact-result cases (strings at the end of RAM,
+ * endless REPs, self-modifying code, two vCPUs).
  *
- * Deterministic: case i of a test uses the seed fz_mix(VMM_FUZZ_SEED, i).
+ * Deterministic: case i of a test uses the seed fz_mix(VMM_FUZZ_SEED ^ salt, i).
  * Environment: VMM_FUZZ_SEED (default 0x5eed), VMM_FUZZ_ITERS (cases per
  * fuzz test, default 1500), VMM_FUZZ_CASE (run only this case seed, printed
- * by a failing case), VMM_FUZZ_BUDGET_MS (kick after, default 5),
- * VMM_FUZZ_VERBOSE=1 (print every case before running it). */
+ * by a failing case), VMM_FUZZ_TEST (cmocka name filter, e.g. "test_api*"),
+ * VMM_FUZZ_BUDGET_MS (kick after, default 5), VMM_FUZZ_VERBOSE=1 (print
+ * every case) or 2 (and every exit with the registers), VMM_FUZZ_OPEN=1
+ * (run the tests of open findings, which fail). */
 #include "tests/unit/emu_fuzz_hostile.h"
 
 static uint64_t g_seed;
