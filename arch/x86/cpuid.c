@@ -4,7 +4,7 @@
  * stepping 11 (a Core 2 generation identity, the first Intel x86-64 family
  * without SSE-era surprises), advertising only what the emu backend
  * executes:
- *   leaf 1 EDX: PSE TSC MSR PAE CX8 PGE CMOV PAT CLFSH
+ *   leaf 1 EDX: FPU PSE TSC MSR PAE CX8 PGE CMOV PAT CLFSH FXSR SSE SSE2
  *   leaf 1 ECX: CX16 POPCNT HYPERVISOR
  *   leaf 7:     nothing
  *   0x80000001: EDX SYSCALL NX PDPE1GB RDTSCP LM; ECX LAHF/SAHF, ABM (LZCNT)
@@ -12,7 +12,7 @@
  *   0x80000008: 40 physical, 48 linear address bits
  *   0x40000000: max 0x40000010, signature "libvmmlibvmm"
  *   0x40000010: TSC frequency in kHz (EAX), as VMware/KVM report it
- * No x87/SSE/AVX: guests are built with -mgeneral-regs-only. */
+ * No MMX, SSE3 or later, no AVX. */
 #include <string.h>
 
 #include "arch/x86/cpuid.h"
@@ -24,9 +24,11 @@ const vmm__x86_cpu_model vmm__x86_emu_model = {
 	.family = 6, .model = 15, .stepping = 11,
 	.max_leaf = 7,
 	.max_ext_leaf = 0x80000008,
-	.leaf1_edx = X86_CPUID_1_EDX_PSE | X86_CPUID_1_EDX_TSC | X86_CPUID_1_EDX_MSR |
-		     X86_CPUID_1_EDX_PAE | X86_CPUID_1_EDX_CX8 | X86_CPUID_1_EDX_PGE |
-		     X86_CPUID_1_EDX_CMOV | X86_CPUID_1_EDX_PAT | X86_CPUID_1_EDX_CLFSH,
+	.leaf1_edx = X86_CPUID_1_EDX_FPU | X86_CPUID_1_EDX_PSE | X86_CPUID_1_EDX_TSC |
+		     X86_CPUID_1_EDX_MSR | X86_CPUID_1_EDX_PAE | X86_CPUID_1_EDX_CX8 |
+		     X86_CPUID_1_EDX_PGE | X86_CPUID_1_EDX_CMOV | X86_CPUID_1_EDX_PAT |
+		     X86_CPUID_1_EDX_CLFSH | X86_CPUID_1_EDX_FXSR | X86_CPUID_1_EDX_SSE |
+		     X86_CPUID_1_EDX_SSE2,
 	.leaf1_ecx = X86_CPUID_1_ECX_CX16 | X86_CPUID_1_ECX_POPCNT |
 		     X86_CPUID_1_ECX_HYPERVISOR,
 	.ext1_edx = X86_CPUID_E1_EDX_SYSCALL | X86_CPUID_E1_EDX_NX |

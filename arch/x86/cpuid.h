@@ -40,6 +40,9 @@ typedef struct vmm__x86_cpu_model {
 #define X86_CPUID_1_EDX_CMOV  (1u << 15)
 #define X86_CPUID_1_EDX_PAT   (1u << 16)
 #define X86_CPUID_1_EDX_CLFSH (1u << 19)
+#define X86_CPUID_1_EDX_FXSR  (1u << 24)
+#define X86_CPUID_1_EDX_SSE   (1u << 25)
+#define X86_CPUID_1_EDX_SSE2  (1u << 26)
 /* leaf 1 ECX */
 #define X86_CPUID_1_ECX_CX16   (1u << 13)
 #define X86_CPUID_1_ECX_MOVBE  (1u << 22)

@@ -11,5 +11,7 @@ unsigned emu_bind_unsupported(const uint8_t *bytes, unsigned len, emu_insn *ins)
 unsigned emu_bind_ud(emu_insn *ins);
 unsigned emu_bind_branch(const emu_dec *d, uint64_t rip, emu_insn *ins, emu_fn fn);
 uint8_t emu_gpr_off(const emu_dec *d, unsigned r, unsigned sz);
+unsigned emu_bind_x87(const emu_dec *d, const uint8_t *bytes, emu_insn *ins);
+int emu_bind_sse(const emu_dec *d, const uint8_t *bytes, emu_insn *ins, unsigned *flags);
 
 #endif

@@ -136,6 +136,11 @@ static unsigned row_a0_cf(const emu_dec *d, const uint8_t *b, emu_insn *ins)
 	case 0xbc: ins->fn = d->rep == 0xf3 ? emu_h_tzcnt : emu_h_bsf; return 0;
 	case 0xbd: ins->fn = d->rep == 0xf3 ? emu_h_lzcnt : emu_h_bsr; return 0;
 	case 0xc0: case 0xc1: ins->fn = emu_h_xadd; return 0;
+	case 0xc3:                                               /* MOVNTI */
+		if (!d->has_mem || d->rep || d->opsize_pfx)
+			return emu_bind_ud(ins);
+		ins->fn = emu_mov_tab[EMU_MR][d->osz];
+		return 0;
 	case 0xc7:
 		if ((d->reg & 7) != 1 || d->mod == 3)
 			return emu_bind_ud(ins);
@@ -173,7 +178,10 @@ static unsigned row_00_3f(const emu_dec *d, const uint8_t *b, emu_insn *ins)
 
 unsigned emu_bind_map0f(const emu_dec *d, const uint8_t *b, uint64_t rip, emu_insn *ins)
 {
-	unsigned op = d->opcode;
+	unsigned op = d->opcode, flags;
+
+	if (emu_bind_sse(d, b, ins, &flags))
+		return flags;
 
 	if (op < 0x40)
 		return row_00_3f(d, b, ins);

@@ -292,6 +292,8 @@ static unsigned row_d0_ff(const emu_dec *d, const uint8_t *b, uint64_t rip, emu_
 
 	if (op <= 0xd3)
 		return shift_group(d, ins, op >= 0xd2 ? 1 : 0);
+	if (op >= 0xd8 && op <= 0xdf)
+		return emu_bind_x87(d, b, ins);
 	if (op >= 0xe0 && op <= 0xe2) {
 		ins->op = op & 3;
 		return emu_bind_branch(d, rip, ins, emu_h_loop);

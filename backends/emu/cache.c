@@ -105,6 +105,7 @@ void emu_pages_written(emu_vm *evm, uint64_t gpa, uint64_t len)
 
 	if (len == 0 || end < gpa)
 		return;
+	atomic_thread_fence(memory_order_seq_cst);   /* the host's stores first */
 	for (uint64_t p = gpa & ~0xfffull; p < end; p += 4096)
 		page_written(evm, p, &gen);
 }

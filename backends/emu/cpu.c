@@ -7,6 +7,7 @@
 #include <x86intrin.h>
 
 #include "arch/x86/msr.h"
+#include "arch/x86/paging.h"
 #include "backends/emu/exec.h"
 
 void emu_update_mode(emu_cpu *cpu)
@@ -48,6 +49,52 @@ int emu_internal_error(emu_cpu *cpu, const char *fmt, ...)
 	vsnprintf(exit->internal.message, sizeof(exit->internal.message), fmt, ap);
 	va_end(ap);
 	return EMU_ERROR;
+}
+
+static void *where_pte(void *opaque, uint64_t gpa)
+{
+	return vmm__gpa_to_hva(opaque, gpa, 4);   /* entries are aligned */
+}
+
+/* Up to 15 code bytes at RIP, read without side effects; returns how many. */
+static unsigned where_bytes(const emu_cpu *cpu, uint8_t *buf)
+{
+	vmm__x86_walk_env env = { cpu->cr0, cpu->cr3, cpu->cr4, cpu->efer, where_pte, cpu->vm };
+	unsigned n = 0;
+
+	while (n < 15) {
+		uint64_t la = (cpu->segbase[X86_SEG_CS] + cpu->rip + n) & cpu->linmask;
+		unsigned chunk = 4096 - (unsigned)(la & 0xfff);
+		vmm__x86_walk_result w;
+		const uint8_t *p;
+
+		chunk = chunk < 15 - n ? chunk : 15 - n;
+		if ((cpu->long_mode && !vmm__x86_canonical(la)) ||
+		    vmm__x86_walk(&env, la, VMM__X86_ACC_NO_AD, &w) ||
+		    !(p = vmm__gpa_to_hva(cpu->vm, w.gpa, chunk)))
+			break;
+		memcpy(buf + n, p, chunk);
+		n += chunk;
+	}
+	return n;
+}
+
+void emu_internal_error_where(emu_cpu *cpu)
+{
+	char *msg = cpu->vcpu->exit.internal.message;
+	size_t size = sizeof(cpu->vcpu->exit.internal.message), len = strlen(msg);
+	uint8_t bytes[15];
+	unsigned n;
+
+	if (strstr(msg, "unsupported instruction at rip 0x"))
+		return;   /* names its RIP and bytes already */
+	n = where_bytes(cpu, bytes);
+	len += (size_t)snprintf(msg + len, size - len, " [rip 0x%llx:%s",
+				(unsigned long long)cpu->rip, n ? "" : " bytes unreadable");
+	for (unsigned i = 0; i < n && len < size; i++)
+		len += (size_t)snprintf(msg + len, size - len, " %02x", bytes[i]);
+	if (len < size)
+		snprintf(msg + len, size - len, "]");
 }
 
 /* ---- Control registers --------------------------------------------------------- */

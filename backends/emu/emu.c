@@ -196,6 +196,9 @@ static int emu_vcpu_create(vmm_vcpu *vcpu)
 	cpu->pat = 0x0007040600070406ull;
 	cpu->dr[6] = 0xffff0ff0ull;
 	cpu->dr[7] = 0x400;
+	cpu->fpu.fcw = 0x40;           /* power-on: FINIT gives 0x37f */
+	cpu->fpu.empty = 0xff;
+	cpu->fpu.mxcsr = 0x1f80;
 	vcpu->backend_priv = cpu;
 	vmm__x86_reset_state(&regs, &sregs);
 	if (vcpu->index != 0)

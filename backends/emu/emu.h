@@ -68,7 +68,7 @@ struct emu_insn {
 	uint8_t pfx;         /* EMU_PFX_* */
 	uint8_t mem;         /* the r/m operand is memory */
 	uint8_t aux;         /* per-handler extra */
-	uint8_t pad;
+	uint8_t xflags;      /* per-handler flags (SSE: alignment) */
 };
 
 /* ---- Lazy flags ------------------------------------------------------------ */
@@ -159,6 +159,27 @@ typedef struct emu_vm {
 	_Atomic uint64_t map_epoch;   /* bumped on mem_map / mem_unmap */
 } emu_vm;
 
+/* ---- x87 and SSE state (exec_x87.c, exec_sse*.c) --------------------------- */
+typedef union emu_xmm {
+	uint8_t b[16];
+	uint16_t w[8];
+	uint32_t d[4];
+	uint64_t q[2];
+	float f[4];
+	double df[2];
+} emu_xmm;
+
+typedef struct emu_fpu {
+	long double st[8];            /* physical registers R0..R7 */
+	uint16_t fcw;
+	uint16_t fsw;                 /* without TOP (bits 13:11) */
+	uint8_t top;
+	uint8_t empty;                /* bit i: R(i) is empty */
+	uint16_t fop;
+	uint32_t mxcsr;
+	emu_xmm xmm[16] __attribute__((aligned(16)));
+} emu_fpu;
+
 /* ---- The CPU ---------------------------------------------------------------- */
 typedef struct emu_cpu {
 	uint64_t r[17];               /* RAX..R15, then a constant 0 */
@@ -200,6 +221,7 @@ typedef struct emu_cpu {
 	uint64_t code_epoch_seen, map_epoch_seen;
 	emu_io_log log;
 
+	emu_fpu fpu;
 	emu_tlb_entry tlbs[2][EMU_TLB_SIZE];
 	emu_cache cache;
 } emu_cpu;
@@ -298,6 +320,8 @@ static inline int emu_fault(emu_cpu *cpu, unsigned vec, int has_err, uint32_t er
 /* Ends the run with VMM_EXIT_INTERNAL_ERROR and a message. */
 int emu_internal_error(emu_cpu *cpu, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* Appends "[rip 0x...: <code bytes>]" to the internal error (run loop). */
+void emu_internal_error_where(emu_cpu *cpu);
 
 /* ---- Parts ------------------------------------------------------------------ */
 /* flags.c */

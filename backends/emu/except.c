@@ -225,6 +225,16 @@ static int shutdown(emu_cpu *cpu)
 	return EMU_EXIT_JUMP;
 }
 
+/* Delivery made a device access nobody claimed (IDT, GDT, TSS or stack
+ * outside RAM): it cannot be replayed after the exit, so it ends the run. */
+static int delivery_io(emu_cpu *cpu, const event *ev)
+{
+	cpu->log.replay = 0;
+	cpu->log.count = cpu->log.pos = 0;
+	return emu_internal_error(cpu, "emu: delivering vector %u needs a device access "
+				  "(IDT, GDT, TSS or stack outside RAM): not supported", ev->vec);
+}
+
 int emu_deliver(emu_cpu *cpu, uint64_t rip)
 {
 	event ev = { cpu->exc_vec, cpu->exc_has_err, cpu->exc_err, rip, 0, 1 };
@@ -233,8 +243,15 @@ int emu_deliver(emu_cpu *cpu, uint64_t rip)
 		ev.err = 0;
 	for (int tries = 0; tries < 4; tries++) {
 		unsigned nv;
-		int rc = deliver_one(cpu, &ev);
+		int rc;
 
+		/* The faulting instruction is over (it is re-executed, not
+		 * replayed): its device accesses leave the replay log. */
+		cpu->log.count = cpu->log.pos = 0;
+		rc = deliver_one(cpu, &ev);
+
+		if (rc == EMU_EXIT_RESTART)
+			return delivery_io(cpu, &ev);
 		if (rc != EMU_FAULT)
 			return rc == EMU_JUMP ? EMU_OK : rc;
 		nv = cpu->exc_vec;

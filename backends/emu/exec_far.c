@@ -59,8 +59,7 @@ static int jump_target(emu_cpu *cpu, uint16_t sel, vmm_segment *d)
 	vmm__x86_desc_decode(lo, 0, sel, d);
 	if (!d->s)
 		return emu_internal_error(cpu, "emu: far transfer through a gate or TSS "
-					  "(selector 0x%x) at rip 0x%llx is not supported",
-					  sel, (unsigned long long)cpu->rip);
+					  "(selector 0x%x) is not supported", sel);
 	if (!(d->type & 8))
 		return emu_gp(cpu, sel & 0xfffc);
 	if ((d->type & 4) ? d->dpl > cpu->cpl : ((sel & 3) > cpu->cpl || d->dpl != cpu->cpl))
@@ -292,8 +291,8 @@ int emu_h_iret(emu_cpu *cpu, const emu_insn *ins)
 	if (!protected_mode(cpu))
 		return iret_real(cpu, sz);
 	if (cpu->rflags & X86_FL_NT)
-		return emu_internal_error(cpu, "emu: IRET with NT set (task return) at rip "
-					  "0x%llx is not supported", (unsigned long long)cpu->rip);
+		return emu_internal_error(cpu, "emu: IRET with NT set (task return) is not "
+					  "supported");
 	rc = stack_vals(cpu, sz, 0, 3, v);
 	if (rc)
 		return rc;

@@ -42,6 +42,15 @@ H(grp7_reg);
 /* exec_seg.c */
 H(mov_from_sreg); H(mov_to_sreg); H(push_sreg); H(pop_sreg); H(jmp_far);
 H(call_far); H(ret_far); H(jmp_far_ind); H(call_far_ind); H(lxs);
+/* exec_x87.c, exec_x87_misc.c */
+H(x87_arith_m); H(x87_arith_st0); H(x87_arith_sti); H(x87_fld_m); H(x87_fld_st);
+H(x87_fst_m); H(x87_fst_st); H(x87_fxch); H(x87_compare); H(x87_fcmov);
+H(x87_control); H(x87_misc);
+/* exec_sse.c, exec_sse_cvt.c, exec_sse_int.c */
+H(sse_load); H(sse_store); H(sse_movhl); H(sse_movd); H(sse_movmsk); H(sse_arith);
+H(sse_logic); H(sse_cmp); H(sse_comis); H(sse_mxcsr); H(fxsave); H(sse_cvtsi2f);
+H(sse_cvtf2si); H(sse_cvt); H(sse_shuf); H(sse_unpck); H(sse_int); H(sse_shift_imm);
+H(sse_pshuf); H(sse_pmovmskb); H(sse_pinsrw);
 #undef H
 
 #endif

@@ -45,12 +45,23 @@ void emu_tlb_drop_writes(emu_cpu *cpu, uint64_t gpa_page)
 
 static void *pte_ptr(void *opaque, uint64_t gpa)
 {
+	static __thread uint64_t rom_copy[4];   /* one per paging level */
+	static __thread unsigned rom_next;
 	emu_cpu *cpu = opaque;
 	const vmm__memslot *slot = vmm__mem_find(cpu->vm, gpa);
+	uint64_t *copy, left;
 
-	if (!slot || gpa + 8 > slot->gpa + slot->size)
+	/* Entries are naturally aligned: 4 bytes in the slot mean all of it. */
+	if (!slot || (left = slot->gpa + slot->size - gpa) < 4)
 		return NULL;
-	return slot->hva + (gpa - slot->gpa);
+	if (slot->flags & VMM_MEM_WRITE)
+		return slot->hva + (gpa - slot->gpa);
+	/* Tables in read-only memory: A/D updates go to a copy (dropped, as
+	 * writes to ROM are). */
+	copy = &rom_copy[rom_next++ & 3];
+	*copy = 0;
+	memcpy(copy, slot->hva + (gpa - slot->gpa), left < 8 ? left : 8);
+	return copy;
 }
 
 static void fill_tlb(emu_cpu *cpu, uint64_t la, const vmm__x86_walk_result *w,
@@ -224,9 +235,8 @@ static int io_access(emu_cpu *cpu, int is_pio, uint64_t addr, unsigned size,
 		log->count = log->pos;   /* diverged: forget the rest */
 	}
 	if (log->count == EMU_LOG_MAX)
-		return emu_internal_error(cpu, "emu: instruction at rip 0x%llx makes more "
-					  "than %d device accesses",
-					  (unsigned long long)cpu->rip, EMU_LOG_MAX);
+		return emu_internal_error(cpu, "emu: the instruction makes more than %d "
+					  "device accesses", EMU_LOG_MAX);
 	rec = &log->rec[log->count++];
 	log->pos = log->count;
 	*rec = (emu_io_rec){ addr, is_write ? *data : 0, (uint8_t)size, (uint8_t)is_write,
@@ -269,7 +279,7 @@ static int mmio(emu_cpu *cpu, uint64_t gpa, uint8_t *buf, unsigned n, int is_wri
 
 /* ---- Slow paths ----------------------------------------------------------- */
 
-/* Translates the (at most two) pages of [la, la+n). */
+/* Translates the (at most two) pages of [la, la+n), n <= 4096. */
 static int translate_span(emu_cpu *cpu, uint64_t la, unsigned n, unsigned acc,
 			  xlat x[2], unsigned *first)
 {
@@ -309,21 +319,34 @@ int emu_mem_read_slow(emu_cpu *cpu, uint64_t la, void *buf, unsigned n, unsigned
 	return access_part(cpu, &x[1], (uint8_t *)buf + first, n - first, 0);
 }
 
+/* After a store to RAM: another vCPU may have decoded the page between the
+ * invalidation in translate() and the store, seeing the old bytes. */
+static void written_again(emu_cpu *cpu, const xlat *x)
+{
+	if (!x->hva || !cpu->evm)
+		return;
+	atomic_thread_fence(memory_order_seq_cst);
+	emu_code_written(cpu, cpu->evm, x->gpa);
+}
+
+/* Writes never modify buf: access_part and mmio only read it for writes. */
 int emu_mem_write_slow(emu_cpu *cpu, uint64_t la, const void *buf, unsigned n,
 		       unsigned acc)
 {
-	uint8_t tmp[16];
+	uint8_t *src = (uint8_t *)(uintptr_t)buf;
 	xlat x[2];
 	unsigned first;
 	int rc = translate_span(cpu, la, n, acc | EMU_ACC_W, x, &first);
 
 	if (rc)
 		return rc;
-	memcpy(tmp, buf, n);
-	rc = access_part(cpu, &x[0], tmp, first, 1);
-	if (rc || first == n)
-		return rc;
-	return access_part(cpu, &x[1], tmp + first, n - first, 1);
+	rc = access_part(cpu, &x[0], src, first, 1);
+	if (!rc && first < n)
+		rc = access_part(cpu, &x[1], src + first, n - first, 1);
+	written_again(cpu, &x[0]);
+	if (first < n)
+		written_again(cpu, &x[1]);
+	return rc;
 }
 
 int emu_read_slow(emu_cpu *cpu, uint64_t la, unsigned sz)

@@ -18,7 +18,7 @@ enum {
  * every handler a stack-protector check). */
 int emu_read_slow(emu_cpu *cpu, uint64_t la, unsigned sz);
 int emu_write_slow(emu_cpu *cpu, uint64_t la, unsigned sz, uint64_t v);
-/* Slow paths: n bytes (1..16) at linear address la. */
+/* Slow paths: n bytes (1..4096) at linear address la. */
 int emu_mem_read_slow(emu_cpu *cpu, uint64_t la, void *buf, unsigned n, unsigned acc);
 int emu_mem_write_slow(emu_cpu *cpu, uint64_t la, const void *buf, unsigned n,
 		       unsigned acc);

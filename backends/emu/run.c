@@ -173,5 +173,7 @@ int emu_run_loop(emu_cpu *cpu, vmm_exit *exit)
 		break;
 	}
 	exit->rip = cpu->rip;
+	if (exit->reason == VMM_EXIT_INTERNAL_ERROR)
+		emu_internal_error_where(cpu);
 	return 0;
 }

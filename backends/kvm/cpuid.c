@@ -1,10 +1,15 @@
 /* cpuid.c - the CPUID table each kvm vCPU gets (KVM_SET_CPUID2).
  *
- * Today: what KVM_GET_SUPPORTED_CPUID offers (like QEMU's "-cpu host"),
- * with the per-vCPU topology fields (APIC IDs) filled in. When the shared
- * model in arch/x86/cpuid.c lands, kvm__cpuid_build becomes "the model's
- * leaves, each feature word ANDed with what KVM supports"; nothing else in
- * the backend depends on how the table is made. */
+ * The kvm CPU model is "the host as KVM offers it": every leaf of
+ * KVM_GET_SUPPORTED_CPUID (vendor, family, features, caches, topology,
+ * XSAVE, KVM's own hypervisor leaves) with each vCPU's APIC ID filled in.
+ * It deliberately is not the shared vmm__x86_emu_model of arch/x86/cpuid.c:
+ * that model advertises only what emu executes (no x87, SSE, FXSR), which
+ * on hardware that runs them would mislead guests (64-bit Linux requires
+ * them), and its GenuineIntel identity on an AMD host changes how KVM
+ * emulates SYSCALL/SYSENTER. KVM's hypervisor leaves stay so that guests get
+ * kvmclock, which KVM serves without help from user space. The guests
+ * (tests/guests/cpuid.c) treat the vendor as host-dependent on kvm. */
 #include <stdlib.h>
 #include <string.h>
 

@@ -66,7 +66,7 @@ static inline int fx_long_mode(vmm_vcpu *vcpu, uint64_t rip, uint64_t rsp)
 	s.es = s.ss = s.fs = s.gs = s.ds;
 	s.cr0 = 0x80050033;
 	s.cr3 = FX_PML4;
-	s.cr4 = 0x20;
+	s.cr4 = 0x620;    /* PAE, OSFXSR, OSXMMEXCPT */
 	s.efer = 0xd00;   /* LME | LMA | NXE */
 	s.idt.base = 0;
 	s.idt.limit = 0;

@@ -23,6 +23,7 @@
 #define N 0
 #define C FL_CF
 #define Z FL_ZF
+#define FPC (1ull << 62)   /* floating point: inputs that are NaNs are skipped */
 
 /* name, compared flags, code (an HLT is appended) */
 #define DIFF_CASES(X) \
@@ -118,7 +119,58 @@
 	X(memor, L, "mov $0x200000, %esi\n mov %rax, (%rsi)\n lock orl %ebx, 4(%rsi)\n mov (%rsi), %rsi") \
 	X(membts, C, "mov $0x200000, %esi\n mov %rax, (%rsi)\n and $255, %rbx\n bts %rbx, (%rsi)\n mov (%rsi), %rsi") \
 	X(membtneg, C, "mov $0x200040, %esi\n mov %rax, -8(%rsi)\n mov $-3, %rbx\n btc %rbx, (%rsi)\n mov -8(%rsi), %rsi") \
-	X(memimul, M, "mov $0x200000, %esi\n mov %rax, (%rsi)\n imul (%rsi), %rbx")
+	X(memimul, M, "mov $0x200000, %esi\n mov %rax, (%rsi)\n imul (%rsi), %rbx") \
+	FP_CASES(X)
+
+/* Floating point: operands come from GPRs, results (and the x87 condition
+ * codes where defined) go back to GPRs. */
+#define SD2(op) "movq %rax, %xmm0\n movq %rbx, %xmm1\n " op " %xmm1, %xmm0\n" \
+		"movq %xmm0, %rax\n" MXCSR_TO_RCX
+#define SS2(op) "movd %eax, %xmm0\n movd %ebx, %xmm1\n " op " %xmm1, %xmm0\n" \
+		"movd %xmm0, %eax\n" MXCSR_TO_RCX
+#define PD2(op) "movq %rax, %xmm0\n pinsrw $4, %edx, %xmm0\n movq %rbx, %xmm1\n" \
+		"punpcklqdq %xmm1, %xmm1\n " op " %xmm1, %xmm0\n movq %xmm0, %rax\n" \
+		"punpckhqdq %xmm0, %xmm0\n movq %xmm0, %rdx\n" MXCSR_TO_RCX
+#define MXCSR_TO_RCX ""      /* Unicorn keeps no MXCSR flags (it resets it to 0) */
+#define X87_2(op) "mov %rax, 0x200000\n mov %rbx, 0x200008\n fninit\n fldl 0x200008\n" \
+		  "fldl 0x200000\n " op "\n fstpl 0x200010\n fstpl 0x200018\n" \
+		  "fnstsw %ax\n movzwl %ax, %ecx\n and $0x4500, %ecx\n mov 0x200010, %rax\n"\
+		  "mov 0x200018, %rbx\n fninit"
+#define FP_CASES(X) \
+	X(addsd, FPC, SD2("addsd")) X(subsd, FPC, SD2("subsd")) X(mulsd, FPC, SD2("mulsd")) \
+	X(divsd, FPC, SD2("divsd")) X(minsd, FPC, SD2("minsd")) X(maxsd, FPC, SD2("maxsd")) \
+	X(sqrtsd, FPC, SD2("sqrtsd")) X(addss, FPC, SS2("addss")) X(mulss, FPC, SS2("mulss")) \
+	X(divss, FPC, SS2("divss")) X(subss, FPC, SS2("subss")) X(sqrtss, FPC, SS2("sqrtss")) \
+	X(addpd, FPC, PD2("addpd")) X(mulpd, FPC, PD2("mulpd")) X(divpd, FPC, PD2("divpd")) \
+	X(cmpltsd, FPC, SD2("cmpltsd")) X(cmpunordsd, FPC, SD2("cmpunordsd")) \
+	X(cmpnlepd, FPC, PD2("cmpnlepd")) X(andpd, FPC, PD2("andpd")) X(xorps, FPC, PD2("xorps")) \
+	X(cvtsd2ss, FPC, SD2("cvtsd2ss")) X(cvtss2sd, FPC, SS2("cvtss2sd")) \
+	X(ucomisd, FPC | L, "movq %rax, %xmm0\n movq %rbx, %xmm1\n ucomisd %xmm1, %xmm0") \
+	X(comiss, FPC | L, "movd %eax, %xmm0\n movd %ebx, %xmm1\n comiss %xmm1, %xmm0") \
+	X(cvtsi2sd, FPC, "cvtsi2sd %rbx, %xmm2\n movq %xmm2, %rax\n" MXCSR_TO_RCX) \
+	X(cvtsi2ss, FPC, "cvtsi2ssl %ebx, %xmm2\n movd %xmm2, %eax\n" MXCSR_TO_RCX) \
+	X(cvtsd2si, FPC, "movq %rax, %xmm0\n cvtsd2si %xmm0, %rbx\n" MXCSR_TO_RCX) \
+	X(cvttsd2si, FPC, "movq %rax, %xmm0\n cvttsd2si %xmm0, %ebx\n" MXCSR_TO_RCX) \
+	X(cvtss2si, FPC, "movd %eax, %xmm0\n cvtss2si %xmm0, %rbx\n" MXCSR_TO_RCX) \
+	X(paddb, FPC, PD2("paddb")) X(paddsw, FPC, PD2("paddsw")) X(psubusb, FPC, PD2("psubusb")) \
+	X(pmullw, FPC, PD2("pmullw")) X(pmulhw, FPC, PD2("pmulhw")) X(pmuludq, FPC, PD2("pmuludq")) \
+	X(pmaddwd, FPC, PD2("pmaddwd")) X(pcmpgtd, FPC, PD2("pcmpgtd")) X(pcmpeqb, FPC, PD2("pcmpeqb")) \
+	X(packsswb, FPC, PD2("packsswb")) X(packuswb, FPC, PD2("packuswb")) \
+	X(packssdw, FPC, PD2("packssdw")) X(punpckhbw, FPC, PD2("punpckhbw")) \
+	X(pminub, FPC, PD2("pminub")) X(pmaxsw, FPC, PD2("pmaxsw")) X(pavgb, FPC, PD2("pavgb")) \
+	X(psadbw, FPC, PD2("psadbw")) X(psllw, FPC, PD2("psllw")) X(psrad, FPC, PD2("psrad")) \
+	X(psrlq, FPC, PD2("psrlq")) X(pshufd, FPC, "movq %rax, %xmm0\n pinsrw $5, %ebx, %xmm0\n" \
+		"pshufd $0x1b, %xmm0, %xmm1\n movq %xmm1, %rax\n pshuflw $0x9c, %xmm0, %xmm1\n" \
+		"movq %xmm1, %rbx\n pmovmskb %xmm1, %ecx\n psrldq $3, %xmm0\n movq %xmm0, %rdx") \
+	X(shufps, FPC, PD2("shufps $0x4e,")) X(unpcklps, FPC, PD2("unpcklps")) \
+	X(fadd, FPC, X87_2("fadd %st(1), %st")) X(fmul, FPC, X87_2("fmul %st(1), %st")) \
+	X(fdiv, FPC, X87_2("fdiv %st(1), %st")) X(fdivr, FPC, X87_2("fdivr %st(1), %st")) \
+	X(fsub, FPC, X87_2("fsub %st(1), %st")) X(fsqrt, FPC, X87_2("fsqrt") "\n xor %ecx, %ecx") \
+	X(fcom, FPC, X87_2("fcom %st(1)")) X(fxch, FPC, X87_2("fxch %st(1)")) \
+	X(fistp, FPC, "mov %rax, 0x200000\n fninit\n fldl 0x200000\n fistpll 0x200008\n" \
+		    "fnstsw %ax\n movzwl %ax, %ecx\n and $0x4500, %ecx\n mov 0x200008, %rax\n fninit") \
+	X(fild, FPC, "mov %rax, 0x200000\n fninit\n fildll 0x200000\n fstps 0x200008\n" \
+		   "mov 0x200008, %eax\n fninit")
 
 typedef struct diff_case {
 	const char *name;
@@ -257,6 +309,22 @@ static void make_inputs(vmm_regs *r)
 	r->rflags = 2 | (rnd() & (FL_ARITH));
 }
 
+static int nan_bits(uint64_t v)
+{
+	uint32_t lo = (uint32_t)v, hi = (uint32_t)(v >> 32);
+
+	return ((v >> 52) & 0x7ff) == 0x7ff || ((lo >> 23) & 0xff) == 0xff ||
+	       ((hi >> 23) & 0xff) == 0xff;
+}
+
+/* Unicorn (QEMU 5 softfloat) propagates NaNs the x87 way in SSE code and
+ * differs from real CPUs there; FP cases skip inputs holding NaN patterns. */
+static int skip_input(const diff_case *c, const vmm_regs *in)
+{
+	return (c->flags & FPC) && (nan_bits(in->rax) || nan_bits(in->rbx) ||
+				    nan_bits(in->rdx));
+}
+
 static void compare(const diff_case *c, const vmm_regs *in, const vmm_regs *e, vmm_regs *u)
 {
 	for (int i = 0; i < 16; i++)
@@ -267,7 +335,7 @@ static void compare(const diff_case *c, const vmm_regs *in, const vmm_regs *e, v
 				 (unsigned long long)*gpr(u, i), (unsigned long long)in->rax,
 				 (unsigned long long)in->rbx, (unsigned long long)in->rcx,
 				 (unsigned long long)in->rdx, (unsigned long long)in->rflags);
-	if ((e->rflags ^ u->rflags) & c->flags)
+	if ((e->rflags ^ u->rflags) & c->flags & FL_ARITH)
 		fail_msg("%s: flags emu 0x%llx unicorn 0x%llx (compared 0x%llx; input rax "
 			 "0x%llx rbx 0x%llx rcx 0x%llx rdx 0x%llx flags 0x%llx)", c->name,
 			 (unsigned long long)e->rflags, (unsigned long long)u->rflags,
@@ -296,14 +364,15 @@ static void test_against_unicorn(void **state)
 			vmm_regs in, e, un;
 
 			make_inputs(&in);
+			if (skip_input(c, &in))
+				continue;
 			emu_run_case(&fx, &in, &e);
 			unicorn_run(&u, c, &in, &un);
 			compare(c, &in, &e, &un);
 			runs++;
 		}
 	}
-	print_message("%zu instructions x %d inputs = %u runs agree\n",
-		      sizeof(cases) / sizeof(cases[0]), INPUTS, runs);
+	print_message("%zu instructions, %u runs agree\n", sizeof(cases) / sizeof(cases[0]), runs);
 	fx_destroy(&fx);
 	u.close(u.uc);
 	dlclose(u.lib);
