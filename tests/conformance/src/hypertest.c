@@ -43,6 +43,23 @@ static void stuck(vmm_vm *vm, uint32_t calls, uint64_t rip, outcome *out)
 	}
 }
 
+/* On VT-x and SVM, KVM answers a guest's VMCALL/VMMCALL itself with
+ * -KVM_ENOSYS (-1000, which the guest prints as a=0xfffffffffffffc18) and
+ * forwards only KVM_HC_MAP_GPA_RANGE to user space: a documented limit of
+ * the kvm backend (include/vmm.h, VMM_EXIT_HYPERCALL), reported as not run. */
+static int kvm_answered(vmm_vm *vm, uint32_t calls, const capture *cap, outcome *out)
+{
+	if (strcmp(vmm_vm_backend(vm), "kvm") != 0 || calls != 0 || !cap->data ||
+	    !strstr(cap->data, "a=0xfffffffffffffc18"))
+		return 0;
+	out->kind = OUTCOME_SKIP;
+	snprintf(out->text, sizeof(out->text), "known %s limitation: KVM answers "
+		 "VMCALL/VMMCALL in the kernel with -KVM_ENOSYS (-1000) and forwards "
+		 "only KVM_HC_MAP_GPA_RANGE; general hypercall exits are emu-only",
+		 vmm_vm_flavour(vm));
+	return 1;
+}
+
 /* Drives vCPU 0 to its debug exit, answering each hypercall. */
 static void drive(vmm_vm *vm, capture *cap, outcome *out)
 {
@@ -56,6 +73,8 @@ static void drive(vmm_vm *vm, capture *cap, outcome *out)
 			return;
 		}
 		if (e->reason == VMM_EXIT_DEBUG_EXIT) {
+			if (kvm_answered(vm, calls, cap, out))
+				return;
 			if (e->debug_exit.code != 0 || calls != HYPERCALL_CALLS)
 				outcome_fail(out, "guest exit 0x%x after %u of %u hypercalls; "
 					     "guest said: %s", e->debug_exit.code, calls,
