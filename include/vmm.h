@@ -191,7 +191,10 @@ enum {
 	VMM_EXIT_MMIO = 2,           /* access to unmapped or read-only memory */
 	VMM_EXIT_HLT = 3,            /* HLT; io.data etc. unused */
 	VMM_EXIT_SHUTDOWN = 4,       /* triple fault */
-	VMM_EXIT_HYPERCALL = 5,      /* VMCALL/VMMCALL: nr=RAX, args RBX,RCX,RDX,RSI */
+	VMM_EXIT_HYPERCALL = 5,      /* VMCALL/VMMCALL: nr=RAX, args RBX,RCX,RDX,RSI;
+					emu: every call; kvm: only what KVM forwards
+					(KVM_HC_MAP_GPA_RANGE), KVM answers the rest
+					with -1000 itself */
 	VMM_EXIT_CANCELLED = 6,      /* vmm_vcpu_kick() */
 	VMM_EXIT_INTERNAL_ERROR = 7, /* cannot continue; see internal.message */
 	VMM_EXIT_FAIL_ENTRY = 8,     /* hardware refused to enter the guest */

@@ -1,35 +1,68 @@
 /* cpuid.c - the CPUID table each kvm vCPU gets (KVM_SET_CPUID2).
  *
- * The kvm CPU model is "the host as KVM offers it": every leaf of
- * KVM_GET_SUPPORTED_CPUID (vendor, family, features, caches, topology,
- * XSAVE, KVM's own hypervisor leaves) with each vCPU's APIC ID filled in.
- * It deliberately is not the shared vmm__x86_emu_model of arch/x86/cpuid.c:
- * that model advertises only what emu executes (no x87, SSE, FXSR), which
- * on hardware that runs them would mislead guests (64-bit Linux requires
- * them), and its GenuineIntel identity on an AMD host changes how KVM
- * emulates SYSCALL/SYSENTER. KVM's hypervisor leaves stay so that guests get
- * kvmclock, which KVM serves without help from user space. The guests
- * (tests/guests/cpuid.c) treat the vendor as host-dependent on kvm. */
+ * The kvm CPU model is the shared, documented emu model (arch/x86/cpuid.c,
+ * docs/emu.md) with its feature words ANDed with KVM_GET_SUPPORTED_CPUID, so
+ * a guest sees the same CPU on both backends, minus what this host's KVM
+ * cannot give. Where the model cannot be followed, KVM's answer is kept:
+ *  - the vendor string (leaf 0 and 0x80000000 EBX/ECX/EDX): KVM emulates
+ *    SYSCALL/SYSENTER and some MSRs by the vendor it is told, and a foreign
+ *    vendor on real hardware breaks those paths;
+ *  - leaves the model does not describe but still lies within its ranges
+ *    (caches, topology below the model's maximum), as KVM reports them;
+ *  - KVM's own hypervisor leaves (0x40000000...), so kvmclock keeps working.
+ * Leaves above the model's maximum are dropped. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch/x86/cpuid.h"
 #include "backends/kvm/kvm_priv.h"
 
-static void set_topology(struct kvm_cpuid_entry2 *e, uint32_t index, uint32_t count)
+static const struct kvm_cpuid_entry2 *find(const struct kvm_cpuid2 *c, uint32_t leaf,
+					   uint32_t subleaf)
 {
-	switch (e->function) {
-	case 1:
-		/* EBX[31:24] initial APIC ID, EBX[23:16] logical processors. */
-		e->ebx = (e->ebx & 0x0000ffffu) | (index << 24) |
-			 ((count > 255 ? 255 : count) << 16);
-		break;
-	case 0xb:
-	case 0x1f:
-		e->edx = index;  /* x2APIC ID */
-		break;
-	default:
-		break;
+	for (uint32_t i = 0; i < c->nent; i++)
+		if (c->entries[i].function == leaf &&
+		    (!(c->entries[i].flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) ||
+		     c->entries[i].index == subleaf))
+			return &c->entries[i];
+	return NULL;
+}
+
+static void host_leaf(void *opaque, uint32_t leaf, uint32_t subleaf, uint32_t out[4])
+{
+	const struct kvm_cpuid_entry2 *e = find(opaque, leaf, subleaf);
+
+	out[0] = e ? e->eax : 0;
+	out[1] = e ? e->ebx : 0;
+	out[2] = e ? e->ecx : 0;
+	out[3] = e ? e->edx : 0;
+}
+
+static bool model_defines(uint32_t leaf)
+{
+	return leaf == 0 || leaf == 1 || leaf == 7 ||
+	       (leaf >= 0x80000000 && leaf <= 0x80000008);
+}
+
+/* 1: keep the entry as the model says, 0: keep KVM's, -1: drop it. */
+static int rewrite(const vmm__x86_cpu_model *m, struct kvm_cpuid_entry2 *e,
+		   uint32_t vcpu_index, uint32_t vcpu_count)
+{
+	uint32_t r[4], leaf = e->function;
+
+	if (leaf >= 0x40000000 && leaf < 0x80000000)
+		return 0;
+	if (leaf >= 0x80000000 ? leaf > m->max_ext_leaf : leaf > m->max_leaf)
+		return -1;
+	if (!model_defines(leaf) || (leaf == 7 && e->index != 0))
+		return leaf == 7 ? -1 : 0;
+	vmm__x86_cpuid(m, vcpu_index, vcpu_count, leaf, e->index, r);
+	if (leaf == 0 || leaf == 0x80000000) {
+		e->eax = r[0];  /* the model's maximum; vendor words stay KVM's */
+		return 1;
 	}
+	e->eax = r[0], e->ebx = r[1], e->ecx = r[2], e->edx = r[3];
+	return 1;
 }
 
 struct kvm_cpuid2 *kvm__cpuid_build(const kvm__host *host, uint32_t vcpu_index,
@@ -37,14 +70,22 @@ struct kvm_cpuid2 *kvm__cpuid_build(const kvm__host *host, uint32_t vcpu_index,
 {
 	const struct kvm_cpuid2 *sup = host->supported;
 	size_t bytes = sizeof(*sup) + sup->nent * sizeof(sup->entries[0]);
+	vmm__x86_cpu_model model = vmm__x86_emu_model;
 	struct kvm_cpuid2 *c = malloc(bytes);
+	uint32_t n = 0;
 
 	if (!c) {
 		vmm__err(VMM_ENOMEM, "kvm: out of memory for the CPUID table");
 		return NULL;
 	}
-	memcpy(c, sup, bytes);
-	for (uint32_t i = 0; i < c->nent; i++)
-		set_topology(&c->entries[i], vcpu_index, vcpu_count);
+	vmm__x86_cpu_model_filter(&model, host_leaf, (void *)sup);
+	memcpy(c, sup, sizeof(*sup));
+	for (uint32_t i = 0; i < sup->nent; i++) {
+		struct kvm_cpuid_entry2 e = sup->entries[i];
+
+		if (rewrite(&model, &e, vcpu_index, vcpu_count) >= 0)
+			c->entries[n++] = e;
+	}
+	c->nent = n;
 	return c;
 }

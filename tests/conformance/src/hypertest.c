@@ -26,9 +26,44 @@ static int check_call(const vmm_exit *e, uint32_t n, outcome *out)
 	return OUTCOME_PASS;
 }
 
-/* Drives vCPU 0 to its debug exit, answering each hypercall. */
-static void drive(vmm_vcpu *vcpu, capture *cap, outcome *out)
+#define HYPERCALL_DEADLINE_MS 10000u
+
+/* The watchdog stopped a guest that never left its VMCALL. On PVM that is
+ * the host's KVM (VMCALL never leaves KVM_RUN there): reported as not run. */
+static void stuck(vmm_vm *vm, uint32_t calls, uint64_t rip, outcome *out)
 {
+	outcome_fail(out, "no exit within %u s after %u hypercalls (the guest is "
+		     "stuck at rip 0x%llx)", HYPERCALL_DEADLINE_MS / 1000, calls,
+		     (unsigned long long)rip);
+	if (strcmp(vmm_vm_flavour(vm), "kvm_pvm") == 0 && calls == 0) {
+		out->kind = OUTCOME_SKIP;
+		snprintf(out->text, sizeof(out->text), "known kvm_pvm limitation: the "
+			 "PVM host's KVM never returns from KVM_RUN for a VMCALL (the "
+			 "guest stays at rip 0x%llx)", (unsigned long long)rip);
+	}
+}
+
+/* On VT-x and SVM, KVM answers a guest's VMCALL/VMMCALL itself with
+ * -KVM_ENOSYS (-1000, which the guest prints as a=0xfffffffffffffc18) and
+ * forwards only KVM_HC_MAP_GPA_RANGE to user space: a documented limit of
+ * the kvm backend (include/vmm.h, VMM_EXIT_HYPERCALL), reported as not run. */
+static int kvm_answered(vmm_vm *vm, uint32_t calls, const capture *cap, outcome *out)
+{
+	if (strcmp(vmm_vm_backend(vm), "kvm") != 0 || calls != 0 || !cap->data ||
+	    !strstr(cap->data, "a=0xfffffffffffffc18"))
+		return 0;
+	out->kind = OUTCOME_SKIP;
+	snprintf(out->text, sizeof(out->text), "known %s limitation: KVM answers "
+		 "VMCALL/VMMCALL in the kernel with -KVM_ENOSYS (-1000) and forwards "
+		 "only KVM_HC_MAP_GPA_RANGE; general hypercall exits are emu-only",
+		 vmm_vm_flavour(vm));
+	return 1;
+}
+
+/* Drives vCPU 0 to its debug exit, answering each hypercall. */
+static void drive(vmm_vm *vm, capture *cap, outcome *out)
+{
+	vmm_vcpu *vcpu = vmm_vcpu_get(vm, 0);
 	uint32_t calls = 0;
 	vmm_exit *e;
 
@@ -38,6 +73,8 @@ static void drive(vmm_vcpu *vcpu, capture *cap, outcome *out)
 			return;
 		}
 		if (e->reason == VMM_EXIT_DEBUG_EXIT) {
+			if (kvm_answered(vm, calls, cap, out))
+				return;
 			if (e->debug_exit.code != 0 || calls != HYPERCALL_CALLS)
 				outcome_fail(out, "guest exit 0x%x after %u of %u hypercalls; "
 					     "guest said: %s", e->debug_exit.code, calls,
@@ -45,10 +82,7 @@ static void drive(vmm_vcpu *vcpu, capture *cap, outcome *out)
 			return;
 		}
 		if (e->reason == VMM_EXIT_CANCELLED) {
-			outcome_fail(out, "no exit within %u s after %u hypercalls (the "
-				     "guest is stuck at rip 0x%llx)",
-				     HOST_TEST_DEADLINE_MS / 1000, calls,
-				     (unsigned long long)e->rip);
+			stuck(vm, calls, e->rip, out);
 			return;
 		}
 		if (e->reason != VMM_EXIT_HYPERCALL) {
@@ -83,10 +117,10 @@ void host_test_hypercall(const conform_opts *o, const conform_manifest *m,
 		outcome_fail(out, "vmm_vm_create: %s", vmm_last_error());
 	else if (vmm_load_elf(vm, guest_path(o, "hypercall", path, sizeof(path)), NULL))
 		outcome_fail(out, "vmm_load_elf %s: %s", path, vmm_last_error());
-	else if (watchdog_start(&w, vmm_vcpu_get(vm, 0), HOST_TEST_DEADLINE_MS))
+	else if (watchdog_start(&w, vmm_vcpu_get(vm, 0), HYPERCALL_DEADLINE_MS))
 		outcome_fail(out, "cannot start the watchdog thread");
 	else {
-		drive(vmm_vcpu_get(vm, 0), &cap, out);
+		drive(vm, &cap, out);
 		watchdog_stop(&w);
 	}
 	vmm_vm_destroy(vm);
