@@ -25,7 +25,7 @@ static int range_floor(const vmm__bus *bus, uint64_t addr)
 
 /* [base, base+len) with len >= 1 and base+len-1 not wrapping. */
 static int bus_add(vmm_vm *vm, vmm__bus *bus, const char *fn, uint64_t base,
-		   uint64_t len, void *cb, void *opaque)
+		   uint64_t len, void *cb, void *opaque, bool internal)
 {
 	uint64_t last = base + len - 1;
 	int rc = 0, i;
@@ -45,7 +45,7 @@ static int bus_add(vmm_vm *vm, vmm__bus *bus, const char *fn, uint64_t base,
 
 		memmove(&bus->ranges[pos + 1], &bus->ranges[pos],
 			(bus->count - pos) * sizeof(bus->ranges[0]));
-		bus->ranges[pos] = (vmm__bus_range){ base, len, cb, opaque };
+		bus->ranges[pos] = (vmm__bus_range){ base, len, cb, opaque, internal };
 		bus->count++;
 	}
 	pthread_mutex_unlock(&vm->lock);
@@ -69,15 +69,28 @@ static int bus_remove(vmm_vm *vm, vmm__bus *bus, const char *fn, uint64_t base)
 	return rc;
 }
 
-VMM_API int vmm_pio_register(vmm_vm *vm, uint16_t base, uint16_t len, vmm_pio_fn fn,
-			     void *opaque)
+static int pio_register(vmm_vm *vm, uint16_t base, uint16_t len, vmm_pio_fn fn,
+			void *opaque, bool internal)
 {
 	if (!vm || !fn)
 		return vmm__err(VMM_EINVAL, "vmm_pio_register: vm or fn is NULL");
 	if (len == 0 || (uint32_t)base + len > 0x10000u)
 		return vmm__err(VMM_EINVAL, "vmm_pio_register: ports [0x%x, +%u) are empty "
 				"or go past 0xffff", base, len);
-	return bus_add(vm, &vm->pio, "vmm_pio_register", base, len, (void *)fn, opaque);
+	return bus_add(vm, &vm->pio, "vmm_pio_register", base, len, (void *)fn, opaque,
+		       internal);
+}
+
+int vmm__pio_register_internal(vmm_vm *vm, uint16_t base, uint16_t len, vmm_pio_fn fn,
+			       void *opaque)
+{
+	return pio_register(vm, base, len, fn, opaque, true);
+}
+
+VMM_API int vmm_pio_register(vmm_vm *vm, uint16_t base, uint16_t len, vmm_pio_fn fn,
+			     void *opaque)
+{
+	return pio_register(vm, base, len, fn, opaque, false);
 }
 
 VMM_API int vmm_pio_unregister(vmm_vm *vm, uint16_t base)
@@ -95,7 +108,8 @@ VMM_API int vmm_mmio_register(vmm_vm *vm, uint64_t base, uint64_t len, vmm_mmio_
 	if (len == 0 || len - 1 > UINT64_MAX - base)
 		return vmm__err(VMM_EINVAL, "vmm_mmio_register: [0x%llx, +0x%llx) is empty "
 				"or wraps around", (ull)base, (ull)len);
-	return bus_add(vm, &vm->mmio, "vmm_mmio_register", base, len, (void *)fn, opaque);
+	return bus_add(vm, &vm->mmio, "vmm_mmio_register", base, len, (void *)fn, opaque,
+		       false);
 }
 
 VMM_API int vmm_mmio_unregister(vmm_vm *vm, uint64_t base)
@@ -120,13 +134,13 @@ static const vmm__bus_range *bus_lookup(const vmm__bus *bus, uint64_t addr, uint
 }
 
 /* Maps a device callback's return value to VMM__BUS_* or an error. */
-static int bus_result(int rc, const char *kind, uint64_t addr)
+static int bus_result(const vmm__bus_range *r, int rc, const char *kind, uint64_t addr)
 {
 	char why[256];
 
 	if (rc == 0)
 		return VMM__BUS_DONE;
-	if (rc == 1)
+	if (rc == 1 && r->internal)
 		return VMM__BUS_STOP;
 	if (rc > 0)
 		return vmm__err(VMM_EINTERNAL, "device at %s 0x%llx returned %d (expected 0 "
@@ -162,7 +176,7 @@ int vmm__bus_pio(vmm_vcpu *vcpu, uint16_t port, uint8_t size, uint8_t is_write,
 	rc = ((vmm_pio_fn)r->fn)(r->opaque, vcpu, port, size, is_write, data);
 	if (!is_write)
 		*data &= (uint32_t)size_mask(size);
-	return bus_result(rc, "port", port);
+	return bus_result(r, rc, "port", port);
 }
 
 int vmm__bus_mmio(vmm_vcpu *vcpu, uint64_t addr, uint8_t size, uint8_t is_write,
@@ -187,5 +201,5 @@ int vmm__bus_mmio(vmm_vcpu *vcpu, uint64_t addr, uint8_t size, uint8_t is_write,
 	rc = ((vmm_mmio_fn)r->fn)(r->opaque, vcpu, addr, size, is_write, data);
 	if (!is_write)
 		*data &= size_mask(size);
-	return bus_result(rc, "address", addr);
+	return bus_result(r, rc, "address", addr);
 }

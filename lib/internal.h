@@ -58,6 +58,7 @@ typedef struct vmm__bus_range {
 	uint64_t base, len;
 	void *fn;            /* vmm_pio_fn or vmm_mmio_fn */
 	void *opaque;
+	bool internal;       /* a built-in device: may return 1 (VMM__BUS_STOP) */
 } vmm__bus_range;
 typedef struct vmm__bus {
 	vmm__bus_range ranges[VMM__MAX_BUS_RANGES];  /* sorted by base */
@@ -73,6 +74,10 @@ int vmm__bus_pio(vmm_vcpu *vcpu, uint16_t port, uint8_t size, uint8_t is_write,
 		 uint32_t *data);
 int vmm__bus_mmio(vmm_vcpu *vcpu, uint64_t addr, uint8_t size, uint8_t is_write,
 		  uint64_t *data);
+/* vmm_pio_register for built-in devices, whose callbacks may return 1 to
+ * stop the vCPU with the exit they filled in. Embedders' callbacks may not. */
+int vmm__pio_register_internal(vmm_vm *vm, uint16_t base, uint16_t len,
+			       vmm_pio_fn fn, void *opaque);
 
 /* ---- Built-in devices (lib/devices/) -------------------------------------- */
 typedef struct vmm__uart {

@@ -23,5 +23,5 @@ static int debug_exit_io(void *opaque, vmm_vcpu *vcpu, uint16_t port, uint8_t si
 
 int vmm__debug_exit_init(vmm_vm *vm)
 {
-	return vmm_pio_register(vm, DEBUG_EXIT_PORT, DEBUG_EXIT_LEN, debug_exit_io, NULL);
+	return vmm__pio_register_internal(vm, DEBUG_EXIT_PORT, DEBUG_EXIT_LEN, debug_exit_io, NULL);
 }

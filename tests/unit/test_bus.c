@@ -170,7 +170,11 @@ static void test_device_failure_and_stop(void **state)
 	assert_int_equal(vmm_pio_register(f->vm, 0x510, 2, probe_pio, &a), 0);
 	assert_int_equal(vmm__bus_pio(f->vcpu, 0x511, 1, 1, &data), VMM_EIO);
 	assert_string_equal(vmm_last_error(), "device at port 0x511 failed: probe device broke");
-	a.ret = 1;
+	a.ret = 1;      /* only built-in devices may stop the vCPU */
+	assert_int_equal(vmm__bus_pio(f->vcpu, 0x510, 1, 1, &data), VMM_EINTERNAL);
+	assert_error_has("returned 1");
+	assert_int_equal(vmm_pio_unregister(f->vm, 0x510), 0);
+	assert_int_equal(vmm__pio_register_internal(f->vm, 0x510, 2, probe_pio, &a), 0);
 	assert_int_equal(vmm__bus_pio(f->vcpu, 0x510, 1, 1, &data), VMM__BUS_STOP);
 	a.ret = 7;
 	assert_int_equal(vmm__bus_pio(f->vcpu, 0x510, 1, 1, &data), VMM_EINTERNAL);
