@@ -12,7 +12,7 @@ static void emu_probe(vmm_backend_info *info)
 	info->usable = 1;
 	snprintf(info->flavour, sizeof(info->flavour), "x86-64");
 	snprintf(info->reason, sizeof(info->reason),
-		 "software CPU: x86-64 integer instruction set, no virtualization "
+		 "software CPU: x86-64 with x87, SSE and SSE2, no virtualization "
 		 "hardware needed");
 }
 
