@@ -192,4 +192,29 @@ static inline int has(const char *needle)
 	return strstr(vmm_last_error(), needle) != NULL;
 }
 
+/* call must fail with code and a last-error message containing word. */
+#define EXPECT_FAIL(call, code, word)                                           \
+	do {                                                                    \
+		int rc_ = (call);                                               \
+		if (rc_ != (code) || !has(word))                                \
+			fail_msg("rc %d (want %d), message '%s' (want '%s')",  \
+				 rc_, (code), vmm_last_error(), (word));        \
+	} while (0)
+
+/* Loads image t into a fresh fake VM; keeps the VM in *out if out. */
+static inline int load(test_img *t, uint64_t mem, uint32_t vcpus, const char *cmdline,
+		       vmm_vm **out)
+{
+	vmm_vm *vm = fake_vm(mem, vcpus);
+	int rc;
+
+	assert_non_null(vm);
+	rc = vmm_load_elf_buffer(vm, t->data, t->len, cmdline);
+	if (out)
+		*out = vm;
+	else
+		vmm_vm_destroy(vm);
+	return rc;
+}
+
 #endif

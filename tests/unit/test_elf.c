@@ -24,29 +24,6 @@ static void good_image(test_img *t)
 	img_seg(t, PT_LOAD, PF_R | PF_W, DATA, DATA, NULL, 8, 0x2000);
 }
 
-#define EXPECT_FAIL(call, code, word)                                           \
-	do {                                                                    \
-		int rc_ = (call);                                               \
-		if (rc_ != (code) || !has(word))                                \
-			fail_msg("rc %d (want %d), message '%s' (want '%s')",  \
-				 rc_, (code), vmm_last_error(), (word));        \
-	} while (0)
-
-static int load(test_img *t, uint64_t mem, uint32_t vcpus, const char *cmdline,
-		vmm_vm **out)
-{
-	vmm_vm *vm = fake_vm(mem, vcpus);
-	int rc;
-
-	assert_non_null(vm);
-	rc = vmm_load_elf_buffer(vm, t->data, t->len, cmdline);
-	if (out)
-		*out = vm;
-	else
-		vmm_vm_destroy(vm);
-	return rc;
-}
-
 static void test_good_memory(void **state)
 {
 	static test_img t;

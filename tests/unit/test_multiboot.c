@@ -13,14 +13,6 @@
 #define GIB (1ull << 30)
 #define KERNEL 0x100000u
 
-#define EXPECT_FAIL(call, code, word)                                           \
-	do {                                                                    \
-		int rc_ = (call);                                               \
-		if (rc_ != (code) || !has(word))                                \
-			fail_msg("rc %d (want %d), message '%s' (want '%s')",  \
-				 rc_, (code), vmm_last_error(), (word));        \
-	} while (0)
-
 /* 32 bytes: a Multiboot header (12 bytes, or 32 with address fields) and
  * code. */
 static void mb_header(uint8_t *p, uint32_t flags, const uint32_t *addr)
@@ -41,21 +33,6 @@ static void mb_elf(test_img *t, uint32_t flags, uint32_t at, uint32_t entry)
 	elf32_init(t, entry);
 	img_seg(t, PT_LOAD, PF_R | PF_X, at, at, seg, sizeof(seg), 0x1000);
 	img_seg(t, PT_LOAD, PF_R | PF_W, at + 0x1000, at + 0x1000, NULL, 8, 0x2000);
-}
-
-static int load(test_img *t, uint64_t mem, uint32_t vcpus, const char *cmdline,
-		vmm_vm **out)
-{
-	vmm_vm *vm = fake_vm(mem, vcpus);
-	int rc;
-
-	assert_non_null(vm);
-	rc = vmm_load_elf_buffer(vm, t->data, t->len, cmdline);
-	if (out)
-		*out = vm;
-	else
-		vmm_vm_destroy(vm);
-	return rc;
 }
 
 static void check_flat32(const vmm_segment *s, uint16_t sel, uint8_t type)
