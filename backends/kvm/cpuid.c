@@ -54,14 +54,14 @@ static int rewrite(const vmm__x86_cpu_model *m, struct kvm_cpuid_entry2 *e,
 		return 0;
 	if (leaf >= 0x80000000 ? leaf > m->max_ext_leaf : leaf > m->max_leaf)
 		return -1;
-	if (!model_defines(leaf) || (leaf == 7 && e->index != 0))
-		return leaf == 7 ? -1 : 0;
+	if (leaf == 7 && e->index != 0)
+		return -1;      /* leaf 7 subleaves the model does not offer */
+	if (!model_defines(leaf))
+		return 0;
 	vmm__x86_cpuid(m, vcpu_index, vcpu_count, leaf, e->index, r);
-	if (leaf == 0 || leaf == 0x80000000) {
-		e->eax = r[0];  /* the model's maximum; vendor words stay KVM's */
-		return 1;
-	}
-	e->eax = r[0], e->ebx = r[1], e->ecx = r[2], e->edx = r[3];
+	e->eax = r[0];
+	if (leaf != 0 && leaf != 0x80000000)   /* there EBX..EDX: KVM's vendor */
+		e->ebx = r[1], e->ecx = r[2], e->edx = r[3];
 	return 1;
 }
 
