@@ -24,7 +24,7 @@ HARDEN_LD := -Wl,-z,relro,-z,now -Wl,-z,noexecstack
 LIBS      := -lelf -lpthread -lcapstone
 
 # Library sources: every .c below these folders is part of libvmm.
-LIB_SRCS  := $(wildcard lib/*.c lib/devices/*.c lib/loaders/*.c arch/x86/*.c \
+LIB_SRCS  := $(wildcard lib/*.c lib/devices/*.c lib/loaders/*.c lib/platform/*.c arch/x86/*.c \
                         backends/emu/*.c backends/kvm/*.c)
 LIB_OBJS  := $(LIB_SRCS:%.c=$(B)/obj/%.o)
 CLI_SRCS  := $(wildcard cli/*.c)
@@ -156,7 +156,9 @@ bench-kvm: all $(TOOL_BINS)
 # ---- Install ----------------------------------------------------------------
 install: $(SOLIB) $(ALIB) $(CLI)
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/include/vmm
 	install -m 644 include/vmm.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 include/vmm/*.h $(DESTDIR)$(PREFIX)/include/vmm/
 	install -m 755 $(SOLIB) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf libvmm.so.$(SOMAJOR) $(DESTDIR)$(PREFIX)/lib/libvmm.so
 	install -m 644 $(ALIB) $(DESTDIR)$(PREFIX)/lib/

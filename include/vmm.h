@@ -87,7 +87,10 @@ VMM_API int vmm_backends(uint32_t index, vmm_backend_info *info);
 
 enum {
 	VMM_VM_NO_UART = 1u << 0,       /* no built-in 16550 at 0x3f8 */
-	VMM_VM_NO_DEBUG_EXIT = 1u << 1  /* no built-in exit device at 0xf4 */
+	VMM_VM_NO_DEBUG_EXIT = 1u << 1, /* no built-in exit device at 0xf4 */
+	VMM_VM_IRQCHIP = 1u << 2,       /* PC interrupt controllers and timers
+					   (see vmm/irq.h) */
+	VMM_VM_FW_CFG = 1u << 3         /* QEMU-compatible fw_cfg at 0x510 */
 };
 
 typedef struct vmm_vm_config {
@@ -326,4 +329,7 @@ VMM_API int vmm_vm_run(vmm_vm *vm, const vmm_run_options *options,
 #ifdef __cplusplus
 }
 #endif
+
+#include "vmm/irq.h"
+
 #endif /* VMM_H */

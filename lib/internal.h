@@ -92,7 +92,13 @@ void vmm__uart_fini(vmm_vm *vm);
 int vmm__debug_exit_init(vmm_vm *vm);   /* registers 0xf4 */
 
 /* ---- Backends (lib/backend.c holds the registry) ------------------------- */
-#define VMM__BACKEND_OPS_VERSION 1
+#define VMM__BACKEND_OPS_VERSION 2
+
+/* Backend capabilities (ops->caps). */
+enum {
+	VMM__CAP_IRQCHIP = 1u << 0   /* PIC, IOAPIC, LAPICs and PIT in the
+					backend's kernel; lines go to irq_line */
+};
 
 typedef struct vmm__backend_ops {
 	uint32_t version;      /* VMM__BACKEND_OPS_VERSION */
@@ -127,6 +133,15 @@ typedef struct vmm__backend_ops {
 	/* Writes an MSR (for loaders that need e.g. EFER beyond sregs). May be
 	 * NULL. */
 	int (*set_msr)(vmm_vcpu *vcpu, uint32_t msr, uint64_t value);
+	/* ---- version 2: interrupts (lib/platform/platform.h) ---- */
+	/* VMM__CAP_* for this VM. May be NULL (no capabilities). */
+	uint32_t (*caps)(vmm_vm *vm);
+	/* VMM__CAP_IRQCHIP backends: create the in-kernel controllers and PIT;
+	 * called after vm_create, before the first vCPU, when the config has
+	 * VMM_VM_IRQCHIP. Then set a line / send an MSI. Any thread. */
+	int (*irqchip_create)(vmm_vm *vm);
+	int (*irq_line)(vmm_vm *vm, uint32_t gsi, int level);
+	int (*msi)(vmm_vm *vm, uint64_t addr, uint32_t data);
 } vmm__backend_ops;
 
 extern const vmm__backend_ops vmm__emu_ops;
@@ -156,6 +171,8 @@ struct vmm_vm {
 	vmm__bus pio, mmio;
 	vmm_vcpu *vcpus[VMM_MAX_VCPUS];
 	vmm__uart uart;
+	uint32_t caps;                   /* ops->caps(vm), read once */
+	struct vmm__platform *platform;  /* VMM_VM_IRQCHIP: lib/platform/ */
 };
 
 struct vmm_vcpu {
@@ -167,6 +184,8 @@ struct vmm_vcpu {
 	atomic_int in_run;               /* 1 while inside backend run */
 	pthread_t thread;                /* valid while in_run */
 	bool runnable;                   /* false: wait-for-SIPI (Multiboot APs) */
+	atomic_int intr_attention;       /* an interrupt may be pending (platform.h) */
+	struct vmm__lapic *lapic;        /* the core's local APIC, or NULL */
 };
 
 /* x86 reset-state helpers shared by backends (arch/x86/state.c). */

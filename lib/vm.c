@@ -206,6 +206,7 @@ static int vm_build(const vmm_vm_config *cfg, const vmm__backend_ops *ops,
 		goto fail;
 	}
 	stage = STAGE_BACKEND;
+	vm->caps = ops->caps ? ops->caps(vm) : 0;
 	rc = vmm_mem_map(vm, 0, cfg->mem_size, VMM_MEM_RW, NULL);
 	if (rc)
 		goto fail;
@@ -245,7 +246,7 @@ int vmm__vm_create_with_ops(const vmm_vm_config *cfg, const vmm__backend_ops *op
 	if (!out)
 		return vmm__err(VMM_EINVAL, "vmm_vm_create: out is NULL");
 	*out = NULL;
-	if (!ops || ops->version != VMM__BACKEND_OPS_VERSION || !ops->name ||
+	if (!ops || ops->version < 1 || ops->version > VMM__BACKEND_OPS_VERSION || !ops->name ||
 	    !ops->vm_create)
 		return vmm__err(VMM_EINVAL, "vmm_vm_create: backend ops are NULL, of "
 				"another version or lack name/vm_create");

@@ -1,0 +1,143 @@
+/* platform.h - the PC interrupt and timer platform inside the core: the
+ * contract between the devices in lib/platform/, the interrupt router and
+ * the backends. Nothing here is public API.
+ *
+ * Who owns the interrupt controllers is a backend capability, asked once at
+ * VM creation (vmm__backend_ops.caps): a backend with VMM__CAP_IRQCHIP keeps
+ * PIC, IOAPIC, local APICs and PIT in its kernel (kvm: KVM_CREATE_IRQCHIP,
+ * KVM_CREATE_PIT2) and the core only routes lines and MSIs to it. Without it
+ * (emu) the core's own models below sit in the same place. Devices never
+ * know which: they call vmm__irq_set() / vmm__msi_send() and nothing else.
+ *
+ * Devices always in the core, whatever the backend: RTC/CMOS, ACPI PM timer,
+ * fw_cfg (they have no in-kernel KVM model).
+ *
+ * Locks: every device has its own mutex. Order, outermost first:
+ *   device (pit, rtc, ...) -> pic / ioapic -> lapic -> timer service.
+ * A device may call vmm__irq_set() with its own lock held. Timer callbacks
+ * run on the timer thread with no platform lock held.
+ */
+#ifndef VMM_PLATFORM_H
+#define VMM_PLATFORM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lib/internal.h"
+
+#define VMM__NR_GSI 24            /* IOAPIC pins; 0..15 are also PIC inputs */
+#define VMM__APIC_DEFAULT_BASE 0xfee00000ull
+#define VMM__IOAPIC_BASE 0xfec00000ull
+
+/* ---- Time (lib/platform/timer.c) -----------------------------------------
+ * Guest time follows the host: CLOCK_MONOTONIC in nanoseconds. */
+uint64_t vmm__now_ns(void);
+/* The host TSC's frequency in Hz (from CPUID 0x15/0x16 or calibrated once
+ * against CLOCK_MONOTONIC); emu's guest TSC runs at this rate. */
+uint64_t vmm__tsc_hz(void);
+
+/* One-shot timers on the VM's timer thread ("vmm-timer", started with the
+ * platform, joined on destroy). fn runs on that thread with no platform lock
+ * held, at or after deadline_ns. Rules: arm/cancel may be called from any
+ * thread, with device locks held; re-arming from fn is allowed; a callback
+ * may still run once after cancel returns (devices check their own state
+ * under their lock), but never after vmm__timer_fini returns. */
+typedef void (*vmm__timer_fn)(void *opaque, uint64_t now_ns);
+typedef struct vmm__timer {
+	vmm__timer_fn fn;
+	void *opaque;
+	uint64_t deadline_ns;        /* valid while armed */
+	bool armed;
+	struct vmm__timer *next;     /* the service's list */
+} vmm__timer;
+void vmm__timer_init(vmm__timer *t, vmm__timer_fn fn, void *opaque);
+void vmm__timer_arm(vmm_vm *vm, vmm__timer *t, uint64_t deadline_ns);
+void vmm__timer_cancel(vmm_vm *vm, vmm__timer *t);
+/* Cancels and waits until fn is not running. Not from fn itself. */
+void vmm__timer_fini(vmm_vm *vm, vmm__timer *t);
+
+/* ---- Interrupt routing (lib/platform/irq.c) ------------------------------
+ * The only calls devices make. Any thread. gsi < VMM__NR_GSI; level 1
+ * asserts, 0 deasserts; an edge-triggered device pulses (1 then 0). Routed
+ * to the backend's in-kernel chip (ops->irq_line) or to the core's PIC
+ * (gsi < 16, except 2) and IOAPIC. The public vmm_irq_line/vmm_msi_send
+ * are these with argument checks. */
+int vmm__irq_set(vmm_vm *vm, uint32_t gsi, int level);
+/* An MSI as a PCI device writes it: addr 0xfeeXXXXX, data (vector, delivery
+ * mode, trigger). ops->msi in-kernel, else the core's APIC bus. */
+int vmm__msi_send(vmm_vm *vm, uint64_t addr, uint32_t data);
+
+/* ---- The core's interrupt controllers (no VMM__CAP_IRQCHIP) --------------- */
+/* APIC bus: delivers one interrupt message to the local APICs it names.
+ * dest is an APIC ID (physical, 0xff broadcast) or a logical mask.
+ * Used by the IOAPIC, MSIs and IPIs. */
+enum {
+	VMM__DM_FIXED = 0, VMM__DM_LOWEST = 1, VMM__DM_SMI = 2, VMM__DM_NMI = 4,
+	VMM__DM_INIT = 5, VMM__DM_SIPI = 6, VMM__DM_EXTINT = 7
+};
+typedef struct vmm__apic_msg {
+	uint32_t dest;
+	uint8_t vector;
+	uint8_t delivery;            /* VMM__DM_* */
+	uint8_t logical;             /* destination mode: 1 logical */
+	uint8_t level_trig;          /* 1: level-triggered (IOAPIC remote IRR) */
+	uint8_t shorthand;           /* 0 none, 1 self, 2 all, 3 all but self */
+	uint8_t source;              /* sending vCPU for shorthands */
+} vmm__apic_msg;
+void vmm__apic_bus_deliver(vmm_vm *vm, const vmm__apic_msg *msg);
+/* A level-triggered vector was EOIed by a local APIC: clears remote IRR of
+ * the IOAPIC pins with that vector (lapic.c calls ioapic.c). */
+void vmm__ioapic_eoi(vmm_vm *vm, uint8_t vector);
+/* PIC pair: pin input, output line and acknowledge (INTA). */
+void vmm__pic_set_irq(vmm_vm *vm, unsigned irq, int level);
+bool vmm__pic_has_intr(vmm_vm *vm);
+uint8_t vmm__pic_inta(vmm_vm *vm);   /* the vector; spurious 7/15 as 8259A */
+/* The PIC's output changed: the LAPIC of vCPU 0 sees it on LINT0 (ExtINT,
+ * virtual wire), or the CPU directly when that APIC is disabled. */
+void vmm__pic_output_changed(vmm_vm *vm);
+
+/* ---- What a software backend asks at instruction boundaries --------------
+ * vcpu->intr_attention is nonzero when something may be pending for the
+ * vCPU (set with release order by whoever makes it pending, before the
+ * wake-up). The backend reads it at block boundaries, as it reads kicked,
+ * and then calls vmm__intr_poll. */
+enum {
+	VMM__INTR_NONE = 0,
+	VMM__INTR_EXT,               /* external interrupt *vector, acked */
+	VMM__INTR_NMI,
+	VMM__INTR_INIT,              /* reset to wait-for-SIPI */
+	VMM__INTR_SIPI,              /* start at *vector << 12 (real mode) */
+	VMM__INTR_SMI
+};
+/* Highest-priority event deliverable now, acknowledged (IRR -> ISR, or PIC
+ * INTA). if_on: RFLAGS.IF and no interrupt shadow; nmi_blocked: an NMI
+ * handler is running (until IRET). External interrupts need if_on; INIT and
+ * NMI do not. Clears intr_attention when nothing else is pending. */
+int vmm__intr_poll(vmm_vcpu *vcpu, bool if_on, bool nmi_blocked, uint8_t *vector);
+/* Blocks the calling vCPU thread (HLT, wait-for-SIPI) until intr_attention
+ * or kicked is set, or until deadline_ns (0: none). Returns at once if
+ * either is already set. */
+void vmm__vcpu_wait(vmm_vcpu *vcpu, uint64_t deadline_ns);
+/* Sets intr_attention and wakes the vCPU from vmm__vcpu_wait (and from the
+ * backend's run loop through ops->kick-like means; no exit is produced). */
+void vmm__vcpu_wake(vmm_vcpu *vcpu);
+
+/* Local APIC registers for a software backend. MSR 0x1b (APIC_BASE), 0x6e0
+ * (TSC_DEADLINE), 0x800-0x8ff (x2APIC). Returns 0, or -1 for #GP. */
+bool vmm__lapic_msr_is_ours(uint32_t msr);
+int vmm__lapic_msr_read(vmm_vcpu *vcpu, uint32_t msr, uint64_t *value);
+int vmm__lapic_msr_write(vmm_vcpu *vcpu, uint32_t msr, uint64_t value);
+/* CR8 is TPR[7:4]. */
+uint8_t vmm__lapic_get_cr8(vmm_vcpu *vcpu);
+void vmm__lapic_set_cr8(vmm_vcpu *vcpu, uint8_t cr8);
+
+/* ---- Lifecycle (lib/platform/platform.c) --------------------------------
+ * Called by vm.c when the VM config has VMM_VM_IRQCHIP: creates the timer
+ * service and the devices (core models only where the backend lacks
+ * VMM__CAP_IRQCHIP). vcpu_init/fini per vCPU (its local APIC). */
+int vmm__platform_init(vmm_vm *vm);
+void vmm__platform_fini(vmm_vm *vm);
+int vmm__platform_vcpu_init(vmm_vcpu *vcpu);
+void vmm__platform_vcpu_fini(vmm_vcpu *vcpu);
+
+#endif /* VMM_PLATFORM_H */
