@@ -186,6 +186,8 @@ struct vmm_vcpu {
 	bool runnable;                   /* false: wait-for-SIPI (Multiboot APs) */
 	atomic_int intr_attention;       /* an interrupt may be pending (platform.h) */
 	struct vmm__lapic *lapic;        /* the core's local APIC, or NULL */
+	pthread_mutex_t wait_lock;       /* vmm__vcpu_wait / vmm__vcpu_wake */
+	pthread_cond_t wait_cond;        /* CLOCK_MONOTONIC */
 };
 
 /* x86 reset-state helpers shared by backends (arch/x86/state.c). */
