@@ -36,7 +36,9 @@ typedef struct vmm_linux_options {
 	uint64_t kernel_size;
 	const void *initrd_data;
 	uint64_t initrd_size;
-	uint64_t acpi_rsdp;        /* guest-physical RSDP to hand over, or 0 */
+	uint64_t acpi_rsdp;        /* guest-physical RSDP to hand over, or 0: a
+				      VMM_VM_IRQCHIP VM then gets libvmm's own
+				      ACPI tables (MADT, FADT, DSDT) at 0xe0000 */
 } vmm_linux_options;
 #define VMM_LINUX_OPTIONS_INIT { sizeof(vmm_linux_options), 0, NULL, NULL, NULL, \
 				 NULL, 0, NULL, 0, 0 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "lib/loaders/linux.h"
+#include "lib/platform/acpi.h"
 
 #define MIB (1024ull * 1024ull)
 
@@ -239,6 +240,9 @@ VMM_API int vmm_load_linux(vmm_vm *vm, const vmm_linux_options *o)
 	if (rc == 0 && (o->initrd || o->initrd_data))
 		rc = get_image(o->initrd, o->initrd_data, o->initrd_size, &b.initrd,
 			       &b.initrd_len, &ibuf);
+	/* A VM with the PC platform describes it in ACPI tables of its own. */
+	if (rc == 0 && !b.rsdp && (vm->config.flags & VMM_VM_IRQCHIP))
+		rc = vmm__acpi_build(vm, &b.rsdp);
 	if (rc == 0) {
 		vmm__lx_build_map(&b);
 		rc = load(vm, &b);
