@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "lib/platform/acpi.h"
+#include "lib/platform/pci.h"
 #include "lib/platform/platform.h"
 
 typedef struct platform_device {
@@ -18,6 +19,7 @@ typedef struct platform_device {
 /* In creation order; destroyed in reverse. */
 static const platform_device devices[] = {
 	{ "acpi-pm", vmm__acpi_pm_init, vmm__acpi_pm_fini, false },
+	{ "pci", vmm__pci_init, vmm__pci_fini, false },
 	{ NULL, NULL, NULL, false },
 };
 static const size_t NDEVICES = sizeof(devices) / sizeof(devices[0]) - 1;

@@ -155,6 +155,7 @@ struct vmm__platform {
 	struct vmm__pmtimer *pmtimer;
 	struct vmm__fw_cfg *fw_cfg;
 	struct vmm__acpi_pm *acpi_pm;
+	struct vmm__pci *pci;
 };
 
 /* ---- Lifecycle (lib/platform/platform.c) --------------------------------
