@@ -336,5 +336,6 @@ VMM_API int vmm_vm_run(vmm_vm *vm, const vmm_run_options *options,
 
 #include "vmm/irq.h"
 #include "vmm/linux.h"
+#include "vmm/virtio.h"
 
 #endif /* VMM_H */

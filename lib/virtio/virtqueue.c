@@ -71,6 +71,7 @@ int vmm__vq_enable(vmm__vq *vq)
 			      vq->size);
 	vq->last_avail = ld16(vq->avail + 2);
 	vq->used_idx = ld16(vq->used + 2);
+	vq->signalled_used = vq->used_idx;
 	vq->signalled_valid = false;
 	vq->ready = true;
 	return 0;
@@ -223,8 +224,8 @@ bool vmm__vq_need_interrupt(vmm__vq *vq)
 	uint16_t old = vq->signalled_used, now = vq->used_idx, event;
 	bool valid = vq->signalled_valid;
 
-	if (!vq->ready)
-		return false;
+	if (!vq->ready || vq->broken || now == old)
+		return false;                        /* nothing new on the used ring */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);     /* used idx before the flags */
 	vq->signalled_used = now;
 	vq->signalled_valid = true;
