@@ -86,6 +86,22 @@ VMM_API int vmm_virtio_config_changed(vmm_virtio_dev *dev);
 /* libvmm's devices. */
 VMM_API int vmm_virtio_rng_add(vmm_vm *vm);   /* entropy from getrandom(2) */
 
+/* virtio-blk over a raw image file or block device. Requests run on the
+ * disk's own I/O thread ("vmm-blkN"), started here and joined when the VM
+ * is destroyed. The image is locked (an OFD lock, like QEMU's): shared for
+ * a read-only disk, exclusive for a writable one, so two VMs cannot both
+ * open it read-write (VMM_EBUSY). Flush is fdatasync; discard punches holes;
+ * write-zeroes zeroes (or punches with the unmap flag). */
+enum { VMM_BLK_READONLY = 1u << 0 };
+typedef struct vmm_blk_config {
+	uint32_t size;              /* sizeof(vmm_blk_config) */
+	uint32_t flags;             /* VMM_BLK_* */
+	const char *path;           /* image file or block device */
+	const char *serial;         /* up to 20 bytes for GET_ID; NULL: none */
+} vmm_blk_config;
+#define VMM_BLK_CONFIG_INIT { sizeof(vmm_blk_config), 0, NULL, NULL }
+VMM_API int vmm_virtio_blk_add(vmm_vm *vm, const vmm_blk_config *config);
+
 #ifdef __cplusplus
 }
 #endif

@@ -271,10 +271,19 @@ VMM_API int vmm_virtio_add(vmm_vm *vm, const vmm_virtio_ops *ops, void *opaque,
 	return 0;
 }
 
+void vmm__virtio_set_fini(vmm_virtio_dev *d, void (*fini)(void *opaque))
+{
+	d->fini = fini;
+}
+
 void vmm__virtio_destroy_all(vmm_vm *vm)
 {
 	vmm_virtio_dev *d = vm->platform->virtio, *next;
 
+	/* Every device's threads stop before any device is freed. */
+	for (vmm_virtio_dev *p = d; p; p = p->next)
+		if (p->fini)
+			p->fini(p->opaque);
 	for (; d; d = next) {
 		next = d->next;
 		vmm__pci_dev_fini(&d->pci);

@@ -45,6 +45,7 @@ struct vmm_virtio_dev {
 	bool raise_config;                /* a config interrupt is owed (broken) */
 	vmm__vpci_queue q[VMM_VIRTIO_MAX_QUEUES];
 	struct vmm_virtio_dev *next;      /* the VM's list, for destroy */
+	void (*fini)(void *opaque);       /* libvmm's devices: stop threads, free */
 };
 
 struct vmm_virtq_elem {
@@ -60,5 +61,7 @@ void vmm__vpci_reset(vmm_virtio_dev *d);
 /* Sends the interrupt for vector (or INTx with isr bit). Not under d->lock. */
 int vmm__vpci_raise(vmm_virtio_dev *d, uint16_t vector, uint8_t isr_bit);
 void vmm__virtio_destroy_all(vmm_vm *vm);
+/* For libvmm's own devices: fini(opaque) runs before the VM's devices go. */
+void vmm__virtio_set_fini(vmm_virtio_dev *d, void (*fini)(void *opaque));
 
 #endif /* VMM_VIRTIO_PCI_H */
