@@ -170,3 +170,32 @@ clean:
 	rm -rf build
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_BINS:=.d)
+
+# ---- Bindings and examples ---------------------------------------------------
+# Debian's toolchains (golang-go, rustc, cargo, bindgen), never a rustup one
+# that may come first in PATH; builds are offline.
+GO        ?= /usr/bin/go
+CARGO     ?= /usr/bin/cargo
+RUSTC     ?= /usr/bin/rustc
+TOP       := $(abspath .)
+PCDIR     := $(TOP)/$(B)/pkgconfig
+GOENV     := PKG_CONFIG_PATH=$(PCDIR) GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=local \
+             GOCACHE=$(TOP)/$(B)/go-cache GOPATH=$(TOP)/$(B)/gopath VMM_GUESTS=$(TOP)/$(GUEST_DIR)
+CARGOENV  := PATH=/usr/bin:$$PATH RUSTC=$(RUSTC) CARGO_TARGET_DIR=$(TOP)/$(B)/cargo \
+             VMM_LIB_DIR=$(TOP)/$(B) VMM_GUESTS=$(TOP)/$(GUEST_DIR) CARGO_HOME=$(TOP)/$(B)/cargo-home
+
+.PHONY: go-test go-vet rust-test bindings check-bindings examples
+
+# libvmm.pc for building against this tree (cgo's pkg-config, cargo).
+$(PCDIR)/libvmm.pc: libvmm.pc.in
+	@mkdir -p $(dir $@)
+	printf 'Name: libvmm\nDescription: libvmm (in-tree build)\nVersion: $(VERSION)\nLibs: -L$(TOP)/$(B) -lvmm -Wl,-rpath,$(TOP)/$(B)\nCflags: -I$(TOP)/include\n' > $@
+
+go-test: $(SOLIB) guests $(PCDIR)/libvmm.pc
+	cd bindings/go && $(GOENV) $(GO) test -count=1 -v ./...
+
+go-vet: $(PCDIR)/libvmm.pc
+	cd bindings/go && $(GOENV) $(GO) vet ./...
+
+check-bindings:
+	@tests/check-bindings

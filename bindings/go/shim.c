@@ -58,15 +58,6 @@ int vmmgo_irq_line(vmm_vm *vm, uint32_t gsi, uint32_t level, vmmgo_err *e)
 int vmmgo_msi_send(vmm_vm *vm, uint64_t addr, uint32_t data, vmmgo_err *e)
 { return ret(vmm_msi_send(vm, addr, data), e); }
 
-int vmmgo_vm_run(vmm_vm *vm, uint64_t timeout_ms, vmm_run_result *res, vmmgo_err *e)
-{
-	vmm_run_options o = VMM_RUN_OPTIONS_INIT;
-
-	o.timeout_ms = timeout_ms;
-	res->size = sizeof(*res);
-	return ret(vmm_vm_run(vm, &o, res), e);
-}
-
 /* ---- trampolines into Go ---- */
 
 static int pio_tramp(void *opaque, vmm_vcpu *vcpu, uint16_t port, uint8_t size,
