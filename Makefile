@@ -199,3 +199,21 @@ go-vet: $(PCDIR)/libvmm.pc
 
 check-bindings:
 	@tests/check-bindings
+
+# Examples: host programs link the shared library as an embedder would;
+# their guests are built like the test guests.
+EXAMPLE_DIR := $(B)/examples
+SANDBOX_GUESTS := $(patsubst examples/sandbox/guest/%.c,$(EXAMPLE_DIR)/sandbox/%.elf,$(wildcard examples/sandbox/guest/*.c))
+EXAMPLES  := $(EXAMPLE_DIR)/sandbox/sandbox $(SANDBOX_GUESTS)
+
+examples: $(EXAMPLES)
+
+$(EXAMPLE_DIR)/sandbox/%.elf: examples/sandbox/guest/%.c examples/sandbox/sandbox_abi.h $(GUEST_RT64_OBJS) tests/guests/rt/guest64.ld
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) $(GUEST_CFLAGS) -Iexamples/sandbox -static -Wl,-T,tests/guests/rt/guest64.ld \
+	      -Wl,--build-id=none -o $@ $(GUEST_RT64_OBJS) $<
+
+$(EXAMPLE_DIR)/%: examples/%.c $(SOLIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(APPCFLAGS) -pie $(HARDEN_LD) $(SANLD) -o $@ $< -L$(B) -l:libvmm.so.$(SOMAJOR) \
+	      -lpthread -Wl,-rpath,'$$ORIGIN/../..'
