@@ -131,7 +131,7 @@ $(GUEST_DIR)/hello.elf: examples/hello/hello.c $(GUEST_RT64_OBJS) tests/guests/r
 # ---- Checks -----------------------------------------------------------------
 # tests/run-checks runs each step, prints PASS/FAIL/NOT RUN lines and ends
 # with one summary line: "check: N passed, N failed, N skipped".
-check: all $(UNIT_BINS) $(TOOL_BINS)
+check: all $(UNIT_BINS) $(TOOL_BINS) examples pkgconfig
 	@$(MAKE) --no-print-directory B=build/asan SAN=1 asan-build
 	@tests/run-checks
 
@@ -184,7 +184,9 @@ GOENV     := PKG_CONFIG_PATH=$(PCDIR) GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=l
 CARGOENV  := PATH=/usr/bin:$$PATH RUSTC=$(RUSTC) CARGO_TARGET_DIR=$(TOP)/$(B)/cargo \
              VMM_LIB_DIR=$(TOP)/$(B) VMM_GUESTS=$(TOP)/$(GUEST_DIR) CARGO_HOME=$(TOP)/$(B)/cargo-home
 
-.PHONY: go-test go-vet rust-test bindings check-bindings examples
+.PHONY: go-test go-vet rust-test bindings check-bindings examples pkgconfig
+
+pkgconfig: $(PCDIR)/libvmm.pc
 
 # libvmm.pc for building against this tree (cgo's pkg-config, cargo).
 $(PCDIR)/libvmm.pc: libvmm.pc.in
@@ -204,7 +206,7 @@ check-bindings:
 # their guests are built like the test guests.
 EXAMPLE_DIR := $(B)/examples
 SANDBOX_GUESTS := $(patsubst examples/sandbox/guest/%.c,$(EXAMPLE_DIR)/sandbox/%.elf,$(wildcard examples/sandbox/guest/*.c))
-EXAMPLES  := $(EXAMPLE_DIR)/sandbox/sandbox $(SANDBOX_GUESTS)
+EXAMPLES  := $(EXAMPLE_DIR)/sandbox/sandbox $(SANDBOX_GUESTS) $(EXAMPLE_DIR)/harness/harness
 
 examples: $(EXAMPLES)
 
