@@ -184,7 +184,7 @@ GOENV     := PKG_CONFIG_PATH=$(PCDIR) GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=l
 CARGOENV  := PATH=/usr/bin:$$PATH RUSTC=$(RUSTC) CARGO_TARGET_DIR=$(TOP)/$(B)/cargo \
              VMM_LIB_DIR=$(TOP)/$(B) VMM_GUESTS=$(TOP)/$(GUEST_DIR) CARGO_HOME=$(TOP)/$(B)/cargo-home
 
-.PHONY: go-test go-vet go-example rust-test bindings check-bindings examples pkgconfig
+.PHONY: go-test go-vet go-example rust-test rust-clippy bindings check-bindings examples pkgconfig
 
 pkgconfig: $(PCDIR)/libvmm.pc
 
@@ -222,3 +222,13 @@ $(EXAMPLE_DIR)/%: examples/%.c $(SOLIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(APPCFLAGS) -pie $(HARDEN_LD) $(SANLD) -o $@ $< -L$(B) -l:libvmm.so.$(SOMAJOR) \
 	      -lpthread -Wl,-rpath,'$$ORIGIN/../..'
+
+rust-test: $(SOLIB) guests
+	cd bindings/rust && $(CARGOENV) LD_LIBRARY_PATH=$(TOP)/$(B) $(CARGO) test --offline $(RUST_TEST_ARGS)
+
+rust-clippy: $(SOLIB)
+	cd bindings/rust && $(CARGOENV) $(CARGO) clippy --offline --all-targets -- -D warnings
+
+# Regenerate the committed FFI declarations after a change to include/.
+bindings:
+	bindings/rust/gen-bindings bindings/rust/libvmm-sys/src/bindings.rs

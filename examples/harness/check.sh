@@ -1,12 +1,16 @@
 #!/bin/bash
-# check.sh BUILD - make check's test of the harness example: a directory of
+# check.sh BUILD [HARNESS [LABEL]] - make check's test of the harness
+# example (HARNESS: another harness with the same options, e.g. the Rust
+# one; LABEL names it in the result line): a directory of
 # seven passing conformance guests, one that spins past its timeout (loop),
 # one that triple-faults (triple) and one whose output differs from its
 # .expected file (wrong); the TAP result lines and the exit status must be
 # exactly these.
 set -u
 b=${1:-build}
-d=$b/examples/harness/tests
+harness=${2:-$b/examples/harness/harness}
+label=${3:-examples/harness}
+d=$b/examples/harness/tests-$(basename "$label")
 rm -rf "$d" && mkdir -p "$d"
 for g in arith flags memory string control exceptions softint loop triple; do
 	ln -s "$PWD/build/guests/$g.elf" "$d/$g.elf"
@@ -14,7 +18,7 @@ for g in arith flags memory string control exceptions softint loop triple; do
 done
 ln -s "$PWD/build/guests/arith.elf" "$d/wrong.elf"
 printf 'not what arith prints\n' > "$d/wrong.expected"
-out=$("$b/examples/harness/harness" -j 4 -t 2000 "$d")
+out=$("$harness" -j 4 -t 2000 "$d")
 rc=$?
 want='1..10
 ok 1 - arith
@@ -32,9 +36,9 @@ if [ "$got" = "$want" ] && [ $rc = 1 ] &&
    printf '%s\n' "$out" | grep -q '^# timed out after 2000 ms' &&
    printf '%s\n' "$out" | grep -q '^#   | loop: spinning' &&
    printf '%s\n' "$out" | grep -q '^# serial output differs'; then
-	echo "PASS examples/harness: 10 guests in parallel VMs, TAP as expected (3 failures reported with their output)"
+	echo "PASS $label: 10 guests in parallel VMs, TAP as expected (3 failures reported with their output)"
 else
-	echo "FAIL examples/harness: exit $rc, TAP:"
+	echo "FAIL $label: exit $rc, TAP:"
 	printf '%s\n' "$out" | sed 's/^/    /'
 	exit 1
 fi
