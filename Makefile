@@ -209,7 +209,8 @@ check-bindings:
 # their guests are built like the test guests.
 EXAMPLE_DIR := $(B)/examples
 SANDBOX_GUESTS := $(patsubst examples/sandbox/guest/%.c,$(EXAMPLE_DIR)/sandbox/%.elf,$(wildcard examples/sandbox/guest/*.c))
-EXAMPLES  := $(EXAMPLE_DIR)/sandbox/sandbox $(SANDBOX_GUESTS) $(EXAMPLE_DIR)/harness/harness
+EXAMPLES  := $(EXAMPLE_DIR)/sandbox/sandbox $(SANDBOX_GUESTS) $(EXAMPLE_DIR)/harness/harness \
+             $(EXAMPLE_DIR)/appliance/appliance $(EXAMPLE_DIR)/appliance/appliance-guest.elf
 
 examples: $(EXAMPLES)
 
@@ -217,6 +218,16 @@ $(EXAMPLE_DIR)/sandbox/%.elf: examples/sandbox/guest/%.c examples/sandbox/sandbo
 	@mkdir -p $(dir $@)
 	$(GUEST_CC) $(GUEST_CFLAGS) -Iexamples/sandbox -static -Wl,-T,tests/guests/rt/guest64.ld \
 	      -Wl,--build-id=none -o $@ $(GUEST_RT64_OBJS) $<
+
+$(EXAMPLE_DIR)/appliance/appliance-guest.elf: examples/appliance/guest.c examples/appliance/appliance_abi.h $(GUEST_RT64_OBJS) tests/guests/rt/guest64.ld
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) $(GUEST_CFLAGS) -Iexamples/appliance -static -Wl,-T,tests/guests/rt/guest64.ld \
+	      -Wl,--build-id=none -o $@ $(GUEST_RT64_OBJS) $<
+
+$(EXAMPLE_DIR)/appliance/appliance: examples/appliance/appliance.c examples/appliance/appliance_abi.h $(SOLIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(APPCFLAGS) -pie $(HARDEN_LD) $(SANLD) -o $@ $< -L$(B) -l:libvmm.so.$(SOMAJOR) \
+	      -lz -lpthread -Wl,-rpath,'$$ORIGIN/../..'
 
 $(EXAMPLE_DIR)/%: examples/%.c $(SOLIB)
 	@mkdir -p $(dir $@)
