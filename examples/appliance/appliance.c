@@ -3,6 +3,7 @@
  * device on MMIO and a shared memory region that a host thread fills with
  * records while the guest consumes them. See README.md. */
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@ typedef struct appliance {
 	uLong host_crc;          /* zlib's CRC-32 of what the producer sent */
 	uint32_t status;         /* DEV_STATUS */
 	uint32_t guest_crc;
+	int stop;                /* the guest ended: the producer gives up */
 	pthread_mutex_t lock;
 } appliance;
 
@@ -29,8 +31,11 @@ static void *producer(void *arg)
 	uLong crc = crc32(0L, Z_NULL, 0);
 
 	for (uint32_t i = 0; i < RECORDS; i++) {
-		while (i - __atomic_load_n(&a->shm->tail, __ATOMIC_ACQUIRE) >= RING_SLOTS)
+		while (i - __atomic_load_n(&a->shm->tail, __ATOMIC_ACQUIRE) >= RING_SLOTS) {
+			if (__atomic_load_n(&a->stop, __ATOMIC_ACQUIRE))
+				return NULL;
 			sched_yield();  /* ring full: wait for the guest */
+		}
 		struct rec *r = &a->shm->ring[i % RING_SLOTS];
 		int len = snprintf((char *)r->data, REC_DATA, "record %u: %.*s", i,
 				   (int)(i % 37), "abcdefghijklmnopqrstuvwxyz0123456789");
@@ -107,9 +112,11 @@ int main(int argc, char **argv)
 		return fail("setting up the VM");
 	if (pthread_create(&prod, NULL, producer, &a))
 		return fprintf(stderr, "appliance: cannot start the producer\n"), 1;
-	if (vmm_vm_run(vm, &opt, &res))
+	int rc = vmm_vm_run(vm, &opt, &res);
+	__atomic_store_n(&a.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(prod, NULL);
+	if (rc)
 		return fail("run");
-	pthread_join(prod, NULL);  /* returns: the guest consumed everything or ended */
 	vmm_vm_destroy(vm);
 	vmm_region_destroy(a.region);
 	printf("appliance: guest ended: %s; host crc32 %08lx, guest crc32 %08x, status %u\n",
