@@ -65,6 +65,10 @@ help:
 	@echo "make bench-kvm  kvm exit and VM lifecycle cost vs bare ioctls"
 	@echo "make install PREFIX=/usr/local"
 	@echo "make abi-update rewrite abi/libvmm.abi (a deliberate ABI change)"
+	@echo "make examples   build examples/ (sandbox, harness, appliance)"
+	@echo "make go-test    go test the Go binding (bindings/go); go-vet, go-example"
+	@echo "make rust-test  cargo test the Rust crates (bindings/rust); rust-clippy"
+	@echo "make bindings   regenerate bindings/rust/libvmm-sys/src/bindings.rs from include/"
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
