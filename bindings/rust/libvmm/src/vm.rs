@@ -132,7 +132,15 @@ pub struct RunResult {
 /// vCPU, names) are the ones libvmm allows while vCPUs run. Mapping,
 /// device registration, loading and [`Vm::run`] take `&mut self`, so the
 /// borrow checker keeps them from racing with running vCPUs, as the C API
-/// requires.
+/// requires:
+///
+/// ```compile_fail
+/// let mut vm = libvmm::Vm::new(&libvmm::Config::new().backend("emu")).unwrap();
+/// vm.load_elf("hello.elf", None).unwrap();
+/// let cpu = vm.vcpu(0).unwrap();
+/// vm.register_pio(0x600, 1, |_| Ok(0)).unwrap(); // error: vm is borrowed by cpu
+/// drop(cpu);
+/// ```
 pub struct Vm {
     raw: *mut ffi::vmm_vm,
     taken: Mutex<u64>, // vCPU indices with a live Vcpu
