@@ -188,7 +188,7 @@ GOENV     := PKG_CONFIG_PATH=$(PCDIR) GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=l
 CARGOENV  := PATH=/usr/bin:$$PATH RUSTC=$(RUSTC) CARGO_TARGET_DIR=$(TOP)/$(B)/cargo \
              VMM_LIB_DIR=$(TOP)/$(B) VMM_GUESTS=$(TOP)/$(GUEST_DIR) CARGO_HOME=$(TOP)/$(B)/cargo-home
 
-.PHONY: go-test go-vet go-example rust-test rust-clippy bindings check-bindings examples pkgconfig
+.PHONY: go-test go-vet go-race go-example rust-test rust-clippy bindings check-bindings examples pkgconfig
 
 pkgconfig: $(PCDIR)/libvmm.pc
 
@@ -202,6 +202,9 @@ go-test: $(SOLIB) guests $(PCDIR)/libvmm.pc
 
 go-example: $(SOLIB) examples $(PCDIR)/libvmm.pc
 	cd bindings/go && $(GOENV) $(GO) run ./examples/sandbox -n 500 $(TOP)/$(EXAMPLE_DIR)/sandbox
+
+go-race: $(SOLIB) guests $(PCDIR)/libvmm.pc
+	cd bindings/go && $(GOENV) $(GO) test -race -count=1 ./...
 
 go-vet: $(PCDIR)/libvmm.pc
 	cd bindings/go && $(GOENV) $(GO) vet ./...

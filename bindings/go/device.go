@@ -31,6 +31,7 @@ func (v *VM) RegisterPIO(base, n uint16, dev PortDevice) error {
 	if err != nil {
 		return err
 	}
+	defer v.release()
 	if dev == nil {
 		return errorf("RegisterPIO", ErrInval, "RegisterPIO: nil device")
 	}
@@ -51,6 +52,7 @@ func (v *VM) UnregisterPIO(base uint16) error {
 	if err != nil {
 		return err
 	}
+	defer v.release()
 	var e C.vmmgo_err
 	return check("UnregisterPIO", C.vmmgo_pio_unregister(vm, C.uint16_t(base), &e), &e)
 }
@@ -62,6 +64,7 @@ func (v *VM) RegisterMMIO(base, n uint64, dev MMIODevice) error {
 	if err != nil {
 		return err
 	}
+	defer v.release()
 	if dev == nil {
 		return errorf("RegisterMMIO", ErrInval, "RegisterMMIO: nil device")
 	}
@@ -82,6 +85,7 @@ func (v *VM) UnregisterMMIO(base uint64) error {
 	if err != nil {
 		return err
 	}
+	defer v.release()
 	var e C.vmmgo_err
 	return check("UnregisterMMIO", C.vmmgo_mmio_unregister(vm, C.uint64_t(base), &e), &e)
 }

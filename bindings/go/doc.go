@@ -26,8 +26,11 @@
 //     thread) of the vCPU that made the access, so a device used by a VM with
 //     several vCPUs must do its own locking. A panic in a device method stops
 //     that vCPU with an internal error; it does not crash the program.
-//   - Close may be called from any goroutine once no Run is in progress; it
-//     is idempotent. Methods of a closed VM return ErrClosed.
+//   - Close may be called from any goroutine; it is idempotent. While another
+//     call on the VM is in progress (a Run, say) it fails with ErrBusy and
+//     changes nothing, so no call ever runs on a destroyed VM. Methods of a
+//     closed VM return ErrClosed. Slices from Memory and Region.Bytes alias
+//     guest memory and must not be used after Close.
 //
 // # Signals
 //

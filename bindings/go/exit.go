@@ -108,14 +108,7 @@ func (c *VCPU) Run() (*Exit, error) {
 	if err := c.live(); err != nil {
 		return nil, err
 	}
-	c.vm.mu.Lock()
-	c.vm.running++
-	c.vm.mu.Unlock()
-	defer func() {
-		c.vm.mu.Lock()
-		c.vm.running--
-		c.vm.mu.Unlock()
-	}()
+	defer c.vm.release()
 	if c.cexit != nil {
 		c.exit.store(c.cexit)
 	}

@@ -17,6 +17,7 @@ func (v *VM) MapMemory(gpa, size uint64, flags uint32) error {
 	if err != nil {
 		return err
 	}
+	defer v.release()
 	var e C.vmmgo_err
 	return check("MapMemory", C.vmmgo_mem_map(vm, C.uint64_t(gpa), C.uint64_t(size),
 		C.uint32_t(flags), &e), &e)
@@ -28,6 +29,7 @@ func (v *VM) Unmap(gpa, size uint64) error {
 	if err != nil {
 		return err
 	}
+	defer v.release()
 	var e C.vmmgo_err
 	return check("Unmap", C.vmmgo_mem_unmap(vm, C.uint64_t(gpa), C.uint64_t(size), &e), &e)
 }
@@ -36,8 +38,12 @@ func (v *VM) Unmap(gpa, size uint64) error {
 // mapped; ErrRange otherwise).
 func (v *VM) ReadMemory(gpa uint64, buf []byte) error {
 	vm, err := v.handle()
-	if err != nil || len(buf) == 0 {
+	if err != nil {
 		return err
+	}
+	defer v.release()
+	if len(buf) == 0 {
+		return nil
 	}
 	var e C.vmmgo_err
 	return check("ReadMemory", C.vmmgo_mem_read(vm, C.uint64_t(gpa), unsafe.Pointer(&buf[0]),
@@ -47,8 +53,12 @@ func (v *VM) ReadMemory(gpa uint64, buf []byte) error {
 // WriteMemory copies buf into guest memory at gpa.
 func (v *VM) WriteMemory(gpa uint64, buf []byte) error {
 	vm, err := v.handle()
-	if err != nil || len(buf) == 0 {
+	if err != nil {
 		return err
+	}
+	defer v.release()
+	if len(buf) == 0 {
+		return nil
 	}
 	var e C.vmmgo_err
 	return check("WriteMemory", C.vmmgo_mem_write(vm, C.uint64_t(gpa), unsafe.Pointer(&buf[0]),
@@ -63,6 +73,7 @@ func (v *VM) Memory(gpa uint64, n int) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer v.release()
 	if n <= 0 {
 		return nil, errorf("Memory", ErrInval, "Memory: length %d", n)
 	}
@@ -138,6 +149,7 @@ func (v *VM) Share(r *Region, gpa, offset, size uint64, flags uint32) error {
 	if err != nil {
 		return err
 	}
+	defer v.release()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.r == nil {

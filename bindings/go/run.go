@@ -84,6 +84,10 @@ func ones(size uint8) uint64 {
 // with ctx.Err(). As with vmm_vm_run, unclaimed port and MMIO reads return
 // all ones and writes are dropped. Use context.WithTimeout for a time limit.
 func (v *VM) Run(ctx context.Context) (Result, error) {
+	if _, err := v.handle(); err != nil {
+		return Result{}, err
+	}
+	defer v.release() // the whole run: Close fails with ErrBusy meanwhile
 	s := &runState{}
 	for i := uint32(0); i < v.vcpus; i++ {
 		if c, err := v.VCPU(i); err == nil {
@@ -91,9 +95,6 @@ func (v *VM) Run(ctx context.Context) (Result, error) {
 		}
 	}
 	if len(s.cpus) == 0 {
-		if _, err := v.handle(); err != nil {
-			return Result{}, err
-		}
 		return Result{}, errorf("Run", ErrState, "Run: no vCPUs: call LoadELF or CreateVCPU first")
 	}
 	v.mu.Lock()

@@ -68,6 +68,7 @@ func (v *VM) VCPU(index uint32) (*VCPU, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer v.release()
 	if index >= MaxVCPUs {
 		return nil, errorf("VCPU", ErrNoEnt, "VCPU: index %d >= %d", index, MaxVCPUs)
 	}
@@ -84,6 +85,7 @@ func (v *VM) CreateVCPU(index uint32) (*VCPU, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer v.release()
 	var e C.vmmgo_err
 	var c *C.vmm_vcpu
 	if err := check("CreateVCPU", C.vmmgo_vcpu_create(vm, C.uint32_t(index), &c, &e), &e); err != nil {
@@ -110,6 +112,7 @@ func (v *VM) wrapVCPU(c *C.vmm_vcpu, index uint32) *VCPU {
 // Index is the vCPU's index in its VM.
 func (c *VCPU) Index() uint32 { return c.index }
 
+// live read-locks the VM for a C call on the vCPU (release with c.vm.release).
 func (c *VCPU) live() error {
 	_, err := c.vm.handle()
 	return err
@@ -121,6 +124,7 @@ func (c *VCPU) Regs() (Regs, error) {
 	if err := c.live(); err != nil {
 		return r, err
 	}
+	defer c.vm.release()
 	var e C.vmmgo_err
 	return r, check("Regs", C.vmmgo_vcpu_get_regs(c.c, (*C.vmm_regs)(unsafe.Pointer(&r)), &e), &e)
 }
@@ -130,6 +134,7 @@ func (c *VCPU) SetRegs(r Regs) error {
 	if err := c.live(); err != nil {
 		return err
 	}
+	defer c.vm.release()
 	var e C.vmmgo_err
 	return check("SetRegs", C.vmmgo_vcpu_set_regs(c.c, (*C.vmm_regs)(unsafe.Pointer(&r)), &e), &e)
 }
@@ -140,6 +145,7 @@ func (c *VCPU) SRegs() (SRegs, error) {
 	if err := c.live(); err != nil {
 		return r, err
 	}
+	defer c.vm.release()
 	var e C.vmmgo_err
 	return r, check("SRegs", C.vmmgo_vcpu_get_sregs(c.c, (*C.vmm_sregs)(unsafe.Pointer(&r)), &e), &e)
 }
@@ -149,6 +155,7 @@ func (c *VCPU) SetSRegs(r SRegs) error {
 	if err := c.live(); err != nil {
 		return err
 	}
+	defer c.vm.release()
 	var e C.vmmgo_err
 	return check("SetSRegs", C.vmmgo_vcpu_set_sregs(c.c, (*C.vmm_sregs)(unsafe.Pointer(&r)), &e), &e)
 }
@@ -159,6 +166,7 @@ func (c *VCPU) Kick() error {
 	if err := c.live(); err != nil {
 		return err
 	}
+	defer c.vm.release()
 	var e C.vmmgo_err
 	return check("Kick", C.vmmgo_vcpu_kick(c.c, &e), &e)
 }

@@ -45,12 +45,11 @@ type Config struct {
 
 // VM is a virtual machine. Create it with NewVM and release it with Close.
 type VM struct {
-	mu        sync.Mutex // guards the fields below, not the C calls
+	rw        sync.RWMutex // read-held by every C call, write-held by Close
+	mu        sync.Mutex   // guards handles, cpus, hypercall
 	vm        *C.vmm_vm
 	vcpus     uint32
 	handles   []cgo.Handle
-	serial    *serialSink
-	running   int
 	cpus      map[uint32]*VCPU
 	hypercall HypercallFunc
 }
@@ -84,26 +83,32 @@ func NewVM(cfg Config) (*VM, error) {
 	return &VM{vm: vm, vcpus: uint32(c.vcpus)}, nil
 }
 
-// handle returns the C VM or ErrClosed.
+// handle returns the C VM with the VM read-locked (release it with
+// release), or ErrClosed. Every C call on the VM happens under this read
+// lock, so Close cannot destroy the VM under a call in progress. Read locks
+// nest (device callbacks call back into the VM) because Close never waits
+// for the write lock: it only tries it.
 func (v *VM) handle() (*C.vmm_vm, error) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
+	v.rw.RLock()
 	if v.vm == nil {
+		v.rw.RUnlock()
 		return nil, ErrClosed
 	}
 	return v.vm, nil
 }
 
-// Close destroys the VM and releases its devices. It is safe to call twice;
-// it fails with ErrBusy while Run is in progress.
+func (v *VM) release() { v.rw.RUnlock() }
+
+// Close destroys the VM and releases its devices. It is safe to call twice.
+// It fails with ErrBusy, and changes nothing, while another call on the VM
+// (such as Run) is in progress.
 func (v *VM) Close() error {
-	v.mu.Lock()
-	defer v.mu.Unlock()
+	if !v.rw.TryLock() {
+		return errorf("Close", ErrBusy, "Close: a call on the VM (such as Run) is in progress")
+	}
+	defer v.rw.Unlock()
 	if v.vm == nil {
 		return nil
-	}
-	if v.running > 0 {
-		return errorf("Close", ErrBusy, "Close: the VM is running")
 	}
 	C.vmm_vm_destroy(v.vm)
 	v.vm = nil
@@ -127,6 +132,7 @@ func (v *VM) Backend() string {
 	if err != nil {
 		return ""
 	}
+	defer v.release()
 	return C.GoString(C.vmm_vm_backend(vm))
 }
 
@@ -136,6 +142,7 @@ func (v *VM) Flavour() string {
 	if err != nil {
 		return ""
 	}
+	defer v.release()
 	return C.GoString(C.vmm_vm_flavour(vm))
 }
 
@@ -149,6 +156,7 @@ func (v *VM) LoadELF(path, cmdline string) error {
 	if err != nil {
 		return err
 	}
+	defer v.release()
 	p := C.CString(path)
 	defer C.free(unsafe.Pointer(p))
 	var cl *C.char
@@ -166,6 +174,7 @@ func (v *VM) LoadELFBytes(image []byte, cmdline string) error {
 	if err != nil {
 		return err
 	}
+	defer v.release()
 	if len(image) == 0 {
 		return errorf("LoadELFBytes", ErrBadImage, "LoadELFBytes: empty image")
 	}
@@ -186,6 +195,7 @@ func (v *VM) IRQLine(gsi uint32, level bool) error {
 	if err != nil {
 		return err
 	}
+	defer v.release()
 	l := C.uint32_t(0)
 	if level {
 		l = 1
@@ -200,6 +210,7 @@ func (v *VM) SendMSI(addr uint64, data uint32) error {
 	if err != nil {
 		return err
 	}
+	defer v.release()
 	var e C.vmmgo_err
 	return check("SendMSI", C.vmmgo_msi_send(vm, C.uint64_t(addr), C.uint32_t(data), &e), &e)
 }
@@ -218,6 +229,7 @@ func (v *VM) SetSerial(w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	defer v.release()
 	var e C.vmmgo_err
 	if w == nil {
 		return check("SetSerial", C.vmmgo_uart_off(vm, &e), &e)

@@ -460,3 +460,54 @@ func TestSharedRegion(t *testing.T) {
 		t.Errorf("Share of a closed region: %v", err)
 	}
 }
+
+// Close while a Run is in progress is refused (ErrBusy) and harmless; once
+// the run is cancelled Close succeeds, and calls racing with it get either
+// a result or ErrClosed, never a destroyed VM.
+func TestCloseWhileRunning(t *testing.T) {
+	vm, err := vmm.NewVM(vmm.Config{Backend: "emu"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := vm.LoadELF(guest(t, "loop"), ""); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() {
+		_, err := vm.Run(ctx)
+		done <- err
+	}()
+	time.Sleep(100 * time.Millisecond)
+	if err := vm.Close(); !errors.Is(err, vmm.ErrBusy) {
+		t.Errorf("Close during Run = %v, want ErrBusy", err)
+	}
+	buf := make([]byte, 8)
+	if err := vm.ReadMemory(0x100000, buf); err != nil {
+		t.Errorf("ReadMemory during Run: %v", err)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Run = %v", err)
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 200; j++ {
+				if err := vm.ReadMemory(0x100000, buf[:1:1]); err != nil && !errors.Is(err, vmm.ErrClosed) {
+					t.Errorf("ReadMemory racing Close: %v", err)
+					return
+				}
+			}
+		}()
+	}
+	for vm.Close() != nil {
+		time.Sleep(time.Millisecond) // ErrBusy while a ReadMemory is in flight
+	}
+	wg.Wait()
+	if err := vm.ReadMemory(0x100000, buf); !errors.Is(err, vmm.ErrClosed) {
+		t.Errorf("after Close: %v", err)
+	}
+}
