@@ -15,6 +15,7 @@ const (
 	EndInternalError = 5 // see Message
 	EndPowerOff      = 6
 	EndUnhandled     = 7 // an exit the runner cannot handle
+	EndReset         = 8 // the guest asked for a reboot
 	EndCancelled     = 100
 )
 
@@ -183,6 +184,8 @@ func handleExit(s *runState, c *VCPU, x *Exit, hc HypercallFunc) bool {
 	case ExitSystemEvent:
 		if x.SystemEvent.Type == EventPowerOff {
 			res.End, res.Message = EndPowerOff, fmt.Sprintf("vCPU %d: power off", c.index)
+		} else if x.SystemEvent.Type == EventReset {
+			res.End, res.Message = EndReset, fmt.Sprintf("vCPU %d: reboot requested", c.index)
 		} else {
 			res.End, res.Message = EndUnhandled, fmt.Sprintf("vCPU %d: system event %d", c.index, x.SystemEvent.Type)
 		}

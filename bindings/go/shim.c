@@ -53,6 +53,8 @@ int vmmgo_load_elf(vmm_vm *vm, const char *path, const char *cmdline, vmmgo_err 
 int vmmgo_load_elf_buffer(vmm_vm *vm, const void *image, size_t len,
 			  const char *cmdline, vmmgo_err *e)
 { return ret(vmm_load_elf_buffer(vm, image, len, cmdline), e); }
+int vmmgo_load_linux(vmm_vm *vm, const vmm_linux_options *o, vmmgo_err *e)
+{ return ret(vmm_load_linux(vm, o), e); }
 int vmmgo_irq_line(vmm_vm *vm, uint32_t gsi, uint32_t level, vmmgo_err *e)
 { return ret(vmm_irq_line(vm, gsi, level), e); }
 int vmmgo_msi_send(vmm_vm *vm, uint64_t addr, uint32_t data, vmmgo_err *e)

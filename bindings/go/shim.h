@@ -35,6 +35,7 @@ int vmmgo_backends(uint32_t index, vmm_backend_info *info, vmmgo_err *e);
 int vmmgo_load_elf(vmm_vm *vm, const char *path, const char *cmdline, vmmgo_err *e);
 int vmmgo_load_elf_buffer(vmm_vm *vm, const void *image, size_t len,
 			  const char *cmdline, vmmgo_err *e);
+int vmmgo_load_linux(vmm_vm *vm, const vmm_linux_options *o, vmmgo_err *e);
 int vmmgo_irq_line(vmm_vm *vm, uint32_t gsi, uint32_t level, vmmgo_err *e);
 int vmmgo_msi_send(vmm_vm *vm, uint64_t addr, uint32_t data, vmmgo_err *e);
 

@@ -386,23 +386,32 @@ func TestErrors(t *testing.T) {
 }
 
 func TestIRQLineWithIRQChip(t *testing.T) {
-	vm, err := vmm.NewVM(vmm.Config{Backend: "emu", Flags: vmm.FlagIRQChip})
-	if err != nil {
-		if errors.Is(err, vmm.ErrNotSup) || errors.Is(err, vmm.ErrInval) {
-			t.Skipf("VMM_VM_IRQCHIP not accepted by this libvmm yet: %v", err)
+	forEachBackend(t, func(t *testing.T, b string) {
+		vm, err := vmm.NewVM(vmm.Config{Backend: b, Flags: vmm.FlagIRQChip})
+		if err != nil {
+			if errors.Is(err, vmm.ErrNotSup) || errors.Is(err, vmm.ErrInval) {
+				t.Skipf("VMM_VM_IRQCHIP not accepted by this libvmm yet: %v", err)
+			}
+			t.Fatal(err)
 		}
-		t.Fatal(err)
-	}
-	defer vm.Close()
-	if err := vm.SendMSI(0x1000, 0x30); !errors.Is(err, vmm.ErrInval) {
-		t.Errorf("SendMSI(0x1000) = %v, want ErrInval", err)
-	}
-	if err := vm.IRQLine(24, true); !errors.Is(err, vmm.ErrRange) {
-		t.Errorf("IRQLine(24) = %v, want ErrRange", err)
-	}
-	if err := vm.IRQLine(4, true); err != nil {
-		t.Errorf("IRQLine(4, true) = %v", err)
-	}
+		defer vm.Close()
+		if err := vm.SendMSI(0x1000, 0x30); !errors.Is(err, vmm.ErrInval) {
+			t.Errorf("SendMSI(0x1000) = %v, want ErrInval", err)
+		}
+		if err := vm.IRQLine(24, true); !errors.Is(err, vmm.ErrRange) {
+			t.Errorf("IRQLine(24) = %v, want ErrRange", err)
+		}
+		err = vm.IRQLine(4, true)
+		if errors.Is(err, vmm.ErrNotSup) {
+			t.Skipf("interrupt controller not on %s yet: %v", b, err)
+		}
+		if err != nil {
+			t.Errorf("IRQLine(4, true) = %v", err)
+		}
+		if err := vm.IRQLine(4, false); err != nil {
+			t.Errorf("IRQLine(4, false) = %v", err)
+		}
+	})
 }
 
 // A device whose method panics stops the guest with an internal error; the
@@ -509,5 +518,25 @@ func TestCloseWhileRunning(t *testing.T) {
 	wg.Wait()
 	if err := vm.ReadMemory(0x100000, buf); !errors.Is(err, vmm.ErrClosed) {
 		t.Errorf("after Close: %v", err)
+	}
+}
+
+// vmm_load_linux's checks, through the binding: no kernel, a missing file,
+// bytes that are no kernel. (Booting Linux is tested by libvmm's own tests.)
+func TestLoadLinuxErrors(t *testing.T) {
+	vm, err := vmm.NewVM(vmm.Config{Backend: "emu"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vm.Close()
+	if err := vm.LoadLinux(vmm.LinuxOptions{}); !errors.Is(err, vmm.ErrInval) {
+		t.Errorf("no kernel: %v, want ErrInval", err)
+	}
+	if err := vm.LoadLinux(vmm.LinuxOptions{Kernel: "/nonexistent/bzImage"}); !errors.Is(err, vmm.ErrNoEnt) {
+		t.Errorf("missing kernel: %v, want ErrNoEnt", err)
+	}
+	junk := bytes.Repeat([]byte("not a kernel "), 400)
+	if err := vm.LoadLinux(vmm.LinuxOptions{KernelData: junk, Cmdline: "console=ttyS0"}); !errors.Is(err, vmm.ErrBadImage) {
+		t.Errorf("junk kernel: %v, want ErrBadImage", err)
 	}
 }

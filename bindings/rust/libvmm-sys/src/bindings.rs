@@ -2239,6 +2239,7 @@ pub const VMM_END_TIMEOUT: _bindgen_ty_7 = 4;
 pub const VMM_END_INTERNAL_ERROR: _bindgen_ty_7 = 5;
 pub const VMM_END_POWEROFF: _bindgen_ty_7 = 6;
 pub const VMM_END_UNHANDLED: _bindgen_ty_7 = 7;
+pub const VMM_END_RESET: _bindgen_ty_7 = 8;
 pub type _bindgen_ty_7 = std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
@@ -2457,4 +2458,216 @@ extern "C" {
 }
 extern "C" {
     pub fn vmm_msi_send(vm: *mut vmm_vm, addr: u64, data: u32) -> std::os::raw::c_int;
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct vmm_linux_options {
+    pub size: u32,
+    pub flags: u32,
+    pub kernel: *const std::os::raw::c_char,
+    pub initrd: *const std::os::raw::c_char,
+    pub cmdline: *const std::os::raw::c_char,
+    pub kernel_data: *const std::os::raw::c_void,
+    pub kernel_size: u64,
+    pub initrd_data: *const std::os::raw::c_void,
+    pub initrd_size: u64,
+    pub acpi_rsdp: u64,
+}
+#[test]
+fn bindgen_test_layout_vmm_linux_options() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_linux_options>(),
+        72usize,
+        concat!("Size of: ", stringify!(vmm_linux_options))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_linux_options>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vmm_linux_options))
+    );
+    fn test_field_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_linux_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_linux_options),
+                "::",
+                stringify!(size)
+            )
+        );
+    }
+    test_field_size();
+    fn test_field_flags() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_linux_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).flags) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_linux_options),
+                "::",
+                stringify!(flags)
+            )
+        );
+    }
+    test_field_flags();
+    fn test_field_kernel() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_linux_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).kernel) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_linux_options),
+                "::",
+                stringify!(kernel)
+            )
+        );
+    }
+    test_field_kernel();
+    fn test_field_initrd() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_linux_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).initrd) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_linux_options),
+                "::",
+                stringify!(initrd)
+            )
+        );
+    }
+    test_field_initrd();
+    fn test_field_cmdline() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_linux_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).cmdline) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_linux_options),
+                "::",
+                stringify!(cmdline)
+            )
+        );
+    }
+    test_field_cmdline();
+    fn test_field_kernel_data() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_linux_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).kernel_data) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_linux_options),
+                "::",
+                stringify!(kernel_data)
+            )
+        );
+    }
+    test_field_kernel_data();
+    fn test_field_kernel_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_linux_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).kernel_size) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_linux_options),
+                "::",
+                stringify!(kernel_size)
+            )
+        );
+    }
+    test_field_kernel_size();
+    fn test_field_initrd_data() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_linux_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).initrd_data) as usize - ptr as usize
+            },
+            48usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_linux_options),
+                "::",
+                stringify!(initrd_data)
+            )
+        );
+    }
+    test_field_initrd_data();
+    fn test_field_initrd_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_linux_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).initrd_size) as usize - ptr as usize
+            },
+            56usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_linux_options),
+                "::",
+                stringify!(initrd_size)
+            )
+        );
+    }
+    test_field_initrd_size();
+    fn test_field_acpi_rsdp() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_linux_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).acpi_rsdp) as usize - ptr as usize
+            },
+            64usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_linux_options),
+                "::",
+                stringify!(acpi_rsdp)
+            )
+        );
+    }
+    test_field_acpi_rsdp();
+}
+impl Default for vmm_linux_options {
+    fn default() -> Self {
+        let mut s = ::std::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::std::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+extern "C" {
+    pub fn vmm_load_linux(
+        vm: *mut vmm_vm,
+        options: *const vmm_linux_options,
+    ) -> std::os::raw::c_int;
 }

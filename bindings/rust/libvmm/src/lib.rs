@@ -33,7 +33,7 @@ pub use error::{Error, ErrorKind, Result};
 pub use libvmm_sys as sys;
 pub use region::Region;
 pub use vcpu::{Exit, Kicker, Regs, SRegs, Segment, Vcpu};
-pub use vm::{flags, prot, Config, End, RunResult, Vm};
+pub use vm::{flags, prot, Config, End, LinuxOptions, RunResult, Vm};
 
 use error::cstr;
 

@@ -87,6 +87,25 @@ impl Config {
     }
 }
 
+/// Which Linux kernel [`Vm::load_linux`] boots, and how. Give the kernel
+/// (and initrd) as a path or as bytes.
+#[derive(Debug, Clone, Default)]
+pub struct LinuxOptions<'a> {
+    /// Path of a bzImage or a vmlinux with a PVH note.
+    pub kernel: Option<String>,
+    /// Path of an initrd.
+    pub initrd: Option<String>,
+    /// The kernel command line.
+    pub cmdline: Option<String>,
+    /// The kernel image, used when `kernel` is None.
+    pub kernel_data: Option<&'a [u8]>,
+    /// The initrd image, used when `initrd` is None.
+    pub initrd_data: Option<&'a [u8]>,
+    /// Guest-physical RSDP to hand over, or 0 (libvmm's own ACPI tables for
+    /// a [`flags::IRQCHIP`] VM).
+    pub acpi_rsdp: u64,
+}
+
 /// How [`Vm::run`] ended (`VMM_END_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum End {
@@ -104,6 +123,8 @@ pub enum End {
     PowerOff,
     /// An exit the runner cannot handle.
     Unhandled,
+    /// The guest asked for a reboot.
+    Reset,
     /// A value this crate does not know.
     Other(u32),
 }
@@ -216,6 +237,38 @@ impl Vm {
         check(unsafe {
             ffi::vmm_load_elf_buffer(self.raw, image.as_ptr() as *const c_void, image.len() as _, clp)
         })
+    }
+
+    /// Loads a Linux kernel by the x86 boot protocol (`vmm_load_linux`) and
+    /// creates the vCPUs: vCPU 0 at the entry point, the others waiting for
+    /// INIT/SIPI.
+    pub fn load_linux(&mut self, o: &LinuxOptions<'_>) -> Result<()> {
+        let opt = |what: &str, s: &Option<String>| -> Result<Option<CString>> {
+            match s {
+                Some(s) => Ok(Some(c_string(what, s)?)),
+                None => Ok(None),
+            }
+        };
+        let (kernel, initrd, cmdline) =
+            (opt("kernel", &o.kernel)?, opt("initrd", &o.initrd)?, opt("cmdline", &o.cmdline)?);
+        let ptr = |c: &Option<CString>| c.as_ref().map_or(std::ptr::null(), |c| c.as_ptr());
+        let data = |d: Option<&[u8]>| d.map_or((std::ptr::null(), 0), |d| (d.as_ptr() as *const c_void, d.len() as u64));
+        let (kd, ks) = data(o.kernel_data);
+        let (id, is) = data(o.initrd_data);
+        let c = ffi::vmm_linux_options {
+            size: std::mem::size_of::<ffi::vmm_linux_options>() as u32,
+            flags: 0,
+            kernel: ptr(&kernel),
+            initrd: ptr(&initrd),
+            cmdline: ptr(&cmdline),
+            kernel_data: kd,
+            kernel_size: ks,
+            initrd_data: id,
+            initrd_size: is,
+            acpi_rsdp: o.acpi_rsdp,
+        };
+        // SAFETY: every pointer in c lives across the call.
+        check(unsafe { ffi::vmm_load_linux(self.raw, &c) })
     }
 
     /// Creates vCPU `index` in its reset state (for hand-built guests).
@@ -385,6 +438,7 @@ impl Vm {
             ffi::VMM_END_INTERNAL_ERROR => End::InternalError,
             ffi::VMM_END_POWEROFF => End::PowerOff,
             ffi::VMM_END_UNHANDLED => End::Unhandled,
+            ffi::VMM_END_RESET => End::Reset,
             e => End::Other(e),
         };
         // SAFETY: message is NUL-terminated by libvmm.

@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use libvmm::{flags, prot, Config, End, ErrorKind, Exit, Region, Vm};
+use libvmm::{flags, prot, Config, End, ErrorKind, Exit, LinuxOptions, Region, Vm};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -190,19 +190,46 @@ fn bad_input_is_an_error() {
     assert_eq!(vm.load_elf("a\0b", None).unwrap_err().kind(), ErrorKind::InvalidArgument);
 }
 
-#[test]
-fn irq_line_with_irqchip() {
-    match Vm::new(&Config::new().backend("emu").flags(flags::IRQCHIP)) {
-        // Until the interrupt platform lands, libvmm refuses the flag.
+fn irq_line_with_irqchip(backend: &str) {
+    let vm = match Vm::new(&Config::new().backend(backend).flags(flags::IRQCHIP)) {
+        Ok(vm) => vm,
+        // Where the interrupt platform has not landed, libvmm refuses the flag.
         Err(e) => {
-            assert!(matches!(e.kind(), ErrorKind::InvalidArgument | ErrorKind::NotSupported), "{:?}", e)
+            assert!(matches!(e.kind(), ErrorKind::InvalidArgument | ErrorKind::NotSupported), "{:?}", e);
+            return;
         }
-        Ok(vm) => {
-            assert_eq!(vm.irq_line(24, true).unwrap_err().kind(), ErrorKind::OutOfRange);
-            assert_eq!(vm.msi_send(0x1000, 0x30).unwrap_err().kind(), ErrorKind::InvalidArgument);
-            vm.irq_line(4, true).unwrap();
-        }
+    };
+    assert_eq!(vm.irq_line(24, true).unwrap_err().kind(), ErrorKind::OutOfRange);
+    assert_eq!(vm.msi_send(0x1000, 0x30).unwrap_err().kind(), ErrorKind::InvalidArgument);
+    match vm.irq_line(4, true) {
+        Ok(()) => vm.irq_line(4, false).unwrap(),
+        // The controllers are not on this backend yet: a clear error.
+        Err(e) => assert_eq!(e.kind(), ErrorKind::NotSupported, "{}", e),
     }
+}
+
+#[test]
+fn irq_line_errors() {
+    irq_line_with_irqchip("emu");
+}
+
+#[test]
+fn kvm_irq_line_errors() {
+    irq_line_with_irqchip("kvm");
+}
+
+#[test]
+fn load_linux_errors() {
+    fn vm_kind(vm: &mut Vm, o: LinuxOptions) -> ErrorKind {
+        vm.load_linux(&o).unwrap_err().kind()
+    }
+    let mut vm = Vm::new(&Config::new().backend("emu")).unwrap();
+    assert_eq!(vm_kind(&mut vm, LinuxOptions::default()), ErrorKind::InvalidArgument);
+    let missing = LinuxOptions { kernel: Some("/nonexistent/bzImage".into()), ..Default::default() };
+    assert_eq!(vm_kind(&mut vm, missing), ErrorKind::NotFound);
+    let junk = b"not a kernel ".repeat(400);
+    let o = LinuxOptions { kernel_data: Some(&junk), cmdline: Some("console=ttyS0".into()), ..Default::default() };
+    assert_eq!(vm_kind(&mut vm, o), ErrorKind::BadImage);
 }
 
 #[test]
