@@ -140,7 +140,7 @@ check: all $(UNIT_BINS) $(TOOL_BINS) examples pkgconfig
 	@$(MAKE) --no-print-directory B=build/asan SAN=1 asan-build
 	@tests/run-checks
 
-asan-build: $(SOLIB) $(ALIB) $(CLI) $(UNIT_BINS) $(TOOL_BINS)
+asan-build: $(SOLIB) $(ALIB) $(CLI) $(UNIT_BINS) $(TOOL_BINS) examples
 
 check-header:
 	@tests/check-header

@@ -395,6 +395,9 @@ int main(int argc, char **argv)
 	pthread_cond_signal(&dog.cond);
 	pthread_mutex_unlock(&dog.lock);
 	pthread_join(dog_thread, NULL);
+	free((void *)fn.image);
+	free((void *)spin.image);
+	free((void *)esc.image);
 	printf("sandbox: %s\n", failures ? "FAILED" : "all expectations met");
 	return failures ? 1 : 0;
 }
