@@ -32,11 +32,17 @@ VMM_API int vmm_msi_send(vmm_vm *vm, uint64_t addr, uint32_t data)
 	return vmm__msi_send(vm, addr, data);
 }
 
-/* Placeholder routing until the platform lands: in-kernel chips only. */
+/* Placeholder routing until the platform lands: in-kernel chips, or the
+ * core's PIC for ISA lines (legacy branch; irqcore replaces this with the
+ * full GSI -> PIC + IOAPIC routing). */
 int vmm__irq_set(vmm_vm *vm, uint32_t gsi, int level)
 {
 	if ((vm->caps & VMM__CAP_IRQCHIP) && vm->ops->irq_line)
 		return vm->ops->irq_line(vm, gsi, level);
+	if (vm->platform && vm->platform->pic && gsi < 16 && gsi != 2) {
+		vmm__pic_set_irq(vm, gsi, level);
+		return 0;
+	}
 	return vmm__err(VMM_ENOTSUP, "vmm_irq_line: backend %s has no interrupt "
 			"controller yet", vm->backend_name);
 }
@@ -47,4 +53,10 @@ int vmm__msi_send(vmm_vm *vm, uint64_t addr, uint32_t data)
 		return vm->ops->msi(vm, addr, data);
 	return vmm__err(VMM_ENOTSUP, "vmm_msi_send: backend %s has no interrupt "
 			"controller yet", vm->backend_name);
+}
+
+/* Placeholder until irqcore's local APIC takes the PIC's output (LINT0). */
+void vmm__pic_output_changed(vmm_vm *vm)
+{
+	(void)vm;
 }

@@ -16,6 +16,10 @@ typedef struct platform_device {
 
 /* In creation order; destroyed in reverse. */
 static const platform_device devices[] = {
+	{ "pic", vmm__pic_init, vmm__pic_fini, true },
+	{ "pit", vmm__pit_init, vmm__pit_fini, true },
+	{ "rtc", vmm__rtc_init, vmm__rtc_fini, false },
+	{ "pmtimer", vmm__pmtimer_init, vmm__pmtimer_fini, false },
 	{ NULL, NULL, NULL, false },
 };
 static const size_t NDEVICES = sizeof(devices) / sizeof(devices[0]) - 1;
