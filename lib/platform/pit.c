@@ -24,6 +24,7 @@
 
 typedef struct pit_ch {
 	uint8_t mode, bcd, rw;       /* rw: 1 LSB, 2 MSB, 3 LSB then MSB */
+	uint8_t cw_mode;             /* as written (6, 7 read back as such) */
 	bool write_msb, read_msb;    /* next byte of a 2-byte write / read */
 	uint8_t write_lsb;
 	uint32_t count;              /* reload, 1..65536 (BCD: ..10000) */
@@ -301,7 +302,7 @@ static void latch_status(pit_ch *c, uint64_t now)
 	if (c->status_latched)
 		return;
 	c->status = (uint8_t)(out_level(c, now) << 7 | c->null_count << 6 |
-			      c->rw << 4 | c->mode << 1 | c->bcd);
+			      c->rw << 4 | c->cw_mode << 1 | c->bcd);
 	c->status_latched = true;
 }
 
@@ -327,7 +328,7 @@ static void write_control(struct vmm__pit *pit, uint8_t v, uint64_t now)
 		return;
 	}
 	c->rw = (uint8_t)rw;
-	c->mode = (v >> 1) & 7;
+	c->cw_mode = c->mode = (v >> 1) & 7;
 	if (c->mode > 5)
 		c->mode -= 4;
 	c->bcd = v & 1;
