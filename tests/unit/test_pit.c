@@ -73,9 +73,9 @@ static void test_mode0_gate_and_out(void **state)
 	/* the first byte of a new LSB/MSB count stops mode 0: out low */
 	outb(0x42, 0x10);
 	assert_int_equal(inb(0x61) & 0x20, 0);
-	outb(0x42, 0x00);
 	outb(0x61, 0x00);
-	assert_int_equal(latch_read(2), 0x10);       /* paused at the count */
+	outb(0x42, 0x00);
+	assert_int_equal(latch_read(2), 0x10);       /* gate low: holds */
 }
 
 static void test_status_readback(void **state)
