@@ -16,7 +16,8 @@
  * update cycle itself (the new time is readable when UIP clears). Rates 1
  * and 2 act as 8 and 9 (256 and 128 Hz), as the datasheet's table for a
  * 32.768 kHz time base says. Flags of disabled interrupts are computed when
- * register C is read, so only enabled interrupts use the timer thread. */
+ * register C is read, so only enabled interrupts use the timer thread.
+ * A time set outside 1698..2242 is clamped to that range. */
 #include <stdlib.h>
 #include <time.h>
 
@@ -25,6 +26,7 @@
 #define NS 1000000000ll
 #define RTC_HZ 32768
 #define UIP_NS 244000ll
+#define MAX_SECONDS (1ll << 33)
 #define REG_A 0x0a
 #define REG_B 0x0b
 #define REG_C 0x0c
@@ -281,8 +283,11 @@ static void start_clock(struct vmm__rtc *r, uint64_t mono, bool from_reset)
 {
 	int64_t g = guest_ns(r, mono);
 	int64_t frac = from_reset ? NS / 2 : g - floor_div(g, NS) * NS;
+	int64_t s = time_from_regs(r);
 
-	r->offset = time_from_regs(r) * NS + frac - (int64_t)mono;
+	/* guest ns fit 64 bits for 1970 +- 292 years: clamp to 1698..2242 */
+	s = s < -MAX_SECONDS ? -MAX_SECONDS : s > MAX_SECONDS ? MAX_SECONDS : s;
+	r->offset = s * NS + frac - (int64_t)mono;
 	r->checked = guest_ns(r, mono);
 }
 

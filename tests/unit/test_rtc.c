@@ -141,10 +141,15 @@ static void test_periodic_rate(void **state)
 	assert_true(n >= 115 && n <= 129);
 	cmos_set(0x0b, 0x02);
 	(void)cmos(0x0c);
+	if (pic_irr(0xa0) & 1) {             /* raised just before PIE went off */
+		assert_int_equal(vmm__pic_inta(pf.vm), 0x28);
+		outb(0xa0, 0x20);
+		outb(0x20, 0x20);
+	}
 	sleep_ns(20000000);
 	assert_int_equal(pic_irr(0xa0) & 1, 0);  /* PIE off: no interrupts */
 	/* the flag is still set by the divider */
-	assert_int_equal(cmos(0x0c), 0x40);
+	assert_int_equal(cmos(0x0c) & 0xe0, 0x40);
 	/* without reading C, the line stays high: no second edge */
 	cmos_set(0x0a, 0x2b);
 	cmos_set(0x0b, 0x42);
@@ -155,7 +160,7 @@ static void test_periodic_rate(void **state)
 	outb(0x20, 0x20);
 	sleep_ns(100000000);
 	assert_int_equal(pic_irr(0xa0) & 1, 0);
-	assert_int_equal(cmos(0x0c), 0xc0);  /* IRQF | PF */
+	assert_int_equal(cmos(0x0c) & 0xe0, 0xc0);  /* IRQF, PF (UF may be set) */
 	sleep_ns(100000000);
 	assert_int_equal(pic_irr(0xa0) & 1, 1);  /* lowered: a new edge */
 }
@@ -291,6 +296,17 @@ static void test_hostile(void **state)
 		else
 			(void)inb((uint16_t)(0x70 + ((r >> 1) & 1)));
 	}
+	/* a time past what 64-bit guest ns hold: clamped to 2242 */
+	cmos_set(0x0a, 0x26);
+	cmos_set(0x0b, 0x82);
+	cmos_set(0x32, 0x99);
+	cmos_set(0x09, 0x99);
+	cmos_set(0x08, 0x12);
+	cmos_set(0x07, 0x31);
+	cmos_set(0x0b, 0x02);
+	wait_no_uip();
+	assert_int_equal(cmos(0x32), 0x22);
+	assert_int_equal(cmos(0x09), 0x42);
 	/* the fastest rate with every interrupt on, for a while */
 	cmos_set(0x0a, 0x23);
 	cmos_set(0x0b, 0x72);
