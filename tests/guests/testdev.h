@@ -20,6 +20,10 @@
  * case's result line ("PASS emu/paging (note: ...)"). Guests use it to say
  * which optional checks they skipped; without a runner the bytes are dropped.
  *
+ * UTC port 0x50c (device "utc"): IN of size 4 returns the host's
+ * CLOCK_REALTIME seconds since 1970 (UTC), low 32 bits; other accesses are
+ * ignored (reads all ones).
+ *
  * MMIO device, 0xd0000000, 0x1000 bytes; accesses of 1, 2, 4 or 8 bytes
  * that stay inside one of these areas:
  *  0x000-0x7ff STORE plain storage: reads return what was written. Byte i
@@ -43,6 +47,7 @@
 #define TESTDEV_PIO_COUNT 0x507
 #define TESTDEV_PIO_XOR 0x5a5a5a5au
 #define TESTDEV_NOTE_PORT 0x508
+#define TESTDEV_UTC_PORT 0x50c
 
 #define TESTDEV_MMIO_BASE 0xd0000000ull
 #define TESTDEV_MMIO_LEN 0x1000

@@ -134,6 +134,8 @@ static int setup_vm(const conform_opts *o, const char *backend, const conform_ca
 	cfg.vcpus = c->vcpus;
 	cfg.mem_size = c->mem;
 	cfg.backend = backend;
+	if (c->devices & CONFORM_DEV_IRQCHIP)
+		cfg.flags |= VMM_VM_IRQCHIP;
 	rc = vmm_vm_create(&cfg, vm);
 	if (rc == VMM_ENOMEM) {
 		/* the machine, not libvmm: e.g. a small test host */

@@ -15,6 +15,8 @@
 #define CONFORM_MAX_KNOWN 4
 #define CONFORM_DEV_PIO (1u << 0)
 #define CONFORM_DEV_MMIO (1u << 1)
+#define CONFORM_DEV_IRQCHIP (1u << 2)  /* the VM has VMM_VM_IRQCHIP */
+#define CONFORM_DEV_UTC (1u << 3)      /* host UTC seconds port */
 
 /* ---- manifest.c ------------------------------------------------------------ */
 typedef struct conform_known {
