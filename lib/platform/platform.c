@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "lib/platform/acpi.h"
 #include "lib/platform/platform.h"
 
 typedef struct platform_device {
@@ -20,6 +21,7 @@ static const platform_device devices[] = {
 	{ "pit", vmm__pit_init, vmm__pit_fini, true },
 	{ "rtc", vmm__rtc_init, vmm__rtc_fini, false },
 	{ "pmtimer", vmm__pmtimer_init, vmm__pmtimer_fini, false },
+	{ "acpi-pm", vmm__acpi_pm_init, vmm__acpi_pm_fini, false },
 	{ NULL, NULL, NULL, false },
 };
 static const size_t NDEVICES = sizeof(devices) / sizeof(devices[0]) - 1;
