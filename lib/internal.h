@@ -78,6 +78,12 @@ int vmm__bus_mmio(vmm_vcpu *vcpu, uint64_t addr, uint8_t size, uint8_t is_write,
  * stop the vCPU with the exit they filled in. Embedders' callbacks may not. */
 int vmm__pio_register_internal(vmm_vm *vm, uint16_t base, uint16_t len,
 			       vmm_pio_fn fn, void *opaque);
+int vmm__mmio_register_internal(vmm_vm *vm, uint64_t base, uint64_t len,
+				vmm_mmio_fn fn, void *opaque);
+/* The core's local APIC of vcpu claims addr (an xAPIC page relocated
+ * through APIC_BASE) and handled the access (lib/platform/lapic.c). */
+bool vmm__lapic_mmio_relocated(vmm_vcpu *vcpu, uint64_t addr, uint8_t size,
+			       uint8_t is_write, uint64_t *data);
 
 /* ---- Built-in devices (lib/devices/) -------------------------------------- */
 typedef struct vmm__uart {

@@ -2,6 +2,7 @@
  * blocks until something needs the caller. Kicks are noticed between blocks;
  * a block never runs unbounded (blocks end at branches, REP loops yield). */
 #include "backends/emu/exec.h"
+#include "backends/emu/intr.h"
 
 /* Executes block b from its first instruction; sets cpu->rip for how it
  * ended and returns the status. */
@@ -42,6 +43,7 @@ static inline __attribute__((always_inline)) int run_block(emu_cpu *cpu,
 static inline int attention(const emu_cpu *cpu)
 {
 	return atomic_load_explicit(&cpu->vcpu->kicked, memory_order_relaxed) ||
+	       atomic_load_explicit(&cpu->vcpu->intr_attention, memory_order_relaxed) ||
 	       atomic_load_explicit(&cpu->evm->code_epoch, memory_order_relaxed) !=
 		       cpu->code_epoch_seen;
 }
@@ -158,6 +160,12 @@ int emu_run_loop(emu_cpu *cpu, vmm_exit *exit)
 		if (EMU_UNLIKELY(atomic_load_explicit(&vcpu->kicked, memory_order_relaxed))) {
 			exit->reason = VMM_EXIT_CANCELLED;
 			break;
+		}
+		if (EMU_UNLIKELY(emu_intr_pending(cpu))) {
+			st = emu_intr_step(cpu);
+			if (st != EMU_OK)
+				break;
+			continue;
 		}
 		check_epochs(cpu);
 		st = step(cpu);
