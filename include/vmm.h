@@ -300,7 +300,9 @@ enum {
 	VMM_END_TIMEOUT = 4,
 	VMM_END_INTERNAL_ERROR = 5, /* see message */
 	VMM_END_POWEROFF = 6,
-	VMM_END_UNHANDLED = 7       /* an exit the runner cannot handle */
+	VMM_END_UNHANDLED = 7,      /* an exit the runner cannot handle */
+	VMM_END_RESET = 8           /* the guest asked for a reboot (ACPI reset
+				       register, keyboard-controller pulse) */
 };
 
 typedef struct vmm_run_options {
@@ -334,5 +336,6 @@ VMM_API int vmm_vm_run(vmm_vm *vm, const vmm_run_options *options,
 #endif
 
 #include "vmm/irq.h"
+#include "vmm/linux.h"
 
 #endif /* VMM_H */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "lib/platform/acpi.h"
 #include "lib/platform/chips.h"
 
 typedef struct platform_device {
@@ -18,6 +19,7 @@ typedef struct platform_device {
 static const platform_device devices[] = {
 	{ "lapic", vmm__lapic_device_init, vmm__lapic_device_fini, true },
 	{ "ioapic", vmm__ioapic_init, vmm__ioapic_fini, true },
+	{ "acpi-pm", vmm__acpi_pm_init, vmm__acpi_pm_fini, false },
 	{ NULL, NULL, NULL, false },
 };
 static const size_t NDEVICES = sizeof(devices) / sizeof(devices[0]) - 1;

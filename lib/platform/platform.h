@@ -154,6 +154,7 @@ struct vmm__platform {
 	struct vmm__rtc *rtc;
 	struct vmm__pmtimer *pmtimer;
 	struct vmm__fw_cfg *fw_cfg;
+	struct vmm__acpi_pm *acpi_pm;
 };
 
 /* ---- Lifecycle (lib/platform/platform.c) --------------------------------

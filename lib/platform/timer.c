@@ -116,11 +116,15 @@ void vmm__timer_fini(vmm_vm *vm, vmm__timer *t)
 {
 	vmm__timer_svc *svc = &vm->platform->timers;
 
+	/* A running callback may re-arm t: remove it again after each wait. */
 	pthread_mutex_lock(&svc->lock);
-	if (t->armed)
-		list_remove(svc, t);
-	while (svc->running == t)
+	for (;;) {
+		if (t->armed)
+			list_remove(svc, t);
+		if (svc->running != t)
+			break;
 		pthread_cond_wait(&svc->idle, &svc->lock);
+	}
 	pthread_mutex_unlock(&svc->lock);
 }
 
