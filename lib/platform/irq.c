@@ -74,20 +74,3 @@ int vmm__msi_send(vmm_vm *vm, uint64_t addr, uint32_t data)
 	vmm__apic_bus_deliver(vm, &msg);
 	return 0;
 }
-
-/* The PIC pair comes from lib/platform/pic.c; until it is linked in, these
- * weak stand-ins describe a VM without one (vm->platform->pic stays NULL,
- * so nothing calls them). */
-__attribute__((weak)) void vmm__pic_set_irq(vmm_vm *vm, unsigned irq, int level)
-{
-}
-
-__attribute__((weak)) bool vmm__pic_has_intr(vmm_vm *vm)
-{
-	return false;
-}
-
-__attribute__((weak)) uint8_t vmm__pic_inta(vmm_vm *vm)
-{
-	return 0x0f;
-}

@@ -19,6 +19,10 @@ typedef struct platform_device {
 static const platform_device devices[] = {
 	{ "lapic", vmm__lapic_device_init, vmm__lapic_device_fini, true },
 	{ "ioapic", vmm__ioapic_init, vmm__ioapic_fini, true },
+	{ "pic", vmm__pic_init, vmm__pic_fini, true },
+	{ "pit", vmm__pit_init, vmm__pit_fini, true },
+	{ "rtc", vmm__rtc_init, vmm__rtc_fini, false },
+	{ "pmtimer", vmm__pmtimer_init, vmm__pmtimer_fini, false },
 	{ "acpi-pm", vmm__acpi_pm_init, vmm__acpi_pm_fini, false },
 	{ NULL, NULL, NULL, false },
 };

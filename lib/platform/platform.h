@@ -93,8 +93,26 @@ void vmm__pic_set_irq(vmm_vm *vm, unsigned irq, int level);
 bool vmm__pic_has_intr(vmm_vm *vm);
 uint8_t vmm__pic_inta(vmm_vm *vm);   /* the vector; spurious 7/15 as 8259A */
 /* The PIC's output changed: the LAPIC of vCPU 0 sees it on LINT0 (ExtINT,
- * virtual wire), or the CPU directly when that APIC is disabled. */
+ * virtual wire), or the CPU directly when that APIC is disabled. pic.c
+ * calls it with the PIC lock released; the receiver reads the new level
+ * with vmm__pic_has_intr. */
 void vmm__pic_output_changed(vmm_vm *vm);
+
+/* ---- The legacy devices (one file each; init/fini from the device table) - */
+int vmm__pic_init(vmm_vm *vm);       /* pic.c: 0x20-0x21, 0xa0-0xa1, 0x4d0-0x4d1 */
+void vmm__pic_fini(vmm_vm *vm);
+int vmm__pit_init(vmm_vm *vm);       /* pit.c: 0x40-0x43, 0x61; GSI 0 */
+void vmm__pit_fini(vmm_vm *vm);
+int vmm__rtc_init(vmm_vm *vm);       /* rtc.c: 0x70-0x71; GSI 8 */
+void vmm__rtc_fini(vmm_vm *vm);
+/* Port 0x70 bit 7 as the guest last wrote it: NMIs are masked. */
+bool vmm__rtc_nmi_masked(vmm_vm *vm);
+/* ACPI PM timer (pmtimer.c): 24-bit, 3.579545 MHz, at ICH9's PMBASE 0x600 +
+ * 8 (the FADT's PM_TMR_BLK; TMR_VAL_EXT = 0). */
+#define VMM__PMTIMER_PORT 0x608
+#define VMM__PMTIMER_HZ 3579545ull
+int vmm__pmtimer_init(vmm_vm *vm);
+void vmm__pmtimer_fini(vmm_vm *vm);
 
 /* ---- What a software backend asks at instruction boundaries --------------
  * vcpu->intr_attention is nonzero when something may be pending for the
