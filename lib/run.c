@@ -248,7 +248,9 @@ static int ctx_init(run_ctx *ctx, vmm_vm *vm)
 		vmm_vcpu *vcpu = vm->vcpus[i];
 
 		created += vcpu != NULL;
-		if (vcpu && vcpu->runnable) {
+		/* With interrupt controllers, vCPUs waiting for SIPI run too (they
+		 * block in the backend until started). */
+		if (vcpu && (vcpu->runnable || (vm->config.flags & VMM_VM_IRQCHIP))) {
 			ctx->threads[ctx->nthreads].ctx = ctx;
 			ctx->threads[ctx->nthreads++].vcpu = vcpu;
 		}

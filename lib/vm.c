@@ -54,7 +54,7 @@ static int check_memory(uint64_t mem_size)
 
 static int check_config(const vmm_vm_config *cfg)
 {
-	const uint32_t known_flags = VMM_VM_NO_UART | VMM_VM_NO_DEBUG_EXIT;
+	const uint32_t known_flags = VMM_VM_NO_UART | VMM_VM_NO_DEBUG_EXIT | VMM_VM_IRQCHIP;
 
 	if (!cfg)
 		return vmm__err(VMM_EINVAL, "vmm_vm_create: config is NULL");
@@ -207,6 +207,15 @@ static int vm_build(const vmm_vm_config *cfg, const vmm__backend_ops *ops,
 	}
 	stage = STAGE_BACKEND;
 	vm->caps = ops->caps ? ops->caps(vm) : 0;
+	/* Stand-in for the lead's platform wiring: in-kernel chips only. */
+	if (cfg->flags & VMM_VM_IRQCHIP) {
+		rc = (vm->caps & VMM__CAP_IRQCHIP) && ops->irqchip_create ?
+		     ops->irqchip_create(vm) :
+		     vmm__err(VMM_ENOTSUP, "vmm_vm_create: backend %s has no interrupt "
+			      "controllers yet", ops->name);
+		if (rc)
+			goto fail;
+	}
 	rc = vmm_mem_map(vm, 0, cfg->mem_size, VMM_MEM_RW, NULL);
 	if (rc)
 		goto fail;
