@@ -52,6 +52,12 @@ extern volatile uint32_t irq_count[APIC_CPUS][256];
 extern volatile uint8_t irq_last[APIC_CPUS];
 extern void (*volatile irq_hook[256])(uint32_t cpu, uint32_t vector);
 extern volatile uint8_t irq_auto_eoi[256];
+/* Nonzero: vectors 1 and 3 arriving as interrupts (an APIC that delivers
+ * an illegal vector) are counted instead of failing the run. */
+extern volatile uint8_t irq_tolerate_low;
+/* Enables interrupts until irq_count[cpu][vector] reaches n or timeout_us
+ * of the runner's clock pass; returns the count. */
+uint32_t irq_wait_count(uint32_t vector, uint32_t n, uint32_t timeout_us);
 
 /* Loads the IDT and sets this vCPU's number (GS base block). */
 void irq_install(uint32_t cpu);
@@ -65,7 +71,8 @@ uint32_t irq_total(uint32_t cpu);
 /* Local APIC: xAPIC unless lapic_x2apic() switched this vCPU over. */
 uint32_t lapic_read(uint32_t reg);
 void lapic_write(uint32_t reg, uint32_t v);
-/* Software-enables the APIC (SVR = 0x1ff), TPR 0, LVTs masked. */
+/* Software-enables the APIC (SVR = 0x1ff), TPR 0, LVTs masked; masks
+ * the PIC pair (LINT0 masked too: no ExtINT from it). */
 void lapic_enable(void);
 void lapic_eoi(void);
 uint32_t lapic_id(void);
