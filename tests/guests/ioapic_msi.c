@@ -7,6 +7,7 @@
 #define V_EDGE 0x41
 #define V_LEVEL 0x42
 #define V_MASK 0x43
+#define V_MASKL 0x46
 #define V_MSI 0x44
 #define V_STORM 0x45
 #define WAIT_US 200000u     /* an interrupt that is due comes long before */
@@ -59,13 +60,14 @@ static void masking(void)
 	pulse(9);                    /* an edge on a masked pin is lost */
 	ioapic_route(9, to_me(V_MASK, 0));
 	CHECK_EQ(irq_wait_count(V_MASK, 1, QUIET_US), 0);
-	ioapic_route(9, to_me(V_MASK, IOAPIC_MASKED | IOAPIC_LEVEL));
+	ioapic_route(9, to_me(V_MASKL, IOAPIC_MASKED | IOAPIC_LEVEL));
 	dev_line(9, 1);              /* a level held while masked ... */
-	CHECK_EQ(irq_wait_count(V_MASK, 1, QUIET_US), 0);
-	ioapic_route(9, to_me(V_MASK, IOAPIC_LEVEL));
-	CHECK_EQ(irq_wait_count(V_MASK, 1, WAIT_US), 1);  /* ... comes on unmask */
+	CHECK_EQ(irq_wait_count(V_MASKL, 1, QUIET_US), 0);
+	ioapic_route(9, to_me(V_MASKL, IOAPIC_LEVEL));
+	CHECK_EQ(irq_wait_count(V_MASKL, 1, WAIT_US), 1);  /* ... comes on unmask */
 	dev_line(9, 0);
 	lapic_eoi();
+	CHECK_EQ(irq_wait_count(V_MASKL, 2, QUIET_US), 1);
 	printf("ioapic_msi: masked pins\n");
 }
 
@@ -114,6 +116,7 @@ int guest_main(uint32_t index, uint32_t count)
 	msi();
 	storm();
 	CHECK_EQ(irq_total(0), irq_count[0][V_EDGE] + irq_count[0][V_LEVEL] +
-		 irq_count[0][V_MASK] + irq_count[0][V_MSI] + irq_count[0][V_STORM]);
+		 irq_count[0][V_MASK] + irq_count[0][V_MASKL] + irq_count[0][V_MSI] +
+		 irq_count[0][V_STORM]);
 	guest_pass("ioapic_msi");
 }
