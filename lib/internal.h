@@ -148,6 +148,15 @@ typedef struct vmm__backend_ops {
 	int (*irqchip_create)(vmm_vm *vm);
 	int (*irq_line)(vmm_vm *vm, uint32_t gsi, int level);
 	int (*msi)(vmm_vm *vm, uint64_t addr, uint32_t data);
+	/* Optional (NULL: VMM_ENOTSUP from lib/platform/eventfd.c). irqfd:
+	 * each write to eventfd fd pulses gsi inside the backend (assign 0
+	 * removes the binding). ioeventfd: a guest write of len bytes (0: any
+	 * length) to port (is_pio) or guest-physical addr, equal to datamatch
+	 * when has_datamatch, signals fd without a vCPU exit; the write is
+	 * then not seen by the bus. Any thread. */
+	int (*irqfd)(vmm_vm *vm, int fd, uint32_t gsi, int assign);
+	int (*ioeventfd)(vmm_vm *vm, uint64_t addr, uint32_t len, int is_pio,
+			 uint64_t datamatch, int has_datamatch, int fd, int assign);
 } vmm__backend_ops;
 
 extern const vmm__backend_ops vmm__emu_ops;
