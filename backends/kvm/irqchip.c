@@ -7,11 +7,14 @@
  * user space.
  *
  * GSI routing follows include/vmm/irq.h: GSIs 0..15 are the ISA IRQs and go
- * to the PIC (master 0..7, slave 8..15; 2 is the cascade) and to the IOAPIC
- * pin of the same number, except GSI 0, which goes to IOAPIC pin 2 as ACPI's
- * interrupt source override says; GSI 2 also reaches pin 2, as in the
- * core's router. 16..23 go to IOAPIC pins 16..23 only. KVM's default table
- * sends GSI 0 to pin 0, so the table is always set here.
+ * to the PIC (master 0..7, slave 8..15) and to the IOAPIC pin of the same
+ * number, except GSI 0, which goes to IOAPIC pin 2 as ACPI's interrupt
+ * source override says. GSI 2 (the PIC cascade, no ISA IRQ) goes nowhere:
+ * a second GSI on pin 2 would take over KVM's pin -> GSI map, and the
+ * in-kernel PIT (GSI 0, re-injecting only after an acknowledge) would stop
+ * after its first tick. 16..23 go to IOAPIC pins 16..23 only. KVM's
+ * default table sends GSI 0 to pin 0, so the table is always set here. The
+ * table is QEMU's for its PC machines.
  *
  * KVM starts every vCPU but the BSP in wait-for-SIPI (MP state
  * UNINITIALIZED). The library's convention is vcpu->runnable: before a
@@ -62,7 +65,9 @@ static int set_routing(int fd)
 	if (!r)
 		return vmm__err(VMM_ENOMEM, "kvm: out of memory for the GSI routing table");
 	for (uint32_t gsi = 0; gsi < NR_GSI; gsi++) {
-		if (gsi < 16 && gsi != 2)
+		if (gsi == 2)
+			continue;
+		if (gsi < 16)
 			add_route(r, gsi, gsi < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE,
 				  gsi % 8);
 		add_route(r, gsi, KVM_IRQCHIP_IOAPIC, gsi == 0 ? 2 : gsi);

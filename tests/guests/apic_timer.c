@@ -12,7 +12,7 @@
 #define V_PERIODIC 0x71
 #define V_DEADLINE 0x72
 #define DIV_16 0x3
-#define PERIODS 40u
+#define PERIODS 20u
 
 static volatile uint32_t stamp[PERIODS + 2];
 static volatile uint32_t nstamp;
@@ -29,7 +29,38 @@ static void record(uint32_t cpu, uint32_t vector)
 	(void)vector;
 }
 
-/* Timer ticks per millisecond at divide-by-16, measured over 100 ms. */
+/* The clock and the current count read together: retried until the two
+ * clock reads around the count lie within 200 us (a host that preempted
+ * the vCPU in between would skew the rate). */
+static void sample(uint32_t *t, uint32_t *c)
+{
+	uint32_t ta, tb;
+
+	for (int i = 0; i < 50; i++) {
+		ta = clock_us();
+		*c = lapic_read(LAPIC_TIMER_CUR);
+		tb = clock_us();
+		if (tb - ta <= 200)
+			break;
+	}
+	*t = ta + (tb - ta) / 2;
+}
+
+static void sample_tsc(uint32_t *t, uint64_t *tsc)
+{
+	uint32_t ta, tb;
+
+	for (int i = 0; i < 50; i++) {
+		ta = clock_us();
+		*tsc = rdtsc();
+		tb = clock_us();
+		if (tb - ta <= 200)
+			break;
+	}
+	*t = ta + (tb - ta) / 2;
+}
+
+/* Timer ticks per millisecond at divide-by-16, measured over 200 ms. */
 static uint32_t ticks_per_ms(void)
 {
 	uint32_t c0, c1, t0, t1;
@@ -37,11 +68,9 @@ static uint32_t ticks_per_ms(void)
 	lapic_write(LAPIC_TIMER_DIV, DIV_16);
 	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED | V_ONESHOT);
 	lapic_write(LAPIC_TIMER_INIT, 0xffffffffu);
-	t0 = clock_us();
-	c0 = lapic_read(LAPIC_TIMER_CUR);
-	delay_us(100000);
-	c1 = lapic_read(LAPIC_TIMER_CUR);
-	t1 = clock_us();
+	sample(&t0, &c0);
+	delay_us(200000);
+	sample(&t1, &c1);
 	lapic_write(LAPIC_TIMER_INIT, 0);
 	CHECK(c0 > c1);
 	return (uint32_t)((uint64_t)(c0 - c1) * 1000 / (t1 - t0));
@@ -59,10 +88,10 @@ static void one_shot(uint32_t tpm)
 {
 	uint32_t armed;
 
-	arm(V_ONESHOT, tpm * 100);            /* 100 ms */
+	arm(V_ONESHOT, tpm * 300);            /* 300 ms */
 	armed = stamp[PERIODS + 1];
-	CHECK_EQ(irq_wait_count(V_ONESHOT, 1, 2000000), 1);
-	CHECK(within_tolerance(stamp[0] - armed, 100000));
+	CHECK_EQ(irq_wait_count(V_ONESHOT, 1, 3000000), 1);
+	CHECK(within_tolerance(stamp[0] - armed, 300000));
 	CHECK_EQ(irq_wait_count(V_ONESHOT, 2, 150000), 1);   /* once only */
 	CHECK_EQ(lapic_read(LAPIC_TIMER_CUR), 0);
 	printf("apic_timer: one-shot fired once, on time\n");
@@ -70,13 +99,13 @@ static void one_shot(uint32_t tpm)
 
 static void periodic(uint32_t tpm)
 {
-	arm(V_PERIODIC | LVT_PERIODIC, tpm * 10);  /* 10 ms */
+	arm(V_PERIODIC | LVT_PERIODIC, tpm * 20);  /* 20 ms */
 	CHECK_EQ(irq_wait_count(V_PERIODIC, PERIODS + 1, 4000000), PERIODS + 1);
 	lapic_write(LAPIC_TIMER_INIT, 0);          /* stops it */
-	CHECK(within_tolerance(stamp[PERIODS] - stamp[0], PERIODS * 10000));
+	CHECK(within_tolerance(stamp[PERIODS] - stamp[0], PERIODS * 20000));
 	uint32_t n = irq_count[0][V_PERIODIC];
-	/* stopped: at most one that was already pending, not 5 more */
-	CHECK(irq_wait_count(V_PERIODIC, n + 2, 50000) <= n + 1);
+	/* stopped: at most one that was already pending, not 4 more */
+	CHECK(irq_wait_count(V_PERIODIC, n + 2, 80000) <= n + 1);
 	printf("apic_timer: periodic rate matches the host clock\n");
 }
 
@@ -101,18 +130,16 @@ static void tsc_deadline(void)
 		guest_note("no TSC-deadline in CPUID: not run");
 		return;
 	}
-	t0 = clock_us();
-	tsc0 = rdtsc();
-	delay_us(100000);
-	tsc1 = rdtsc();
-	t1 = clock_us();
+	sample_tsc(&t0, &tsc0);
+	delay_us(200000);
+	sample_tsc(&t1, &tsc1);
 	per_ms = (tsc1 - tsc0) * 1000 / (t1 - t0);
 	nstamp = 0;
 	lapic_write(LAPIC_LVT_TIMER, LVT_TSC_DEADLINE | V_DEADLINE);
 	armed = clock_us();
-	wrmsr(MSR_TSC_DEADLINE, rdtsc() + per_ms * 100);
-	CHECK_EQ(irq_wait_count(V_DEADLINE, 1, 2000000), 1);
-	CHECK(within_tolerance(stamp[0] - armed, 100000));
+	wrmsr(MSR_TSC_DEADLINE, rdtsc() + per_ms * 300);
+	CHECK_EQ(irq_wait_count(V_DEADLINE, 1, 3000000), 1);
+	CHECK(within_tolerance(stamp[0] - armed, 300000));
 	CHECK_EQ(rdmsr(MSR_TSC_DEADLINE), 0);     /* cleared when it fires */
 	wrmsr(MSR_TSC_DEADLINE, rdtsc() + per_ms * 30);
 	wrmsr(MSR_TSC_DEADLINE, 0);               /* disarmed */

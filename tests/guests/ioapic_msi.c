@@ -94,6 +94,9 @@ static void storm(void)
 	outb(TESTDEV_IRQ_STORM, 1);
 	t0 = clock_us();
 	irq_enable();
+	while (!inb(TESTDEV_IRQ_STORM) && clock_us() - t0 < 3000000u)
+		cpu_pause();                  /* the thread has started sending */
+	t0 = clock_us();
 	while (clock_us() - t0 < 100000u)
 		cpu_pause();
 	irq_disable();
