@@ -103,7 +103,7 @@ int emu_load_seg(emu_cpu *cpu, unsigned seg, uint16_t sel)
 	uint64_t lo, hi;
 	int rc;
 
-	if (seg == X86_SEG_SS)
+	if (seg == X86_SEG_SS && cpu->vcpu->lapic)
 		emu_shadow_start(cpu);   /* MOV SS / POP SS (LSS: a harmless delay) */
 	if (!protected_mode(cpu)) {
 		cpu->seg[seg].selector = sel;

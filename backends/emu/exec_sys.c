@@ -136,8 +136,12 @@ int emu_h_sti(emu_cpu *cpu, const emu_insn *ins)
 	if (!io_allowed(cpu))
 		return emu_gp(cpu, 0);
 	if (!(cpu->rflags & X86_FL_IF) && cpu->vcpu->lapic) {
+		/* The block ends here; the run loop runs the shadowed
+		 * instruction alone, then looks for interrupts. */
 		emu_shadow_start(cpu);
 		emu_intr_look(cpu);
+		cpu->rflags |= X86_FL_IF;
+		return EMU_NEXT;
 	}
 	cpu->rflags |= X86_FL_IF;
 	return EMU_OK;

@@ -94,6 +94,23 @@ static int run_replay(emu_cpu *cpu)
 	return st;
 }
 
+/* Executes the one instruction at RIP (the one in an interrupt shadow),
+ * then the run loop looks for interrupts again. */
+static int run_one(emu_cpu *cpu)
+{
+	union {
+		emu_block b;
+		uint8_t raw[sizeof(emu_block) + 2 * sizeof(emu_insn)];
+	} one;
+	int st = emu_block_single(cpu, &one.b);
+
+	if (st)
+		return st;
+	st = run_block(cpu, &one.b);
+	cpu->blk = NULL;
+	return st;
+}
+
 /* Applies what the caller supplied for the previous exit. */
 static void complete_exit(emu_cpu *cpu, const vmm_exit *exit)
 {
@@ -161,14 +178,19 @@ int emu_run_loop(emu_cpu *cpu, vmm_exit *exit)
 			exit->reason = VMM_EXIT_CANCELLED;
 			break;
 		}
-		if (EMU_UNLIKELY(emu_intr_pending(cpu))) {
-			st = emu_intr_step(cpu);
-			if (st != EMU_OK)
-				break;
-			continue;
-		}
 		check_epochs(cpu);
-		st = step(cpu);
+		if (EMU_UNLIKELY(emu_intr_pending(cpu))) {
+			if (emu_shadow_active(cpu)) {
+				st = run_one(cpu);
+			} else {
+				st = emu_intr_step(cpu);
+				if (st != EMU_OK)
+					break;
+				continue;
+			}
+		} else {
+			st = step(cpu);
+		}
 		if (EMU_LIKELY(st <= EMU_RESTART))
 			continue;
 		if (st == EMU_FAULT) {
