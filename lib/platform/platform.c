@@ -6,7 +6,7 @@
 #include <time.h>
 
 #include "lib/platform/acpi.h"
-#include "lib/platform/platform.h"
+#include "lib/platform/chips.h"
 
 typedef struct platform_device {
 	const char *name;
@@ -17,6 +17,8 @@ typedef struct platform_device {
 
 /* In creation order; destroyed in reverse. */
 static const platform_device devices[] = {
+	{ "lapic", vmm__lapic_device_init, vmm__lapic_device_fini, true },
+	{ "ioapic", vmm__ioapic_init, vmm__ioapic_fini, true },
 	{ "pic", vmm__pic_init, vmm__pic_fini, true },
 	{ "pit", vmm__pit_init, vmm__pit_fini, true },
 	{ "rtc", vmm__rtc_init, vmm__rtc_fini, false },
@@ -77,14 +79,17 @@ fail:
 	return rc;
 }
 
-/* The core's local APIC per vCPU arrives with the irqcore work. */
+/* The core's local APIC per vCPU, where the backend has no irqchip. */
 int vmm__platform_vcpu_init(vmm_vcpu *vcpu)
 {
-	return 0;
+	if (vcpu->vm->caps & VMM__CAP_IRQCHIP)
+		return 0;
+	return vmm__lapic_create(vcpu);
 }
 
 void vmm__platform_vcpu_fini(vmm_vcpu *vcpu)
 {
+	vmm__lapic_destroy(vcpu);
 }
 
 /* ---- Waiting for an interrupt ---------------------------------------------- */

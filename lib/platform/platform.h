@@ -67,6 +67,25 @@ int vmm__irq_set(vmm_vm *vm, uint32_t gsi, int level);
  * mode, trigger). ops->msi in-kernel, else the core's APIC bus. */
 int vmm__msi_send(vmm_vm *vm, uint64_t addr, uint32_t data);
 
+/* ---- Eventfd bindings served by the backend (lib/platform/eventfd.c) ------
+ * irqfd: every write to eventfd fd pulses gsi, without a trip through user
+ * space. ioeventfd: a guest write to a port or MMIO address (of len bytes,
+ * 0 any; equal to datamatch if has_datamatch) signals fd instead of exiting
+ * and is not seen by the bus. VMM_ENOTSUP where the backend lacks them (emu):
+ * callers then use vmm__irq_set() and a bus device. Any thread. */
+int vmm__irqfd_add(vmm_vm *vm, int fd, uint32_t gsi);
+int vmm__irqfd_remove(vmm_vm *vm, int fd, uint32_t gsi);
+typedef struct vmm__ioeventfd {
+	uint64_t addr;
+	uint32_t len;
+	int is_pio;
+	uint64_t datamatch;
+	int has_datamatch;
+	int fd;
+} vmm__ioeventfd;
+int vmm__ioeventfd_add(vmm_vm *vm, const vmm__ioeventfd *e);
+int vmm__ioeventfd_remove(vmm_vm *vm, const vmm__ioeventfd *e);
+
 /* ---- The core's interrupt controllers (no VMM__CAP_IRQCHIP) --------------- */
 /* APIC bus: delivers one interrupt message to the local APICs it names.
  * dest is an APIC ID (physical, 0xff broadcast) or a logical mask.

@@ -196,6 +196,8 @@ int testdev_attach(testdev *d, vmm_vm *vm, uint32_t mask)
 		rc = vmm_pio_register(vm, TESTDEV_PIO_BASE, TESTDEV_PIO_LEN, on_pio, d);
 	if (rc == 0 && (mask & CONFORM_DEV_MMIO))
 		rc = vmm_mmio_register(vm, TESTDEV_MMIO_BASE, TESTDEV_MMIO_LEN, on_mmio, d);
+	if (rc == 0 && (mask & CONFORM_DEV_IRQ))
+		rc = testdev_irq_attach(d, vm);
 	if (rc == 0 && (mask & CONFORM_DEV_UTC))
 		rc = vmm_pio_register(vm, TESTDEV_UTC_PORT, 4, on_utc, d);
 	return rc;
