@@ -1,6 +1,6 @@
 /* rtc.c - the MC146818 RTC as a guest without interrupts sees it: the time
  * (BCD, 24 h) within 2 s of the host's UTC (the runner's utc port), one
- * update per second (UF and the seconds register), the periodic flag at
+ * update per second (UF, one second of the PM timer apart), the periodic flag at
  * 64 Hz within 5% over one RTC second, UIP before an update, setting the
  * time (SET) and the clock running on from it, binary mode, register D.
  * Needs: irqchip, utc. Expected end: debug exit 0. */
@@ -49,36 +49,75 @@ static void test_registers_and_utc(void)
 	printf("rtc: time within 2 s of the host's UTC\n");
 }
 
+/* Reads register C (index already 0x0c) until UF; adds the PF seen to
+ * *pf, and to *unseen the periods that fit in gaps between two reads (the
+ * vCPU was not running: flags set twice read as one). Returns 0, or -1
+ * after 2 s of the PM timer. */
+#define PF_PERIOD (PMTIMER_HZ / 64)
+
+static int until_update(unsigned *pf, unsigned *unseen)
+{
+	uint32_t t0 = pmtimer(), waited = 0;
+
+	for (;;) {
+		uint8_t c = inb(0x71);
+		uint32_t t = pmtimer(), gap = (t - t0) & 0xffffff;
+
+		CHECK_EQ(c & 0x80, 0);       /* nothing enabled: no IRQF */
+		*pf += (c & 0x40) != 0;
+		*unseen += gap > PF_PERIOD ? gap / PF_PERIOD : 0;
+		waited += gap;
+		t0 = t;
+		if (c & 0x10)
+			return 0;
+		if (waited > 2 * PMTIMER_HZ)
+			return -1;
+	}
+}
+
+/* One RTC second from update (UF) to update: 64 periodic flags at rate 10,
+ * and one second of the PM timer. */
 static void test_update_and_periodic(void)
 {
-	unsigned pf = 0, uf = 0, uip = 0;
+	unsigned pf = 0, unseen = 0, uip = 0;
+	uint32_t p0, p1;
 	char note[96];
 
 	cmos_write(0x0a, 0x2a);              /* rate 10: 64 Hz */
-	CHECK_EQ(wait_second_change(), 0);
-	(void)cmos_read(0x0c);
-	for (uint8_t s = cmos_read(0x00); cmos_read(0x00) == s;) {
-		uint8_t c = cmos_read(0x0c);
-
-		pf += (c & 0x40) != 0;
-		uf += (c & 0x10) != 0;
-		CHECK_EQ(c & 0x80, 0);       /* nothing enabled: no IRQF */
-	}
-	uf += (cmos_read(0x0c) & 0x10) != 0;
-	snprintf(note, sizeof(note), "PF %u in one RTC second (64 expected)", pf);
+	outb(0x70, 0x0c);
+	(void)inb(0x71);
+	CHECK_EQ(until_update(&pf, &unseen), 0);
+	p0 = pmtimer();
+	pf = unseen = 0;
+	CHECK_EQ(until_update(&pf, &unseen), 0);
+	p1 = pmtimer();
+	snprintf(note, sizeof(note), "PF %u (+%u unseen) in one RTC second (64 "
+		 "expected), %u PM ticks", pf, unseen, (p1 - p0) & 0xffffff);
 	guest_note(note);
-	CHECK(pf >= 61 && pf <= 67);
-	CHECK_EQ(uf, 1);
-	/* UIP: 244 us before each update; poll A alone, one IN a sample */
+	CHECK(pf <= 67 && pf + unseen >= 61);
+	CHECK(((p1 - p0) & 0xffffff) >= PMTIMER_HZ / 100 * 95);
+	CHECK(((p1 - p0) & 0xffffff) <= PMTIMER_HZ / 100 * 105);
+	/* UIP: 244 us before each update; poll A alone for up to 5 updates.
+	 * Seeing it needs samples closer than the window: where an IN takes
+	 * longer on average (a slow host), the check is noted as not run. */
+	uint32_t samples = 0, waited = 0;
+
 	outb(0x70, 0x0a);
-	for (uint32_t t0 = pmtimer(), waited = 0; !uip && waited < 2 * PMTIMER_HZ;) {
+	for (uint32_t t0 = pmtimer(); !uip && waited < 5 * PMTIMER_HZ; samples++) {
 		uint32_t t = pmtimer();
 
 		uip = (inb(0x71) & 0x80) != 0;
 		waited += (t - t0) & 0xffffff;
 		t0 = t;
 	}
-	CHECK(uip);
+	/* 120 us = 430 PM ticks per sample at most */
+	if (!uip && waited / samples > 430) {
+		snprintf(note, sizeof(note), "UIP not checked: a sample takes %u us",
+			 waited / samples * 1000u / (PMTIMER_HZ / 1000u));
+		guest_note(note);
+	} else {
+		CHECK(uip);
+	}
 	cmos_write(0x0a, 0x26);
 	printf("rtc: one update per second, 64 Hz periodic flag, UIP\n");
 }
