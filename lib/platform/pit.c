@@ -11,8 +11,9 @@
  * Clamps (guest-chosen values must not load the host): counts of 1 in
  * modes 2 and 3 (illegal on the 8254) act as 2; interrupts from counter 0
  * come at most every VMM__PIT_MIN_IRQ_NS (the count read back still runs at
- * the programmed rate). A host stall longer than PIT_CATCHUP_NS drops the
- * missed periods instead of delivering them back to back. */
+ * the programmed rate). Periods missed while the timer thread was not
+ * scheduled follow half a period (at most 5 ms) apart; a host stall
+ * longer than PIT_CATCHUP_NS drops them instead. */
 #include <stdlib.h>
 
 #include "lib/platform/platform.h"
@@ -20,6 +21,7 @@
 #define PIT_HZ 1193182ull
 #define PIT_MIN_IRQ_NS 100000ull     /* 10 kHz at most */
 #define PIT_CATCHUP_NS 50000000ull
+#define PIT_CATCHUP_GAP_NS 5000000ull
 #define REFRESH_NS 15085ull
 
 typedef struct pit_ch {
@@ -160,15 +162,23 @@ static uint64_t first_event(const pit_ch *c)
 	}
 }
 
-static void arm_ch0(struct vmm__pit *pit)
+/* Arms the timer at the next event, but not before not_before. */
+static void arm_ch0_after(struct vmm__pit *pit, uint64_t not_before)
 {
 	pit_ch *c = &pit->ch[0];
+	uint64_t at;
 
 	if (!c->counting || c->paused || !c->next_tick) {
 		vmm__timer_cancel(pit->vm, &pit->timer);
 		return;
 	}
-	vmm__timer_arm(pit->vm, &pit->timer, c->start_ns + ticks_to_ns(c->next_tick));
+	at = c->start_ns + ticks_to_ns(c->next_tick);
+	vmm__timer_arm(pit->vm, &pit->timer, at > not_before ? at : not_before);
+}
+
+static void arm_ch0(struct vmm__pit *pit)
+{
+	arm_ch0_after(pit, 0);
 }
 
 /* Interrupt every `step` ticks, at least PIT_MIN_IRQ_NS apart. */
@@ -183,7 +193,7 @@ static void pit_timer(void *opaque, uint64_t now)
 {
 	struct vmm__pit *pit = opaque;
 	pit_ch *c = &pit->ch[0];
-	uint64_t d, step;
+	uint64_t d, step, gap;
 
 	pthread_mutex_lock(&pit->lock);
 	if (!c->counting || c->paused || !c->next_tick)
@@ -205,6 +215,12 @@ static void pit_timer(void *opaque, uint64_t now)
 		d = elapsed(c, now);
 		if (ticks_to_ns(d) > ticks_to_ns(c->next_tick) + PIT_CATCHUP_NS)
 			c->next_tick = (d / step + 1) * step;
+		/* Behind schedule (the timer thread ran late): the missed
+		 * periods follow a little apart, so the guest can take each
+		 * one instead of two edges merging into one interrupt. */
+		gap = ticks_to_ns(step) / 2;
+		arm_ch0_after(pit, now + (gap < PIT_CATCHUP_GAP_NS ? gap : PIT_CATCHUP_GAP_NS));
+		goto out;
 	}
 	arm_ch0(pit);
 out:
