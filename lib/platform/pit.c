@@ -10,7 +10,7 @@
  *
  * Clamps (guest-chosen values must not load the host): counts of 1 in
  * modes 2 and 3 (illegal on the 8254) act as 2; interrupts from counter 0
- * come at most every VMM__PIT_MIN_IRQ_NS (the count read back still runs at
+ * come at most every PIT_MIN_IRQ_NS (the count read back still runs at
  * the programmed rate). Periods missed while the timer thread was not
  * scheduled follow half a period (at most 5 ms) apart; a host stall
  * longer than PIT_CATCHUP_NS drops them instead. */

@@ -134,11 +134,13 @@ static void test_periodic_rate(void **state)
 	cmos_set(0x0b, 0x42);                /* PIE */
 	n = count_irq8(1000000000, 0x40);
 	print_message("periodic 32 Hz: %u in 1 s\n", n);
-	assert_true(n >= 30 && n <= 33);
+	/* a poller that is not scheduled loses flags, never adds them; the
+	 * neighbouring rates (16, 64 Hz) stay far outside */
+	assert_true(n >= 28 && n <= 33);
 	cmos_set(0x0a, 0x21);                /* rate 1 acts as 8: 256 Hz */
 	n = count_irq8(500000000, 0x40);
 	print_message("periodic rate 1 (256 Hz): %u in 0.5 s\n", n);
-	assert_true(n >= 115 && n <= 129);
+	assert_true(n >= 100 && n <= 129);   /* 128 Hz would give 64 */
 	cmos_set(0x0b, 0x02);
 	(void)cmos(0x0c);
 	if (pic_irr(0xa0) & 1) {             /* raised just before PIE went off */
