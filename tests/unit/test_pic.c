@@ -260,6 +260,30 @@ static void test_poll_and_special_mask(void **state)
 	assert_int_equal(pic_isr(M), 0x00);
 }
 
+/* Special fully nested mode (master ICW4 bit 4): while the cascade is in
+ * service, a higher-priority slave request still reaches the CPU. */
+static void test_special_fully_nested(void **state)
+{
+	outb(M, 0x11); outb(0x21, 0x20); outb(0x21, 0x04); outb(0x21, 0x11);
+	outb(S, 0x11); outb(0xa1, 0x28); outb(0xa1, 0x02); outb(0xa1, 0x01);
+	set(12, 1);
+	assert_int_equal(vmm__pic_inta(pf.vm), 0x2c);
+	set(9, 1);                           /* above 12 on the slave */
+	assert_true(vmm__pic_has_intr(pf.vm));
+	assert_int_equal(vmm__pic_inta(pf.vm), 0x29);
+	assert_int_equal(pic_isr(S), 0x12);
+	set(14, 1);                          /* below 12: still waits */
+	assert_false(vmm__pic_has_intr(pf.vm));
+	/* without SFNM the master's ISR bit 2 blocks the nested request */
+	for (unsigned irq = 9; irq < 15; irq++)
+		set(irq, 0);
+	pic_init_pc(0x01);
+	set(12, 1);
+	assert_int_equal(vmm__pic_inta(pf.vm), 0x2c);
+	set(9, 1);
+	assert_false(vmm__pic_has_intr(pf.vm));
+}
+
 static void test_irq_line_routing(void **state)
 {
 	pic_init_pc(0x01);
@@ -331,6 +355,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_level_and_elcr, pf_setup, pf_teardown),
 		cmocka_unit_test_setup_teardown(test_auto_eoi_and_rotation, pf_setup, pf_teardown),
 		cmocka_unit_test_setup_teardown(test_poll_and_special_mask, pf_setup, pf_teardown),
+		cmocka_unit_test_setup_teardown(test_special_fully_nested, pf_setup, pf_teardown),
 		cmocka_unit_test_setup_teardown(test_irq_line_routing, pf_setup, pf_teardown),
 		cmocka_unit_test_setup_teardown(test_hostile, pf_setup, pf_teardown),
 	};

@@ -181,6 +181,24 @@ static void test_mode1_trigger(void **state)
 	while (!(inb(0x61) & 0x20))
 		assert_true(now_ns() - t0 < 2000000000ull);
 	assert_true(now_ns() - t0 >= 9900000);
+	/* a rising edge during the count retriggers it */
+	outb(0x61, 0x00);
+	outb(0x61, 0x01);
+	assert_int_equal(inb(0x61) & 0x20, 0);
+	assert_true(latch_read(2) > 11000);
+	/* mode 5: waits for the edge, then one strobe at terminal count */
+	outb(0x61, 0x00);
+	outb(0x43, 0xba);
+	outb(0x42, 0xe8);
+	outb(0x42, 0x03);                    /* 1000 */
+	outb(0x43, 0xe8);
+	assert_int_equal(inb(0x42), 0xfa);   /* out 1, null count, rw 3, mode 5 */
+	sleep_ns(2000000);
+	assert_int_equal(latch_read(2), 1000);   /* not triggered: holds */
+	outb(0x61, 0x01);
+	outb(0x43, 0xe8);
+	assert_int_equal(inb(0x42) & 0x40, 0);   /* loaded at the edge */
+	assert_int_equal(inb(0x61) & 0x20, 0x20);
 }
 
 /* Interrupts counted in the PIC's IRR: acknowledged and EOIed each time. */
