@@ -279,9 +279,10 @@ static void test_ram_above_4g(void **state)
 
 	assert_int_equal(vmm_vcpu_create(pf.vm, 1, &v1), 0);
 	assert_int_equal(cmos(0x17) | cmos(0x18) << 8, 0xffff);
-	assert_int_equal(cmos(0x34) | cmos(0x35) << 8, 0xff00);   /* (4G - 16M) / 64K */
-	/* 2 GiB above 4 GiB in 64 KiB units */
-	assert_int_equal(cmos(0x5b) | cmos(0x5c) << 8 | cmos(0x5d) << 16, 0x8000);
+	/* a VMM_VM_IRQCHIP VM has RAM to 3 GiB, the rest from 4 GiB */
+	assert_int_equal(cmos(0x34) | cmos(0x35) << 8, 0xbf00);   /* (3G - 16M) / 64K */
+	/* 3 GiB above 4 GiB in 64 KiB units */
+	assert_int_equal(cmos(0x5b) | cmos(0x5c) << 8 | cmos(0x5d) << 16, 0xc000);
 	assert_int_equal(cmos(0x5f), 1);
 }
 
