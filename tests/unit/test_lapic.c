@@ -393,6 +393,49 @@ static void test_timer_tsc_deadline(void **state)
 	afx_destroy(&fx);
 }
 
+/* Hostile: every register of both APIC modes, the IOAPIC and the MSRs get
+ * random values (wild vectors, modes, destinations, timer counts) while
+ * events are taken; nothing may crash, hang or trip a sanitizer. */
+static void test_random_writes(void **state)
+{
+	apic_fx fx;
+	uint64_t x = 0x9e3779b97f4a7c15ull, v;
+	uint8_t vec;
+
+	afx_create(&fx, 3);
+	for (int i = 0; i < 20000; i++) {
+		vmm_vcpu *c;
+		uint32_t reg;
+
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		c = fx.cpu[x % 3];
+		reg = (uint32_t)(x >> 8) & 0x3f0;
+		if (reg == 0x380)
+			v = (x >> 20) & 0xffff;     /* keep timers short or off */
+		else
+			v = x >> 16;
+		switch ((x >> 40) % 6) {
+		case 0: aw(c, reg, (uint32_t)v); break;
+		case 1: (void)ar(c, reg); break;
+		case 2: vmm__lapic_msr_write(c, 0x800 + (reg >> 4), v & 0xffffffffull); break;
+		case 3: vmm__lapic_msr_write(c, 0x1b, (v & 0xc00) | 0xfee00000ull |
+					     (c->index ? 0 : 0x100)); break;
+		case 4: vmm_msi_send(fx.vm, 0xfee00000ull | ((v & 0xff) << 12) | (v & 0xc),
+				     (uint32_t)(v >> 8)); break;
+		default:
+			mmio_wr(c, IOAPIC, (uint32_t)v & 0x3f);
+			mmio_wr(c, IOAPIC + 0x10, (uint32_t)(v >> 8));
+			vmm_irq_line(fx.vm, (uint32_t)(v % 24), (uint32_t)(v >> 5) & 1);
+			break;
+		}
+		if (vmm__intr_poll(c, (x >> 50) & 1, (x >> 51) & 1, &vec) == VMM__INTR_INIT)
+			c->runnable = false;
+		if ((x >> 52) % 7 == 0)
+			c->runnable = true;
+	}
+	afx_destroy(&fx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -407,6 +450,7 @@ int main(void)
 		cmocka_unit_test(test_timer_oneshot),
 		cmocka_unit_test(test_timer_periodic),
 		cmocka_unit_test(test_timer_tsc_deadline),
+		cmocka_unit_test(test_random_writes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
