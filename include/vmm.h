@@ -96,7 +96,9 @@ enum {
 typedef struct vmm_vm_config {
 	uint32_t size;        /* sizeof(vmm_vm_config) */
 	uint32_t vcpus;       /* number of vCPUs, 1..VMM_MAX_VCPUS */
-	uint64_t mem_size;    /* guest RAM at guest-physical 0, bytes, > 0 */
+	uint64_t mem_size;    /* guest RAM at guest-physical 0, bytes, > 0;
+				 with VMM_VM_IRQCHIP, RAM past 3 GiB continues
+				 at 4 GiB (PCI, APIC hole in between) */
 	const char *backend;  /* "auto", "emu" or "kvm"; NULL means "auto" */
 	const char *require;  /* kvm flavour required: NULL, "vtx", "svm", "pvm" */
 	uint32_t flags;       /* VMM_VM_* */
@@ -337,5 +339,6 @@ VMM_API int vmm_vm_run(vmm_vm *vm, const vmm_run_options *options,
 
 #include "vmm/irq.h"
 #include "vmm/linux.h"
+#include "vmm/virtio.h"
 
 #endif /* VMM_H */

@@ -13,6 +13,8 @@
 #define VMM__PAGE_SIZE 4096ull
 #define VMM__MAX_MEMSLOTS 64
 #define VMM__MAX_BUS_RANGES 64
+/* With VMM_VM_IRQCHIP, RAM past this continues at 4 GiB (lib/platform/pci.h). */
+#define VMM__RAM_LOW_MAX 0xc0000000ull
 
 /* ---- Errors (lib/error.c) ------------------------------------------------
  * vmm__err() records a printf-style message in the thread's last-error slot

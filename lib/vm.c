@@ -193,6 +193,21 @@ static int add_devices(vmm_vm *vm)
 	return rc;
 }
 
+/* Guest RAM from 0. The PC platform keeps [3 GiB, 4 GiB) for PCI, ECAM
+ * and the interrupt controllers: RAM beyond 3 GiB continues at 4 GiB. */
+static int map_ram(vmm_vm *vm)
+{
+	uint64_t mem = vm->config.mem_size, low = mem;
+	int rc;
+
+	if ((vm->config.flags & VMM_VM_IRQCHIP) && mem > VMM__RAM_LOW_MAX)
+		low = VMM__RAM_LOW_MAX;
+	rc = vmm_mem_map(vm, 0, low, VMM_MEM_RW, NULL);
+	if (rc == 0 && low < mem)
+		rc = vmm_mem_map(vm, 4ull << 30, mem - low, VMM_MEM_RW, NULL);
+	return rc;
+}
+
 static int vm_build(const vmm_vm_config *cfg, const vmm__backend_ops *ops,
 		    const char *flavour, vmm_vm **out)
 {
@@ -211,7 +226,7 @@ static int vm_build(const vmm_vm_config *cfg, const vmm__backend_ops *ops,
 	}
 	stage = STAGE_BACKEND;
 	vm->caps = ops->caps ? ops->caps(vm) : 0;
-	rc = vmm_mem_map(vm, 0, cfg->mem_size, VMM_MEM_RW, NULL);
+	rc = map_ram(vm);
 	if (rc)
 		goto fail;
 	stage = STAGE_DEVICES;

@@ -112,6 +112,8 @@
 #define VMM__LX_BIOS          0xe0000ull       /* reserved: ACPI tables live here */
 #define VMM__LX_HIGH          0x100000ull
 #define VMM__LX_MMIO_LO       0xfec00000ull    /* IOAPIC..4 GiB reserved */
+#define VMM__LX_ECAM          0xe0000000ull    /* = VMM__PCI_ECAM_BASE */
+#define VMM__LX_ECAM_SIZE     0x100000ull
 #define VMM__LX_MMIO_HI       (4ull << 30)
 #define VMM__LX_E820_MAX      128u
 #define VMM__LX_CR0 VMM__B64_CR0

@@ -8,9 +8,11 @@
 
 #define MIB (1024ull * 1024ull)
 
+/* RAM as vm.c mapped it: contiguous, or split at 3 GiB around the PC hole
+ * (then the ECAM window and the APIC range are reserved in it). */
 void vmm__lx_build_map(vmm__lx_boot *b)
 {
-	uint64_t top = b->ram;
+	uint64_t top = b->ram, low = b->split ? VMM__RAM_LOW_MAX : top;
 	uint32_t n = 0;
 
 	b->map[n++] = (vmm__lx_e820){ 0, VMM__LX_LOW_END, VMM__E820_RAM };
@@ -18,19 +20,24 @@ void vmm__lx_build_map(vmm__lx_boot *b)
 				       VMM__E820_RESERVED };
 	b->map[n++] = (vmm__lx_e820){ VMM__LX_BIOS, VMM__LX_HIGH - VMM__LX_BIOS,
 				       VMM__E820_RESERVED };
-	if (top > VMM__LX_MMIO_LO) {
-		b->map[n++] = (vmm__lx_e820){ VMM__LX_HIGH, VMM__LX_MMIO_LO - VMM__LX_HIGH,
-					       VMM__E820_RAM };
+	if (low > VMM__LX_MMIO_LO)
+		low = VMM__LX_MMIO_LO;      /* contiguous RAM under the APICs */
+	b->map[n++] = (vmm__lx_e820){ VMM__LX_HIGH, low - VMM__LX_HIGH, VMM__E820_RAM };
+	if (b->split)
+		b->map[n++] = (vmm__lx_e820){ VMM__LX_ECAM, VMM__LX_ECAM_SIZE,
+					       VMM__E820_RESERVED };
+	if (b->split || top > VMM__LX_MMIO_LO)
 		b->map[n++] = (vmm__lx_e820){ VMM__LX_MMIO_LO,
 					       VMM__LX_MMIO_HI - VMM__LX_MMIO_LO,
 					       VMM__E820_RESERVED };
-		if (top > VMM__LX_MMIO_HI)
-			b->map[n++] = (vmm__lx_e820){ VMM__LX_MMIO_HI, top - VMM__LX_MMIO_HI,
-						       VMM__E820_RAM };
-	} else {
-		b->map[n++] = (vmm__lx_e820){ VMM__LX_HIGH, top - VMM__LX_HIGH, VMM__E820_RAM };
-	}
+	if (b->split)
+		b->map[n++] = (vmm__lx_e820){ VMM__LX_MMIO_HI, top - VMM__RAM_LOW_MAX,
+					       VMM__E820_RAM };
+	else if (top > VMM__LX_MMIO_HI)
+		b->map[n++] = (vmm__lx_e820){ VMM__LX_MMIO_HI, top - VMM__LX_MMIO_HI,
+					       VMM__E820_RAM };
 	b->nmap = n;
+	b->low_end = low;
 }
 
 int vmm__lx_place_initrd(vmm__lx_boot *b, uint64_t lo, uint64_t hi)
@@ -41,10 +48,8 @@ int vmm__lx_place_initrd(vmm__lx_boot *b, uint64_t lo, uint64_t hi)
 	b->initrd_addr = 0;
 	if (!b->initrd_len)
 		return 0;
-	if (hi > b->ram)
-		hi = b->ram;
-	if (hi > VMM__LX_MMIO_LO)
-		hi = VMM__LX_MMIO_LO;
+	if (hi > b->low_end)
+		hi = b->low_end;
 	hi &= ~(VMM__PAGE_SIZE - 1);
 	if (hi < lo || hi - lo < len) {
 		vmm__ldr_size_str(b->initrd_len, size, sizeof(size));
@@ -228,6 +233,7 @@ VMM_API int vmm_load_linux(vmm_vm *vm, const vmm_linux_options *o)
 	if (rc)
 		return rc;
 	b.ram = vm->config.mem_size;
+	b.split = (vm->config.flags & VMM_VM_IRQCHIP) && b.ram > VMM__RAM_LOW_MAX;
 	b.rsdp = o->acpi_rsdp;
 	if (o->cmdline)
 		b.cmdline = o->cmdline;

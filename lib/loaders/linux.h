@@ -18,10 +18,12 @@ typedef struct vmm__lx_boot {
 	size_t initrd_len;
 	const char *cmdline;       /* never NULL */
 	size_t cmdline_len;        /* without the NUL */
-	uint64_t ram;              /* guest RAM [0, ram) */
+	uint64_t ram;              /* guest RAM bytes (config.mem_size) */
+	bool split;                /* RAM past 3 GiB is at 4 GiB (VMM_VM_IRQCHIP) */
+	uint64_t low_end;          /* end of RAM below 4 GiB, by build_map */
 	uint64_t rsdp;
 	uint64_t initrd_addr;      /* set by vmm__lx_place_initrd */
-	vmm__lx_e820 map[6];
+	vmm__lx_e820 map[8];
 	uint32_t nmap;
 } vmm__lx_boot;
 

@@ -143,7 +143,7 @@ int vmm__lx_load_pvh(vmm_vm *vm, vmm__lx_boot *b)
 		return VMM_EBADIMAGE;
 	}
 	*img = (vmm__ldr_image){ .data = b->kernel, .len = b->kernel_len, .ram = b->ram,
-				 .limit = VMM__LX_MMIO_LO, .what = "vmlinux",
+				 .limit = b->low_end, .what = "vmlinux",
 				 .vcpus = vm->config.vcpus };
 	rc = find_entry(elf, b, &entry);
 	if (rc == 0)

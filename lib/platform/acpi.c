@@ -2,17 +2,19 @@
  * FACS and DSDT, MADT. They describe what the platform really has: a local
  * APIC per vCPU, the IOAPIC, the 8259 pair, PM1 and the PM timer at
  * VMM__ACPI_PM_BASE, the reset register, COM1, the RTC and a power button.
- * PCI (host bridge, _PRT, MCFG) joins when PCI exists. */
+ * the PCI host bridge (bus 0: _CRS windows, _PRT, ECAM in MCFG). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/platform/acpi.h"
+#include "lib/platform/pci.h"
 #include "lib/platform/platform.h"
 
 /* Offsets of each table inside the ACPI area. */
 enum {
 	OFF_RSDP = 0x000, OFF_RSDT = 0x040, OFF_XSDT = 0x080, OFF_FACS = 0x100,
-	OFF_FADT = 0x200, OFF_MADT = 0x400, OFF_DSDT = 0x1000, AREA = 0x4000,
+	OFF_FADT = 0x200, OFF_MADT = 0x400, OFF_MCFG = 0x800, OFF_DSDT = 0x1000,
+	AREA = 0x4000, MCFG_LEN = 60, NTABLES = 3,
 	HDR_LEN = 36, FADT_LEN = 276, FACS_LEN = 64
 };
 
@@ -163,6 +165,94 @@ static void legacy_device(vmm__aml *a, const char *name, const char *hid, int ui
 	vmm__aml_close(a);
 }
 
+/* Word (bus, I/O) and DWord (memory) address space descriptors of a
+ * producer with fixed bounds (ACPI 6.4, 6.4.3.5). */
+static size_t word_space(uint8_t *p, uint8_t type, uint16_t min, uint16_t max)
+{
+	p[0] = 0x88;
+	put16(p, 1, 13);
+	p[3] = type;                                 /* 1 I/O, 2 bus */
+	p[4] = 0x0c;                                 /* MinFixed, MaxFixed */
+	p[5] = type == 1 ? 3 : 0;                    /* I/O: entire range */
+	put16(p, 6, 0);
+	put16(p, 8, min);
+	put16(p, 10, max);
+	put16(p, 12, 0);
+	put16(p, 14, (uint16_t)(max - min + 1));
+	return 16;
+}
+
+static size_t dword_mem(uint8_t *p, uint32_t min, uint32_t max)
+{
+	p[0] = 0x87;
+	put16(p, 1, 23);
+	p[3] = 0;                                    /* memory */
+	p[4] = 0x0c;
+	p[5] = 0x01;                                 /* read-write, non-cacheable */
+	put32(p, 6, 0);
+	put32(p, 10, min);
+	put32(p, 14, max);
+	put32(p, 18, 0);
+	put32(p, 22, max - min + 1);
+	return 26;
+}
+
+static void pci_crs(vmm__aml *a)
+{
+	uint8_t crs[128];
+	size_t n = word_space(crs, 2, 0, 0);
+
+	crs[n++] = 0x47, crs[n++] = 1;               /* IO (0xcf8, 8): config ports */
+	put16(crs, n, 0xcf8), put16(crs, n + 2, 0xcf8), n += 4;
+	crs[n++] = 1, crs[n++] = 8;
+	n += word_space(crs + n, 1, 0x0000, 0x0cf7);
+	n += word_space(crs + n, 1, 0x0d00, 0xffff);
+	n += dword_mem(crs + n, (uint32_t)VMM__PCI_MMIO_BASE,
+		       (uint32_t)(VMM__PCI_MMIO_BASE + VMM__PCI_MMIO_SIZE - 1));
+	crs[n++] = 0x79, crs[n++] = 0;
+	vmm__aml_name_buffer(a, "_CRS", crs, n);
+}
+
+/* _PRT: INTA-INTD of slots 1-31 on GSIs 16-19, rotated per slot. */
+static void pci_prt(vmm__aml *a)
+{
+	vmm__aml_name_open(a, "_PRT");
+	vmm__aml_package(a, (VMM__PCI_SLOTS - 1) * 4);
+	for (unsigned slot = 1; slot < VMM__PCI_SLOTS; slot++)
+		for (unsigned pin = 0; pin < 4; pin++) {
+			vmm__aml_package(a, 4);
+			vmm__aml_integer(a, (uint64_t)slot << 16 | 0xffff);
+			vmm__aml_integer(a, pin);
+			vmm__aml_integer(a, 0);
+			vmm__aml_integer(a, VMM__PCI_INTX_GSI(slot, pin));
+			vmm__aml_close(a);
+		}
+	vmm__aml_close(a);
+}
+
+static void pci_host(vmm__aml *a)
+{
+	vmm__aml_device(a, "PCI0");
+	vmm__aml_name_eisaid(a, "_HID", "PNP0A03");
+	vmm__aml_name_int(a, "_SEG", 0);
+	vmm__aml_name_int(a, "_BBN", 0);
+	vmm__aml_name_int(a, "_UID", 0);
+	pci_crs(a);
+	pci_prt(a);
+	vmm__aml_close(a);
+}
+
+static void build_mcfg(uint8_t *t)
+{
+	memset(t, 0, MCFG_LEN);
+	header(t, "MCFG", MCFG_LEN, 1);
+	put64(t, 44, VMM__PCI_ECAM_BASE);
+	put16(t, 52, 0);                             /* segment */
+	t[54] = 0;                                   /* buses 0..0 */
+	t[55] = 0;
+	finish(t);
+}
+
 static int build_dsdt(uint8_t *t, size_t cap, size_t *len)
 {
 	static const uint64_t s5[4] = { VMM__ACPI_SLP_TYP_S5, 0, 0, 0 };
@@ -175,6 +265,7 @@ static int build_dsdt(uint8_t *t, size_t cap, size_t *len)
 	vmm__aml_device(&a, "PWRB");
 	vmm__aml_name_eisaid(&a, "_HID", "PNP0C0C");
 	vmm__aml_close(&a);
+	pci_host(&a);
 	vmm__aml_close(&a);
 	vmm__aml_name_package(&a, "\\_S5_", s5, 4);
 	if (a.err || a.depth)
@@ -187,12 +278,12 @@ static int build_dsdt(uint8_t *t, size_t cap, size_t *len)
 
 static void build_roots(uint8_t *area, uint64_t base)
 {
-	const uint64_t tables[2] = { base + OFF_FADT, base + OFF_MADT };
+	const uint64_t tables[NTABLES] = { base + OFF_FADT, base + OFF_MADT, base + OFF_MCFG };
 	uint8_t *rsdp = area + OFF_RSDP, *rsdt = area + OFF_RSDT, *xsdt = area + OFF_XSDT;
 
-	header(rsdt, "RSDT", HDR_LEN + 4 * 2, 1);
-	header(xsdt, "XSDT", HDR_LEN + 8 * 2, 1);
-	for (int i = 0; i < 2; i++) {
+	header(rsdt, "RSDT", HDR_LEN + 4 * NTABLES, 1);
+	header(xsdt, "XSDT", HDR_LEN + 8 * NTABLES, 1);
+	for (int i = 0; i < NTABLES; i++) {
 		put32(rsdt, HDR_LEN + 4 * i, (uint32_t)tables[i]);
 		put64(xsdt, HDR_LEN + 8 * i, tables[i]);
 	}
@@ -221,6 +312,7 @@ int vmm__acpi_build(vmm_vm *vm, uint64_t *rsdp)
 	area[OFF_FACS + 32] = 2;                     /* FACS version */
 	build_fadt(area + OFF_FADT, VMM__ACPI_BASE);
 	build_madt(area + OFF_MADT, vm->config.vcpus);
+	build_mcfg(area + OFF_MCFG);
 	rc = build_dsdt(area + OFF_DSDT, AREA - OFF_DSDT, &dsdt_len);
 	if (rc == 0) {
 		build_roots(area, VMM__ACPI_BASE);

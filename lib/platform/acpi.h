@@ -29,6 +29,8 @@ int vmm__acpi_build(vmm_vm *vm, uint64_t *rsdp);
 /* PM1 event/control (power-off with SLP_EN + S5) and the reset port. */
 int vmm__acpi_pm_init(vmm_vm *vm);
 void vmm__acpi_pm_fini(vmm_vm *vm);
+/* A byte access to the reset register; returns 1 (stop) for a reset. */
+int vmm__acpi_reset_io(vmm_vcpu *vcpu, uint8_t is_write, uint32_t *data);
 
 /* ---- AML writer (acpi_aml.c) ------------------------------------------------
  * Appends to a bounded buffer; package lengths are patched when a scope or
@@ -54,6 +56,10 @@ void vmm__aml_name_eisaid(vmm__aml *a, const char *name, const char *id);
 /* Name (name, ResourceTemplate () { descriptors... }) */
 void vmm__aml_name_buffer(vmm__aml *a, const char *name, const uint8_t *p, size_t n);
 void vmm__aml_name_package(vmm__aml *a, const char *name, const uint64_t *v, unsigned n);
+/* Name (name, ...: the object follows (e.g. vmm__aml_package). */
+void vmm__aml_name_open(vmm__aml *a, const char *name);
+/* Package (n) { ... }: elements follow; close with vmm__aml_close. */
+void vmm__aml_package(vmm__aml *a, unsigned n);
 uint32_t vmm__aml_eisaid(const char *id);               /* "PNP0501" */
 
 #endif /* VMM_ACPI_H */

@@ -197,3 +197,18 @@ void vmm__aml_name_package(vmm__aml *a, const char *name, const uint64_t *v, uns
 		vmm__aml_integer(a, v[i]);
 	vmm__aml_close(a);
 }
+
+void vmm__aml_name_open(vmm__aml *a, const char *name)
+{
+	byte(a, AML_NAME);
+	vmm__aml_name(a, name);
+}
+
+void vmm__aml_package(vmm__aml *a, unsigned n)
+{
+	if (n > 255)
+		a->err = 1;
+	byte(a, AML_PACKAGE);
+	open_pkg(a);
+	byte(a, (uint8_t)n);
+}

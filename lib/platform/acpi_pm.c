@@ -1,6 +1,6 @@
 /* acpi_pm.c - ACPI fixed hardware in the core: the PM1a event block
  * (status, write 1 to clear; enable) and control block at VMM__ACPI_PM_BASE,
- * and the reset register at 0xcf9. SCI_EN reads as 1 (there is no SMM to
+ * and the reset register at 0xcf9 (reached through pci.c). SCI_EN reads as 1 (there is no SMM to
  * hand over from). A write of SLP_EN with SLP_TYP = S5 powers the VM off;
  * a write of 0x06 (or any value with RST_CPU, bit 2) to 0xcf9 resets it. */
 #include <stdlib.h>
@@ -80,8 +80,9 @@ static int pm1_io(void *opaque, vmm_vcpu *vcpu, uint16_t port, uint8_t size,
 	return off_now ? system_event(vcpu, VMM_EVENT_POWEROFF) : 0;
 }
 
-static int reset_io(void *opaque, vmm_vcpu *vcpu, uint16_t port, uint8_t size,
-		    uint8_t is_write, uint32_t *data)
+/* 0xcf9 shares 0xcf8-0xcff with PCI configuration: pci.c passes byte
+ * accesses to it here. */
+int vmm__acpi_reset_io(vmm_vcpu *vcpu, uint8_t is_write, uint32_t *data)
 {
 	if (!is_write) {
 		*data = 0;
@@ -111,8 +112,6 @@ int vmm__acpi_pm_init(vmm_vm *vm)
 	pthread_mutex_init(&pm->lock, NULL);
 	vm->platform->acpi_pm = pm;
 	rc = vmm__pio_register_internal(vm, VMM__ACPI_PM1_EVT, PM1_LEN, pm1_io, pm);
-	if (rc == 0)
-		rc = vmm__pio_register_internal(vm, VMM__ACPI_RESET_PORT, 1, reset_io, NULL);
 	if (rc)
 		acpi_pm_fini(vm);
 	return rc;

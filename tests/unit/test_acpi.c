@@ -74,9 +74,12 @@ static void test_tables(void **state)
 	assert_int_equal(sum(rsdp, 36), 0);
 	assert_int_equal(rsdp[15], 2);
 	len = get_table(vm, rd64(rsdp + 24), "XSDT", t);
-	assert_int_equal(len, 36 + 16);
+	assert_int_equal(len, 36 + 24);
 	fadt = rd64(t + 36);
 	madt = rd64(t + 44);
+	get_table(vm, rd64(t + 52), "MCFG", t + 0x3000);
+	assert_int_equal(rd64(t + 0x3000 + 44), 0xe0000000);   /* ECAM, bus 0..0 */
+	assert_int_equal(t[0x3000 + 55], 0);
 	get_table(vm, rd32(rsdp + 16), "RSDT", t);
 	assert_int_equal(rd32(t + 36), fadt);
 	len = get_table(vm, fadt, "FACP", t);
@@ -125,9 +128,10 @@ static void dump(vmm_vm *vm, uint64_t gpa, const char *sig, const char *path)
 static void test_iasl(void **state)
 {
 	char dir[] = "/tmp/vmm-acpi-XXXXXX", cmd[512], path[300];
-	static const char *const sigs[] = { "FACP", "APIC", "DSDT", "XSDT", "RSDT", "FACS" };
+	static const char *const sigs[] = { "FACP", "APIC", "DSDT", "XSDT", "RSDT", "FACS",
+					    "MCFG" };
 	uint8_t rsdp[36], t[300];
-	uint64_t at, addr[6];
+	uint64_t at, addr[7];
 	vmm_vm *vm;
 
 	if (run("command -v iasl >/dev/null 2>&1") != 0)
@@ -141,10 +145,11 @@ static void test_iasl(void **state)
 	get_table(vm, addr[3], "XSDT", t);
 	addr[0] = rd64(t + 36);
 	addr[1] = rd64(t + 44);
+	addr[6] = rd64(t + 52);
 	get_table(vm, addr[0], "FACP", t);
 	addr[2] = rd64(t + 140);
 	addr[5] = rd64(t + 132);
-	for (int i = 0; i < 6; i++) {
+	for (int i = 0; i < 7; i++) {
 		snprintf(path, sizeof(path), "%s/%.4s.dat", dir, sigs[i]);
 		dump(vm, addr[i], sigs[i], path);
 		snprintf(cmd, sizeof(cmd), "cd %s && iasl -d %.4s.dat > %.4s.log 2>&1 && "

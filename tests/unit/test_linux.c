@@ -241,6 +241,26 @@ static void test_e820_hole(void **state)
 	}
 }
 
+/* The PC platform's split RAM: [3 GiB, 4 GiB) holds ECAM and the APICs. */
+static void test_e820_split(void **state)
+{
+	vmm__lx_e820 expect[7] = {
+		{ 0, 0x9fc00, 1 }, { 0x9fc00, 0x400, 2 }, { 0xe0000, 0x20000, 2 },
+		{ 0x100000, 0xc0000000 - 0x100000, 1 }, { 0xe0000000, 0x100000, 2 },
+		{ 0xfec00000, 0x1400000, 2 }, { 1ull << 32, 2ull << 30, 1 },
+	};
+	vmm__lx_boot b = { .ram = 5ull << 30, .split = true };
+
+	vmm__lx_build_map(&b);
+	assert_int_equal(b.nmap, 7);
+	assert_int_equal(b.low_end, 0xc0000000);
+	for (int i = 0; i < 7; i++) {
+		assert_int_equal(b.map[i].addr, expect[i].addr);
+		assert_int_equal(b.map[i].size, expect[i].size);
+		assert_int_equal(b.map[i].type, expect[i].type);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -248,6 +268,7 @@ int main(void)
 		cmocka_unit_test(test_bzimage_refusals),
 		cmocka_unit_test(test_pvh),
 		cmocka_unit_test(test_e820_hole),
+		cmocka_unit_test(test_e820_split),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
