@@ -19,6 +19,14 @@ static int deliver(emu_cpu *cpu, unsigned vec)
 	return st == EMU_OK || st == EMU_JUMP ? EMU_OK : st;
 }
 
+/* INIT: an AP then waits for a SIPI; the BSP (APIC_BASE.BSP) runs from the
+ * reset vector, as on hardware (and KVM). */
+static void do_init(emu_cpu *cpu)
+{
+	emu_init_reset(cpu);
+	cpu->vcpu->runnable = (cpu->apic_base & (1ull << 8)) != 0;
+}
+
 /* wait-for-SIPI: only INIT and SIPI matter. */
 static void wait_sipi(emu_cpu *cpu)
 {
@@ -27,7 +35,7 @@ static void wait_sipi(emu_cpu *cpu)
 
 	switch (vmm__intr_poll(vcpu, false, true, &vec)) {
 	case VMM__INTR_INIT:
-		emu_init_reset(cpu);
+		do_init(cpu);
 		break;
 	case VMM__INTR_SIPI:
 		emu_sipi(cpu, vec);
@@ -61,8 +69,7 @@ int emu_intr_step(emu_cpu *cpu)
 			cpu->nmi_blocked = 1;
 			return deliver(cpu, X86_EXC_NMI);
 		case VMM__INTR_INIT:
-			emu_init_reset(cpu);
-			vcpu->runnable = false;
+			do_init(cpu);
 			continue;
 		default:
 			break;

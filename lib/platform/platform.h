@@ -160,7 +160,9 @@ void vmm__vcpu_wait(vmm_vcpu *vcpu, uint64_t deadline_ns);
 void vmm__vcpu_wake(vmm_vcpu *vcpu);
 
 /* Local APIC registers for a software backend. MSR 0x1b (APIC_BASE), 0x6e0
- * (TSC_DEADLINE), 0x800-0x8ff (x2APIC). Returns 0, or -1 for #GP. */
+ * (TSC_DEADLINE), 0x800-0x8ff (x2APIC). Returns 0, or -1 for #GP. The
+ * TSC_DEADLINE value crosses in host TSC units (rdtsc): the backend adds or
+ * subtracts its guest TSC offset (0 stays 0, disarmed). */
 bool vmm__lapic_msr_is_ours(uint32_t msr);
 int vmm__lapic_msr_read(vmm_vcpu *vcpu, uint32_t msr, uint64_t *value);
 int vmm__lapic_msr_write(vmm_vcpu *vcpu, uint32_t msr, uint64_t value);
