@@ -200,26 +200,39 @@ static void test_update_and_alarm(void **state)
 	assert_int_equal(cmos(0x0c) & 0xb0, 0x30);
 }
 
-static void test_uip_and_divider(void **state)
+/* One UIP window: seen rising, the second read during it, then falling
+ * with the new second. A poller descheduled across the 244 us window
+ * misses it or straddles it: then it tries the next update. */
+static bool uip_window(uint64_t *high_ns)
 {
-	uint64_t t0 = vmm__now_ns(), rise = 0, fall = 0;
-	uint8_t before = 0, after = 0;
+	uint64_t rise = 0;
+	uint8_t before = 0;
 
-	while (vmm__now_ns() - t0 < 2500000000ull && !fall) {
+	for (uint64_t t0 = vmm__now_ns(); vmm__now_ns() - t0 < 1500000000ull;) {
 		uint8_t a = cmos(0x0a);
+
 		if ((a & 0x80) && !rise) {
 			rise = vmm__now_ns();
 			outb(0x70, 0x00);    /* the old second */
 			before = (uint8_t)inb(0x71);
 		} else if (!(a & 0x80) && rise) {
-			fall = vmm__now_ns();
-			after = cmos(0x00);
+			*high_ns = vmm__now_ns() - rise;
+			return *high_ns < 2000000 && cmos(0x00) != before;
 		}
 	}
-	assert_true(rise && fall);
-	print_message("UIP high for %llu us\n", (unsigned long long)(fall - rise) / 1000);
-	assert_true(fall - rise < 20000000);
-	assert_int_not_equal(before, after);
+	return false;
+}
+
+static void test_uip_and_divider(void **state)
+{
+	uint64_t t0, high = 0;
+	int tries = 0;
+
+	while (!uip_window(&high) && ++tries < 10)
+		;
+	assert_true(tries < 10);
+	print_message("UIP high for %llu us (%d missed windows)\n",
+		      (unsigned long long)high / 1000, tries);
 	/* divider reset, then release: the first update 500 ms later */
 	cmos_set(0x0a, 0x76);
 	cmos_set(0x00, 0x00);
