@@ -96,7 +96,9 @@ enum {
 typedef struct vmm_vm_config {
 	uint32_t size;        /* sizeof(vmm_vm_config) */
 	uint32_t vcpus;       /* number of vCPUs, 1..VMM_MAX_VCPUS */
-	uint64_t mem_size;    /* guest RAM at guest-physical 0, bytes, > 0 */
+	uint64_t mem_size;    /* guest RAM at guest-physical 0, bytes, > 0;
+				 with VMM_VM_IRQCHIP, RAM past 3 GiB continues
+				 at 4 GiB (PCI, APIC hole in between) */
 	const char *backend;  /* "auto", "emu" or "kvm"; NULL means "auto" */
 	const char *require;  /* kvm flavour required: NULL, "vtx", "svm", "pvm" */
 	uint32_t flags;       /* VMM_VM_* */
@@ -300,7 +302,9 @@ enum {
 	VMM_END_TIMEOUT = 4,
 	VMM_END_INTERNAL_ERROR = 5, /* see message */
 	VMM_END_POWEROFF = 6,
-	VMM_END_UNHANDLED = 7       /* an exit the runner cannot handle */
+	VMM_END_UNHANDLED = 7,      /* an exit the runner cannot handle */
+	VMM_END_RESET = 8           /* the guest asked for a reboot (ACPI reset
+				       register, keyboard-controller pulse) */
 };
 
 typedef struct vmm_run_options {
@@ -331,5 +335,6 @@ VMM_API int vmm_vm_run(vmm_vm *vm, const vmm_run_options *options,
 #endif
 
 #include "vmm/irq.h"
+#include "vmm/linux.h"
 
 #endif /* VMM_H */

@@ -13,6 +13,8 @@
 #define VMM__PAGE_SIZE 4096ull
 #define VMM__MAX_MEMSLOTS 64
 #define VMM__MAX_BUS_RANGES 64
+/* With VMM_VM_IRQCHIP, RAM past this continues at 4 GiB (lib/platform/pci.h). */
+#define VMM__RAM_LOW_MAX 0xc0000000ull
 
 /* ---- Errors (lib/error.c) ------------------------------------------------
  * vmm__err() records a printf-style message in the thread's last-error slot
@@ -195,6 +197,8 @@ struct vmm_vcpu {
 	bool runnable;                   /* false: wait-for-SIPI (Multiboot APs) */
 	atomic_int intr_attention;       /* an interrupt may be pending (platform.h) */
 	struct vmm__lapic *lapic;        /* the core's local APIC, or NULL */
+	pthread_mutex_t wait_lock;       /* vmm__vcpu_wait / vmm__vcpu_wake */
+	pthread_cond_t wait_cond;        /* CLOCK_MONOTONIC */
 };
 
 /* x86 reset-state helpers shared by backends (arch/x86/state.c). */

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/internal.h"
+#include "lib/platform/platform.h"
 
 #define MIB (1024ull * 1024ull)
 
@@ -174,8 +174,10 @@ static void vm_teardown(vmm_vm *vm, int stage)
 		if (vm->ops->vm_destroy)
 			vm->ops->vm_destroy(vm);
 	}
-	if (stage >= STAGE_DEVICES)
+	if (stage >= STAGE_DEVICES) {
+		vmm__platform_fini(vm);
 		vmm__uart_fini(vm);
+	}
 	pthread_mutex_destroy(&vm->lock);
 	free(vm);
 }
@@ -186,6 +188,23 @@ static int add_devices(vmm_vm *vm)
 
 	if (rc == 0 && !(vm->config.flags & VMM_VM_NO_DEBUG_EXIT))
 		rc = vmm__debug_exit_init(vm);
+	if (rc == 0 && (vm->config.flags & VMM_VM_IRQCHIP))
+		rc = vmm__platform_init(vm);
+	return rc;
+}
+
+/* Guest RAM from 0. The PC platform keeps [3 GiB, 4 GiB) for PCI, ECAM
+ * and the interrupt controllers: RAM beyond 3 GiB continues at 4 GiB. */
+static int map_ram(vmm_vm *vm)
+{
+	uint64_t mem = vm->config.mem_size, low = mem;
+	int rc;
+
+	if ((vm->config.flags & VMM_VM_IRQCHIP) && mem > VMM__RAM_LOW_MAX)
+		low = VMM__RAM_LOW_MAX;
+	rc = vmm_mem_map(vm, 0, low, VMM_MEM_RW, NULL);
+	if (rc == 0 && low < mem)
+		rc = vmm_mem_map(vm, 4ull << 30, mem - low, VMM_MEM_RW, NULL);
 	return rc;
 }
 
@@ -207,16 +226,7 @@ static int vm_build(const vmm_vm_config *cfg, const vmm__backend_ops *ops,
 	}
 	stage = STAGE_BACKEND;
 	vm->caps = ops->caps ? ops->caps(vm) : 0;
-	/* Stand-in for the lead's platform wiring: in-kernel chips only. */
-	if (cfg->flags & VMM_VM_IRQCHIP) {
-		rc = (vm->caps & VMM__CAP_IRQCHIP) && ops->irqchip_create ?
-		     ops->irqchip_create(vm) :
-		     vmm__err(VMM_ENOTSUP, "vmm_vm_create: backend %s has no interrupt "
-			      "controllers yet", ops->name);
-		if (rc)
-			goto fail;
-	}
-	rc = vmm_mem_map(vm, 0, cfg->mem_size, VMM_MEM_RW, NULL);
+	rc = map_ram(vm);
 	if (rc)
 		goto fail;
 	stage = STAGE_DEVICES;
