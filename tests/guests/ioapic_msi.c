@@ -94,10 +94,8 @@ static void storm(void)
 {
 	uint32_t t0;
 
-	outl(TESTDEV_IRQ_MSIDAT, V_STORM);
-	outl(TESTDEV_IRQ_MSIDAT, V_STORM);
 	irq_auto_eoi[V_STORM] = 1;
-	/* latch the address without sending: the storm thread sends it */
+	/* sends one and latches data and address for the storm thread */
 	dev_msi(0xfee00000u | lapic_id() << 12, V_STORM);
 	outb(TESTDEV_IRQ_STORM, 1);
 	t0 = clock_us();

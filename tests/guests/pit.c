@@ -33,9 +33,24 @@ static void channel0(uint16_t divisor)
 	outb(0x40, (uint8_t)(divisor >> 8));
 }
 
+/* Mode 0 with a count of 1: one last edge at terminal count, then none.
+ * (A control word alone does not stop every model's periodic timer.) */
 static void channel0_stop(void)
 {
-	outb(0x43, 0x30);        /* mode 0, count not yet written: OUT low, stops */
+	outb(0x43, 0x30);
+	outb(0x40, 0x01);
+	outb(0x40, 0x00);
+}
+
+/* After a stop: whatever was already raised has come within 30 ms, and
+ * nothing comes in the next 30 ms. */
+static void check_stopped(uint32_t vector)
+{
+	uint32_t n;
+
+	irq_wait_count(vector, 0xffffffffu, 30000);
+	n = irq_count[0][vector];
+	CHECK_EQ(irq_wait_count(vector, n + 1, 30000), n);
 }
 
 /* TICKS periods of channel 0 on vector (divisor << 8 | vector): the time
@@ -47,8 +62,9 @@ static uint64_t measure_once(uint32_t arg)
 	nstamp = 0;
 	irq_count[0][vector] = 0;
 	channel0((uint16_t)(arg >> 8));
-	CHECK_EQ(irq_wait_count(vector, TICKS + 1, 5000000), TICKS + 1);
+	CHECK(irq_wait_count(vector, TICKS + 1, 5000000) >= TICKS + 1);
 	channel0_stop();
+	check_stopped(vector);
 	return stamp[TICKS] - stamp[0];
 }
 
@@ -60,14 +76,9 @@ static void measure(uint32_t vector, uint16_t divisor)
 
 static void through_ioapic(void)
 {
-	uint32_t n;
-
 	ioapic_route(2, V_IOAPIC | (uint64_t)lapic_id() << 56);
 	measure(V_IOAPIC, 11932);                /* 100 Hz */
 	ioapic_route(2, V_IOAPIC | IOAPIC_MASKED);
-	/* a tick raised before the stop may still be pending: take it */
-	n = irq_count[0][V_IOAPIC];
-	CHECK(irq_wait_count(V_IOAPIC, n + 2, 30000) <= n + 1);
 	printf("pit: channel 0 through the IOAPIC at the programmed rate\n");
 }
 
