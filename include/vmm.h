@@ -274,10 +274,14 @@ VMM_API int vmm_mmio_register(vmm_vm *vm, uint64_t base, uint64_t len,
 			      vmm_mmio_fn fn, void *opaque);
 VMM_API int vmm_mmio_unregister(vmm_vm *vm, uint64_t base);
 
-/* Built-in 16550 UART at 0x3f8: transmitted bytes go to fd (if >= 0) and to
- * fn (if non-NULL). Default: discarded. */
+/* Built-in 16550A UART at 0x3f8 (COM1): transmitted bytes go to fd (if >= 0)
+ * and to fn (if non-NULL). Default: discarded. */
 typedef void (*vmm_output_fn)(void *opaque, const char *buf, size_t len);
 VMM_API int vmm_uart_output(vmm_vm *vm, int fd, vmm_output_fn fn, void *opaque);
+/* Feeds len bytes to the UART's receiver, as if typed on its line; up to
+ * 4 KiB wait for the guest, *accepted (if non-NULL) says how many were
+ * taken. With VMM_VM_IRQCHIP the UART interrupts on IRQ 4. Any thread. */
+VMM_API int vmm_uart_input(vmm_vm *vm, const void *buf, size_t len, size_t *accepted);
 
 /* ---- Loading ----------------------------------------------------------- */
 
@@ -336,5 +340,6 @@ VMM_API int vmm_vm_run(vmm_vm *vm, const vmm_run_options *options,
 
 #include "vmm/irq.h"
 #include "vmm/linux.h"
+#include "vmm/virtio.h"
 
 #endif /* VMM_H */

@@ -82,12 +82,18 @@ int vmm__pio_register_internal(vmm_vm *vm, uint16_t base, uint16_t len,
 			       vmm_pio_fn fn, void *opaque);
 
 /* ---- Built-in devices (lib/devices/) -------------------------------------- */
+#define VMM__UART_RX_SIZE 4096u          /* host input waiting for the guest */
 typedef struct vmm__uart {
 	pthread_mutex_t lock;
+	vmm_vm *vm;
 	int fd;
 	vmm_output_fn fn;
 	void *opaque;
-	uint8_t ier, lcr, mcr, scr, dll, dlm;
+	uint8_t ier, lcr, mcr, scr, dll, dlm, fcr, lsr_errors;
+	bool thre_pending;               /* THR-empty interrupt not yet taken */
+	bool irq_level;                  /* what we last drove on IRQ 4 */
+	uint32_t rx_head, rx_count;
+	uint8_t rx[VMM__UART_RX_SIZE];
 } vmm__uart;
 int vmm__uart_init(vmm_vm *vm);         /* registers 0x3f8..0x3ff */
 void vmm__uart_fini(vmm_vm *vm);

@@ -169,14 +169,15 @@ static void vm_teardown(vmm_vm *vm, int stage)
 {
 	for (uint32_t i = 0; i < VMM_MAX_VCPUS; i++)
 		vmm_vcpu_destroy(vm->vcpus[i]);
+	/* Devices first: their I/O threads still touch guest memory. */
+	if (stage >= STAGE_DEVICES) {
+		vmm__platform_fini(vm);
+		vmm__uart_fini(vm);
+	}
 	if (stage >= STAGE_BACKEND) {
 		vmm__mem_destroy_all(vm);
 		if (vm->ops->vm_destroy)
 			vm->ops->vm_destroy(vm);
-	}
-	if (stage >= STAGE_DEVICES) {
-		vmm__platform_fini(vm);
-		vmm__uart_fini(vm);
 	}
 	pthread_mutex_destroy(&vm->lock);
 	free(vm);

@@ -78,6 +78,8 @@ static void cfg_read(vmm__pci_dev *d, unsigned off, unsigned len, uint32_t *data
 	uint32_t v = 0;
 
 	pthread_mutex_lock(&d->lock);
+	if (off + len > 0x40 && d->ops && d->ops->config_read)
+		d->ops->config_read(d, off, len);
 	memcpy(&v, d->cfg + off, len);
 	pthread_mutex_unlock(&d->lock);
 	*data = v;

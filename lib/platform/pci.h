@@ -41,6 +41,9 @@ typedef struct vmm__pci_ops {
 	/* After the guest wrote device-specific config bytes [off, off+len)
 	 * (off >= 0x40, outside the capabilities the core owns). May be NULL. */
 	void (*config_write)(vmm__pci_dev *dev, uint32_t off, uint32_t len);
+	/* Before the guest reads config bytes [off, off+len) (off+len > 0x40):
+	 * may update dev->cfg (called with dev->lock held). May be NULL. */
+	void (*config_read)(vmm__pci_dev *dev, uint32_t off, uint32_t len);
 } vmm__pci_ops;
 
 typedef struct vmm__pci_bar {

@@ -7,6 +7,7 @@
 
 #include "lib/platform/acpi.h"
 #include "lib/platform/pci.h"
+#include "lib/virtio/virtio_pci.h"
 #include "lib/platform/platform.h"
 
 typedef struct platform_device {
@@ -16,10 +17,16 @@ typedef struct platform_device {
 	bool core_chip;              /* only without VMM__CAP_IRQCHIP */
 } platform_device;
 
+static int virtio_init(vmm_vm *vm)
+{
+	return 0;                    /* devices come with vmm_virtio_add */
+}
+
 /* In creation order; destroyed in reverse. */
 static const platform_device devices[] = {
 	{ "acpi-pm", vmm__acpi_pm_init, vmm__acpi_pm_fini, false },
 	{ "pci", vmm__pci_init, vmm__pci_fini, false },
+	{ "virtio", virtio_init, vmm__virtio_destroy_all, false },
 	{ NULL, NULL, NULL, false },
 };
 static const size_t NDEVICES = sizeof(devices) / sizeof(devices[0]) - 1;

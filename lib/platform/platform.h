@@ -175,6 +175,7 @@ struct vmm__platform {
 	struct vmm__fw_cfg *fw_cfg;
 	struct vmm__acpi_pm *acpi_pm;
 	struct vmm__pci *pci;
+	struct vmm_virtio_dev *virtio;  /* list of virtio devices */
 };
 
 /* ---- Lifecycle (lib/platform/platform.c) --------------------------------

@@ -45,7 +45,7 @@ static int bar_write(vmm__pci_dev *d, unsigned bar, uint64_t off, uint8_t size, 
 	return 0;
 }
 
-static const vmm__pci_ops ops = { bar_read, bar_write, NULL };
+static const vmm__pci_ops ops = { bar_read, bar_write, NULL, NULL };
 
 static uint32_t cfg(unsigned slot, unsigned reg, unsigned size, int write, uint32_t v)
 {
