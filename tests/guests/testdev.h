@@ -45,10 +45,11 @@
  *  0x526 STATUS IN (size 1): 0 if the last LINE or MSI call returned 0,
  *               else 1.
  *  0x527 STORM  OUT (size 1): nonzero starts a host thread sending the
- *               latched MSI in a tight loop until 0 is written (or the VM
+ *               latched MSI (data, address) in a tight loop until 0 is written (or the VM
  *               ends); IN returns 1 if that thread sent at least one.
  *  0x528 MSIDAT OUT (size 4): latches the MSI data word.
- *  0x52c MSIADR OUT (size 4): vmm_msi_send(value, latched data).
+ *  0x52c MSIADR OUT (size 4): vmm_msi_send(value, latched data); the
+ *               value is also latched as the storm's address.
  */
 #ifndef TESTDEV_H
 #define TESTDEV_H

@@ -161,8 +161,13 @@ static int setup_vm(const conform_opts *o, const char *backend, const conform_ca
 		return outcome_fail(out, "vmm_load_elf %s: %s", path, vmm_last_error());
 	/* "sipi": the APs wait for INIT/SIPI, as the Multiboot loader leaves
 	 * them (no public call marks a vCPU so). */
-	for (uint32_t i = 1; (c->devices & CONFORM_OPT_SIPI) && i < c->vcpus; i++)
-		vmm_vcpu_get(*vm, i)->runnable = false;
+	for (uint32_t i = 1; (c->devices & CONFORM_OPT_SIPI) && i < c->vcpus; i++) {
+		vmm_vcpu *ap = vmm_vcpu_get(*vm, i);
+
+		if (!ap)
+			return outcome_fail(out, "sipi: the loader made no vCPU %u", i);
+		ap->runnable = false;
+	}
 	return OUTCOME_PASS;
 }
 

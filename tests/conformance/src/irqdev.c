@@ -78,7 +78,7 @@ static int irq_write(testdev *d, uint16_t port, uint8_t size, uint32_t v)
 	else if (port == TESTDEV_IRQ_MSIDAT && size == 4)
 		d->msi_data = v;
 	else if (port == TESTDEV_IRQ_MSIADR && size == 4) {
-		d->msi_addr = v;   /* the storm thread sends to it too */
+		d->msi_addr = v;   /* the storm thread's address from now on */
 		d->status = vmm_msi_send(d->vm, v, d->msi_data) != 0;
 	}
 	else

@@ -109,6 +109,20 @@ static inline void dev_msi(uint32_t addr, uint32_t data)
 static inline uint8_t dev_status(void) { return inb(TESTDEV_IRQ_STATUS); }
 /* 1 if measured is within the runner's tolerance of expected. */
 int within_tolerance(uint64_t measured, uint64_t expected);
+/* CHECK(within_tolerance(m, e)), printing both values when it fails. */
+#define CHECK_NEAR(m, e)                                                     \
+	do {                                                                 \
+		uint64_t _nm = (uint64_t)(m), _ne = (uint64_t)(e);           \
+		if (!within_tolerance(_nm, _ne))                             \
+			check_fail(__FILE_NAME__, __LINE__, #m " ~ " #e, _nm, \
+				   _ne, 1);                                  \
+	} while (0)
+/* Runs a timed phase (which returns what it measured) up to 3 times until
+ * a measurement lies within the tolerance of expected; fails with the last
+ * one otherwise. A loaded host can hold a vCPU back for a while, so one
+ * measurement off is retried; a backend that is systematically off fails
+ * every try. */
+void check_timed(uint64_t (*phase)(uint32_t arg), uint32_t arg, uint64_t expected);
 /* Busy-waits us microseconds of the runner's clock. */
 void delay_us(uint32_t us);
 static inline uint64_t rdtsc(void)
