@@ -35,7 +35,8 @@ int emu_h_cpuid(emu_cpu *cpu, const emu_insn *ins)
 	/* The APIC, x2APIC and TSC-deadline exist only with VMM_VM_IRQCHIP. */
 	if ((uint32_t)cpu->r[R_AX] == 1 && cpu->vcpu->lapic) {
 		out[2] |= (1u << 21) | (1u << 24);
-		out[3] |= 1u << 9;
+		if (cpu->apic_base & (1ull << 11))
+			out[3] |= 1u << 9;   /* clear while APIC_BASE.EN is, as hardware */
 	}
 	cpu->r[R_AX] = out[0];
 	cpu->r[R_BX] = out[1];

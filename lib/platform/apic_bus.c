@@ -148,6 +148,7 @@ int vmm__intr_poll(vmm_vcpu *vcpu, bool if_on, bool nmi_blocked, uint8_t *vector
 	if (!l)
 		return VMM__INTR_NONE;
 	pthread_mutex_lock(&l->lock);
+	lapic_timer_catch_up(l);
 	r = poll_events(l, nmi_blocked, vector);
 	if (r < 0 && if_on)
 		pic = pic_wired(l);

@@ -114,6 +114,7 @@ void lapic_timer_set_lvt(struct vmm__lapic *l, uint32_t value);
 void lapic_timer_set_dcr(struct vmm__lapic *l, uint32_t value);
 uint32_t lapic_timer_ccr(const struct vmm__lapic *l);
 void lapic_timer_set_deadline(struct vmm__lapic *l, uint64_t host_tsc);
+void lapic_timer_catch_up(struct vmm__lapic *l);
 
 /* apic_bus.c */
 bool lapic_matches(const struct vmm__lapic *l, const vmm__apic_msg *msg, bool self);

@@ -35,18 +35,13 @@ static uint64_t period_of(const struct vmm__lapic *l)
 	return p < LAPIC_MIN_PERIOD_NS ? LAPIC_MIN_PERIOD_NS : p;
 }
 
-static void timer_fire(void *opaque, uint64_t now)
+/* The count reached 0 (or the deadline passed) at now: IRR unless masked,
+ * the next period armed. Returns whether the vCPU must look. */
+static bool expire(struct vmm__lapic *l, uint64_t now)
 {
-	struct vmm__lapic *l = opaque;
-	uint32_t lvt;
+	uint32_t lvt = l->lvt[LVT_TIMER];
 	bool wake = false;
 
-	pthread_mutex_lock(&l->lock);
-	if (!l->t_deadline_ns || now < l->t_deadline_ns) {
-		pthread_mutex_unlock(&l->lock);
-		return;   /* cancelled or re-armed later */
-	}
-	lvt = l->lvt[LVT_TIMER];
 	if (!(lvt & LVT_MASKED)) {
 		lapic_set_irr(l, (uint8_t)lvt, false);
 		wake = true;
@@ -62,9 +57,33 @@ static void timer_fire(void *opaque, uint64_t now)
 		l->t_deadline_ns = 0;
 		l->tsc_deadline = 0;
 	}
+	return wake;
+}
+
+static void timer_fire(void *opaque, uint64_t now)
+{
+	struct vmm__lapic *l = opaque;
+	bool wake = false;
+
+	pthread_mutex_lock(&l->lock);
+	if (l->t_deadline_ns && now >= l->t_deadline_ns)
+		wake = expire(l, now);   /* else cancelled, re-armed later or done */
 	pthread_mutex_unlock(&l->lock);
 	if (wake)
 		vmm__vcpu_wake(l->vcpu);
+}
+
+/* The vCPU's own thread, when it looks for interrupts: an expiry the timer
+ * thread has not run yet (a loaded host schedules it late) happens now. */
+void lapic_timer_catch_up(struct vmm__lapic *l)
+{
+	uint64_t now;
+
+	if (!l->t_deadline_ns)
+		return;
+	now = vmm__now_ns();
+	if (now >= l->t_deadline_ns)
+		expire(l, now);
 }
 
 void lapic_timer_init(struct vmm__lapic *l)
