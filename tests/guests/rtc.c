@@ -99,21 +99,28 @@ static void test_update_and_periodic(void)
 	CHECK(((p1 - p0) & 0xffffff) <= PMTIMER_HZ / 100 * 105);
 	/* UIP: 244 us before each update; poll A alone for up to 5 updates.
 	 * Seeing it needs samples closer than the window: where an IN takes
-	 * longer on average (a slow host), the check is noted as not run. */
-	uint32_t samples = 0, waited = 0;
+	 * longer on average (a slow host), or where the vCPU was held off for
+	 * longer than the window around every update (a loaded host), the
+	 * check is noted as not run. */
+	uint32_t samples = 0, waited = 0, holes = 0;
 
 	outb(0x70, 0x0a);
 	for (uint32_t t0 = pmtimer(); !uip && waited < 5 * PMTIMER_HZ; samples++) {
-		uint32_t t = pmtimer();
+		uint32_t t = pmtimer(), gap = (t - t0) & 0xffffff;
 
 		uip = (inb(0x71) & 0x80) != 0;
-		waited += (t - t0) & 0xffffff;
+		waited += gap;
+		holes += gap > 870;          /* 244 us = 870 PM ticks */
 		t0 = t;
 	}
 	/* 120 us = 430 PM ticks per sample at most */
 	if (!uip && waited / samples > 430) {
 		snprintf(note, sizeof(note), "UIP not checked: a sample takes %u us",
 			 waited / samples * 1000u / (PMTIMER_HZ / 1000u));
+		guest_note(note);
+	} else if (!uip && holes >= 5) {
+		snprintf(note, sizeof(note), "UIP not checked: %u gaps longer than its "
+			 "244 us window in 5 s of polling", holes);
 		guest_note(note);
 	} else {
 		CHECK(uip);
