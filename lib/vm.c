@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "lib/internal.h"
+#include "lib/platform/platform.h"
 
 #define MIB (1024ull * 1024ull)
 
@@ -54,7 +55,7 @@ static int check_memory(uint64_t mem_size)
 
 static int check_config(const vmm_vm_config *cfg)
 {
-	const uint32_t known_flags = VMM_VM_NO_UART | VMM_VM_NO_DEBUG_EXIT;
+	const uint32_t known_flags = VMM_VM_NO_UART | VMM_VM_NO_DEBUG_EXIT | VMM_VM_FW_CFG;
 
 	if (!cfg)
 		return vmm__err(VMM_EINVAL, "vmm_vm_create: config is NULL");
@@ -174,8 +175,10 @@ static void vm_teardown(vmm_vm *vm, int stage)
 		if (vm->ops->vm_destroy)
 			vm->ops->vm_destroy(vm);
 	}
-	if (stage >= STAGE_DEVICES)
+	if (stage >= STAGE_DEVICES) {
+		vmm__fw_cfg_fini(vm);
 		vmm__uart_fini(vm);
+	}
 	pthread_mutex_destroy(&vm->lock);
 	free(vm);
 }
@@ -186,6 +189,8 @@ static int add_devices(vmm_vm *vm)
 
 	if (rc == 0 && !(vm->config.flags & VMM_VM_NO_DEBUG_EXIT))
 		rc = vmm__debug_exit_init(vm);
+	if (rc == 0 && (vm->config.flags & VMM_VM_FW_CFG))
+		rc = vmm__fw_cfg_init(vm);
 	return rc;
 }
 

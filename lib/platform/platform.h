@@ -140,4 +140,10 @@ void vmm__platform_fini(vmm_vm *vm);
 int vmm__platform_vcpu_init(vmm_vcpu *vcpu);
 void vmm__platform_vcpu_fini(vmm_vcpu *vcpu);
 
+/* ---- fw_cfg (lib/platform/fw_cfg.c) ---------------------------------------
+ * Called by vm.c when the VM config has VMM_VM_FW_CFG: registers ports
+ * 0x510-0x511 and sets vm->fw_cfg. fini is a no-op without it. */
+int vmm__fw_cfg_init(vmm_vm *vm);
+void vmm__fw_cfg_fini(vmm_vm *vm);
+
 #endif /* VMM_PLATFORM_H */
