@@ -103,6 +103,8 @@ static const struct option run_options[] = {
 	{ "cpus", required_argument, NULL, 'c' },
 	{ "timeout", required_argument, NULL, 't' },
 	{ "cmdline", required_argument, NULL, 'a' },
+	{ "fw-cfg", no_argument, NULL, 'f' },
+	{ "test-devices", no_argument, NULL, 'd' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -115,6 +117,8 @@ static int run_option(int c, const char *arg, cli_run_opts *o, char *err, size_t
 	case 'c': return cli_parse_cpus(arg, &o->cpus, err, errlen);
 	case 't': o->timeout_arg = arg; return cli_parse_timeout(arg, &o->timeout_ms, err, errlen);
 	case 'a': o->cmdline = arg; return 0;
+	case 'f': o->fw_cfg = 1; return 0;
+	case 'd': o->test_devices = 1; return 0;
 	case 'h': o->help = 1; return 0;
 	default: return FAIL("internal: option %d", c);
 	}

@@ -14,6 +14,8 @@ typedef struct cli_run_opts {
 	const char *timeout_arg; /* as typed, for the timeout message */
 	const char *cmdline;     /* NULL: none */
 	const char *image;
+	int fw_cfg;              /* --fw-cfg: QEMU's fw_cfg at 0x510 */
+	int test_devices;        /* --test-devices: QEMU's pc-testdev */
 	int help;                /* --help given: print usage, run nothing */
 } cli_run_opts;
 
