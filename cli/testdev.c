@@ -5,7 +5,7 @@
  *   0xe0-0xe3     a 32-bit scratch register, any access size
  *   0xe4-0xe7     "flush page": a 32-bit write of a guest-physical address
  *   0xe8-0xeb     the same register as 0xe0 (QEMU splits it into bytes)
- *   0x2000-0x2017 byte writes set ISA/GSI line N (port 0x2000+N) to !!value
+ *   0x2000-0x2017 a byte written to 0x2000+N sets line N to !!byte
  *   0xff000000    64 KiB of scratch MMIO ("iomem"), any access size
  * Guest values are checked: an access is always inside its range (the bus
  * guarantees it), flush addresses outside RAM are ignored. */
@@ -68,20 +68,23 @@ static int td_flush(void *opaque, vmm_vcpu *vcpu, uint16_t port, uint8_t size,
 	return 0;
 }
 
+/* Byte N of a write sets line (port - 0x2000 + N): QEMU accepts byte
+ * accesses only and splits wider ones (realmode.flat uses outl). */
 static int td_irq(void *opaque, vmm_vcpu *vcpu, uint16_t port, uint8_t size,
 		  uint8_t is_write, uint32_t *data)
 {
 	cli_testdev *td = opaque;
-	uint32_t line = (uint32_t)(port - TD_IRQ);
+	int rc = 0;
 
 	(void)vcpu;
 	if (!is_write) {
 		*data = 0;
 		return 0;
 	}
-	if (size != 1)
-		return 0;  /* QEMU accepts byte writes only */
-	return vmm_irq_line(td->vm, line, *data ? 1 : 0);
+	for (uint8_t i = 0; i < size && rc == 0; i++)
+		rc = vmm_irq_line(td->vm, (uint32_t)(port - TD_IRQ) + i,
+				  ((*data >> (8 * i)) & 0xff) ? 1 : 0);
+	return rc;
 }
 
 static int td_iomem(void *opaque, vmm_vcpu *vcpu, uint64_t addr, uint8_t size,
