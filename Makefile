@@ -55,13 +55,14 @@ GUESTS       := $(GUEST_C:tests/guests/%.c=$(GUEST_DIR)/%.elf) \
                 $(patsubst examples/hello/%.c,$(GUEST_DIR)/%.elf,$(wildcard examples/hello/hello.c))
 
 .PHONY: all lib cli guests check check-unit check-guests check-header check-abi \
-        check-asan check-hosts bench bench-kvm abi-update install clean help
+        check-asan check-hosts check-kut bench bench-kvm abi-update install clean help
 
 all: $(SOLIB) $(ALIB) $(CLI) guests
 
 help:
 	@echo "make            build libvmm.so.$(SOMAJOR), libvmm.a, the vmm CLI and test guests"
 	@echo "make check      every test: unit, guests on each backend, header, ABI, ASan+UBSan"
+	@echo "make check-kut  kvm-unit-tests on emu, kvm, both test hosts and QEMU TCG: a table"
 	@echo "make bench      emu instructions per second vs a peer"
 	@echo "make bench-kvm  kvm exit and VM lifecycle cost vs bare ioctls"
 	@echo "make install PREFIX=/usr/local"
@@ -139,6 +140,12 @@ $(GUEST_DIR)/hello.elf: examples/hello/hello.c $(GUEST_RT64_OBJS) tests/guests/r
 check: all $(UNIT_BINS) $(TOOL_BINS) examples pkgconfig
 	@$(MAKE) --no-print-directory B=build/asan SAN=1 asan-build
 	@tests/run-checks
+
+# kvm-unit-tests on every column (emu, kvm here, svm-host, vmx-host, QEMU
+# TCG): tests/kut/README.md. make check runs the emu and svm-host columns.
+check-kut: $(CLI)
+	@tests/kut/run-kut --columns emu,kvm,svm-host,vmx-host,qemu-tcg \
+	    --results build/kut/RESULTS.md
 
 asan-build: $(SOLIB) $(ALIB) $(CLI) $(UNIT_BINS) $(TOOL_BINS) examples
 

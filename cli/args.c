@@ -107,6 +107,8 @@ static const struct option run_options[] = {
 	{ "initrd", required_argument, NULL, 'i' },
 	{ "disk", required_argument, NULL, 'd' },
 	{ "rng", no_argument, NULL, 'r' },
+	{ "fw-cfg", no_argument, NULL, 'f' },
+	{ "test-devices", no_argument, NULL, 'T' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -127,6 +129,8 @@ static int run_option(int c, const char *arg, cli_run_opts *o, char *err, size_t
 			return FAIL("more than %d --disk options", CLI_MAX_DISKS);
 		o->disks[o->ndisks++] = arg;
 		return 0;
+	case 'f': o->fw_cfg = 1; return 0;
+	case 'T': o->test_devices = 1; return 0;
 	case 'h': o->help = 1; return 0;
 	default: return FAIL("internal: option %d", c);
 	}

@@ -21,6 +21,8 @@ typedef struct cli_run_opts {
 	const char *disks[CLI_MAX_DISKS];   /* --disk FILE[,ro], as typed */
 	uint32_t ndisks;
 	int rng;                 /* --rng: a virtio-rng device */
+	int fw_cfg;              /* --fw-cfg: QEMU's fw_cfg at 0x510 */
+	int test_devices;        /* --test-devices: QEMU's pc-testdev */
 	int help;                /* --help given: print usage, run nothing */
 } cli_run_opts;
 

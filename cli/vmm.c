@@ -6,6 +6,7 @@
 
 #include "cli/args.h"
 #include "cli/linux.h"
+#include "cli/testdev.h"
 #include "vmm.h"
 
 /* Exit statuses. Odd statuses belong to the guest ((value << 1) | 1 after
@@ -33,8 +34,11 @@ static const char usage_text[] =
 	"                          a multiple of 4 KiB)\n"
 	"  --cpus N                vCPUs, 1-64 (default 1)\n"
 	"  --timeout SECONDS       stop the guest after SECONDS (default: never)\n"
-	"  --cmdline STRING        command line given to the guest (docs/boot.md);\n"
-	"                          with --kernel the kernel's (default console=ttyS0)\n"
+	"  --cmdline STRING        command line given to the guest (docs/boot.md); a\n"
+	"                          Multiboot guest gets \"IMAGE STRING\", as from QEMU/GRUB\n"
+	"  --fw-cfg                QEMU's fw_cfg device at ports 0x510-0x511\n"
+	"  --test-devices          QEMU's pc-testdev (ports 0xe0-0xeb, 0x2000-0x2017,\n"
+	"                          MMIO 0xff000000), as kvm-unit-tests expect\n"
 	"  --kernel FILE           Linux bzImage or vmlinux (PVH); stdin goes to COM1\n"
 	"  --initrd FILE           initial ramdisk for --kernel\n"
 	"  --disk FILE[,ro]        a virtio-blk disk over a raw image (up to 8)\n"
@@ -121,30 +125,69 @@ static int report_end(const vmm_run_result *res, const cli_run_opts *o)
 	}
 }
 
+/* A Multiboot (ELF32) image gets "IMAGE[ STRING]" as its command line, the
+ * way GRUB and QEMU pass it (programs such as kvm-unit-tests take argv[0]
+ * from it); an ELF64 image gets STRING as given. */
+static int is_elf32(const char *path)
+{
+	unsigned char id[5];
+	FILE *f = fopen(path, "rb");
+	size_t n = f ? fread(id, 1, sizeof(id), f) : 0;
+
+	if (f)
+		fclose(f);
+	return n == sizeof(id) && memcmp(id, "\177ELF", 4) == 0 && id[4] == 1;
+}
+
+static const char *guest_cmdline(const cli_run_opts *o, char *buf, size_t len)
+{
+	int n;
+
+	if (!is_elf32(o->image))
+		return o->cmdline;
+	n = snprintf(buf, len, "%s%s%s", o->image, o->cmdline ? " " : "",
+		     o->cmdline ? o->cmdline : "");
+	return n >= 0 && (size_t)n < len ? buf : NULL;
+}
+
+static int load_image(vmm_vm *vm, const cli_run_opts *o)
+{
+	static char cmdline[8192];
+	const char *cl = guest_cmdline(o, cmdline, sizeof(cmdline));
+	char prefix[300];
+	int rc;
+
+	if (!cl && o->cmdline)
+		return fail(ST_USAGE, "", "--cmdline: IMAGE and the command line are too "
+			    "long together");
+	if (o->kernel) {
+		char err[512];
+
+		if (cli_linux_setup(vm, o, err, sizeof(err)) != 0)
+			return fail(ST_USAGE, "", err);
+		cli_linux_stdin(vm);
+		return 0;
+	}
+	rc = vmm_load_elf(vm, o->image, cl);
+	if (rc) {
+		snprintf(prefix, sizeof(prefix), "%.256s: ", o->image);
+		return fail(status_for(rc), prefix, vmm_last_error());
+	}
+	return 0;
+}
+
 static int run_vm(vmm_vm *vm, const cli_run_opts *o)
 {
 	vmm_run_options ro = VMM_RUN_OPTIONS_INIT;
 	vmm_run_result res = VMM_RUN_RESULT_INIT;
-	char prefix[300];
 	int rc;
 
 	rc = vmm_uart_output(vm, 1, NULL, NULL);
 	if (rc)
 		return fail(ST_INTERNAL, "", vmm_last_error());
-	if (o->kernel) {
-		char err[512];
-
-		rc = cli_linux_setup(vm, o, err, sizeof(err));
-		if (rc)
-			return fail(status_for(vmm_last_error()[0] ? VMM_EINVAL : VMM_EINVAL), "", err);
-		cli_linux_stdin(vm);
-	} else {
-		rc = vmm_load_elf(vm, o->image, o->cmdline);
-	}
-	if (rc) {
-		snprintf(prefix, sizeof(prefix), "%.256s: ", o->image);
-		return fail(status_for(rc), prefix, vmm_last_error());
-	}
+	rc = load_image(vm, o);
+	if (rc)
+		return rc;
 	ro.timeout_ms = o->timeout_ms;
 	rc = vmm_vm_run(vm, &ro, &res);
 	if (rc)
@@ -152,10 +195,34 @@ static int run_vm(vmm_vm *vm, const cli_run_opts *o)
 	return report_end(&res, o);
 }
 
-static int cmd_run(int argc, char **argv)
+/* --fw-cfg and --test-devices want the PC's interrupt controllers too: ask
+ * for VMM_VM_IRQCHIP, and create the VM without it where it is refused (a
+ * test device's interrupt line then reports that it has nowhere to go). */
+static int create_vm(const cli_run_opts *o, vmm_vm **vm)
 {
 	vmm_vm_config cfg = VMM_VM_CONFIG_INIT;
+
+	cfg.vcpus = o->cpus;
+	cfg.mem_size = o->mem;
+	cfg.backend = o->backend;
+	cfg.flags = o->fw_cfg ? VMM_VM_FW_CFG : 0;
+	if (o->kernel) {
+		cfg.flags |= VMM_VM_IRQCHIP;    /* Linux needs the PC platform */
+		return vmm_vm_create(&cfg, vm);
+	}
+	if (o->fw_cfg || o->test_devices) {
+		cfg.flags |= VMM_VM_IRQCHIP;
+		if (vmm_vm_create(&cfg, vm) == 0)
+			return 0;
+		cfg.flags &= ~(uint32_t)VMM_VM_IRQCHIP;
+	}
+	return vmm_vm_create(&cfg, vm);
+}
+
+static int cmd_run(int argc, char **argv)
+{
 	cli_run_opts o;
+	cli_testdev *td = NULL;
 	char err[256];
 	vmm_vm *vm = NULL;
 	int rc, status;
@@ -166,16 +233,15 @@ static int cmd_run(int argc, char **argv)
 		fputs(usage_text, stdout);
 		return 0;
 	}
-	cfg.vcpus = o.cpus;
-	cfg.mem_size = o.mem;
-	cfg.backend = o.backend;
-	if (o.kernel)
-		cfg.flags |= VMM_VM_IRQCHIP;    /* Linux needs the PC platform */
-	rc = vmm_vm_create(&cfg, &vm);
+	rc = create_vm(&o, &vm);
 	if (rc)
 		return fail(status_for(rc), "cannot create the VM: ", vmm_last_error());
-	status = run_vm(vm, &o);
+	if (o.test_devices && cli_testdev_attach(vm, &td, err, sizeof(err)) != 0)
+		status = fail(ST_INTERNAL, "", err);
+	else
+		status = run_vm(vm, &o);
 	vmm_vm_destroy(vm);
+	cli_testdev_free(td);
 	return status;
 }
 

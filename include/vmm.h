@@ -344,5 +344,6 @@ VMM_API int vmm_vm_run(vmm_vm *vm, const vmm_run_options *options,
 #include "vmm/irq.h"
 #include "vmm/linux.h"
 #include "vmm/virtio.h"
+#include "vmm/fw_cfg.h"
 
 #endif /* VMM_H */

@@ -196,6 +196,7 @@ struct vmm_vm {
 	vmm__uart uart;
 	uint32_t caps;                   /* ops->caps(vm), read once */
 	struct vmm__platform *platform;  /* VMM_VM_IRQCHIP: lib/platform/ */
+	struct vmm__fw_cfg *fw_cfg;      /* VMM_VM_FW_CFG: lib/platform/fw_cfg.c */
 };
 
 struct vmm_vcpu {

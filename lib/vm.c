@@ -54,7 +54,8 @@ static int check_memory(uint64_t mem_size)
 
 static int check_config(const vmm_vm_config *cfg)
 {
-	const uint32_t known_flags = VMM_VM_NO_UART | VMM_VM_NO_DEBUG_EXIT | VMM_VM_IRQCHIP;
+	const uint32_t known_flags = VMM_VM_NO_UART | VMM_VM_NO_DEBUG_EXIT | VMM_VM_IRQCHIP |
+				     VMM_VM_FW_CFG;
 
 	if (!cfg)
 		return vmm__err(VMM_EINVAL, "vmm_vm_create: config is NULL");
@@ -172,6 +173,7 @@ static void vm_teardown(vmm_vm *vm, int stage)
 	/* Devices first: their I/O threads still touch guest memory. */
 	if (stage >= STAGE_DEVICES) {
 		vmm__platform_fini(vm);
+		vmm__fw_cfg_fini(vm);
 		vmm__uart_fini(vm);
 	}
 	if (stage >= STAGE_BACKEND) {
@@ -189,6 +191,8 @@ static int add_devices(vmm_vm *vm)
 
 	if (rc == 0 && !(vm->config.flags & VMM_VM_NO_DEBUG_EXIT))
 		rc = vmm__debug_exit_init(vm);
+	if (rc == 0 && (vm->config.flags & VMM_VM_FW_CFG))
+		rc = vmm__fw_cfg_init(vm);
 	if (rc == 0 && (vm->config.flags & VMM_VM_IRQCHIP))
 		rc = vmm__platform_init(vm);
 	return rc;

@@ -192,7 +192,6 @@ struct vmm__platform {
 	struct vmm__pit *pit;
 	struct vmm__rtc *rtc;
 	struct vmm__pmtimer *pmtimer;
-	struct vmm__fw_cfg *fw_cfg;
 	struct vmm__acpi_pm *acpi_pm;
 	struct vmm__pci *pci;
 	struct vmm_virtio_dev *virtio;  /* list of virtio devices */
@@ -206,5 +205,12 @@ int vmm__platform_init(vmm_vm *vm);
 void vmm__platform_fini(vmm_vm *vm);
 int vmm__platform_vcpu_init(vmm_vcpu *vcpu);
 void vmm__platform_vcpu_fini(vmm_vcpu *vcpu);
+
+/* ---- fw_cfg (lib/platform/fw_cfg.c) ---------------------------------------
+ * Called by vm.c when the VM config has VMM_VM_FW_CFG, with or without
+ * VMM_VM_IRQCHIP (so it hangs off vm->fw_cfg, not vm->platform): registers
+ * ports 0x510-0x511. fini is a no-op without it. */
+int vmm__fw_cfg_init(vmm_vm *vm);
+void vmm__fw_cfg_fini(vmm_vm *vm);
 
 #endif /* VMM_PLATFORM_H */

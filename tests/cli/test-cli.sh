@@ -123,6 +123,117 @@ build_guests() {
 	out %al, $0xf4
 	1: hlt
 	S
+	# fw_cfg: vCPU 0 prints the signature, the vCPU count and byte 3 of the
+	# RAM size (16M: 0x01000000), or "no" when the signature is not "QEMU".
+	guest fwcfg 64 0x100000 <<-'S' || return 1
+	.globl _start
+	_start: test %rdi, %rdi
+	jnz 9f
+	mov $0x510, %dx
+	xor %eax, %eax
+	out %ax, %dx
+	inc %dx
+	in %dx, %al
+	cmp $'Q', %al
+	jne 8f
+	mov %al, %bl
+	mov $0x3f8, %dx
+	mov %bl, %al
+	out %al, %dx
+	mov $3, %ecx
+	1: mov $0x511, %dx
+	in %dx, %al
+	mov $0x3f8, %dx
+	out %al, %dx
+	loop 1b
+	mov $0x510, %dx
+	mov $5, %ax
+	out %ax, %dx
+	inc %dx
+	in %dx, %al
+	add $'0', %al
+	mov $0x3f8, %dx
+	out %al, %dx
+	mov $0x510, %dx
+	mov $3, %ax
+	out %ax, %dx
+	inc %dx
+	in %dx, %al
+	in %dx, %al
+	in %dx, %al
+	in %dx, %al
+	add $'0', %al
+	mov $0x3f8, %dx
+	out %al, %dx
+	jmp 9f
+	8: mov $0x3f8, %dx
+	mov $'n', %al
+	out %al, %dx
+	mov $'o', %al
+	out %al, %dx
+	9: cli
+	hlt
+	S
+	# pc-testdev from a Multiboot guest (paging off, so 0xff000000 is
+	# reachable): exits with 0 if every check holds, else the number of the
+	# first that failed.
+	guest testdev 32 0x100000 <<-'S' || return 1
+	.code32
+	.align 4
+	.long 0x1badb002, 0x3, -(0x1badb002 + 0x3)
+	.globl _start
+	_start: mov $1, %bl
+	mov $0x12345678, %eax
+	out %eax, $0xe0
+	in $0xe1, %al
+	cmp $0x56, %al
+	jne 9f
+	inc %bl
+	in $0xea, %ax
+	cmp $0x1234, %ax
+	jne 9f
+	inc %bl
+	mov $0xab, %al
+	out %al, $0xeb
+	in $0xe0, %eax
+	cmp $0xab345678, %eax
+	jne 9f
+	inc %bl
+	movl $0xcafef00d, 0xff000010
+	movb 0xff000012, %al
+	cmp $0xfe, %al
+	jne 9f
+	inc %bl
+	movw $0xbeef, 0xff00fffe
+	movl 0xff00fffc, %eax
+	cmp $0xbeef0000, %eax
+	jne 9f
+	xor %bl, %bl
+	9: mov %bl, %al
+	out %al, $0xf4
+	hlt
+	S
+	# Prints the Multiboot command line (flags bit 2), or "none".
+	guest mbcmd 32 0x100000 <<-'S' || return 1
+	.code32
+	.align 4
+	.long 0x1badb002, 0x3, -(0x1badb002 + 0x3)
+	.globl _start
+	_start: mov $none, %esi
+	testl $4, (%ebx)
+	jz 1f
+	mov 16(%ebx), %esi
+	1: mov $0x3f8, %dx
+	2: lodsb
+	test %al, %al
+	jz 3f
+	out %al, %dx
+	jmp 2b
+	3: mov $0, %al
+	out %al, $0xf4
+	hlt
+	none: .asciz "none"
+	S
 	printf 'hello, I am not an ELF file\n' >"$T/notelf"
 	head -c 100 "$T/halt.elf" >"$T/truncated.elf"
 }
@@ -180,6 +291,12 @@ guest_cases() {
 	check "$b/timeout" 6 '^vmm: timed out after 0.5 s$' '' -- run --backend "$b" --timeout 0.5 "$T/spin.elf"
 	check "$b/multiboot" 15 '' 'libvmm' -- run --backend "$b" "$T/multiboot.elf"
 	check "$b/multiboot-aps-wait" 15 '' 'libvmm' -- run --backend "$b" --cpus 3 "$T/multiboot.elf"
+	check "$b/fw-cfg" 0 '' 'QEMU31' -- run --backend "$b" --fw-cfg --cpus 3 --mem 16M "$T/fwcfg.elf"
+	check "$b/fw-cfg-off" 0 '' 'no' -- run --backend "$b" --cpus 3 --mem 16M "$T/fwcfg.elf"
+	check "$b/test-devices" 1 '' '' -- run --backend "$b" --test-devices "$T/testdev.elf"
+	check "$b/test-devices-off" 3 '' '' -- run --backend "$b" "$T/testdev.elf"
+	check "$b/multiboot-cmdline" 1 '' "$T/mbcmd.elf a=1 b" -- run --backend "$b" --cmdline 'a=1 b' "$T/mbcmd.elf"
+	check "$b/multiboot-no-cmdline" 1 '' "$T/mbcmd.elf" -- run --backend "$b" "$T/mbcmd.elf"
 	if [ -e build/guests/hello.elf ]; then
 		check "$b/hello-guest" 0 '' - -- run --backend "$b" build/guests/hello.elf
 		grep -q '^Hello' "$T/stdout" && pass "$b/hello-guest-output" ||
