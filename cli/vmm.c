@@ -210,7 +210,7 @@ static int create_vm(const cli_run_opts *o, vmm_vm **vm)
 		cfg.flags |= VMM_VM_IRQCHIP;    /* Linux needs the PC platform */
 		return vmm_vm_create(&cfg, vm);
 	}
-	if (o->fw_cfg || o->test_devices) {
+	if (o->test_devices) {           /* test suites want APICs and the PIC */
 		cfg.flags |= VMM_VM_IRQCHIP;
 		if (vmm_vm_create(&cfg, vm) == 0)
 			return 0;
