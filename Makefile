@@ -24,7 +24,7 @@ HARDEN_LD := -Wl,-z,relro,-z,now -Wl,-z,noexecstack
 LIBS      := -lelf -lpthread -lcapstone
 
 # Library sources: every .c below these folders is part of libvmm.
-LIB_SRCS  := $(wildcard lib/*.c lib/devices/*.c lib/loaders/*.c lib/platform/*.c arch/x86/*.c \
+LIB_SRCS  := $(wildcard lib/*.c lib/devices/*.c lib/loaders/*.c lib/platform/*.c lib/introspect/*.c arch/x86/*.c \
                         backends/emu/*.c backends/kvm/*.c)
 LIB_OBJS  := $(LIB_SRCS:%.c=$(B)/obj/%.o)
 CLI_SRCS  := $(wildcard cli/*.c)

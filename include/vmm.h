@@ -202,7 +202,8 @@ enum {
 	VMM_EXIT_INTERNAL_ERROR = 7, /* cannot continue; see internal.message */
 	VMM_EXIT_FAIL_ENTRY = 8,     /* hardware refused to enter the guest */
 	VMM_EXIT_SYSTEM_EVENT = 9,   /* see system_event.type */
-	VMM_EXIT_DEBUG_EXIT = 10     /* guest wrote debug_exit.code to port 0xf4 */
+	VMM_EXIT_DEBUG_EXIT = 10,    /* guest wrote debug_exit.code to port 0xf4 */
+	VMM_EXIT_STOPPED = 11        /* a hook returned VMM_ACT_STOP (vmm/introspect.h) */
 };
 
 enum { VMM_IO_IN = 0, VMM_IO_OUT = 1 };
@@ -300,7 +301,8 @@ enum {
 	VMM_END_TIMEOUT = 4,
 	VMM_END_INTERNAL_ERROR = 5, /* see message */
 	VMM_END_POWEROFF = 6,
-	VMM_END_UNHANDLED = 7       /* an exit the runner cannot handle */
+	VMM_END_UNHANDLED = 7,      /* an exit the runner cannot handle */
+	VMM_END_STOPPED = 8         /* a hook returned VMM_ACT_STOP */
 };
 
 typedef struct vmm_run_options {
@@ -331,5 +333,7 @@ VMM_API int vmm_vm_run(vmm_vm *vm, const vmm_run_options *options,
 #endif
 
 #include "vmm/irq.h"
+#include "vmm/introspect.h"
+#include "vmm/gdb.h"
 
 #endif /* VMM_H */

@@ -142,6 +142,20 @@ typedef struct vmm__backend_ops {
 	int (*irqchip_create)(vmm_vm *vm);
 	int (*irq_line)(vmm_vm *vm, uint32_t gsi, int level);
 	int (*msi)(vmm_vm *vm, uint64_t addr, uint32_t data);
+	/* ---- version 2: introspection (lib/introspect/ix.h) ---- */
+	/* Fills caps->events, ->flags, ->hw_slots and ->notes (what is missing
+	 * and why). NULL: the backend delivers no events. */
+	void (*ix_caps)(vmm_vm *vm, vmm_hook_caps *caps);
+	/* The VM's hook set changed (vm->ix; any thread, while vCPUs run or
+	 * are paused in a callback): make the vCPUs apply it before their next
+	 * instruction. 0 or VMM_E* (vmm_hook_add then undoes the addition). */
+	int (*ix_changed)(vmm_vm *vm);
+	/* Guest MSRs, FPU/SSE state and the guest's own debug registers (not
+	 * the monitor's). Each may be NULL (VMM_ENOTSUP). */
+	int (*get_msr)(vmm_vcpu *vcpu, uint32_t msr, uint64_t *value);
+	int (*get_fpu)(vmm_vcpu *vcpu, vmm_fpu *fpu);
+	int (*set_fpu)(vmm_vcpu *vcpu, const vmm_fpu *fpu);
+	int (*get_dregs)(vmm_vcpu *vcpu, vmm_dregs *dregs);
 } vmm__backend_ops;
 
 extern const vmm__backend_ops vmm__emu_ops;
@@ -173,6 +187,9 @@ struct vmm_vm {
 	vmm__uart uart;
 	uint32_t caps;                   /* ops->caps(vm), read once */
 	struct vmm__platform *platform;  /* VMM_VM_IRQCHIP: lib/platform/ */
+	_Atomic uint32_t ix_flags;       /* bit (1u << VMM_EV_x): hooks of that
+					    type exist (lib/introspect/ix.h) */
+	struct vmm__ix *_Atomic ix;      /* hook table, created by the first hook */
 };
 
 struct vmm_vcpu {
@@ -186,6 +203,7 @@ struct vmm_vcpu {
 	bool runnable;                   /* false: wait-for-SIPI (Multiboot APs) */
 	atomic_int intr_attention;       /* an interrupt may be pending (platform.h) */
 	struct vmm__lapic *lapic;        /* the core's local APIC, or NULL */
+	atomic_int ix_pause;             /* vmm_vcpu_pause asked for a PAUSE event */
 };
 
 /* x86 reset-state helpers shared by backends (arch/x86/state.c). */

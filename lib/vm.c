@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/internal.h"
+#include "lib/introspect/ix.h"
 
 #define MIB (1024ull * 1024ull)
 
@@ -176,6 +176,7 @@ static void vm_teardown(vmm_vm *vm, int stage)
 	}
 	if (stage >= STAGE_DEVICES)
 		vmm__uart_fini(vm);
+	vmm__ix_destroy(vm);
 	pthread_mutex_destroy(&vm->lock);
 	free(vm);
 }

@@ -92,6 +92,22 @@ static int run_replay(emu_cpu *cpu)
 	return st;
 }
 
+/* The instruction at RIP alone, decoded uncached (introspect.c). */
+int emu_run_one(emu_cpu *cpu)
+{
+	union {
+		emu_block b;
+		uint8_t raw[sizeof(emu_block) + 2 * sizeof(emu_insn)];
+	} one;
+	int st = emu_block_single(cpu, &one.b);
+
+	if (st)
+		return st;
+	st = run_block(cpu, &one.b);
+	cpu->blk = NULL;
+	return st;
+}
+
 /* Applies what the caller supplied for the previous exit. */
 static void complete_exit(emu_cpu *cpu, const vmm_exit *exit)
 {
@@ -122,6 +138,7 @@ static void check_epochs(emu_cpu *cpu)
 		cpu->map_epoch_seen = map;
 		emu_tlb_flush(cpu);
 		emu_cache_flush(cpu);
+		emu_ix_sync(cpu);     /* hooks may have changed */
 	}
 	if (EMU_UNLIKELY(code != cpu->code_epoch_seen)) {
 		cpu->code_epoch_seen = code;
@@ -137,6 +154,8 @@ static int step(emu_cpu *cpu)
 
 	if (EMU_UNLIKELY(cpu->log.replay))
 		return run_replay(cpu);
+	if (EMU_UNLIKELY(cpu->ix.slow))
+		return emu_ix_step(cpu);
 	b = emu_jc_lookup(cpu);
 	if (EMU_UNLIKELY(!b)) {
 		st = emu_block_get(cpu, &b);
@@ -164,7 +183,10 @@ int emu_run_loop(emu_cpu *cpu, vmm_exit *exit)
 		if (EMU_LIKELY(st <= EMU_RESTART))
 			continue;
 		if (st == EMU_FAULT) {
-			st = emu_deliver(cpu, cpu->rip);
+			st = EMU_UNLIKELY(cpu->ix.fault |
+					  atomic_load_explicit(&cpu->vm->ix_flags,
+							       memory_order_relaxed)) ?
+			     emu_ix_fault(cpu) : emu_deliver(cpu, cpu->rip);
 			if (st == EMU_OK)
 				continue;
 		}
