@@ -104,6 +104,8 @@ static const struct option run_options[] = {
 	{ "timeout", required_argument, NULL, 't' },
 	{ "cmdline", required_argument, NULL, 'a' },
 	{ "help", no_argument, NULL, 'h' },
+	{ "gdb", required_argument, NULL, 'g' },
+	{ "gdb-wait", no_argument, NULL, 'w' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -116,6 +118,12 @@ static int run_option(int c, const char *arg, cli_run_opts *o, char *err, size_t
 	case 't': o->timeout_arg = arg; return cli_parse_timeout(arg, &o->timeout_ms, err, errlen);
 	case 'a': o->cmdline = arg; return 0;
 	case 'h': o->help = 1; return 0;
+	case 'g':
+		if (strncmp(arg, "tcp:", 4) && strncmp(arg, "unix:", 5))
+			return FAIL("bad --gdb '%.64s': expected tcp:HOST:PORT or unix:PATH", arg);
+		o->gdb = arg;
+		return 0;
+	case 'w': o->gdb_wait = 1; return 0;
 	default: return FAIL("internal: option %d", c);
 	}
 }

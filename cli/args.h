@@ -15,6 +15,8 @@ typedef struct cli_run_opts {
 	const char *cmdline;     /* NULL: none */
 	const char *image;
 	int help;                /* --help given: print usage, run nothing */
+	const char *gdb;         /* --gdb ADDRESS, or NULL */
+	int gdb_wait;            /* --gdb-wait */
 } cli_run_opts;
 
 /* "64M", "1G", "512K", "1T", "4096": binary units, optional "B"/"iB". */

@@ -30,6 +30,10 @@ static const char usage_text[] =
 	"  --cpus N                vCPUs, 1-64 (default 1)\n"
 	"  --timeout SECONDS       stop the guest after SECONDS (default: never)\n"
 	"  --cmdline STRING        command line given to the guest (docs/boot.md)\n"
+	"  --gdb tcp:HOST:PORT|unix:PATH\n"
+	"                          serve the GDB remote protocol there (docs/introspect.md)\n"
+	"  --gdb-wait              with --gdb: start with every vCPU stopped until gdb\n"
+	"                          continues it\n"
 	"\n"
 	"The guest's serial port (COM1) is written to stdout.\n"
 	"\n"
@@ -102,6 +106,8 @@ static int report_end(const vmm_run_result *res, const cli_run_opts *o)
 		return fail(ST_INTERNAL, "internal error: ", res->message);
 	case VMM_END_UNHANDLED:
 		return fail(ST_UNHANDLED, "unhandled guest exit: ", res->message);
+	case VMM_END_STOPPED:
+		return fail(ST_UNHANDLED, "", res->message);
 	default:
 		snprintf(msg, sizeof(msg), "run ended in an unknown way (%u): %.200s",
 			 res->end, res->message);
@@ -109,10 +115,30 @@ static int report_end(const vmm_run_result *res, const cli_run_opts *o)
 	}
 }
 
+/* --gdb: the stub listens before the guest runs; its address on stderr. */
+static int start_gdb(vmm_vm *vm, const cli_run_opts *o, vmm_gdb **out)
+{
+	vmm_gdb_config gc = VMM_GDB_CONFIG_INIT;
+
+	*out = NULL;
+	if (!o->gdb) {
+		if (o->gdb_wait)
+			return fail(ST_USAGE, "", "--gdb-wait needs --gdb");
+		return 0;
+	}
+	gc.address = o->gdb;
+	gc.flags = o->gdb_wait ? VMM_GDB_WAIT : 0;
+	if (vmm_gdb_start(vm, &gc, out))
+		return fail(ST_USAGE, "--gdb: ", vmm_last_error());
+	fprintf(stderr, "vmm: gdb stub listening on %s\n", vmm_gdb_address(*out));
+	return 0;
+}
+
 static int run_vm(vmm_vm *vm, const cli_run_opts *o)
 {
 	vmm_run_options ro = VMM_RUN_OPTIONS_INIT;
 	vmm_run_result res = VMM_RUN_RESULT_INIT;
+	vmm_gdb *gdb = NULL;
 	char prefix[300];
 	int rc;
 
@@ -125,7 +151,11 @@ static int run_vm(vmm_vm *vm, const cli_run_opts *o)
 		return fail(status_for(rc), prefix, vmm_last_error());
 	}
 	ro.timeout_ms = o->timeout_ms;
+	rc = start_gdb(vm, o, &gdb);
+	if (rc)
+		return rc;
 	rc = vmm_vm_run(vm, &ro, &res);
+	vmm_gdb_destroy(gdb);   /* tells gdb how the guest ended */
 	if (rc)
 		return fail(ST_INTERNAL, "run failed: ", vmm_last_error());
 	return report_end(&res, o);
