@@ -1,0 +1,16 @@
+# debug.gdb - with the gdbtarget guest stopped before its first instruction.
+break compute
+continue
+print x
+print/x $rdi = 20
+print seed
+watch counter
+continue
+continue
+delete
+set $before = $pc
+stepi
+printf "stepped-to "
+x/i $pc
+printf "rip-moved %d\n", $pc != $before
+continue
