@@ -20,4 +20,10 @@ const vmm__backend_ops vmm__kvm_ops = {
 	.run = kvm__run,
 	.kick = kvm__kick,
 	.set_msr = kvm__set_msr,
+	.ix_caps = kvm__ix_caps,
+	.ix_changed = kvm__ix_changed,
+	.get_msr = kvm__get_msr,
+	.get_fpu = kvm__get_fpu,
+	.set_fpu = kvm__set_fpu,
+	.get_dregs = kvm__get_dregs,
 };

@@ -59,6 +59,10 @@ typedef struct kvm__vm {
 	pthread_mutex_t lock;                 /* guards the queue */
 	atomic_uint nremoved;
 	struct kvm_userspace_memory_region removed[VMM__MAX_MEMSLOTS];
+	/* introspect.c: the monitor's debug registers (lock guards them) */
+	struct kvm_guest_debug dbg;
+	uint64_t dbg_step;                    /* bit i: vCPU i single-steps */
+	atomic_uint dbg_gen;
 } kvm__vm;
 
 /* Carries out queued memslot removals. */
@@ -98,6 +102,7 @@ typedef struct kvm__vcpu {
 	atomic_int running;
 	atomic_int kickers;
 	pthread_t thread;
+	unsigned dbg_gen;             /* kvm__vm.dbg_gen applied (introspect.c) */
 } kvm__vcpu;
 
 static inline kvm__vm *kvm__vm_of(const vmm_vm *vm)
@@ -125,6 +130,17 @@ int kvm__set_sregs(vmm_vcpu *vcpu, const vmm_sregs *sregs);
 int kvm__set_msr(vmm_vcpu *vcpu, uint32_t msr, uint64_t value);
 int kvm__run(vmm_vcpu *vcpu, vmm_exit *exit);
 void kvm__kick(vmm_vcpu *vcpu);
+
+/* introspect.c: hooks (KVM_SET_GUEST_DEBUG) and register families. The run
+ * loop calls kvm__debug_apply before KVM_RUN when dbg_gen moved. */
+void kvm__ix_caps(vmm_vm *vm, vmm_hook_caps *caps);
+int kvm__ix_changed(vmm_vm *vm);
+int kvm__debug_apply(vmm_vcpu *vcpu, kvm__vcpu *kv);
+int kvm__exit_debug(vmm_vcpu *vcpu, struct kvm_run *run, vmm_exit *exit);
+int kvm__get_msr(vmm_vcpu *vcpu, uint32_t msr, uint64_t *value);
+int kvm__get_fpu(vmm_vcpu *vcpu, vmm_fpu *fpu);
+int kvm__set_fpu(vmm_vcpu *vcpu, const vmm_fpu *fpu);
+int kvm__get_dregs(vmm_vcpu *vcpu, vmm_dregs *dregs);
 
 /* cpuid.c: builds the CPUID table for one vCPU from the host's supported
  * list. Returns a malloc'ed table or NULL with the error set. */

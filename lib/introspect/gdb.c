@@ -149,6 +149,11 @@ static void accept_connection(vmm_gdb *g)
 	g->in_len = 0;
 	g->no_ack = false;
 	g->swbreak = false;
+	g->exited = false;
+	g->kill = false;
+	pthread_mutex_lock(&g->lock);
+	gdb_stop_now(g);
+	pthread_mutex_unlock(&g->lock);
 }
 
 /* Reports a stop or the end of the guest to a gdb waiting for one. */

@@ -218,17 +218,25 @@ static void bp_cmd(vmm_gdb *g, const char *p)
 	pthread_mutex_unlock(&g->lock);
 }
 
-/* '?': report the stop; stops the target first if it runs. */
+/* Stops the target if it runs (lock held): gdb expects it stopped when it
+ * connects, and kvm vCPUs can only be inspected outside KVM_RUN. */
+void gdb_stop_now(vmm_gdb *g)
+{
+	if (g->stopped)
+		return;
+	gdb_pause_all(g, 5);
+	if (!gdb_wait_stop(g, 2000)) {
+		g->stopped = true;     /* no vCPU runs now: stopped as it is */
+		g->stop_vcpu = vcpu_of(g, 0) ? vcpu_of(g, 0)->index : 0;
+		g->stop_extra[0] = 0;
+	}
+}
+
+/* '?': report the stop. */
 static void why_stopped(vmm_gdb *g)
 {
 	pthread_mutex_lock(&g->lock);
-	if (!g->stopped) {
-		gdb_pause_all(g, 5);
-		if (!gdb_wait_stop(g, 2000)) {
-			g->stopped = true;     /* no vCPU runs now: stopped as it is */
-			g->stop_vcpu = vcpu_of(g, 0) ? vcpu_of(g, 0)->index : 0;
-		}
-	}
+	gdb_stop_now(g);
 	gdb_stop_reply(g);
 	pthread_mutex_unlock(&g->lock);
 }

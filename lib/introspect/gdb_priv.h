@@ -76,6 +76,7 @@ int gdb_hook_for_bp(vmm_gdb *g, gdb_bp *bp);                /* lock held */
 /* gdb_cmd.c */
 void gdb_command(vmm_gdb *g, char *pkt, size_t len);
 void gdb_bps_clear(vmm_gdb *g);
+void gdb_stop_now(vmm_gdb *g);                       /* lock held */
 /* gdb_regs.c */
 const char *gdb_target_xml(int is64);
 int gdb_regs_get(vmm_vcpu *vcpu, int is64, char *hex, size_t cap);

@@ -4,9 +4,6 @@ continue
 print x
 print/x $rdi = 20
 print seed
-watch counter
-continue
-continue
 delete
 set $before = $pc
 stepi

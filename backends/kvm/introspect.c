@@ -1,0 +1,252 @@
+/* introspect.c - the kvm backend's side of lib/introspect: breakpoints,
+ * watchpoints and single-step through KVM_SET_GUEST_DEBUG, the
+ * KVM_EXIT_DEBUG exits they cause, and MSR, FPU and debug-register reads.
+ *
+ * BREAK, HWBREAK and WATCH hooks share the four debug registers that KVM
+ * loads for the monitor (KVM_GUESTDBG_USE_HW_BP): guest memory is never
+ * patched, and the guest still reads its own DR0-DR7. The hook set is
+ * turned into a kvm_guest_debug template (ix_changed, any thread); each
+ * vCPU applies it on its own thread before entering the guest when the
+ * template's generation moved (running vCPUs are nudged out of KVM_RUN by
+ * the kick signal without a cancelled exit). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "backends/emu/decode.h"
+#include "backends/kvm/kvm_priv.h"
+#include "lib/introspect/ix.h"
+
+#define DR6_BS (1u << 14)
+#define RFLAGS_RF (1ull << 16)
+
+void kvm__ix_caps(vmm_vm *vm, vmm_hook_caps *caps)
+{
+	caps->events = VMM__IX_BIT(VMM_EV_BREAK) | VMM__IX_BIT(VMM_EV_HWBREAK) |
+		       VMM__IX_BIT(VMM_EV_STEP) | VMM__IX_BIT(VMM_EV_WATCH);
+	caps->flags = VMM_ICAP_INVISIBLE_BREAK | VMM_ICAP_DR_VIRTUAL;
+	caps->hw_slots = 4;
+	snprintf(caps->notes, sizeof(caps->notes),
+		 "kvm: BREAK, HWBREAK and WATCH share the 4 debug registers of "
+		 "KVM_SET_GUEST_DEBUG; CR writes, CPUID and HLT are handled inside KVM "
+		 "without an exit to user space, and MSR-write, exception and page "
+		 "hooks are not implemented on kvm yet");
+}
+
+/* DR7 bits for slot i: enable (G), R/W and LEN. */
+static uint64_t dr7_slot(unsigned i, const vmm_hook_config *c)
+{
+	static const uint8_t len_bits[9] = { 0, 0, 1, 0, 3, 0, 0, 0, 2 };
+	uint64_t rw = 0, len = 0;
+
+	if (c->type == VMM_EV_WATCH) {
+		rw = (c->access & VMM_MEM_READ) ? 3 : 1;
+		len = len_bits[c->len];
+	}
+	return (2ull << (2 * i)) | (rw << (16 + 4 * i)) | (len << (18 + 4 * i));
+}
+
+int kvm__ix_changed(vmm_vm *vm)
+{
+	kvm__vm *kvm = kvm__vm_of(vm);
+	vmm__ix *ix = atomic_load(&vm->ix);
+	struct kvm_guest_debug d;
+	uint64_t step = 0;
+	unsigned n = 0;
+
+	memset(&d, 0, sizeof(d));
+	for (unsigned i = 0; ix && i < VMM_HOOK_MAX; i++) {
+		const vmm_hook_config *c = &ix->hooks[i].cfg;
+
+		if (!ix->hooks[i].id)
+			continue;
+		if (c->type == VMM_EV_STEP)
+			step |= 1ull << c->vcpu;
+		if (c->type != VMM_EV_BREAK && c->type != VMM_EV_HWBREAK &&
+		    c->type != VMM_EV_WATCH)
+			continue;
+		if (n == 4)
+			return vmm__err(VMM_EBUSY, "kvm: the 4 debug registers are in use "
+					"(BREAK, HWBREAK and WATCH hooks share them)");
+		d.arch.debugreg[n] = c->addr;
+		d.arch.debugreg[7] |= dr7_slot(n, c);
+		n++;
+	}
+	if (n)
+		d.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP;
+	pthread_mutex_lock(&kvm->lock);
+	kvm->dbg = d;
+	kvm->dbg_step = step;
+	atomic_fetch_add(&kvm->dbg_gen, 1);
+	pthread_mutex_unlock(&kvm->lock);
+	for (uint32_t i = 0; i < VMM_MAX_VCPUS; i++)
+		if (vm->vcpus[i])
+			kvm__kick(vm->vcpus[i]);   /* out of KVM_RUN: apply it */
+	return 0;
+}
+
+int kvm__debug_apply(vmm_vcpu *vcpu, kvm__vcpu *kv)
+{
+	kvm__vm *kvm = kvm__vm_of(vcpu->vm);
+	struct kvm_guest_debug d;
+
+	pthread_mutex_lock(&kvm->lock);
+	d = kvm->dbg;
+	kv->dbg_gen = atomic_load(&kvm->dbg_gen);
+	if (kvm->dbg_step & (1ull << vcpu->index))
+		d.control |= KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP;
+	pthread_mutex_unlock(&kvm->lock);
+	if (ioctl(kv->fd, KVM_SET_GUEST_DEBUG, &d) < 0)
+		return vmm__err(VMM_EINTERNAL, "kvm: KVM_SET_GUEST_DEBUG on vCPU %u: %s",
+				vcpu->index, strerror(errno));
+	return 0;
+}
+
+/* The event a KVM_EXIT_DEBUG reports: STEP, or the slot in DR6. */
+static int debug_event(vmm_vm *vm, const struct kvm_debug_exit_arch *a, vmm_event *ev)
+{
+	kvm__vm *kvm = kvm__vm_of(vm);
+	vmm__ix *ix = atomic_load(&vm->ix);
+	unsigned slot = 4;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->rip = ev->addr = a->pc;
+	for (unsigned i = 0; i < 4; i++)
+		if (a->dr6 & (1u << i))
+			slot = i;
+	if (slot == 4) {
+		ev->type = VMM_EV_STEP;
+		return (a->dr6 & DR6_BS) || a->exception == 1 ? 0 : -1;
+	}
+	pthread_mutex_lock(&kvm->lock);
+	ev->addr = kvm->dbg.arch.debugreg[slot];
+	ev->type = ((kvm->dbg.arch.debugreg[7] >> (16 + 4 * slot)) & 3) ? VMM_EV_WATCH
+									 : VMM_EV_HWBREAK;
+	pthread_mutex_unlock(&kvm->lock);
+	if (ev->type == VMM_EV_WATCH) {
+		ev->access = VMM_MEM_WRITE;
+		ev->value = 1;
+	} else if (ix) {
+		pthread_mutex_lock(&ix->lock);   /* report the kind gdb asked for */
+		for (unsigned i = 0; i < VMM_HOOK_MAX; i++)
+			if (ix->hooks[i].id && ix->hooks[i].cfg.type == VMM_EV_BREAK &&
+			    ix->hooks[i].cfg.addr == ev->addr)
+				ev->type = VMM_EV_BREAK;
+		pthread_mutex_unlock(&ix->lock);
+	}
+	return 0;
+}
+
+/* Instruction length at RIP, by the emu decoder (for SKIP). */
+static int insn_len(vmm_vcpu *vcpu, const vmm_regs *r)
+{
+	vmm_sregs s;
+	uint8_t bytes[15];
+	emu_dec d;
+	unsigned sz;
+	int len;
+
+	if (kvm__get_sregs(vcpu, &s) || vmm_virt_read(vcpu, s.cs.base + r->rip, bytes, 15))
+		return -1;
+	sz = s.cs.l ? 3 : s.cs.db ? 2 : 1;
+	len = emu_decode(bytes, 15, sz, &d);
+	return len > 0 ? len : -1;
+}
+
+int kvm__exit_debug(vmm_vcpu *vcpu, struct kvm_run *run, vmm_exit *exit)
+{
+	vmm_event ev;
+	vmm_regs r;
+	uint32_t act;
+	int len;
+
+
+	if (debug_event(vcpu->vm, &run->debug.arch, &ev))
+		return KVM__EXIT_CONTINUE;
+	act = vmm__ix_fire(vcpu, &ev);
+	if (kvm__get_regs(vcpu, &r))
+		return KVM__EXIT_CONTINUE;
+	if (act == VMM_ACT_STOP) {
+		exit->reason = VMM_EXIT_STOPPED;
+		return KVM__EXIT_RETURN;
+	}
+	if (ev.type == VMM_EV_HWBREAK && r.rip == ev.rip) {
+		if (act == VMM_ACT_SKIP && (len = insn_len(vcpu, &r)) > 0)
+			r.rip += (uint64_t)len;
+		else
+			r.rflags |= RFLAGS_RF;   /* run it once past the breakpoint */
+		kvm__set_regs(vcpu, &r);
+	}
+	return KVM__EXIT_CONTINUE;
+}
+
+/* ---- Register families ---------------------------------------------------- */
+
+int kvm__get_msr(vmm_vcpu *vcpu, uint32_t msr, uint64_t *value)
+{
+	struct { struct kvm_msrs h; struct kvm_msr_entry e; } m;
+
+	memset(&m, 0, sizeof(m));
+	m.h.nmsrs = 1;
+	m.e.index = msr;
+	if (ioctl(kvm__vcpu_of(vcpu)->fd, KVM_GET_MSRS, &m) != 1)
+		return vmm__err(VMM_EINVAL, "kvm: MSR 0x%x cannot be read (KVM_GET_MSRS)", msr);
+	*value = m.e.data;
+	return 0;
+}
+
+int kvm__get_fpu(vmm_vcpu *vcpu, vmm_fpu *f)
+{
+	struct kvm_fpu k;
+
+	if (ioctl(kvm__vcpu_of(vcpu)->fd, KVM_GET_FPU, &k) < 0)
+		return vmm__err(VMM_EINTERNAL, "kvm: KVM_GET_FPU: %s", strerror(errno));
+	memset(f, 0, sizeof(*f));
+	memcpy(f->st, k.fpr, sizeof(f->st));
+	f->fcw = k.fcw;
+	f->fsw = k.fsw;
+	/* KVM gives the abridged tag (1 bit per register: valid) */
+	for (unsigned r = 0; r < 8; r++)
+		f->ftw |= (uint16_t)((k.ftwx >> r & 1 ? 0u : 3u) << (2 * r));
+	f->fop = k.last_opcode;
+	f->fip = k.last_ip;
+	f->fdp = k.last_dp;
+	f->mxcsr = k.mxcsr;
+	memcpy(f->xmm, k.xmm, sizeof(f->xmm));
+	return 0;
+}
+
+int kvm__set_fpu(vmm_vcpu *vcpu, const vmm_fpu *f)
+{
+	struct kvm_fpu k;
+
+	memset(&k, 0, sizeof(k));
+	memcpy(k.fpr, f->st, sizeof(k.fpr));
+	k.fcw = f->fcw;
+	k.fsw = f->fsw;
+	for (unsigned r = 0; r < 8; r++)
+		if (((f->ftw >> (2 * r)) & 3) != 3)
+			k.ftwx |= (uint8_t)(1u << r);
+	k.last_opcode = f->fop;
+	k.last_ip = f->fip;
+	k.last_dp = f->fdp;
+	k.mxcsr = f->mxcsr;
+	memcpy(k.xmm, f->xmm, sizeof(k.xmm));
+	if (ioctl(kvm__vcpu_of(vcpu)->fd, KVM_SET_FPU, &k) < 0)
+		return vmm__err(VMM_EINVAL, "kvm: KVM_SET_FPU: %s", strerror(errno));
+	return 0;
+}
+
+int kvm__get_dregs(vmm_vcpu *vcpu, vmm_dregs *d)
+{
+	struct kvm_debugregs k;
+
+	if (ioctl(kvm__vcpu_of(vcpu)->fd, KVM_GET_DEBUGREGS, &k) < 0)
+		return vmm__err(VMM_EINTERNAL, "kvm: KVM_GET_DEBUGREGS: %s", strerror(errno));
+	memset(d, 0, sizeof(*d));
+	memcpy(d->dr, k.db, sizeof(k.db));
+	d->dr[6] = k.dr6;
+	d->dr[7] = k.dr7;
+	return 0;
+}
