@@ -51,12 +51,14 @@ GUEST_C      := $(wildcard tests/guests/*.c)
 GUEST_S      := $(wildcard tests/guests/*.S)
 GUESTS       := $(GUEST_C:tests/guests/%.c=$(GUEST_DIR)/%.elf) \
                 $(GUEST_S:tests/guests/%.S=$(GUEST_DIR)/%.elf) \
-                $(patsubst examples/hello/%.c,$(GUEST_DIR)/%.elf,$(wildcard examples/hello/hello.c))
+                $(patsubst examples/hello/%.c,$(GUEST_DIR)/%.elf,$(wildcard examples/hello/hello.c)) \
+                $(GUEST_DIR)/monitor-guest.elf
+EXAMPLES     := $(B)/examples/monitor/monitor
 
 .PHONY: all lib cli guests check check-unit check-guests check-header check-abi \
         check-asan check-hosts bench bench-kvm abi-update install clean help
 
-all: $(SOLIB) $(ALIB) $(CLI) guests
+all: $(SOLIB) $(ALIB) $(CLI) guests $(EXAMPLES)
 
 help:
 	@echo "make            build libvmm.so.$(SOMAJOR), libvmm.a, the vmm CLI and test guests"
@@ -124,6 +126,17 @@ $(GUEST_DIR)/hello.elf: examples/hello/hello.c $(GUEST_RT64_OBJS) tests/guests/r
 	@mkdir -p $(dir $@)
 	$(GUEST_CC) $(GUEST_CFLAGS) -static -Wl,-T,tests/guests/rt/guest64.ld \
 	      -Wl,--build-id=none -o $@ $(GUEST_RT64_OBJS) $<
+
+$(GUEST_DIR)/monitor-guest.elf: examples/monitor/guest.c $(GUEST_RT64_OBJS) tests/guests/rt/guest64.ld
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) $(GUEST_CFLAGS) -static -Wl,-T,tests/guests/rt/guest64.ld \
+	      -Wl,--build-id=none -o $@ $(GUEST_RT64_OBJS) $<
+
+# Examples link the shared library, as embedders do.
+$(B)/examples/%: examples/%.c $(SOLIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(APPCFLAGS) -pie $(HARDEN_LD) $(SANLD) -o $@ $< -L$(B) -l:libvmm.so.$(SOMAJOR) \
+	      -lelf -Wl,-rpath,'$$ORIGIN/../..'
 
 -include tests/guests/guests.mk
 -include tests/hosts/hosts.mk
