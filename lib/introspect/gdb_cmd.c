@@ -60,6 +60,35 @@ static void q_threads(vmm_gdb *g)
 	gdb_send(g, buf, o);
 }
 
+/* "monitor core PATH": a core file of the stopped VM (vmm_core_dump). */
+static void monitor_cmd(vmm_gdb *g, const char *hex)
+{
+	char cmd[512], msg[600], out[2 * sizeof(msg) + 2];
+	size_t n = strlen(hex) / 2;
+
+	if (n >= sizeof(cmd) || gdb_unhex(cmd, hex, n)) {
+		gdb_send_str(g, "E01");
+		return;
+	}
+	cmd[n] = 0;
+	if (strncmp(cmd, "core ", 5) || !cmd[5]) {
+		snprintf(msg, sizeof(msg), "libvmm stub: monitor commands: core PATH\n");
+	} else {
+		pthread_mutex_lock(&g->lock);
+		if (!g->stopped)
+			snprintf(msg, sizeof(msg), "the target runs\n");
+		else if (vmm__core_dump(g->vm, cmd + 5))
+			snprintf(msg, sizeof(msg), "%s\n", vmm_last_error());
+		else
+			snprintf(msg, sizeof(msg), "core written to %s\n", cmd + 5);
+		pthread_mutex_unlock(&g->lock);
+	}
+	out[0] = 'O';
+	gdb_hex(out + 1, msg, strlen(msg));
+	gdb_send(g, out, 1 + 2 * strlen(msg));
+	gdb_send_str(g, "OK");
+}
+
 static void query(vmm_gdb *g, const char *p)
 {
 	char buf[64];
@@ -72,6 +101,8 @@ static void query(vmm_gdb *g, const char *p)
 			     "QStartNoAckMode+");
 	} else if (!strncmp(p, "qXfer:features:read:", 20)) {
 		q_xfer_features(g, p + 20);
+	} else if (!strncmp(p, "qRcmd,", 6)) {
+		monitor_cmd(g, p + 6);
 	} else if (!strcmp(p, "qfThreadInfo")) {
 		q_threads(g);
 	} else if (!strcmp(p, "qsThreadInfo")) {

@@ -55,5 +55,7 @@ void vmm__ix_run_end(vmm_vm *vm, uint32_t end, uint32_t code);
 int vmm__ix_ending(const vmm_vm *vm);
 void vmm__ix_destroy(vmm_vm *vm);
 vmm__ix *vmm__ix_get(vmm_vm *vm);   /* creates the table; NULL: no memory */
+/* vmm_core_dump without the running-vCPU check (the gdb stub, all paused). */
+int vmm__core_dump(vmm_vm *vm, const char *path);
 
 #endif
