@@ -3,6 +3,9 @@
  * actions (continue, skip, stop, inject, register changes) take effect,
  * observing handlers leave no trace in the guest, removed hooks stop firing,
  * bad input is an error; memory by virtual address, MSRs, FPU state. */
+#include <stdlib.h>
+#include <unistd.h>
+
 #include "tests/unit/emu_test.h"
 
 typedef struct rec {
@@ -481,6 +484,46 @@ static void test_caps(void **state)
 	fx_destroy(&fx);
 }
 
+static void test_core_dump(void **state)
+{
+	emu_fx fx;
+	char path[] = "/tmp/test_introspect_coreXXXXXX";
+	int fd = mkstemp(path);
+	uint8_t hdr[64], ph[56];
+	uint16_t type, machine, phnum;
+	uint32_t ptype;
+	uint64_t vaddr, filesz, off;
+	uint8_t code[13];
+
+	assert_true(fd >= 0);
+	et_setup(&fx, g_seq, EMU_LEN(g_seq));
+	et_run(&fx, VMM_EXIT_HLT);
+	assert_int_equal(vmm_core_dump(fx.vm, path), 0);
+	assert_int_equal(pread(fd, hdr, 64, 0), 64);
+	assert_memory_equal(hdr, "\177ELF\2\1\1", 7);
+	memcpy(&type, hdr + 16, 2);
+	memcpy(&machine, hdr + 18, 2);
+	memcpy(&phnum, hdr + 56, 2);
+	assert_int_equal(type, 4);          /* ET_CORE */
+	assert_int_equal(machine, 62);      /* EM_X86_64 */
+	assert_int_equal(phnum, 2);         /* notes + the one RAM slot */
+	assert_int_equal(pread(fd, ph, 56, 64 + 56), 56);   /* the PT_LOAD */
+	memcpy(&ptype, ph, 4);
+	memcpy(&off, ph + 8, 8);
+	memcpy(&vaddr, ph + 16, 8);
+	memcpy(&filesz, ph + 32, 8);
+	assert_int_equal(ptype, 1);
+	assert_int_equal(vaddr, 0);
+	assert_int_equal(filesz, fx.mem_size);
+	assert_int_equal(pread(fd, code, sizeof(code), (off_t)(off + FX_CODE)), sizeof(code));
+	assert_memory_equal(code, g_seq, sizeof(code));
+	close(fd);
+	unlink(path);
+	assert_int_equal(vmm_core_dump(fx.vm, "/nonexistent/dir/core"), VMM_EIO);
+	assert_int_equal(vmm_core_dump(NULL, path), VMM_EINVAL);
+	fx_destroy(&fx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -503,6 +546,7 @@ int main(void)
 		cmocka_unit_test(test_virt_memory),
 		cmocka_unit_test(test_fpu_state),
 		cmocka_unit_test(test_caps),
+		cmocka_unit_test(test_core_dump),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
