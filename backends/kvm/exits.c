@@ -162,6 +162,7 @@ static const exit_fn handlers[] = {
 	[KVM_EXIT_HYPERCALL] = on_hypercall,
 	[KVM_EXIT_HLT] = on_hlt,
 	[KVM_EXIT_DEBUG] = kvm__exit_debug,
+	[KVM_EXIT_X86_WRMSR] = kvm__exit_wrmsr,
 	[KVM_EXIT_IRQ_WINDOW_OPEN] = on_continue,
 	[KVM_EXIT_SHUTDOWN] = on_shutdown,
 	[KVM_EXIT_FAIL_ENTRY] = on_fail_entry,

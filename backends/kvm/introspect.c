@@ -8,7 +8,9 @@
  * turned into a kvm_guest_debug template (ix_changed, any thread); each
  * vCPU applies it on its own thread before entering the guest when the
  * template's generation moved (running vCPUs are nudged out of KVM_RUN by
- * the kick signal without a cancelled exit). */
+ * the kick signal without a cancelled exit). Continuing from a breakpoint
+ * single-steps the instruction with that breakpoint disabled (RFLAGS.RF is
+ * not honoured everywhere: PVM ignores it), then restores it. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,19 +21,20 @@
 #include "lib/introspect/ix.h"
 
 #define DR6_BS (1u << 14)
-#define RFLAGS_RF (1ull << 16)
 
 void kvm__ix_caps(vmm_vm *vm, vmm_hook_caps *caps)
 {
 	caps->events = VMM__IX_BIT(VMM_EV_BREAK) | VMM__IX_BIT(VMM_EV_HWBREAK) |
-		       VMM__IX_BIT(VMM_EV_STEP) | VMM__IX_BIT(VMM_EV_WATCH);
+		       VMM__IX_BIT(VMM_EV_STEP) | VMM__IX_BIT(VMM_EV_WATCH) |
+		       VMM__IX_BIT(VMM_EV_MSR_WRITE);
 	caps->flags = VMM_ICAP_INVISIBLE_BREAK | VMM_ICAP_DR_VIRTUAL;
 	caps->hw_slots = 4;
 	snprintf(caps->notes, sizeof(caps->notes),
 		 "kvm: BREAK, HWBREAK and WATCH share the 4 debug registers of "
-		 "KVM_SET_GUEST_DEBUG; CR writes, CPUID and HLT are handled inside KVM "
-		 "without an exit to user space, and MSR-write, exception and page "
-		 "hooks are not implemented on kvm yet");
+		 "KVM_SET_GUEST_DEBUG; MSR_WRITE uses KVM's user-space MSR filter (at "
+		 "most %d MSRs); CR writes, CPUID and HLT are handled inside KVM "
+		 "without an exit to user space; exception and page hooks are not "
+		 "implemented on kvm yet", KVM_MSR_FILTER_MAX_RANGES);
 }
 
 /* DR7 bits for slot i: enable (G), R/W and LEN. */
@@ -47,6 +50,44 @@ static uint64_t dr7_slot(unsigned i, const vmm_hook_config *c)
 	return (2ull << (2 * i)) | (rw << (16 + 4 * i)) | (len << (18 + 4 * i));
 }
 
+/* MSR_WRITE hooks: writes to those MSRs exit to user space (the filter
+ * denies them; KVM_CAP_X86_USER_SPACE_MSR turns the denial into an exit). */
+static int msr_filter(vmm_vm *vm, const vmm__ix *ix)
+{
+	kvm__vm *kvm = kvm__vm_of(vm);
+	static const uint8_t deny = 0;
+	struct kvm_msr_filter f;
+	unsigned n = 0;
+
+	memset(&f, 0, sizeof(f));
+	f.flags = KVM_MSR_FILTER_DEFAULT_ALLOW;
+	for (unsigned i = 0; ix && i < VMM_HOOK_MAX; i++) {
+		const vmm_hook_config *c = &ix->hooks[i].cfg;
+
+		if (!ix->hooks[i].id || c->type != VMM_EV_MSR_WRITE)
+			continue;
+		if (n == KVM_MSR_FILTER_MAX_RANGES)
+			return vmm__err(VMM_EBUSY, "kvm: MSR_WRITE hooks on more than %d MSRs",
+					KVM_MSR_FILTER_MAX_RANGES);
+		f.ranges[n++] = (struct kvm_msr_filter_range){ KVM_MSR_FILTER_WRITE, 1, c->index,
+							       (uint8_t *)&deny };
+	}
+	if (!n && !kvm->msr_filter_on)
+		return 0;
+	if (!kvm->msr_filter_on) {
+		struct kvm_enable_cap cap = { .cap = KVM_CAP_X86_USER_SPACE_MSR,
+					      .args = { KVM_MSR_EXIT_REASON_FILTER } };
+
+		if (ioctl(kvm->fd, KVM_ENABLE_CAP, &cap) < 0)
+			return vmm__err(VMM_ENOTSUP, "kvm: KVM_CAP_X86_USER_SPACE_MSR: %s",
+					strerror(errno));
+		kvm->msr_filter_on = 1;
+	}
+	if (ioctl(kvm->fd, KVM_X86_SET_MSR_FILTER, &f) < 0)
+		return vmm__err(VMM_ENOTSUP, "kvm: KVM_X86_SET_MSR_FILTER: %s", strerror(errno));
+	return 0;
+}
+
 int kvm__ix_changed(vmm_vm *vm)
 {
 	kvm__vm *kvm = kvm__vm_of(vm);
@@ -55,6 +96,10 @@ int kvm__ix_changed(vmm_vm *vm)
 	uint64_t step = 0;
 	unsigned n = 0;
 
+	int rc = msr_filter(vm, ix);
+
+	if (rc)
+		return rc;
 	memset(&d, 0, sizeof(d));
 	for (unsigned i = 0; ix && i < VMM_HOOK_MAX; i++) {
 		const vmm_hook_config *c = &ix->hooks[i].cfg;
@@ -97,6 +142,13 @@ int kvm__debug_apply(vmm_vcpu *vcpu, kvm__vcpu *kv)
 	if (kvm->dbg_step & (1ull << vcpu->index))
 		d.control |= KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP;
 	pthread_mutex_unlock(&kvm->lock);
+	if (kv->step_over) {
+		for (unsigned i = 0; i < 4; i++)
+			if (d.arch.debugreg[i] == kv->step_over_addr &&
+			    !((d.arch.debugreg[7] >> (16 + 4 * i)) & 3))
+				d.arch.debugreg[7] &= ~(3ull << (2 * i));
+		d.control |= KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP;
+	}
 	if (ioctl(kv->fd, KVM_SET_GUEST_DEBUG, &d) < 0)
 		return vmm__err(VMM_EINTERNAL, "kvm: KVM_SET_GUEST_DEBUG on vCPU %u: %s",
 				vcpu->index, strerror(errno));
@@ -156,14 +208,21 @@ static int insn_len(vmm_vcpu *vcpu, const vmm_regs *r)
 
 int kvm__exit_debug(vmm_vcpu *vcpu, struct kvm_run *run, vmm_exit *exit)
 {
+	kvm__vcpu *kv = kvm__vcpu_of(vcpu);
+	kvm__vm *kvm = kvm__vm_of(vcpu->vm);
 	vmm_event ev;
 	vmm_regs r;
 	uint32_t act;
 	int len;
 
-
 	if (debug_event(vcpu->vm, &run->debug.arch, &ev))
 		return KVM__EXIT_CONTINUE;
+	if (kv->step_over && ev.type == VMM_EV_STEP) {
+		kv->step_over = 0;     /* past the breakpoint: restore it */
+		kv->dbg_gen--;
+		if (!(kvm->dbg_step & (1ull << vcpu->index)))
+			return KVM__EXIT_CONTINUE;
+	}
 	act = vmm__ix_fire(vcpu, &ev);
 	if (kvm__get_regs(vcpu, &r))
 		return KVM__EXIT_CONTINUE;
@@ -171,13 +230,47 @@ int kvm__exit_debug(vmm_vcpu *vcpu, struct kvm_run *run, vmm_exit *exit)
 		exit->reason = VMM_EXIT_STOPPED;
 		return KVM__EXIT_RETURN;
 	}
-	if (ev.type == VMM_EV_HWBREAK && r.rip == ev.rip) {
-		if (act == VMM_ACT_SKIP && (len = insn_len(vcpu, &r)) > 0)
+	if ((ev.type == VMM_EV_HWBREAK || ev.type == VMM_EV_BREAK) && r.rip == ev.rip) {
+		if (act == VMM_ACT_SKIP && (len = insn_len(vcpu, &r)) > 0) {
 			r.rip += (uint64_t)len;
-		else
-			r.rflags |= RFLAGS_RF;   /* run it once past the breakpoint */
-		kvm__set_regs(vcpu, &r);
+			kvm__set_regs(vcpu, &r);
+		} else {
+			kv->step_over = 1;     /* run it once past the breakpoint */
+			kv->step_over_addr = ev.addr;
+			kv->dbg_gen--;
+		}
 	}
+	return KVM__EXIT_CONTINUE;
+}
+
+/* A write to a filtered MSR (KVM_EXIT_X86_WRMSR): the MSR_WRITE hooks
+ * decide; CONTINUE makes the write (KVM_SET_MSRS), SKIP drops it, INJECT
+ * has KVM raise #GP. */
+int kvm__exit_wrmsr(vmm_vcpu *vcpu, struct kvm_run *run, vmm_exit *exit)
+{
+	vmm_event ev;
+	uint32_t act;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = VMM_EV_MSR_WRITE;
+	ev.index = run->msr.index;
+	ev.value = run->msr.data;
+	{
+		vmm_regs r;
+
+		if (kvm__get_regs(vcpu, &r) == 0)
+			ev.rip = ev.addr = r.rip;
+	}
+	act = vmm__ix_fire(vcpu, &ev);
+	run->msr.error = 0;
+	if (act == VMM_ACT_STOP) {
+		exit->reason = VMM_EXIT_STOPPED;
+		return KVM__EXIT_RETURN;
+	}
+	if (act == VMM_ACT_INJECT)
+		run->msr.error = 1;
+	else if (act == VMM_ACT_CONTINUE && kvm__set_msr(vcpu, run->msr.index, run->msr.data))
+		run->msr.error = 1;   /* the MSR does not take it: #GP as KVM would */
 	return KVM__EXIT_CONTINUE;
 }
 

@@ -63,6 +63,7 @@ typedef struct kvm__vm {
 	struct kvm_guest_debug dbg;
 	uint64_t dbg_step;                    /* bit i: vCPU i single-steps */
 	atomic_uint dbg_gen;
+	int msr_filter_on;                    /* user-space MSR exits enabled */
 } kvm__vm;
 
 /* Carries out queued memslot removals. */
@@ -103,6 +104,8 @@ typedef struct kvm__vcpu {
 	atomic_int kickers;
 	pthread_t thread;
 	unsigned dbg_gen;             /* kvm__vm.dbg_gen applied (introspect.c) */
+	uint8_t step_over;            /* stepping past a breakpoint at step_over_addr */
+	uint64_t step_over_addr;
 } kvm__vcpu;
 
 static inline kvm__vm *kvm__vm_of(const vmm_vm *vm)
@@ -137,6 +140,7 @@ void kvm__ix_caps(vmm_vm *vm, vmm_hook_caps *caps);
 int kvm__ix_changed(vmm_vm *vm);
 int kvm__debug_apply(vmm_vcpu *vcpu, kvm__vcpu *kv);
 int kvm__exit_debug(vmm_vcpu *vcpu, struct kvm_run *run, vmm_exit *exit);
+int kvm__exit_wrmsr(vmm_vcpu *vcpu, struct kvm_run *run, vmm_exit *exit);
 int kvm__get_msr(vmm_vcpu *vcpu, uint32_t msr, uint64_t *value);
 int kvm__get_fpu(vmm_vcpu *vcpu, vmm_fpu *fpu);
 int kvm__set_fpu(vmm_vcpu *vcpu, const vmm_fpu *fpu);
