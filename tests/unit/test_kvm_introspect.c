@@ -120,6 +120,38 @@ static void test_msr_write(void **state)
 	vmm_vm_destroy(vm);
 }
 
+GUEST64(k_watch, "mov $0x1234, %eax\n mov %eax, 0x3000\n mov 0x3000, %ebx\n hlt");
+
+static void test_watch(void **state)
+{
+	vmm_vm *vm = kt_vm(0);
+	vmm_vcpu *vcpu = kt_vcpu_long(vm, k_watch, GUEST_LEN(k_watch), KT_CODE);
+	vmm_hook_config c = VMM_HOOK_CONFIG_INIT;
+	rec r = { 0 };
+	uint32_t id;
+
+	if (kt_is_pvm(vm)) {
+		vmm_vm_destroy(vm);
+		print_message("# SKIP reason: PVM does not deliver hardware data "
+			      "breakpoints (KVM_SET_GUEST_DEBUG; measured)\n");
+		skip();
+	}
+	c.type = VMM_EV_WATCH;
+	c.addr = 0x3000;
+	c.len = 4;
+	c.access = VMM_MEM_WRITE;
+	c.fn = on_event;
+	c.opaque = &r;
+	assert_int_equal(vmm_hook_add(vm, &c, &id), 0);
+	kt_expect_hlt(vcpu);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.ev[0].type, VMM_EV_WATCH);
+	assert_int_equal(r.ev[0].addr, 0x3000);
+	assert_int_equal(r.ev[0].rip, KT_CODE + 12);   /* after the store */
+	assert_int_equal(kt_regs(vcpu).rbx, 0x1234);
+	vmm_vm_destroy(vm);
+}
+
 static void test_refused_and_caps(void **state)
 {
 	vmm_vm *vm = kt_vm(0);
@@ -165,6 +197,7 @@ int main(void)
 		cmocka_unit_test(test_break_and_skip),
 		cmocka_unit_test(test_step),
 		cmocka_unit_test(test_msr_write),
+		cmocka_unit_test(test_watch),
 		cmocka_unit_test(test_refused_and_caps),
 	};
 
