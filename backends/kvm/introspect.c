@@ -289,6 +289,27 @@ int kvm__get_msr(vmm_vcpu *vcpu, uint32_t msr, uint64_t *value)
 	return 0;
 }
 
+/* KVM_GET_FPU/KVM_SET_FPU leave MXCSR out: it is at byte 24 of the XSAVE
+ * (FXSAVE) area; the XSAVE header's XSTATE_BV is at byte 512. */
+static int xsave_mxcsr(vmm_vcpu *vcpu, uint32_t *get, const uint32_t *set)
+{
+	struct kvm_xsave x;
+	int fd = kvm__vcpu_of(vcpu)->fd;
+
+	if (ioctl(fd, KVM_GET_XSAVE, &x) < 0)
+		return vmm__err(VMM_EINTERNAL, "kvm: KVM_GET_XSAVE: %s", strerror(errno));
+	if (get)
+		*get = x.region[6];
+	if (!set)
+		return 0;
+	x.region[6] = *set;
+	x.region[128] |= 3;   /* XSTATE_BV.FP|SSE: KVM takes MXCSR only with them */
+	if (ioctl(fd, KVM_SET_XSAVE, &x) < 0)
+		return vmm__err(VMM_EINVAL, "kvm: KVM_SET_XSAVE (MXCSR 0x%x): %s", *set,
+				strerror(errno));
+	return 0;
+}
+
 int kvm__get_fpu(vmm_vcpu *vcpu, vmm_fpu *f)
 {
 	struct kvm_fpu k;
@@ -305,9 +326,8 @@ int kvm__get_fpu(vmm_vcpu *vcpu, vmm_fpu *f)
 	f->fop = k.last_opcode;
 	f->fip = k.last_ip;
 	f->fdp = k.last_dp;
-	f->mxcsr = k.mxcsr;
 	memcpy(f->xmm, k.xmm, sizeof(f->xmm));
-	return 0;
+	return xsave_mxcsr(vcpu, &f->mxcsr, NULL);
 }
 
 int kvm__set_fpu(vmm_vcpu *vcpu, const vmm_fpu *f)
@@ -324,11 +344,10 @@ int kvm__set_fpu(vmm_vcpu *vcpu, const vmm_fpu *f)
 	k.last_opcode = f->fop;
 	k.last_ip = f->fip;
 	k.last_dp = f->fdp;
-	k.mxcsr = f->mxcsr;
 	memcpy(k.xmm, f->xmm, sizeof(k.xmm));
 	if (ioctl(kvm__vcpu_of(vcpu)->fd, KVM_SET_FPU, &k) < 0)
 		return vmm__err(VMM_EINVAL, "kvm: KVM_SET_FPU: %s", strerror(errno));
-	return 0;
+	return xsave_mxcsr(vcpu, NULL, &f->mxcsr);
 }
 
 int kvm__get_dregs(vmm_vcpu *vcpu, vmm_dregs *d)
