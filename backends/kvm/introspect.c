@@ -289,65 +289,74 @@ int kvm__get_msr(vmm_vcpu *vcpu, uint32_t msr, uint64_t *value)
 	return 0;
 }
 
-/* KVM_GET_FPU/KVM_SET_FPU leave MXCSR out: it is at byte 24 of the XSAVE
- * (FXSAVE) area; the XSAVE header's XSTATE_BV is at byte 512. */
-static int xsave_mxcsr(vmm_vcpu *vcpu, uint32_t *get, const uint32_t *set)
-{
-	struct kvm_xsave x;
-	int fd = kvm__vcpu_of(vcpu)->fd;
+/* x87/SSE state through KVM_GET/SET_XSAVE: its first 512 bytes are the
+ * FXSAVE layout (KVM_GET_FPU/KVM_SET_FPU leave MXCSR out, and KVM_SET_FPU
+ * does not mark the state present in XSTATE_BV, byte 512). */
+typedef struct fxsave_area {
+	uint16_t fcw, fsw;
+	uint8_t ftw, pad0;
+	uint16_t fop;
+	uint64_t fip, fdp;
+	uint32_t mxcsr, mxcsr_mask;
+	uint8_t st[8][16];
+	uint8_t xmm[16][16];
+} fxsave_area;
 
-	if (ioctl(fd, KVM_GET_XSAVE, &x) < 0)
+static int get_xsave(vmm_vcpu *vcpu, struct kvm_xsave *x)
+{
+	if (ioctl(kvm__vcpu_of(vcpu)->fd, KVM_GET_XSAVE, x) < 0)
 		return vmm__err(VMM_EINTERNAL, "kvm: KVM_GET_XSAVE: %s", strerror(errno));
-	if (get)
-		*get = x.region[6];
-	if (!set)
-		return 0;
-	x.region[6] = *set;
-	x.region[128] |= 3;   /* XSTATE_BV.FP|SSE: KVM takes MXCSR only with them */
-	if (ioctl(fd, KVM_SET_XSAVE, &x) < 0)
-		return vmm__err(VMM_EINVAL, "kvm: KVM_SET_XSAVE (MXCSR 0x%x): %s", *set,
-				strerror(errno));
 	return 0;
 }
 
 int kvm__get_fpu(vmm_vcpu *vcpu, vmm_fpu *f)
 {
-	struct kvm_fpu k;
+	struct kvm_xsave x;
+	fxsave_area a;
 
-	if (ioctl(kvm__vcpu_of(vcpu)->fd, KVM_GET_FPU, &k) < 0)
-		return vmm__err(VMM_EINTERNAL, "kvm: KVM_GET_FPU: %s", strerror(errno));
+	if (get_xsave(vcpu, &x))
+		return VMM_EINTERNAL;
+	memcpy(&a, x.region, sizeof(a));
 	memset(f, 0, sizeof(*f));
-	memcpy(f->st, k.fpr, sizeof(f->st));
-	f->fcw = k.fcw;
-	f->fsw = k.fsw;
-	/* KVM gives the abridged tag (1 bit per register: valid) */
-	for (unsigned r = 0; r < 8; r++)
-		f->ftw |= (uint16_t)((k.ftwx >> r & 1 ? 0u : 3u) << (2 * r));
-	f->fop = k.last_opcode;
-	f->fip = k.last_ip;
-	f->fdp = k.last_dp;
-	memcpy(f->xmm, k.xmm, sizeof(f->xmm));
-	return xsave_mxcsr(vcpu, &f->mxcsr, NULL);
+	memcpy(f->st, a.st, sizeof(f->st));
+	f->fcw = a.fcw;
+	f->fsw = a.fsw;
+	for (unsigned r = 0; r < 8; r++)   /* abridged tag: 1 = not empty */
+		f->ftw |= (uint16_t)((a.ftw >> r & 1 ? 0u : 3u) << (2 * r));
+	f->fop = a.fop;
+	f->fip = a.fip;
+	f->fdp = a.fdp;
+	f->mxcsr = a.mxcsr;
+	memcpy(f->xmm, a.xmm, sizeof(f->xmm));
+	return 0;
 }
 
 int kvm__set_fpu(vmm_vcpu *vcpu, const vmm_fpu *f)
 {
-	struct kvm_fpu k;
+	struct kvm_xsave x;
+	fxsave_area a;
 
-	memset(&k, 0, sizeof(k));
-	memcpy(k.fpr, f->st, sizeof(k.fpr));
-	k.fcw = f->fcw;
-	k.fsw = f->fsw;
+	if (get_xsave(vcpu, &x))
+		return VMM_EINTERNAL;
+	memcpy(&a, x.region, sizeof(a));
+	memcpy(a.st, f->st, sizeof(a.st));
+	a.fcw = f->fcw;
+	a.fsw = f->fsw;
+	a.ftw = 0;
 	for (unsigned r = 0; r < 8; r++)
 		if (((f->ftw >> (2 * r)) & 3) != 3)
-			k.ftwx |= (uint8_t)(1u << r);
-	k.last_opcode = f->fop;
-	k.last_ip = f->fip;
-	k.last_dp = f->fdp;
-	memcpy(k.xmm, f->xmm, sizeof(k.xmm));
-	if (ioctl(kvm__vcpu_of(vcpu)->fd, KVM_SET_FPU, &k) < 0)
-		return vmm__err(VMM_EINVAL, "kvm: KVM_SET_FPU: %s", strerror(errno));
-	return xsave_mxcsr(vcpu, NULL, &f->mxcsr);
+			a.ftw |= (uint8_t)(1u << r);
+	a.fop = f->fop;
+	a.fip = f->fip;
+	a.fdp = f->fdp;
+	a.mxcsr = f->mxcsr;
+	memcpy(a.xmm, f->xmm, sizeof(a.xmm));
+	memcpy(x.region, &a, sizeof(a));
+	x.region[128] |= 3;   /* XSTATE_BV: x87 and SSE state present */
+	if (ioctl(kvm__vcpu_of(vcpu)->fd, KVM_SET_XSAVE, &x) < 0)
+		return vmm__err(VMM_EINVAL, "kvm: KVM_SET_XSAVE: %s (MXCSR 0x%x)",
+				strerror(errno), f->mxcsr);
+	return 0;
 }
 
 int kvm__get_dregs(vmm_vcpu *vcpu, vmm_dregs *d)

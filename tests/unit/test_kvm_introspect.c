@@ -181,12 +181,7 @@ static void test_refused_and_caps(void **state)
 	memset(&f, 0, sizeof(f));
 	assert_int_equal(vmm_vcpu_get_fpu(vmm_vcpu_get(vm, 0), &f), 0);
 	assert_int_equal(f.xmm[2][0], 0x5a);
-	/* MXCSR goes through KVM_GET/SET_XSAVE (KVM_GET_FPU leaves it out):
-	 * the read gives the real value (reset: 0x1f80); on PVM the write does
-	 * not stick (measured; docs/introspect.md), so it is not asserted. */
-	if (f.mxcsr != 0x7f80)
-		print_message("# note: MXCSR read back as 0x%x after writing 0x7f80\n", f.mxcsr);
-	assert_true(f.mxcsr == 0x7f80 || f.mxcsr == 0x1f80);
+	assert_int_equal(f.mxcsr, 0x7f80);        /* through KVM_GET/SET_XSAVE */
 	assert_int_equal(vmm_vcpu_get_dregs(vmm_vcpu_get(vm, 0), &d), 0);
 	assert_int_equal(d.dr[7] & 0xff, 0);     /* the monitor's DRs stay out of sight */
 	vmm_vm_destroy(vm);
