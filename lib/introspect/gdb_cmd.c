@@ -283,9 +283,25 @@ static void resume_cmd(vmm_gdb *g, char c)
 	pthread_mutex_unlock(&g->lock);
 }
 
+/* Registers and memory only while the target is stopped: a running vCPU's
+ * state belongs to its thread (and kvm's is inside KVM_RUN). */
+static bool target_stopped(vmm_gdb *g)
+{
+	bool stopped;
+
+	pthread_mutex_lock(&g->lock);
+	stopped = g->stopped;
+	pthread_mutex_unlock(&g->lock);
+	if (!stopped)
+		gdb_send_str(g, "E10");
+	return stopped;
+}
+
 void gdb_command(vmm_gdb *g, char *p, size_t len)
 {
 	(void)len;
+	if (strchr("gGpPmM", p[0]) && !target_stopped(g))
+		return;
 	switch (p[0]) {
 	case 'q': case 'Q': query(g, p); break;
 	case '?': why_stopped(g); break;
