@@ -162,6 +162,8 @@ void emu_ix_sync(emu_cpu *cpu)
 /* Applies a handler's action for an event raised before an instruction. */
 static int apply(emu_cpu *cpu, uint32_t act, uint64_t rip_before, unsigned allow)
 {
+	if (act != VMM_ACT_CONTINUE || cpu->rip != rip_before)
+		cpu->ix.allow = 0;   /* the instruction will not be rerun */
 	switch (act) {
 	case VMM_ACT_STOP:
 		return stop(cpu);
@@ -212,11 +214,12 @@ int emu_ix_fault(emu_cpu *cpu)
 		return exception(cpu);
 	cpu->ix.fault = 0;
 	cpu->ix.ev.rip = cpu->rip;   /* raised mid-block: now exact */
-	if (cpu->ix.watch) {      /* run the instruction, then report */
-		cpu->ix.allow |= EMU_IX_ALLOW_MEM;
+	if (cpu->ix.watch && cpu->ix.ev.type == VMM_EV_WATCH) {
+		cpu->ix.allow |= EMU_IX_ALLOW_MEM;   /* run the instruction, then report */
 		emu_ix_sync(cpu);
 		return EMU_OK;
 	}
+	cpu->ix.watch = 0;        /* another event replaced a pending watch hit */
 	return apply(cpu, vmm__ix_fire(cpu->vcpu, &cpu->ix.ev), cpu->rip, allow);
 }
 
@@ -261,9 +264,10 @@ int emu_ix_step(emu_cpu *cpu)
 		return EMU_OK;
 	stepping = vmm__ix_stepping(cpu->vm, cpu->vcpu->index);
 	st = emu_run_one(cpu);
-	cpu->ix.allow = 0;
-	if (!cpu->ix.fault)
+	if (!cpu->ix.fault) {     /* done (or a real fault): allowances end */
+		cpu->ix.allow = 0;
 		cpu->ix.stepped = (uint8_t)stepping;
+	}                         /* else another event: keep them for the rerun */
 	if (cpu->ix.watch && !cpu->ix.fault) {
 		cpu->ix.watch = 0;
 		cpu->ix.watch_fire = 1;

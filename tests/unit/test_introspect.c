@@ -484,6 +484,28 @@ static void test_caps(void **state)
 	fx_destroy(&fx);
 }
 
+EMU_GUEST64(g_lmsw, "lmsw 0x200000\n mov $9, %ecx\n hlt");
+
+/* One instruction raising two events (a read watch, then a CR0 write):
+ * both handled, the instruction completes once. */
+static void test_watch_and_cr_in_one_insn(void **state)
+{
+	emu_fx fx;
+	rec w = { 0 }, c = { 0 };
+	uint16_t msw = 0x33;
+
+	et_setup(&fx, g_lmsw, EMU_LEN(g_lmsw));
+	assert_int_equal(vmm_mem_write(fx.vm, FX_DATA, &msw, 2), 0);
+	add_hook(&fx, VMM_EV_WATCH, FX_DATA, 2, VMM_MEM_READ, 0, &w);
+	add_hook(&fx, VMM_EV_CR_WRITE, 0, 0, 0, 0, &c);
+	et_run(&fx, VMM_EXIT_HLT);
+	assert_int_equal(c.n, 1);
+	assert_int_equal(c.ev[0].value & 0xffff, 0x33);
+	assert_true(w.n <= 1);
+	assert_int_equal(fx_regs(&fx).rcx, 9);
+	fx_destroy(&fx);
+}
+
 static void test_core_dump(void **state)
 {
 	emu_fx fx;
@@ -547,6 +569,7 @@ int main(void)
 		cmocka_unit_test(test_fpu_state),
 		cmocka_unit_test(test_caps),
 		cmocka_unit_test(test_core_dump),
+		cmocka_unit_test(test_watch_and_cr_in_one_insn),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
