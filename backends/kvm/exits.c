@@ -78,6 +78,8 @@ static int simple(vmm_exit *exit, uint32_t reason)
 
 static int on_hlt(vmm_vcpu *vcpu, struct kvm_run *run, vmm_exit *exit)
 {
+	if (atomic_load_explicit(&vcpu->vm->ix_flags, memory_order_relaxed))
+		return kvm__exit_hlt(vcpu, exit);   /* HLT hooks (introspect.c) */
 	return simple(exit, VMM_EXIT_HLT);
 }
 

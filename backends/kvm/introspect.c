@@ -27,13 +27,16 @@ void kvm__ix_caps(vmm_vm *vm, vmm_hook_caps *caps)
 	caps->events = VMM__IX_BIT(VMM_EV_BREAK) | VMM__IX_BIT(VMM_EV_HWBREAK) |
 		       VMM__IX_BIT(VMM_EV_STEP) | VMM__IX_BIT(VMM_EV_WATCH) |
 		       VMM__IX_BIT(VMM_EV_MSR_WRITE);
+	if (!(vm->config.flags & VMM_VM_IRQCHIP))
+		caps->events |= VMM__IX_BIT(VMM_EV_HLT);   /* HLT exits to user space */
 	caps->flags = VMM_ICAP_INVISIBLE_BREAK | VMM_ICAP_DR_VIRTUAL;
 	caps->hw_slots = 4;
 	snprintf(caps->notes, sizeof(caps->notes),
 		 "kvm: BREAK, HWBREAK and WATCH share the 4 debug registers of "
 		 "KVM_SET_GUEST_DEBUG; MSR_WRITE uses KVM's user-space MSR filter (at "
-		 "most %d MSRs); CR writes, CPUID and HLT are handled inside KVM "
-		 "without an exit to user space; exception and page hooks are not "
+		 "most %d MSRs); HLT is reported after it ran, and only without "
+		 "VMM_VM_IRQCHIP; CR writes and CPUID are handled inside KVM without "
+		 "an exit to user space; exception and page hooks are not "
 		 "implemented on kvm yet", KVM_MSR_FILTER_MAX_RANGES);
 }
 
@@ -272,6 +275,26 @@ int kvm__exit_wrmsr(vmm_vcpu *vcpu, struct kvm_run *run, vmm_exit *exit)
 	else if (act == VMM_ACT_CONTINUE && kvm__set_msr(vcpu, run->msr.index, run->msr.data))
 		run->msr.error = 1;   /* the MSR does not take it: #GP as KVM would */
 	return KVM__EXIT_CONTINUE;
+}
+
+/* KVM_EXIT_HLT with HLT hooks: KVM already ran the HLT (RIP is past it).
+ * CONTINUE: the HLT exit as usual; SKIP: the guest goes on as if it had
+ * been woken; STOP: VMM_EXIT_STOPPED. */
+int kvm__exit_hlt(vmm_vcpu *vcpu, vmm_exit *exit)
+{
+	vmm_event ev;
+	vmm_regs r;
+	uint32_t act;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = VMM_EV_HLT;
+	if (kvm__get_regs(vcpu, &r) == 0)
+		ev.rip = ev.addr = r.rip;
+	act = vmm__ix_fire(vcpu, &ev);
+	if (act == VMM_ACT_SKIP)
+		return KVM__EXIT_CONTINUE;
+	exit->reason = act == VMM_ACT_STOP ? VMM_EXIT_STOPPED : VMM_EXIT_HLT;
+	return KVM__EXIT_RETURN;
 }
 
 /* ---- Register families ---------------------------------------------------- */

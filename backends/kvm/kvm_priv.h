@@ -141,6 +141,7 @@ int kvm__ix_changed(vmm_vm *vm);
 int kvm__debug_apply(vmm_vcpu *vcpu, kvm__vcpu *kv);
 int kvm__exit_debug(vmm_vcpu *vcpu, struct kvm_run *run, vmm_exit *exit);
 int kvm__exit_wrmsr(vmm_vcpu *vcpu, struct kvm_run *run, vmm_exit *exit);
+int kvm__exit_hlt(vmm_vcpu *vcpu, vmm_exit *exit);
 int kvm__get_msr(vmm_vcpu *vcpu, uint32_t msr, uint64_t *value);
 int kvm__get_fpu(vmm_vcpu *vcpu, vmm_fpu *fpu);
 int kvm__set_fpu(vmm_vcpu *vcpu, const vmm_fpu *fpu);

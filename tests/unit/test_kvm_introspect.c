@@ -152,6 +152,37 @@ static void test_watch(void **state)
 	vmm_vm_destroy(vm);
 }
 
+GUEST64(k_hlt2, "hlt\n mov $7, %ecx\n hlt");
+
+/* SKIP the first HLT (the guest goes on), CONTINUE the second. */
+static uint32_t on_hlt_once(void *opaque, vmm_vcpu *vcpu, vmm_event *ev)
+{
+	rec *r = opaque;
+
+	on_event(opaque, vcpu, ev);
+	return r->n == 1 ? VMM_ACT_SKIP : VMM_ACT_CONTINUE;
+}
+
+static void test_hlt(void **state)
+{
+	vmm_vm *vm = kt_vm(0);
+	vmm_vcpu *vcpu = kt_vcpu_long(vm, k_hlt2, GUEST_LEN(k_hlt2), KT_CODE);
+	vmm_hook_config c = VMM_HOOK_CONFIG_INIT;
+	rec r = { 0 };
+	uint32_t id;
+
+	c.type = VMM_EV_HLT;
+	c.fn = on_hlt_once;
+	c.opaque = &r;
+	assert_int_equal(vmm_hook_add(vm, &c, &id), 0);
+	kt_expect_hlt(vcpu);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.ev[0].rip, KT_CODE + 1);   /* reported after the HLT */
+	assert_int_equal(r.ev[1].rip, KT_CODE + 7);
+	assert_int_equal(kt_regs(vcpu).rcx, 7);
+	vmm_vm_destroy(vm);
+}
+
 static void test_refused_and_caps(void **state)
 {
 	vmm_vm *vm = kt_vm(0);
@@ -194,6 +225,7 @@ int main(void)
 		cmocka_unit_test(test_step),
 		cmocka_unit_test(test_msr_write),
 		cmocka_unit_test(test_watch),
+		cmocka_unit_test(test_hlt),
 		cmocka_unit_test(test_refused_and_caps),
 	};
 
