@@ -8,7 +8,8 @@
  *  - Config structs start with a `size` field; initialise them with their
  *    *_INIT macro so that new fields can be added at the end.
  *  - The library never exits the process, never prints unless given a file
- *    descriptor or callback, and starts no thread except in vmm_vm_run().
+ *    descriptor or callback, and starts no thread except in vmm_vm_run()
+ *    and for a service the embedder enables (vmm_gdb_start, vmm/gdb.h).
  *
  * Thread safety:
  *  - Different VMs are fully independent and may be used from any threads.
