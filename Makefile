@@ -25,7 +25,7 @@ LIBS      := -lelf -lpthread -lcapstone
 
 # Library sources: every .c below these folders is part of libvmm.
 LIB_SRCS  := $(wildcard lib/*.c lib/devices/*.c lib/loaders/*.c lib/platform/*.c lib/virtio/*.c \
-                        arch/x86/*.c \
+                        lib/introspect/*.c arch/x86/*.c \
                         backends/emu/*.c backends/kvm/*.c)
 LIB_OBJS  := $(LIB_SRCS:%.c=$(B)/obj/%.o)
 CLI_SRCS  := $(wildcard cli/*.c)
@@ -225,7 +225,8 @@ check-bindings:
 EXAMPLE_DIR := $(B)/examples
 SANDBOX_GUESTS := $(patsubst examples/sandbox/guest/%.c,$(EXAMPLE_DIR)/sandbox/%.elf,$(wildcard examples/sandbox/guest/*.c))
 EXAMPLES  := $(EXAMPLE_DIR)/sandbox/sandbox $(SANDBOX_GUESTS) $(EXAMPLE_DIR)/harness/harness \
-             $(EXAMPLE_DIR)/appliance/appliance $(EXAMPLE_DIR)/appliance/appliance-guest.elf
+             $(EXAMPLE_DIR)/appliance/appliance $(EXAMPLE_DIR)/appliance/appliance-guest.elf \
+             $(EXAMPLE_DIR)/monitor/monitor $(EXAMPLE_DIR)/monitor/monitor-guest.elf
 
 examples: $(EXAMPLES)
 
@@ -243,6 +244,16 @@ $(EXAMPLE_DIR)/appliance/appliance: examples/appliance/appliance.c examples/appl
 	@mkdir -p $(dir $@)
 	$(CC) $(APPCFLAGS) -pie $(HARDEN_LD) $(SANLD) -o $@ $< -L$(B) -l:libvmm.so.$(SOMAJOR) \
 	      -lz -lpthread -Wl,-rpath,'$$ORIGIN/../..'
+
+$(EXAMPLE_DIR)/monitor/monitor-guest.elf: examples/monitor/guest.c $(GUEST_RT64_OBJS) tests/guests/rt/guest64.ld
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) $(GUEST_CFLAGS) -static -Wl,-T,tests/guests/rt/guest64.ld \
+	      -Wl,--build-id=none -o $@ $(GUEST_RT64_OBJS) $<
+
+$(EXAMPLE_DIR)/monitor/monitor: examples/monitor/monitor.c $(SOLIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(APPCFLAGS) -pie $(HARDEN_LD) $(SANLD) -o $@ $< -L$(B) -l:libvmm.so.$(SOMAJOR) \
+	      -lelf -Wl,-rpath,'$$ORIGIN/../..'
 
 $(EXAMPLE_DIR)/%: examples/%.c $(SOLIB)
 	@mkdir -p $(dir $@)

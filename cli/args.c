@@ -110,6 +110,8 @@ static const struct option run_options[] = {
 	{ "fw-cfg", no_argument, NULL, 'f' },
 	{ "test-devices", no_argument, NULL, 'T' },
 	{ "help", no_argument, NULL, 'h' },
+	{ "gdb", required_argument, NULL, 'g' },
+	{ "gdb-wait", no_argument, NULL, 'w' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -132,6 +134,12 @@ static int run_option(int c, const char *arg, cli_run_opts *o, char *err, size_t
 	case 'f': o->fw_cfg = 1; return 0;
 	case 'T': o->test_devices = 1; return 0;
 	case 'h': o->help = 1; return 0;
+	case 'g':
+		if (strncmp(arg, "tcp:", 4) && strncmp(arg, "unix:", 5))
+			return FAIL("bad --gdb '%.64s': expected tcp:HOST:PORT or unix:PATH", arg);
+		o->gdb = arg;
+		return 0;
+	case 'w': o->gdb_wait = 1; return 0;
 	default: return FAIL("internal: option %d", c);
 	}
 }

@@ -24,6 +24,8 @@ typedef struct cli_run_opts {
 	int fw_cfg;              /* --fw-cfg: QEMU's fw_cfg at 0x510 */
 	int test_devices;        /* --test-devices: QEMU's pc-testdev */
 	int help;                /* --help given: print usage, run nothing */
+	const char *gdb;         /* --gdb ADDRESS, or NULL */
+	int gdb_wait;            /* --gdb-wait */
 } cli_run_opts;
 
 /* "64M", "1G", "512K", "1T", "4096": binary units, optional "B"/"iB". */

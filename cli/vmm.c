@@ -43,6 +43,10 @@ static const char usage_text[] =
 	"  --initrd FILE           initial ramdisk for --kernel\n"
 	"  --disk FILE[,ro]        a virtio-blk disk over a raw image (up to 8)\n"
 	"  --rng                   a virtio-rng device\n"
+	"  --gdb tcp:HOST:PORT|unix:PATH\n"
+	"                          serve the GDB remote protocol there (docs/introspect.md)\n"
+	"  --gdb-wait              with --gdb: start with every vCPU stopped until gdb\n"
+	"                          continues it\n"
 	"\n"
 	"The guest's serial port (COM1) is written to stdout.\n"
 	"\n"
@@ -118,6 +122,8 @@ static int report_end(const vmm_run_result *res, const cli_run_opts *o)
 		return fail(ST_UNHANDLED, "unhandled guest exit: ", res->message);
 	case VMM_END_RESET:
 		return fail(ST_REBOOT, "", "the guest asked for a reboot");
+	case VMM_END_STOPPED:
+		return fail(ST_UNHANDLED, "", res->message);
 	default:
 		snprintf(msg, sizeof(msg), "run ended in an unknown way (%u): %.200s",
 			 res->end, res->message);
@@ -153,13 +159,10 @@ static const char *guest_cmdline(const cli_run_opts *o, char *buf, size_t len)
 static int load_image(vmm_vm *vm, const cli_run_opts *o)
 {
 	static char cmdline[8192];
-	const char *cl = guest_cmdline(o, cmdline, sizeof(cmdline));
+	const char *cl;
 	char prefix[300];
 	int rc;
 
-	if (!cl && o->cmdline)
-		return fail(ST_USAGE, "", "--cmdline: IMAGE and the command line are too "
-			    "long together");
 	if (o->kernel) {
 		char err[512];
 
@@ -168,6 +171,10 @@ static int load_image(vmm_vm *vm, const cli_run_opts *o)
 		cli_linux_stdin(vm);
 		return 0;
 	}
+	cl = guest_cmdline(o, cmdline, sizeof(cmdline));
+	if (!cl && o->cmdline)
+		return fail(ST_USAGE, "", "--cmdline: IMAGE and the command line are too "
+			    "long together");
 	rc = vmm_load_elf(vm, o->image, cl);
 	if (rc) {
 		snprintf(prefix, sizeof(prefix), "%.256s: ", o->image);
@@ -176,10 +183,30 @@ static int load_image(vmm_vm *vm, const cli_run_opts *o)
 	return 0;
 }
 
+/* --gdb: the stub listens before the guest runs; its address on stderr. */
+static int start_gdb(vmm_vm *vm, const cli_run_opts *o, vmm_gdb **out)
+{
+	vmm_gdb_config gc = VMM_GDB_CONFIG_INIT;
+
+	*out = NULL;
+	if (!o->gdb) {
+		if (o->gdb_wait)
+			return fail(ST_USAGE, "", "--gdb-wait needs --gdb");
+		return 0;
+	}
+	gc.address = o->gdb;
+	gc.flags = o->gdb_wait ? VMM_GDB_WAIT : 0;
+	if (vmm_gdb_start(vm, &gc, out))
+		return fail(ST_USAGE, "--gdb: ", vmm_last_error());
+	fprintf(stderr, "vmm: gdb stub listening on %s\n", vmm_gdb_address(*out));
+	return 0;
+}
+
 static int run_vm(vmm_vm *vm, const cli_run_opts *o)
 {
 	vmm_run_options ro = VMM_RUN_OPTIONS_INIT;
 	vmm_run_result res = VMM_RUN_RESULT_INIT;
+	vmm_gdb *gdb = NULL;
 	int rc;
 
 	rc = vmm_uart_output(vm, 1, NULL, NULL);
@@ -189,7 +216,11 @@ static int run_vm(vmm_vm *vm, const cli_run_opts *o)
 	if (rc)
 		return rc;
 	ro.timeout_ms = o->timeout_ms;
+	rc = start_gdb(vm, o, &gdb);
+	if (rc)
+		return rc;
 	rc = vmm_vm_run(vm, &ro, &res);
+	vmm_gdb_destroy(gdb);   /* tells gdb how the guest ended */
 	if (rc)
 		return fail(ST_INTERNAL, "run failed: ", vmm_last_error());
 	return report_end(&res, o);

@@ -8,7 +8,8 @@
  *  - Config structs start with a `size` field; initialise them with their
  *    *_INIT macro so that new fields can be added at the end.
  *  - The library never exits the process, never prints unless given a file
- *    descriptor or callback, and starts no thread except in vmm_vm_run().
+ *    descriptor or callback, and starts no thread except in vmm_vm_run()
+ *    and for a service the embedder enables (vmm_gdb_start, vmm/gdb.h).
  *
  * Thread safety:
  *  - Different VMs are fully independent and may be used from any threads.
@@ -204,7 +205,8 @@ enum {
 	VMM_EXIT_INTERNAL_ERROR = 7, /* cannot continue; see internal.message */
 	VMM_EXIT_FAIL_ENTRY = 8,     /* hardware refused to enter the guest */
 	VMM_EXIT_SYSTEM_EVENT = 9,   /* see system_event.type */
-	VMM_EXIT_DEBUG_EXIT = 10     /* guest wrote debug_exit.code to port 0xf4 */
+	VMM_EXIT_DEBUG_EXIT = 10,    /* guest wrote debug_exit.code to port 0xf4 */
+	VMM_EXIT_STOPPED = 11        /* a hook returned VMM_ACT_STOP (vmm/introspect.h) */
 };
 
 enum { VMM_IO_IN = 0, VMM_IO_OUT = 1 };
@@ -307,8 +309,9 @@ enum {
 	VMM_END_INTERNAL_ERROR = 5, /* see message */
 	VMM_END_POWEROFF = 6,
 	VMM_END_UNHANDLED = 7,      /* an exit the runner cannot handle */
-	VMM_END_RESET = 8           /* the guest asked for a reboot (ACPI reset
+	VMM_END_RESET = 8,          /* the guest asked for a reboot (ACPI reset
 				       register, keyboard-controller pulse) */
+	VMM_END_STOPPED = 9         /* a hook returned VMM_ACT_STOP */
 };
 
 typedef struct vmm_run_options {
@@ -345,5 +348,7 @@ VMM_API int vmm_vm_run(vmm_vm *vm, const vmm_run_options *options,
 #include "vmm/linux.h"
 #include "vmm/virtio.h"
 #include "vmm/fw_cfg.h"
+#include "vmm/introspect.h"
+#include "vmm/gdb.h"
 
 #endif /* VMM_H */

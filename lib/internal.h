@@ -165,6 +165,20 @@ typedef struct vmm__backend_ops {
 	int (*irqfd)(vmm_vm *vm, int fd, uint32_t gsi, int assign);
 	int (*ioeventfd)(vmm_vm *vm, uint64_t addr, uint32_t len, int is_pio,
 			 uint64_t datamatch, int has_datamatch, int fd, int assign);
+	/* ---- version 2: introspection (lib/introspect/ix.h) ---- */
+	/* Fills caps->events, ->flags, ->hw_slots and ->notes (what is missing
+	 * and why). NULL: the backend delivers no events. */
+	void (*ix_caps)(vmm_vm *vm, vmm_hook_caps *caps);
+	/* The VM's hook set changed (vm->ix; any thread, while vCPUs run or
+	 * are paused in a callback): make the vCPUs apply it before their next
+	 * instruction. 0 or VMM_E* (vmm_hook_add then undoes the addition). */
+	int (*ix_changed)(vmm_vm *vm);
+	/* Guest MSRs, FPU/SSE state and the guest's own debug registers (not
+	 * the monitor's). Each may be NULL (VMM_ENOTSUP). */
+	int (*get_msr)(vmm_vcpu *vcpu, uint32_t msr, uint64_t *value);
+	int (*get_fpu)(vmm_vcpu *vcpu, vmm_fpu *fpu);
+	int (*set_fpu)(vmm_vcpu *vcpu, const vmm_fpu *fpu);
+	int (*get_dregs)(vmm_vcpu *vcpu, vmm_dregs *dregs);
 } vmm__backend_ops;
 
 extern const vmm__backend_ops vmm__emu_ops;
@@ -197,6 +211,9 @@ struct vmm_vm {
 	uint32_t caps;                   /* ops->caps(vm), read once */
 	struct vmm__platform *platform;  /* VMM_VM_IRQCHIP: lib/platform/ */
 	struct vmm__fw_cfg *fw_cfg;      /* VMM_VM_FW_CFG: lib/platform/fw_cfg.c */
+	_Atomic uint32_t ix_flags;       /* bit (1u << VMM_EV_x): hooks of that
+					    type exist (lib/introspect/ix.h) */
+	struct vmm__ix *_Atomic ix;      /* hook table, created by the first hook */
 };
 
 struct vmm_vcpu {
@@ -212,6 +229,7 @@ struct vmm_vcpu {
 	struct vmm__lapic *lapic;        /* the core's local APIC, or NULL */
 	pthread_mutex_t wait_lock;       /* vmm__vcpu_wait / vmm__vcpu_wake */
 	pthread_cond_t wait_cond;        /* CLOCK_MONOTONIC */
+	atomic_int ix_pause;             /* vmm_vcpu_pause asked for a PAUSE event */
 };
 
 /* x86 reset-state helpers shared by backends (arch/x86/state.c). */

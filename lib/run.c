@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "lib/internal.h"
+#include "lib/introspect/ix.h"
 
 typedef struct run_ctx run_ctx;
 
@@ -137,7 +137,7 @@ static int on_internal_error(run_ctx *ctx, vmm_vcpu *vcpu, vmm_exit *exit)
 
 static const char *const exit_names[] = {
 	"none", "io", "mmio", "hlt", "shutdown", "hypercall", "cancelled",
-	"internal error", "fail entry", "system event", "debug exit",
+	"internal error", "fail entry", "system event", "debug exit", "stopped",
 };
 static const char *const event_names[] = { "?", "poweroff", "reset", "crash" };
 
@@ -169,6 +169,13 @@ static int on_system_event(run_ctx *ctx, vmm_vcpu *vcpu, vmm_exit *exit)
 	return STOP_THREAD;
 }
 
+static int on_stopped(run_ctx *ctx, vmm_vcpu *vcpu, vmm_exit *exit)
+{
+	finish(ctx, vcpu, exit, VMM_END_STOPPED, 0, "vCPU %u: stopped by a hook at rip "
+	       "0x%llx", vcpu->index, (unsigned long long)exit->rip);
+	return STOP_THREAD;
+}
+
 static const exit_handler handlers[] = {
 	[VMM_EXIT_IO] = on_io,
 	[VMM_EXIT_MMIO] = on_mmio,
@@ -178,6 +185,7 @@ static const exit_handler handlers[] = {
 	[VMM_EXIT_INTERNAL_ERROR] = on_internal_error,
 	[VMM_EXIT_SYSTEM_EVENT] = on_system_event,
 	[VMM_EXIT_DEBUG_EXIT] = on_debug_exit,
+	[VMM_EXIT_STOPPED] = on_stopped,
 };
 
 static void host_failure(run_ctx *ctx, const vmm_vcpu *vcpu, int rc)
@@ -344,8 +352,10 @@ VMM_API int vmm_vm_run(vmm_vm *vm, const vmm_run_options *options,
 		free(ctx);
 		return rc;
 	}
+	vmm__ix_run_begin(vm);
 	started = start_threads(ctx);
 	wait_for_end(ctx, options ? options->timeout_ms : 0);
+	vmm__ix_run_end(vm, ctx->res.end, ctx->res.code);   /* hooks stop waiting */
 	for (uint32_t i = 0; i < started; i++)
 		vmm_vcpu_kick(ctx->threads[i].vcpu);
 	for (uint32_t i = 0; i < started; i++)

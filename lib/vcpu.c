@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "lib/introspect/ix.h"
 #include "lib/platform/platform.h"
 
 static void wait_init(vmm_vcpu *vcpu)
@@ -134,7 +135,15 @@ VMM_API int vmm_vcpu_run(vmm_vcpu *vcpu, vmm_exit **exit)
 	vcpu->thread = pthread_self();
 	/* seq-cst: a kick after this store sees in_run == 1 and thread valid. */
 	atomic_store(&vcpu->in_run, 1);
-	rc = vcpu->vm->ops->run(vcpu, &vcpu->exit);
+	if (atomic_load_explicit(&vcpu->ix_pause, memory_order_relaxed)) {
+		vmm__ix_pause_point(vcpu);   /* vmm_vcpu_pause: not yet running */
+		rc = 0;
+	} else {
+		rc = vcpu->vm->ops->run(vcpu, &vcpu->exit);
+		if (rc == 0 && vcpu->exit.reason == VMM_EXIT_CANCELLED &&
+		    atomic_load(&vcpu->ix_pause))
+			vmm__ix_pause_point(vcpu);
+	}
 	vcpu->exit.vcpu_index = vcpu->index;
 	atomic_store(&vcpu->in_run, 0);
 	if (rc > 0)

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/introspect/ix.h"
 #include "lib/platform/platform.h"
 
 #define MIB (1024ull * 1024ull)
@@ -181,6 +182,7 @@ static void vm_teardown(vmm_vm *vm, int stage)
 		if (vm->ops->vm_destroy)
 			vm->ops->vm_destroy(vm);
 	}
+	vmm__ix_destroy(vm);
 	pthread_mutex_destroy(&vm->lock);
 	free(vm);
 }

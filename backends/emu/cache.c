@@ -190,6 +190,23 @@ static void bind_error(emu_insn *ins, int len)
 	ins->len = 0;
 }
 
+/* A breakpoint (or an execute-protected page) at la: ends the block before
+ * it, or makes it the block's only, event-raising, instruction. */
+static int ix_break(tx *t, uint64_t la, uint64_t off, unsigned n)
+{
+	emu_insn *ins = &t->b->ins[0];
+	unsigned kind = emu_ix_break_here(t->cpu, la, (t->b->gpa & ~0xfffull) | (la & 0xfff));
+
+	if (!kind)
+		return 0;
+	if (n)
+		return 1;
+	memset(ins, 0, sizeof(*ins));
+	ins->fn = emu_h_ix_break;
+	ins->aux = (uint8_t)kind;
+	return 1;
+}
+
 /* Decodes up to max instructions from b->rip into b. */
 static int decode_block(tx *t, unsigned max)
 {
@@ -213,6 +230,11 @@ static int decode_block(tx *t, unsigned max)
 
 		if (off && !(la & 0xfff))
 			break;    /* the next instruction starts on the next page */
+		if (EMU_UNLIKELY(atomic_load_explicit(&cpu->vm->ix_flags, memory_order_relaxed) &
+				 EMU_IX_EXEC_EVENTS) && ix_break(t, la, off, n)) {
+			n += !n;  /* a breakpoint starts its own block */
+			break;
+		}
 		len = fetch_decode(t, la, bytes, &d, &crossed);
 		if (len <= -100) {
 			if (n)

@@ -285,6 +285,81 @@ static int emu_set_msr(vmm_vcpu *vcpu, uint32_t msr, uint64_t value)
 	return 0;
 }
 
+static int emu_get_msr(vmm_vcpu *vcpu, uint32_t msr, uint64_t *value)
+{
+	if (emu_msr_read(vcpu->backend_priv, msr, value))
+		return vmm__err(VMM_EINVAL, "emu: MSR 0x%x does not exist (RDMSR would #GP)",
+				msr);
+	return 0;
+}
+
+static int emu_get_dregs(vmm_vcpu *vcpu, vmm_dregs *d)
+{
+	emu_cpu *cpu = vcpu->backend_priv;
+
+	memcpy(d->dr, cpu->dr, sizeof(d->dr));
+	d->dr[4] = d->dr[5] = 0;
+	return 0;
+}
+
+/* Tag of a non-empty x87 register: 0 valid, 1 zero, 2 special. */
+static unsigned x87_tag(const uint8_t *v)
+{
+	uint16_t exp;
+	uint64_t mant;
+
+	memcpy(&mant, v, 8);
+	memcpy(&exp, v + 8, 2);
+	exp &= 0x7fff;
+	if (exp == 0x7fff || (exp == 0 && mant) || (exp && !(mant >> 63)))
+		return 2;
+	return exp == 0 && !mant ? 1 : 0;
+}
+
+static int emu_get_fpu(vmm_vcpu *vcpu, vmm_fpu *f)
+{
+	const emu_fpu *e = &((emu_cpu *)vcpu->backend_priv)->fpu;
+
+	memset(f, 0, sizeof(*f));
+	for (unsigned i = 0; i < 8; i++)
+		memcpy(f->st[i], &e->st[(e->top + i) & 7], 10);
+	for (unsigned r = 0; r < 8; r++) {
+		unsigned tag = (e->empty >> r) & 1 ? 3 : x87_tag(f->st[(r - e->top) & 7]);
+
+		f->ftw |= (uint16_t)(tag << (2 * r));
+	}
+	f->fcw = e->fcw;
+	f->fsw = (uint16_t)((e->fsw & ~0x3800u) | ((unsigned)e->top << 11));
+	f->fop = e->fop;
+	f->mxcsr = e->mxcsr;
+	memcpy(f->xmm, e->xmm, sizeof(f->xmm));
+	return 0;
+}
+
+static int emu_set_fpu(vmm_vcpu *vcpu, const vmm_fpu *f)
+{
+	emu_fpu *e = &((emu_cpu *)vcpu->backend_priv)->fpu;
+
+	if (f->mxcsr & ~0xffffu)
+		return vmm__err(VMM_EINVAL, "emu: MXCSR 0x%x has reserved bits set", f->mxcsr);
+	e->top = (uint8_t)((f->fsw >> 11) & 7);
+	e->fsw = (uint16_t)(f->fsw & ~0x3800u);
+	e->fcw = f->fcw;
+	e->fop = f->fop;
+	e->mxcsr = f->mxcsr;
+	e->empty = 0;
+	for (unsigned i = 0; i < 8; i++) {
+		unsigned r = (e->top + i) & 7;
+
+		memset(&e->st[r], 0, sizeof(e->st[r]));
+		memcpy(&e->st[r], f->st[i], 10);
+		if (((f->ftw >> (2 * r)) & 3) == 3)
+			e->empty |= (uint8_t)(1u << r);
+	}
+	memcpy(e->xmm, f->xmm, sizeof(e->xmm));
+	return 0;
+}
+
 const vmm__backend_ops vmm__emu_ops = {
 	.version = VMM__BACKEND_OPS_VERSION,
 	.name = "emu",
@@ -303,4 +378,10 @@ const vmm__backend_ops vmm__emu_ops = {
 	.run = emu_run,
 	.kick = emu_kick,
 	.set_msr = emu_set_msr,
+	.ix_caps = emu_ix_caps,
+	.ix_changed = emu_ix_changed,
+	.get_msr = emu_get_msr,
+	.get_fpu = emu_get_fpu,
+	.set_fpu = emu_set_fpu,
+	.get_dregs = emu_get_dregs,
 };

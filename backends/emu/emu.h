@@ -115,6 +115,26 @@ typedef struct emu_io_log {
 	uint8_t adopt;       /* the next access starts the replay */
 } emu_io_log;
 
+/* ---- Introspection (introspect.c) -------------------------------------------- */
+enum {
+	EMU_IX_ALLOW_BREAK = 1u << 0,   /* the next instruction runs past its breakpoint */
+	EMU_IX_ALLOW_MEM = 1u << 1,     /* ... may touch watched pages */
+	EMU_IX_ALLOW_INSN = 1u << 2     /* ... is not reported (CR, MSR, CPUID, HLT) */
+};
+enum { EMU_IX_BREAK_ADDR = 1, EMU_IX_BREAK_PAGE = 2 };   /* emu_ix_break_here */
+#define EMU_IX_EXEC_EVENTS ((1u << VMM_EV_BREAK) | (1u << VMM_EV_HWBREAK) | (1u << VMM_EV_PAGE))
+
+typedef struct emu_ix {
+	uint8_t slow;        /* step() must call emu_ix_step */
+	uint8_t allow;       /* EMU_IX_ALLOW_* for the next instruction */
+	uint8_t fault;       /* the EMU_FAULT being raised is cpu->ix.ev */
+	uint8_t kind;        /* its EMU_IX_ALLOW_* class */
+	uint8_t stepped;     /* an instruction ran under STEP: report it */
+	uint8_t watch;       /* ev is a WATCH hit: run the instruction first */
+	uint8_t watch_fire;  /* ... it ran: report ev */
+	vmm_event ev;
+} emu_ix;
+
 /* ---- Block cache ----------------------------------------------------------- */
 #define EMU_BLOCK_MAX_INSNS 64
 #define EMU_JC_BITS 12
@@ -222,6 +242,7 @@ typedef struct emu_cpu {
 	emu_vm *evm;
 	uint64_t code_epoch_seen, map_epoch_seen;
 	emu_io_log log;
+	emu_ix ix;
 
 	emu_fpu fpu;
 	emu_tlb_entry tlbs[2][EMU_TLB_SIZE];
@@ -404,6 +425,39 @@ static inline emu_block *emu_jc_lookup(emu_cpu *cpu)
 		return b;
 	return NULL;
 }
+
+/* introspect.c (see there); run.c: emu_run_one runs the instruction at RIP
+ * uncached. */
+int emu_run_one(emu_cpu *cpu);
+int emu_h_ix_break(emu_cpu *cpu, const emu_insn *ins);
+unsigned emu_ix_break_here(emu_cpu *cpu, uint64_t la, uint64_t gpa);
+int emu_ix_insn(emu_cpu *cpu, const emu_insn *ins, unsigned type, uint32_t index,
+		uint64_t value);
+int emu_ix_access(emu_cpu *cpu, uint64_t la, unsigned n, unsigned acc, uint64_t gpa0,
+		  uint64_t gpa1, unsigned first);
+int emu_ix_no_tlb(emu_cpu *cpu, uint64_t la, uint64_t gpa);
+int emu_ix_fault(emu_cpu *cpu);
+int emu_ix_step(emu_cpu *cpu);
+void emu_ix_sync(emu_cpu *cpu);
+void emu_ix_caps(vmm_vm *vm, vmm_hook_caps *caps);
+int emu_ix_changed(vmm_vm *vm);
+
+static inline int emu_ix_on(const emu_cpu *cpu, unsigned type)
+{
+	return EMU_UNLIKELY(atomic_load_explicit(&cpu->vm->ix_flags, memory_order_relaxed) &
+			    (1u << type));
+}
+
+/* In an instruction handler, after its privilege checks: raise the event if
+ * a hook wants it (the instruction then runs again once allowed). */
+#define EMU_IX_CHECK(cpu, ins, type, index, value)                                 \
+	do {                                                                       \
+		if (emu_ix_on((cpu), (type))) {                                    \
+			int ix_rc_ = emu_ix_insn((cpu), (ins), (type), (index), (value)); \
+			if (ix_rc_)                                                \
+				return ix_rc_;                                     \
+		}                                                                  \
+	} while (0)
 
 /* bind.c: fills ins from a decoded instruction; returns flags below. */
 struct emu_dec;

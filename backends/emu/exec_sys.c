@@ -17,6 +17,7 @@ int emu_h_hlt(emu_cpu *cpu, const emu_insn *ins)
 {
 	if (!cpl0(cpu))
 		return emu_gp(cpu, 0);
+	EMU_IX_CHECK(cpu, ins, VMM_EV_HLT, 0, 0);
 	if (cpu->vcpu->lapic) {
 		cpu->halted = 1;     /* sleeps in the run loop until an interrupt */
 		emu_intr_look(cpu);
@@ -30,6 +31,7 @@ int emu_h_cpuid(emu_cpu *cpu, const emu_insn *ins)
 {
 	uint32_t out[4];
 
+	EMU_IX_CHECK(cpu, ins, VMM_EV_CPUID, (uint32_t)cpu->r[R_AX], cpu->r[R_CX]);
 	vmm__x86_cpuid(&vmm__x86_emu_model, cpu->vcpu->index, cpu->vm->config.vcpus,
 		       (uint32_t)cpu->r[R_AX], (uint32_t)cpu->r[R_CX], out);
 	/* The APIC, x2APIC and TSC-deadline exist only with VMM_VM_IRQCHIP. */
@@ -82,7 +84,10 @@ int emu_h_wrmsr(emu_cpu *cpu, const emu_insn *ins)
 {
 	uint64_t v = (cpu->r[R_AX] & 0xffffffffull) | (cpu->r[R_DX] << 32);
 
-	if (!cpl0(cpu) || emu_msr_write(cpu, (uint32_t)cpu->r[R_CX], v))
+	if (!cpl0(cpu))
+		return emu_gp(cpu, 0);
+	EMU_IX_CHECK(cpu, ins, VMM_EV_MSR_WRITE, (uint32_t)cpu->r[R_CX], v);
+	if (emu_msr_write(cpu, (uint32_t)cpu->r[R_CX], v))
 		return emu_gp(cpu, 0);
 	return EMU_NEXT;
 }
@@ -222,6 +227,8 @@ int emu_h_mov_to_cr(emu_cpu *cpu, const emu_insn *ins)
 		v &= 0xffffffffull;
 	if (!cpl0(cpu))
 		return emu_gp(cpu, 0);
+	if (ins->op == 0 || ins->op == 3 || ins->op == 4)
+		EMU_IX_CHECK(cpu, ins, VMM_EV_CR_WRITE, ins->op, v);
 	switch (ins->op) {
 	case 0: rc = emu_set_cr0(cpu, v); break;
 	case 2: cpu->cr2 = v; rc = EMU_OK; break;
@@ -275,6 +282,7 @@ int emu_h_clts(emu_cpu *cpu, const emu_insn *ins)
 {
 	if (!cpl0(cpu))
 		return emu_gp(cpu, 0);
+	EMU_IX_CHECK(cpu, ins, VMM_EV_CR_WRITE, 0, cpu->cr0 & ~X86_CR0_TS);
 	cpu->cr0 &= ~X86_CR0_TS;
 	return EMU_OK;
 }
@@ -357,6 +365,7 @@ int emu_h_lmsw(emu_cpu *cpu, const emu_insn *ins)
 	rc = emu_rm_read(cpu, ins, EMU_SZ16, &v);
 	if (rc)
 		return rc;
+	EMU_IX_CHECK(cpu, ins, VMM_EV_CR_WRITE, 0, (cpu->cr0 & ~0xeull) | (v & 0xf) | keep_pe);
 	rc = emu_set_cr0(cpu, (cpu->cr0 & ~0xeull) | (v & 0xf) | keep_pe);
 	return rc ? rc : EMU_NEXT;
 }

@@ -129,8 +129,10 @@ static int translate(emu_cpu *cpu, uint64_t la, unsigned acc, xlat *out)
 	out->hva = slot->hva + (w.gpa - slot->gpa);
 	if ((acc & EMU_ACC_W) && cpu->evm)
 		emu_code_written(cpu, cpu->evm, w.gpa);
-	if (user == (cpu->cpl == 3))
-		fill_tlb(cpu, la, &w, slot, w.gpa);
+	if (user == (cpu->cpl == 3) &&
+	    !(EMU_UNLIKELY(atomic_load_explicit(&cpu->vm->ix_flags, memory_order_relaxed)) &&
+	      emu_ix_no_tlb(cpu, la, w.gpa)))
+		fill_tlb(cpu, la, &w, slot, w.gpa);   /* watched pages stay slow */
 	return EMU_OK;
 }
 
@@ -289,9 +291,11 @@ static int translate_span(emu_cpu *cpu, uint64_t la, unsigned n, unsigned acc,
 	if (*first > n)
 		*first = n;
 	rc = translate(cpu, la, acc, &x[0]);
-	if (rc || *first == n)
-		return rc;
-	return translate(cpu, (la + *first) & cpu->linmask, acc, &x[1]);
+	if (!rc && *first < n)
+		rc = translate(cpu, (la + *first) & cpu->linmask, acc, &x[1]);
+	if (!rc && EMU_UNLIKELY(atomic_load_explicit(&cpu->vm->ix_flags, memory_order_relaxed)))
+		rc = emu_ix_access(cpu, la, n, acc, x[0].gpa, x[1].gpa, *first);
+	return rc;
 }
 
 static int access_part(emu_cpu *cpu, const xlat *x, uint8_t *buf, unsigned n, int is_write)

@@ -94,9 +94,10 @@ static int run_replay(emu_cpu *cpu)
 	return st;
 }
 
-/* Executes the one instruction at RIP (the one in an interrupt shadow),
- * then the run loop looks for interrupts again. */
-static int run_one(emu_cpu *cpu)
+/* Executes the one instruction at RIP alone, decoded uncached: the one in an
+ * interrupt shadow (then the run loop looks for interrupts again), or one
+ * an introspection event stepped over (introspect.c). */
+int emu_run_one(emu_cpu *cpu)
 {
 	union {
 		emu_block b;
@@ -141,6 +142,7 @@ static void check_epochs(emu_cpu *cpu)
 		cpu->map_epoch_seen = map;
 		emu_tlb_flush(cpu);
 		emu_cache_flush(cpu);
+		emu_ix_sync(cpu);     /* hooks may have changed */
 	}
 	if (EMU_UNLIKELY(code != cpu->code_epoch_seen)) {
 		cpu->code_epoch_seen = code;
@@ -156,6 +158,8 @@ static int step(emu_cpu *cpu)
 
 	if (EMU_UNLIKELY(cpu->log.replay))
 		return run_replay(cpu);
+	if (EMU_UNLIKELY(cpu->ix.slow))
+		return emu_ix_step(cpu);
 	b = emu_jc_lookup(cpu);
 	if (EMU_UNLIKELY(!b)) {
 		st = emu_block_get(cpu, &b);
@@ -181,7 +185,7 @@ int emu_run_loop(emu_cpu *cpu, vmm_exit *exit)
 		check_epochs(cpu);
 		if (EMU_UNLIKELY(emu_intr_pending(cpu))) {
 			if (emu_shadow_active(cpu)) {
-				st = run_one(cpu);
+				st = emu_run_one(cpu);
 			} else {
 				st = emu_intr_step(cpu);
 				if (st != EMU_OK)
@@ -194,7 +198,10 @@ int emu_run_loop(emu_cpu *cpu, vmm_exit *exit)
 		if (EMU_LIKELY(st <= EMU_RESTART))
 			continue;
 		if (st == EMU_FAULT) {
-			st = emu_deliver(cpu, cpu->rip);
+			st = EMU_UNLIKELY(cpu->ix.fault |
+					  atomic_load_explicit(&cpu->vm->ix_flags,
+							       memory_order_relaxed)) ?
+			     emu_ix_fault(cpu) : emu_deliver(cpu, cpu->rip);
 			if (st == EMU_OK)
 				continue;
 		}

@@ -78,6 +78,8 @@ static int simple(vmm_exit *exit, uint32_t reason)
 
 static int on_hlt(vmm_vcpu *vcpu, struct kvm_run *run, vmm_exit *exit)
 {
+	if (atomic_load_explicit(&vcpu->vm->ix_flags, memory_order_relaxed))
+		return kvm__exit_hlt(vcpu, exit);   /* HLT hooks (introspect.c) */
 	return simple(exit, VMM_EXIT_HLT);
 }
 
@@ -161,6 +163,8 @@ static int on_hypercall(vmm_vcpu *vcpu, struct kvm_run *run, vmm_exit *exit)
 static const exit_fn handlers[] = {
 	[KVM_EXIT_HYPERCALL] = on_hypercall,
 	[KVM_EXIT_HLT] = on_hlt,
+	[KVM_EXIT_DEBUG] = kvm__exit_debug,
+	[KVM_EXIT_X86_WRMSR] = kvm__exit_wrmsr,
 	[KVM_EXIT_IRQ_WINDOW_OPEN] = on_continue,
 	[KVM_EXIT_SHUTDOWN] = on_shutdown,
 	[KVM_EXIT_FAIL_ENTRY] = on_fail_entry,

@@ -26,4 +26,10 @@ const vmm__backend_ops vmm__kvm_ops = {
 	.msi = kvm__msi,
 	.irqfd = kvm__irqfd,
 	.ioeventfd = kvm__ioeventfd,
+	.ix_caps = kvm__ix_caps,
+	.ix_changed = kvm__ix_changed,
+	.get_msr = kvm__get_msr,
+	.get_fpu = kvm__get_fpu,
+	.set_fpu = kvm__set_fpu,
+	.get_dregs = kvm__get_dregs,
 };

@@ -68,6 +68,11 @@ typedef struct kvm__vm {
 	atomic_uint nremoved;
 	struct kvm_userspace_memory_region removed[VMM__MAX_MEMSLOTS];
 	int irqchip;                          /* irqchip_create succeeded */
+	/* introspect.c: the monitor's debug registers (lock guards them) */
+	struct kvm_guest_debug dbg;
+	uint64_t dbg_step;                    /* bit i: vCPU i single-steps */
+	atomic_uint dbg_gen;
+	int msr_filter_on;                    /* user-space MSR exits enabled */
 } kvm__vm;
 
 /* Carries out queued memslot removals. */
@@ -108,6 +113,9 @@ typedef struct kvm__vcpu {
 	atomic_int kickers;
 	pthread_t thread;
 	int mp_state_set;             /* irqchip: vcpu->runnable applied */
+	unsigned dbg_gen;             /* kvm__vm.dbg_gen applied (introspect.c) */
+	uint8_t step_over;            /* stepping past a breakpoint at step_over_addr */
+	uint64_t step_over_addr;
 } kvm__vcpu;
 
 static inline kvm__vm *kvm__vm_of(const vmm_vm *vm)
@@ -135,6 +143,19 @@ int kvm__set_sregs(vmm_vcpu *vcpu, const vmm_sregs *sregs);
 int kvm__set_msr(vmm_vcpu *vcpu, uint32_t msr, uint64_t value);
 int kvm__run(vmm_vcpu *vcpu, vmm_exit *exit);
 void kvm__kick(vmm_vcpu *vcpu);
+
+/* introspect.c: hooks (KVM_SET_GUEST_DEBUG) and register families. The run
+ * loop calls kvm__debug_apply before KVM_RUN when dbg_gen moved. */
+void kvm__ix_caps(vmm_vm *vm, vmm_hook_caps *caps);
+int kvm__ix_changed(vmm_vm *vm);
+int kvm__debug_apply(vmm_vcpu *vcpu, kvm__vcpu *kv);
+int kvm__exit_debug(vmm_vcpu *vcpu, struct kvm_run *run, vmm_exit *exit);
+int kvm__exit_wrmsr(vmm_vcpu *vcpu, struct kvm_run *run, vmm_exit *exit);
+int kvm__exit_hlt(vmm_vcpu *vcpu, vmm_exit *exit);
+int kvm__get_msr(vmm_vcpu *vcpu, uint32_t msr, uint64_t *value);
+int kvm__get_fpu(vmm_vcpu *vcpu, vmm_fpu *fpu);
+int kvm__set_fpu(vmm_vcpu *vcpu, const vmm_fpu *fpu);
+int kvm__get_dregs(vmm_vcpu *vcpu, vmm_dregs *dregs);
 
 /* cpuid.c: builds the CPUID table for one vCPU from the host's supported
  * list. Returns a malloc'ed table or NULL with the error set. */

@@ -221,6 +221,10 @@ static int cancelled(kvm__vcpu *kv, vmm_exit *exit)
 	return KVM__EXIT_RETURN;
 }
 
+#define KVM_DBG_MOVED(vcpu, kv)                                                  \
+	__builtin_expect(atomic_load_explicit(&kvm__vm_of((vcpu)->vm)->dbg_gen,     \
+					      memory_order_relaxed) != (kv)->dbg_gen, 0)
+
 static int run_loop(vmm_vcpu *vcpu, kvm__vcpu *kv, vmm_exit *exit)
 {
 	int r;
@@ -231,6 +235,8 @@ static int run_loop(vmm_vcpu *vcpu, kvm__vcpu *kv, vmm_exit *exit)
 			r = cancelled(kv, exit);
 		else if (kv->pending == KVM__PENDING_PIO)
 			r = pio_next(vcpu, kv, exit);
+		else if (KVM_DBG_MOVED(vcpu, kv))
+			r = kvm__debug_apply(vcpu, kv);   /* hooks changed */
 		else
 			r = enter_guest(vcpu, kv, exit);
 		if (r != KVM__EXIT_CONTINUE)

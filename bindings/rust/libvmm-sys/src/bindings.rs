@@ -7,9 +7,14 @@ pub const VMM_VERSION_PATCH: u32 = 0;
 pub const VMM_MAX_VCPUS: u32 = 64;
 pub const VMM_VIRTIO_OPS_VERSION: u32 = 1;
 pub const VMM_VIRTIO_MAX_QUEUES: u32 = 64;
+pub const VMM_FW_CFG_MAX_FILES: u32 = 64;
+pub const VMM_FW_CFG_NAME_MAX: u32 = 55;
+pub const VMM_FW_CFG_FILE_MAX: u32 = 67108864;
+pub const VMM_HOOK_MAX: u32 = 256;
 pub type size_t = std::os::raw::c_ulong;
 pub type __uint8_t = std::os::raw::c_uchar;
 pub type __uint16_t = std::os::raw::c_ushort;
+pub type __int32_t = std::os::raw::c_int;
 pub type __uint32_t = std::os::raw::c_uint;
 pub type __uint64_t = std::os::raw::c_ulong;
 pub const VMM_OK: _bindgen_ty_1 = 0;
@@ -1434,6 +1439,7 @@ pub const VMM_EXIT_INTERNAL_ERROR: _bindgen_ty_4 = 7;
 pub const VMM_EXIT_FAIL_ENTRY: _bindgen_ty_4 = 8;
 pub const VMM_EXIT_SYSTEM_EVENT: _bindgen_ty_4 = 9;
 pub const VMM_EXIT_DEBUG_EXIT: _bindgen_ty_4 = 10;
+pub const VMM_EXIT_STOPPED: _bindgen_ty_4 = 11;
 pub type _bindgen_ty_4 = std::os::raw::c_uint;
 pub const VMM_IO_IN: _bindgen_ty_5 = 0;
 pub const VMM_IO_OUT: _bindgen_ty_5 = 1;
@@ -2250,6 +2256,7 @@ pub const VMM_END_INTERNAL_ERROR: _bindgen_ty_7 = 5;
 pub const VMM_END_POWEROFF: _bindgen_ty_7 = 6;
 pub const VMM_END_UNHANDLED: _bindgen_ty_7 = 7;
 pub const VMM_END_RESET: _bindgen_ty_7 = 8;
+pub const VMM_END_STOPPED: _bindgen_ty_7 = 9;
 pub type _bindgen_ty_7 = std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
@@ -3099,4 +3106,1135 @@ extern "C" {
         vm: *mut vmm_vm,
         config: *const vmm_blk_config,
     ) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_fw_cfg_add_file(
+        vm: *mut vmm_vm,
+        name: *const std::os::raw::c_char,
+        data: *const std::os::raw::c_void,
+        len: size_t,
+    ) -> std::os::raw::c_int;
+}
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct vmm_translation {
+    pub gpa: u64,
+    pub page_size: u64,
+    pub perms: u32,
+    pub user: u32,
+}
+#[test]
+fn bindgen_test_layout_vmm_translation() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_translation>(),
+        24usize,
+        concat!("Size of: ", stringify!(vmm_translation))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_translation>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vmm_translation))
+    );
+    fn test_field_gpa() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_translation>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).gpa) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_translation),
+                "::",
+                stringify!(gpa)
+            )
+        );
+    }
+    test_field_gpa();
+    fn test_field_page_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_translation>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).page_size) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_translation),
+                "::",
+                stringify!(page_size)
+            )
+        );
+    }
+    test_field_page_size();
+    fn test_field_perms() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_translation>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).perms) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_translation),
+                "::",
+                stringify!(perms)
+            )
+        );
+    }
+    test_field_perms();
+    fn test_field_user() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_translation>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).user) as usize - ptr as usize
+            },
+            20usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_translation),
+                "::",
+                stringify!(user)
+            )
+        );
+    }
+    test_field_user();
+}
+extern "C" {
+    pub fn vmm_virt_translate(
+        vcpu: *mut vmm_vcpu,
+        va: u64,
+        out: *mut vmm_translation,
+    ) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_virt_read(
+        vcpu: *mut vmm_vcpu,
+        va: u64,
+        buf: *mut std::os::raw::c_void,
+        len: size_t,
+    ) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_virt_write(
+        vcpu: *mut vmm_vcpu,
+        va: u64,
+        buf: *const std::os::raw::c_void,
+        len: size_t,
+    ) -> std::os::raw::c_int;
+}
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct vmm_fpu {
+    pub st: [[u8; 16usize]; 8usize],
+    pub fcw: u16,
+    pub fsw: u16,
+    pub ftw: u16,
+    pub fop: u16,
+    pub mxcsr: u32,
+    pub padding: u32,
+    pub fip: u64,
+    pub fdp: u64,
+    pub xmm: [[u8; 16usize]; 16usize],
+}
+#[test]
+fn bindgen_test_layout_vmm_fpu() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_fpu>(),
+        416usize,
+        concat!("Size of: ", stringify!(vmm_fpu))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_fpu>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vmm_fpu))
+    );
+    fn test_field_st() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_fpu>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).st) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_fpu),
+                "::",
+                stringify!(st)
+            )
+        );
+    }
+    test_field_st();
+    fn test_field_fcw() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_fpu>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).fcw) as usize - ptr as usize
+            },
+            128usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_fpu),
+                "::",
+                stringify!(fcw)
+            )
+        );
+    }
+    test_field_fcw();
+    fn test_field_fsw() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_fpu>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).fsw) as usize - ptr as usize
+            },
+            130usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_fpu),
+                "::",
+                stringify!(fsw)
+            )
+        );
+    }
+    test_field_fsw();
+    fn test_field_ftw() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_fpu>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).ftw) as usize - ptr as usize
+            },
+            132usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_fpu),
+                "::",
+                stringify!(ftw)
+            )
+        );
+    }
+    test_field_ftw();
+    fn test_field_fop() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_fpu>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).fop) as usize - ptr as usize
+            },
+            134usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_fpu),
+                "::",
+                stringify!(fop)
+            )
+        );
+    }
+    test_field_fop();
+    fn test_field_mxcsr() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_fpu>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).mxcsr) as usize - ptr as usize
+            },
+            136usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_fpu),
+                "::",
+                stringify!(mxcsr)
+            )
+        );
+    }
+    test_field_mxcsr();
+    fn test_field_padding() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_fpu>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).padding) as usize - ptr as usize
+            },
+            140usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_fpu),
+                "::",
+                stringify!(padding)
+            )
+        );
+    }
+    test_field_padding();
+    fn test_field_fip() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_fpu>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).fip) as usize - ptr as usize
+            },
+            144usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_fpu),
+                "::",
+                stringify!(fip)
+            )
+        );
+    }
+    test_field_fip();
+    fn test_field_fdp() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_fpu>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).fdp) as usize - ptr as usize
+            },
+            152usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_fpu),
+                "::",
+                stringify!(fdp)
+            )
+        );
+    }
+    test_field_fdp();
+    fn test_field_xmm() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_fpu>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).xmm) as usize - ptr as usize
+            },
+            160usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_fpu),
+                "::",
+                stringify!(xmm)
+            )
+        );
+    }
+    test_field_xmm();
+}
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct vmm_dregs {
+    pub dr: [u64; 8usize],
+}
+#[test]
+fn bindgen_test_layout_vmm_dregs() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_dregs>(),
+        64usize,
+        concat!("Size of: ", stringify!(vmm_dregs))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_dregs>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vmm_dregs))
+    );
+    fn test_field_dr() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_dregs>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).dr) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_dregs),
+                "::",
+                stringify!(dr)
+            )
+        );
+    }
+    test_field_dr();
+}
+extern "C" {
+    pub fn vmm_vcpu_get_msr(vcpu: *mut vmm_vcpu, msr: u32, value: *mut u64) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_vcpu_set_msr(vcpu: *mut vmm_vcpu, msr: u32, value: u64) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_vcpu_get_fpu(vcpu: *mut vmm_vcpu, fpu: *mut vmm_fpu) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_vcpu_set_fpu(vcpu: *mut vmm_vcpu, fpu: *const vmm_fpu) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_vcpu_get_dregs(vcpu: *mut vmm_vcpu, dregs: *mut vmm_dregs) -> std::os::raw::c_int;
+}
+pub const VMM_EV_BREAK: _bindgen_ty_9 = 1;
+pub const VMM_EV_HWBREAK: _bindgen_ty_9 = 2;
+pub const VMM_EV_STEP: _bindgen_ty_9 = 3;
+pub const VMM_EV_WATCH: _bindgen_ty_9 = 4;
+pub const VMM_EV_CR_WRITE: _bindgen_ty_9 = 5;
+pub const VMM_EV_MSR_WRITE: _bindgen_ty_9 = 6;
+pub const VMM_EV_CPUID: _bindgen_ty_9 = 7;
+pub const VMM_EV_HLT: _bindgen_ty_9 = 8;
+pub const VMM_EV_EXCEPTION: _bindgen_ty_9 = 9;
+pub const VMM_EV_PAGE: _bindgen_ty_9 = 10;
+pub const VMM_EV_PAUSE: _bindgen_ty_9 = 11;
+pub const VMM_EV_MAX: _bindgen_ty_9 = 11;
+pub type _bindgen_ty_9 = std::os::raw::c_uint;
+pub const VMM_ACT_CONTINUE: _bindgen_ty_10 = 0;
+pub const VMM_ACT_SKIP: _bindgen_ty_10 = 1;
+pub const VMM_ACT_STOP: _bindgen_ty_10 = 2;
+pub const VMM_ACT_INJECT: _bindgen_ty_10 = 3;
+pub type _bindgen_ty_10 = std::os::raw::c_uint;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct vmm_event {
+    pub size: u32,
+    pub type_: u32,
+    pub hook: u32,
+    pub vcpu_index: u32,
+    pub rip: u64,
+    pub addr: u64,
+    pub value: u64,
+    pub index: u32,
+    pub access: u32,
+    pub error_code: u32,
+    pub has_error_code: u32,
+    pub inject_vector: u32,
+    pub inject_has_error: u32,
+    pub inject_error_code: u32,
+    pub reserved: u32,
+}
+#[test]
+fn bindgen_test_layout_vmm_event() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_event>(),
+        72usize,
+        concat!("Size of: ", stringify!(vmm_event))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_event>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vmm_event))
+    );
+    fn test_field_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_event>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_event),
+                "::",
+                stringify!(size)
+            )
+        );
+    }
+    test_field_size();
+    fn test_field_type() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_event>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).type_) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_event),
+                "::",
+                stringify!(type_)
+            )
+        );
+    }
+    test_field_type();
+    fn test_field_hook() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_event>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).hook) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_event),
+                "::",
+                stringify!(hook)
+            )
+        );
+    }
+    test_field_hook();
+    fn test_field_vcpu_index() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_event>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).vcpu_index) as usize - ptr as usize
+            },
+            12usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_event),
+                "::",
+                stringify!(vcpu_index)
+            )
+        );
+    }
+    test_field_vcpu_index();
+    fn test_field_rip() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_event>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).rip) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_event),
+                "::",
+                stringify!(rip)
+            )
+        );
+    }
+    test_field_rip();
+    fn test_field_addr() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_event>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).addr) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_event),
+                "::",
+                stringify!(addr)
+            )
+        );
+    }
+    test_field_addr();
+    fn test_field_value() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_event>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).value) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_event),
+                "::",
+                stringify!(value)
+            )
+        );
+    }
+    test_field_value();
+    fn test_field_index() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_event>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).index) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_event),
+                "::",
+                stringify!(index)
+            )
+        );
+    }
+    test_field_index();
+    fn test_field_access() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_event>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).access) as usize - ptr as usize
+            },
+            44usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_event),
+                "::",
+                stringify!(access)
+            )
+        );
+    }
+    test_field_access();
+    fn test_field_error_code() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_event>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).error_code) as usize - ptr as usize
+            },
+            48usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_event),
+                "::",
+                stringify!(error_code)
+            )
+        );
+    }
+    test_field_error_code();
+    fn test_field_has_error_code() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_event>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).has_error_code) as usize - ptr as usize
+            },
+            52usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_event),
+                "::",
+                stringify!(has_error_code)
+            )
+        );
+    }
+    test_field_has_error_code();
+    fn test_field_inject_vector() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_event>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).inject_vector) as usize - ptr as usize
+            },
+            56usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_event),
+                "::",
+                stringify!(inject_vector)
+            )
+        );
+    }
+    test_field_inject_vector();
+    fn test_field_inject_has_error() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_event>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).inject_has_error) as usize - ptr as usize
+            },
+            60usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_event),
+                "::",
+                stringify!(inject_has_error)
+            )
+        );
+    }
+    test_field_inject_has_error();
+    fn test_field_inject_error_code() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_event>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).inject_error_code) as usize - ptr as usize
+            },
+            64usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_event),
+                "::",
+                stringify!(inject_error_code)
+            )
+        );
+    }
+    test_field_inject_error_code();
+    fn test_field_reserved() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_event>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).reserved) as usize - ptr as usize
+            },
+            68usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_event),
+                "::",
+                stringify!(reserved)
+            )
+        );
+    }
+    test_field_reserved();
+}
+pub type vmm_hook_fn = ::std::option::Option<
+    unsafe extern "C" fn(
+        opaque: *mut std::os::raw::c_void,
+        vcpu: *mut vmm_vcpu,
+        event: *mut vmm_event,
+    ) -> u32,
+>;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct vmm_hook_config {
+    pub size: u32,
+    pub type_: u32,
+    pub addr: u64,
+    pub len: u64,
+    pub access: u32,
+    pub index: u32,
+    pub vcpu: i32,
+    pub reserved: u32,
+    pub fn_: vmm_hook_fn,
+    pub opaque: *mut std::os::raw::c_void,
+}
+#[test]
+fn bindgen_test_layout_vmm_hook_config() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_hook_config>(),
+        56usize,
+        concat!("Size of: ", stringify!(vmm_hook_config))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_hook_config>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vmm_hook_config))
+    );
+    fn test_field_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_hook_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_hook_config),
+                "::",
+                stringify!(size)
+            )
+        );
+    }
+    test_field_size();
+    fn test_field_type() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_hook_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).type_) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_hook_config),
+                "::",
+                stringify!(type_)
+            )
+        );
+    }
+    test_field_type();
+    fn test_field_addr() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_hook_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).addr) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_hook_config),
+                "::",
+                stringify!(addr)
+            )
+        );
+    }
+    test_field_addr();
+    fn test_field_len() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_hook_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).len) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_hook_config),
+                "::",
+                stringify!(len)
+            )
+        );
+    }
+    test_field_len();
+    fn test_field_access() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_hook_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).access) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_hook_config),
+                "::",
+                stringify!(access)
+            )
+        );
+    }
+    test_field_access();
+    fn test_field_index() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_hook_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).index) as usize - ptr as usize
+            },
+            28usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_hook_config),
+                "::",
+                stringify!(index)
+            )
+        );
+    }
+    test_field_index();
+    fn test_field_vcpu() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_hook_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).vcpu) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_hook_config),
+                "::",
+                stringify!(vcpu)
+            )
+        );
+    }
+    test_field_vcpu();
+    fn test_field_reserved() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_hook_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).reserved) as usize - ptr as usize
+            },
+            36usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_hook_config),
+                "::",
+                stringify!(reserved)
+            )
+        );
+    }
+    test_field_reserved();
+    fn test_field_fn() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_hook_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).fn_) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_hook_config),
+                "::",
+                stringify!(fn_)
+            )
+        );
+    }
+    test_field_fn();
+    fn test_field_opaque() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_hook_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).opaque) as usize - ptr as usize
+            },
+            48usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_hook_config),
+                "::",
+                stringify!(opaque)
+            )
+        );
+    }
+    test_field_opaque();
+}
+impl Default for vmm_hook_config {
+    fn default() -> Self {
+        let mut s = ::std::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::std::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+extern "C" {
+    pub fn vmm_hook_add(
+        vm: *mut vmm_vm,
+        config: *const vmm_hook_config,
+        id: *mut u32,
+    ) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_hook_del(vm: *mut vmm_vm, id: u32) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_vcpu_pause(vcpu: *mut vmm_vcpu) -> std::os::raw::c_int;
+}
+pub const VMM_ICAP_INVISIBLE_BREAK: _bindgen_ty_11 = 1;
+pub const VMM_ICAP_DR_VIRTUAL: _bindgen_ty_11 = 2;
+pub type _bindgen_ty_11 = std::os::raw::c_uint;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct vmm_hook_caps {
+    pub size: u32,
+    pub events: u32,
+    pub flags: u32,
+    pub hw_slots: u32,
+    pub notes: [std::os::raw::c_char; 512usize],
+}
+#[test]
+fn bindgen_test_layout_vmm_hook_caps() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_hook_caps>(),
+        528usize,
+        concat!("Size of: ", stringify!(vmm_hook_caps))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_hook_caps>(),
+        4usize,
+        concat!("Alignment of ", stringify!(vmm_hook_caps))
+    );
+    fn test_field_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_hook_caps>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_hook_caps),
+                "::",
+                stringify!(size)
+            )
+        );
+    }
+    test_field_size();
+    fn test_field_events() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_hook_caps>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).events) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_hook_caps),
+                "::",
+                stringify!(events)
+            )
+        );
+    }
+    test_field_events();
+    fn test_field_flags() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_hook_caps>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).flags) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_hook_caps),
+                "::",
+                stringify!(flags)
+            )
+        );
+    }
+    test_field_flags();
+    fn test_field_hw_slots() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_hook_caps>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).hw_slots) as usize - ptr as usize
+            },
+            12usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_hook_caps),
+                "::",
+                stringify!(hw_slots)
+            )
+        );
+    }
+    test_field_hw_slots();
+    fn test_field_notes() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_hook_caps>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).notes) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_hook_caps),
+                "::",
+                stringify!(notes)
+            )
+        );
+    }
+    test_field_notes();
+}
+impl Default for vmm_hook_caps {
+    fn default() -> Self {
+        let mut s = ::std::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::std::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+extern "C" {
+    pub fn vmm_introspect_caps(vm: *mut vmm_vm, caps: *mut vmm_hook_caps) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_core_dump(vm: *mut vmm_vm, path: *const std::os::raw::c_char)
+        -> std::os::raw::c_int;
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct vmm_gdb {
+    _unused: [u8; 0],
+}
+pub const VMM_GDB_WAIT: _bindgen_ty_12 = 1;
+pub const VMM_GDB_NO_THREAD: _bindgen_ty_12 = 2;
+pub type _bindgen_ty_12 = std::os::raw::c_uint;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct vmm_gdb_config {
+    pub size: u32,
+    pub flags: u32,
+    pub address: *const std::os::raw::c_char,
+}
+#[test]
+fn bindgen_test_layout_vmm_gdb_config() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_gdb_config>(),
+        16usize,
+        concat!("Size of: ", stringify!(vmm_gdb_config))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_gdb_config>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vmm_gdb_config))
+    );
+    fn test_field_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_gdb_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_gdb_config),
+                "::",
+                stringify!(size)
+            )
+        );
+    }
+    test_field_size();
+    fn test_field_flags() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_gdb_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).flags) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_gdb_config),
+                "::",
+                stringify!(flags)
+            )
+        );
+    }
+    test_field_flags();
+    fn test_field_address() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_gdb_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).address) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_gdb_config),
+                "::",
+                stringify!(address)
+            )
+        );
+    }
+    test_field_address();
+}
+impl Default for vmm_gdb_config {
+    fn default() -> Self {
+        let mut s = ::std::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::std::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+extern "C" {
+    pub fn vmm_gdb_start(
+        vm: *mut vmm_vm,
+        config: *const vmm_gdb_config,
+        out: *mut *mut vmm_gdb,
+    ) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_gdb_address(gdb: *const vmm_gdb) -> *const std::os::raw::c_char;
+}
+extern "C" {
+    pub fn vmm_gdb_fd(gdb: *const vmm_gdb) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_gdb_service(gdb: *mut vmm_gdb) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_gdb_destroy(gdb: *mut vmm_gdb);
 }

@@ -1,0 +1,233 @@
+/* test_kvm_introspect.c - hooks on the kvm backend (backends/kvm/
+ * introspect.c): breakpoints and single-step through KVM_SET_GUEST_DEBUG
+ * (guest memory untouched), MSR-write hooks through KVM's user-space MSR
+ * filter, the events KVM cannot deliver refused with a reason, register
+ * families. Skipped where /dev/kvm is unusable. */
+#include "tests/unit/test_kvm_util.h"
+
+typedef struct rec {
+	unsigned n;
+	vmm_event ev[8];
+	vmm_regs regs[8];
+	uint32_t act;
+} rec;
+
+static uint32_t on_event(void *opaque, vmm_vcpu *vcpu, vmm_event *ev)
+{
+	rec *r = opaque;
+
+	if (r->n < 8) {
+		r->ev[r->n] = *ev;
+		vmm_vcpu_get_regs(vcpu, &r->regs[r->n]);
+	}
+	r->n++;
+	return r->act;
+}
+
+static int hook(vmm_vm *vm, uint32_t type, uint64_t addr, uint32_t index, rec *r,
+		uint32_t *id)
+{
+	vmm_hook_config c = VMM_HOOK_CONFIG_INIT;
+
+	c.type = type;
+	c.addr = addr;
+	c.index = index;
+	c.vcpu = type == VMM_EV_STEP ? 0 : -1;
+	c.fn = on_event;
+	c.opaque = r;
+	return vmm_hook_add(vm, &c, id);
+}
+
+/* mov $1,%eax (5) / mov $2,%ebx (5) / add %ebx,%eax (2) / hlt */
+GUEST64(k_seq, "mov $1, %eax\n mov $2, %ebx\n add %ebx, %eax\n hlt");
+
+static void test_break_and_skip(void **state)
+{
+	vmm_vm *vm = kt_vm(0);
+	vmm_vcpu *vcpu = kt_vcpu_long(vm, k_seq, GUEST_LEN(k_seq), KT_CODE);
+	rec r = { 0 };
+	uint32_t id;
+	uint8_t code[13];
+
+	assert_int_equal(hook(vm, VMM_EV_BREAK, KT_CODE + 5, 0, &r, &id), 0);
+	kt_expect_hlt(vcpu);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.ev[0].type, VMM_EV_BREAK);
+	assert_int_equal(r.ev[0].rip, KT_CODE + 5);
+	assert_int_equal(r.regs[0].rax, 1);
+	assert_int_equal(r.regs[0].rbx, 0);
+	assert_int_equal(kt_regs(vcpu).rax, 3);
+	assert_int_equal(vmm_mem_read(vm, KT_CODE, code, sizeof(code)), 0);
+	assert_memory_equal(code, k_seq, sizeof(code));
+	/* SKIP: the second instruction does not run. */
+	kt_set_long_mode(vcpu, KT_CODE);
+	r.n = 0;
+	r.act = VMM_ACT_SKIP;
+	kt_expect_hlt(vcpu);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(kt_regs(vcpu).rbx, 0);
+	assert_int_equal(kt_regs(vcpu).rax, 1);
+	vmm_vm_destroy(vm);
+}
+
+static void test_step(void **state)
+{
+	vmm_vm *vm = kt_vm(0);
+	vmm_vcpu *vcpu = kt_vcpu_long(vm, k_seq, GUEST_LEN(k_seq), KT_CODE);
+	rec r = { 0 };
+	uint32_t id;
+
+	assert_int_equal(hook(vm, VMM_EV_STEP, 0, 0, &r, &id), 0);
+	kt_expect_hlt(vcpu);
+	assert_true(r.n >= 3);
+	assert_int_equal(r.ev[0].rip, KT_CODE + 5);
+	assert_int_equal(r.regs[0].rax, 1);
+	assert_int_equal(r.ev[1].rip, KT_CODE + 10);
+	assert_int_equal(r.ev[2].rip, KT_CODE + 12);
+	assert_int_equal(r.regs[2].rax, 3);
+	assert_int_equal(vmm_hook_del(vm, id), 0);
+	vmm_vm_destroy(vm);
+}
+
+GUEST64(k_msr, "mov $0xc0000102, %ecx\n mov $0x55, %eax\n xor %edx, %edx\n wrmsr\n"
+	       "mov $0xc0000101, %ecx\n mov $0x66, %eax\n wrmsr\n hlt");
+
+static void test_msr_write(void **state)
+{
+	vmm_vm *vm = kt_vm(0);
+	vmm_vcpu *vcpu = kt_vcpu_long(vm, k_msr, GUEST_LEN(k_msr), KT_CODE);
+	rec r = { 0 };
+	uint32_t id;
+	uint64_t v = 0;
+
+	r.act = VMM_ACT_SKIP;
+	assert_int_equal(hook(vm, VMM_EV_MSR_WRITE, 0, 0xc0000102, &r, &id), 0);
+	kt_expect_hlt(vcpu);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.ev[0].index, 0xc0000102);
+	assert_int_equal(r.ev[0].value, 0x55);
+	assert_int_equal(vmm_vcpu_get_msr(vcpu, 0xc0000102, &v), 0);
+	assert_int_equal(v, 0);                  /* skipped */
+	assert_int_equal(vmm_vcpu_get_msr(vcpu, 0xc0000101, &v), 0);
+	assert_int_equal(v, 0x66);               /* not hooked: written */
+	/* CONTINUE: the write happens. */
+	kt_set_long_mode(vcpu, KT_CODE);
+	r.act = VMM_ACT_CONTINUE;
+	kt_expect_hlt(vcpu);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(vmm_vcpu_get_msr(vcpu, 0xc0000102, &v), 0);
+	assert_int_equal(v, 0x55);
+	vmm_vm_destroy(vm);
+}
+
+GUEST64(k_watch, "mov $0x1234, %eax\n mov %eax, 0x3000\n mov 0x3000, %ebx\n hlt");
+
+static void test_watch(void **state)
+{
+	vmm_vm *vm = kt_vm(0);
+	vmm_vcpu *vcpu = kt_vcpu_long(vm, k_watch, GUEST_LEN(k_watch), KT_CODE);
+	vmm_hook_config c = VMM_HOOK_CONFIG_INIT;
+	rec r = { 0 };
+	uint32_t id;
+
+	if (kt_is_pvm(vm)) {
+		vmm_vm_destroy(vm);
+		print_message("# SKIP reason: PVM does not deliver hardware data "
+			      "breakpoints (KVM_SET_GUEST_DEBUG; measured)\n");
+		skip();
+	}
+	c.type = VMM_EV_WATCH;
+	c.addr = 0x3000;
+	c.len = 4;
+	c.access = VMM_MEM_WRITE;
+	c.fn = on_event;
+	c.opaque = &r;
+	assert_int_equal(vmm_hook_add(vm, &c, &id), 0);
+	kt_expect_hlt(vcpu);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.ev[0].type, VMM_EV_WATCH);
+	assert_int_equal(r.ev[0].addr, 0x3000);
+	assert_int_equal(r.ev[0].rip, KT_CODE + 12);   /* after the store */
+	assert_int_equal(kt_regs(vcpu).rbx, 0x1234);
+	vmm_vm_destroy(vm);
+}
+
+GUEST64(k_hlt2, "hlt\n mov $7, %ecx\n hlt");
+
+/* SKIP the first HLT (the guest goes on), CONTINUE the second. */
+static uint32_t on_hlt_once(void *opaque, vmm_vcpu *vcpu, vmm_event *ev)
+{
+	rec *r = opaque;
+
+	on_event(opaque, vcpu, ev);
+	return r->n == 1 ? VMM_ACT_SKIP : VMM_ACT_CONTINUE;
+}
+
+static void test_hlt(void **state)
+{
+	vmm_vm *vm = kt_vm(0);
+	vmm_vcpu *vcpu = kt_vcpu_long(vm, k_hlt2, GUEST_LEN(k_hlt2), KT_CODE);
+	vmm_hook_config c = VMM_HOOK_CONFIG_INIT;
+	rec r = { 0 };
+	uint32_t id;
+
+	c.type = VMM_EV_HLT;
+	c.fn = on_hlt_once;
+	c.opaque = &r;
+	assert_int_equal(vmm_hook_add(vm, &c, &id), 0);
+	kt_expect_hlt(vcpu);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.ev[0].rip, KT_CODE + 1);   /* reported after the HLT */
+	assert_int_equal(r.ev[1].rip, KT_CODE + 7);
+	assert_int_equal(kt_regs(vcpu).rcx, 7);
+	vmm_vm_destroy(vm);
+}
+
+static void test_refused_and_caps(void **state)
+{
+	vmm_vm *vm = kt_vm(0);
+	vmm_hook_caps caps = VMM_HOOK_CAPS_INIT;
+	rec r = { 0 };
+	uint32_t id, ids[4];
+	vmm_fpu f;
+	vmm_dregs d;
+
+	(void)kt_vcpu_long(vm, k_seq, GUEST_LEN(k_seq), KT_CODE);
+	assert_int_equal(vmm_introspect_caps(vm, &caps), 0);
+	assert_int_equal(caps.hw_slots, 4);
+	assert_false(caps.events & (1u << VMM_EV_CR_WRITE));
+	assert_int_equal(hook(vm, VMM_EV_CR_WRITE, 0, 3, &r, &id), VMM_ENOTSUP);
+	assert_non_null(strstr(vmm_last_error(), "CR writes"));
+	assert_int_equal(hook(vm, VMM_EV_CPUID, 0, 0, &r, &id), VMM_ENOTSUP);
+	for (unsigned i = 0; i < 4; i++)
+		assert_int_equal(hook(vm, VMM_EV_HWBREAK, KT_CODE + i, 0, &r, &ids[i]), 0);
+	assert_int_equal(hook(vm, VMM_EV_BREAK, KT_CODE + 9, 0, &r, &id), VMM_EBUSY);
+	assert_int_equal(vmm_hook_del(vm, ids[0]), 0);
+	assert_int_equal(hook(vm, VMM_EV_BREAK, KT_CODE + 9, 0, &r, &id), 0);
+	assert_int_equal(vmm_vcpu_get_fpu(vmm_vcpu_get(vm, 0), &f), 0);
+	assert_int_equal(f.fcw, 0x37f);
+	f.mxcsr = 0x7f80;                        /* round toward zero */
+	f.xmm[2][0] = 0x5a;
+	assert_int_equal(vmm_vcpu_set_fpu(vmm_vcpu_get(vm, 0), &f), 0);
+	memset(&f, 0, sizeof(f));
+	assert_int_equal(vmm_vcpu_get_fpu(vmm_vcpu_get(vm, 0), &f), 0);
+	assert_int_equal(f.xmm[2][0], 0x5a);
+	assert_int_equal(f.mxcsr, 0x7f80);        /* through KVM_GET/SET_XSAVE */
+	assert_int_equal(vmm_vcpu_get_dregs(vmm_vcpu_get(vm, 0), &d), 0);
+	assert_int_equal(d.dr[7] & 0xff, 0);     /* the monitor's DRs stay out of sight */
+	vmm_vm_destroy(vm);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_break_and_skip),
+		cmocka_unit_test(test_step),
+		cmocka_unit_test(test_msr_write),
+		cmocka_unit_test(test_watch),
+		cmocka_unit_test(test_hlt),
+		cmocka_unit_test(test_refused_and_caps),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
