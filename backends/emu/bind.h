@@ -13,5 +13,8 @@ unsigned emu_bind_branch(const emu_dec *d, uint64_t rip, emu_insn *ins, emu_fn f
 uint8_t emu_gpr_off(const emu_dec *d, unsigned r, unsigned sz);
 unsigned emu_bind_x87(const emu_dec *d, const uint8_t *bytes, emu_insn *ins);
 int emu_bind_sse(const emu_dec *d, const uint8_t *bytes, emu_insn *ins, unsigned *flags);
+/* bind_simd.c */
+unsigned emu_bind_simd_op(const emu_dec *d, emu_insn *ins, unsigned id);
+unsigned emu_bind_map38(const emu_dec *d, const uint8_t *bytes, emu_insn *ins);
 
 #endif

@@ -27,7 +27,11 @@ static unsigned group7(const emu_dec *d, const uint8_t *b, emu_insn *ins)
 			ins->aux = d->modrm;
 			ins->fn = emu_h_grp7_reg;
 			return END;
-		case 0xd0: case 0xca: case 0xcb:        /* XGETBV, CLAC, STAC */
+		case 0xd0: case 0xd1:                   /* XGETBV, XSETBV */
+			ins->op = d->modrm & 1;
+			ins->fn = emu_h_xgetbv;
+			return d->modrm == 0xd1 ? END : 0;
+		case 0xc8: case 0xc9: case 0xca: case 0xcb:   /* MONITOR MWAIT CLAC STAC */
 			return emu_bind_ud(ins);
 		}
 		return emu_bind_unsupported(b, d->len, ins);
@@ -142,6 +146,11 @@ static unsigned row_a0_cf(const emu_dec *d, const uint8_t *b, emu_insn *ins)
 		ins->fn = emu_mov_tab[EMU_MR][d->osz];
 		return 0;
 	case 0xc7:
+		if (d->mod == 3 && (d->reg & 7) >= 6 && !d->rep) {     /* RDRAND, RDSEED */
+			ins->op = (d->reg & 7) == 7;
+			ins->fn = emu_h_rdrand;
+			return 0;
+		}
 		if ((d->reg & 7) != 1 || d->mod == 3)
 			return emu_bind_ud(ins);
 		ins->fn = emu_h_cmpxchg8b;

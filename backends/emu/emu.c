@@ -199,6 +199,7 @@ static int emu_vcpu_create(vmm_vcpu *vcpu)
 	cpu->fpu.fcw = 0x40;           /* power-on: FINIT gives 0x37f */
 	cpu->fpu.empty = 0xff;
 	cpu->fpu.mxcsr = 0x1f80;
+	cpu->xcr0 = 1;
 	vcpu->backend_priv = cpu;
 	vmm__x86_reset_state(&regs, &sregs);
 	if (vcpu->index != 0)

@@ -25,6 +25,8 @@ int emu_h_cpuid(emu_cpu *cpu, const emu_insn *ins)
 
 	vmm__x86_cpuid(&vmm__x86_emu_model, cpu->vcpu->index, cpu->vm->config.vcpus,
 		       (uint32_t)cpu->r[R_AX], (uint32_t)cpu->r[R_CX], out);
+	if ((uint32_t)cpu->r[R_AX] == 1 && (cpu->cr4 & X86_CR4_OSXSAVE))
+		out[2] |= X86_CPUID_1_ECX_OSXSAVE;
 	cpu->r[R_AX] = out[0];
 	cpu->r[R_BX] = out[1];
 	cpu->r[R_CX] = out[2];
