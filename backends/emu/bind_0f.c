@@ -31,10 +31,8 @@ static unsigned group7(const emu_dec *d, const uint8_t *b, emu_insn *ins)
 			ins->op = d->modrm & 1;
 			ins->fn = emu_h_xgetbv;
 			return d->modrm == 0xd1 ? END : 0;
-		case 0xc8: case 0xc9: case 0xca: case 0xcb:   /* MONITOR MWAIT CLAC STAC */
-			return emu_bind_ud(ins);
 		}
-		return emu_bind_unsupported(b, d->len, ins);
+		return emu_bind_ud(ins);       /* VMX, SVM, SGX, MONITOR, CLAC ...: not advertised */
 	}
 	switch (r) {
 	case 0: ins->fn = emu_h_sgdt; return 0;
@@ -84,7 +82,7 @@ static unsigned group15(const emu_dec *d, const uint8_t *b, emu_insn *ins)
 {
 	unsigned r = d->reg & 7;
 
-	if (d->mod == 3 && !d->rep && r >= 5) {
+	if (d->mod == 3 && !d->rep && !d->opsize_pfx && r >= 5) {
 		ins->fn = emu_h_fence;
 		return 0;
 	}
@@ -92,9 +90,7 @@ static unsigned group15(const emu_dec *d, const uint8_t *b, emu_insn *ins)
 		ins->fn = emu_h_nop;
 		return 0;
 	}
-	if (d->mod == 3 && d->rep == 0xf3 && r < 4)                 /* RD/WRFSBASE */
-		return emu_bind_ud(ins);
-	return emu_bind_unsupported(b, d->len, ins);
+	return emu_bind_ud(ins);       /* RD/WRFSBASE, PCOMMIT, ...: not advertised */
 }
 
 static unsigned ext_moves(const emu_dec *d, emu_insn *ins)

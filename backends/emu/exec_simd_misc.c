@@ -224,7 +224,7 @@ int emu_h_mmx_cvt(emu_cpu *cpu, const emu_insn *ins)
 	unsigned op = ins->op, host;
 	int rc = sse_available(cpu);
 
-	if (!rc && (op != 1 || !ins->mem))
+	if (!rc && (op > 1 || !ins->mem))       /* an MMX register is involved */
 		rc = mmx_enter(cpu);
 	if (!rc)
 		rc = simd_src(cpu, ins, op >= 4 ? 16 : 8, &s);
