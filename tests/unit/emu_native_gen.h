@@ -224,6 +224,11 @@ static inline int nat_ops_ok(const cs_insn *in)
 	if (in->id == X86_INS_CMPXCHG && nat_host_amd() && x->op_count &&
 	    x->operands[0].type == X86_OP_REG && x->operands[0].size == 4)
 		return 0;
+	/* capstone 4 decodes F2 (66) 0F 38 F0/F1 as MOVBE; it is CRC32 */
+	if (in->id == X86_INS_MOVBE)
+		for (unsigned i = 0; i < in->size && in->bytes[i] != 0x0f; i++)
+			if (in->bytes[i] == 0xf2 || in->bytes[i] == 0xf3)
+				return 0;
 	/* 16-bit SHLD/SHRD with counts above 16 and 16-bit BSWAP: undefined */
 	if ((in->id == X86_INS_SHLD || in->id == X86_INS_SHRD || in->id == X86_INS_BSWAP) &&
 	    x->op_count && x->operands[0].size == 2)
@@ -288,6 +293,8 @@ static inline unsigned nat_candidate(nat_rng *r, uint8_t *b)
 	if (mem)
 		rex &= ~1u;                                        /* base stays RBX */
 	rex &= ~2u;                                                /* no index */
+	if (map >= 16 && nat_below(r, 4) && !(pf < 4))
+		b[n++] = 0x66;                     /* SSE4 in 0F 38 / 0F 3A wants 66 */
 	if (rex)
 		b[n++] = (uint8_t)rex;
 	if (map >= 6) {
@@ -295,7 +302,25 @@ static inline unsigned nat_candidate(nat_rng *r, uint8_t *b)
 		if (map >= 16)
 			b[n++] = map >= 18 ? 0x3a : 0x38;
 	}
-	b[n++] = (uint8_t)nat_next(r);
+	if (map >= 16 && nat_below(r, 2)) {      /* a defined opcode of the map */
+		static const uint8_t op38[] = {
+			0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x10, 0x14, 0x15, 0x17, 0x1c, 0x1d,
+			0x1e, 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x28, 0x29, 0x2a, 0x2b, 0x30,
+			0x31, 0x32, 0x33, 0x34, 0x35, 0x37, 0x38, 0x39, 0x3a, 0x3b, 0x3c, 0x3d,
+			0x3e, 0x3f, 0x40, 0x41, 0xf0, 0xf1 };
+		static const uint8_t op3a[] = {
+			8, 9, 10, 11, 12, 13, 14, 15, 0x14, 0x15, 0x16, 0x17, 0x20, 0x21, 0x22,
+			0x40, 0x41, 0x42, 0x60, 0x61, 0x62, 0x63 };
+
+		b[n++] = map >= 18 ? op3a[nat_below(r, sizeof(op3a))] : op38[nat_below(r, sizeof(op38))];
+		if (map < 18 && b[n - 1] >= 0xf0 && nat_below(r, 2)) {   /* CRC32 */
+			memmove(b + 1, b, n);
+			b[0] = 0xf2;
+			n++;
+		}
+	} else {
+		b[n++] = (uint8_t)nat_next(r);
+	}
 	if (mem) {
 		unsigned d = nat_below(r, 8) ? (nat_below(r, 16) * 16 - 128) : nat_below(r, 256);
 
@@ -314,6 +339,8 @@ typedef struct nat_undef {
 	uint64_t flags;          /* RFLAGS bits */
 	int top;                 /* x87 TOP (EMMS on AMD clears it, on Intel not) */
 	int mmx;                 /* MMX state live: no x87 arithmetic on it */
+	uint32_t mxcsr;          /* MXCSR flag bits (AMD's DPPS/DPPD raise exceptions
+				    for lanes the mask leaves out; the SDM does not) */
 } nat_undef;
 
 static inline int nat_has_mmx_reg(const cs_insn *in)
@@ -336,16 +363,18 @@ static inline int nat_is_fpu(const cs_insn *in)
 }
 
 /* One instruction that passes the filter; updates *u. */
-static inline void nat_gen_insn(csh cs, nat_rng *r, nat_insn *out, nat_undef *u)
+static inline void nat_gen_insn(csh cs, cs_insn *in, nat_rng *r, nat_insn *out,
+				nat_undef *u)
 {
 	for (;;) {
 		uint8_t b[32];
 		unsigned n = nat_candidate(r, b);
-		cs_insn *in = NULL;
-		uint64_t undef, reads, writes;
+		const uint8_t *code = b;
+		size_t size = n;
+		uint64_t addr = 0x100000, undef, reads, writes;
 		int ok;
 
-		if (cs_disasm(cs, b, n, 0x100000, 1, &in) != 1)
+		if (!cs_disasm_iter(cs, &code, &size, &addr, in))
 			continue;
 		ok = in->size <= 15 && !nat_vex(b, in->size);
 		ok = ok && !nat_in(in->id, nat_banned, sizeof(nat_banned) / sizeof(nat_banned[0]));
@@ -361,19 +390,17 @@ static inline void nat_gen_insn(csh cs, nat_rng *r, nat_insn *out, nat_undef *u)
 		if (ok && (in->detail->x86.prefix[0] == 0xf0 || in->id == X86_INS_UD2 ||
 			   in->id == X86_INS_UD2B))
 			ok = nat_below(r, 4) == 0;
-		if (!ok) {
-			cs_free(in, 1);
+		if (!ok)
 			continue;
-		}
 		undef = nat_cs_flags(in->detail->x86.eflags, 0);
 		reads = nat_cs_flags(in->detail->x86.eflags, 1);
 		writes = nat_cs_flags(in->detail->x86.eflags, 2);
 		nat_undef_fix(in, &undef, &reads, &writes);
-		if (reads & u->flags) {
-			cs_free(in, 1);
+		if (reads & u->flags)
 			continue;
-		}
 		u->flags = (u->flags & ~writes) | undef;
+		if ((in->id == X86_INS_DPPS || in->id == X86_INS_DPPD) && nat_host_amd())
+			u->mxcsr = 0x3f;
 		if (in->id == X86_INS_EMMS) {
 			u->top = nat_host_amd();
 			u->mmx = 0;
@@ -383,7 +410,6 @@ static inline void nat_gen_insn(csh cs, nat_rng *r, nat_insn *out, nat_undef *u)
 		}
 		memcpy(out->bytes, b, in->size);
 		out->len = (uint8_t)in->size;
-		cs_free(in, 1);
 		return;
 	}
 }

@@ -161,7 +161,7 @@ static void gen_state(nat_rng *r, uint8_t *img)
 	}
 }
 
-static void gen_seq(csh cs, nat_rng *r, seq *s)
+static void gen_seq(csh cs, cs_insn *ci, nat_rng *r, seq *s)
 {
 	nat_insn in;
 	unsigned n;
@@ -171,7 +171,7 @@ static void gen_seq(csh cs, nat_rng *r, seq *s)
 	n = emit_prologue(s->code);
 	s->start = n;
 	for (unsigned i = 0; i < s->ninsn; i++) {
-		nat_gen_insn(cs, r, &in, &s->undef);
+		nat_gen_insn(cs, ci, r, &in, &s->undef);
 		s->off[i] = (uint16_t)(n - s->start);
 		memcpy(s->code + n, in.bytes, in.len);
 		n += in.len;
@@ -394,6 +394,7 @@ static void test_emu_against_host(void **state)
 			    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	result *eres = malloc(sizeof(result) * BATCH);
 	emu_fx fx;
+	cs_insn *ci;
 	csh cs;
 
 	assert_non_null(sq);
@@ -402,6 +403,8 @@ static void test_emu_against_host(void **state)
 	assert_int_equal(cs_open(CS_ARCH_X86, CS_MODE_64, &cs), CS_ERR_OK);
 	cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
 	st.cs = cs;
+	ci = cs_malloc(cs);
+	assert_non_null(ci);
 	emu_setup(&fx);
 	while (st.insns < target) {
 		pid_t pid;
@@ -409,7 +412,7 @@ static void test_emu_against_host(void **state)
 		double t0 = now();
 
 		for (unsigned i = 0; i < BATCH; i++)
-			gen_seq(cs, &rng, &sq[i]);
+			gen_seq(cs, ci, &rng, &sq[i]);
 		t_gen += now() - t0;
 		t0 = now();
 		fflush(stdout);
@@ -437,6 +440,7 @@ static void test_emu_against_host(void **state)
 	       (unsigned long long)st.seqs, (unsigned long long)st.faults,
 	       (unsigned long long)st.diverged, (unsigned long long)env_u("EMU_NATIVE_SEED", 1));
 	fx_destroy(&fx);
+	cs_free(ci, 1);
 	cs_close(&cs);
 	munmap(nres, sizeof(result) * BATCH);
 	free(eres);
