@@ -240,7 +240,15 @@ int emu_h_x87_fst_m(emu_cpu *cpu, const emu_insn *ins)
 
 	if (rc)
 		return rc;
-	convert_store(cpu, ins->aux, x87_get(cpu, 0), buf);
+	if (ins->xflags) {                          /* FISTTP: round toward zero */
+		uint16_t fcw = cpu->fpu.fcw;
+
+		cpu->fpu.fcw |= 0x0c00;
+		convert_store(cpu, ins->aux, x87_get(cpu, 0), buf);
+		cpu->fpu.fcw = fcw;
+	} else {
+		convert_store(cpu, ins->aux, x87_get(cpu, 0), buf);
+	}
 	rc = emu_mem_write_slow(cpu, la, buf, mem_bytes[ins->aux], EMU_ACC_W);
 	if (rc) {
 		cpu->fpu.fsw = fsw;
