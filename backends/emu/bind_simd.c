@@ -5,14 +5,7 @@
 #include "backends/emu/bind.h"
 #include "backends/emu/simd.h"
 
-static unsigned set(emu_insn *ins, emu_fn fn, unsigned op, unsigned aux, unsigned align)
-{
-	ins->fn = fn;
-	ins->op = (uint8_t)op;
-	ins->aux = (uint8_t)aux;
-	ins->xflags = align ? SSE_ALIGN : 0;
-	return 0;
-}
+#define set emu_bind_set
 
 /* A table operation: MMX form without a prefix, XMM form with 66. */
 unsigned emu_bind_simd_op(const emu_dec *d, emu_insn *ins, unsigned id)

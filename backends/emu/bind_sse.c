@@ -18,14 +18,7 @@ static unsigned prefix(const emu_dec *d)
 	return d->opsize_pfx ? P_66 : P_NONE;
 }
 
-static unsigned set(emu_insn *ins, emu_fn fn, unsigned op, unsigned aux, unsigned align)
-{
-	ins->fn = fn;
-	ins->op = (uint8_t)op;
-	ins->aux = (uint8_t)aux;
-	ins->xflags = align ? SSE_ALIGN : 0;
-	return 0;
-}
+#define set emu_bind_set
 
 /* 0F 10..17, 28, 29, 2B: moves and unpacks. */
 static unsigned moves(const emu_dec *d, unsigned p, emu_insn *ins)
