@@ -86,8 +86,10 @@ static unsigned floats(const emu_dec *d, const uint8_t *b, unsigned p, emu_insn 
 		if (p >= P_F3 || d->has_mem)
 			return emu_bind_ud(ins);
 		return set(ins, emu_h_sse_movmsk, d->reg, p == P_66 ? 8 : 4, 0);
-	case 0x52: case 0x53:
-		return emu_bind_unsupported(b, d->len, ins);          /* RSQRT, RCP */
+	case 0x52: case 0x53:                                     /* RSQRT, RCP */
+		if (p == P_66 || p == P_F2)
+			return emu_bind_ud(ins);
+		return set(ins, emu_h_sse_rcp, op == 0x53, p == P_F3, p == P_NONE);
 	case 0x54: case 0x55: case 0x56: case 0x57:
 		if (p >= P_F3)
 			return emu_bind_ud(ins);

@@ -181,6 +181,50 @@ int emu_h_sse_dp(emu_cpu *cpu, const emu_insn *ins)
 	return EMU_OK;
 }
 
+/* 1/x (op 1) or 1/sqrt(x) (op 0) of a float, correctly rounded (the SDM
+ * only bounds the error of RCPPS/RSQRTPS at 1.5 * 2^-12, so the exact value
+ * is a valid answer); no MXCSR flags. Denormal inputs count as zero and
+ * results below the normal range flush to zero, as the hardware does. */
+static uint32_t rcp_elem(unsigned op, uint32_t x)
+{
+	uint32_t sign = x & 0x80000000u, ex = (x >> 23) & 0xff, r;
+	double v, q;
+	float f;
+
+	if (ex == 0xff)                                      /* NaN, Inf */
+		return (x & 0x7fffffu) ? x | 0x400000u : op ? sign : (sign ? 0xffc00000u : 0);
+	if (ex == 0)                                         /* +-0, denormals */
+		return sign | 0x7f800000u;
+	if (!op && sign)
+		return 0xffc00000u;                          /* sqrt of a negative */
+	memcpy(&f, &x, 4);
+	v = f;
+	q = v;
+	if (!op)
+		__asm__("sqrtsd %1, %0" : "=x"(q) : "x"(v));
+	q = 1.0 / q;
+	f = (float)q;
+	memcpy(&r, &f, 4);
+	if (((r >> 23) & 0xff) == 0)
+		r &= 0x80000000u;
+	return r;
+}
+
+/* RSQRTPS/SS (op 0), RCPPS/SS (op 1); aux 1: scalar. */
+int emu_h_sse_rcp(emu_cpu *cpu, const emu_insn *ins)
+{
+	emu_xmm *d = emu_xmm_reg(cpu, ins->reg), s;
+	int rc = sse_available(cpu);
+
+	if (!rc)
+		rc = sse_src(cpu, ins, ins->aux ? 4 : 16, &s);
+	if (rc)
+		return rc;
+	for (unsigned i = 0; i < (ins->aux ? 1u : 4u); i++)
+		d->d[i] = rcp_elem(ins->op, s.d[i]);
+	return EMU_OK;
+}
+
 /* INSERTPS xmm, xmm/m32, imm. */
 int emu_h_sse_insertps(emu_cpu *cpu, const emu_insn *ins)
 {

@@ -55,7 +55,7 @@ H(simd); H(simd_shift_imm); H(simd_pshuf); H(simd_pmovmskb); H(simd_pinsrw);
 H(simd_maskmov); H(mmx_movd); H(mmx_movq); H(mmx_movq2dq); H(mmx_emms); H(mmx_cvt);
 /* exec_sse4.c, exec_sse42.c: SSE3, SSE4.1, SSE4.2, MOVBE */
 H(sse3_fp); H(sse3_dup); H(sse_round); H(sse_dp); H(sse_insertps); H(sse_pextr);
-H(sse_pinsr); H(sse_ptest); H(sse_pcmpstr); H(crc32); H(movbe);
+H(sse_pinsr); H(sse_ptest); H(sse_pcmpstr); H(crc32); H(movbe); H(sse_rcp);
 /* exec_xsave.c */
 H(xgetbv); H(xsave); H(rdrand);
 #undef H

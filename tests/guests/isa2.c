@@ -3,7 +3,8 @@
  * PINSRW/PEXTRW/PMOVMSKB, and its aliasing of the x87 registers: an MMX
  * write sets the register's exponent to all ones, TOP to 0 and every tag
  * valid; EMMS empties the tags), SSE3, SSSE3 (MMX and XMM forms), SSE4.1,
- * SSE4.2 (PCMPxSTRx, CRC32, PCMPGTQ) and RDRAND/RDSEED. Every result is
+ * SSE4.2 (PCMPxSTRx, CRC32, PCMPGTQ), RDRAND/RDSEED and the RCPPS/RSQRTPS
+ * error bound. Every result is
  * compared with a constant computed on the host CPU (make guests-native,
  * which runs this file as a Linux program; -DISA2_DUMP prints the values
  * instead, to regenerate the table). Expected end: debug exit 0. */
@@ -79,6 +80,26 @@ static void test_mmx(void)
 	__asm__("emms\n\tfxsave %0" : "=m"(fx));
 	R(fx[4]);
 	__asm__("fninit");
+}
+
+/* RCPPS/RSQRTPS: the SDM bounds the relative error by 1.5 * 2^-12: 3072
+ * units in the last place above these exact powers-of-two-or-more values,
+ * 6144 below (where the binade's units are half as large). */
+static void test_rcp(void)
+{
+	static const v128 x = { 0x4040000040800000ull, 0x3f80000040000000ull }; /* 4 3 2 1 */
+	static const uint32_t rcp[4] = { 0x3e800000, 0x3eaaaaab, 0x3f000000, 0x3f800000 };
+	static const uint32_t rsq[4] = { 0x3f000000, 0x3f13cd3a, 0x3f3504f3, 0x3f800000 };
+	v128 r, q;
+
+	__asm__("rcpps %2, %%xmm1\n\tmovdqa %%xmm1, %0\n\trsqrtps %2, %%xmm1\n\t"
+		"movdqa %%xmm1, %1" : "=m"(r), "=m"(q) : "m"(x));
+	for (unsigned i = 0; i < 4; i++) {
+		int32_t a = (int32_t)((const uint32_t *)&r)[i], b = (int32_t)((const uint32_t *)&q)[i];
+
+		CHECK(a - (int32_t)rcp[i] <= 3072 && (int32_t)rcp[i] - a <= 6144);
+		CHECK(b - (int32_t)rsq[i] <= 3072 && (int32_t)rsq[i] - b <= 6144);
+	}
 }
 
 static void test_sse3(void)
@@ -235,6 +256,7 @@ int guest_main(uint32_t index, uint32_t count)
 		guest_note("mmx/sse3/ssse3/sse4.1/sse4.2 not all offered");
 	} else {
 		test_mmx();
+		test_rcp();
 		test_sse3();
 		test_ssse3();
 		test_sse41();
