@@ -16,6 +16,7 @@ enum {
 	ST_TIMEOUT = 6,
 	ST_INTERNAL = 8,     /* backend unusable, host or libvmm failure */
 	ST_UNHANDLED = 10,   /* the guest did something vmm cannot handle */
+	ST_REBOOT = 12,      /* the guest asked for a reboot */
 };
 
 static const char usage_text[] =
@@ -43,6 +44,7 @@ static const char usage_text[] =
 	"  6    --timeout expired\n"
 	"  8    internal or host error: backend unusable here, libvmm failure\n"
 	"  10   the guest made an exit vmm cannot handle\n"
+	"  12   the guest asked for a reboot (ACPI reset register)\n"
 	"Every non-zero status other than the guest's own comes with one line on stderr.\n";
 
 /* One line on stderr: newlines in library messages become spaces. */
@@ -102,6 +104,8 @@ static int report_end(const vmm_run_result *res, const cli_run_opts *o)
 		return fail(ST_INTERNAL, "internal error: ", res->message);
 	case VMM_END_UNHANDLED:
 		return fail(ST_UNHANDLED, "unhandled guest exit: ", res->message);
+	case VMM_END_RESET:
+		return fail(ST_REBOOT, "", "the guest asked for a reboot");
 	default:
 		snprintf(msg, sizeof(msg), "run ended in an unknown way (%u): %.200s",
 			 res->end, res->message);

@@ -13,6 +13,8 @@
 #define VMM__PAGE_SIZE 4096ull
 #define VMM__MAX_MEMSLOTS 64
 #define VMM__MAX_BUS_RANGES 64
+/* With VMM_VM_IRQCHIP, RAM past this continues at 4 GiB (lib/platform/pci.h). */
+#define VMM__RAM_LOW_MAX 0xc0000000ull
 
 /* ---- Errors (lib/error.c) ------------------------------------------------
  * vmm__err() records a printf-style message in the thread's last-error slot
@@ -80,12 +82,18 @@ int vmm__pio_register_internal(vmm_vm *vm, uint16_t base, uint16_t len,
 			       vmm_pio_fn fn, void *opaque);
 
 /* ---- Built-in devices (lib/devices/) -------------------------------------- */
+#define VMM__UART_RX_SIZE 4096u          /* host input waiting for the guest */
 typedef struct vmm__uart {
 	pthread_mutex_t lock;
+	vmm_vm *vm;
 	int fd;
 	vmm_output_fn fn;
 	void *opaque;
-	uint8_t ier, lcr, mcr, scr, dll, dlm;
+	uint8_t ier, lcr, mcr, scr, dll, dlm, fcr, lsr_errors;
+	bool thre_pending;               /* THR-empty interrupt not yet taken */
+	bool irq_level;                  /* what we last drove on IRQ 4 */
+	uint32_t rx_head, rx_count;
+	uint8_t rx[VMM__UART_RX_SIZE];
 } vmm__uart;
 int vmm__uart_init(vmm_vm *vm);         /* registers 0x3f8..0x3ff */
 void vmm__uart_fini(vmm_vm *vm);
@@ -186,6 +194,8 @@ struct vmm_vcpu {
 	bool runnable;                   /* false: wait-for-SIPI (Multiboot APs) */
 	atomic_int intr_attention;       /* an interrupt may be pending (platform.h) */
 	struct vmm__lapic *lapic;        /* the core's local APIC, or NULL */
+	pthread_mutex_t wait_lock;       /* vmm__vcpu_wait / vmm__vcpu_wake */
+	pthread_cond_t wait_cond;        /* CLOCK_MONOTONIC */
 };
 
 /* x86 reset-state helpers shared by backends (arch/x86/state.c). */

@@ -155,6 +155,9 @@ static int on_system_event(run_ctx *ctx, vmm_vcpu *vcpu, vmm_exit *exit)
 	if (t == VMM_EVENT_POWEROFF)
 		finish(ctx, vcpu, exit, VMM_END_POWEROFF, 0, "vCPU %u: power off",
 		       vcpu->index);
+	else if (t == VMM_EVENT_RESET)
+		finish(ctx, vcpu, exit, VMM_END_RESET, 0, "vCPU %u: reboot requested",
+		       vcpu->index);
 	else
 		finish(ctx, vcpu, exit, VMM_END_UNHANDLED, 0, "vCPU %u: unhandled system "
 		       "event %u (%s)", vcpu->index, t,

@@ -131,6 +131,34 @@ int vmm__lapic_msr_write(vmm_vcpu *vcpu, uint32_t msr, uint64_t value);
 uint8_t vmm__lapic_get_cr8(vmm_vcpu *vcpu);
 void vmm__lapic_set_cr8(vmm_vcpu *vcpu, uint8_t cr8);
 
+/* ---- The VM's platform state -------------------------------------------- */
+typedef struct vmm__timer_svc {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;         /* head changed, or stop */
+	pthread_cond_t idle;         /* a callback returned */
+	vmm__timer *head;            /* armed timers by deadline */
+	vmm__timer *running;         /* callback in progress, or NULL */
+	pthread_t thread;
+	bool stop, started;
+} vmm__timer_svc;
+int vmm__timer_svc_start(vmm__timer_svc *svc);
+void vmm__timer_svc_stop(vmm__timer_svc *svc);
+
+/* Each device's state is its own file's; NULL when absent (in the kernel,
+ * or not configured). */
+struct vmm__platform {
+	vmm__timer_svc timers;
+	struct vmm__pic *pic;
+	struct vmm__ioapic *ioapic;
+	struct vmm__pit *pit;
+	struct vmm__rtc *rtc;
+	struct vmm__pmtimer *pmtimer;
+	struct vmm__fw_cfg *fw_cfg;
+	struct vmm__acpi_pm *acpi_pm;
+	struct vmm__pci *pci;
+	struct vmm_virtio_dev *virtio;  /* list of virtio devices */
+};
+
 /* ---- Lifecycle (lib/platform/platform.c) --------------------------------
  * Called by vm.c when the VM config has VMM_VM_IRQCHIP: creates the timer
  * service and the devices (core models only where the backend lacks
