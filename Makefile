@@ -54,7 +54,7 @@ GUESTS       := $(GUEST_C:tests/guests/%.c=$(GUEST_DIR)/%.elf) \
                 $(GUEST_S:tests/guests/%.S=$(GUEST_DIR)/%.elf) \
                 $(patsubst examples/hello/%.c,$(GUEST_DIR)/%.elf,$(wildcard examples/hello/hello.c))
 
-.PHONY: all lib cli guests check check-unit check-guests check-header check-abi \
+.PHONY: all lib cli guests check check-long check-unit check-guests check-header check-abi \
         check-asan check-hosts check-kut bench bench-kvm abi-update install clean help
 
 all: $(SOLIB) $(ALIB) $(CLI) guests
@@ -63,6 +63,7 @@ help:
 	@echo "make            build libvmm.so.$(SOMAJOR), libvmm.a, the vmm CLI and test guests"
 	@echo "make check      every test: unit, guests on each backend, header, ABI, ASan+UBSan"
 	@echo "make check-kut  kvm-unit-tests on emu, kvm, both test hosts and QEMU TCG: a table"
+	@echo "make check-long the emu-vs-host-CPU differential test with 10 million instructions"
 	@echo "make bench      emu instructions per second vs a peer"
 	@echo "make bench-kvm  kvm exit and VM lifecycle cost vs bare ioctls"
 	@echo "make install PREFIX=/usr/local"
@@ -148,6 +149,11 @@ check-kut: $(CLI)
 	    --results build/kut/RESULTS.md
 
 asan-build: $(SOLIB) $(ALIB) $(CLI) $(UNIT_BINS) $(TOOL_BINS) examples
+
+# The emu-vs-host differential test with 10 million instructions (make check
+# runs 1 million; EMU_NATIVE_SEED picks another sequence set).
+check-long: $(B)/tests/unit/test_emu_native
+	EMU_NATIVE_INSNS=10000000 $(B)/tests/unit/test_emu_native
 
 check-header:
 	@tests/check-header

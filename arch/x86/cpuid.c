@@ -4,15 +4,17 @@
  * stepping 11 (a Core 2 generation identity, the first Intel x86-64 family
  * without SSE-era surprises), advertising only what the emu backend
  * executes:
- *   leaf 1 EDX: FPU PSE TSC MSR PAE CX8 PGE CMOV PAT CLFSH FXSR SSE SSE2
- *   leaf 1 ECX: CX16 POPCNT HYPERVISOR
- *   leaf 7:     nothing
+ *   leaf 1 EDX: FPU PSE TSC MSR PAE CX8 PGE CMOV PAT CLFSH MMX FXSR SSE SSE2
+ *   leaf 1 ECX: SSE3 SSSE3 CX16 SSE4.1 SSE4.2 MOVBE POPCNT XSAVE RDRAND
+ *               HYPERVISOR (OSXSAVE: CR4.OSXSAVE, filled in by the backend)
+ *   leaf 7:     EBX RDSEED CLFLUSHOPT
+ *   leaf 0xD:   XCR0 components x87 and SSE (576-byte area), XSAVEOPT
  *   0x80000001: EDX SYSCALL NX PDPE1GB RDTSCP LM; ECX LAHF/SAHF, ABM (LZCNT)
  *   0x80000007: invariant TSC
  *   0x80000008: 40 physical, 48 linear address bits
  *   0x40000000: max 0x40000010, signature "libvmmlibvmm"
  *   0x40000010: TSC frequency in kHz (EAX), as VMware/KVM report it
- * No MMX, SSE3 or later, no AVX. */
+ * No AVX, no MONITOR/MWAIT, no XSAVEC/XSAVES. */
 #include <string.h>
 
 #include "arch/x86/cpuid.h"
@@ -22,22 +24,41 @@ const vmm__x86_cpu_model vmm__x86_emu_model = {
 	.vendor = "GenuineIntel",
 	.brand = "libvmm emu x86-64 software CPU",
 	.family = 6, .model = 15, .stepping = 11,
-	.max_leaf = 7,
+	.max_leaf = 0xd,
 	.max_ext_leaf = 0x80000008,
 	.leaf1_edx = X86_CPUID_1_EDX_FPU | X86_CPUID_1_EDX_PSE | X86_CPUID_1_EDX_TSC |
 		     X86_CPUID_1_EDX_MSR | X86_CPUID_1_EDX_PAE | X86_CPUID_1_EDX_CX8 |
 		     X86_CPUID_1_EDX_PGE | X86_CPUID_1_EDX_CMOV | X86_CPUID_1_EDX_PAT |
-		     X86_CPUID_1_EDX_CLFSH | X86_CPUID_1_EDX_FXSR | X86_CPUID_1_EDX_SSE |
+		     X86_CPUID_1_EDX_CLFSH | X86_CPUID_1_EDX_MMX | X86_CPUID_1_EDX_FXSR | X86_CPUID_1_EDX_SSE |
 		     X86_CPUID_1_EDX_SSE2,
-	.leaf1_ecx = X86_CPUID_1_ECX_CX16 | X86_CPUID_1_ECX_POPCNT |
+	.leaf1_ecx = X86_CPUID_1_ECX_SSE3 | X86_CPUID_1_ECX_SSSE3 | X86_CPUID_1_ECX_CX16 |
+		     X86_CPUID_1_ECX_SSE41 | X86_CPUID_1_ECX_SSE42 | X86_CPUID_1_ECX_MOVBE |
+		     X86_CPUID_1_ECX_POPCNT | X86_CPUID_1_ECX_XSAVE | X86_CPUID_1_ECX_RDRAND |
 		     X86_CPUID_1_ECX_HYPERVISOR,
+	.leaf7_ebx = X86_CPUID_7_EBX_RDSEED | X86_CPUID_7_EBX_CLFLUSHOPT,
 	.ext1_edx = X86_CPUID_E1_EDX_SYSCALL | X86_CPUID_E1_EDX_NX |
 		    X86_CPUID_E1_EDX_PDPE1GB | X86_CPUID_E1_EDX_RDTSCP | X86_CPUID_E1_EDX_LM,
 	.ext1_ecx = X86_CPUID_E1_ECX_LAHF | X86_CPUID_E1_ECX_ABM,
 	.ext7_edx = X86_CPUID_E7_EDX_INVTSC,
 	.phys_bits = 40, .virt_bits = 48,
 	.tsc_khz = 0,
+	.xcr0_mask = X86_XCR0_X87 | X86_XCR0_SSE,
+	.xsave_ext = X86_CPUID_D1_EAX_XSAVEOPT,
 };
+
+/* Leaf 0xD: subleaf 0 the components and area sizes (legacy region plus
+ * header: 576 bytes for x87 and SSE), 1 the extensions. */
+static void xsave_leaf(const vmm__x86_cpu_model *m, uint32_t subleaf, uint32_t out[4])
+{
+	if (!(m->leaf1_ecx & X86_CPUID_1_ECX_XSAVE))
+		return;
+	if (subleaf == 0) {
+		out[0] = m->xcr0_mask;
+		out[1] = out[2] = 576;
+	} else if (subleaf == 1) {
+		out[0] = m->xsave_ext;
+	}
+}
 
 static uint32_t str4(const char *s)
 {
@@ -140,6 +161,9 @@ void vmm__x86_cpuid(const vmm__x86_cpu_model *m, uint32_t vcpu_index,
 			out[3] = m->leaf7_edx;
 		}
 		break;
+	case 0xd:
+		xsave_leaf(m, subleaf, out);
+		break;
 	}
 }
 
@@ -155,6 +179,10 @@ void vmm__x86_cpu_model_filter(vmm__x86_cpu_model *m, vmm__x86_cpuid_fn host_cpu
 	m->leaf7_ebx &= r[1];
 	m->leaf7_ecx &= r[2];
 	m->leaf7_edx &= r[3];
+	host_cpuid(opaque, 0xd, 0, r);
+	m->xcr0_mask &= r[0];
+	host_cpuid(opaque, 0xd, 1, r);
+	m->xsave_ext &= r[0];
 	host_cpuid(opaque, 0x80000001, 0, r);
 	m->ext1_ecx &= r[2];
 	m->ext1_edx &= r[3];

@@ -22,6 +22,8 @@ typedef struct vmm__x86_cpu_model {
 	uint32_t ext7_edx;               /* leaf 0x80000007 (invariant TSC) */
 	uint8_t phys_bits, virt_bits;    /* leaf 0x80000008 */
 	uint32_t tsc_khz;                /* leaf 0x40000010, 0 = not reported */
+	uint32_t xcr0_mask;              /* leaf 0xD.0 EAX: XSAVE state components */
+	uint32_t xsave_ext;              /* leaf 0xD.1 EAX: XSAVEOPT ... */
 } vmm__x86_cpu_model;
 
 /* Hypervisor signature in leaf 0x40000000 (EBX, ECX, EDX). */
@@ -44,10 +46,25 @@ typedef struct vmm__x86_cpu_model {
 #define X86_CPUID_1_EDX_SSE   (1u << 25)
 #define X86_CPUID_1_EDX_SSE2  (1u << 26)
 /* leaf 1 ECX */
+#define X86_CPUID_1_ECX_SSE3   (1u << 0)
+#define X86_CPUID_1_ECX_SSSE3  (1u << 9)
 #define X86_CPUID_1_ECX_CX16   (1u << 13)
+#define X86_CPUID_1_ECX_SSE41  (1u << 19)
+#define X86_CPUID_1_ECX_SSE42  (1u << 20)
 #define X86_CPUID_1_ECX_MOVBE  (1u << 22)
 #define X86_CPUID_1_ECX_POPCNT (1u << 23)
+#define X86_CPUID_1_ECX_XSAVE  (1u << 26)
+#define X86_CPUID_1_ECX_OSXSAVE (1u << 27)
+#define X86_CPUID_1_ECX_RDRAND (1u << 30)
 #define X86_CPUID_1_ECX_HYPERVISOR (1u << 31)
+#define X86_CPUID_1_EDX_MMX   (1u << 23)
+/* leaf 7 EBX */
+#define X86_CPUID_7_EBX_RDSEED (1u << 18)
+#define X86_CPUID_7_EBX_CLFLUSHOPT (1u << 23)
+/* leaf 0xD */
+#define X86_XCR0_X87 1u
+#define X86_XCR0_SSE 2u
+#define X86_CPUID_D1_EAX_XSAVEOPT 1u
 /* leaf 0x80000001 */
 #define X86_CPUID_E1_ECX_LAHF  (1u << 0)
 #define X86_CPUID_E1_ECX_ABM   (1u << 5)

@@ -152,11 +152,12 @@ unsigned emu_bind(const struct emu_dec *d, const uint8_t *bytes, uint64_t rip, e
 	common(d, rip, ins);
 	if (d->lock && !lockable(d))
 		return emu_bind_ud(ins);
-	if (d->vex)
-		return emu_bind_unsupported(bytes, d->len, ins);
+	if (d->vex)                           /* AVX/AVX-512/XOP: not advertised */
+		return emu_bind_ud(ins);
 	switch (d->map) {
 	case EMU_MAP_1: flags = emu_bind_map1(d, bytes, rip, ins); break;
 	case EMU_MAP_0F: flags = emu_bind_map0f(d, bytes, rip, ins); break;
+	case EMU_MAP_0F38: case EMU_MAP_0F3A: flags = emu_bind_map38(d, bytes, ins); break;
 	default: flags = emu_bind_unsupported(bytes, d->len, ins); break;
 	}
 	return flags;

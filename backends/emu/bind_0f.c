@@ -27,10 +27,12 @@ static unsigned group7(const emu_dec *d, const uint8_t *b, emu_insn *ins)
 			ins->aux = d->modrm;
 			ins->fn = emu_h_grp7_reg;
 			return END;
-		case 0xd0: case 0xca: case 0xcb:        /* XGETBV, CLAC, STAC */
-			return emu_bind_ud(ins);
+		case 0xd0: case 0xd1:                   /* XGETBV, XSETBV */
+			ins->op = d->modrm & 1;
+			ins->fn = emu_h_xgetbv;
+			return d->modrm == 0xd1 ? END : 0;
 		}
-		return emu_bind_unsupported(b, d->len, ins);
+		return emu_bind_ud(ins);       /* VMX, SVM, SGX, MONITOR, CLAC ...: not advertised */
 	}
 	switch (r) {
 	case 0: ins->fn = emu_h_sgdt; return 0;
@@ -80,7 +82,7 @@ static unsigned group15(const emu_dec *d, const uint8_t *b, emu_insn *ins)
 {
 	unsigned r = d->reg & 7;
 
-	if (d->mod == 3 && !d->rep && r >= 5) {
+	if (d->mod == 3 && !d->rep && !d->opsize_pfx && r >= 5) {
 		ins->fn = emu_h_fence;
 		return 0;
 	}
@@ -88,9 +90,7 @@ static unsigned group15(const emu_dec *d, const uint8_t *b, emu_insn *ins)
 		ins->fn = emu_h_nop;
 		return 0;
 	}
-	if (d->mod == 3 && d->rep == 0xf3 && r < 4)                 /* RD/WRFSBASE */
-		return emu_bind_ud(ins);
-	return emu_bind_unsupported(b, d->len, ins);
+	return emu_bind_ud(ins);       /* RD/WRFSBASE, PCOMMIT, ...: not advertised */
 }
 
 static unsigned ext_moves(const emu_dec *d, emu_insn *ins)
@@ -142,6 +142,11 @@ static unsigned row_a0_cf(const emu_dec *d, const uint8_t *b, emu_insn *ins)
 		ins->fn = emu_mov_tab[EMU_MR][d->osz];
 		return 0;
 	case 0xc7:
+		if (d->mod == 3 && (d->reg & 7) >= 6 && !d->rep) {     /* RDRAND, RDSEED */
+			ins->op = (d->reg & 7) == 7;
+			ins->fn = emu_h_rdrand;
+			return 0;
+		}
 		if ((d->reg & 7) != 1 || d->mod == 3)
 			return emu_bind_ud(ins);
 		ins->fn = emu_h_cmpxchg8b;

@@ -31,9 +31,14 @@ static unsigned x87_mem(const emu_dec *d, const uint8_t *b, emu_insn *ins)
 	case 0xdb * 8 + 7: ins->aux = M80FP; ins->op = 1; ins->fn = emu_h_x87_fst_m; return 0;
 	case 0xdf * 8 + 5: ins->aux = M64INT; ins->fn = emu_h_x87_fld_m; return 0;
 	case 0xdf * 8 + 7: ins->aux = M64INT; ins->op = 1; ins->fn = emu_h_x87_fst_m; return 0;
-	case 0xd9 * 8 + 1: case 0xdb * 8 + 1: case 0xdd * 8 + 1: case 0xdf * 8 + 1:
-	case 0xdb * 8 + 4: case 0xdb * 8 + 6: case 0xdd * 8 + 5:
-		return emu_bind_ud(ins);         /* FISTTP (SSE3) and undefined */
+	case 0xdf * 8 + 1: case 0xdb * 8 + 1: case 0xdd * 8 + 1:   /* FISTTP (SSE3) */
+		ins->aux = d->opcode == 0xdf ? M16INT : d->opcode == 0xdb ? M32INT : M64INT;
+		ins->op = 1;
+		ins->xflags = 1;                  /* truncate whatever FCW.RC says */
+		ins->fn = emu_h_x87_fst_m;
+		return 0;
+	case 0xd9 * 8 + 1: case 0xdb * 8 + 4: case 0xdb * 8 + 6: case 0xdd * 8 + 5:
+		return emu_bind_ud(ins);         /* undefined */
 	}
 	return emu_bind_unsupported(b, d->len, ins);  /* FLDENV FNSTENV FRSTOR FNSAVE FBLD FBSTP */
 }

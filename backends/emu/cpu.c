@@ -102,7 +102,8 @@ void emu_internal_error_where(emu_cpu *cpu)
 /* ---- Control registers --------------------------------------------------------- */
 
 #define CR4_ALLOWED (X86_CR4_TSD | X86_CR4_DE | X86_CR4_PSE | X86_CR4_PAE | X86_CR4_MCE | \
-		     X86_CR4_PGE | X86_CR4_PCE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT)
+		     X86_CR4_PGE | X86_CR4_PCE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT | \
+		     X86_CR4_OSXSAVE)
 
 int emu_set_cr0(emu_cpu *cpu, uint64_t v)
 {

@@ -212,6 +212,7 @@ static int emu_vcpu_create(vmm_vcpu *vcpu)
 	cpu->fpu.empty = 0xff;
 	cpu->fpu.mxcsr = 0x1f80;
 	cpu->shadow_seq = ~0ull;
+	cpu->xcr0 = 1;
 	vcpu->backend_priv = cpu;
 	vmm__x86_reset_state(&regs, &sregs);
 	if (vcpu->index != 0)

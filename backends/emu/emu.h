@@ -247,6 +247,7 @@ typedef struct emu_cpu {
 	emu_fpu fpu;
 	emu_tlb_entry tlbs[2][EMU_TLB_SIZE];
 	emu_cache cache;
+	uint64_t xcr0;                /* XCR0 (XSETBV); bit 0 always set */
 } emu_cpu;
 
 /* ---- Register access (byte offsets into r[]) -------------------------------- */

@@ -337,7 +337,7 @@ int emu_h_sse_mxcsr(emu_cpu *cpu, const emu_insn *ins)
 
 uint16_t emu_x87_fsw(const emu_cpu *cpu);
 
-static void fxsave_image(const emu_cpu *cpu, uint8_t img[512], int xmm_count)
+void emu_fx_image(const emu_cpu *cpu, uint8_t img[512], int xmm_count)
 {
 	const emu_fpu *f = &cpu->fpu;
 	uint16_t fsw = emu_x87_fsw(cpu), mask = MXCSR_MASK;
@@ -356,29 +356,28 @@ static void fxsave_image(const emu_cpu *cpu, uint8_t img[512], int xmm_count)
 		memcpy(img + 160 + 16 * i, f->xmm[i].b, 16);
 }
 
-static int fxrstor(emu_cpu *cpu, uint64_t la, int nxmm)
+int emu_fx_load(emu_cpu *cpu, const uint8_t img[512], int nxmm, unsigned parts)
 {
 	emu_fpu *f = &cpu->fpu;
-	uint8_t img[512];
 	uint32_t mxcsr;
 	uint16_t fsw;
-	int rc = emu_mem_read_slow(cpu, la, img, 512, EMU_ACC_R);
 
-	if (rc)
-		return rc;
 	memcpy(&mxcsr, img + 24, 4);
-	if (mxcsr & ~MXCSR_MASK)
+	if ((parts & EMU_FX_MXCSR) && (mxcsr & ~MXCSR_MASK))
 		return emu_gp(cpu, 0);
-	memcpy(&f->fcw, img, 2);
-	memcpy(&fsw, img + 2, 2);
-	f->top = (fsw >> 11) & 7;
-	f->fsw = fsw & (uint16_t)~0x3800u;
-	f->empty = (uint8_t)~img[4];
-	memcpy(&f->fop, img + 6, 2);
-	f->mxcsr = mxcsr;
-	for (unsigned i = 0; i < 8; i++)
-		memcpy(&f->st[(f->top + i) & 7], img + 32 + 16 * i, 10);
-	for (int i = 0; i < nxmm; i++)
+	if (parts & EMU_FX_MXCSR)
+		f->mxcsr = mxcsr;
+	if (parts & EMU_FX_X87) {
+		memcpy(&f->fcw, img, 2);
+		memcpy(&fsw, img + 2, 2);
+		f->top = (fsw >> 11) & 7;
+		f->fsw = fsw & (uint16_t)~0x3800u;
+		f->empty = (uint8_t)~img[4];
+		memcpy(&f->fop, img + 6, 2);
+		for (unsigned i = 0; i < 8; i++)
+			memcpy(&f->st[(f->top + i) & 7], img + 32 + 16 * i, 10);
+	}
+	for (int i = 0; (parts & EMU_FX_XMM) && i < nxmm; i++)
 		memcpy(f->xmm[i].b, img + 160 + 16 * i, 16);
 	return EMU_OK;
 }
@@ -396,8 +395,10 @@ int emu_h_fxsave(emu_cpu *cpu, const emu_insn *ins)
 		return rc;
 	if (la & 15)
 		return emu_gp(cpu, 0);
-	if (ins->op == 1)
-		return fxrstor(cpu, la, nxmm);
-	fxsave_image(cpu, img, nxmm);
+	if (ins->op == 1) {
+		rc = emu_mem_read_slow(cpu, la, img, 512, EMU_ACC_R);
+		return rc ? rc : emu_fx_load(cpu, img, nxmm, EMU_FX_ALL);
+	}
+	emu_fx_image(cpu, img, nxmm);
 	return emu_mem_write_slow(cpu, la, img, 512, EMU_ACC_W);
 }

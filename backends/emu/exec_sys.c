@@ -40,6 +40,8 @@ int emu_h_cpuid(emu_cpu *cpu, const emu_insn *ins)
 		if (cpu->apic_base & (1ull << 11))
 			out[3] |= 1u << 9;   /* clear while APIC_BASE.EN is, as hardware */
 	}
+	if ((uint32_t)cpu->r[R_AX] == 1 && (cpu->cr4 & X86_CR4_OSXSAVE))
+		out[2] |= X86_CPUID_1_ECX_OSXSAVE;
 	cpu->r[R_AX] = out[0];
 	cpu->r[R_BX] = out[1];
 	cpu->r[R_CX] = out[2];

@@ -49,8 +49,15 @@ H(x87_control); H(x87_misc);
 /* exec_sse.c, exec_sse_cvt.c, exec_sse_int.c */
 H(sse_load); H(sse_store); H(sse_movhl); H(sse_movd); H(sse_movmsk); H(sse_arith);
 H(sse_logic); H(sse_cmp); H(sse_comis); H(sse_mxcsr); H(fxsave); H(sse_cvtsi2f);
-H(sse_cvtf2si); H(sse_cvt); H(sse_shuf); H(sse_unpck); H(sse_int); H(sse_shift_imm);
-H(sse_pshuf); H(sse_pmovmskb); H(sse_pinsrw);
+H(sse_cvtf2si); H(sse_cvt); H(sse_shuf); H(sse_unpck);
+/* exec_simd.c, exec_simd_misc.c: MMX and packed integers */
+H(simd); H(simd_shift_imm); H(simd_pshuf); H(simd_pmovmskb); H(simd_pinsrw);
+H(simd_maskmov); H(mmx_movd); H(mmx_movq); H(mmx_movq2dq); H(mmx_emms); H(mmx_cvt);
+/* exec_sse4.c, exec_sse42.c: SSE3, SSE4.1, SSE4.2, MOVBE */
+H(sse3_fp); H(sse3_dup); H(sse_round); H(sse_dp); H(sse_insertps); H(sse_pextr);
+H(sse_pinsr); H(sse_ptest); H(sse_pcmpstr); H(crc32); H(movbe); H(sse_rcp);
+/* exec_xsave.c */
+H(xgetbv); H(xsave); H(rdrand);
 #undef H
 
 #endif

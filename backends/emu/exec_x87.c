@@ -21,18 +21,24 @@ long double x87_indefinite(void)
 /* op: 0 add, 1 mul, 4 a-b, 5 b-a, 6 a/b, 7 b/a */
 long double x87_arith(emu_cpu *cpu, unsigned op, long double a, long double b)
 {
-	volatile long double x = a, y = b, r;
-	uint16_t host = x87_enter(cpu);
+	long double r;
+	uint16_t sw, host = x87_enter(cpu);
 
+	/* ST0 = a, ST1 = b; the status word is read right after the operation
+	 * (C1 tells the rounding direction; a later store would clear it). */
 	switch (op) {
-	case 0: r = x + y; break;
-	case 1: r = x * y; break;
-	case 4: r = x - y; break;
-	case 5: r = y - x; break;
-	case 6: r = x / y; break;
-	default: r = y / x; break;
+#define X87_OP(insn) __asm__ __volatile__(insn " %%st(1), %%st\n\tfnstsw %1"            \
+					  : "=t"(r), "=m"(sw) : "0"(a), "u"(b))
+	case 0: X87_OP("fadd"); break;
+	case 1: X87_OP("fmul"); break;
+	case 4: X87_OP("fsub"); break;
+	case 5: X87_OP("fsubr"); break;
+	case 6: X87_OP("fdiv"); break;
+	default: X87_OP("fdivr"); break;
+#undef X87_OP
 	}
 	x87_leave(cpu, host);
+	cpu->fpu.fsw = (uint16_t)((cpu->fpu.fsw & ~FSW_CC) | (sw & FSW_CC));
 	return r;
 }
 
@@ -137,20 +143,28 @@ static void convert_store(emu_cpu *cpu, unsigned kind, long double v, uint8_t *b
 int emu_h_x87_arith_m(emu_cpu *cpu, const emu_insn *ins)
 {
 	long double m, a;
+	uint16_t fsw = cpu->fpu.fsw;
 	int rc = x87_available(cpu);
 
 	if (!rc)
 		rc = x87_load_mem(cpu, ins, ins->aux, &m);
 	if (rc)
 		return rc;
+	if (x87_empty(&cpu->fpu, 0))      /* underflow: the operand raises nothing */
+		cpu->fpu.fsw = fsw;
 	a = x87_get(cpu, 0);
 	if (ins->op == 2 || ins->op == 3) {
 		x87_compare(cpu, a, m, 0, 0);
 		if (ins->op == 3)
 			x87_pop(&cpu->fpu);
-		return EMU_OK;
+	} else {
+		x87_set(&cpu->fpu, 0, x87_arith(cpu, ins->op, a, m));
 	}
-	x87_set(&cpu->fpu, 0, x87_arith(cpu, ins->op, a, m));
+	/* An invalid operation or a NaN operand takes precedence over the
+	 * denormal the load of m reported. */
+	if (!(fsw & FSW_DE) && ((cpu->fpu.fsw & ~fsw & FSW_IE) || __builtin_isnan(a) ||
+				__builtin_isnan(m)))
+		cpu->fpu.fsw &= (uint16_t)~FSW_DE;
 	return EMU_OK;
 }
 
@@ -226,7 +240,15 @@ int emu_h_x87_fst_m(emu_cpu *cpu, const emu_insn *ins)
 
 	if (rc)
 		return rc;
-	convert_store(cpu, ins->aux, x87_get(cpu, 0), buf);
+	if (ins->xflags) {                          /* FISTTP: round toward zero */
+		uint16_t fcw = cpu->fpu.fcw;
+
+		cpu->fpu.fcw |= 0x0c00;
+		convert_store(cpu, ins->aux, x87_get(cpu, 0), buf);
+		cpu->fpu.fcw = fcw;
+	} else {
+		convert_store(cpu, ins->aux, x87_get(cpu, 0), buf);
+	}
 	rc = emu_mem_write_slow(cpu, la, buf, mem_bytes[ins->aux], EMU_ACC_W);
 	if (rc) {
 		cpu->fpu.fsw = fsw;

@@ -5,22 +5,32 @@
 #include "backends/emu/exec_tab.h"
 #include "backends/emu/x87.h"
 
+/* FXAM from the register's 80-bit pattern: unsupported formats (integer
+ * bit clear with a nonzero exponent: unnormals, pseudo-NaNs/infinities)
+ * give C3 C2 C0 = 000; pseudo-denormals count as denormals. */
 static int fxam(emu_cpu *cpu)
 {
 	emu_fpu *f = &cpu->fpu;
-	long double v = f->st[x87_phys(f, 0)];
+	uint8_t b[16];
+	uint64_t mant;
+	unsigned exp;
 	uint16_t cc;
 
-	if (x87_empty(f, 0)) {
+	memcpy(b, &f->st[x87_phys(f, 0)], 16);
+	memcpy(&mant, b, 8);
+	exp = (unsigned)(b[8] | (b[9] << 8)) & 0x7fff;
+	if (x87_empty(f, 0))
 		cc = FSW_C3 | FSW_C0;
-	} else {
-		int cls = __builtin_fpclassify(1, 2, 3, 4, 5, v);   /* nan inf normal sub zero */
-
-		cc = cls == 1 ? FSW_C0 : cls == 2 ? FSW_C2 | FSW_C0 : cls == 3 ? FSW_C2 :
-		     cls == 4 ? FSW_C3 | FSW_C2 : FSW_C3;
-		if (__builtin_signbit(v))
-			cc |= FSW_C1;
-	}
+	else if (exp == 0)
+		cc = mant ? FSW_C3 | FSW_C2 : FSW_C3;
+	else if (!(mant >> 63))
+		cc = 0;
+	else if (exp == 0x7fff)
+		cc = (mant << 1) ? FSW_C0 : FSW_C2 | FSW_C0;
+	else
+		cc = FSW_C2;
+	if (b[9] & 0x80)
+		cc |= FSW_C1;
 	f->fsw = (uint16_t)((f->fsw & ~FSW_CC) | cc);
 	return EMU_OK;
 }
@@ -54,18 +64,22 @@ static void unary(emu_cpu *cpu, unsigned which)
 
 	t = in;
 	switch (which) {
-	case 0xe0: __asm__ __volatile__("fchs" : "+t"(t)); break;
-	case 0xe1: __asm__ __volatile__("fabs" : "+t"(t)); break;
-	case 0xf0: __asm__ __volatile__("f2xm1" : "+t"(t)); break;
-	case 0xfa: __asm__ __volatile__("fsqrt" : "+t"(t)); break;
-	case 0xfc: __asm__ __volatile__("frndint" : "+t"(t)); break;
-	case 0xfe: __asm__ __volatile__("fsin" : "+t"(t)); break;
-	default: __asm__ __volatile__("fcos" : "+t"(t)); break;
+#define U(insn) __asm__ __volatile__(insn "\n\tfnstsw %1" : "+t"(t), "=m"(sw))
+	case 0xe0: U("fchs"); break;
+	case 0xe1: U("fabs"); break;
+	case 0xf0: U("f2xm1"); break;
+	case 0xfa: U("fsqrt"); break;
+	case 0xfc: U("frndint"); break;
+	case 0xfe: U("fsin"); break;
+	default: U("fcos"); break;
+#undef U
 	}
 	out = t;
-	sw = x87_leave(cpu, host);
+	x87_leave(cpu, host);
 	x87_set(&cpu->fpu, 0, out);
-	cpu->fpu.fsw = (uint16_t)((cpu->fpu.fsw & ~FSW_C2) | (sw & FSW_C2));
+	/* the condition codes as the operation left them (the host started
+	 * from the guest's, see x87_enter) */
+	cpu->fpu.fsw = (uint16_t)((cpu->fpu.fsw & ~FSW_CC) | (sw & FSW_CC));
 }
 
 /* ST1 op ST0, result in ST1, pop (FYL2X, FYL2XP1, FPATAN); or result in ST0
@@ -73,52 +87,70 @@ static void unary(emu_cpu *cpu, unsigned which)
 static void binary(emu_cpu *cpu, unsigned which)
 {
 	volatile long double x = x87_get(cpu, 0), y = x87_get(cpu, 1), out;
-	long double a = x, b = y, r;
+	long double a, b, r;
 	uint16_t host = x87_enter(cpu), sw;
 	int pops = 1;
 
+	a = x;
+	b = y;
+
 	switch (which) {
-	case 0xf1: __asm__ __volatile__("fyl2x" : "=t"(r) : "0"(a), "u"(b) : "st(1)"); break;
-	case 0xf9: __asm__ __volatile__("fyl2xp1" : "=t"(r) : "0"(a), "u"(b) : "st(1)"); break;
-	case 0xf3: __asm__ __volatile__("fpatan" : "=t"(r) : "0"(a), "u"(b) : "st(1)"); break;
-	case 0xfd: __asm__ __volatile__("fscale" : "=t"(r) : "0"(a), "u"(b)); pops = 0; break;
-	case 0xf8: __asm__ __volatile__("fprem" : "=t"(r) : "0"(a), "u"(b)); pops = 0; break;
-	default: __asm__ __volatile__("fprem1" : "=t"(r) : "0"(a), "u"(b)); pops = 0; break;
+#define B2(insn, pop) __asm__ __volatile__(insn "\n\tfnstsw %1" : "=t"(r), "=m"(sw)   \
+						 : "0"(a), "u"(b) : pop)
+	case 0xf1: B2("fyl2x", "st(1)"); break;
+	case 0xf9: B2("fyl2xp1", "st(1)"); break;
+	case 0xf3: B2("fpatan", "st(1)"); break;
+	case 0xfd: B2("fscale", "memory"); pops = 0; break;
+	case 0xf8: B2("fprem", "memory"); pops = 0; break;
+	default: B2("fprem1", "memory"); pops = 0; break;
+#undef B2
 	}
 	out = r;
-	sw = x87_leave(cpu, host);
+	x87_leave(cpu, host);
+	cpu->fpu.fsw = (uint16_t)((cpu->fpu.fsw & ~FSW_CC) | (sw & FSW_CC));
 	if (pops) {
 		x87_set(&cpu->fpu, 1, out);
 		x87_pop(&cpu->fpu);
 		return;
 	}
 	x87_set(&cpu->fpu, 0, out);
-	if (which == 0xf8 || which == 0xf5)
-		cpu->fpu.fsw = (uint16_t)((cpu->fpu.fsw & ~FSW_CC) | (sw & FSW_CC));
 }
 
 /* FPTAN, FSINCOS, FXTRACT: ST0 replaced, then a second value pushed. */
 static void two_results(emu_cpu *cpu, unsigned which)
 {
+	int under = x87_empty(&cpu->fpu, 0);
+	uint16_t fsw0 = cpu->fpu.fsw;
 	volatile long double in = x87_get(cpu, 0), lo, hi;
-	long double a = in, top, below;
+	long double a, top, below;
 	uint16_t host = x87_enter(cpu), sw;
 
+	a = in;
 	switch (which) {
-	case 0xf2: __asm__ __volatile__("fptan" : "=t"(top), "=u"(below) : "0"(a)); break;
-	case 0xfb: __asm__ __volatile__("fsincos" : "=t"(top), "=u"(below) : "0"(a)); break;
-	default: __asm__ __volatile__("fxtract" : "=t"(top), "=u"(below) : "0"(a)); break;
+	/* out of range (C2), FPTAN/FSINCOS push nothing: push a copy so the
+	 * stack has the two values the compiler expects */
+#define T2(insn) __asm__ __volatile__(insn "\n\tfnstsw %2\n\ttestw $0x400, %2\n\t"         \
+				      "jz 1f\n\tfld %%st(0)\n1:"                           \
+				      : "=t"(top), "=u"(below), "=m"(sw) : "0"(a))
+	case 0xf2: T2("fptan"); break;
+	case 0xfb: T2("fsincos"); break;
+	default: T2("fxtract"); break;
+#undef T2
 	}
 	lo = below;
 	hi = top;
-	sw = x87_leave(cpu, host);
-	if (which != 0xf4 && (sw & FSW_C2)) {        /* out of range: unchanged */
-		cpu->fpu.fsw |= FSW_C2;
+	x87_leave(cpu, host);
+	cpu->fpu.fsw = (uint16_t)((cpu->fpu.fsw & ~FSW_CC) | (sw & FSW_CC));
+	if (!under && !x87_empty(&cpu->fpu, 7)) {     /* push overflow first: no result */
+		cpu->fpu.fsw = (uint16_t)(fsw0 & ~FSW_C2);
+		lo = hi = x87_indefinite();
+	} else if (which != 0xf4 && (sw & FSW_C2)) {  /* out of range: unchanged */
 		return;
 	}
-	cpu->fpu.fsw &= (uint16_t)~FSW_C2;
 	x87_set(&cpu->fpu, 0, lo);
 	x87_push(&cpu->fpu, hi);
+	if (under)                       /* one stack fault: the underflow (C1 = 0) */
+		cpu->fpu.fsw &= (uint16_t)~FSW_C1;
 }
 
 /* D9 E0..FF, the byte in ins->aux. */

@@ -75,4 +75,10 @@ static inline void sse_leave(emu_cpu *cpu, unsigned host)
 	_mm_setcsr(host);
 }
 
+/* exec_sse.c: the FXSAVE image of the x87/SSE state, and loading the parts
+ * of one (#GP for reserved MXCSR bits). */
+enum { EMU_FX_X87 = 1, EMU_FX_XMM = 2, EMU_FX_MXCSR = 4, EMU_FX_ALL = 7 };
+void emu_fx_image(const emu_cpu *cpu, uint8_t img[512], int xmm_count);
+int emu_fx_load(emu_cpu *cpu, const uint8_t img[512], int nxmm, unsigned parts);
+
 #endif

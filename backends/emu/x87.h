@@ -22,14 +22,28 @@
 #define FSW_C3 0x4000u
 #define FSW_CC (FSW_C0 | FSW_C1 | FSW_C2 | FSW_C3)
 
-/* Loads the guest's control word (all exceptions masked) into the host x87
- * and clears its flags; returns the host's control word. */
+/* Loads the guest's control word (all exceptions masked) and condition
+ * codes into the host x87 (no exception flags, empty stack, as the ABI
+ * has it), so an instruction that leaves C0..C3 alone leaves the guest's;
+ * returns the host's control word. */
 static inline uint16_t x87_enter(const emu_cpu *cpu)
 {
-	uint16_t host, cw = cpu->fpu.fcw | 0x3f;
+	struct {
+		uint16_t cw, r0, sw, r1, tw, r2;
+		uint32_t ip;
+		uint16_t cs, op;
+		uint32_t dp;
+		uint16_t ds, r3;
+	} env = { (uint16_t)(cpu->fpu.fcw | 0x3f), 0, (uint16_t)(cpu->fpu.fsw & FSW_CC), 0,
+		  0xffff, 0, 0, 0, 0, 0, 0, 0 };
+	uint16_t host;
 
 	__asm__ __volatile__("fnstcw %0" : "=m"(host));
-	__asm__ __volatile__("fnclex\n\tfldcw %0" : : "m"(cw));
+	/* the clobbers keep the compiler from holding values in x87 registers
+	 * across the load (it empties the stack) */
+	__asm__ __volatile__("fldenv %0" : : "m"(env)
+			     : "st", "st(1)", "st(2)", "st(3)", "st(4)", "st(5)", "st(6)",
+			       "st(7)");
 	return host;
 }
 

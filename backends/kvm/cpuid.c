@@ -48,7 +48,7 @@ static void host_leaf(void *opaque, uint32_t leaf, uint32_t subleaf, uint32_t ou
 
 static bool model_defines(uint32_t leaf)
 {
-	return leaf == 0 || leaf == 1 || leaf == 7 ||
+	return leaf == 0 || leaf == 1 || leaf == 7 || leaf == 0xd ||
 	       (leaf >= 0x80000000 && leaf <= 0x80000008);
 }
 

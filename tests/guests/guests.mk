@@ -4,7 +4,7 @@
 # The user-mode guests also build as plain Linux programs (rt/native.c), so
 # `make guests-native` checks every constant they assert against the host
 # CPU: a guest that fails there has a wrong expectation, not a wrong VMM.
-NATIVE_GUESTS := arith flags string memory cpufeat control fpu
+NATIVE_GUESTS := arith flags string memory cpufeat control fpu isa2
 NATIVE_DIR    := build/guests-native
 NATIVE_BINS   := $(NATIVE_GUESTS:%=$(NATIVE_DIR)/%)
 

@@ -165,7 +165,7 @@ static void test_hypercall_and_hlt(void **state)
 	fx_destroy(&fx);
 }
 
-EMU_GUEST64(g_avx, "nop\n vaddps %ymm1, %ymm2, %ymm3\n hlt");
+EMU_GUEST64(g_avx, "nop\n fnstenv (%rax)\n hlt");
 
 static void test_unsupported_instruction_message(void **state)
 {
@@ -175,8 +175,8 @@ static void test_unsupported_instruction_message(void **state)
 	et_setup(&fx, g_avx, EMU_LEN(g_avx));
 	e = et_run(&fx, VMM_EXIT_INTERNAL_ERROR);
 	assert_string_equal(e->internal.message,
-			    "emu: unsupported instruction at rip 0x100001: c5 ec 58 d9 "
-			    "(vaddps ymm3, ymm2, ymm1)");
+			    "emu: unsupported instruction at rip 0x100001: d9 30 "
+			    "(fnstenv [rax])");
 	fx_destroy(&fx);
 }
 
