@@ -62,7 +62,7 @@ static void drv_close(drv *d)
 	d->vm = NULL;
 }
 
-static uint64_t drv_features(drv *d)
+static inline uint64_t drv_features(drv *d)
 {
 	drv_bar(d, 0, 4, 1, 0);
 	uint64_t lo = drv_bar(d, 4, 4, 0, 0);
@@ -98,7 +98,7 @@ static void drv_start(drv *d, uint64_t features, unsigned nq)
 	drv_bar(d, 20, 1, 1, 1 | 2 | 8 | 4);
 }
 
-static uint8_t drv_status(drv *d)
+static inline uint8_t drv_status(drv *d)
 {
 	return (uint8_t)drv_bar(d, 20, 1, 0, 0);
 }
@@ -141,7 +141,7 @@ static uint16_t drv_used_idx(drv *d, unsigned q)
 }
 
 /* The used entry at index i of queue q: its length (id in *id). */
-static uint32_t drv_used_len(drv *d, unsigned q, uint16_t i, uint32_t *id)
+static inline uint32_t drv_used_len(drv *d, unsigned q, uint16_t i, uint32_t *id)
 {
 	uint32_t ent[2];
 
@@ -152,7 +152,7 @@ static uint32_t drv_used_len(drv *d, unsigned q, uint16_t i, uint32_t *id)
 }
 
 /* Waits (up to 5 s) until queue q's used index reaches want. */
-static bool drv_wait_used(drv *d, unsigned q, uint16_t want)
+static inline bool drv_wait_used(drv *d, unsigned q, uint16_t want)
 {
 	for (int i = 0; i < 5000; i++) {
 		if (drv_used_idx(d, q) == want)
