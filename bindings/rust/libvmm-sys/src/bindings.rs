@@ -5,6 +5,8 @@ pub const VMM_VERSION_MAJOR: u32 = 1;
 pub const VMM_VERSION_MINOR: u32 = 0;
 pub const VMM_VERSION_PATCH: u32 = 0;
 pub const VMM_MAX_VCPUS: u32 = 64;
+pub const VMM_VIRTIO_OPS_VERSION: u32 = 1;
+pub const VMM_VIRTIO_MAX_QUEUES: u32 = 64;
 pub type size_t = std::os::raw::c_ulong;
 pub type __uint8_t = std::os::raw::c_uchar;
 pub type __uint16_t = std::os::raw::c_ushort;
@@ -2218,6 +2220,14 @@ extern "C" {
     ) -> std::os::raw::c_int;
 }
 extern "C" {
+    pub fn vmm_uart_input(
+        vm: *mut vmm_vm,
+        buf: *const std::os::raw::c_void,
+        len: size_t,
+        accepted: *mut size_t,
+    ) -> std::os::raw::c_int;
+}
+extern "C" {
     pub fn vmm_load_elf(
         vm: *mut vmm_vm,
         path: *const std::os::raw::c_char,
@@ -2669,5 +2679,424 @@ extern "C" {
     pub fn vmm_load_linux(
         vm: *mut vmm_vm,
         options: *const vmm_linux_options,
+    ) -> std::os::raw::c_int;
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct vmm_virtio_dev {
+    _unused: [u8; 0],
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct vmm_virtq_elem {
+    _unused: [u8; 0],
+}
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct vmm_virtio_ops {
+    pub version: u32,
+    pub device_id: u32,
+    pub pci_class: u32,
+    pub num_queues: u16,
+    pub queue_size: u16,
+    pub features: u64,
+    pub config_size: u32,
+    pub reserved: u32,
+    pub queue_notify: ::std::option::Option<
+        unsafe extern "C" fn(opaque: *mut std::os::raw::c_void, dev: *mut vmm_virtio_dev, q: u16),
+    >,
+    pub config_read: ::std::option::Option<
+        unsafe extern "C" fn(
+            opaque: *mut std::os::raw::c_void,
+            off: u32,
+            buf: *mut std::os::raw::c_void,
+            len: u32,
+        ),
+    >,
+    pub config_write: ::std::option::Option<
+        unsafe extern "C" fn(
+            opaque: *mut std::os::raw::c_void,
+            off: u32,
+            buf: *const std::os::raw::c_void,
+            len: u32,
+        ),
+    >,
+    pub reset: ::std::option::Option<
+        unsafe extern "C" fn(opaque: *mut std::os::raw::c_void, dev: *mut vmm_virtio_dev),
+    >,
+}
+#[test]
+fn bindgen_test_layout_vmm_virtio_ops() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_virtio_ops>(),
+        64usize,
+        concat!("Size of: ", stringify!(vmm_virtio_ops))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_virtio_ops>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vmm_virtio_ops))
+    );
+    fn test_field_version() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_virtio_ops>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).version) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_virtio_ops),
+                "::",
+                stringify!(version)
+            )
+        );
+    }
+    test_field_version();
+    fn test_field_device_id() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_virtio_ops>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).device_id) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_virtio_ops),
+                "::",
+                stringify!(device_id)
+            )
+        );
+    }
+    test_field_device_id();
+    fn test_field_pci_class() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_virtio_ops>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).pci_class) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_virtio_ops),
+                "::",
+                stringify!(pci_class)
+            )
+        );
+    }
+    test_field_pci_class();
+    fn test_field_num_queues() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_virtio_ops>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).num_queues) as usize - ptr as usize
+            },
+            12usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_virtio_ops),
+                "::",
+                stringify!(num_queues)
+            )
+        );
+    }
+    test_field_num_queues();
+    fn test_field_queue_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_virtio_ops>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).queue_size) as usize - ptr as usize
+            },
+            14usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_virtio_ops),
+                "::",
+                stringify!(queue_size)
+            )
+        );
+    }
+    test_field_queue_size();
+    fn test_field_features() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_virtio_ops>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).features) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_virtio_ops),
+                "::",
+                stringify!(features)
+            )
+        );
+    }
+    test_field_features();
+    fn test_field_config_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_virtio_ops>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).config_size) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_virtio_ops),
+                "::",
+                stringify!(config_size)
+            )
+        );
+    }
+    test_field_config_size();
+    fn test_field_reserved() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_virtio_ops>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).reserved) as usize - ptr as usize
+            },
+            28usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_virtio_ops),
+                "::",
+                stringify!(reserved)
+            )
+        );
+    }
+    test_field_reserved();
+    fn test_field_queue_notify() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_virtio_ops>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).queue_notify) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_virtio_ops),
+                "::",
+                stringify!(queue_notify)
+            )
+        );
+    }
+    test_field_queue_notify();
+    fn test_field_config_read() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_virtio_ops>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).config_read) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_virtio_ops),
+                "::",
+                stringify!(config_read)
+            )
+        );
+    }
+    test_field_config_read();
+    fn test_field_config_write() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_virtio_ops>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).config_write) as usize - ptr as usize
+            },
+            48usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_virtio_ops),
+                "::",
+                stringify!(config_write)
+            )
+        );
+    }
+    test_field_config_write();
+    fn test_field_reset() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_virtio_ops>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).reset) as usize - ptr as usize
+            },
+            56usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_virtio_ops),
+                "::",
+                stringify!(reset)
+            )
+        );
+    }
+    test_field_reset();
+}
+extern "C" {
+    pub fn vmm_virtio_add(
+        vm: *mut vmm_vm,
+        ops: *const vmm_virtio_ops,
+        opaque: *mut std::os::raw::c_void,
+        out: *mut *mut vmm_virtio_dev,
+    ) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_virtio_features(dev: *const vmm_virtio_dev) -> u64;
+}
+extern "C" {
+    pub fn vmm_virtq_pop(
+        dev: *mut vmm_virtio_dev,
+        q: u16,
+        elem: *mut *mut vmm_virtq_elem,
+    ) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_virtq_out_len(elem: *const vmm_virtq_elem) -> u64;
+}
+extern "C" {
+    pub fn vmm_virtq_in_len(elem: *const vmm_virtq_elem) -> u64;
+}
+extern "C" {
+    pub fn vmm_virtq_read(
+        elem: *const vmm_virtq_elem,
+        off: u64,
+        buf: *mut std::os::raw::c_void,
+        len: u64,
+    ) -> u64;
+}
+extern "C" {
+    pub fn vmm_virtq_write(
+        elem: *mut vmm_virtq_elem,
+        off: u64,
+        buf: *const std::os::raw::c_void,
+        len: u64,
+    ) -> u64;
+}
+extern "C" {
+    pub fn vmm_virtq_push(dev: *mut vmm_virtio_dev, q: u16, elem: *mut vmm_virtq_elem, len: u32);
+}
+extern "C" {
+    pub fn vmm_virtio_interrupt(dev: *mut vmm_virtio_dev, q: u16) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_virtio_config_changed(dev: *mut vmm_virtio_dev) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_virtio_rng_add(vm: *mut vmm_vm) -> std::os::raw::c_int;
+}
+pub const VMM_BLK_READONLY: _bindgen_ty_8 = 1;
+pub type _bindgen_ty_8 = std::os::raw::c_uint;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct vmm_blk_config {
+    pub size: u32,
+    pub flags: u32,
+    pub path: *const std::os::raw::c_char,
+    pub serial: *const std::os::raw::c_char,
+}
+#[test]
+fn bindgen_test_layout_vmm_blk_config() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_blk_config>(),
+        24usize,
+        concat!("Size of: ", stringify!(vmm_blk_config))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_blk_config>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vmm_blk_config))
+    );
+    fn test_field_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_blk_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_blk_config),
+                "::",
+                stringify!(size)
+            )
+        );
+    }
+    test_field_size();
+    fn test_field_flags() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_blk_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).flags) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_blk_config),
+                "::",
+                stringify!(flags)
+            )
+        );
+    }
+    test_field_flags();
+    fn test_field_path() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_blk_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).path) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_blk_config),
+                "::",
+                stringify!(path)
+            )
+        );
+    }
+    test_field_path();
+    fn test_field_serial() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_blk_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).serial) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_blk_config),
+                "::",
+                stringify!(serial)
+            )
+        );
+    }
+    test_field_serial();
+}
+impl Default for vmm_blk_config {
+    fn default() -> Self {
+        let mut s = ::std::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::std::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+extern "C" {
+    pub fn vmm_virtio_blk_add(
+        vm: *mut vmm_vm,
+        config: *const vmm_blk_config,
     ) -> std::os::raw::c_int;
 }
