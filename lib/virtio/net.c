@@ -72,10 +72,10 @@ int vmm__net_receive(vmm__net *n, uint8_t *pkt, size_t len, bool keep)
 		atomic_fetch_add(dev ? &n->rx_errors : &n->rx_dropped, 1);
 		return -1;
 	}
-	if ((pkt[0] & VMM__NET_HDR_F_NEEDS_CSUM) &&
-	    !(vmm_virtio_features(dev) & VMM__NET_F_GUEST_CSUM)) {
-		fill_csum(pkt + HDR, len - HDR, le16(pkt + 6), le16(pkt + 8));
-		pkt[0] &= (uint8_t)~VMM__NET_HDR_F_NEEDS_CSUM;
+	if (!(vmm_virtio_features(dev) & VMM__NET_F_GUEST_CSUM)) {
+		if (pkt[0] & VMM__NET_HDR_F_NEEDS_CSUM)
+			fill_csum(pkt + HDR, len - HDR, le16(pkt + 6), le16(pkt + 8));
+		pkt[0] = 0;                      /* no flags for such a driver */
 	}
 	memcpy(pkt + 10, &one, 2);               /* num_buffers: always 1 */
 	pthread_mutex_lock(&n->rx_lock);
@@ -121,7 +121,8 @@ static void net_tx(vmm__net *n, vmm_virtio_dev *dev)
 		    !hdr_ok(n->txbuf, (size_t)len, csum)) {
 			atomic_fetch_add(&n->tx_dropped, 1);
 		} else {
-			memset(n->txbuf + 10, 0, 2);     /* num_buffers is receive-only */
+			n->txbuf[0] &= VMM__NET_HDR_F_NEEDS_CSUM;   /* DATA_VALID: receive-only */
+			memset(n->txbuf + 10, 0, 2);     /* num_buffers too */
 			if (send_frame(n, n->txbuf, (size_t)len) == 0) {
 				atomic_fetch_add(&n->tx_frames, 1);
 				atomic_fetch_add(&n->tx_bytes, len - HDR);

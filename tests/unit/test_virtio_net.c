@@ -249,7 +249,7 @@ static uint32_t udp_frame(uint8_t *f, uint16_t *want)
 
 static void test_checksum_offload(void **state)
 {
-	uint8_t hdr[12] = { 1, 0, 0, 0, 0, 0, 34, 0, 6, 0, 0, 0 }, f[62], got[74];
+	uint8_t hdr[12] = { 3, 0, 0, 0, 0, 0, 34, 0, 6, 0, 0, 0 }, f[62], got[74];   /* + DATA_VALID */
 	uint16_t want;
 
 	open_pair("csum", 0);
