@@ -118,18 +118,37 @@ VMM_API int vmm_virtio_blk_add(vmm_vm *vm, const vmm_blk_config *config);
  *    with the same pair name are connected back to back, a frame one
  *    transmits is received by the other on the sender's vCPU thread, and
  *    dropped (counted) when the receiver has no buffer. A third device
- *    with that name gets VMM_EBUSY.
+ *    with that name gets VMM_EBUSY;
+ *  - VMM_NET_USER: user-mode networking with libslirp, needing no rights:
+ *    the guest is on 10.0.2.0/24 (gateway and host 10.0.2.2, DNS 10.0.2.3,
+ *    DHCP from 10.0.2.15), NATed to the host's network; fwd[] forwards
+ *    host ports to the guest. Runs on its own thread ("vmm-slirpN"),
+ *    started here and joined when the VM is destroyed; CSUM is completed
+ *    by libvmm, GUEST_CSUM is not offered.
  * Transmitted frames are handled on the vCPU thread that notified. */
-enum { VMM_NET_NO_OFFLOAD = 1u << 0 };
+enum {
+	VMM_NET_NO_OFFLOAD = 1u << 0,
+	VMM_NET_USER = 1u << 1      /* user-mode networking (libslirp), see below */
+};
+/* A port forwarded from the host to a VMM_NET_USER guest. */
+typedef struct vmm_net_fwd {
+	uint32_t udp;               /* 0: TCP, 1: UDP */
+	uint32_t host_addr;         /* IPv4, host byte order; 0: every address */
+	uint32_t guest_addr;        /* IPv4, host byte order; 0: 10.0.2.15 */
+	uint16_t host_port, guest_port;
+} vmm_net_fwd;
 typedef struct vmm_net_config {
 	uint32_t size;              /* sizeof(vmm_net_config) */
 	uint32_t flags;             /* VMM_NET_* */
 	uint8_t mac[6];             /* all zero: 52:54:00:xx:xx:xx, unique per process */
-	uint16_t mtu;               /* 0: 1500; 68..65518 */
+	uint16_t mtu;               /* 0: 1500; 68..65518 (VMM_NET_USER: 1500) */
 	const char *tap;            /* TAP interface name, or NULL */
 	const char *pair;           /* in-process pair name, or NULL */
+	const vmm_net_fwd *fwd;     /* VMM_NET_USER: nfwd forwarded ports */
+	uint32_t nfwd;
+	uint32_t reserved;
 } vmm_net_config;
-#define VMM_NET_CONFIG_INIT { sizeof(vmm_net_config), 0, { 0 }, 0, NULL, NULL }
+#define VMM_NET_CONFIG_INIT { sizeof(vmm_net_config), 0, { 0 }, 0, NULL, NULL, NULL, 0, 0 }
 VMM_API int vmm_virtio_net_add(vmm_vm *vm, const vmm_net_config *config);
 
 /* Counters of the VM's index-th network device (0 = added first). */

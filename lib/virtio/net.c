@@ -103,7 +103,13 @@ int vmm__net_receive(vmm__net *n, uint8_t *pkt, size_t len, bool keep)
 
 static int send_frame(vmm__net *n, uint8_t *pkt, size_t len)
 {
-	return n->pair ? vmm__net_pair_send(n, pkt, len) : vmm__net_tap_send(n, pkt, len);
+	if (n->pair)
+		return vmm__net_pair_send(n, pkt, len);
+	if (!n->slirp)
+		return vmm__net_tap_send(n, pkt, len);
+	if (pkt[0] & VMM__NET_HDR_F_NEEDS_CSUM)  /* libslirp takes whole frames */
+		fill_csum(pkt + HDR, len - HDR, le16(pkt + 6), le16(pkt + 8));
+	return vmm__net_slirp_send(n, pkt, len);
 }
 
 /* Every available transmit request, on the notifying vCPU's thread. */
@@ -159,6 +165,7 @@ static void net_fini(void *opaque)
 
 	if (n->pair)
 		vmm__net_pair_leave(n);          /* no peer delivers to us after this */
+	vmm__net_slirp_close(n);
 	vmm__iothread_stop(&n->io);
 	if (n->tap_fd >= 0)
 		close(n->tap_fd);
@@ -171,12 +178,19 @@ static void net_fini(void *opaque)
 
 static int check_config(const vmm_net_config *c)
 {
-	if (!c || c->size < sizeof(*c) || (c->flags & ~(uint32_t)VMM_NET_NO_OFFLOAD))
+	bool user;
+
+	if (!c || c->size < sizeof(*c) ||
+	    (c->flags & ~(uint32_t)(VMM_NET_NO_OFFLOAD | VMM_NET_USER)))
 		return vmm__err(VMM_EINVAL, "vmm_virtio_net_add: config is NULL, too small "
 				"or has unknown flags");
-	if (!c->tap == !c->pair)
+	user = c->flags & VMM_NET_USER;
+	if (!!c->tap + !!c->pair + user != 1)
 		return vmm__err(VMM_EINVAL, "vmm_virtio_net_add: give exactly one backend "
-				"(tap or pair)");
+				"(tap, pair or VMM_NET_USER)");
+	if ((c->nfwd && (!user || !c->fwd)) || (user && c->mtu && c->mtu != 1500))
+		return vmm__err(VMM_EINVAL, "vmm_virtio_net_add: forwarded ports need "
+				"VMM_NET_USER and fwd; user-mode networking has MTU 1500");
 	if (c->mtu && (c->mtu < MTU_MIN || c->mtu > MTU_MAX))
 		return vmm__err(VMM_EINVAL, "vmm_virtio_net_add: mtu %u is outside %u..%u",
 				c->mtu, MTU_MIN, MTU_MAX);
@@ -206,8 +220,14 @@ static void fill_config(vmm__net *n, const vmm_net_config *c)
 
 static int open_backend(vmm__net *n, const vmm_net_config *c)
 {
+	char name[16];
+
 	if (c->pair)
 		return vmm__net_pair_join(n, c->pair);
+	if (c->flags & VMM_NET_USER) {
+		snprintf(name, sizeof(name), "vmm-slirp%u", atomic_fetch_add(&net_count, 1) % 1000);
+		return vmm__net_slirp_open(n, c, name);
+	}
 	n->rxbuf = malloc(HDR + VMM__NET_MAX_FRAME);
 	if (!n->rxbuf)
 		return vmm__err(VMM_ENOMEM, "vmm_virtio_net_add: out of memory");
@@ -231,7 +251,8 @@ static vmm__net *net_new(const vmm_net_config *c)
 		.version = VMM_VIRTIO_OPS_VERSION, .device_id = 1, .pci_class = 0x020000,
 		.num_queues = 2, .queue_size = 256, .config_size = sizeof(n->config),
 		.features = F_MAC | F_STATUS | F_MTU |
-			    ((c->flags & VMM_NET_NO_OFFLOAD) ? 0 : F_CSUM | VMM__NET_F_GUEST_CSUM),
+			    ((c->flags & VMM_NET_NO_OFFLOAD) ? 0 :
+			     (c->flags & VMM_NET_USER) ? F_CSUM : F_CSUM | VMM__NET_F_GUEST_CSUM),
 		.queue_notify = net_notify, .config_read = net_config_read,
 	};
 	return n;

@@ -1,8 +1,8 @@
 /* netdev.h - virtio-net's device and its backends (lib/virtio/net*.c):
  * the device (net.c) hands each transmitted frame, with its 12-byte
  * virtio_net_hdr, to its backend; a backend hands received frames to
- * vmm__net_receive. Backends: an in-process pair (net_pair.c) and a TAP
- * interface (net_tap.c). */
+ * vmm__net_receive. Backends: an in-process pair (net_pair.c), a TAP
+ * interface (net_tap.c) and libslirp's user-mode NAT (net_slirp.c). */
 #ifndef VMM_NETDEV_H
 #define VMM_NETDEV_H
 
@@ -20,6 +20,7 @@
 #define VMM__NET_F_GUEST_CSUM (1ull << 1)
 
 typedef struct vmm__net_pair vmm__net_pair;
+typedef struct vmm__net_slirp vmm__net_slirp;
 
 typedef struct vmm__net {
 	_Atomic(vmm_virtio_dev *) dev;     /* set once added */
@@ -30,6 +31,8 @@ typedef struct vmm__net {
 	/* pair backend */
 	vmm__net_pair *pair;
 	int side;
+	/* user-mode backend */
+	vmm__net_slirp *slirp;
 	/* TAP backend: rx on the I/O thread */
 	int tap_fd;
 	unsigned tap_offload;              /* TUN_F_* set on the fd */
@@ -54,5 +57,10 @@ int vmm__net_pair_send(vmm__net *n, uint8_t *pkt, size_t len);
 int vmm__net_tap_open(vmm__net *n, const char *name);
 int vmm__net_tap_send(vmm__net *n, const uint8_t *pkt, size_t len);
 void vmm__net_tap_work(void *opaque);   /* the I/O thread's work */
+
+/* net_slirp.c */
+int vmm__net_slirp_open(vmm__net *n, const vmm_net_config *c, const char *thread_name);
+int vmm__net_slirp_send(vmm__net *n, const uint8_t *pkt, size_t len);
+void vmm__net_slirp_close(vmm__net *n);   /* joins its thread; no-op if none */
 
 #endif /* VMM_NETDEV_H */

@@ -2,7 +2,8 @@
  * transport: two VMs in one process joined by an in-process pair (frames
  * byte-exact with their header both ways, drops and errors counted,
  * checksum offload filled in for a peer that did not take it), hostile
- * transmit chains, random rings, and a real TAP interface in a fresh
+ * transmit chains, random rings, user-mode networking (libslirp: ARP and a
+ * forwarded port on loopback), and a real TAP interface in a fresh
  * network namespace seen through an AF_PACKET socket. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -406,6 +407,97 @@ static void test_bad_configs(void **state)
 	open_pair("full", 0);
 }
 
+/* ---- user-mode networking (libslirp) ------------------------------------ */
+
+/* Scans queue 0's used entries from *next for a frame f matches (3 s). */
+static bool rx_find(drv *d, uint16_t *next, bool (*match)(const uint8_t *f, uint32_t len))
+{
+	uint8_t got[2048];
+
+	for (int tries = 0; tries < 3000; tries++) {
+		while (*next != drv_used_idx(d, 0)) {
+			uint32_t len = drv_used_len(d, 0, *next, NULL);
+
+			vmm_mem_read(d->vm, rx_gpa(*next), got, sizeof(got));
+			(*next)++;
+			if (len > 12 && len <= sizeof(got) && match(got + 12, len - 12))
+				return true;
+		}
+		usleep(1000);
+	}
+	return false;
+}
+
+static bool is_arp_reply(const uint8_t *f, uint32_t len)
+{
+	static const uint8_t gw[4] = { 10, 0, 2, 2 }, guest[4] = { 10, 0, 2, 15 };
+
+	return len >= 42 && f[12] == 0x08 && f[13] == 0x06 && f[21] == 2 &&
+	       !memcmp(f, mac_a, 6) && !memcmp(f + 28, gw, 4) && !memcmp(f + 32, mac_a, 6) &&
+	       !memcmp(f + 38, guest, 4);
+}
+
+static bool is_syn_to_80(const uint8_t *f, uint32_t len)
+{
+	static const uint8_t guest[4] = { 10, 0, 2, 15 };
+
+	return len >= 54 && f[12] == 0x08 && f[13] == 0x00 && f[23] == 6 &&
+	       !memcmp(f + 30, guest, 4) && f[36] == 0 && f[37] == 80 && (f[47] & 0x02);
+}
+
+static uint16_t free_port(void)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof(sin);
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_int_equal(bind(s, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(getsockname(s, (struct sockaddr *)&sin, &sl), 0);
+	close(s);
+	return ntohs(sin.sin_port);
+}
+
+static void test_user_net(void **state)
+{
+	static const uint8_t arp[28] = { 0, 1, 8, 0, 6, 4, 0, 1, 0x02, 0x11, 0x22, 0x33, 0x44,
+					 0x55, 10, 0, 2, 15, 0, 0, 0, 0, 0, 0, 10, 0, 2, 2 };
+	vmm_net_fwd fwd = { .udp = 0, .host_addr = 0x7f000001, .guest_port = 80 };
+	vmm_net_config c = VMM_NET_CONFIG_INIT;
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	uint8_t hdr[12] = { 0 }, f[60];
+	uint16_t next = 0;
+	int s;
+
+	fwd.host_port = free_port();
+	c.flags = VMM_NET_USER;
+	c.fwd = &fwd;
+	c.nfwd = 1;
+	memcpy(c.mac, mac_a, 6);
+	assert_int_equal(drv_open(&a, add_net, &c), 0);
+	assert_int_equal(drv_features(&a) & 0xffffffu, F_CSUM | F_MTU | F_MAC | F_STATUS);
+	drv_start(&a, F_CSUM | F_MAC, 2);
+	post_rx(&a, 8, 2048);
+	/* ARP for the gateway: libslirp answers with its MAC. */
+	make_frame(f, 60, 0);
+	f[12] = 0x08, f[13] = 0x06;
+	memcpy(f + 14, arp, 28);
+	memset(f + 42, 0, 18);
+	send_frame(&a, hdr, 12, f, 60);
+	assert_true(rx_find(&a, &next, is_arp_reply));
+	/* A connection to the forwarded host port arrives as a SYN to port 80. */
+	sin.sin_port = htons(fwd.host_port);
+	s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	assert_true(connect(s, (struct sockaddr *)&sin, sizeof(sin)) == 0 || errno == EINPROGRESS);
+	assert_true(rx_find(&a, &next, is_syn_to_80));
+	close(s);
+	assert_true(stats(&a).rx_frames >= 2);
+	/* The same host port cannot be forwarded twice. */
+	assert_int_equal(drv_open(&b, add_net, &c), VMM_EBUSY);
+	c.nfwd = 0;
+	c.mtu = 9000;
+	assert_int_equal(vmm_virtio_net_add(b.vm, &c), VMM_EINVAL);
+}
+
 /* ---- TAP ---------------------------------------------------------------- */
 
 static int tap_prepare(const char *name, int *ifindex)
@@ -498,6 +590,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_hostile_tx, teardown),
 		cmocka_unit_test_teardown(test_random_rings, teardown),
 		cmocka_unit_test_teardown(test_bad_configs, teardown),
+		cmocka_unit_test_teardown(test_user_net, teardown),
 		cmocka_unit_test_teardown(test_tap, teardown),   /* last: leaves the netns */
 	};
 
