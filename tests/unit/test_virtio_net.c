@@ -185,6 +185,46 @@ static void test_pair_frames(void **state)
 	assert_int_equal(s.rx_dropped + s.tx_dropped + s.rx_errors, 0);
 }
 
+static vmm_vm *msi_vm;
+static uint32_t msi_last;
+static int msi_count;
+
+static int fake_msi(vmm_vm *vm, uint64_t addr, uint32_t data)
+{
+	assert_int_equal(addr, 0xfee00000);
+	msi_vm = vm;
+	msi_last = data;
+	msi_count++;
+	return 0;
+}
+
+/* B's receive queue on MSI-X vector 0 (data 0x41), transmit on 1 (0x42):
+ * A's frame raises exactly B's receive vector, B's transmit its own. */
+static void test_pair_msix(void **state)
+{
+	uint8_t hdr[12] = { 0 }, f[64];
+
+	open_pair("msix", 0);
+	drv_start(&a, F_ALL, 2);
+	b.vector0 = 0;
+	drv_start(&b, F_ALL, 2);
+	assert_int_equal(drv_bar(&b, 26, 2, 0, 0), 1);       /* queue 1 (selected last) */
+	drv_msix(&b, 0, 0x41);
+	drv_msix(&b, 1, 0x42);
+	vmm__pci_msi_fn = fake_msi;
+	msi_count = 0;
+	post_rx(&b, 1, 2048);
+	send_frame(&a, hdr, 12, f, make_frame(f, 64, 8));
+	assert_int_equal(msi_count, 1);
+	assert_ptr_equal(msi_vm, b.vm);
+	assert_int_equal(msi_last, 0x41);
+	send_frame(&b, hdr, 12, f, 64);                     /* A has no buffer */
+	assert_int_equal(msi_count, 2);
+	assert_int_equal(msi_last, 0x42);
+	assert_int_equal(stats(&a).rx_dropped, 1);
+	vmm__pci_msi_fn = vmm__msi_send;
+}
+
 static void test_pair_drops(void **state)
 {
 	uint8_t hdr[12] = { 0 }, f[1514];
@@ -585,6 +625,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_config_and_features, teardown),
 		cmocka_unit_test_teardown(test_pair_frames, teardown),
+		cmocka_unit_test_teardown(test_pair_msix, teardown),
 		cmocka_unit_test_teardown(test_pair_drops, teardown),
 		cmocka_unit_test_teardown(test_checksum_offload, teardown),
 		cmocka_unit_test_teardown(test_hostile_tx, teardown),

@@ -2,8 +2,8 @@
  * minimal virtio-pci driver with its state in a struct, so that one test
  * can drive devices in two VMs. Slot 1 of each VM (the first device added),
  * reached through ECAM and BAR 4; queue q's rings at QBASE(q); chains of
- * up to 4 descriptors, 16 in flight per queue; interrupts by INTx/ISR
- * (no MSI-X vectors). */
+ * up to 4 descriptors, 16 in flight per queue; interrupts by INTx/ISR, or
+ * MSI-X when vector0 is set before drv_start and drv_msix enabled it. */
 #ifndef TEST_VIRTIO_MULTI_H
 #define TEST_VIRTIO_MULTI_H
 
@@ -15,8 +15,9 @@
 typedef struct drv {
 	vmm_vm *vm;
 	vmm_vcpu *vcpu;
-	uint64_t bar4;
+	uint64_t bar4, bar1;          /* bar1: the MSI-X table */
 	uint16_t avail[4];            /* next avail index per queue */
+	uint16_t vector0;             /* queue q's MSI-X vector: vector0 + q, or none */
 } drv;
 
 static uint32_t drv_cfg(drv *d, unsigned reg, unsigned size, int write, uint32_t v)
@@ -44,6 +45,7 @@ static int drv_open(drv *d, int (*add)(vmm_vm *vm, void *arg), void *arg)
 	int rc;
 
 	memset(d, 0, sizeof(*d));
+	d->vector0 = 0xffff;
 	c.backend = "emu";
 	c.mem_size = 16u << 20;
 	c.flags = VMM_VM_IRQCHIP;
@@ -53,6 +55,7 @@ static int drv_open(drv *d, int (*add)(vmm_vm *vm, void *arg), void *arg)
 		return rc;
 	drv_cfg(d, 0x04, 2, 1, 0x6);                    /* memory decode, bus master */
 	d->bar4 = (drv_cfg(d, 0x20, 4, 0, 0) & ~0xfu) | (uint64_t)drv_cfg(d, 0x24, 4, 0, 0) << 32;
+	d->bar1 = drv_cfg(d, 0x14, 4, 0, 0) & ~0xfu;
 	return 0;
 }
 
@@ -89,13 +92,28 @@ static void drv_start(drv *d, uint64_t features, unsigned nq)
 		d->avail[q] = 0;
 		drv_bar(d, 22, 2, 1, q);
 		drv_bar(d, 24, 2, 1, QSIZE);
-		drv_bar(d, 26, 2, 1, 0xffff);
+		drv_bar(d, 26, 2, 1, d->vector0 == 0xffff ? 0xffff : d->vector0 + q);
 		drv_bar(d, 32, 8, 1, QBASE(q));
 		drv_bar(d, 40, 8, 1, QAVAIL(q));
 		drv_bar(d, 48, 8, 1, QUSED(q));
 		drv_bar(d, 28, 2, 1, 1);
 	}
 	drv_bar(d, 20, 1, 1, 1 | 2 | 8 | 4);
+}
+
+/* Programs MSI-X table entry v (address 0xfee00000, data) and enables MSI-X. */
+static inline void drv_msix(drv *d, unsigned v, uint32_t data)
+{
+	uint64_t x = 0xfee00000;
+
+	assert_int_equal(vmm__bus_mmio(d->vcpu, d->bar1 + 16 * v, 4, 1, &x), VMM__BUS_DONE);
+	x = data;
+	assert_int_equal(vmm__bus_mmio(d->vcpu, d->bar1 + 16 * v + 8, 4, 1, &x), VMM__BUS_DONE);
+	x = 0;
+	assert_int_equal(vmm__bus_mmio(d->vcpu, d->bar1 + 16 * v + 12, 4, 1, &x), VMM__BUS_DONE);
+	for (unsigned at = drv_cfg(d, 0x34, 1, 0, 0); at; at = drv_cfg(d, at + 1, 1, 0, 0))
+		if (drv_cfg(d, at, 1, 0, 0) == 0x11)
+			drv_cfg(d, at + 2, 2, 1, 0x8000);
 }
 
 static inline uint8_t drv_status(drv *d)
