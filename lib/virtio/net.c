@@ -14,6 +14,14 @@
 
 #define F_CSUM (1ull << 0)
 #define F_MTU (1ull << 3)
+#define F_GUEST_TSO4 VMM__NET_F_GUEST_TSO4
+#define F_GUEST_TSO6 VMM__NET_F_GUEST_TSO6
+#define F_GUEST_ECN VMM__NET_F_GUEST_ECN
+#define F_HOST_TSO4 (1ull << 11)
+#define F_HOST_TSO6 (1ull << 12)
+#define F_HOST_ECN (1ull << 13)
+#define F_TAP_GSO (F_GUEST_TSO4 | F_GUEST_TSO6 | F_GUEST_ECN | F_HOST_TSO4 | F_HOST_TSO6 | \
+		   F_HOST_ECN)
 #define F_MAC (1ull << 5)
 #define F_STATUS (1ull << 16)
 #define HDR VMM__NET_HDR
@@ -47,18 +55,35 @@ static void fill_csum(uint8_t *f, size_t len, size_t start, size_t off)
 	f[start + off + 1] = (uint8_t)sum;
 }
 
-/* Header checks both ways: flags, no GSO, a checksum inside the frame. */
-static bool hdr_ok(const uint8_t *pkt, size_t len, bool csum_allowed)
+/* Header checks both ways: flags, a checksum inside the frame, and GSO only
+ * of a kind negotiated (feats: CSUM, TSO4, TSO6, ECN bits of that way). */
+enum { W_CSUM = 1, W_TSO4 = 2, W_TSO6 = 4, W_ECN = 8 };
+static bool hdr_ok(const uint8_t *pkt, size_t len, unsigned feats)
 {
-	uint8_t flags = pkt[0], gso = pkt[1];
+	uint8_t flags = pkt[0], gso = pkt[1] & 0x7f;
 	size_t start = le16(pkt + 6), off = le16(pkt + 8);
 
-	if (len < HDR + VMM__NET_MIN_FRAME || len > HDR + VMM__NET_MAX_FRAME || gso != 0 ||
+	if (len < HDR + VMM__NET_MIN_FRAME || len > HDR + VMM__NET_MAX_FRAME ||
 	    (flags & ~(unsigned)(VMM__NET_HDR_F_NEEDS_CSUM | 2u)))
 		return false;
+	if (gso && (!(flags & VMM__NET_HDR_F_NEEDS_CSUM) || !le16(pkt + 4) ||
+		    !(gso == 1 ? feats & W_TSO4 : gso == 4 ? feats & W_TSO6 : 0) ||
+		    ((pkt[1] & 0x80) && !(feats & W_ECN))))
+		return false;
+	if (!gso && (pkt[1] & 0x80))
+		return false;
 	if (flags & VMM__NET_HDR_F_NEEDS_CSUM)
-		return csum_allowed && start + off + 2 <= len - HDR;
+		return (feats & W_CSUM) && start + off + 2 <= len - HDR;
 	return true;
+}
+
+/* The header features of one way: guest-bound (rx) or from the guest. */
+static unsigned way(uint64_t f, bool rx)
+{
+	return (f & (rx ? VMM__NET_F_GUEST_CSUM : F_CSUM) ? W_CSUM : 0) |
+	       (f & (rx ? F_GUEST_TSO4 : F_HOST_TSO4) ? W_TSO4 : 0) |
+	       (f & (rx ? F_GUEST_TSO6 : F_HOST_TSO6) ? W_TSO6 : 0) |
+	       (f & (rx ? F_GUEST_ECN : F_HOST_ECN) ? W_ECN : 0);
 }
 
 int vmm__net_receive(vmm__net *n, uint8_t *pkt, size_t len, bool keep)
@@ -68,7 +93,8 @@ int vmm__net_receive(vmm__net *n, uint8_t *pkt, size_t len, bool keep)
 	uint16_t one = 1;
 	int rc;
 
-	if (!dev || !hdr_ok(pkt, len, true)) {
+	/* A partial checksum is always taken (filled in below if need be). */
+	if (!dev || !hdr_ok(pkt, len, way(vmm_virtio_features(dev), true) | W_CSUM)) {
 		atomic_fetch_add(dev ? &n->rx_errors : &n->rx_dropped, 1);
 		return -1;
 	}
@@ -115,7 +141,7 @@ static int send_frame(vmm__net *n, uint8_t *pkt, size_t len)
 /* Every available transmit request, on the notifying vCPU's thread. */
 static void net_tx(vmm__net *n, vmm_virtio_dev *dev)
 {
-	bool csum = vmm_virtio_features(dev) & F_CSUM;
+	unsigned feats = way(vmm_virtio_features(dev), false);
 	vmm_virtq_elem *e;
 
 	pthread_mutex_lock(&n->tx_lock);
@@ -124,7 +150,7 @@ static void net_tx(vmm__net *n, vmm_virtio_dev *dev)
 
 		if (len < HDR + VMM__NET_MIN_FRAME || len > HDR + VMM__NET_MAX_FRAME ||
 		    vmm_virtq_read(e, 0, n->txbuf, len) != len ||
-		    !hdr_ok(n->txbuf, (size_t)len, csum)) {
+		    !hdr_ok(n->txbuf, (size_t)len, feats)) {
 			atomic_fetch_add(&n->tx_dropped, 1);
 		} else {
 			n->txbuf[0] &= VMM__NET_HDR_F_NEEDS_CSUM;   /* DATA_VALID: receive-only */
@@ -252,7 +278,9 @@ static vmm__net *net_new(const vmm_net_config *c)
 		.num_queues = 2, .queue_size = 256, .config_size = sizeof(n->config),
 		.features = F_MAC | F_STATUS | F_MTU |
 			    ((c->flags & VMM_NET_NO_OFFLOAD) ? 0 :
-			     (c->flags & VMM_NET_USER) ? F_CSUM : F_CSUM | VMM__NET_F_GUEST_CSUM),
+			     (c->flags & VMM_NET_USER) ? F_CSUM :
+			     c->tap ? F_CSUM | VMM__NET_F_GUEST_CSUM | F_TAP_GSO :
+			     F_CSUM | VMM__NET_F_GUEST_CSUM),
 		.queue_notify = net_notify, .config_read = net_config_read,
 	};
 	return n;

@@ -1,8 +1,9 @@
 /* net_tap.c - virtio-net's TAP backend: /dev/net/tun opened with
  * IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, so frames cross with the same 12-byte
- * virtio_net_hdr the guest uses and partial checksums pass both ways (the
- * kernel is told to send them, TUNSETOFFLOAD TUN_F_CSUM, only once the
- * guest accepted GUEST_CSUM). Transmit writes on the vCPU thread; receive
+ * virtio_net_hdr the guest uses; partial checksums and TCP segmentation
+ * (TSO4/6, ECN) pass both ways: the kernel segments what the guest sends,
+ * and is told to send them (TUNSETOFFLOAD TUN_F_CSUM, TUN_F_TSO*) only
+ * for what the guest accepted. Transmit writes on the vCPU thread; receive
  * reads on the device's I/O thread, which stops polling the tap while the
  * guest has no receive buffer (holding the one frame it read) until the
  * guest's next notification. */
@@ -61,10 +62,17 @@ int vmm__net_tap_send(vmm__net *n, const uint8_t *pkt, size_t len)
 	return done == (ssize_t)len ? 0 : -1;
 }
 
-/* Partial checksums from the kernel only for a guest that takes them. */
+/* Partial checksums and TSO frames from the kernel only for a guest that
+ * takes them. */
 static void sync_offload(vmm__net *n, vmm_virtio_dev *dev)
 {
-	unsigned want = (vmm_virtio_features(dev) & VMM__NET_F_GUEST_CSUM) ? TUN_F_CSUM : 0;
+	uint64_t f = vmm_virtio_features(dev);
+	unsigned want = 0;
+
+	if (f & VMM__NET_F_GUEST_CSUM)       /* TSO needs CSUM, as in virtio */
+		want = TUN_F_CSUM | ((f & VMM__NET_F_GUEST_TSO4) ? TUN_F_TSO4 : 0) |
+		       ((f & VMM__NET_F_GUEST_TSO6) ? TUN_F_TSO6 : 0) |
+		       ((f & VMM__NET_F_GUEST_ECN) ? TUN_F_TSO_ECN : 0);
 
 	if (want != n->tap_offload && ioctl(n->tap_fd, TUNSETOFFLOAD, want) == 0)
 		n->tap_offload = want;

@@ -18,6 +18,9 @@
 #define VMM__NET_MIN_FRAME 14u       /* an Ethernet header */
 #define VMM__NET_HDR_F_NEEDS_CSUM 1u
 #define VMM__NET_F_GUEST_CSUM (1ull << 1)
+#define VMM__NET_F_GUEST_TSO4 (1ull << 7)
+#define VMM__NET_F_GUEST_TSO6 (1ull << 8)
+#define VMM__NET_F_GUEST_ECN (1ull << 9)
 
 typedef struct vmm__net_pair vmm__net_pair;
 typedef struct vmm__net_slirp vmm__net_slirp;
