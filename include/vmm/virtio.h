@@ -108,9 +108,10 @@ VMM_API int vmm_virtio_blk_add(vmm_vm *vm, const vmm_blk_config *config);
  * device offers MAC, STATUS (link up), MTU and, unless VMM_NET_NO_OFFLOAD,
  * CSUM and GUEST_CSUM (partial checksums pass through: the TAP kernel side
  * and an in-process peer take them, and a peer that did not accept
- * GUEST_CSUM gets the checksum filled in by libvmm). No segmentation
- * offloads and no mergeable receive buffers: each receive buffer holds a
- * whole frame with its 12-byte header. Exactly one backend:
+ * GUEST_CSUM gets the checksum filled in by libvmm); with a TAP also TCP
+ * segmentation (HOST_TSO4/6/ECN, GUEST_TSO4/6/ECN), which the kernel does.
+ * No mergeable receive buffers: each receive buffer holds a whole frame
+ * with its 12-byte header. Exactly one backend:
  *  - tap: a TAP interface (created if absent, needs CAP_NET_ADMIN) opened
  *    with IFF_VNET_HDR; its frames are read on the device's I/O thread
  *    ("vmm-netN"), started here and joined when the VM is destroyed;
