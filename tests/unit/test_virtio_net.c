@@ -691,6 +691,8 @@ static void test_tap(void **state)
 	ps = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
 	assert_true(ps >= 0);
 	assert_int_equal(bind(ps, (struct sockaddr *)&sll, sizeof(sll)), 0);
+	assert_int_equal(drv_features(&a) & 0xffffffu,           /* + TSO4/6, ECN */
+			 F_ALL | (7ull << 7) | (7ull << 11));
 	drv_start(&a, F_ALL | F_HOST_TSO4 | F_GUEST_TSO4, 2);
 	/* Guest to host: the frame comes out of the tap into the kernel. */
 	send_frame(&a, hdr, 12, f, make_frame(f, 300, 42));
