@@ -330,7 +330,10 @@ typedef struct vmm_run_result {
 
 /* Runs every created vCPU on its own thread until the guest ends (debug
  * exit, all halted, triple fault, power-off, error or timeout). Unclaimed
- * port reads return all ones and writes are dropped, as on a PC. */
+ * port reads return all ones and writes are dropped, as on a PC. With
+ * VMM_VM_IRQCHIP every vCPU gets a thread, also those waiting for a
+ * start-up IPI, and HLT waits for an interrupt instead of ending the run:
+ * the run ends by debug exit, triple fault, power-off, error or timeout. */
 VMM_API int vmm_vm_run(vmm_vm *vm, const vmm_run_options *options,
 		       vmm_run_result *result);
 

@@ -80,6 +80,12 @@ int vmm__bus_mmio(vmm_vcpu *vcpu, uint64_t addr, uint8_t size, uint8_t is_write,
  * stop the vCPU with the exit they filled in. Embedders' callbacks may not. */
 int vmm__pio_register_internal(vmm_vm *vm, uint16_t base, uint16_t len,
 			       vmm_pio_fn fn, void *opaque);
+int vmm__mmio_register_internal(vmm_vm *vm, uint64_t base, uint64_t len,
+				vmm_mmio_fn fn, void *opaque);
+/* The core's local APIC of vcpu claims addr (an xAPIC page relocated
+ * through APIC_BASE) and handled the access (lib/platform/lapic.c). */
+bool vmm__lapic_mmio_relocated(vmm_vcpu *vcpu, uint64_t addr, uint8_t size,
+			       uint8_t is_write, uint64_t *data);
 
 /* ---- Built-in devices (lib/devices/) -------------------------------------- */
 #define VMM__UART_RX_SIZE 4096u          /* host input waiting for the guest */
@@ -153,6 +159,15 @@ typedef struct vmm__backend_ops {
 	int (*irqchip_create)(vmm_vm *vm);
 	int (*irq_line)(vmm_vm *vm, uint32_t gsi, int level);
 	int (*msi)(vmm_vm *vm, uint64_t addr, uint32_t data);
+	/* Optional (NULL: VMM_ENOTSUP from lib/platform/eventfd.c). irqfd:
+	 * each write to eventfd fd pulses gsi inside the backend (assign 0
+	 * removes the binding). ioeventfd: a guest write of len bytes (0: any
+	 * length) to port (is_pio) or guest-physical addr, equal to datamatch
+	 * when has_datamatch, signals fd without a vCPU exit; the write is
+	 * then not seen by the bus. Any thread. */
+	int (*irqfd)(vmm_vm *vm, int fd, uint32_t gsi, int assign);
+	int (*ioeventfd)(vmm_vm *vm, uint64_t addr, uint32_t len, int is_pio,
+			 uint64_t datamatch, int has_datamatch, int fd, int assign);
 } vmm__backend_ops;
 
 extern const vmm__backend_ops vmm__emu_ops;

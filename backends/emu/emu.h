@@ -199,7 +199,9 @@ typedef struct emu_cpu {
 	uint8_t exc_vec;
 	uint8_t exc_has_err;
 	uint8_t pending_hypercall;
-	uint8_t halted;
+	uint8_t halted;               /* VMM_VM_IRQCHIP: in HLT, waiting (intr.c) */
+	uint8_t nmi_blocked;          /* an NMI handler runs, until IRET */
+	uint64_t shadow_seq, shadow_rip;   /* STI / MOV SS interrupt shadow */
 	const emu_block *blk;         /* block being executed */
 	const emu_insn *cur;          /* instruction being executed */
 	uint64_t exec_seq;            /* block executions, for the I/O log */

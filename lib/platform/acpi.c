@@ -242,6 +242,25 @@ static void pci_host(vmm__aml *a)
 	vmm__aml_close(a);
 }
 
+/* Motherboard resources (PNP0C02): the ECAM window, so an OS that checks
+ * MCFG against ACPI reservations (Linux) uses it. */
+static void ecam_reservation(vmm__aml *a)
+{
+	uint8_t crs[16];
+	uint32_t base = (uint32_t)VMM__PCI_ECAM_BASE, len = (uint32_t)VMM__PCI_ECAM_SIZE;
+
+	crs[0] = 0x86;                               /* Memory32Fixed */
+	put16(crs, 1, 9);
+	crs[3] = 1;                                  /* read-write */
+	put32(crs, 4, base);
+	put32(crs, 8, len);
+	crs[12] = 0x79, crs[13] = 0;
+	vmm__aml_device(a, "MRES");
+	vmm__aml_name_eisaid(a, "_HID", "PNP0C02");
+	vmm__aml_name_buffer(a, "_CRS", crs, 14);
+	vmm__aml_close(a);
+}
+
 static void build_mcfg(uint8_t *t)
 {
 	memset(t, 0, MCFG_LEN);
@@ -266,6 +285,7 @@ static int build_dsdt(uint8_t *t, size_t cap, size_t *len)
 	vmm__aml_name_eisaid(&a, "_HID", "PNP0C0C");
 	vmm__aml_close(&a);
 	pci_host(&a);
+	ecam_reservation(&a);
 	vmm__aml_close(&a);
 	vmm__aml_name_package(&a, "\\_S5_", s5, 4);
 	if (a.err || a.depth)

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "lib/platform/acpi.h"
+#include "lib/platform/chips.h"
 #include "lib/platform/pci.h"
 #include "lib/virtio/virtio_pci.h"
 #include "lib/platform/platform.h"
@@ -24,6 +25,12 @@ static int virtio_init(vmm_vm *vm)
 
 /* In creation order; destroyed in reverse. */
 static const platform_device devices[] = {
+	{ "lapic", vmm__lapic_device_init, vmm__lapic_device_fini, true },
+	{ "ioapic", vmm__ioapic_init, vmm__ioapic_fini, true },
+	{ "pic", vmm__pic_init, vmm__pic_fini, true },
+	{ "pit", vmm__pit_init, vmm__pit_fini, true },
+	{ "rtc", vmm__rtc_init, vmm__rtc_fini, false },
+	{ "pmtimer", vmm__pmtimer_init, vmm__pmtimer_fini, false },
 	{ "acpi-pm", vmm__acpi_pm_init, vmm__acpi_pm_fini, false },
 	{ "pci", vmm__pci_init, vmm__pci_fini, false },
 	{ "virtio", virtio_init, vmm__virtio_destroy_all, false },
@@ -82,14 +89,17 @@ fail:
 	return rc;
 }
 
-/* The core's local APIC per vCPU arrives with the irqcore work. */
+/* The core's local APIC per vCPU, where the backend has no irqchip. */
 int vmm__platform_vcpu_init(vmm_vcpu *vcpu)
 {
-	return 0;
+	if (vcpu->vm->caps & VMM__CAP_IRQCHIP)
+		return 0;
+	return vmm__lapic_create(vcpu);
 }
 
 void vmm__platform_vcpu_fini(vmm_vcpu *vcpu)
 {
+	vmm__lapic_destroy(vcpu);
 }
 
 /* ---- Waiting for an interrupt ---------------------------------------------- */
