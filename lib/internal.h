@@ -103,6 +103,9 @@ typedef struct vmm__uart {
 } vmm__uart;
 int vmm__uart_init(vmm_vm *vm);         /* registers 0x3f8..0x3ff */
 void vmm__uart_fini(vmm_vm *vm);
+/* write() all of buf to fd, retrying EINTR, without letting a closed pipe
+ * raise SIGPIPE in the process (lib/devices/uart.c). */
+void vmm__write_fd(int fd, const char *buf, size_t len);
 int vmm__debug_exit_init(vmm_vm *vm);   /* registers 0xf4 */
 
 /* ---- Backends (lib/backend.c holds the registry) ------------------------- */

@@ -102,6 +102,86 @@ typedef struct vmm_blk_config {
 #define VMM_BLK_CONFIG_INIT { sizeof(vmm_blk_config), 0, NULL, NULL }
 VMM_API int vmm_virtio_blk_add(vmm_vm *vm, const vmm_blk_config *config);
 
+/* ---- virtio-net and virtio-console (lib/virtio/net*.c, console.c) ------
+ *
+ * virtio-net: receive queue 0, transmit queue 1, no control queue. The
+ * device offers MAC, STATUS (link up), MTU and, unless VMM_NET_NO_OFFLOAD,
+ * CSUM and GUEST_CSUM (partial checksums pass through: the TAP kernel side
+ * and an in-process peer take them, and a peer that did not accept
+ * GUEST_CSUM gets the checksum filled in by libvmm); with a TAP also TCP
+ * segmentation (HOST_TSO4/6/ECN, GUEST_TSO4/6/ECN), which the kernel does.
+ * No mergeable receive buffers: each receive buffer holds a whole frame
+ * with its 12-byte header. Exactly one backend:
+ *  - tap: a TAP interface (created if absent, needs CAP_NET_ADMIN) opened
+ *    with IFF_VNET_HDR; its frames are read on the device's I/O thread
+ *    ("vmm-netN"), started here and joined when the VM is destroyed;
+ *  - pair: an in-process link; the two devices (in one VM or two) added
+ *    with the same pair name are connected back to back, a frame one
+ *    transmits is received by the other on the sender's vCPU thread, and
+ *    dropped (counted) when the receiver has no buffer. A third device
+ *    with that name gets VMM_EBUSY;
+ *  - VMM_NET_USER: user-mode networking with libslirp, needing no rights:
+ *    the guest is on 10.0.2.0/24 (gateway and host 10.0.2.2, DNS 10.0.2.3,
+ *    DHCP from 10.0.2.15), NATed to the host's network; fwd[] forwards
+ *    host ports to the guest. Runs on its own thread ("vmm-slirpN"),
+ *    started here and joined when the VM is destroyed; CSUM is completed
+ *    by libvmm, GUEST_CSUM is not offered.
+ * Transmitted frames are handled on the vCPU thread that notified. */
+enum {
+	VMM_NET_NO_OFFLOAD = 1u << 0,
+	VMM_NET_USER = 1u << 1      /* user-mode networking (libslirp), see below */
+};
+/* A port forwarded from the host to a VMM_NET_USER guest. */
+typedef struct vmm_net_fwd {
+	uint32_t udp;               /* 0: TCP, 1: UDP */
+	uint32_t host_addr;         /* IPv4, host byte order; 0: every address */
+	uint32_t guest_addr;        /* IPv4, host byte order; 0: 10.0.2.15 */
+	uint16_t host_port, guest_port;
+} vmm_net_fwd;
+typedef struct vmm_net_config {
+	uint32_t size;              /* sizeof(vmm_net_config) */
+	uint32_t flags;             /* VMM_NET_* */
+	uint8_t mac[6];             /* all zero: 52:54:00:xx:xx:xx, unique per process */
+	uint16_t mtu;               /* 0: 1500; 68..65518 (VMM_NET_USER: 1500) */
+	const char *tap;            /* TAP interface name, or NULL */
+	const char *pair;           /* in-process pair name, or NULL */
+	const vmm_net_fwd *fwd;     /* VMM_NET_USER: nfwd forwarded ports */
+	uint32_t nfwd;
+	uint32_t reserved;
+} vmm_net_config;
+#define VMM_NET_CONFIG_INIT { sizeof(vmm_net_config), 0, { 0 }, 0, NULL, NULL, NULL, 0, 0 }
+VMM_API int vmm_virtio_net_add(vmm_vm *vm, const vmm_net_config *config);
+
+/* Counters of the VM's index-th network device (0 = added first). */
+typedef struct vmm_net_stats {
+	uint32_t size;              /* sizeof(vmm_net_stats), set by the caller */
+	uint32_t reserved;
+	uint64_t tx_frames, tx_bytes;
+	uint64_t tx_dropped;        /* bad header, short or oversized, backend error */
+	uint64_t rx_frames, rx_bytes;
+	uint64_t rx_dropped;        /* the guest had no receive buffer */
+	uint64_t rx_errors;         /* buffer too small for the frame, bad frame */
+} vmm_net_stats;
+VMM_API int vmm_virtio_net_stats(vmm_vm *vm, uint32_t index, vmm_net_stats *stats);
+
+/* virtio-console: one port (receiveq 0, transmitq 1), no multiport, no
+ * size (cols/rows 0). What the guest writes goes to out_fd (if >= 0) and
+ * out_fn (if non-NULL) on the vCPU thread that notified. One per VM. */
+typedef struct vmm_console_config {
+	uint32_t size;              /* sizeof(vmm_console_config) */
+	uint32_t flags;             /* 0 */
+	int32_t out_fd;             /* -1: none */
+	uint32_t reserved;
+	vmm_output_fn out_fn;
+	void *out_opaque;
+} vmm_console_config;
+#define VMM_CONSOLE_CONFIG_INIT { sizeof(vmm_console_config), 0, -1, 0, NULL, NULL }
+VMM_API int vmm_virtio_console_add(vmm_vm *vm, const vmm_console_config *config);
+/* Feeds len bytes to the console's input; up to 4 KiB wait for the guest's
+ * buffers, *accepted (if non-NULL) says how many were taken. Any thread. */
+VMM_API int vmm_virtio_console_input(vmm_vm *vm, const void *buf, size_t len,
+				     size_t *accepted);
+
 #ifdef __cplusplus
 }
 #endif

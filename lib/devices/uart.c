@@ -38,7 +38,7 @@ enum {
 
 /* write() to fd without letting a closed pipe raise SIGPIPE in the process:
  * the signal is blocked in this thread and a pending one consumed. */
-static void write_fd(int fd, const char *buf, size_t len)
+void vmm__write_fd(int fd, const char *buf, size_t len)
 {
 	sigset_t pipe_set, old_mask, pending;
 	int pending_before;
@@ -72,7 +72,7 @@ static void emit(vmm__uart *u, uint8_t byte)
 	char c = (char)byte;
 
 	if (u->fd >= 0)
-		write_fd(u->fd, &c, 1);
+		vmm__write_fd(u->fd, &c, 1);
 	if (u->fn)
 		u->fn(u->opaque, &c, 1);
 }

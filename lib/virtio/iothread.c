@@ -22,10 +22,13 @@ static void drain(int fd)
 static void *loop(void *arg)
 {
 	vmm__iothread *t = arg;
-	struct pollfd fds[2] = { { t->kick_fd, POLLIN, 0 }, { t->stop_fd, POLLIN, 0 } };
+	struct pollfd fds[3] = { { t->kick_fd, POLLIN, 0 }, { t->stop_fd, POLLIN, 0 },
+				 { t->fd, POLLIN, 0 } };
 
 	for (;;) {
-		if (poll(fds, 2, -1) < 0) {
+		bool extra = t->fd >= 0 && t->fd_wanted;
+
+		if (poll(fds, extra ? 3 : 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
@@ -35,6 +38,8 @@ static void *loop(void *arg)
 		if (fds[0].revents & POLLIN) {
 			drain(t->kick_fd);
 			t->work(t->opaque);
+		} else if (extra && fds[2].revents) {
+			t->work(t->opaque);
 		}
 	}
 	return NULL;
@@ -43,12 +48,20 @@ static void *loop(void *arg)
 int vmm__iothread_start(vmm__iothread *t, const char *name, void (*work)(void *),
 			void *opaque)
 {
+	return vmm__iothread_start_fd(t, name, work, opaque, -1);
+}
+
+int vmm__iothread_start_fd(vmm__iothread *t, const char *name, void (*work)(void *),
+			   void *opaque, int fd)
+{
 	sigset_t all, old;
 	int rc;
 
 	memset(t, 0, sizeof(*t));
 	t->work = work;
 	t->opaque = opaque;
+	t->fd = fd;
+	t->fd_wanted = true;
 	t->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	t->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (t->kick_fd < 0 || t->stop_fd < 0) {

@@ -15,11 +15,16 @@ typedef struct vmm__iothread {
 	int stop_fd;                 /* eventfd: stop */
 	void (*work)(void *opaque);  /* runs on the thread after each kick */
 	void *opaque;
+	int fd;                      /* an extra fd polled for POLLIN, or -1 */
+	bool fd_wanted;              /* work() sets it: poll fd, or only kicks */
 	bool started;
 } vmm__iothread;
 
 int vmm__iothread_start(vmm__iothread *t, const char *name, void (*work)(void *),
 			void *opaque);
+/* Also runs work() when fd is readable while t->fd_wanted (initially true). */
+int vmm__iothread_start_fd(vmm__iothread *t, const char *name, void (*work)(void *),
+			   void *opaque, int fd);
 void vmm__iothread_kick(vmm__iothread *t);
 void vmm__iothread_stop(vmm__iothread *t);   /* joins; no-op if not started */
 

@@ -3107,6 +3107,644 @@ extern "C" {
         config: *const vmm_blk_config,
     ) -> std::os::raw::c_int;
 }
+pub const VMM_NET_NO_OFFLOAD: _bindgen_ty_9 = 1;
+pub const VMM_NET_USER: _bindgen_ty_9 = 2;
+pub type _bindgen_ty_9 = std::os::raw::c_uint;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct vmm_net_fwd {
+    pub udp: u32,
+    pub host_addr: u32,
+    pub guest_addr: u32,
+    pub host_port: u16,
+    pub guest_port: u16,
+}
+#[test]
+fn bindgen_test_layout_vmm_net_fwd() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_net_fwd>(),
+        16usize,
+        concat!("Size of: ", stringify!(vmm_net_fwd))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_net_fwd>(),
+        4usize,
+        concat!("Alignment of ", stringify!(vmm_net_fwd))
+    );
+    fn test_field_udp() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_fwd>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).udp) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_fwd),
+                "::",
+                stringify!(udp)
+            )
+        );
+    }
+    test_field_udp();
+    fn test_field_host_addr() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_fwd>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).host_addr) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_fwd),
+                "::",
+                stringify!(host_addr)
+            )
+        );
+    }
+    test_field_host_addr();
+    fn test_field_guest_addr() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_fwd>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).guest_addr) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_fwd),
+                "::",
+                stringify!(guest_addr)
+            )
+        );
+    }
+    test_field_guest_addr();
+    fn test_field_host_port() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_fwd>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).host_port) as usize - ptr as usize
+            },
+            12usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_fwd),
+                "::",
+                stringify!(host_port)
+            )
+        );
+    }
+    test_field_host_port();
+    fn test_field_guest_port() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_fwd>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).guest_port) as usize - ptr as usize
+            },
+            14usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_fwd),
+                "::",
+                stringify!(guest_port)
+            )
+        );
+    }
+    test_field_guest_port();
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct vmm_net_config {
+    pub size: u32,
+    pub flags: u32,
+    pub mac: [u8; 6usize],
+    pub mtu: u16,
+    pub tap: *const std::os::raw::c_char,
+    pub pair: *const std::os::raw::c_char,
+    pub fwd: *const vmm_net_fwd,
+    pub nfwd: u32,
+    pub reserved: u32,
+}
+#[test]
+fn bindgen_test_layout_vmm_net_config() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_net_config>(),
+        48usize,
+        concat!("Size of: ", stringify!(vmm_net_config))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_net_config>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vmm_net_config))
+    );
+    fn test_field_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_config),
+                "::",
+                stringify!(size)
+            )
+        );
+    }
+    test_field_size();
+    fn test_field_flags() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).flags) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_config),
+                "::",
+                stringify!(flags)
+            )
+        );
+    }
+    test_field_flags();
+    fn test_field_mac() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).mac) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_config),
+                "::",
+                stringify!(mac)
+            )
+        );
+    }
+    test_field_mac();
+    fn test_field_mtu() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).mtu) as usize - ptr as usize
+            },
+            14usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_config),
+                "::",
+                stringify!(mtu)
+            )
+        );
+    }
+    test_field_mtu();
+    fn test_field_tap() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).tap) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_config),
+                "::",
+                stringify!(tap)
+            )
+        );
+    }
+    test_field_tap();
+    fn test_field_pair() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).pair) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_config),
+                "::",
+                stringify!(pair)
+            )
+        );
+    }
+    test_field_pair();
+    fn test_field_fwd() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).fwd) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_config),
+                "::",
+                stringify!(fwd)
+            )
+        );
+    }
+    test_field_fwd();
+    fn test_field_nfwd() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).nfwd) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_config),
+                "::",
+                stringify!(nfwd)
+            )
+        );
+    }
+    test_field_nfwd();
+    fn test_field_reserved() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).reserved) as usize - ptr as usize
+            },
+            44usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_config),
+                "::",
+                stringify!(reserved)
+            )
+        );
+    }
+    test_field_reserved();
+}
+impl Default for vmm_net_config {
+    fn default() -> Self {
+        let mut s = ::std::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::std::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+extern "C" {
+    pub fn vmm_virtio_net_add(
+        vm: *mut vmm_vm,
+        config: *const vmm_net_config,
+    ) -> std::os::raw::c_int;
+}
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct vmm_net_stats {
+    pub size: u32,
+    pub reserved: u32,
+    pub tx_frames: u64,
+    pub tx_bytes: u64,
+    pub tx_dropped: u64,
+    pub rx_frames: u64,
+    pub rx_bytes: u64,
+    pub rx_dropped: u64,
+    pub rx_errors: u64,
+}
+#[test]
+fn bindgen_test_layout_vmm_net_stats() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_net_stats>(),
+        64usize,
+        concat!("Size of: ", stringify!(vmm_net_stats))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_net_stats>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vmm_net_stats))
+    );
+    fn test_field_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_stats),
+                "::",
+                stringify!(size)
+            )
+        );
+    }
+    test_field_size();
+    fn test_field_reserved() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).reserved) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_stats),
+                "::",
+                stringify!(reserved)
+            )
+        );
+    }
+    test_field_reserved();
+    fn test_field_tx_frames() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).tx_frames) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_stats),
+                "::",
+                stringify!(tx_frames)
+            )
+        );
+    }
+    test_field_tx_frames();
+    fn test_field_tx_bytes() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).tx_bytes) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_stats),
+                "::",
+                stringify!(tx_bytes)
+            )
+        );
+    }
+    test_field_tx_bytes();
+    fn test_field_tx_dropped() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).tx_dropped) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_stats),
+                "::",
+                stringify!(tx_dropped)
+            )
+        );
+    }
+    test_field_tx_dropped();
+    fn test_field_rx_frames() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).rx_frames) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_stats),
+                "::",
+                stringify!(rx_frames)
+            )
+        );
+    }
+    test_field_rx_frames();
+    fn test_field_rx_bytes() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).rx_bytes) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_stats),
+                "::",
+                stringify!(rx_bytes)
+            )
+        );
+    }
+    test_field_rx_bytes();
+    fn test_field_rx_dropped() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).rx_dropped) as usize - ptr as usize
+            },
+            48usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_stats),
+                "::",
+                stringify!(rx_dropped)
+            )
+        );
+    }
+    test_field_rx_dropped();
+    fn test_field_rx_errors() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).rx_errors) as usize - ptr as usize
+            },
+            56usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_stats),
+                "::",
+                stringify!(rx_errors)
+            )
+        );
+    }
+    test_field_rx_errors();
+}
+extern "C" {
+    pub fn vmm_virtio_net_stats(
+        vm: *mut vmm_vm,
+        index: u32,
+        stats: *mut vmm_net_stats,
+    ) -> std::os::raw::c_int;
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct vmm_console_config {
+    pub size: u32,
+    pub flags: u32,
+    pub out_fd: i32,
+    pub reserved: u32,
+    pub out_fn: vmm_output_fn,
+    pub out_opaque: *mut std::os::raw::c_void,
+}
+#[test]
+fn bindgen_test_layout_vmm_console_config() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_console_config>(),
+        32usize,
+        concat!("Size of: ", stringify!(vmm_console_config))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_console_config>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vmm_console_config))
+    );
+    fn test_field_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_console_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_console_config),
+                "::",
+                stringify!(size)
+            )
+        );
+    }
+    test_field_size();
+    fn test_field_flags() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_console_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).flags) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_console_config),
+                "::",
+                stringify!(flags)
+            )
+        );
+    }
+    test_field_flags();
+    fn test_field_out_fd() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_console_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).out_fd) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_console_config),
+                "::",
+                stringify!(out_fd)
+            )
+        );
+    }
+    test_field_out_fd();
+    fn test_field_reserved() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_console_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).reserved) as usize - ptr as usize
+            },
+            12usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_console_config),
+                "::",
+                stringify!(reserved)
+            )
+        );
+    }
+    test_field_reserved();
+    fn test_field_out_fn() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_console_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).out_fn) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_console_config),
+                "::",
+                stringify!(out_fn)
+            )
+        );
+    }
+    test_field_out_fn();
+    fn test_field_out_opaque() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_console_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).out_opaque) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_console_config),
+                "::",
+                stringify!(out_opaque)
+            )
+        );
+    }
+    test_field_out_opaque();
+}
+impl Default for vmm_console_config {
+    fn default() -> Self {
+        let mut s = ::std::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::std::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+extern "C" {
+    pub fn vmm_virtio_console_add(
+        vm: *mut vmm_vm,
+        config: *const vmm_console_config,
+    ) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_virtio_console_input(
+        vm: *mut vmm_vm,
+        buf: *const std::os::raw::c_void,
+        len: size_t,
+        accepted: *mut size_t,
+    ) -> std::os::raw::c_int;
+}
 extern "C" {
     pub fn vmm_fw_cfg_add_file(
         vm: *mut vmm_vm,
@@ -3474,24 +4112,24 @@ extern "C" {
 extern "C" {
     pub fn vmm_vcpu_get_dregs(vcpu: *mut vmm_vcpu, dregs: *mut vmm_dregs) -> std::os::raw::c_int;
 }
-pub const VMM_EV_BREAK: _bindgen_ty_9 = 1;
-pub const VMM_EV_HWBREAK: _bindgen_ty_9 = 2;
-pub const VMM_EV_STEP: _bindgen_ty_9 = 3;
-pub const VMM_EV_WATCH: _bindgen_ty_9 = 4;
-pub const VMM_EV_CR_WRITE: _bindgen_ty_9 = 5;
-pub const VMM_EV_MSR_WRITE: _bindgen_ty_9 = 6;
-pub const VMM_EV_CPUID: _bindgen_ty_9 = 7;
-pub const VMM_EV_HLT: _bindgen_ty_9 = 8;
-pub const VMM_EV_EXCEPTION: _bindgen_ty_9 = 9;
-pub const VMM_EV_PAGE: _bindgen_ty_9 = 10;
-pub const VMM_EV_PAUSE: _bindgen_ty_9 = 11;
-pub const VMM_EV_MAX: _bindgen_ty_9 = 11;
-pub type _bindgen_ty_9 = std::os::raw::c_uint;
-pub const VMM_ACT_CONTINUE: _bindgen_ty_10 = 0;
-pub const VMM_ACT_SKIP: _bindgen_ty_10 = 1;
-pub const VMM_ACT_STOP: _bindgen_ty_10 = 2;
-pub const VMM_ACT_INJECT: _bindgen_ty_10 = 3;
+pub const VMM_EV_BREAK: _bindgen_ty_10 = 1;
+pub const VMM_EV_HWBREAK: _bindgen_ty_10 = 2;
+pub const VMM_EV_STEP: _bindgen_ty_10 = 3;
+pub const VMM_EV_WATCH: _bindgen_ty_10 = 4;
+pub const VMM_EV_CR_WRITE: _bindgen_ty_10 = 5;
+pub const VMM_EV_MSR_WRITE: _bindgen_ty_10 = 6;
+pub const VMM_EV_CPUID: _bindgen_ty_10 = 7;
+pub const VMM_EV_HLT: _bindgen_ty_10 = 8;
+pub const VMM_EV_EXCEPTION: _bindgen_ty_10 = 9;
+pub const VMM_EV_PAGE: _bindgen_ty_10 = 10;
+pub const VMM_EV_PAUSE: _bindgen_ty_10 = 11;
+pub const VMM_EV_MAX: _bindgen_ty_10 = 11;
 pub type _bindgen_ty_10 = std::os::raw::c_uint;
+pub const VMM_ACT_CONTINUE: _bindgen_ty_11 = 0;
+pub const VMM_ACT_SKIP: _bindgen_ty_11 = 1;
+pub const VMM_ACT_STOP: _bindgen_ty_11 = 2;
+pub const VMM_ACT_INJECT: _bindgen_ty_11 = 3;
+pub type _bindgen_ty_11 = std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
 pub struct vmm_event {
@@ -4005,9 +4643,9 @@ extern "C" {
 extern "C" {
     pub fn vmm_vcpu_pause(vcpu: *mut vmm_vcpu) -> std::os::raw::c_int;
 }
-pub const VMM_ICAP_INVISIBLE_BREAK: _bindgen_ty_11 = 1;
-pub const VMM_ICAP_DR_VIRTUAL: _bindgen_ty_11 = 2;
-pub type _bindgen_ty_11 = std::os::raw::c_uint;
+pub const VMM_ICAP_INVISIBLE_BREAK: _bindgen_ty_12 = 1;
+pub const VMM_ICAP_DR_VIRTUAL: _bindgen_ty_12 = 2;
+pub type _bindgen_ty_12 = std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct vmm_hook_caps {
@@ -4136,9 +4774,9 @@ extern "C" {
 pub struct vmm_gdb {
     _unused: [u8; 0],
 }
-pub const VMM_GDB_WAIT: _bindgen_ty_12 = 1;
-pub const VMM_GDB_NO_THREAD: _bindgen_ty_12 = 2;
-pub type _bindgen_ty_12 = std::os::raw::c_uint;
+pub const VMM_GDB_WAIT: _bindgen_ty_13 = 1;
+pub const VMM_GDB_NO_THREAD: _bindgen_ty_13 = 2;
+pub type _bindgen_ty_13 = std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct vmm_gdb_config {
