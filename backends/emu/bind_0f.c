@@ -11,6 +11,7 @@ static unsigned group6(const emu_dec *d, const uint8_t *b, emu_insn *ins)
 	case 1: ins->fn = emu_h_str; return 0;
 	case 2: ins->fn = emu_h_lldt; return 0;
 	case 3: ins->fn = emu_h_ltr; return 0;
+	case 4: case 5: ins->fn = emu_h_verrw; ins->aux = (d->reg & 7) == 5; return 0;
 	}
 	return emu_bind_unsupported(b, d->len, ins);
 }

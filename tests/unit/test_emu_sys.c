@@ -193,6 +193,38 @@ static void test_user_mode_syscall_and_int(void **state)
 	fx_destroy(&fx);
 }
 
+/* VERR/VERW: ZF from the descriptor's type, DPL against CPL and RPL;
+ * null, system and out-of-table selectors clear ZF without faulting. */
+EMU_GUEST64(g_verw,
+	"xor %ebx, %ebx\n xor %ecx, %ecx\n xor %edx, %edx\n"
+	"xor %esi, %esi\n xor %edi, %edi\n xor %r8d, %r8d\n xor %r9d, %r9d\n"
+	"mov $0x10, %ax\n verw %ax\n setz %bl\n"      /* writable data: 1 */
+	"mov $0x08, %ax\n verw %ax\n setz %cl\n"      /* code: not writable */
+	"mov $0x18, %ax\n verr %ax\n setz %dl\n"      /* readable code: 1 */
+	"mov $0x30, %ax\n verr %ax\n setz %sil\n"     /* the TSS: system */
+	"mov $0x00, %ax\n verr %ax\n setz %dil\n"     /* null */
+	"mov $0x100, %ax\n verw %ax\n setz %r8b\n"    /* past the GDT */
+	"mov $0x13, %ax\n verw %ax\n setz %r9b\n"     /* RPL 3 > DPL 0 */
+	"hlt");
+
+static void test_verr_verw(void **state)
+{
+	emu_fx fx;
+	vmm_regs r;
+
+	sys_setup(&fx, g_verw, EMU_LEN(g_verw));
+	et_run(&fx, VMM_EXIT_HLT);
+	r = fx_regs(&fx);
+	assert_int_equal(r.rbx, 1);
+	assert_int_equal(r.rcx, 0);
+	assert_int_equal(r.rdx, 1);
+	assert_int_equal(r.rsi, 0);
+	assert_int_equal(r.rdi, 0);
+	assert_int_equal(r.r8, 0);
+	assert_int_equal(r.r9, 0);
+	fx_destroy(&fx);
+}
+
 static void test_user_mode_hlt_is_gp(void **state)
 {
 	emu_fx fx;
@@ -362,6 +394,7 @@ int main(void)
 		cmocka_unit_test(test_double_and_triple_fault),
 		cmocka_unit_test(test_user_mode_syscall_and_int),
 		cmocka_unit_test(test_user_mode_hlt_is_gp),
+		cmocka_unit_test(test_verr_verw),
 		cmocka_unit_test(test_protected_mode_flat_and_based),
 		cmocka_unit_test(test_32bit_paging_4m),
 		cmocka_unit_test(test_pae_paging),
