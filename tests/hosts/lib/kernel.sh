@@ -9,6 +9,10 @@
 KERNEL_META=linux-image-cloud-amd64
 # Top-level modules per architecture; dependencies are found with modinfo.
 declare -A KVM_MODULE_OF=([svm]=kvm-amd [vmx]=kvm-intel)
+# The virtio drivers a Linux guest of libvmm loads (tests/linux), in order.
+GUEST_MODULES="virtio_pci virtio_blk virtio_net virtio_console virtio-rng"
+# Bumped when the cache entry gains files: older entries are fetched again.
+KERNEL_CACHE_FORMAT=2
 
 # kernel_package: the versioned image package KERNEL_META depends on, or the
 # one named by VMM_HOST_KERNEL_PKG. Prints "PACKAGE VERSION".
@@ -55,7 +59,7 @@ kernel_dir() {
 kernel_fetch() {
     local pkg=$1 ver=$2 dir tmp deb
     dir=$(kernel_dir "$pkg" "$ver")
-    [ -f "$dir/.complete" ] && return 0
+    [ "$(cat "$dir/.complete" 2>/dev/null)" = "$KERNEL_CACHE_FORMAT" ] && return 0
     say "fetching kernel $pkg $ver (apt-get download, one time)"
     tmp=$(mktemp -d "$HOSTS_BUILD/kernel-tmp.XXXXXX") || die "mktemp failed"
     # kernel_fetch runs in with_lock's subshell: this trap is that subshell's.
@@ -73,7 +77,7 @@ kernel_fetch() {
     if ! { rm -rf "$dir" && mkdir -p "${dir%/*}" && mv "$tmp/keep" "$dir"; }; then
         die "could not move the kernel into $dir"
     fi
-    touch "$dir/.complete"
+    echo "$KERNEL_CACHE_FORMAT" >"$dir/.complete"
     kernel_prune "$dir"
 }
 
@@ -86,8 +90,13 @@ kernel_keep() {
     [ -n "$vmlinuz" ] || die "no boot/vmlinuz-* in the kernel package"
     cp "$vmlinuz" "$out/vmlinuz"
     cp "$root"/boot/config-* "$out/config" 2>/dev/null || true
-    for arch in svm vmx; do
-        module_closure "$root" "${KVM_MODULE_OF[$arch]}" >"$out/order.tmp" || exit
+    for arch in svm vmx guest; do
+        if [ "$arch" = guest ]; then
+            for m in $GUEST_MODULES; do module_closure "$root" "$m" || exit; done \
+                >"$out/order.tmp"
+        else
+            module_closure "$root" "${KVM_MODULE_OF[$arch]}" >"$out/order.tmp" || exit
+        fi
         awk '!seen[$0]++' "$out/order.tmp" >"$out/modules.order-$arch"
         rm -f "$out/order.tmp"
         local m
