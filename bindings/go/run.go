@@ -49,6 +49,9 @@ type runState struct {
 	err    error
 	active int
 	cpus   []*VCPU
+	// irqchip: as in vmm_vm_run, a reported HLT does not stop the vCPU (an
+	// interrupt can wake it), so the run never ends as all halted.
+	irqchip bool
 }
 
 // finish records the end of the run once and kicks every vCPU.
@@ -89,7 +92,7 @@ func (v *VM) Run(ctx context.Context) (Result, error) {
 		return Result{}, err
 	}
 	defer v.release() // the whole run: Close fails with ErrBusy meanwhile
-	s := &runState{}
+	s := &runState{irqchip: v.irqchip}
 	for i := uint32(0); i < v.vcpus; i++ {
 		if c, err := v.VCPU(i); err == nil {
 			s.cpus = append(s.cpus, c)
@@ -154,6 +157,9 @@ func handleExit(s *runState, c *VCPU, x *Exit, hc HypercallFunc) bool {
 	case ExitCancelled:
 		return s.isDone()
 	case ExitHLT:
+		if s.irqchip {
+			return false
+		}
 		s.mu.Lock()
 		s.active--
 		last := s.active == 0

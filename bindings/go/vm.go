@@ -49,6 +49,7 @@ type VM struct {
 	mu        sync.Mutex   // guards handles, cpus, hypercall
 	vm        *C.vmm_vm
 	vcpus     uint32
+	irqchip   bool // FlagIRQChip: HLT waits for an interrupt in the backend
 	handles   []cgo.Handle
 	cpus      map[uint32]*VCPU
 	hypercall HypercallFunc
@@ -80,7 +81,7 @@ func NewVM(cfg Config) (*VM, error) {
 	if err := check("NewVM", C.vmmgo_vm_create(&c, &vm, &e), &e); err != nil {
 		return nil, err
 	}
-	return &VM{vm: vm, vcpus: uint32(c.vcpus)}, nil
+	return &VM{vm: vm, vcpus: uint32(c.vcpus), irqchip: cfg.Flags&FlagIRQChip != 0}, nil
 }
 
 // handle returns the C VM with the VM read-locked (release it with

@@ -24,12 +24,14 @@
 
 mod device;
 mod error;
+mod irq;
 mod region;
 mod vcpu;
 mod vm;
 
 pub use device::{MmioAccess, PioAccess};
 pub use error::{Error, ErrorKind, Result};
+pub use irq::IrqSender;
 pub use libvmm_sys as sys;
 pub use region::Region;
 pub use vcpu::{Exit, Kicker, Regs, SRegs, Segment, Vcpu};

@@ -1,6 +1,7 @@
 //! Vm: an owned virtual machine, its memory, devices and runner.
 use crate::device::{self, MmioAccess, PioAccess, Slot};
 use crate::error::{check, cstr, Error, ErrorKind, Result};
+use crate::irq::IrqSender;
 use crate::vcpu::Vcpu;
 use crate::Region;
 use libvmm_sys as ffi;
@@ -166,6 +167,7 @@ pub struct Vm {
     raw: *mut ffi::vmm_vm,
     taken: Mutex<u64>, // vCPU indices with a live Vcpu
     slots: Vec<Box<dyn Slot>>,
+    irq: IrqSender,
 }
 
 // SAFETY: see the type's documentation: libvmm VMs may be used from any
@@ -198,7 +200,7 @@ impl Vm {
         let mut raw = std::ptr::null_mut();
         // SAFETY: cfg and the strings it points to live across the call.
         check(unsafe { ffi::vmm_vm_create(&cfg, &mut raw) })?;
-        Ok(Vm { raw, taken: Mutex::new(0), slots: Vec::new() })
+        Ok(Vm { raw, taken: Mutex::new(0), slots: Vec::new(), irq: IrqSender::new(raw) })
     }
 
     /// The backend the VM runs on ("emu", "kvm").
@@ -354,6 +356,12 @@ impl Vm {
         check(unsafe { ffi::vmm_msi_send(self.raw, addr, data) })
     }
 
+    /// A handle that raises this VM's interrupts from device closures and
+    /// other threads (which cannot borrow the Vm).
+    pub fn irq_sender(&self) -> IrqSender {
+        self.irq.clone()
+    }
+
     /// Sends the built-in UART's output to `f`, called on vCPU threads.
     pub fn set_serial(&mut self, f: impl FnMut(&[u8]) + Send + 'static) -> Result<()> {
         let slot = Box::new(device::SerialSlot::new(Box::new(f)));
@@ -449,6 +457,8 @@ impl Vm {
 
 impl Drop for Vm {
     fn drop(&mut self) {
+        // Waits for an interrupt call another thread is making; later ones fail.
+        self.irq.close();
         // SAFETY: no Vcpu or Kicker can exist (they borrow self); the device
         // slots are dropped after this, when nothing can call them.
         unsafe { ffi::vmm_vm_destroy(self.raw) }

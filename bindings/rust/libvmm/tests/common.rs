@@ -1,8 +1,13 @@
 //! Shared by the integration tests: guest paths and the conformance test
 //! devices, written here from their specification in tests/guests/testdev.h.
 #![allow(dead_code)]
-use libvmm::{Error, ErrorKind, MmioAccess, PioAccess, Result};
+use libvmm::{Error, ErrorKind, IrqSender, MmioAccess, PioAccess, Result};
 use std::path::PathBuf;
+use std::sync::atomic::Ordering::SeqCst;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Instant;
 
 pub fn top() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../..")
@@ -137,5 +142,100 @@ impl MmioDev {
         self.count += 1;
         self.last = off << 16 | size << 8 | a.write.is_some() as u64;
         Ok(out)
+    }
+}
+
+/// The interrupt device (ports 0x520-0x52f; the runner's is
+/// tests/conformance/src/irqdev.c): lines and MSIs through an IrqSender,
+/// the storm from a thread.
+pub const IRQ_BASE: u16 = 0x520;
+pub const IRQ_LEN: u16 = 16;
+
+#[derive(Default)]
+pub struct Storm {
+    pub addr: AtomicU32,
+    pub data: AtomicU32,
+    pub run: AtomicBool,
+    pub sent: AtomicBool,
+    pub calls: AtomicU64,
+    pub failed: AtomicU64,
+}
+
+pub struct IrqDev {
+    irq: IrqSender,
+    t0: Instant,
+    status: u32,
+    pub lines: u32,
+    pub msis: u32,
+    pub storm: Arc<Storm>,
+    thread: Option<JoinHandle<()>>,
+}
+
+fn status(r: Result<()>) -> u32 {
+    r.is_err() as u32
+}
+
+impl IrqDev {
+    pub fn new(irq: IrqSender) -> IrqDev {
+        IrqDev { irq, t0: Instant::now(), status: 0, lines: 0, msis: 0, storm: Arc::default(), thread: None }
+    }
+
+    fn start_storm(&mut self) {
+        if self.thread.is_some() {
+            return;
+        }
+        let (s, irq) = (self.storm.clone(), self.irq.clone());
+        s.run.store(true, SeqCst);
+        self.thread = Some(std::thread::spawn(move || {
+            while s.run.load(SeqCst) {
+                s.calls.fetch_add(1, SeqCst);
+                if irq.msi_send(s.addr.load(SeqCst) as u64, s.data.load(SeqCst)).is_ok() {
+                    s.sent.store(true, SeqCst);
+                } else {
+                    s.failed.fetch_add(1, SeqCst);
+                }
+            }
+        }));
+    }
+
+    /// Ends the storm thread and waits for it (also after the run).
+    pub fn stop_storm(&mut self) {
+        self.storm.run.store(false, SeqCst);
+        if let Some(t) = self.thread.take() {
+            t.join().unwrap();
+        }
+    }
+
+    pub fn access(&mut self, a: PioAccess) -> Result<u32> {
+        match (a.port, a.size, a.write) {
+            (0x520, 4, None) => Ok(self.t0.elapsed().as_micros() as u32),
+            (0x524, 1, None) => Ok(5),
+            (0x525, 1, Some(v)) => {
+                self.status = status(self.irq.irq_line(v & 0x1f, v >> 7 != 0));
+                self.lines += 1;
+                Ok(0)
+            }
+            (0x526, 1, None) => Ok(self.status),
+            (0x527, 1, Some(v)) => {
+                if v & 0xff != 0 {
+                    self.start_storm();
+                } else {
+                    self.stop_storm();
+                }
+                Ok(0)
+            }
+            (0x527, 1, None) => Ok(self.storm.sent.load(SeqCst) as u32),
+            (0x528, 4, Some(v)) => {
+                self.storm.data.store(v, SeqCst);
+                Ok(0)
+            }
+            (0x52c, 4, Some(v)) => {
+                self.storm.addr.store(v, SeqCst); // the storm's address from now on
+                self.status = status(self.irq.msi_send(v as u64, self.storm.data.load(SeqCst)));
+                self.msis += 1;
+                Ok(0)
+            }
+            _ => Err(inval()),
+        }
     }
 }

@@ -4,6 +4,7 @@ mod common;
 
 use common::*;
 use libvmm::{flags, prot, Config, End, ErrorKind, Exit, LinuxOptions, Region, Vm};
+use std::sync::atomic::Ordering::SeqCst;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -296,4 +297,72 @@ fn version_and_backends() {
     assert_eq!(b[0].name, "emu");
     assert!(b[0].usable);
     assert_eq!(b[1].name, "kvm");
+}
+
+// The manifest's `known` line for ioapic_msi (tests/guests/manifest).
+const KNOWN_FLAVOUR: &str = "kvm_pvm";
+const KNOWN_TEXT: &str = "lapic_read(LAPIC_ISR + 0x20) & (1u << (V_LEVEL - 0x40))";
+const KNOWN_REASON: &str = "the PVM host's in-kernel local APIC does not keep an accepted interrupt \
+     in ISR (the bit reads 0 right after delivery and a level interrupt comes again without an EOI); \
+     the svm test host's KVM passes";
+
+/// The conformance guest ioapic_msi (manifest: 1 vCPU, 64 MiB, irq device,
+/// exit:0 in 30 s) in an IRQCHIP VM with the interrupt device as a closure
+/// raising lines and MSIs through an IrqSender, the storm from a thread.
+fn run_ioapic_msi(backend: &str) {
+    let mut vm =
+        Vm::new(&Config::new().backend(backend).vcpus(1).mem_size(64 << 20).flags(flags::IRQCHIP)).unwrap();
+    let out = vm.capture_serial().unwrap();
+    let dev = Arc::new(Mutex::new(IrqDev::new(vm.irq_sender())));
+    let d = dev.clone();
+    vm.register_pio(IRQ_BASE, IRQ_LEN, move |a| d.lock().unwrap().access(a)).unwrap();
+    vm.load_elf(guest("ioapic_msi"), None).unwrap();
+    let res = vm.run(Some(Duration::from_secs(30))).unwrap();
+    let mut dev = dev.lock().unwrap();
+    dev.stop_storm();
+    let got = String::from_utf8_lossy(&out.lock().unwrap()).into_owned();
+    if vm.flavour() == KNOWN_FLAVOUR && (res.end, res.code) == (End::DebugExit, 1) && got.contains(KNOWN_TEXT)
+    {
+        eprintln!("NOT RUN {}/ioapic_msi (known end exit:1 on {}): {}", backend, KNOWN_FLAVOUR, KNOWN_REASON);
+        return;
+    }
+    assert_eq!((res.end, res.code), (End::DebugExit, 0), "{}\nserial:\n{}", res.message, got);
+    assert_eq!(got, expected("ioapic_msi"));
+    // 12 LINE writes (3 pulses on pin 5, pin 7 up and down, a pulse and a
+    // level on pin 9) and 4 MSIs from the vCPU; the storm thread's MSIs all
+    // succeeded and at least one was sent (the guest counted them too).
+    assert_eq!((dev.lines, dev.msis), (12, 4));
+    let s = &dev.storm;
+    assert!(
+        s.sent.load(SeqCst) && s.failed.load(SeqCst) == 0,
+        "storm: {} calls, {} failed",
+        s.calls.load(SeqCst),
+        s.failed.load(SeqCst)
+    );
+}
+
+#[test]
+fn ioapic_msi_guest() {
+    run_ioapic_msi("emu");
+}
+
+#[test]
+fn kvm_ioapic_msi_guest() {
+    run_ioapic_msi("kvm");
+}
+
+/// An IrqSender outlives its Vm safely: its calls then fail with State.
+#[test]
+fn irq_sender_after_drop() {
+    let vm = Vm::new(&Config::new().backend("emu").flags(flags::IRQCHIP)).unwrap();
+    let irq = vm.irq_sender();
+    irq.irq_line(4, true).unwrap();
+    irq.irq_line(4, false).unwrap();
+    assert_eq!(irq.irq_line(24, true).unwrap_err().kind(), ErrorKind::OutOfRange);
+    assert_eq!(irq.msi_send(0x1000, 0x30).unwrap_err().kind(), ErrorKind::InvalidArgument);
+    std::thread::spawn(move || irq.msi_send(0xfee0_0000, 0x30)).join().unwrap().unwrap();
+    let irq = vm.irq_sender();
+    drop(vm);
+    assert_eq!(irq.irq_line(4, true).unwrap_err().kind(), ErrorKind::State);
+    assert_eq!(irq.msi_send(0xfee0_0000, 0x30).unwrap_err().kind(), ErrorKind::State);
 }
