@@ -1,8 +1,11 @@
 /* emu.c - the emu backend's ops table: VM and vCPU lifecycle, guest memory
  * notifications, register access. The CPU itself lives in the other files
  * of this folder. */
+#include <linux/membarrier.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "arch/x86/msr.h"
 #include "backends/emu/mmu.h"
@@ -26,6 +29,10 @@ static int emu_vm_create(vmm_vm *vm)
 	evm = calloc(1, sizeof(*evm));
 	if (!evm)
 		return vmm__err(VMM_ENOMEM, "emu: out of memory for the VM state");
+	pthread_mutex_init(&evm->code_lock, NULL);
+	/* Idempotent per process; lets make_code order other vCPUs' stores. */
+	evm->membarrier_ok = vm->config.vcpus > 1 &&
+		syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
 	vm->backend_priv = evm;
 	snprintf(vm->flavour, sizeof(vm->flavour), "x86-64");
 	return 0;
@@ -45,6 +52,7 @@ static void emu_vm_destroy(vmm_vm *vm)
 		return;
 	for (uint32_t i = 0; i < evm->npage_infos; i++)
 		free_page_info(&evm->pages[i]);
+	pthread_mutex_destroy(&evm->code_lock);
 	free(evm);
 	vm->backend_priv = NULL;
 }
@@ -200,6 +208,8 @@ static int emu_vcpu_create(vmm_vcpu *vcpu)
 	cpu->fpu.empty = 0xff;
 	cpu->fpu.mxcsr = 0x1f80;
 	vcpu->backend_priv = cpu;
+	if (vcpu->index < VMM_MAX_VCPUS)
+		atomic_store(&cpu->evm->cpus[vcpu->index], cpu);
 	vmm__x86_reset_state(&regs, &sregs);
 	if (vcpu->index != 0)
 		sregs.apic_base &= ~(1ull << 8);
@@ -214,6 +224,8 @@ static void emu_vcpu_destroy(vmm_vcpu *vcpu)
 
 	if (!cpu)
 		return;
+	if (vcpu->index < VMM_MAX_VCPUS)
+		atomic_store(&cpu->evm->cpus[vcpu->index], NULL);
 	emu_cache_fini(&cpu->cache);
 	free(cpu);
 	vcpu->backend_priv = NULL;

@@ -146,9 +146,11 @@ typedef struct emu_cache {
 } emu_cache;
 
 /* Per-VM state: code-page tracking for every RAM slot. */
+enum { EMU_PAGE_DATA = 0, EMU_PAGE_CODE = 1, EMU_PAGE_MARKING = 2 };
+
 typedef struct emu_page_info {
 	uint64_t gpa, npages;
-	_Atomic uint8_t *code;        /* page holds decoded blocks */
+	_Atomic uint8_t *code;        /* EMU_PAGE_*: nonzero = writes take the slow path */
 	_Atomic uint32_t *gen;        /* bumped when a code page is written */
 } emu_page_info;
 
@@ -157,6 +159,11 @@ typedef struct emu_vm {
 	uint32_t npage_infos;
 	_Atomic uint64_t code_epoch;  /* bumped when a page becomes a code page */
 	_Atomic uint64_t map_epoch;   /* bumped on mem_map / mem_unmap */
+	/* Making a page a code page with other vCPUs running waits until each
+	 * has dropped its write-TLB entries (cache.c: make_code). */
+	pthread_mutex_t code_lock;
+	struct emu_cpu *_Atomic cpus[VMM_MAX_VCPUS];
+	int membarrier_ok;            /* MEMBARRIER_CMD_PRIVATE_EXPEDITED works */
 } emu_vm;
 
 /* ---- x87 and SSE state (exec_x87.c, exec_sse*.c) --------------------------- */
@@ -202,7 +209,12 @@ typedef struct emu_cpu {
 	uint8_t halted;
 	const emu_block *blk;         /* block being executed */
 	const emu_insn *cur;          /* instruction being executed */
-	uint64_t exec_seq;            /* block executions, for the I/O log */
+	/* Block executions, for the I/O log and for other vCPUs (cache.c:
+	 * make_code waits for block starts); written only by this vCPU. */
+	_Atomic uint64_t exec_seq;
+	/* This vCPU executes no guest code now: waiting in make_code or,
+	 * bracketed by emu_quiet_begin/end, anywhere else in the run loop. */
+	_Atomic int quiet;
 	uint64_t icount;              /* instructions retired (approximate) */
 	uint64_t mval;                /* value read by the memory slow path */
 
@@ -377,6 +389,11 @@ int emu_block_single(emu_cpu *cpu, emu_block *buf);
 emu_page_info *emu_page_info_find(emu_vm *evm, uint64_t gpa);
 void emu_code_written(emu_cpu *cpu, emu_vm *evm, uint64_t gpa);
 void emu_pages_written(emu_vm *evm, uint64_t gpa, uint64_t len);
+/* A wait inside the run loop (HLT, wait-for-SIPI) must be bracketed by
+ * these: a vCPU that makes a page a code page does not wait for a quiet
+ * vCPU, which drops its write-TLB entries in emu_quiet_end. */
+void emu_quiet_begin(emu_cpu *cpu);
+void emu_quiet_end(emu_cpu *cpu);
 
 static inline int emu_block_valid(const emu_block *b)
 {

@@ -210,17 +210,18 @@ static int io_access(emu_cpu *cpu, int is_pio, uint64_t addr, unsigned size,
 		     int is_write, uint64_t *data)
 {
 	emu_io_log *log = &cpu->log;
+	uint64_t seq = atomic_load_explicit(&cpu->exec_seq, memory_order_relaxed);
 	emu_io_rec *rec;
 	int rc;
 
 	if (log->adopt) {
 		log->adopt = 0;
-		log->seq = cpu->exec_seq;
+		log->seq = seq;
 		log->ins = cpu->cur;
 	}
-	if (log->seq != cpu->exec_seq || log->ins != cpu->cur) {
+	if (log->seq != seq || log->ins != cpu->cur) {
 		log->count = log->pos = 0;
-		log->seq = cpu->exec_seq;
+		log->seq = seq;
 		log->ins = cpu->cur;
 	}
 	if (log->pos < log->count) {

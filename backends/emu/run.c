@@ -13,7 +13,9 @@ static inline __attribute__((always_inline)) int run_block(emu_cpu *cpu,
 	int st;
 
 	cpu->blk = b;
-	cpu->exec_seq++;
+	atomic_store_explicit(&cpu->exec_seq,
+			      atomic_load_explicit(&cpu->exec_seq, memory_order_relaxed) + 1,
+			      memory_order_release);
 	cpu->cur = ins;
 	for (;;) {
 		st = ins->fn(cpu, ins);
@@ -116,7 +118,7 @@ static void complete_exit(emu_cpu *cpu, const vmm_exit *exit)
 static void check_epochs(emu_cpu *cpu)
 {
 	uint64_t map = atomic_load_explicit(&cpu->evm->map_epoch, memory_order_acquire);
-	uint64_t code = atomic_load_explicit(&cpu->evm->code_epoch, memory_order_acquire);
+	uint64_t code = atomic_load(&cpu->evm->code_epoch);   /* after in_run = 1 */
 
 	if (EMU_UNLIKELY(map != cpu->map_epoch_seen)) {
 		cpu->map_epoch_seen = map;
