@@ -103,6 +103,7 @@ static const struct option run_options[] = {
 	{ "cpus", required_argument, NULL, 'c' },
 	{ "timeout", required_argument, NULL, 't' },
 	{ "cmdline", required_argument, NULL, 'a' },
+	{ "trace", optional_argument, NULL, 'r' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -115,6 +116,12 @@ static int run_option(int c, const char *arg, cli_run_opts *o, char *err, size_t
 	case 'c': return cli_parse_cpus(arg, &o->cpus, err, errlen);
 	case 't': o->timeout_arg = arg; return cli_parse_timeout(arg, &o->timeout_ms, err, errlen);
 	case 'a': o->cmdline = arg; return 0;
+	case 'r':
+		o->trace = 1;
+		o->trace_file = arg;
+		if (arg && !*arg)
+			return FAIL("option '--trace=' needs a file name");
+		return 0;
 	case 'h': o->help = 1; return 0;
 	default: return FAIL("internal: option %d", c);
 	}

@@ -14,6 +14,8 @@ typedef struct cli_run_opts {
 	const char *timeout_arg; /* as typed, for the timeout message */
 	const char *cmdline;     /* NULL: none */
 	const char *image;
+	int trace;               /* --trace given */
+	const char *trace_file;  /* --trace=FILE; NULL: stderr */
 	int help;                /* --help given: print usage, run nothing */
 } cli_run_opts;
 

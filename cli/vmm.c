@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/args.h"
+#include "cli/trace.h"
 #include "vmm.h"
 
 /* Exit statuses. Odd statuses belong to the guest ((value << 1) | 1 after
@@ -30,6 +31,8 @@ static const char usage_text[] =
 	"  --cpus N                vCPUs, 1-64 (default 1)\n"
 	"  --timeout SECONDS       stop the guest after SECONDS (default: never)\n"
 	"  --cmdline STRING        command line given to the guest (docs/boot.md)\n"
+	"  --trace[=FILE]          print every executed instruction (address, disassembly,\n"
+	"                          registers it changed) to stderr or FILE (emu backend)\n"
 	"\n"
 	"The guest's serial port (COM1) is written to stdout.\n"
 	"\n"
@@ -113,6 +116,7 @@ static int run_vm(vmm_vm *vm, const cli_run_opts *o)
 {
 	vmm_run_options ro = VMM_RUN_OPTIONS_INIT;
 	vmm_run_result res = VMM_RUN_RESULT_INIT;
+	cli_trace *trace = NULL;
 	char prefix[300];
 	int rc;
 
@@ -124,8 +128,20 @@ static int run_vm(vmm_vm *vm, const cli_run_opts *o)
 		snprintf(prefix, sizeof(prefix), "%.256s: ", o->image);
 		return fail(status_for(rc), prefix, vmm_last_error());
 	}
+	if (o->trace) {
+		trace = cli_trace_open(o->trace_file, prefix, sizeof(prefix));
+		if (!trace)
+			return fail(ST_USAGE, "", prefix);
+		rc = cli_trace_attach(trace, vm, o->cpus);
+		if (rc) {
+			cli_trace_close(trace);
+			return fail(rc == VMM_ENOTSUP ? ST_USAGE : ST_INTERNAL, "--trace: ",
+				    vmm_last_error());
+		}
+	}
 	ro.timeout_ms = o->timeout_ms;
 	rc = vmm_vm_run(vm, &ro, &res);
+	cli_trace_close(trace);
 	if (rc)
 		return fail(ST_INTERNAL, "run failed: ", vmm_last_error());
 	return report_end(&res, o);

@@ -331,5 +331,6 @@ VMM_API int vmm_vm_run(vmm_vm *vm, const vmm_run_options *options,
 #endif
 
 #include "vmm/irq.h"
+#include "vmm/trace.h"
 
 #endif /* VMM_H */

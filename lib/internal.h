@@ -142,6 +142,9 @@ typedef struct vmm__backend_ops {
 	int (*irqchip_create)(vmm_vm *vm);
 	int (*irq_line)(vmm_vm *vm, uint32_t gsi, int level);
 	int (*msi)(vmm_vm *vm, uint64_t addr, uint32_t data);
+	/* vmm/trace.h: sets or clears (fn NULL) the vCPU's trace function while
+	 * it does not run. May be NULL (cannot trace). */
+	int (*set_trace)(vmm_vcpu *vcpu, vmm_trace_fn fn, void *opaque);
 } vmm__backend_ops;
 
 extern const vmm__backend_ops vmm__emu_ops;

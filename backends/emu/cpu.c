@@ -57,7 +57,7 @@ static void *where_pte(void *opaque, uint64_t gpa)
 }
 
 /* Up to 15 code bytes at RIP, read without side effects; returns how many. */
-static unsigned where_bytes(const emu_cpu *cpu, uint8_t *buf)
+unsigned emu_code_bytes(const emu_cpu *cpu, uint8_t *buf)
 {
 	vmm__x86_walk_env env = { cpu->cr0, cpu->cr3, cpu->cr4, cpu->efer, where_pte, cpu->vm };
 	unsigned n = 0;
@@ -88,7 +88,7 @@ void emu_internal_error_where(emu_cpu *cpu)
 
 	if (strstr(msg, "unsupported instruction at rip 0x"))
 		return;   /* names its RIP and bytes already */
-	n = where_bytes(cpu, bytes);
+	n = emu_code_bytes(cpu, bytes);
 	len += (size_t)snprintf(msg + len, size - len, " [rip 0x%llx:%s",
 				(unsigned long long)cpu->rip, n ? "" : " bytes unreadable");
 	for (unsigned i = 0; i < n && len < size; i++)

@@ -241,6 +241,11 @@ static void emu_kick(vmm_vcpu *vcpu)
 	/* The run loop polls vcpu->kicked between blocks. */
 }
 
+static int emu_set_trace_op(vmm_vcpu *vcpu, vmm_trace_fn fn, void *opaque)
+{
+	return emu_set_trace(vcpu->backend_priv, fn, opaque);
+}
+
 static int emu_set_msr(vmm_vcpu *vcpu, uint32_t msr, uint64_t value)
 {
 	if (emu_msr_write(vcpu->backend_priv, msr, value))
@@ -267,4 +272,5 @@ const vmm__backend_ops vmm__emu_ops = {
 	.run = emu_run,
 	.kick = emu_kick,
 	.set_msr = emu_set_msr,
+	.set_trace = emu_set_trace_op,
 };

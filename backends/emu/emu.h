@@ -207,6 +207,11 @@ typedef struct emu_cpu {
 	uint8_t exc_has_err;
 	uint8_t pending_hypercall;
 	uint8_t halted;
+	uint8_t stepping;             /* trace or armed DR7: one insn per step (step.c) */
+	uint32_t pending_db;          /* DR6 bits of a #DB trap owed after an exit */
+	uint32_t db_hits;             /* DR6 B0-B3 matched by this insn's data accesses */
+	vmm_trace_fn trace_fn;
+	void *trace_opaque;
 	const emu_block *blk;         /* block being executed */
 	const emu_insn *cur;          /* instruction being executed */
 	/* Block executions, for the I/O log and for other vCPUs (cache.c:
@@ -375,6 +380,20 @@ int emu_sys_write(emu_cpu *cpu, uint64_t la, const void *buf, unsigned n);
 /* cpu.c: MSRs; nonzero = #GP */
 int emu_msr_read(emu_cpu *cpu, uint32_t msr, uint64_t *v);
 int emu_msr_write(emu_cpu *cpu, uint32_t msr, uint64_t v);
+
+/* step.c: one instruction at a time while cpu->stepping or RFLAGS.TF:
+ * instruction and data breakpoints (DR0-3/DR7), single-step traps, the
+ * trace hook. run.c calls emu_step_one instead of running blocks. */
+int emu_step_one(emu_cpu *cpu);
+void emu_dr_changed(emu_cpu *cpu);                 /* after a DR0-3/DR7 change */
+int emu_dr_general_detect(emu_cpu *cpu);           /* DR7.GD: #DB raised, 1 */
+int emu_watch_page(const emu_cpu *cpu, uint64_t la);   /* la's page is watched */
+void emu_watch_check(emu_cpu *cpu, uint64_t la, unsigned n, int is_write);
+int emu_set_trace(emu_cpu *cpu, vmm_trace_fn fn, void *opaque);
+/* run.c: executes one block (for step.c). */
+int emu_run_block(emu_cpu *cpu, const emu_block *b);
+/* cpu.c: up to 15 code bytes at RIP without side effects; returns how many. */
+unsigned emu_code_bytes(const emu_cpu *cpu, uint8_t *buf);
 
 /* cache.c */
 int emu_cache_init(emu_cache *c);

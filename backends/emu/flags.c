@@ -88,6 +88,8 @@ uint64_t emu_get_rflags(const emu_cpu *cpu)
 
 void emu_set_rflags(emu_cpu *cpu, uint64_t v)
 {
+	if (EMU_UNLIKELY(v & ~cpu->rflags & X86_FL_TF))
+		emu_jc_flush(cpu);    /* single-step: no chaining into cached blocks */
 	cpu->rflags = v | X86_FL_RSV1;
 	cpu->cc_op = EMU_CC_NONE;
 }

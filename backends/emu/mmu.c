@@ -71,6 +71,8 @@ static void fill_tlb(emu_cpu *cpu, uint64_t la, const vmm__x86_walk_result *w,
 	uint64_t page = la & ~0xfffull, gpage = gpa & ~0xfffull;
 	emu_page_info *pi;
 
+	if (EMU_UNLIKELY(cpu->stepping) && emu_watch_page(cpu, la))
+		return;   /* watched: every access takes the slow path (step.c) */
 	if (e->gpa != gpage || e->tag_r != page)
 		e->tag_w = e->tag_x = EMU_TLB_INVALID;
 	e->tag_r = page;
@@ -314,6 +316,8 @@ int emu_mem_read_slow(emu_cpu *cpu, uint64_t la, void *buf, unsigned n, unsigned
 
 	if (rc)
 		return rc;
+	if (EMU_UNLIKELY(cpu->stepping) && !(acc & (EMU_ACC_SYS | EMU_ACC_X)))
+		emu_watch_check(cpu, la, n, 0);
 	rc = access_part(cpu, &x[0], buf, first, 0);
 	if (rc || first == n)
 		return rc;
@@ -341,6 +345,8 @@ int emu_mem_write_slow(emu_cpu *cpu, uint64_t la, const void *buf, unsigned n,
 
 	if (rc)
 		return rc;
+	if (EMU_UNLIKELY(cpu->stepping) && !(acc & EMU_ACC_SYS))
+		emu_watch_check(cpu, la, n, 1);
 	rc = access_part(cpu, &x[0], src, first, 1);
 	if (!rc && first < n)
 		rc = access_part(cpu, &x[1], src + first, n - first, 1);
@@ -373,6 +379,8 @@ int emu_mem_rmw_ptr(emu_cpu *cpu, uint64_t la, unsigned n, void **p)
 	*p = NULL;
 	if (rc)
 		return rc;
+	if (EMU_UNLIKELY(cpu->stepping) && emu_watch_page(cpu, la))
+		return EMU_OK;   /* the caller's emu_read/emu_write check watchpoints */
 	if (first == n && x[0].hva)
 		*p = x[0].hva;
 	return EMU_OK;

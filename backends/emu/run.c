@@ -41,6 +41,11 @@ static inline __attribute__((always_inline)) int run_block(emu_cpu *cpu,
 	return st;
 }
 
+int emu_run_block(emu_cpu *cpu, const emu_block *b)
+{
+	return run_block(cpu, b);
+}
+
 static inline int attention(const emu_cpu *cpu)
 {
 	return atomic_load_explicit(&cpu->vcpu->kicked, memory_order_relaxed) ||
@@ -137,6 +142,8 @@ static int step(emu_cpu *cpu)
 	emu_block *b;
 	int st;
 
+	if (EMU_UNLIKELY(cpu->stepping | (cpu->rflags & X86_FL_TF)))
+		return emu_step_one(cpu);
 	if (EMU_UNLIKELY(cpu->log.replay))
 		return run_replay(cpu);
 	b = emu_jc_lookup(cpu);
