@@ -172,14 +172,15 @@ static int completed(const emu_cpu *cpu, const emu_block *b, int st)
 	return 0;
 }
 
-/* After a completed instruction: RF cleared, then #DB for watchpoint hits
+/* After a completed instruction: RF cleared (unless IRET set it), then #DB for watchpoint hits
  * and the single-step trap (not after INT n/INT3/INTO/INT1, which clear
  * TF themselves); owed until the next run if the instruction exited. */
 static int after_insn(emu_cpu *cpu, const emu_block *b, int st, uint64_t tf)
 {
 	uint32_t bits = cpu->db_hits;
 
-	cpu->rflags &= ~X86_FL_RF;
+	if (b->ins[0].fn != emu_h_iret)     /* IRET loads RF from the frame */
+		cpu->rflags &= ~X86_FL_RF;
 	if (tf && !is_soft_int(b->ins[0].fn))
 		bits |= DR6_BS;
 	if (!bits)
