@@ -166,6 +166,35 @@ uint64_t emu_rdtsc(const emu_cpu *cpu)
 
 /* ---- MSRs ------------------------------------------------------------------------ */
 
+void emu_msr_reset(emu_cpu *cpu)
+{
+	for (uint32_t i = 0; i < vmm__x86_msr_count; i++)
+		if (vmm__x86_msrs[i].kind == VMM__MSR_STORED)
+			cpu->msr_val[vmm__x86_msrs[i].slot] = vmm__x86_msrs[i].reset;
+}
+
+/* MSRs the table describes completely (not kept in emu_cpu fields). */
+static int msr_table_read(emu_cpu *cpu, uint32_t msr, uint64_t *v)
+{
+	const vmm__x86_msr_desc *d = vmm__x86_msr_find(msr);
+
+	if (!d || d->kind == VMM__MSR_CPU)
+		return -1;
+	*v = d->kind == VMM__MSR_STORED ? cpu->msr_val[d->slot] : d->reset;
+	return 0;
+}
+
+static int msr_table_write(emu_cpu *cpu, uint32_t msr, uint64_t v)
+{
+	const vmm__x86_msr_desc *d = vmm__x86_msr_find(msr);
+
+	if (!d || d->kind == VMM__MSR_CPU)
+		return -1;
+	if (d->kind == VMM__MSR_STORED)
+		cpu->msr_val[d->slot] = v;
+	return 0;    /* IGNORE; CONST failed vmm__x86_msr_write_ok already */
+}
+
 int emu_msr_read(emu_cpu *cpu, uint32_t msr, uint64_t *v)
 {
 	switch (msr) {
@@ -184,7 +213,7 @@ int emu_msr_read(emu_cpu *cpu, uint32_t msr, uint64_t *v)
 	case X86_MSR_GS_BASE: *v = cpu->seg[X86_SEG_GS].base; break;
 	case X86_MSR_KERNEL_GS_BASE: *v = cpu->kernel_gs_base; break;
 	case X86_MSR_TSC_AUX: *v = cpu->tsc_aux; break;
-	default: return -1;
+	default: return msr_table_read(cpu, msr, v);
 	}
 	return 0;
 }
@@ -209,7 +238,7 @@ int emu_msr_write(emu_cpu *cpu, uint32_t msr, uint64_t v)
 	case X86_MSR_GS_BASE: cpu->seg[X86_SEG_GS].base = v; emu_update_mode(cpu); break;
 	case X86_MSR_KERNEL_GS_BASE: cpu->kernel_gs_base = v; break;
 	case X86_MSR_TSC_AUX: cpu->tsc_aux = v; break;
-	default: return -1;
+	default: return msr_table_write(cpu, msr, v);
 	}
 	return 0;
 }

@@ -202,6 +202,7 @@ static int emu_vcpu_create(vmm_vcpu *vcpu)
 	cpu->map_epoch_seen = atomic_load(&cpu->evm->map_epoch);
 	cpu->code_epoch_seen = atomic_load(&cpu->evm->code_epoch);
 	cpu->pat = 0x0007040600070406ull;
+	emu_msr_reset(cpu);
 	cpu->dr[6] = 0xffff0ff0ull;
 	cpu->dr[7] = 0x400;
 	cpu->fpu.fcw = 0x40;           /* power-on: FINIT gives 0x37f */

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "arch/x86/x86.h"
+#include "arch/x86/msr.h"
 #include "lib/internal.h"
 
 #define EMU_LIKELY(x) __builtin_expect(!!(x), 1)
@@ -231,6 +232,7 @@ typedef struct emu_cpu {
 	uint64_t sysenter_cs, sysenter_esp, sysenter_eip;
 	uint64_t dr[8];
 	int64_t tsc_offset;
+	uint64_t msr_val[VMM__X86_MSR_SLOTS];       /* VMM__MSR_STORED MSRs by slot (arch/x86/msr.c) */
 
 	vmm_vcpu *vcpu;
 	vmm_vm *vm;
@@ -380,6 +382,7 @@ int emu_sys_write(emu_cpu *cpu, uint64_t la, const void *buf, unsigned n);
 /* cpu.c: MSRs; nonzero = #GP */
 int emu_msr_read(emu_cpu *cpu, uint32_t msr, uint64_t *v);
 int emu_msr_write(emu_cpu *cpu, uint32_t msr, uint64_t v);
+void emu_msr_reset(emu_cpu *cpu);     /* table MSRs to their reset values */
 
 /* step.c: one instruction at a time while cpu->stepping or RFLAGS.TF:
  * instruction and data breakpoints (DR0-3/DR7), single-step traps, the

@@ -1,5 +1,5 @@
 /* exec_far.c - transfers that load CS: far JMP/CALL/RET (direct and
- * indirect), IRET in every mode, SYSCALL/SYSRET. Far transfers through call
+ * indirect), IRET in every mode, SYSCALL/SYSRET, SYSENTER/SYSEXIT. Far transfers through call
  * gates or task switches are not supported (internal error). */
 #include "arch/x86/desc.h"
 #include "arch/x86/msr.h"
@@ -345,6 +345,50 @@ int emu_h_syscall(emu_cpu *cpu, const emu_insn *ins)
 	emu_set_rflags(cpu, emu_get_rflags(cpu) & ~(cpu->sfmask | X86_FL_RF));
 	emu_set_cs(cpu, &cs, 0);
 	cpu->rip = cpu->lstar;
+	return EMU_JUMP;
+}
+
+/* ---- SYSENTER / SYSEXIT (Intel: protected mode, also in long mode) ------------- */
+
+int emu_h_sysenter(emu_cpu *cpu, const emu_insn *ins)
+{
+	uint16_t sel = (uint16_t)cpu->sysenter_cs & 0xfffc;
+	int lm = cpu->long_mode;
+	vmm_segment cs, ss;
+
+	if (!(cpu->cr0 & X86_CR0_PE) || sel == 0)
+		return emu_gp(cpu, 0);
+	flat_seg(&cs, sel, 0xb, 0, lm);
+	flat_seg(&ss, (uint16_t)(sel + 8), 0x3, 0, 0);
+	cpu->seg[X86_SEG_SS] = ss;
+	emu_set_rflags(cpu, emu_get_rflags(cpu) & ~(X86_FL_VM | X86_FL_IF | X86_FL_RF));
+	emu_set_cs(cpu, &cs, 0);
+	cpu->r[R_SP] = lm ? cpu->sysenter_esp : cpu->sysenter_esp & 0xffffffffull;
+	cpu->rip = lm ? cpu->sysenter_eip : cpu->sysenter_eip & 0xffffffffull;
+	return EMU_JUMP;
+}
+
+int emu_h_sysexit(emu_cpu *cpu, const emu_insn *ins)
+{
+	uint16_t sel = (uint16_t)cpu->sysenter_cs & 0xfffc;
+	int to64 = ins->osz == EMU_SZ64;
+	uint64_t rip = cpu->r[R_DX], rsp = cpu->r[R_CX];
+	vmm_segment cs, ss;
+
+	if (!(cpu->cr0 & X86_CR0_PE) || sel == 0 || cpu->cpl != 0)
+		return emu_gp(cpu, 0);
+	if (to64 && (!vmm__x86_canonical(rip) || !vmm__x86_canonical(rsp)))
+		return emu_gp(cpu, 0);
+	if (!to64) {
+		rip &= 0xffffffffull;
+		rsp &= 0xffffffffull;
+	}
+	flat_seg(&cs, (uint16_t)((sel + (to64 ? 32 : 16)) | 3), 0xb, 3, to64);
+	flat_seg(&ss, (uint16_t)((sel + (to64 ? 40 : 24)) | 3), 0x3, 3, 0);
+	cpu->seg[X86_SEG_SS] = ss;
+	emu_set_cs(cpu, &cs, 3);
+	cpu->r[R_SP] = rsp;
+	cpu->rip = rip;
 	return EMU_JUMP;
 }
 
