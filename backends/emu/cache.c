@@ -9,6 +9,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "backends/emu/bind.h"
 #include "backends/emu/decode.h"
 #include "backends/emu/mmu.h"
 
@@ -316,6 +317,46 @@ static int fetch_decode(tx *t, uint64_t la, uint8_t bytes[15], emu_dec *d, int *
 	return emu_decode(bytes, 15, t->cpu->code_sz, d);
 }
 
+static int h_nm(emu_cpu *cpu, const emu_insn *ins)
+{
+	return emu_fault(cpu, X86_EXC_NM, 0, 0);
+}
+
+/* Decoding with EMU_MODE_FPCHK: x87 instructions raise #NM with CR0.EM or
+ * TS (WAIT with TS and MP); SSE ones #UD with EM or without CR4.OSFXSR,
+ * else #NM with TS; FXSAVE/FXRSTOR #NM with EM or TS. */
+static void fp_check(const emu_cpu *cpu, const emu_dec *d, const uint8_t *bytes,
+		     emu_insn *ins)
+{
+	uint64_t cr0 = cpu->cr0;
+	int ts = !!(cr0 & X86_CR0_TS), em = !!(cr0 & X86_CR0_EM);
+	emu_insn tmp;
+	unsigned fl;
+
+	if (d->map == EMU_MAP_1 && d->opcode >= 0xd8 && d->opcode <= 0xdf) {
+		if (ts || em)
+			ins->fn = h_nm;
+		return;
+	}
+	if (d->map == EMU_MAP_1 && d->opcode == 0x9b) {
+		if (ts && (cr0 & X86_CR0_MP))
+			ins->fn = h_nm;
+		return;
+	}
+	memset(&tmp, 0, sizeof(tmp));
+	if (d->map != EMU_MAP_0F || !emu_bind_sse(d, bytes, &tmp, &fl))
+		return;
+	if (d->opcode == 0xae && (d->reg & 7) < 2) {
+		if (ts || em)
+			ins->fn = h_nm;
+		return;
+	}
+	if (em || !(cpu->cr4 & X86_CR4_OSFXSR))
+		ins->fn = emu_h_ud;
+	else if (ts)
+		ins->fn = h_nm;
+}
+
 static void bind_error(emu_insn *ins, int len)
 {
 	ins->fn = len == EMU_DEC_TOOLONG ? h_gp0 : emu_h_ud;
@@ -359,6 +400,8 @@ static int decode_block(tx *t, unsigned max)
 			break;
 		}
 		flags = emu_bind(&d, bytes, b->rip + off, &b->ins[n]);
+		if (EMU_UNLIKELY(cpu->mode_key & EMU_MODE_FPCHK))
+			fp_check(cpu, &d, bytes, &b->ins[n]);
 		b->ins[n].off = (uint16_t)off;
 		b->ins[n].len = (uint8_t)len;
 		n++;

@@ -34,6 +34,9 @@ void emu_update_mode(emu_cpu *cpu)
 			cpu->segbase[s] &= 0xffffffffull;
 	cpu->tlb = cpu->tlbs[cpu->cpl == 3];
 	cpu->mode_key = cpu->code_sz | ((cpu->cpl == 3) << 2);
+	if ((cpu->cr0 & (X86_CR0_TS | X86_CR0_EM)) || !(cpu->cr4 & X86_CR4_OSFXSR))
+		cpu->mode_key |= EMU_MODE_FPCHK;   /* cache.c binds #NM / #UD */
+	emu_ac_update(cpu);
 	if (old_cs_base != cpu->segbase[X86_SEG_CS])
 		emu_jc_flush(cpu);
 }
@@ -144,6 +147,7 @@ int emu_set_cr4(emu_cpu *cpu, uint64_t v)
 	if ((cpu->cr4 ^ v) & (X86_CR4_PAE | X86_CR4_PSE | X86_CR4_PGE))
 		emu_tlb_flush(cpu);
 	cpu->cr4 = v;
+	emu_update_mode(cpu);
 	return EMU_OK;
 }
 

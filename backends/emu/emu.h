@@ -39,6 +39,10 @@ enum { EMU_SZ8 = 0, EMU_SZ16 = 1, EMU_SZ32 = 2, EMU_SZ64 = 3 };
 #define EMU_REG_NONE 16      /* r[16] is always zero */
 #define EMU_SEG_NONE 6       /* segbase[6] is always zero */
 
+/* mode_key: bits 0-1 code size, bit 2 CPL 3, bit 3 EMU_MODE_FPCHK: CR0.TS or
+ * CR0.EM set or CR4.OSFXSR clear (x87/SSE instructions bind to #NM/#UD). */
+#define EMU_MODE_FPCHK 8u
+
 /* ---- Decoded instruction ------------------------------------------------- */
 struct emu_cpu;
 typedef struct emu_insn emu_insn;
@@ -209,6 +213,9 @@ typedef struct emu_cpu {
 	uint8_t pending_hypercall;
 	uint8_t halted;
 	uint8_t stepping;             /* trace or armed DR7: one insn per step (step.c) */
+	uint8_t ac_check;             /* CR0.AM, RFLAGS.AC and CPL 3: #AC (step.c) */
+	uint8_t nofill;               /* ac_check or data breakpoints: some or all
+					 pages get no TLB entry (memory slow path) */
 	uint32_t pending_db;          /* DR6 bits of a #DB trap owed after an exit */
 	uint32_t db_hits;             /* DR6 B0-B3 matched by this insn's data accesses */
 	vmm_trace_fn trace_fn;
@@ -393,6 +400,10 @@ int emu_dr_general_detect(emu_cpu *cpu);           /* DR7.GD: #DB raised, 1 */
 int emu_watch_page(const emu_cpu *cpu, uint64_t la);   /* la's page is watched */
 void emu_watch_check(emu_cpu *cpu, uint64_t la, unsigned n, int is_write);
 int emu_set_trace(emu_cpu *cpu, vmm_trace_fn fn, void *opaque);
+/* After a change of CR0.AM, RFLAGS.AC or CPL: alignment checking on or off. */
+void emu_ac_update(emu_cpu *cpu);
+/* Memory slow path with cpu->nofill: #AC for a misaligned access, watchpoints. */
+int emu_slow_checks(emu_cpu *cpu, uint64_t la, unsigned n, int is_write);
 /* run.c: executes one block (for step.c). */
 int emu_run_block(emu_cpu *cpu, const emu_block *b);
 /* cpu.c: up to 15 code bytes at RIP without side effects; returns how many. */

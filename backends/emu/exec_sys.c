@@ -265,7 +265,8 @@ int emu_h_clts(emu_cpu *cpu, const emu_insn *ins)
 	if (!cpl0(cpu))
 		return emu_gp(cpu, 0);
 	cpu->cr0 &= ~X86_CR0_TS;
-	return EMU_OK;
+	emu_update_mode(cpu);      /* blocks decoded with TS set raise #NM */
+	return EMU_NEXT;
 }
 
 int emu_h_invlpg(emu_cpu *cpu, const emu_insn *ins)

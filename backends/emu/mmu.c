@@ -71,8 +71,8 @@ static void fill_tlb(emu_cpu *cpu, uint64_t la, const vmm__x86_walk_result *w,
 	uint64_t page = la & ~0xfffull, gpage = gpa & ~0xfffull;
 	emu_page_info *pi;
 
-	if (EMU_UNLIKELY(cpu->stepping) && emu_watch_page(cpu, la))
-		return;   /* watched: every access takes the slow path (step.c) */
+	if (EMU_UNLIKELY(cpu->nofill) && (cpu->ac_check || emu_watch_page(cpu, la)))
+		return;   /* #AC or watched: every access takes the slow path (step.c) */
 	if (e->gpa != gpage || e->tag_r != page)
 		e->tag_w = e->tag_x = EMU_TLB_INVALID;
 	e->tag_r = page;
@@ -316,8 +316,9 @@ int emu_mem_read_slow(emu_cpu *cpu, uint64_t la, void *buf, unsigned n, unsigned
 
 	if (rc)
 		return rc;
-	if (EMU_UNLIKELY(cpu->stepping) && !(acc & (EMU_ACC_SYS | EMU_ACC_X)))
-		emu_watch_check(cpu, la, n, 0);
+	if (EMU_UNLIKELY(cpu->nofill | cpu->stepping) && !(acc & (EMU_ACC_SYS | EMU_ACC_X)) &&
+	    (rc = emu_slow_checks(cpu, la, n, 0)))
+		return rc;
 	rc = access_part(cpu, &x[0], buf, first, 0);
 	if (rc || first == n)
 		return rc;
@@ -345,8 +346,9 @@ int emu_mem_write_slow(emu_cpu *cpu, uint64_t la, const void *buf, unsigned n,
 
 	if (rc)
 		return rc;
-	if (EMU_UNLIKELY(cpu->stepping) && !(acc & EMU_ACC_SYS))
-		emu_watch_check(cpu, la, n, 1);
+	if (EMU_UNLIKELY(cpu->nofill | cpu->stepping) && !(acc & EMU_ACC_SYS) &&
+	    (rc = emu_slow_checks(cpu, la, n, 1)))
+		return rc;
 	rc = access_part(cpu, &x[0], src, first, 1);
 	if (!rc && first < n)
 		rc = access_part(cpu, &x[1], src + first, n - first, 1);
@@ -379,8 +381,8 @@ int emu_mem_rmw_ptr(emu_cpu *cpu, uint64_t la, unsigned n, void **p)
 	*p = NULL;
 	if (rc)
 		return rc;
-	if (EMU_UNLIKELY(cpu->stepping) && emu_watch_page(cpu, la))
-		return EMU_OK;   /* the caller's emu_read/emu_write check watchpoints */
+	if (EMU_UNLIKELY(cpu->nofill))
+		return EMU_OK;   /* the caller's emu_read/emu_write check #AC, watchpoints */
 	if (first == n && x[0].hva)
 		*p = x[0].hva;
 	return EMU_OK;

@@ -38,6 +38,17 @@ static int data_bp(const emu_cpu *cpu, unsigned i, uint64_t *base, unsigned *len
 	return 1;
 }
 
+static int data_bps_armed(const emu_cpu *cpu)
+{
+	uint64_t base;
+	unsigned len;
+
+	for (unsigned i = 0; i < 4; i++)
+		if (data_bp(cpu, i, &base, &len))
+			return 1;
+	return 0;
+}
+
 void emu_dr_changed(emu_cpu *cpu)
 {
 	int armed = 0;
@@ -48,7 +59,29 @@ void emu_dr_changed(emu_cpu *cpu)
 		armed |= bp_enabled(cpu, i, &rw, &len);
 	}
 	cpu->stepping = armed || cpu->trace_fn;
+	cpu->nofill = cpu->ac_check || data_bps_armed(cpu);
 	emu_tlb_flush(cpu);    /* watched pages lose their entries; jc too */
+}
+
+void emu_ac_update(emu_cpu *cpu)
+{
+	int ac = (cpu->cr0 & X86_CR0_AM) && (cpu->rflags & X86_FL_AC) && cpu->cpl == 3;
+
+	if (ac == cpu->ac_check)
+		return;
+	cpu->ac_check = (uint8_t)ac;
+	cpu->nofill = cpu->ac_check || data_bps_armed(cpu);
+	if (ac)
+		emu_tlb_flush(cpu);    /* every access takes the slow path */
+}
+
+int emu_slow_checks(emu_cpu *cpu, uint64_t la, unsigned n, int is_write)
+{
+	if (cpu->ac_check && (n == 2 || n == 4 || n == 8) && (la & (n - 1)))
+		return emu_fault(cpu, X86_EXC_AC, 1, 0);
+	if (cpu->stepping)
+		emu_watch_check(cpu, la, n, is_write);
+	return EMU_OK;
 }
 
 int emu_set_trace(emu_cpu *cpu, vmm_trace_fn fn, void *opaque)
