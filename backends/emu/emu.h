@@ -370,6 +370,10 @@ uint64_t emu_rdtsc(const emu_cpu *cpu);
 /* except.c: delivers cpu->exc_* through the IDT. Returns EMU_OK, or
  * EMU_EXIT_JUMP for a triple fault (shutdown exit filled), or EMU_ERROR. */
 int emu_deliver(emu_cpu *cpu, uint64_t rip);
+/* An external interrupt (vector vec) or NMI between instructions, at
+ * cpu->rip: no gate DPL check, EXT set in error codes of faults on the way;
+ * the caller checked RFLAGS.IF / the interrupt shadow. Same returns. */
+int emu_deliver_ext(emu_cpu *cpu, unsigned vec, int is_nmi);
 /* Software interrupt INT n / INT3 / INTO / INT1 (return address next_rip);
  * check_dpl: the gate's DPL must be >= CPL (not for INT1). EMU_JUMP. */
 int emu_soft_int(emu_cpu *cpu, unsigned vec, uint64_t next_rip, int check_dpl);

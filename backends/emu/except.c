@@ -271,6 +271,14 @@ int emu_deliver(emu_cpu *cpu, uint64_t rip)
 	return shutdown(cpu);
 }
 
+int emu_deliver_ext(emu_cpu *cpu, unsigned vec, int is_nmi)
+{
+	cpu->exc_vec = (uint8_t)(is_nmi ? X86_EXC_NMI : vec);
+	cpu->exc_has_err = 0;
+	cpu->exc_err = 0;
+	return emu_deliver(cpu, cpu->rip);
+}
+
 int emu_soft_int(emu_cpu *cpu, unsigned vec, uint64_t next_rip, int check_dpl)
 {
 	event ev = { vec, 0, 0, next_rip, check_dpl, 0 };
