@@ -385,6 +385,8 @@ int emu_ss_for_cpl(emu_cpu *cpu, uint16_t sel, unsigned cpl, int allow_null,
 		   vmm_segment *out);
 /* exec_far.c: commits a new CS (and CPL); flushes what depends on it. */
 void emu_set_cs(emu_cpu *cpu, const vmm_segment *cs, unsigned cpl);
+/* exec_gate.c: far CALL (is_call) / JMP through the gate at selector sel. */
+int emu_gate_transfer(emu_cpu *cpu, const emu_insn *ins, uint16_t sel, int is_call);
 /* Clears DS/ES/FS/GS that the new (outer) CPL may not use. */
 void emu_null_outer_segs(emu_cpu *cpu);
 int emu_sys_read(emu_cpu *cpu, uint64_t la, void *buf, unsigned n);

@@ -1,6 +1,6 @@
 /* exec_far.c - transfers that load CS: far JMP/CALL/RET (direct and
- * indirect), IRET in every mode, SYSCALL/SYSRET, SYSENTER/SYSEXIT. Far transfers through call
- * gates or task switches are not supported (internal error). */
+ * indirect), IRET in every mode, SYSCALL/SYSRET, SYSENTER/SYSEXIT. Call
+ * gates: exec_gate.c; task switches are not supported (internal error). */
 #include "arch/x86/desc.h"
 #include "arch/x86/msr.h"
 #include "backends/emu/exec.h"
@@ -41,12 +41,14 @@ static void real_cs(const emu_cpu *cpu, uint16_t sel, vmm_segment *out)
 	out->base = (uint64_t)sel << 4;
 }
 
-/* The code segment for a far JMP/CALL at the current privilege. */
-static int jump_target(emu_cpu *cpu, uint16_t sel, vmm_segment *d)
+/* The code segment for a far JMP/CALL at the current privilege; *gate set
+ * (status EMU_OK) if sel names a system descriptor (exec_gate.c). */
+static int jump_target(emu_cpu *cpu, uint16_t sel, vmm_segment *d, int *gate)
 {
 	uint64_t lo, hi;
 	int rc;
 
+	*gate = 0;
 	if (!protected_mode(cpu)) {
 		real_cs(cpu, sel, d);
 		return EMU_OK;
@@ -57,9 +59,10 @@ static int jump_target(emu_cpu *cpu, uint16_t sel, vmm_segment *d)
 	if (rc)
 		return rc;
 	vmm__x86_desc_decode(lo, 0, sel, d);
-	if (!d->s)
-		return emu_internal_error(cpu, "emu: far transfer through a gate or TSS "
-					  "(selector 0x%x) is not supported", sel);
+	if (!d->s) {
+		*gate = 1;
+		return EMU_OK;
+	}
 	if (!(d->type & 8))
 		return emu_gp(cpu, sel & 0xfffc);
 	if ((d->type & 4) ? d->dpl > cpu->cpl : ((sel & 3) > cpu->cpl || d->dpl != cpu->cpl))
@@ -105,13 +108,16 @@ static uint64_t trunc_ip(const vmm_segment *cs, int long_mode, unsigned osz, uin
 	return ip & (osz == EMU_SZ16 ? 0xffffull : 0xffffffffull);
 }
 
-static int far_jump(emu_cpu *cpu, uint16_t sel, uint64_t off, unsigned osz)
+static int far_jump(emu_cpu *cpu, const emu_insn *ins, uint16_t sel, uint64_t off,
+		    unsigned osz)
 {
 	vmm_segment cs;
-	int rc = jump_target(cpu, sel, &cs);
+	int gate, rc = jump_target(cpu, sel, &cs, &gate);
 
 	if (rc)
 		return rc;
+	if (gate)
+		return emu_gate_transfer(cpu, ins, sel, 0);
 	off = trunc_ip(&cs, cpu->long_mode, osz, off);
 	if (cpu->long_mode && cs.l && !vmm__x86_canonical(off))
 		return emu_gp(cpu, 0);
@@ -125,8 +131,10 @@ static int far_call(emu_cpu *cpu, const emu_insn *ins, uint16_t sel, uint64_t of
 	unsigned sz = ins->osz, n = 1u << sz;
 	uint64_t sp = cpu->r[R_SP], ret = emu_next_rip(cpu, ins);
 	vmm_segment cs;
-	int rc = jump_target(cpu, sel, &cs);
+	int gate, rc = jump_target(cpu, sel, &cs, &gate);
 
+	if (!rc && gate)
+		return emu_gate_transfer(cpu, ins, sel, 1);
 	if (!rc)
 		rc = emu_write(cpu, emu_stack_lin(cpu, sp - n), sz, cpu->seg[X86_SEG_CS].selector);
 	if (!rc)
@@ -142,7 +150,7 @@ static int far_call(emu_cpu *cpu, const emu_insn *ins, uint16_t sel, uint64_t of
 
 int emu_h_jmp_far(emu_cpu *cpu, const emu_insn *ins)
 {
-	return far_jump(cpu, (uint16_t)ins->disp, ins->imm, ins->osz);
+	return far_jump(cpu, ins, (uint16_t)ins->disp, ins->imm, ins->osz);
 }
 
 int emu_h_call_far(emu_cpu *cpu, const emu_insn *ins)
@@ -168,7 +176,7 @@ int emu_h_jmp_far_ind(emu_cpu *cpu, const emu_insn *ins)
 	uint64_t off, sel;
 	int rc = read_farptr(cpu, ins, &off, &sel);
 
-	return rc ? rc : far_jump(cpu, (uint16_t)sel, off, ins->osz);
+	return rc ? rc : far_jump(cpu, ins, (uint16_t)sel, off, ins->osz);
 }
 
 int emu_h_call_far_ind(emu_cpu *cpu, const emu_insn *ins)

@@ -205,6 +205,54 @@ static void test_user_mode_hlt_is_gp(void **state)
 	fx_destroy(&fx);
 }
 
+/* ---- Call gates ----------------------------------------------------------------- */
+
+/* Writes a call gate at GDT + off (64-bit: 16 bytes; else 8) and extends
+ * the GDT limit over it. */
+static void call_gate(emu_fx *fx, unsigned off, uint64_t target, uint16_t sel, unsigned dpl,
+		      unsigned params, int wide)
+{
+	uint64_t g[2] = { (target & 0xffff) | ((uint64_t)sel << 16) | ((uint64_t)params << 32) |
+			  (0xcull << 40) | ((uint64_t)dpl << 45) | (1ull << 47) |
+			  ((target & 0xffff0000ull) << 32), target >> 32 };
+	vmm_sregs s;
+
+	assert_int_equal(vmm_mem_write(fx->vm, GDT + off, g, wide ? 16 : 8), 0);
+	assert_int_equal(vmm_vcpu_get_sregs(fx->vcpu, &s), 0);
+	s.gdt.limit = (uint16_t)(off + (wide ? 15 : 7));
+	assert_int_equal(vmm_vcpu_set_sregs(fx->vcpu, &s), 0);
+}
+
+/* User code: LCALL through a DPL 3 64-bit call gate to CPL 0 code. */
+EMU_GUEST64(g_user_lcall, "movl $0, 0x3dff000\n movw $0x43, 0x3dff004\n lcall *0x3dff000");
+
+static void test_call_gate_64_to_cpl0(void **state)
+{
+	emu_fx fx;
+	vmm_regs r;
+	vmm_sregs s;
+
+	cpl3_setup(&fx, g_user_lcall, EMU_LEN(g_user_lcall));
+	call_gate(&fx, 0x40, HANDLER, 0x08, 3, 0, 1);
+	r = to_handler(&fx);
+	assert_int_equal(r.r15, 0x3f00000 - 32);                  /* TSS RSP0, 4 quadwords */
+	assert_int_equal(et_mem64(&fx, r.r15), USER_CODE + EMU_LEN(g_user_lcall));
+	assert_int_equal(et_mem64(&fx, r.r15 + 8), 0x2b);
+	assert_int_equal(et_mem64(&fx, r.r15 + 16), 0x3e00000);
+	assert_int_equal(et_mem64(&fx, r.r15 + 24), 0x23);
+	assert_int_equal(vmm_vcpu_get_sregs(fx.vcpu, &s), 0);
+	assert_int_equal(s.cs.selector, 0x08);
+	assert_int_equal(s.ss.selector, 0);
+	fx_destroy(&fx);
+	/* a DPL 0 gate is out of reach from CPL 3: #GP(gate selector) */
+	cpl3_setup(&fx, g_user_lcall, EMU_LEN(g_user_lcall));
+	call_gate(&fx, 0x40, HANDLER, 0x08, 0, 0, 1);
+	r = to_handler(&fx);
+	assert_int_equal(et_mem64(&fx, r.r15), 0x40);              /* error code */
+	assert_int_equal(et_mem64(&fx, r.r15 + 8), USER_CODE + EMU_LEN(g_user_lcall) - 7);
+	fx_destroy(&fx);
+}
+
 /* ---- 32-bit protected mode ------------------------------------------------------ */
 
 static void protected_mode(emu_fx *fx, uint64_t cr0, uint64_t cr3, uint64_t cr4)
@@ -367,6 +415,7 @@ int main(void)
 		cmocka_unit_test(test_pae_paging),
 		cmocka_unit_test(test_switch_to_long_mode),
 		cmocka_unit_test(test_real_mode),
+		cmocka_unit_test(test_call_gate_64_to_cpl0),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
