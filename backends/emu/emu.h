@@ -385,6 +385,10 @@ int emu_ss_for_cpl(emu_cpu *cpu, uint16_t sel, unsigned cpl, int allow_null,
 		   vmm_segment *out);
 /* exec_far.c: commits a new CS (and CPL); flushes what depends on it. */
 void emu_set_cs(emu_cpu *cpu, const vmm_segment *cs, unsigned cpl);
+/* exec_task.c: switches to the task of TSS selector sel (checked here);
+ * eip is the outgoing task's resume address. EMU_JUMP or a fault. */
+enum { EMU_TASK_JMP, EMU_TASK_CALL, EMU_TASK_IRET, EMU_TASK_INT };
+int emu_task_switch(emu_cpu *cpu, uint16_t sel, unsigned reason, uint64_t eip);
 /* exec_gate.c: far CALL (is_call) / JMP through the gate at selector sel. */
 int emu_gate_transfer(emu_cpu *cpu, const emu_insn *ins, uint16_t sel, int is_call);
 /* Clears DS/ES/FS/GS that the new (outer) CPL may not use. */

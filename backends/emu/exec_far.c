@@ -1,6 +1,6 @@
 /* exec_far.c - transfers that load CS: far JMP/CALL/RET (direct and
  * indirect), IRET in every mode, SYSCALL/SYSRET, SYSENTER/SYSEXIT. Call
- * gates: exec_gate.c; task switches are not supported (internal error). */
+ * gates: exec_gate.c; task switches: exec_task.c. */
 #include "arch/x86/desc.h"
 #include "arch/x86/msr.h"
 #include "backends/emu/exec.h"
@@ -298,9 +298,15 @@ int emu_h_iret(emu_cpu *cpu, const emu_insn *ins)
 
 	if (!protected_mode(cpu))
 		return iret_real(cpu, sz);
-	if (cpu->rflags & X86_FL_NT)
-		return emu_internal_error(cpu, "emu: IRET with NT set (task return) is not "
-					  "supported");
+	if (cpu->rflags & X86_FL_NT) {      /* return to the previous task */
+		uint64_t link = 0;
+
+		if (cpu->long_mode)
+			return emu_gp(cpu, 0);
+		rc = emu_sys_read(cpu, cpu->tr.base, &link, 2);
+		return rc ? rc : emu_task_switch(cpu, (uint16_t)link, EMU_TASK_IRET,
+						 emu_next_rip(cpu, ins));
+	}
 	rc = stack_vals(cpu, sz, 0, 3, v);
 	if (rc)
 		return rc;

@@ -4,7 +4,7 @@
  * switches to the stack the TSS holds for the new CPL and pushes the old
  * SS:SP, (16/32-bit gates) the gate's parameter count of words or dwords
  * copied from the old stack, and the return CS:IP. Task gates and TSS
- * selectors (task switches) are not supported. */
+ * selectors switch tasks (exec_task.c). */
 #include "arch/x86/desc.h"
 #include "backends/emu/exec.h"
 
@@ -14,6 +14,8 @@ typedef struct gate_call {
 	unsigned sz;          /* EMU_SZ16/32/64: the gate's size */
 	unsigned params;      /* 16/32-bit gates: values to copy */
 	unsigned cpl;         /* new CPL */
+	int task;             /* a TSS or task gate: switch to TSS task_sel */
+	uint16_t task_sel;
 } gate_call;
 
 /* Reads and checks the gate at sel and its target code segment. */
@@ -28,10 +30,17 @@ static int read_gate(emu_cpu *cpu, uint16_t sel, gate_call *gc)
 		return rc;
 	gate_lo = lo;
 	vmm__x86_gate_decode(lo, hi, lm, &gc->g);
+	gc->task = 0;
 	if (!lm && (gc->g.type == X86_DESC_TASK_GATE || gc->g.type == X86_DESC_TSS_AVAIL ||
-		    gc->g.type == X86_DESC_TSS16_AVAIL))
-		return emu_internal_error(cpu, "emu: far transfer to a task (selector 0x%x): "
-					  "task switches are not supported", sel);
+		    gc->g.type == X86_DESC_TSS_BUSY)) {
+		if (gc->g.dpl < cpu->cpl || gc->g.dpl < (sel & 3))
+			return emu_gp(cpu, sel & 0xfffc);
+		if (!gc->g.present)
+			return emu_fault(cpu, X86_EXC_NP, 1, sel & 0xfffc);
+		gc->task = 1;
+		gc->task_sel = gc->g.type == X86_DESC_TASK_GATE ? gc->g.selector : sel;
+		return EMU_OK;
+	}
 	if (gc->g.type != X86_DESC_CALL_GATE && (lm || gc->g.type != 0x4))
 		return emu_gp(cpu, sel & 0xfffc);
 	if (gc->g.dpl < cpu->cpl || gc->g.dpl < (sel & 3))
@@ -143,6 +152,8 @@ int emu_gate_transfer(emu_cpu *cpu, const emu_insn *ins, uint16_t sel, int is_ca
 
 	if (rc)
 		return rc;
+	if (gc.task)
+		return emu_task_switch(cpu, gc.task_sel, is_call ? EMU_TASK_CALL : EMU_TASK_JMP, ret);
 	ip = gate_ip(&gc, gc.g.offset);
 	if (cpu->long_mode && !vmm__x86_canonical(ip))
 		return emu_gp(cpu, 0);
