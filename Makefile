@@ -24,7 +24,8 @@ HARDEN_LD := -Wl,-z,relro,-z,now -Wl,-z,noexecstack
 LIBS      := -lelf -lpthread -lcapstone
 
 # Library sources: every .c below these folders is part of libvmm.
-LIB_SRCS  := $(wildcard lib/*.c lib/devices/*.c lib/loaders/*.c lib/platform/*.c arch/x86/*.c \
+LIB_SRCS  := $(wildcard lib/*.c lib/devices/*.c lib/loaders/*.c lib/platform/*.c lib/virtio/*.c \
+                        arch/x86/*.c \
                         backends/emu/*.c backends/kvm/*.c)
 LIB_OBJS  := $(LIB_SRCS:%.c=$(B)/obj/%.o)
 CLI_SRCS  := $(wildcard cli/*.c)
@@ -65,6 +66,10 @@ help:
 	@echo "make bench-kvm  kvm exit and VM lifecycle cost vs bare ioctls"
 	@echo "make install PREFIX=/usr/local"
 	@echo "make abi-update rewrite abi/libvmm.abi (a deliberate ABI change)"
+	@echo "make examples   build examples/ (sandbox, harness, appliance)"
+	@echo "make go-test    go test the Go binding (bindings/go); go-vet, go-example"
+	@echo "make rust-test  cargo test the Rust crates (bindings/rust); rust-clippy"
+	@echo "make bindings   regenerate bindings/rust/libvmm-sys/src/bindings.rs from include/"
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -131,11 +136,11 @@ $(GUEST_DIR)/hello.elf: examples/hello/hello.c $(GUEST_RT64_OBJS) tests/guests/r
 # ---- Checks -----------------------------------------------------------------
 # tests/run-checks runs each step, prints PASS/FAIL/NOT RUN lines and ends
 # with one summary line: "check: N passed, N failed, N skipped".
-check: all $(UNIT_BINS) $(TOOL_BINS)
+check: all $(UNIT_BINS) $(TOOL_BINS) examples pkgconfig
 	@$(MAKE) --no-print-directory B=build/asan SAN=1 asan-build
 	@tests/run-checks
 
-asan-build: $(SOLIB) $(ALIB) $(CLI) $(UNIT_BINS) $(TOOL_BINS)
+asan-build: $(SOLIB) $(ALIB) $(CLI) $(UNIT_BINS) $(TOOL_BINS) examples
 
 check-header:
 	@tests/check-header
@@ -170,3 +175,79 @@ clean:
 	rm -rf build
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_BINS:=.d)
+
+# ---- Bindings and examples ---------------------------------------------------
+# Debian's toolchains (golang-go, rustc, cargo, bindgen), never a rustup one
+# that may come first in PATH; builds are offline.
+GO        ?= /usr/bin/go
+CARGO     ?= /usr/bin/cargo
+RUSTC     ?= /usr/bin/rustc
+TOP       := $(abspath .)
+PCDIR     := $(TOP)/$(B)/pkgconfig
+GOENV     := PKG_CONFIG_PATH=$(PCDIR) GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=local \
+             GOCACHE=$(TOP)/$(B)/go-cache GOPATH=$(TOP)/$(B)/gopath VMM_GUESTS=$(TOP)/$(GUEST_DIR)
+CARGOENV  := PATH=/usr/bin:$$PATH RUSTC=$(RUSTC) CARGO_TARGET_DIR=$(TOP)/$(B)/cargo \
+             VMM_LIB_DIR=$(TOP)/$(B) VMM_GUESTS=$(TOP)/$(GUEST_DIR) CARGO_HOME=$(TOP)/$(B)/cargo-home
+
+.PHONY: go-test go-vet go-race go-example rust-test rust-clippy bindings check-bindings examples pkgconfig
+
+pkgconfig: $(PCDIR)/libvmm.pc
+
+# libvmm.pc for building against this tree (cgo's pkg-config, cargo).
+$(PCDIR)/libvmm.pc: libvmm.pc.in
+	@mkdir -p $(dir $@)
+	printf 'Name: libvmm\nDescription: libvmm (in-tree build)\nVersion: $(VERSION)\nLibs: -L$(TOP)/$(B) -lvmm -Wl,-rpath,$(TOP)/$(B)\nCflags: -I$(TOP)/include\n' > $@
+
+go-test: $(SOLIB) guests $(PCDIR)/libvmm.pc
+	cd bindings/go && $(GOENV) $(GO) test -count=1 -v ./...
+
+go-example: $(SOLIB) examples $(PCDIR)/libvmm.pc
+	cd bindings/go && $(GOENV) $(GO) run ./examples/sandbox -n 500 $(TOP)/$(EXAMPLE_DIR)/sandbox
+
+go-race: $(SOLIB) guests $(PCDIR)/libvmm.pc
+	cd bindings/go && $(GOENV) $(GO) test -race -count=1 ./...
+
+go-vet: $(PCDIR)/libvmm.pc
+	cd bindings/go && $(GOENV) $(GO) vet ./...
+
+check-bindings:
+	@tests/check-bindings
+
+# Examples: host programs link the shared library as an embedder would;
+# their guests are built like the test guests.
+EXAMPLE_DIR := $(B)/examples
+SANDBOX_GUESTS := $(patsubst examples/sandbox/guest/%.c,$(EXAMPLE_DIR)/sandbox/%.elf,$(wildcard examples/sandbox/guest/*.c))
+EXAMPLES  := $(EXAMPLE_DIR)/sandbox/sandbox $(SANDBOX_GUESTS) $(EXAMPLE_DIR)/harness/harness \
+             $(EXAMPLE_DIR)/appliance/appliance $(EXAMPLE_DIR)/appliance/appliance-guest.elf
+
+examples: $(EXAMPLES)
+
+$(EXAMPLE_DIR)/sandbox/%.elf: examples/sandbox/guest/%.c examples/sandbox/sandbox_abi.h $(GUEST_RT64_OBJS) tests/guests/rt/guest64.ld
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) $(GUEST_CFLAGS) -Iexamples/sandbox -static -Wl,-T,tests/guests/rt/guest64.ld \
+	      -Wl,--build-id=none -o $@ $(GUEST_RT64_OBJS) $<
+
+$(EXAMPLE_DIR)/appliance/appliance-guest.elf: examples/appliance/guest.c examples/appliance/appliance_abi.h $(GUEST_RT64_OBJS) tests/guests/rt/guest64.ld
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) $(GUEST_CFLAGS) -Iexamples/appliance -static -Wl,-T,tests/guests/rt/guest64.ld \
+	      -Wl,--build-id=none -o $@ $(GUEST_RT64_OBJS) $<
+
+$(EXAMPLE_DIR)/appliance/appliance: examples/appliance/appliance.c examples/appliance/appliance_abi.h $(SOLIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(APPCFLAGS) -pie $(HARDEN_LD) $(SANLD) -o $@ $< -L$(B) -l:libvmm.so.$(SOMAJOR) \
+	      -lz -lpthread -Wl,-rpath,'$$ORIGIN/../..'
+
+$(EXAMPLE_DIR)/%: examples/%.c $(SOLIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(APPCFLAGS) -pie $(HARDEN_LD) $(SANLD) -o $@ $< -L$(B) -l:libvmm.so.$(SOMAJOR) \
+	      -lpthread -Wl,-rpath,'$$ORIGIN/../..'
+
+rust-test: $(SOLIB) guests
+	cd bindings/rust && $(CARGOENV) LD_LIBRARY_PATH=$(TOP)/$(B) $(CARGO) test --offline $(RUST_TEST_ARGS)
+
+rust-clippy: $(SOLIB)
+	cd bindings/rust && $(CARGOENV) $(CARGO) clippy --offline --all-targets -- -D warnings
+
+# Regenerate the committed FFI declarations after a change to include/.
+bindings:
+	bindings/rust/gen-bindings bindings/rust/libvmm-sys/src/bindings.rs

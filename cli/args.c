@@ -103,7 +103,11 @@ static const struct option run_options[] = {
 	{ "cpus", required_argument, NULL, 'c' },
 	{ "timeout", required_argument, NULL, 't' },
 	{ "cmdline", required_argument, NULL, 'a' },
-	{ "trace", optional_argument, NULL, 'r' },
+	{ "kernel", required_argument, NULL, 'k' },
+	{ "initrd", required_argument, NULL, 'i' },
+	{ "disk", required_argument, NULL, 'd' },
+	{ "rng", no_argument, NULL, 'r' },
+	{ "trace", optional_argument, NULL, 'T' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -116,7 +120,15 @@ static int run_option(int c, const char *arg, cli_run_opts *o, char *err, size_t
 	case 'c': return cli_parse_cpus(arg, &o->cpus, err, errlen);
 	case 't': o->timeout_arg = arg; return cli_parse_timeout(arg, &o->timeout_ms, err, errlen);
 	case 'a': o->cmdline = arg; return 0;
-	case 'r':
+	case 'k': o->kernel = arg; return 0;
+	case 'i': o->initrd = arg; return 0;
+	case 'r': o->rng = 1; return 0;
+	case 'd':
+		if (o->ndisks == CLI_MAX_DISKS)
+			return FAIL("more than %d --disk options", CLI_MAX_DISKS);
+		o->disks[o->ndisks++] = arg;
+		return 0;
+	case 'T':
 		o->trace = 1;
 		o->trace_file = arg;
 		if (arg && !*arg)
@@ -152,6 +164,13 @@ int cli_parse_run(int argc, char **argv, cli_run_opts *o, char *err, size_t errl
 			return -1;
 	}
 	if (o->help)
+		return 0;
+	if (!o->kernel && (o->initrd || o->ndisks || o->rng))
+		return FAIL("--initrd, --disk and --rng need --kernel");
+	if (o->kernel && optind < argc)
+		return FAIL("unexpected argument '%.64s': --kernel takes the place of IMAGE",
+			    argv[optind]);
+	if (o->kernel)
 		return 0;
 	if (optind >= argc)
 		return FAIL("missing IMAGE (usage: vmm run [OPTIONS] IMAGE)");

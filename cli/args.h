@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define CLI_MAX_DISKS 8
+
 typedef struct cli_run_opts {
 	const char *backend;     /* "auto", "emu", "kvm" */
 	uint64_t mem;            /* bytes, multiple of 4 KiB */
@@ -13,7 +15,12 @@ typedef struct cli_run_opts {
 	uint64_t timeout_ms;     /* 0: none */
 	const char *timeout_arg; /* as typed, for the timeout message */
 	const char *cmdline;     /* NULL: none */
-	const char *image;
+	const char *image;       /* NULL with --kernel */
+	const char *kernel;      /* --kernel: a Linux bzImage or vmlinux */
+	const char *initrd;
+	const char *disks[CLI_MAX_DISKS];   /* --disk FILE[,ro], as typed */
+	uint32_t ndisks;
+	int rng;                 /* --rng: a virtio-rng device */
 	int trace;               /* --trace given */
 	const char *trace_file;  /* --trace=FILE; NULL: stderr */
 	int help;                /* --help given: print usage, run nothing */

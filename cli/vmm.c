@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/args.h"
+#include "cli/linux.h"
 #include "cli/trace.h"
 #include "vmm.h"
 
@@ -17,10 +18,13 @@ enum {
 	ST_TIMEOUT = 6,
 	ST_INTERNAL = 8,     /* backend unusable, host or libvmm failure */
 	ST_UNHANDLED = 10,   /* the guest did something vmm cannot handle */
+	ST_REBOOT = 12,      /* the guest asked for a reboot */
 };
 
 static const char usage_text[] =
 	"usage: vmm run [OPTIONS] IMAGE   run an ELF64 or Multiboot (ELF32) guest\n"
+	"       vmm run --kernel KERNEL [--initrd FILE] [--disk FILE[,ro]]... [--rng]\n"
+	"                                 boot Linux (bzImage or vmlinux) on the PC platform\n"
 	"       vmm info                  list backends and whether they are usable\n"
 	"       vmm --version | --help\n"
 	"\n"
@@ -30,7 +34,12 @@ static const char usage_text[] =
 	"                          a multiple of 4 KiB)\n"
 	"  --cpus N                vCPUs, 1-64 (default 1)\n"
 	"  --timeout SECONDS       stop the guest after SECONDS (default: never)\n"
-	"  --cmdline STRING        command line given to the guest (docs/boot.md)\n"
+	"  --cmdline STRING        command line given to the guest (docs/boot.md);\n"
+	"                          with --kernel the kernel's (default console=ttyS0)\n"
+	"  --kernel FILE           Linux bzImage or vmlinux (PVH); stdin goes to COM1\n"
+	"  --initrd FILE           initial ramdisk for --kernel\n"
+	"  --disk FILE[,ro]        a virtio-blk disk over a raw image (up to 8)\n"
+	"  --rng                   a virtio-rng device\n"
 	"  --trace[=FILE]          print every executed instruction (address, disassembly,\n"
 	"                          registers it changed) to stderr or FILE (emu backend)\n"
 	"\n"
@@ -46,6 +55,7 @@ static const char usage_text[] =
 	"  6    --timeout expired\n"
 	"  8    internal or host error: backend unusable here, libvmm failure\n"
 	"  10   the guest made an exit vmm cannot handle\n"
+	"  12   the guest asked for a reboot (ACPI reset register)\n"
 	"Every non-zero status other than the guest's own comes with one line on stderr.\n";
 
 /* One line on stderr: newlines in library messages become spaces. */
@@ -105,6 +115,8 @@ static int report_end(const vmm_run_result *res, const cli_run_opts *o)
 		return fail(ST_INTERNAL, "internal error: ", res->message);
 	case VMM_END_UNHANDLED:
 		return fail(ST_UNHANDLED, "unhandled guest exit: ", res->message);
+	case VMM_END_RESET:
+		return fail(ST_REBOOT, "", "the guest asked for a reboot");
 	default:
 		snprintf(msg, sizeof(msg), "run ended in an unknown way (%u): %.200s",
 			 res->end, res->message);
@@ -123,7 +135,16 @@ static int run_vm(vmm_vm *vm, const cli_run_opts *o)
 	rc = vmm_uart_output(vm, 1, NULL, NULL);
 	if (rc)
 		return fail(ST_INTERNAL, "", vmm_last_error());
-	rc = vmm_load_elf(vm, o->image, o->cmdline);
+	if (o->kernel) {
+		char err[512];
+
+		rc = cli_linux_setup(vm, o, err, sizeof(err));
+		if (rc)
+			return fail(status_for(vmm_last_error()[0] ? VMM_EINVAL : VMM_EINVAL), "", err);
+		cli_linux_stdin(vm);
+	} else {
+		rc = vmm_load_elf(vm, o->image, o->cmdline);
+	}
 	if (rc) {
 		snprintf(prefix, sizeof(prefix), "%.256s: ", o->image);
 		return fail(status_for(rc), prefix, vmm_last_error());
@@ -164,6 +185,8 @@ static int cmd_run(int argc, char **argv)
 	cfg.vcpus = o.cpus;
 	cfg.mem_size = o.mem;
 	cfg.backend = o.backend;
+	if (o.kernel)
+		cfg.flags |= VMM_VM_IRQCHIP;    /* Linux needs the PC platform */
 	rc = vmm_vm_create(&cfg, &vm);
 	if (rc)
 		return fail(status_for(rc), "cannot create the VM: ", vmm_last_error());

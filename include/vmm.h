@@ -96,7 +96,9 @@ enum {
 typedef struct vmm_vm_config {
 	uint32_t size;        /* sizeof(vmm_vm_config) */
 	uint32_t vcpus;       /* number of vCPUs, 1..VMM_MAX_VCPUS */
-	uint64_t mem_size;    /* guest RAM at guest-physical 0, bytes, > 0 */
+	uint64_t mem_size;    /* guest RAM at guest-physical 0, bytes, > 0;
+				 with VMM_VM_IRQCHIP, RAM past 3 GiB continues
+				 at 4 GiB (PCI, APIC hole in between) */
 	const char *backend;  /* "auto", "emu" or "kvm"; NULL means "auto" */
 	const char *require;  /* kvm flavour required: NULL, "vtx", "svm", "pvm" */
 	uint32_t flags;       /* VMM_VM_* */
@@ -272,10 +274,14 @@ VMM_API int vmm_mmio_register(vmm_vm *vm, uint64_t base, uint64_t len,
 			      vmm_mmio_fn fn, void *opaque);
 VMM_API int vmm_mmio_unregister(vmm_vm *vm, uint64_t base);
 
-/* Built-in 16550 UART at 0x3f8: transmitted bytes go to fd (if >= 0) and to
- * fn (if non-NULL). Default: discarded. */
+/* Built-in 16550A UART at 0x3f8 (COM1): transmitted bytes go to fd (if >= 0)
+ * and to fn (if non-NULL). Default: discarded. */
 typedef void (*vmm_output_fn)(void *opaque, const char *buf, size_t len);
 VMM_API int vmm_uart_output(vmm_vm *vm, int fd, vmm_output_fn fn, void *opaque);
+/* Feeds len bytes to the UART's receiver, as if typed on its line; up to
+ * 4 KiB wait for the guest, *accepted (if non-NULL) says how many were
+ * taken. With VMM_VM_IRQCHIP the UART interrupts on IRQ 4. Any thread. */
+VMM_API int vmm_uart_input(vmm_vm *vm, const void *buf, size_t len, size_t *accepted);
 
 /* ---- Loading ----------------------------------------------------------- */
 
@@ -300,7 +306,9 @@ enum {
 	VMM_END_TIMEOUT = 4,
 	VMM_END_INTERNAL_ERROR = 5, /* see message */
 	VMM_END_POWEROFF = 6,
-	VMM_END_UNHANDLED = 7       /* an exit the runner cannot handle */
+	VMM_END_UNHANDLED = 7,      /* an exit the runner cannot handle */
+	VMM_END_RESET = 8           /* the guest asked for a reboot (ACPI reset
+				       register, keyboard-controller pulse) */
 };
 
 typedef struct vmm_run_options {
@@ -322,7 +330,10 @@ typedef struct vmm_run_result {
 
 /* Runs every created vCPU on its own thread until the guest ends (debug
  * exit, all halted, triple fault, power-off, error or timeout). Unclaimed
- * port reads return all ones and writes are dropped, as on a PC. */
+ * port reads return all ones and writes are dropped, as on a PC. With
+ * VMM_VM_IRQCHIP every vCPU gets a thread, also those waiting for a
+ * start-up IPI, and HLT waits for an interrupt instead of ending the run:
+ * the run ends by debug exit, triple fault, power-off, error or timeout. */
 VMM_API int vmm_vm_run(vmm_vm *vm, const vmm_run_options *options,
 		       vmm_run_result *result);
 
@@ -331,6 +342,8 @@ VMM_API int vmm_vm_run(vmm_vm *vm, const vmm_run_options *options,
 #endif
 
 #include "vmm/irq.h"
+#include "vmm/linux.h"
+#include "vmm/virtio.h"
 #include "vmm/trace.h"
 
 #endif /* VMM_H */

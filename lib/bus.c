@@ -100,8 +100,8 @@ VMM_API int vmm_pio_unregister(vmm_vm *vm, uint16_t base)
 	return bus_remove(vm, &vm->pio, "vmm_pio_unregister", base);
 }
 
-VMM_API int vmm_mmio_register(vmm_vm *vm, uint64_t base, uint64_t len, vmm_mmio_fn fn,
-			      void *opaque)
+static int mmio_register(vmm_vm *vm, uint64_t base, uint64_t len, vmm_mmio_fn fn,
+			 void *opaque, bool internal)
 {
 	if (!vm || !fn)
 		return vmm__err(VMM_EINVAL, "vmm_mmio_register: vm or fn is NULL");
@@ -109,7 +109,19 @@ VMM_API int vmm_mmio_register(vmm_vm *vm, uint64_t base, uint64_t len, vmm_mmio_
 		return vmm__err(VMM_EINVAL, "vmm_mmio_register: [0x%llx, +0x%llx) is empty "
 				"or wraps around", (ull)base, (ull)len);
 	return bus_add(vm, &vm->mmio, "vmm_mmio_register", base, len, (void *)fn, opaque,
-		       false);
+		       internal);
+}
+
+int vmm__mmio_register_internal(vmm_vm *vm, uint64_t base, uint64_t len, vmm_mmio_fn fn,
+				void *opaque)
+{
+	return mmio_register(vm, base, len, fn, opaque, true);
+}
+
+VMM_API int vmm_mmio_register(vmm_vm *vm, uint64_t base, uint64_t len, vmm_mmio_fn fn,
+			      void *opaque)
+{
+	return mmio_register(vm, base, len, fn, opaque, false);
 }
 
 VMM_API int vmm_mmio_unregister(vmm_vm *vm, uint64_t base)
@@ -190,6 +202,8 @@ int vmm__bus_mmio(vmm_vcpu *vcpu, uint64_t addr, uint8_t size, uint8_t is_write,
 	if (size != 1 && size != 2 && size != 4 && size != 8)
 		return vmm__err(VMM_EINTERNAL, "MMIO access at 0x%llx of invalid size %u",
 				(ull)addr, size);
+	if (vcpu->lapic && vmm__lapic_mmio_relocated(vcpu, addr, size, is_write, data))
+		return VMM__BUS_DONE;
 	r = bus_lookup(&vcpu->vm->mmio, addr, size);
 	if (!r)
 		return VMM__BUS_UNCLAIMED;

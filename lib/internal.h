@@ -13,6 +13,8 @@
 #define VMM__PAGE_SIZE 4096ull
 #define VMM__MAX_MEMSLOTS 64
 #define VMM__MAX_BUS_RANGES 64
+/* With VMM_VM_IRQCHIP, RAM past this continues at 4 GiB (lib/platform/pci.h). */
+#define VMM__RAM_LOW_MAX 0xc0000000ull
 
 /* ---- Errors (lib/error.c) ------------------------------------------------
  * vmm__err() records a printf-style message in the thread's last-error slot
@@ -78,14 +80,26 @@ int vmm__bus_mmio(vmm_vcpu *vcpu, uint64_t addr, uint8_t size, uint8_t is_write,
  * stop the vCPU with the exit they filled in. Embedders' callbacks may not. */
 int vmm__pio_register_internal(vmm_vm *vm, uint16_t base, uint16_t len,
 			       vmm_pio_fn fn, void *opaque);
+int vmm__mmio_register_internal(vmm_vm *vm, uint64_t base, uint64_t len,
+				vmm_mmio_fn fn, void *opaque);
+/* The core's local APIC of vcpu claims addr (an xAPIC page relocated
+ * through APIC_BASE) and handled the access (lib/platform/lapic.c). */
+bool vmm__lapic_mmio_relocated(vmm_vcpu *vcpu, uint64_t addr, uint8_t size,
+			       uint8_t is_write, uint64_t *data);
 
 /* ---- Built-in devices (lib/devices/) -------------------------------------- */
+#define VMM__UART_RX_SIZE 4096u          /* host input waiting for the guest */
 typedef struct vmm__uart {
 	pthread_mutex_t lock;
+	vmm_vm *vm;
 	int fd;
 	vmm_output_fn fn;
 	void *opaque;
-	uint8_t ier, lcr, mcr, scr, dll, dlm;
+	uint8_t ier, lcr, mcr, scr, dll, dlm, fcr, lsr_errors;
+	bool thre_pending;               /* THR-empty interrupt not yet taken */
+	bool irq_level;                  /* what we last drove on IRQ 4 */
+	uint32_t rx_head, rx_count;
+	uint8_t rx[VMM__UART_RX_SIZE];
 } vmm__uart;
 int vmm__uart_init(vmm_vm *vm);         /* registers 0x3f8..0x3ff */
 void vmm__uart_fini(vmm_vm *vm);
@@ -145,6 +159,15 @@ typedef struct vmm__backend_ops {
 	/* vmm/trace.h: sets or clears (fn NULL) the vCPU's trace function while
 	 * it does not run. May be NULL (cannot trace). */
 	int (*set_trace)(vmm_vcpu *vcpu, vmm_trace_fn fn, void *opaque);
+	/* Optional (NULL: VMM_ENOTSUP from lib/platform/eventfd.c). irqfd:
+	 * each write to eventfd fd pulses gsi inside the backend (assign 0
+	 * removes the binding). ioeventfd: a guest write of len bytes (0: any
+	 * length) to port (is_pio) or guest-physical addr, equal to datamatch
+	 * when has_datamatch, signals fd without a vCPU exit; the write is
+	 * then not seen by the bus. Any thread. */
+	int (*irqfd)(vmm_vm *vm, int fd, uint32_t gsi, int assign);
+	int (*ioeventfd)(vmm_vm *vm, uint64_t addr, uint32_t len, int is_pio,
+			 uint64_t datamatch, int has_datamatch, int fd, int assign);
 } vmm__backend_ops;
 
 extern const vmm__backend_ops vmm__emu_ops;
@@ -189,6 +212,8 @@ struct vmm_vcpu {
 	bool runnable;                   /* false: wait-for-SIPI (Multiboot APs) */
 	atomic_int intr_attention;       /* an interrupt may be pending (platform.h) */
 	struct vmm__lapic *lapic;        /* the core's local APIC, or NULL */
+	pthread_mutex_t wait_lock;       /* vmm__vcpu_wait / vmm__vcpu_wake */
+	pthread_cond_t wait_cond;        /* CLOCK_MONOTONIC */
 };
 
 /* x86 reset-state helpers shared by backends (arch/x86/state.c). */

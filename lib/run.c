@@ -91,13 +91,17 @@ static int on_cancelled(run_ctx *ctx, vmm_vcpu *vcpu, vmm_exit *exit)
 	return run_done(ctx) ? STOP_THREAD : KEEP_RUNNING;
 }
 
-/* No interrupt source exists, so a halted vCPU stays halted. */
+/* No interrupt source exists, so a halted vCPU stays halted. With
+ * VMM_VM_IRQCHIP, HLT waits for an interrupt inside the backend; should a
+ * backend still report it, the vCPU just runs on. */
 static int on_hlt(run_ctx *ctx, vmm_vcpu *vcpu, vmm_exit *exit)
 {
 	vmm_regs regs;
 	bool irq_on = vmm_vcpu_get_regs(vcpu, &regs) == 0 && (regs.rflags & (1u << 9));
 	bool last;
 
+	if (vcpu->vm->config.flags & VMM_VM_IRQCHIP)
+		return KEEP_RUNNING;
 	pthread_mutex_lock(&ctx->lock);
 	last = --ctx->active == 0;
 	pthread_mutex_unlock(&ctx->lock);
@@ -154,6 +158,9 @@ static int on_system_event(run_ctx *ctx, vmm_vcpu *vcpu, vmm_exit *exit)
 
 	if (t == VMM_EVENT_POWEROFF)
 		finish(ctx, vcpu, exit, VMM_END_POWEROFF, 0, "vCPU %u: power off",
+		       vcpu->index);
+	else if (t == VMM_EVENT_RESET)
+		finish(ctx, vcpu, exit, VMM_END_RESET, 0, "vCPU %u: reboot requested",
 		       vcpu->index);
 	else
 		finish(ctx, vcpu, exit, VMM_END_UNHANDLED, 0, "vCPU %u: unhandled system "
@@ -248,7 +255,9 @@ static int ctx_init(run_ctx *ctx, vmm_vm *vm)
 		vmm_vcpu *vcpu = vm->vcpus[i];
 
 		created += vcpu != NULL;
-		if (vcpu && vcpu->runnable) {
+		/* With VMM_VM_IRQCHIP a vCPU waiting for SIPI gets a thread too:
+		 * it starts when another vCPU sends INIT/SIPI. */
+		if (vcpu && (vcpu->runnable || (vm->config.flags & VMM_VM_IRQCHIP))) {
 			ctx->threads[ctx->nthreads].ctx = ctx;
 			ctx->threads[ctx->nthreads++].vcpu = vcpu;
 		}

@@ -1,7 +1,25 @@
 /* vcpu.c - vCPU lifecycle, register access, run and kick. */
 #include <stdlib.h>
+#include <time.h>
 
-#include "lib/internal.h"
+#include "lib/platform/platform.h"
+
+static void wait_init(vmm_vcpu *vcpu)
+{
+	pthread_condattr_t attr;
+
+	pthread_mutex_init(&vcpu->wait_lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&vcpu->wait_cond, &attr);
+	pthread_condattr_destroy(&attr);
+}
+
+static void wait_fini(vmm_vcpu *vcpu)
+{
+	pthread_cond_destroy(&vcpu->wait_cond);
+	pthread_mutex_destroy(&vcpu->wait_lock);
+}
 
 VMM_API int vmm_vcpu_create(vmm_vm *vm, uint32_t index, vmm_vcpu **out)
 {
@@ -31,10 +49,17 @@ VMM_API int vmm_vcpu_create(vmm_vm *vm, uint32_t index, vmm_vcpu **out)
 	vcpu->vm = vm;
 	vcpu->index = index;
 	vcpu->runnable = true;
+	wait_init(vcpu);
 	rc = vm->ops->vcpu_create(vcpu);
 	if (rc > 0)
 		rc = vmm__err(VMM_EINTERNAL, "vmm_vcpu_create: backend returned %d", rc);
+	if (rc == 0 && vm->platform) {
+		rc = vmm__platform_vcpu_init(vcpu);
+		if (rc && vm->ops->vcpu_destroy)
+			vm->ops->vcpu_destroy(vcpu);
+	}
 	if (rc) {
+		wait_fini(vcpu);
 		free(vcpu);
 		goto out;
 	}
@@ -55,10 +80,13 @@ VMM_API void vmm_vcpu_destroy(vmm_vcpu *vcpu)
 		return;
 	vm = vcpu->vm;
 	pthread_mutex_lock(&vm->lock);
+	if (vm->platform)
+		vmm__platform_vcpu_fini(vcpu);
 	if (vm->ops->vcpu_destroy)
 		vm->ops->vcpu_destroy(vcpu);
 	vm->vcpus[vcpu->index] = NULL;
 	pthread_mutex_unlock(&vm->lock);
+	wait_fini(vcpu);
 	free(vcpu);
 }
 
@@ -137,5 +165,9 @@ VMM_API int vmm_vcpu_kick(vmm_vcpu *vcpu)
 	atomic_store(&vcpu->kicked, 1);
 	if (vcpu->vm->ops->kick)
 		vcpu->vm->ops->kick(vcpu);
+	/* A vCPU sleeping in HLT or wait-for-SIPI (vmm__vcpu_wait) wakes too. */
+	pthread_mutex_lock(&vcpu->wait_lock);
+	pthread_cond_broadcast(&vcpu->wait_cond);
+	pthread_mutex_unlock(&vcpu->wait_lock);
 	return 0;
 }

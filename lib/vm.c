@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/internal.h"
+#include "lib/platform/platform.h"
 
 #define MIB (1024ull * 1024ull)
 
@@ -54,7 +54,7 @@ static int check_memory(uint64_t mem_size)
 
 static int check_config(const vmm_vm_config *cfg)
 {
-	const uint32_t known_flags = VMM_VM_NO_UART | VMM_VM_NO_DEBUG_EXIT;
+	const uint32_t known_flags = VMM_VM_NO_UART | VMM_VM_NO_DEBUG_EXIT | VMM_VM_IRQCHIP;
 
 	if (!cfg)
 		return vmm__err(VMM_EINVAL, "vmm_vm_create: config is NULL");
@@ -169,13 +169,16 @@ static void vm_teardown(vmm_vm *vm, int stage)
 {
 	for (uint32_t i = 0; i < VMM_MAX_VCPUS; i++)
 		vmm_vcpu_destroy(vm->vcpus[i]);
+	/* Devices first: their I/O threads still touch guest memory. */
+	if (stage >= STAGE_DEVICES) {
+		vmm__platform_fini(vm);
+		vmm__uart_fini(vm);
+	}
 	if (stage >= STAGE_BACKEND) {
 		vmm__mem_destroy_all(vm);
 		if (vm->ops->vm_destroy)
 			vm->ops->vm_destroy(vm);
 	}
-	if (stage >= STAGE_DEVICES)
-		vmm__uart_fini(vm);
 	pthread_mutex_destroy(&vm->lock);
 	free(vm);
 }
@@ -186,6 +189,23 @@ static int add_devices(vmm_vm *vm)
 
 	if (rc == 0 && !(vm->config.flags & VMM_VM_NO_DEBUG_EXIT))
 		rc = vmm__debug_exit_init(vm);
+	if (rc == 0 && (vm->config.flags & VMM_VM_IRQCHIP))
+		rc = vmm__platform_init(vm);
+	return rc;
+}
+
+/* Guest RAM from 0. The PC platform keeps [3 GiB, 4 GiB) for PCI, ECAM
+ * and the interrupt controllers: RAM beyond 3 GiB continues at 4 GiB. */
+static int map_ram(vmm_vm *vm)
+{
+	uint64_t mem = vm->config.mem_size, low = mem;
+	int rc;
+
+	if ((vm->config.flags & VMM_VM_IRQCHIP) && mem > VMM__RAM_LOW_MAX)
+		low = VMM__RAM_LOW_MAX;
+	rc = vmm_mem_map(vm, 0, low, VMM_MEM_RW, NULL);
+	if (rc == 0 && low < mem)
+		rc = vmm_mem_map(vm, 4ull << 30, mem - low, VMM_MEM_RW, NULL);
 	return rc;
 }
 
@@ -207,7 +227,7 @@ static int vm_build(const vmm_vm_config *cfg, const vmm__backend_ops *ops,
 	}
 	stage = STAGE_BACKEND;
 	vm->caps = ops->caps ? ops->caps(vm) : 0;
-	rc = vmm_mem_map(vm, 0, cfg->mem_size, VMM_MEM_RW, NULL);
+	rc = map_ram(vm);
 	if (rc)
 		goto fail;
 	stage = STAGE_DEVICES;

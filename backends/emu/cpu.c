@@ -9,6 +9,8 @@
 #include "arch/x86/msr.h"
 #include "arch/x86/paging.h"
 #include "backends/emu/exec.h"
+#include "backends/emu/intr.h"
+#include "lib/platform/platform.h"
 
 void emu_update_mode(emu_cpu *cpu)
 {
@@ -201,6 +203,8 @@ static int msr_table_write(emu_cpu *cpu, uint32_t msr, uint64_t v)
 
 int emu_msr_read(emu_cpu *cpu, uint32_t msr, uint64_t *v)
 {
+	if (cpu->vcpu->lapic && vmm__lapic_msr_is_ours(msr))
+		return emu_lapic_msr_read(cpu, msr, v);
 	switch (msr) {
 	case X86_MSR_TSC: *v = emu_rdtsc(cpu); break;
 	case X86_MSR_APIC_BASE: *v = cpu->apic_base; break;
@@ -224,6 +228,8 @@ int emu_msr_read(emu_cpu *cpu, uint32_t msr, uint64_t *v)
 
 int emu_msr_write(emu_cpu *cpu, uint32_t msr, uint64_t v)
 {
+	if (cpu->vcpu->lapic && vmm__lapic_msr_is_ours(msr))
+		return emu_lapic_msr_write(cpu, msr, v);
 	if (!vmm__x86_msr_write_ok(msr, v, cpu->efer, cpu->cr0, 1))
 		return -1;
 	switch (msr) {

@@ -8,7 +8,9 @@
 #include <unistd.h>
 
 #include "arch/x86/msr.h"
+#include "backends/emu/intr.h"
 #include "backends/emu/mmu.h"
+#include "lib/platform/platform.h"
 
 static void emu_probe(vmm_backend_info *info)
 {
@@ -151,9 +153,11 @@ static int emu_get_sregs(vmm_vcpu *vcpu, vmm_sregs *s)
 	s->cr2 = cpu->cr2;
 	s->cr3 = cpu->cr3;
 	s->cr4 = cpu->cr4;
-	s->cr8 = cpu->cr8;
+	s->cr8 = cpu->vcpu->lapic ? vmm__lapic_get_cr8(vcpu) : cpu->cr8;
 	s->efer = cpu->efer;
 	s->apic_base = cpu->apic_base;
+	if (cpu->vcpu->lapic)
+		vmm__lapic_msr_read(vcpu, X86_MSR_APIC_BASE, &s->apic_base);
 	return 0;
 }
 
@@ -177,6 +181,14 @@ static int emu_set_sregs(vmm_vcpu *vcpu, const vmm_sregs *s)
 	cpu->cr4 = s->cr4;
 	cpu->cr8 = s->cr8 & 0xf;
 	cpu->efer = s->efer;
+	if (cpu->vcpu->lapic) {
+		uint64_t base = 0;
+
+		vmm__lapic_set_cr8(vcpu, (uint8_t)cpu->cr8);
+		vmm__lapic_msr_read(vcpu, X86_MSR_APIC_BASE, &base);
+		if (base != s->apic_base)
+			vmm__lapic_msr_write(vcpu, X86_MSR_APIC_BASE, s->apic_base);
+	}
 	cpu->apic_base = s->apic_base;
 	cpu->cpl = (cpu->cr0 & X86_CR0_PE) ? (s->cs.selector & 3) : 0;
 	emu_update_mode(cpu);
@@ -208,6 +220,7 @@ static int emu_vcpu_create(vmm_vcpu *vcpu)
 	cpu->fpu.fcw = 0x40;           /* power-on: FINIT gives 0x37f */
 	cpu->fpu.empty = 0xff;
 	cpu->fpu.mxcsr = 0x1f80;
+	cpu->shadow_seq = ~0ull;
 	vcpu->backend_priv = cpu;
 	if (vcpu->index < VMM_MAX_VCPUS)
 		atomic_store(&cpu->evm->cpus[vcpu->index], cpu);
@@ -217,6 +230,41 @@ static int emu_vcpu_create(vmm_vcpu *vcpu)
 	emu_set_regs(vcpu, &regs);
 	emu_set_sregs(vcpu, &sregs);
 	return 0;
+}
+
+/* INIT: the reset state of registers, segments, control and debug
+ * registers and EFER; x87/SSE state, PAT, the TSC and the APIC base stay
+ * (SDM table 9-1). The vCPU then waits for a SIPI. */
+void emu_init_reset(emu_cpu *cpu)
+{
+	vmm_regs regs;
+	vmm_sregs sregs;
+
+	vmm__x86_reset_state(&regs, &sregs);
+	sregs.apic_base = cpu->apic_base;
+	sregs.cr0 |= cpu->cr0 & (X86_CR0_CD | X86_CR0_NW);
+	emu_set_regs(cpu->vcpu, &regs);
+	emu_set_sregs(cpu->vcpu, &sregs);
+	cpu->dr[0] = cpu->dr[1] = cpu->dr[2] = cpu->dr[3] = 0;
+	cpu->dr[6] = 0xffff0ff0ull;
+	cpu->dr[7] = 0x400;
+	cpu->halted = 0;
+	cpu->nmi_blocked = 0;
+	cpu->pending_hypercall = 0;
+	cpu->log.replay = 0;
+	cpu->log.count = cpu->log.pos = 0;
+	emu_jc_flush(cpu);
+}
+
+/* SIPI: real mode at vector << 12 (CS = vector << 8, IP = 0). */
+void emu_sipi(emu_cpu *cpu, uint8_t vector)
+{
+	cpu->seg[X86_SEG_CS].selector = (uint16_t)(vector << 8);
+	cpu->seg[X86_SEG_CS].base = (uint64_t)vector << 12;
+	cpu->rip = 0;
+	cpu->halted = 0;
+	emu_update_mode(cpu);
+	emu_jc_flush(cpu);
 }
 
 static void emu_vcpu_destroy(vmm_vcpu *vcpu)

@@ -211,7 +211,9 @@ typedef struct emu_cpu {
 	uint8_t exc_vec;
 	uint8_t exc_has_err;
 	uint8_t pending_hypercall;
-	uint8_t halted;
+	uint8_t halted;               /* VMM_VM_IRQCHIP: in HLT, waiting (intr.c) */
+	uint8_t nmi_blocked;          /* an NMI handler runs, until IRET */
+	uint64_t shadow_seq, shadow_rip;   /* STI / MOV SS interrupt shadow */
 	uint8_t stepping;             /* trace or armed DR7: one insn per step (step.c) */
 	uint8_t ac_check;             /* CR0.AM, RFLAGS.AC and CPL 3: #AC (step.c) */
 	uint8_t nofill;               /* ac_check or data breakpoints: some or all
@@ -370,10 +372,6 @@ uint64_t emu_rdtsc(const emu_cpu *cpu);
 /* except.c: delivers cpu->exc_* through the IDT. Returns EMU_OK, or
  * EMU_EXIT_JUMP for a triple fault (shutdown exit filled), or EMU_ERROR. */
 int emu_deliver(emu_cpu *cpu, uint64_t rip);
-/* An external interrupt (vector vec) or NMI between instructions, at
- * cpu->rip: no gate DPL check, EXT set in error codes of faults on the way;
- * the caller checked RFLAGS.IF / the interrupt shadow. Same returns. */
-int emu_deliver_ext(emu_cpu *cpu, unsigned vec, int is_nmi);
 /* Software interrupt INT n / INT3 / INTO / INT1 (return address next_rip);
  * check_dpl: the gate's DPL must be >= CPL (not for INT1). EMU_JUMP. */
 int emu_soft_int(emu_cpu *cpu, unsigned vec, uint64_t next_rip, int check_dpl);

@@ -5,6 +5,7 @@
  * table says; a fault while delivering #DF is a triple fault (shutdown). */
 #include "arch/x86/desc.h"
 #include "backends/emu/exec.h"
+#include "backends/emu/intr.h"
 
 typedef struct event {
 	unsigned vec;
@@ -264,12 +265,10 @@ static int delivery_io(emu_cpu *cpu, const event *ev)
 				  "(IDT, GDT, TSS or stack outside RAM): not supported", ev->vec);
 }
 
-int emu_deliver(emu_cpu *cpu, uint64_t rip)
+/* Delivers ev; a fault on the way follows the SDM's double-fault table. An
+ * external interrupt or NMI (benign) never combines into #DF itself. */
+static int deliver_event(emu_cpu *cpu, event ev, int benign)
 {
-	event ev = { cpu->exc_vec, cpu->exc_has_err, cpu->exc_err, rip, 0, 1 };
-
-	if (ev.vec == X86_EXC_DF)
-		ev.err = 0;
 	for (int tries = 0; tries < 4; tries++) {
 		unsigned nv;
 		int rc;
@@ -284,10 +283,10 @@ int emu_deliver(emu_cpu *cpu, uint64_t rip)
 		if (rc != EMU_FAULT)
 			return rc == EMU_JUMP ? EMU_OK : rc;
 		nv = cpu->exc_vec;
-		if (ev.vec == X86_EXC_DF)
+		if (!benign && ev.vec == X86_EXC_DF)
 			return shutdown(cpu);
-		if ((contributory(ev.vec) && contributory(nv)) ||
-		    (ev.vec == X86_EXC_PF && (nv == X86_EXC_PF || contributory(nv)))) {
+		if (!benign && ((contributory(ev.vec) && contributory(nv)) ||
+				(ev.vec == X86_EXC_PF && (nv == X86_EXC_PF || contributory(nv))))) {
 			ev.vec = X86_EXC_DF;
 			ev.has_err = 1;
 			ev.err = 0;
@@ -296,16 +295,25 @@ int emu_deliver(emu_cpu *cpu, uint64_t rip)
 			ev.has_err = cpu->exc_has_err;
 			ev.err = cpu->exc_err;
 		}
+		benign = 0;
 	}
 	return shutdown(cpu);
 }
 
-int emu_deliver_ext(emu_cpu *cpu, unsigned vec, int is_nmi)
+int emu_deliver(emu_cpu *cpu, uint64_t rip)
 {
-	cpu->exc_vec = (uint8_t)(is_nmi ? X86_EXC_NMI : vec);
-	cpu->exc_has_err = 0;
-	cpu->exc_err = 0;
-	return emu_deliver(cpu, cpu->rip);
+	event ev = { cpu->exc_vec, cpu->exc_has_err, cpu->exc_err, rip, 0, 1 };
+
+	if (ev.vec == X86_EXC_DF)
+		ev.err = 0;
+	return deliver_event(cpu, ev, 0);
+}
+
+int emu_deliver_intr(emu_cpu *cpu, unsigned vec)
+{
+	event ev = { vec & 0xff, 0, 0, cpu->rip, 0, 1 };
+
+	return deliver_event(cpu, ev, 1);
 }
 
 int emu_soft_int(emu_cpu *cpu, unsigned vec, uint64_t next_rip, int check_dpl)

@@ -4,6 +4,7 @@
 #include "arch/x86/desc.h"
 #include "arch/x86/msr.h"
 #include "backends/emu/exec.h"
+#include "backends/emu/intr.h"
 #include "backends/emu/exec_tab.h"
 
 static int protected_mode(const emu_cpu *cpu)
@@ -296,6 +297,10 @@ int emu_h_iret(emu_cpu *cpu, const emu_insn *ins)
 	vmm_segment cs;
 	int rc, outer, pop5;
 
+	if (EMU_UNLIKELY(cpu->nmi_blocked)) {
+		cpu->nmi_blocked = 0;   /* IRET ends NMI blocking */
+		emu_intr_look(cpu);
+	}
 	if (!protected_mode(cpu))
 		return iret_real(cpu, sz);
 	if (cpu->rflags & X86_FL_NT) {      /* return to the previous task */

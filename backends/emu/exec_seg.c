@@ -3,6 +3,7 @@
  * LTR/LLDT/STR/SLDT. Real mode loads base = selector * 16. */
 #include "arch/x86/desc.h"
 #include "backends/emu/exec.h"
+#include "backends/emu/intr.h"
 #include "backends/emu/exec_tab.h"
 
 int emu_sys_read(emu_cpu *cpu, uint64_t la, void *buf, unsigned n)
@@ -102,6 +103,8 @@ int emu_load_seg(emu_cpu *cpu, unsigned seg, uint16_t sel)
 	uint64_t lo, hi;
 	int rc;
 
+	if (seg == X86_SEG_SS && cpu->vcpu->lapic)
+		emu_shadow_start(cpu);   /* MOV SS / POP SS (LSS: a harmless delay) */
 	if (!protected_mode(cpu)) {
 		cpu->seg[seg].selector = sel;
 		cpu->seg[seg].base = (uint64_t)sel << 4;

@@ -5,6 +5,8 @@
 #include "arch/x86/msr.h"
 #include "backends/emu/exec.h"
 #include "backends/emu/exec_tab.h"
+#include "backends/emu/intr.h"
+#include "lib/platform/platform.h"
 
 static int cpl0(const emu_cpu *cpu)
 {
@@ -15,6 +17,11 @@ int emu_h_hlt(emu_cpu *cpu, const emu_insn *ins)
 {
 	if (!cpl0(cpu))
 		return emu_gp(cpu, 0);
+	if (cpu->vcpu->lapic) {
+		cpu->halted = 1;     /* sleeps in the run loop until an interrupt */
+		emu_intr_look(cpu);
+		return EMU_NEXT;
+	}
 	cpu->vcpu->exit.reason = VMM_EXIT_HLT;
 	return EMU_EXIT_NEXT;
 }
@@ -25,6 +32,12 @@ int emu_h_cpuid(emu_cpu *cpu, const emu_insn *ins)
 
 	vmm__x86_cpuid(&vmm__x86_emu_model, cpu->vcpu->index, cpu->vm->config.vcpus,
 		       (uint32_t)cpu->r[R_AX], (uint32_t)cpu->r[R_CX], out);
+	/* The APIC, x2APIC and TSC-deadline exist only with VMM_VM_IRQCHIP. */
+	if ((uint32_t)cpu->r[R_AX] == 1 && cpu->vcpu->lapic) {
+		out[2] |= (1u << 21) | (1u << 24);
+		if (cpu->apic_base & (1ull << 11))
+			out[3] |= 1u << 9;   /* clear while APIC_BASE.EN is, as hardware */
+	}
 	cpu->r[R_AX] = out[0];
 	cpu->r[R_BX] = out[1];
 	cpu->r[R_CX] = out[2];
@@ -123,6 +136,14 @@ int emu_h_sti(emu_cpu *cpu, const emu_insn *ins)
 {
 	if (!io_allowed(cpu))
 		return emu_gp(cpu, 0);
+	if (!(cpu->rflags & X86_FL_IF) && cpu->vcpu->lapic) {
+		/* The block ends here; the run loop runs the shadowed
+		 * instruction alone, then looks for interrupts. */
+		emu_shadow_start(cpu);
+		emu_intr_look(cpu);
+		cpu->rflags |= X86_FL_IF;
+		return EMU_NEXT;
+	}
 	cpu->rflags |= X86_FL_IF;
 	return EMU_OK;
 }
@@ -185,7 +206,7 @@ int emu_h_mov_from_cr(emu_cpu *cpu, const emu_insn *ins)
 	case 2: v = cpu->cr2; break;
 	case 3: v = cpu->cr3; break;
 	case 4: v = cpu->cr4; break;
-	case 8: v = cpu->cr8; break;
+	case 8: v = cpu->vcpu->lapic ? vmm__lapic_get_cr8(cpu->vcpu) : cpu->cr8; break;
 	default: return emu_ud(cpu);
 	}
 	emu_reg_set(cpu, ins->rm, sz, v);
@@ -210,6 +231,8 @@ int emu_h_mov_to_cr(emu_cpu *cpu, const emu_insn *ins)
 		if (v & ~0xfull)
 			return emu_gp(cpu, 0);
 		cpu->cr8 = v;
+		if (cpu->vcpu->lapic)
+			vmm__lapic_set_cr8(cpu->vcpu, (uint8_t)v);
 		rc = EMU_OK;
 		break;
 	default: return emu_ud(cpu);

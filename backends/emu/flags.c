@@ -2,6 +2,7 @@
  * flag-setting operation is kept as (kind, size, result, a, b); a flag is
  * computed only when something reads it. */
 #include "backends/emu/flags.h"
+#include "backends/emu/intr.h"
 
 static uint64_t parity(uint64_t res)
 {
@@ -92,6 +93,9 @@ void emu_set_rflags(emu_cpu *cpu, uint64_t v)
 
 	if (EMU_UNLIKELY(v & changed & X86_FL_TF))
 		emu_jc_flush(cpu);    /* single-step: no chaining into cached blocks */
+	/* IF 0 -> 1 (POPF, IRET): a pending interrupt may be deliverable. */
+	if (EMU_UNLIKELY((v & ~cpu->rflags & X86_FL_IF) && cpu->vcpu && cpu->vcpu->lapic))
+		emu_intr_look(cpu);
 	cpu->rflags = v | X86_FL_RSV1;
 	cpu->cc_op = EMU_CC_NONE;
 	if (EMU_UNLIKELY(changed & X86_FL_AC))

@@ -2,6 +2,7 @@
  * blocks until something needs the caller. Kicks are noticed between blocks;
  * a block never runs unbounded (blocks end at branches, REP loops yield). */
 #include "backends/emu/exec.h"
+#include "backends/emu/intr.h"
 
 /* Executes block b from its first instruction; sets cpu->rip for how it
  * ended and returns the status. */
@@ -49,6 +50,7 @@ int emu_run_block(emu_cpu *cpu, const emu_block *b)
 static inline int attention(const emu_cpu *cpu)
 {
 	return atomic_load_explicit(&cpu->vcpu->kicked, memory_order_relaxed) ||
+	       atomic_load_explicit(&cpu->vcpu->intr_attention, memory_order_relaxed) ||
 	       atomic_load_explicit(&cpu->evm->code_epoch, memory_order_relaxed) !=
 		       cpu->code_epoch_seen;
 }
@@ -96,6 +98,23 @@ static int run_replay(emu_cpu *cpu)
 	cpu->blk = NULL;
 	if (!log->replay)
 		log->count = 0;
+	return st;
+}
+
+/* Executes the one instruction at RIP (the one in an interrupt shadow),
+ * then the run loop looks for interrupts again. */
+static int run_one(emu_cpu *cpu)
+{
+	union {
+		emu_block b;
+		uint8_t raw[sizeof(emu_block) + 2 * sizeof(emu_insn)];
+	} one;
+	int st = emu_block_single(cpu, &one.b);
+
+	if (st)
+		return st;
+	st = run_block(cpu, &one.b);
+	cpu->blk = NULL;
 	return st;
 }
 
@@ -169,7 +188,18 @@ int emu_run_loop(emu_cpu *cpu, vmm_exit *exit)
 			break;
 		}
 		check_epochs(cpu);
-		st = step(cpu);
+		if (EMU_UNLIKELY(emu_intr_pending(cpu))) {
+			if (emu_shadow_active(cpu)) {
+				st = run_one(cpu);
+			} else {
+				st = emu_intr_step(cpu);
+				if (st != EMU_OK)
+					break;
+				continue;
+			}
+		} else {
+			st = step(cpu);
+		}
 		if (EMU_LIKELY(st <= EMU_RESTART))
 			continue;
 		if (st == EMU_FAULT) {

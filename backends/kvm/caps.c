@@ -161,6 +161,40 @@ static int unusable(kvm__host *h, const char *fmt, ...)
 	return -1;
 }
 
+/* What VMM__CAP_IRQCHIP needs; a host without one of them still runs VMs
+ * without VMM_VM_IRQCHIP (and with it, the core's models, where they exist). */
+static void check_irqchip_caps(kvm__host *h, int fd)
+{
+	static const struct { int cap; const char *name; } needed[] = {
+		{ KVM_CAP_IRQCHIP, "IRQCHIP" },
+		{ KVM_CAP_PIT2, "PIT2" },
+		{ KVM_CAP_SIGNAL_MSI, "SIGNAL_MSI" },
+		{ KVM_CAP_IRQ_ROUTING, "IRQ_ROUTING" },
+		{ KVM_CAP_IRQFD, "IRQFD" },
+		{ KVM_CAP_IOEVENTFD, "IOEVENTFD" },
+	};
+	size_t used = 0;
+
+	h->irqchip_missing[0] = 0;
+	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++)
+		if (ioctl(fd, KVM_CHECK_EXTENSION, needed[i].cap) <= 0 &&
+		    used < sizeof(h->irqchip_missing))
+			used += (size_t)snprintf(h->irqchip_missing + used,
+						 sizeof(h->irqchip_missing) - used, "%sKVM_CAP_%s",
+						 used ? ", " : "", needed[i].name);
+	h->has_irqchip = used == 0;
+	h->has_x2apic_api = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_X2APIC_API) > 0;
+	h->has_tsc_deadline = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
+}
+
+/* Appends "; note" to the usable host's notes. */
+static void add_note(kvm__host *h, const char *note)
+{
+	size_t n = strlen(h->reason);
+
+	snprintf(h->reason + n, sizeof(h->reason) - n, "%s%s", n ? "; " : "", note);
+}
+
 static int check_caps(kvm__host *h, int fd)
 {
 	static const struct { int cap; const char *name; } required[] = {
@@ -185,6 +219,7 @@ static int check_caps(kvm__host *h, int fd)
 	h->has_tss_addr = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_TSS_ADDR) > 0;
 	h->has_identity_map = ioctl(fd, KVM_CHECK_EXTENSION,
 				    KVM_CAP_SET_IDENTITY_MAP_ADDR) > 0;
+	check_irqchip_caps(h, fd);
 	if (h->flavour == KVM__FLAVOUR_INTEL && !h->has_tss_addr)
 		return unusable(h, "kvm: %s lacks %s (needed on VT-x)", device_path,
 				"KVM_CAP_SET_TSS_ADDR");
@@ -228,6 +263,13 @@ static void probe_fd(kvm__host *h, int fd)
 	if (get_supported_cpuid(h, fd))
 		return;
 	h->usable = 1;
+	if (!h->has_irqchip) {
+		char note[192];
+
+		snprintf(note, sizeof(note), "no in-kernel irqchip (lacks %.128s)",
+			 h->irqchip_missing);
+		add_note(h, note);
+	}
 }
 
 static void probe_host(kvm__host *h)

@@ -10,12 +10,20 @@
  *  - leaves the model does not describe but still lies within its ranges
  *    (caches, topology below the model's maximum), as KVM reports them;
  *  - KVM's own hypervisor leaves (0x40000000...), so kvmclock keeps working.
- * Leaves above the model's maximum are dropped. */
+ * Leaves above the model's maximum are dropped.
+ *
+ * A VM with the in-kernel irqchip also offers the local APIC (leaf 1 EDX
+ * bit 9), x2APIC (ECX 21) and the TSC-deadline timer (ECX 24) where KVM
+ * supports them; KVM may leave TSC-deadline out of its supported list and
+ * announce it with KVM_CAP_TSC_DEADLINE_TIMER instead. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "arch/x86/cpuid.h"
 #include "backends/kvm/kvm_priv.h"
+
+#define CPUID_1_ECX_X2APIC (1u << 21)
+#define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
 
 static const struct kvm_cpuid_entry2 *find(const struct kvm_cpuid2 *c, uint32_t leaf,
 					   uint32_t subleaf)
@@ -65,8 +73,22 @@ static int rewrite(const vmm__x86_cpu_model *m, struct kvm_cpuid_entry2 *e,
 	return 1;
 }
 
+/* The model's leaf-1 APIC bits for an irqchip VM, after the host filter. */
+static void apic_features(vmm__x86_cpu_model *m, const kvm__host *host)
+{
+	uint32_t r[4];
+
+	host_leaf(host->supported, 1, 0, r);
+	if (r[3] & X86_CPUID_1_EDX_APIC)
+		m->leaf1_edx |= X86_CPUID_1_EDX_APIC;
+	if (r[2] & CPUID_1_ECX_X2APIC)
+		m->leaf1_ecx |= CPUID_1_ECX_X2APIC;
+	if ((r[2] & CPUID_1_ECX_TSC_DEADLINE) || host->has_tsc_deadline)
+		m->leaf1_ecx |= CPUID_1_ECX_TSC_DEADLINE;
+}
+
 struct kvm_cpuid2 *kvm__cpuid_build(const kvm__host *host, uint32_t vcpu_index,
-				    uint32_t vcpu_count)
+				    uint32_t vcpu_count, int irqchip)
 {
 	const struct kvm_cpuid2 *sup = host->supported;
 	size_t bytes = sizeof(*sup) + sup->nent * sizeof(sup->entries[0]);
@@ -79,6 +101,8 @@ struct kvm_cpuid2 *kvm__cpuid_build(const kvm__host *host, uint32_t vcpu_index,
 		return NULL;
 	}
 	vmm__x86_cpu_model_filter(&model, host_leaf, (void *)sup);
+	if (irqchip)
+		apic_features(&model, host);
 	memcpy(c, sup, sizeof(*sup));
 	for (uint32_t i = 0; i < sup->nent; i++) {
 		struct kvm_cpuid_entry2 e = sup->entries[i];

@@ -43,7 +43,7 @@ int kvm__signal_acquire(void)
 		memset(&sa, 0, sizeof(sa));
 		sa.sa_handler = kick_handler;
 		sigemptyset(&sa.sa_mask);
-		sa.sa_flags = 0;  /* no SA_RESTART */
+		sa.sa_flags = SA_ONSTACK;  /* no SA_RESTART; SA_ONSTACK for Go and other runtimes */
 		if (sigaction(kvm__kick_signal(), &sa, &signal_saved) != 0)
 			rc = vmm__err(VMM_EINTERNAL, "kvm: sigaction(SIGRTMIN+6) for the "
 				      "kick signal: %s", strerror(errno));

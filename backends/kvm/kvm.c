@@ -20,4 +20,10 @@ const vmm__backend_ops vmm__kvm_ops = {
 	.run = kvm__run,
 	.kick = kvm__kick,
 	.set_msr = kvm__set_msr,
+	.caps = kvm__caps,
+	.irqchip_create = kvm__irqchip_create,
+	.irq_line = kvm__irq_line,
+	.msi = kvm__msi,
+	.irqfd = kvm__irqfd,
+	.ioeventfd = kvm__ioeventfd,
 };

@@ -3,7 +3,9 @@
  * Files: kvm.c (ops table), caps.c (probe, capabilities, flavour), vm.c (VM
  * and memslots), vcpu.c (vCPU, registers, MSRs), cpuid.c (the CPUID model
  * given to KVM), run.c (KVM_RUN loop, I/O and MMIO completion), exits.c
- * (translation of the other KVM exits), kick.c (kick signal). */
+ * (translation of the other KVM exits), kick.c (kick signal), irqchip.c
+ * (in-kernel PIC, IOAPIC, local APICs and PIT; lines, MSIs, irqfd,
+ * ioeventfd; vCPU start-up state). */
 #ifndef VMM_KVM_PRIV_H
 #define VMM_KVM_PRIV_H
 
@@ -42,6 +44,12 @@ typedef struct kvm__host {
 	int has_tss_addr;             /* KVM_CAP_SET_TSS_ADDR */
 	int has_identity_map;         /* KVM_CAP_SET_IDENTITY_MAP_ADDR */
 	struct kvm_cpuid2 *supported; /* KVM_GET_SUPPORTED_CPUID */
+	/* In-kernel interrupt controllers (VMM__CAP_IRQCHIP): KVM_CAP_IRQCHIP,
+	 * PIT2, SIGNAL_MSI, IRQ_ROUTING, IRQFD, IOEVENTFD all present. */
+	int has_irqchip;
+	char irqchip_missing[128];    /* the capabilities lacking, or "" */
+	int has_x2apic_api;           /* KVM_CAP_X2APIC_API */
+	int has_tsc_deadline;         /* KVM_CAP_TSC_DEADLINE_TIMER */
 } kvm__host;
 
 /* Returns the cached probe (probing first if needed); never NULL. */
@@ -59,6 +67,7 @@ typedef struct kvm__vm {
 	pthread_mutex_t lock;                 /* guards the queue */
 	atomic_uint nremoved;
 	struct kvm_userspace_memory_region removed[VMM__MAX_MEMSLOTS];
+	int irqchip;                          /* irqchip_create succeeded */
 } kvm__vm;
 
 /* Carries out queued memslot removals. */
@@ -98,6 +107,7 @@ typedef struct kvm__vcpu {
 	atomic_int running;
 	atomic_int kickers;
 	pthread_t thread;
+	int mp_state_set;             /* irqchip: vcpu->runnable applied */
 } kvm__vcpu;
 
 static inline kvm__vm *kvm__vm_of(const vmm_vm *vm)
@@ -129,7 +139,20 @@ void kvm__kick(vmm_vcpu *vcpu);
 /* cpuid.c: builds the CPUID table for one vCPU from the host's supported
  * list. Returns a malloc'ed table or NULL with the error set. */
 struct kvm_cpuid2 *kvm__cpuid_build(const kvm__host *host, uint32_t vcpu_index,
-				    uint32_t vcpu_count);
+				    uint32_t vcpu_count, int irqchip);
+
+/* irqchip.c: the ops of lib/internal.h's version 2 block, and the start-up
+ * state of a vCPU of an irqchip VM (applied once, before its first
+ * KVM_RUN: vcpu->runnable true -> KVM_MP_STATE_RUNNABLE, false -> wait for
+ * SIPI). */
+uint32_t kvm__caps(vmm_vm *vm);
+int kvm__irqchip_create(vmm_vm *vm);
+int kvm__irq_line(vmm_vm *vm, uint32_t gsi, int level);
+int kvm__msi(vmm_vm *vm, uint64_t addr, uint32_t data);
+int kvm__irqfd(vmm_vm *vm, int fd, uint32_t gsi, int assign);
+int kvm__ioeventfd(vmm_vm *vm, uint64_t addr, uint32_t len, int is_pio,
+		   uint64_t datamatch, int has_datamatch, int fd, int assign);
+int kvm__vcpu_start_state(vmm_vcpu *vcpu, kvm__vcpu *kv);
 
 /* exits.c: KVM exits other than I/O and MMIO. Each fills *exit and returns
  * KVM__EXIT_RETURN, or KVM__EXIT_CONTINUE to re-enter the guest. */

@@ -250,6 +250,8 @@ int kvm__run(vmm_vcpu *vcpu, vmm_exit *exit)
 	int r;
 
 	r = kvm__vm_flush_removed(kvm__vm_of(vcpu->vm));
+	if (r == 0)
+		r = kvm__vcpu_start_state(vcpu, kv);
 	if (r < 0)
 		return r;
 	kv->thread = pthread_self();

@@ -1,7 +1,8 @@
 /* vm.c - kvm VMs and their memory slots.
  *
- * No in-kernel irqchip is created, so every port access (0x20/0xa0 PIC,
- * 0x40 PIT, ...) reaches user space and the library's bus. */
+ * Without VMM_VM_IRQCHIP no in-kernel irqchip is created, so every port
+ * access (0x20/0xa0 PIC, 0x40 PIT, ...) reaches user space and the library's
+ * bus; with it, irqchip.c creates them and they stay in the kernel. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

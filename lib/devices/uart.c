@@ -1,24 +1,40 @@
-/* uart.c - the built-in 16550 UART at 0x3f8..0x3ff, transmit only. The line
- * always reads idle and ready (no receive data, no interrupts). */
+/* uart.c - the built-in 16550A UART at 0x3f8..0x3ff (COM1, IRQ 4): transmit
+ * to an fd or callback, receive what the host feeds with vmm_uart_input,
+ * FIFOs, and the interrupt logic (line status, received data, THR empty;
+ * OUT2 gates the line as on a PC) when the VM has an interrupt controller. */
 #include <errno.h>
 #include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/internal.h"
+#include "lib/platform/platform.h"
 
 #define UART_BASE 0x3f8
 #define UART_LEN 8
+#define UART_GSI 4
 
 enum {
 	REG_THR = 0, REG_IER = 1, REG_IIR = 2, REG_LCR = 3,
 	REG_MCR = 4, REG_LSR = 5, REG_MSR = 6, REG_SCR = 7
 };
 #define LCR_DLAB 0x80
+#define MCR_OUT2 0x08
 #define MCR_LOOP 0x10
+#define IER_RDA 0x01
+#define IER_THRE 0x02
+#define IER_RLS 0x04
 #define IIR_NO_INT 0x01
+#define IIR_RLS 0x06
+#define IIR_RDA 0x04
+#define IIR_THRE 0x02
+#define IIR_FIFO 0xc0
+#define FCR_ENABLE 0x01
+#define FCR_CLEAR_RX 0x02
+#define LSR_DR 0x01
+#define LSR_OE 0x02
 #define LSR_IDLE 0x60      /* THR empty, transmitter empty */
 #define MSR_READY 0xb0     /* DCD, DSR, CTS */
+#define FIFO_LEN 16u       /* what the guest sees with FIFOs enabled */
 
 /* write() to fd without letting a closed pipe raise SIGPIPE in the process:
  * the signal is blocked in this thread and a pending one consumed. */
@@ -61,6 +77,50 @@ static void emit(vmm__uart *u, uint8_t byte)
 		u->fn(u->opaque, &c, 1);
 }
 
+static bool rx_push(vmm__uart *u, uint8_t byte)
+{
+	if (u->rx_count == VMM__UART_RX_SIZE)
+		return false;
+	u->rx[(u->rx_head + u->rx_count++) % VMM__UART_RX_SIZE] = byte;
+	return true;
+}
+
+static uint8_t rx_pop(vmm__uart *u)
+{
+	uint8_t b;
+
+	if (!u->rx_count)
+		return 0;
+	b = u->rx[u->rx_head];
+	u->rx_head = (u->rx_head + 1) % VMM__UART_RX_SIZE;
+	u->rx_count--;
+	return b;
+}
+
+/* The highest-priority pending interrupt, as IIR reports it. */
+static uint8_t pending_iir(const vmm__uart *u)
+{
+	if ((u->ier & IER_RLS) && u->lsr_errors)
+		return IIR_RLS;
+	if ((u->ier & IER_RDA) && u->rx_count)
+		return IIR_RDA;
+	if ((u->ier & IER_THRE) && u->thre_pending)
+		return IIR_THRE;
+	return IIR_NO_INT;
+}
+
+/* Drives IRQ 4 from the interrupt state (under u->lock; the interrupt
+ * controllers' locks come after the device's). */
+static void update_irq(vmm__uart *u)
+{
+	bool level = pending_iir(u) != IIR_NO_INT && (u->mcr & MCR_OUT2);
+
+	if (level == u->irq_level || !u->vm->platform)
+		return;
+	u->irq_level = level;
+	vmm__irq_set(u->vm, UART_GSI, level);
+}
+
 /* In loopback mode MSR reflects MCR: DTR->DSR, RTS->CTS, OUT1->RI, OUT2->DCD. */
 static uint8_t read_msr(const vmm__uart *u)
 {
@@ -70,17 +130,25 @@ static uint8_t read_msr(const vmm__uart *u)
 			 ((u->mcr & 0x04) << 4) | ((u->mcr & 0x08) << 4));
 }
 
-static uint8_t uart_read(const vmm__uart *u, unsigned reg)
+static uint8_t uart_read(vmm__uart *u, unsigned reg)
 {
 	bool dlab = u->lcr & LCR_DLAB;
+	uint8_t v;
 
 	switch (reg) {
-	case REG_THR: return dlab ? u->dll : 0;   /* RBR: no data */
+	case REG_THR: return dlab ? u->dll : rx_pop(u);
 	case REG_IER: return dlab ? u->dlm : u->ier;
-	case REG_IIR: return IIR_NO_INT;
+	case REG_IIR:
+		v = pending_iir(u);
+		if (v == IIR_THRE)
+			u->thre_pending = false;   /* reading IIR takes it */
+		return (uint8_t)(v | ((u->fcr & FCR_ENABLE) ? IIR_FIFO : 0));
 	case REG_LCR: return u->lcr;
 	case REG_MCR: return u->mcr;
-	case REG_LSR: return LSR_IDLE;
+	case REG_LSR:
+		v = (uint8_t)(LSR_IDLE | (u->rx_count ? LSR_DR : 0) | u->lsr_errors);
+		u->lsr_errors = 0;
+		return v;
 	case REG_MSR: return read_msr(u);
 	default: return u->scr;
 	}
@@ -92,21 +160,35 @@ static void uart_write(vmm__uart *u, unsigned reg, uint8_t v)
 
 	switch (reg) {
 	case REG_THR:
-		if (dlab)
+		if (dlab) {
 			u->dll = v;
-		else if (!(u->mcr & MCR_LOOP))
+			break;
+		}
+		if (u->mcr & MCR_LOOP) {
+			if (!rx_push(u, v))
+				u->lsr_errors |= LSR_OE;
+		} else {
 			emit(u, v);
+		}
+		u->thre_pending = true;            /* sent at once: THR empty again */
 		break;
 	case REG_IER:
-		if (dlab)
+		if (dlab) {
 			u->dlm = v;
-		else
-			u->ier = v & 0x0f;
+			break;
+		}
+		if (!(u->ier & IER_THRE) && (v & IER_THRE))
+			u->thre_pending = true;    /* enabling with THR empty interrupts */
+		u->ier = v & 0x0f;
 		break;
-	case REG_IIR: break;  /* FCR: FIFO control accepted, nothing to do */
+	case REG_IIR:                              /* FCR */
+		u->fcr = v & 0xc9;
+		if (v & FCR_CLEAR_RX)
+			u->rx_head = u->rx_count = 0;
+		break;
 	case REG_LCR: u->lcr = v; break;
 	case REG_MCR: u->mcr = v & 0x1f; break;
-	case REG_LSR: case REG_MSR: break;  /* read-only */
+	case REG_LSR: case REG_MSR: break;         /* read-only */
 	default: u->scr = v; break;
 	}
 }
@@ -122,6 +204,7 @@ static int uart_io(void *opaque, vmm_vcpu *vcpu, uint16_t port, uint8_t size,
 		uart_write(u, reg, (uint8_t)*data);
 	else
 		*data = uart_read(u, reg);
+	update_irq(u);
 	pthread_mutex_unlock(&u->lock);
 	return 0;
 }
@@ -132,10 +215,13 @@ int vmm__uart_init(vmm_vm *vm)
 	vmm__uart *u = &vm->uart;
 
 	pthread_mutex_init(&u->lock, NULL);
+	u->vm = vm;
 	u->fd = -1;
 	u->fn = NULL;
 	u->opaque = NULL;
-	u->ier = u->mcr = u->scr = u->dlm = 0;
+	u->ier = u->mcr = u->scr = u->dlm = u->fcr = u->lsr_errors = 0;
+	u->thre_pending = u->irq_level = false;
+	u->rx_head = u->rx_count = 0;
 	u->lcr = 0x03;  /* 8N1 */
 	u->dll = 0x01;  /* 115200 baud */
 	if (vm->config.flags & VMM_VM_NO_UART)
@@ -160,5 +246,27 @@ VMM_API int vmm_uart_output(vmm_vm *vm, int fd, vmm_output_fn fn, void *opaque)
 	vm->uart.fn = fn;
 	vm->uart.opaque = opaque;
 	pthread_mutex_unlock(&vm->uart.lock);
+	return 0;
+}
+
+VMM_API int vmm_uart_input(vmm_vm *vm, const void *buf, size_t len, size_t *accepted)
+{
+	const uint8_t *p = buf;
+	size_t n = 0;
+
+	if (accepted)
+		*accepted = 0;
+	if (!vm || (!buf && len))
+		return vmm__err(VMM_EINVAL, "vmm_uart_input: vm or buf is NULL");
+	if (vm->config.flags & VMM_VM_NO_UART)
+		return vmm__err(VMM_ENOTSUP, "vmm_uart_input: the VM was created with "
+				"VMM_VM_NO_UART");
+	pthread_mutex_lock(&vm->uart.lock);
+	while (n < len && rx_push(&vm->uart, p[n]))
+		n++;
+	update_irq(&vm->uart);
+	pthread_mutex_unlock(&vm->uart.lock);
+	if (accepted)
+		*accepted = n;
 	return 0;
 }

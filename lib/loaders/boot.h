@@ -92,4 +92,32 @@
 #define VMM__MB_HIGH          0x100000ull      /* 1 MiB */
 #define VMM__MB_ADDR_LIMIT    (4ull << 30)     /* everything below 4 GiB */
 
+/* ---- Linux: bzImage 64-bit entry and PVH (lib/loaders/linux*.c) ------------ */
+#define VMM__LX_GDT           0x1000ull        /* null, null, code 0x10, data 0x18, tss 0x20 */
+#define VMM__LX_TSS           0x1080ull        /* 64-bit entry only; PVH's has base 0 */
+#define VMM__LX_SEL_CODE      0x10u            /* __BOOT_CS */
+#define VMM__LX_SEL_DATA      0x18u            /* __BOOT_DS */
+#define VMM__LX_SEL_TSS       0x20u
+#define VMM__LX_GDT_LIMIT     0x2fu
+#define VMM__LX_PML4          0x2000ull        /* identity map of 4 GiB, 2 MiB pages */
+#define VMM__LX_PDPT          0x3000ull
+#define VMM__LX_PD            0x4000ull        /* 4 directories: 0x4000-0x7fff */
+#define VMM__LX_PARAMS        0x8000ull        /* boot_params / hvm_start_info */
+#define VMM__LX_MEMMAP        0x8800ull        /* PVH memory map */
+#define VMM__LX_STACK_TOP     0x1f000ull       /* RSP at entry (the kernel sets its own) */
+#define VMM__LX_CMDLINE       0x20000ull
+#define VMM__LX_CMDLINE_MAX   0x10000u         /* our room for it, NUL included */
+#define VMM__LX_KERNEL        0x100000ull      /* relocatable bzImage load address */
+#define VMM__LX_LOW_END       0x9fc00ull
+#define VMM__LX_BIOS          0xe0000ull       /* reserved: ACPI tables live here */
+#define VMM__LX_HIGH          0x100000ull
+#define VMM__LX_MMIO_LO       0xfec00000ull    /* IOAPIC..4 GiB reserved */
+#define VMM__LX_ECAM          0xe0000000ull    /* = VMM__PCI_ECAM_BASE */
+#define VMM__LX_ECAM_SIZE     0x100000ull
+#define VMM__LX_MMIO_HI       (4ull << 30)
+#define VMM__LX_E820_MAX      128u
+#define VMM__LX_CR0 VMM__B64_CR0
+#define VMM__LX_CR4 VMM__CR4_PAE
+#define VMM__LX_EFER (VMM__EFER_LME | VMM__EFER_LMA)
+
 #endif /* VMM_LOADERS_BOOT_H */

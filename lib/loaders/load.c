@@ -108,6 +108,24 @@ static int check_header(Elf *elf, int cls, size_t len)
 	return check_program_headers(&eh, cls, len);
 }
 
+Elf *vmm__ldr_elf_memory(const uint8_t *data, size_t len)
+{
+	Elf *elf;
+
+	pthread_once(&libelf_once, libelf_init);
+	if (!libelf_ready) {
+		vmm__err(VMM_EINTERNAL, "libelf: version mismatch (%s)", elf_errmsg(-1));
+		return NULL;
+	}
+	elf = elf_memory((char *)data, len);
+	if (!elf || elf_kind(elf) != ELF_K_ELF) {
+		vmm__err(VMM_EBADIMAGE, "malformed ELF image (libelf: %s)", elf_errmsg(-1));
+		elf_end(elf);
+		return NULL;
+	}
+	return elf;
+}
+
 static int load_elf_image(vmm_vm *vm, vmm__ldr_image *img)
 {
 	int cls = img->data[EI_CLASS], rc;
@@ -204,7 +222,7 @@ static int open_error(const char *path, int err)
 }
 
 /* Reads the whole file; *out is malloc'ed. */
-static int read_file(const char *path, uint8_t **out, size_t *len)
+int vmm__ldr_read_file(const char *path, uint8_t **out, size_t *len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
@@ -253,7 +271,7 @@ VMM_API int vmm_load_elf(vmm_vm *vm, const char *path, const char *cmdline)
 		return rc;
 	if (!path)
 		return vmm__err(VMM_EINVAL, "vmm_load_elf: path is NULL");
-	rc = read_file(path, &data, &len);
+	rc = vmm__ldr_read_file(path, &data, &len);
 	if (rc)
 		return rc;
 	rc = load_image(vm, data, len, cmdline);

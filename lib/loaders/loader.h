@@ -68,6 +68,13 @@ int vmm__ldr_set_state(vmm_vm *vm, uint32_t index, vmm__ldr_state_fn fn,
 /* "64 MiB", "512 KiB", "4100 bytes": the largest unit that is exact. */
 const char *vmm__ldr_size_str(uint64_t bytes, char *buf, size_t len);
 
+/* ---- load.c ---------------------------------------------------------------- */
+/* Reads a whole regular file (<= 4 GiB) into malloc'ed *out. */
+int vmm__ldr_read_file(const char *path, uint8_t **out, size_t *len);
+/* libelf over an image in memory (read in place), or NULL with the error
+ * set. Release with elf_end. */
+Elf *vmm__ldr_elf_memory(const uint8_t *data, size_t len);
+
 /* ---- elf64.c / multiboot.c ----------------------------------------------- */
 int vmm__load_elf64(vmm_vm *vm, Elf *elf, vmm__ldr_image *img);
 /* elf is NULL for a non-ELF image (then the header must have flag 16). */

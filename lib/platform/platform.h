@@ -67,6 +67,25 @@ int vmm__irq_set(vmm_vm *vm, uint32_t gsi, int level);
  * mode, trigger). ops->msi in-kernel, else the core's APIC bus. */
 int vmm__msi_send(vmm_vm *vm, uint64_t addr, uint32_t data);
 
+/* ---- Eventfd bindings served by the backend (lib/platform/eventfd.c) ------
+ * irqfd: every write to eventfd fd pulses gsi, without a trip through user
+ * space. ioeventfd: a guest write to a port or MMIO address (of len bytes,
+ * 0 any; equal to datamatch if has_datamatch) signals fd instead of exiting
+ * and is not seen by the bus. VMM_ENOTSUP where the backend lacks them (emu):
+ * callers then use vmm__irq_set() and a bus device. Any thread. */
+int vmm__irqfd_add(vmm_vm *vm, int fd, uint32_t gsi);
+int vmm__irqfd_remove(vmm_vm *vm, int fd, uint32_t gsi);
+typedef struct vmm__ioeventfd {
+	uint64_t addr;
+	uint32_t len;
+	int is_pio;
+	uint64_t datamatch;
+	int has_datamatch;
+	int fd;
+} vmm__ioeventfd;
+int vmm__ioeventfd_add(vmm_vm *vm, const vmm__ioeventfd *e);
+int vmm__ioeventfd_remove(vmm_vm *vm, const vmm__ioeventfd *e);
+
 /* ---- The core's interrupt controllers (no VMM__CAP_IRQCHIP) --------------- */
 /* APIC bus: delivers one interrupt message to the local APICs it names.
  * dest is an APIC ID (physical, 0xff broadcast) or a logical mask.
@@ -93,8 +112,26 @@ void vmm__pic_set_irq(vmm_vm *vm, unsigned irq, int level);
 bool vmm__pic_has_intr(vmm_vm *vm);
 uint8_t vmm__pic_inta(vmm_vm *vm);   /* the vector; spurious 7/15 as 8259A */
 /* The PIC's output changed: the LAPIC of vCPU 0 sees it on LINT0 (ExtINT,
- * virtual wire), or the CPU directly when that APIC is disabled. */
+ * virtual wire), or the CPU directly when that APIC is disabled. pic.c
+ * calls it with the PIC lock released; the receiver reads the new level
+ * with vmm__pic_has_intr. */
 void vmm__pic_output_changed(vmm_vm *vm);
+
+/* ---- The legacy devices (one file each; init/fini from the device table) - */
+int vmm__pic_init(vmm_vm *vm);       /* pic.c: 0x20-0x21, 0xa0-0xa1, 0x4d0-0x4d1 */
+void vmm__pic_fini(vmm_vm *vm);
+int vmm__pit_init(vmm_vm *vm);       /* pit.c: 0x40-0x43, 0x61; GSI 0 */
+void vmm__pit_fini(vmm_vm *vm);
+int vmm__rtc_init(vmm_vm *vm);       /* rtc.c: 0x70-0x71; GSI 8 */
+void vmm__rtc_fini(vmm_vm *vm);
+/* Port 0x70 bit 7 as the guest last wrote it: NMIs are masked. */
+bool vmm__rtc_nmi_masked(vmm_vm *vm);
+/* ACPI PM timer (pmtimer.c): 24-bit, 3.579545 MHz, at ICH9's PMBASE 0x600 +
+ * 8 (the FADT's PM_TMR_BLK; TMR_VAL_EXT = 0). */
+#define VMM__PMTIMER_PORT 0x608
+#define VMM__PMTIMER_HZ 3579545ull
+int vmm__pmtimer_init(vmm_vm *vm);
+void vmm__pmtimer_fini(vmm_vm *vm);
 
 /* ---- What a software backend asks at instruction boundaries --------------
  * vcpu->intr_attention is nonzero when something may be pending for the
@@ -123,13 +160,43 @@ void vmm__vcpu_wait(vmm_vcpu *vcpu, uint64_t deadline_ns);
 void vmm__vcpu_wake(vmm_vcpu *vcpu);
 
 /* Local APIC registers for a software backend. MSR 0x1b (APIC_BASE), 0x6e0
- * (TSC_DEADLINE), 0x800-0x8ff (x2APIC). Returns 0, or -1 for #GP. */
+ * (TSC_DEADLINE), 0x800-0x8ff (x2APIC). Returns 0, or -1 for #GP. The
+ * TSC_DEADLINE value crosses in host TSC units (rdtsc): the backend adds or
+ * subtracts its guest TSC offset (0 stays 0, disarmed). */
 bool vmm__lapic_msr_is_ours(uint32_t msr);
 int vmm__lapic_msr_read(vmm_vcpu *vcpu, uint32_t msr, uint64_t *value);
 int vmm__lapic_msr_write(vmm_vcpu *vcpu, uint32_t msr, uint64_t value);
 /* CR8 is TPR[7:4]. */
 uint8_t vmm__lapic_get_cr8(vmm_vcpu *vcpu);
 void vmm__lapic_set_cr8(vmm_vcpu *vcpu, uint8_t cr8);
+
+/* ---- The VM's platform state -------------------------------------------- */
+typedef struct vmm__timer_svc {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;         /* head changed, or stop */
+	pthread_cond_t idle;         /* a callback returned */
+	vmm__timer *head;            /* armed timers by deadline */
+	vmm__timer *running;         /* callback in progress, or NULL */
+	pthread_t thread;
+	bool stop, started;
+} vmm__timer_svc;
+int vmm__timer_svc_start(vmm__timer_svc *svc);
+void vmm__timer_svc_stop(vmm__timer_svc *svc);
+
+/* Each device's state is its own file's; NULL when absent (in the kernel,
+ * or not configured). */
+struct vmm__platform {
+	vmm__timer_svc timers;
+	struct vmm__pic *pic;
+	struct vmm__ioapic *ioapic;
+	struct vmm__pit *pit;
+	struct vmm__rtc *rtc;
+	struct vmm__pmtimer *pmtimer;
+	struct vmm__fw_cfg *fw_cfg;
+	struct vmm__acpi_pm *acpi_pm;
+	struct vmm__pci *pci;
+	struct vmm_virtio_dev *virtio;  /* list of virtio devices */
+};
 
 /* ---- Lifecycle (lib/platform/platform.c) --------------------------------
  * Called by vm.c when the VM config has VMM_VM_IRQCHIP: creates the timer

@@ -3,7 +3,7 @@
  * each compared exactly with what it must do.
  *
  *   conform [--backend NAME] [--guests DIR] [--manifest FILE] [--only LIST]
- *           [--list] [--verbose]
+ *           [--list] [--verbose] [--tolerance PCT]
  *
  * One line per case: "PASS emu/arith", "FAIL emu/arith: <why>", or
  * "NOT RUN kvm/arith: <why>" when the backend is unusable here or the case
@@ -48,14 +48,17 @@ typedef struct config {
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: conform [--backend NAME] [--guests DIR] [--manifest FILE]\n"
-		   "               [--only NAME,...] [--list] [--verbose]\n"
+		   "               [--only NAME,...] [--list] [--verbose] [--tolerance PCT]\n"
 		   "Runs every guest of the manifest and every host test on every\n"
 		   "backend (or only NAME) and compares the results exactly.\n"
 		   "  --guests DIR     guest images NAME.elf (default build/guests)\n"
 		   "  --manifest FILE  guest list (default tests/guests/manifest)\n"
 		   "  --only LIST      only these guests/host tests, e.g. arith,kick\n"
 		   "  --list           list backends, guests and host tests; run nothing\n"
-		   "  --verbose        also print the time each case took\n");
+		   "  --verbose        also print the time each case took\n"
+		   "  --tolerance PCT  timing tolerance the interrupt guests apply to\n"
+		   "                   rates against the host clock (default 5; more\n"
+		   "                   for hosts on emulated time)\n");
 }
 
 static int parse_args(int argc, char **argv, config *cfg)
@@ -64,14 +67,16 @@ static int parse_args(int argc, char **argv, config *cfg)
 		{ "backend", required_argument, 0, 'b' }, { "guests", required_argument, 0, 'g' },
 		{ "manifest", required_argument, 0, 'm' }, { "only", required_argument, 0, 'o' },
 		{ "list", no_argument, 0, 'l' }, { "verbose", no_argument, 0, 'v' },
-		{ "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+		{ "help", no_argument, 0, 'h' }, { "tolerance", required_argument, 0, 't' },
+		{ 0, 0, 0, 0 },
 	};
 	int c;
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->opts.guest_dir = "build/guests";
 	cfg->manifest = "tests/guests/manifest";
-	while ((c = getopt_long(argc, argv, "b:g:m:o:lvh", longopts, NULL)) != -1) {
+	cfg->opts.tolerance = 5;
+	while ((c = getopt_long(argc, argv, "b:g:m:o:lvht:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'b': cfg->backend = optarg; break;
 		case 'g': cfg->opts.guest_dir = optarg; break;
@@ -79,6 +84,13 @@ static int parse_args(int argc, char **argv, config *cfg)
 		case 'o': cfg->only = optarg; break;
 		case 'l': cfg->list = 1; break;
 		case 'v': cfg->opts.verbose = 1; break;
+		case 't':
+			cfg->opts.tolerance = (uint32_t)strtoul(optarg, NULL, 10);
+			if (cfg->opts.tolerance < 1 || cfg->opts.tolerance > 100) {
+				fprintf(stderr, "conform: --tolerance wants 1..100\n");
+				return -1;
+			}
+			break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
 		}

@@ -20,6 +20,10 @@
  * case's result line ("PASS emu/paging (note: ...)"). Guests use it to say
  * which optional checks they skipped; without a runner the bytes are dropped.
  *
+ * UTC port 0x50c (device "utc"): IN of size 4 returns the host's
+ * CLOCK_REALTIME seconds since 1970 (UTC), low 32 bits; other accesses are
+ * ignored (reads all ones).
+ *
  * MMIO device, 0xd0000000, 0x1000 bytes; accesses of 1, 2, 4 or 8 bytes
  * that stay inside one of these areas:
  *  0x000-0x7ff STORE plain storage: reads return what was written. Byte i
@@ -29,6 +33,23 @@
  *  0xf00 (8)   COUNT number of accesses to STORE, XOR and ID so far.
  *  0xf08 (8)   LAST  the last such access: offset << 16 | size << 8 | is_write.
  *  0xf10 (8)   ID    reads TESTDEV_MMIO_ID; writes are ignored (but counted).
+ *
+ * Interrupt device "irq", ports 0x520-0x52f (for VMs with VMM_VM_IRQCHIP):
+ *  0x520 CLOCK  IN (size 4): host CLOCK_MONOTONIC in microseconds since the
+ *               device was attached, truncated to 32 bits.
+ *  0x524 TOL    IN (size 1): the timing tolerance in percent guests apply
+ *               to rates measured against CLOCK (5 natively; the runner's
+ *               --tolerance for hosts on emulated time). Never printed.
+ *  0x525 LINE   OUT (size 1): vmm_irq_line(gsi = value & 0x1f,
+ *               level = value >> 7).
+ *  0x526 STATUS IN (size 1): 0 if the last LINE or MSI call returned 0,
+ *               else 1.
+ *  0x527 STORM  OUT (size 1): nonzero starts a host thread sending the
+ *               latched MSI (data, address) in a tight loop until 0 is written (or the VM
+ *               ends); IN returns 1 if that thread sent at least one.
+ *  0x528 MSIDAT OUT (size 4): latches the MSI data word.
+ *  0x52c MSIADR OUT (size 4): vmm_msi_send(value, latched data); the
+ *               value is also latched as the storm's address.
  */
 #ifndef TESTDEV_H
 #define TESTDEV_H
@@ -43,6 +64,7 @@
 #define TESTDEV_PIO_COUNT 0x507
 #define TESTDEV_PIO_XOR 0x5a5a5a5au
 #define TESTDEV_NOTE_PORT 0x508
+#define TESTDEV_UTC_PORT 0x50c
 
 #define TESTDEV_MMIO_BASE 0xd0000000ull
 #define TESTDEV_MMIO_LEN 0x1000
@@ -53,6 +75,16 @@
 #define TESTDEV_MMIO_LAST 0xf08
 #define TESTDEV_MMIO_ID 0xf10
 #define TESTDEV_MMIO_XOR 0xa5
+#define TESTDEV_IRQ_BASE 0x520
+#define TESTDEV_IRQ_LEN 16
+#define TESTDEV_IRQ_CLOCK 0x520
+#define TESTDEV_IRQ_TOL 0x524
+#define TESTDEV_IRQ_LINE 0x525
+#define TESTDEV_IRQ_STATUS 0x526
+#define TESTDEV_IRQ_STORM 0x527
+#define TESTDEV_IRQ_MSIDAT 0x528
+#define TESTDEV_IRQ_MSIADR 0x52c
+
 #define TESTDEV_MMIO_ID_VALUE 0x4d4d494f54455354ull  /* "TSETOIMM" */
 
 static inline uint32_t testdev_seq(uint32_t n)

@@ -234,8 +234,10 @@ static void test_other_ends(void **state)
 {
 	expect_end(VMM_EXIT_SHUTDOWN, 0, VMM_END_SHUTDOWN, "triple fault");
 	expect_end(VMM_EXIT_SYSTEM_EVENT, VMM_EVENT_POWEROFF, VMM_END_POWEROFF, "power off");
-	expect_end(VMM_EXIT_SYSTEM_EVENT, VMM_EVENT_RESET, VMM_END_UNHANDLED,
-		   "system event 2 (reset)");
+	expect_end(VMM_EXIT_SYSTEM_EVENT, VMM_EVENT_RESET, VMM_END_RESET,
+		   "reboot requested");
+	expect_end(VMM_EXIT_SYSTEM_EVENT, VMM_EVENT_CRASH, VMM_END_UNHANDLED,
+		   "system event 3 (crash)");
 	expect_end(VMM_EXIT_HYPERCALL, 0, VMM_END_UNHANDLED, "exit 5 (hypercall)");
 	expect_end(VMM_EXIT_FAIL_ENTRY, 0, VMM_END_UNHANDLED, "exit 8 (fail entry)");
 	expect_end(VMM_EXIT_NONE, 0, VMM_END_UNHANDLED, "exit 0 (none)");

@@ -146,8 +146,8 @@ static void test_dlab_and_registers(void **state)
 	out8(f, COM1 + 0, 'Q');
 	assert_int_equal(f->calls, 1);
 	assert_memory_equal(f->out, "Q", 1);
-	out8(f, COM1 + 2, 0xc7);          /* FCR accepted */
-	assert_int_equal(in8(f, COM1 + 2), 0x01);
+	out8(f, COM1 + 2, 0xc7);          /* FCR: FIFOs on (IIR bits 7:6) */
+	assert_int_equal(in8(f, COM1 + 2), 0xc1);
 	assert_int_equal(in8(f, COM1 + 5), 0x60);
 	assert_int_equal(in8(f, COM1 + 6), 0xb0);
 	out8(f, COM1 + 7, 0xa5);
@@ -167,6 +167,38 @@ static void test_loopback(void **state)
 	assert_int_equal(f->calls, 0);
 	out8(f, COM1 + 4, 0x03);
 	assert_int_equal(in8(f, COM1 + 6), 0xb0);
+}
+
+/* Host input reaches the receiver; IIR reports data, then THR empty. */
+static void test_input_and_interrupt_ids(void **state)
+{
+	fixture *f = *state;
+	size_t took = 0;
+
+	out8(f, COM1 + 2, 0x01);                    /* FIFOs on */
+	assert_int_equal(vmm_uart_input(f->vm, "hi", 2, &took), 0);
+	assert_int_equal(took, 2);
+	assert_int_equal(in8(f, COM1 + 5), 0x61);   /* DR */
+	assert_int_equal(in8(f, COM1 + 2), 0xc1);   /* no interrupts enabled */
+	out8(f, COM1 + 1, 0x03);                    /* RDA and THRE */
+	assert_int_equal(in8(f, COM1 + 2), 0xc4);   /* data first */
+	assert_int_equal(in8(f, COM1 + 0), 'h');
+	assert_int_equal(in8(f, COM1 + 0), 'i');
+	assert_int_equal(in8(f, COM1 + 5), 0x60);
+	assert_int_equal(in8(f, COM1 + 2), 0xc2);   /* then THR empty, taken by reading */
+	assert_int_equal(in8(f, COM1 + 2), 0xc1);
+	out8(f, COM1 + 0, 'x');                     /* a transmit empties THR again */
+	assert_int_equal(in8(f, COM1 + 2), 0xc2);
+	/* The buffer is bounded: the rest is refused, not lost silently. */
+	{
+		static char big[5000];
+
+		assert_int_equal(vmm_uart_input(f->vm, big, sizeof(big), &took), 0);
+		assert_int_equal(took, VMM__UART_RX_SIZE);
+	}
+	out8(f, COM1 + 2, 0x03);                    /* clear the receive FIFO */
+	assert_int_equal(in8(f, COM1 + 5) & 1, 0);
+	assert_int_equal(vmm_uart_input(NULL, "x", 1, NULL), VMM_EINVAL);
 }
 
 static void test_no_uart_flag(void **state)
@@ -192,6 +224,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_closed_pipe_does_not_kill, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dlab_and_registers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loopback, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_input_and_interrupt_ids, setup, teardown),
 		cmocka_unit_test(test_no_uart_flag),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,6 +15,11 @@
 #define CONFORM_MAX_KNOWN 4
 #define CONFORM_DEV_PIO (1u << 0)
 #define CONFORM_DEV_MMIO (1u << 1)
+#define CONFORM_DEV_IRQ (1u << 2)       /* the interrupt device; implies irqchip */
+#define CONFORM_OPT_IRQCHIP (1u << 3)   /* VM flag VMM_VM_IRQCHIP */
+#define CONFORM_OPT_SIPI (1u << 4)      /* APs wait for INIT/SIPI; implies irqchip */
+#define CONFORM_NEEDS_IRQCHIP (CONFORM_DEV_IRQ | CONFORM_OPT_IRQCHIP | CONFORM_OPT_SIPI)
+#define CONFORM_DEV_UTC (1u << 5)       /* host UTC seconds port */
 
 /* ---- manifest.c ------------------------------------------------------------ */
 typedef struct conform_known {
@@ -61,10 +66,23 @@ typedef struct testdev {
 	uint64_t mmio_count, mmio_last;
 	char note[512];                            /* note port bytes */
 	size_t note_len;
+	/* interrupt device */
+	vmm_vm *vm;
+	uint32_t tolerance;                        /* percent, TESTDEV_IRQ_TOL */
+	double t0;                                 /* CLOCK origin, seconds */
+	uint32_t msi_data, msi_addr;
+	uint8_t status;
+	atomic_int storm_run, storm_sent;
+	int storm_started;
+	pthread_t storm_tid;
 } testdev;
 
 void testdev_init(testdev *d);
 void testdev_fini(testdev *d);
+/* irqdev.c: registers the interrupt device (CONFORM_DEV_IRQ). */
+int testdev_irq_attach(testdev *d, vmm_vm *vm);
+/* Stops the interrupt device's host thread; before the VM is destroyed. */
+void testdev_stop(testdev *d);
 /* Registers the note port and the devices named in mask (CONFORM_DEV_*). */
 int testdev_attach(testdev *d, vmm_vm *vm, uint32_t mask);
 /* The notes as "a; b", or "" if none. */
@@ -101,6 +119,7 @@ int watchdog_stop(watchdog *w);
 typedef struct conform_opts {
 	const char *guest_dir;   /* build/guests */
 	int verbose;
+	uint32_t tolerance;      /* percent for timing checks (testdev TOL) */
 } conform_opts;
 
 enum { OUTCOME_PASS, OUTCOME_FAIL, OUTCOME_SKIP };

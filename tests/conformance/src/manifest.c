@@ -87,6 +87,14 @@ static int parse_devices(const char *s, uint32_t *mask)
 			*mask |= CONFORM_DEV_PIO;
 		else if (strcmp(tok, "mmio") == 0)
 			*mask |= CONFORM_DEV_MMIO;
+		else if (strcmp(tok, "irq") == 0)
+			*mask |= CONFORM_DEV_IRQ;
+		else if (strcmp(tok, "irqchip") == 0)
+			*mask |= CONFORM_OPT_IRQCHIP;
+		else if (strcmp(tok, "sipi") == 0)
+			*mask |= CONFORM_OPT_SIPI;
+		else if (strcmp(tok, "utc") == 0)
+			*mask |= CONFORM_DEV_UTC;
 		else
 			return -1;
 	}
@@ -157,7 +165,8 @@ static int parse_guest(conform_manifest *m, char *args, const char *path, unsign
 	if (parse_u32(w[5], &c->timeout_s, 1, 3600))
 		return bad(path, line, "bad timeout (seconds)", w[5]);
 	if (parse_devices(w[6], &c->devices))
-		return bad(path, line, "bad devices (pio, mmio or -)", w[6]);
+		return bad(path, line, "bad devices (pio, mmio, irq, irqchip, sipi, utc or -)",
+			   w[6]);
 	if (rest && strlen(rest) >= sizeof(c->cmdline))
 		return bad(path, line, "command line too long", NULL);
 	snprintf(c->cmdline, sizeof(c->cmdline), "%s", rest ? rest : "");

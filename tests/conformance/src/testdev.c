@@ -5,6 +5,7 @@
  * that names it), so a backend that splits or widens accesses is caught. */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "tests/conformance/src/conform.h"
 #include "tests/guests/testdev.h"
@@ -174,6 +175,19 @@ static int on_mmio(void *opaque, vmm_vcpu *vcpu, uint64_t addr, uint8_t size,
 	return rc;
 }
 
+/* Host UTC seconds (CLOCK_REALTIME), low 32 bits, for the rtc guest. */
+static int on_utc(void *opaque, vmm_vcpu *vcpu, uint16_t port, uint8_t size,
+		  uint8_t is_write, uint32_t *data)
+{
+	struct timespec ts;
+
+	if (is_write || port != TESTDEV_UTC_PORT || size != 4)
+		return 0;                    /* ignored; reads stay all ones */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	*data = (uint32_t)ts.tv_sec;
+	return 0;
+}
+
 int testdev_attach(testdev *d, vmm_vm *vm, uint32_t mask)
 {
 	int rc = vmm_pio_register(vm, TESTDEV_NOTE_PORT, 1, on_note, d);
@@ -182,5 +196,9 @@ int testdev_attach(testdev *d, vmm_vm *vm, uint32_t mask)
 		rc = vmm_pio_register(vm, TESTDEV_PIO_BASE, TESTDEV_PIO_LEN, on_pio, d);
 	if (rc == 0 && (mask & CONFORM_DEV_MMIO))
 		rc = vmm_mmio_register(vm, TESTDEV_MMIO_BASE, TESTDEV_MMIO_LEN, on_mmio, d);
+	if (rc == 0 && (mask & CONFORM_DEV_IRQ))
+		rc = testdev_irq_attach(d, vm);
+	if (rc == 0 && (mask & CONFORM_DEV_UTC))
+		rc = vmm_pio_register(vm, TESTDEV_UTC_PORT, 4, on_utc, d);
 	return rc;
 }

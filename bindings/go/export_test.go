@@ -1,0 +1,4 @@
+package vmm
+
+// KickSignal exposes kickSignal to the tests.
+var KickSignal = kickSignal

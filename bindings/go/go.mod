@@ -1,0 +1,3 @@
+module libvmm.dev/vmm
+
+go 1.19

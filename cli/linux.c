@@ -1,0 +1,86 @@
+/* linux.c - `vmm run --kernel`: a Linux VM on the PC platform: the kernel,
+ * initrd and command line, virtio disks and entropy, and the host's stdin
+ * typed into the serial console. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/linux.h"
+
+/* "FILE" or "FILE,ro" (a path may contain commas: only a final ",ro" counts). */
+static int add_disk(vmm_vm *vm, const char *arg, char *err, size_t errlen)
+{
+	vmm_blk_config c = VMM_BLK_CONFIG_INIT;
+	char path[4096];
+	size_t n = strlen(arg);
+
+	if (n >= sizeof(path))
+		return snprintf(err, errlen, "--disk %.64s...: path too long", arg), -1;
+	memcpy(path, arg, n + 1);
+	if (n > 3 && !strcmp(path + n - 3, ",ro")) {
+		path[n - 3] = 0;
+		c.flags = VMM_BLK_READONLY;
+	}
+	c.path = path;
+	if (vmm_virtio_blk_add(vm, &c) != 0)
+		return snprintf(err, errlen, "--disk %.200s: %s", arg, vmm_last_error()), -1;
+	return 0;
+}
+
+int cli_linux_setup(vmm_vm *vm, const cli_run_opts *o, char *err, size_t errlen)
+{
+	vmm_linux_options lo = VMM_LINUX_OPTIONS_INIT;
+
+	for (uint32_t i = 0; i < o->ndisks; i++)
+		if (add_disk(vm, o->disks[i], err, errlen))
+			return -1;
+	if (o->rng && vmm_virtio_rng_add(vm) != 0)
+		return snprintf(err, errlen, "--rng: %s", vmm_last_error()), -1;
+	lo.kernel = o->kernel;
+	lo.initrd = o->initrd;
+	lo.cmdline = o->cmdline ? o->cmdline : "console=ttyS0";
+	if (vmm_load_linux(vm, &lo) != 0)
+		return snprintf(err, errlen, "%.200s: %s", o->kernel, vmm_last_error()), -1;
+	return 0;
+}
+
+/* stdin -> COM1: a thread of the vmm command (not of the library). It
+ * waits while the guest has not taken earlier input. */
+static void *stdin_pump(void *arg)
+{
+	vmm_vm *vm = arg;
+	char buf[256];
+
+	for (;;) {
+		ssize_t n = read(0, buf, sizeof(buf));
+		size_t done = 0;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return NULL;
+		while (done < (size_t)n) {
+			size_t took = 0;
+
+			if (vmm_uart_input(vm, buf + done, (size_t)n - done, &took) != 0)
+				return NULL;
+			done += took;
+			if (!took)
+				usleep(10000);
+		}
+	}
+}
+
+void cli_linux_stdin(vmm_vm *vm)
+{
+	pthread_t t;
+	pthread_attr_t attr;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	/* The process exits when the run ends; a read() blocked here with it. */
+	pthread_create(&t, &attr, stdin_pump, vm);
+	pthread_attr_destroy(&attr);
+}

@@ -1,0 +1,13 @@
+/* linux.h - `vmm run --kernel` (cli/linux.c). */
+#ifndef VMM_CLI_LINUX_H
+#define VMM_CLI_LINUX_H
+
+#include "cli/args.h"
+#include "vmm.h"
+
+/* Disks, rng, then the kernel; -1 with err set. */
+int cli_linux_setup(vmm_vm *vm, const cli_run_opts *o, char *err, size_t errlen);
+/* Starts forwarding the process's stdin to the guest's COM1. */
+void cli_linux_stdin(vmm_vm *vm);
+
+#endif

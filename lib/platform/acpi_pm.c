@@ -1,0 +1,123 @@
+/* acpi_pm.c - ACPI fixed hardware in the core: the PM1a event block
+ * (status, write 1 to clear; enable) and control block at VMM__ACPI_PM_BASE,
+ * and the reset register at 0xcf9 (reached through pci.c). SCI_EN reads as 1 (there is no SMM to
+ * hand over from). A write of SLP_EN with SLP_TYP = S5 powers the VM off;
+ * a write of 0x06 (or any value with RST_CPU, bit 2) to 0xcf9 resets it. */
+#include <stdlib.h>
+
+#include "lib/platform/acpi.h"
+#include "lib/platform/platform.h"
+
+#define PM1_LEN 6                  /* status 0-1, enable 2-3, control 4-5 */
+#define SCI_EN 0x0001u
+#define SLP_TYP_SHIFT 10
+#define SLP_EN 0x2000u
+#define RST_CPU 0x04u
+
+typedef struct vmm__acpi_pm {
+	pthread_mutex_t lock;
+	uint16_t sts, en, cnt;
+} vmm__acpi_pm;
+
+static uint8_t reg_byte(const vmm__acpi_pm *pm, unsigned off)
+{
+	uint16_t r = off < 2 ? pm->sts : off < 4 ? pm->en : (uint16_t)(pm->cnt | SCI_EN);
+
+	return (uint8_t)(r >> (8 * (off & 1)));
+}
+
+/* Applies one written byte; returns 1 when it starts S5. */
+static int write_byte(vmm__acpi_pm *pm, unsigned off, uint8_t v)
+{
+	unsigned sh = 8 * (off & 1);
+	uint16_t mask = (uint16_t)(0xffu << sh), val = (uint16_t)(v << sh);
+
+	if (off < 2) {
+		pm->sts &= (uint16_t)~val;          /* write 1 to clear */
+	} else if (off < 4) {
+		pm->en = (uint16_t)((pm->en & ~mask) | val);
+	} else {
+		uint16_t cnt = (uint16_t)((pm->cnt & ~mask) | val);
+
+		pm->cnt = cnt & (uint16_t)~SLP_EN;  /* SLP_EN reads as 0 */
+		if ((cnt & SLP_EN) &&
+		    ((cnt >> SLP_TYP_SHIFT) & 7) == VMM__ACPI_SLP_TYP_S5)
+			return 1;
+	}
+	return 0;
+}
+
+static int system_event(vmm_vcpu *vcpu, uint32_t type)
+{
+	vcpu->exit.reason = VMM_EXIT_SYSTEM_EVENT;
+	vcpu->exit.system_event.type = type;
+	vcpu->exit.system_event.data = 0;
+	return 1;                           /* VMM__BUS_STOP-style: built-in device */
+}
+
+static int pm1_io(void *opaque, vmm_vcpu *vcpu, uint16_t port, uint8_t size,
+		  uint8_t is_write, uint32_t *data)
+{
+	vmm__acpi_pm *pm = opaque;
+	unsigned off = port - VMM__ACPI_PM1_EVT;
+	int off_now = 0;
+
+	pthread_mutex_lock(&pm->lock);
+	if (!is_write)
+		*data = 0;
+	for (unsigned i = 0; i < size; i++) {
+		if (off + i >= PM1_LEN) {
+			if (!is_write)
+				*data |= 0xffu << (8 * i);    /* past the block floats high */
+			continue;
+		}
+		if (is_write)
+			off_now |= write_byte(pm, off + i, (uint8_t)(*data >> (8 * i)));
+		else
+			*data |= (uint32_t)reg_byte(pm, off + i) << (8 * i);
+	}
+	pthread_mutex_unlock(&pm->lock);
+	return off_now ? system_event(vcpu, VMM_EVENT_POWEROFF) : 0;
+}
+
+/* 0xcf9 shares 0xcf8-0xcff with PCI configuration: pci.c passes byte
+ * accesses to it here. */
+int vmm__acpi_reset_io(vmm_vcpu *vcpu, uint8_t is_write, uint32_t *data)
+{
+	if (!is_write) {
+		*data = 0;
+		return 0;
+	}
+	return (*data & RST_CPU) ? system_event(vcpu, VMM_EVENT_RESET) : 0;
+}
+
+static void acpi_pm_fini(vmm_vm *vm)
+{
+	vmm__acpi_pm *pm = vm->platform->acpi_pm;
+
+	if (!pm)
+		return;
+	pthread_mutex_destroy(&pm->lock);
+	free(pm);
+	vm->platform->acpi_pm = NULL;
+}
+
+int vmm__acpi_pm_init(vmm_vm *vm)
+{
+	vmm__acpi_pm *pm = calloc(1, sizeof(*pm));
+	int rc;
+
+	if (!pm)
+		return vmm__err(VMM_ENOMEM, "acpi: out of memory");
+	pthread_mutex_init(&pm->lock, NULL);
+	vm->platform->acpi_pm = pm;
+	rc = vmm__pio_register_internal(vm, VMM__ACPI_PM1_EVT, PM1_LEN, pm1_io, pm);
+	if (rc)
+		acpi_pm_fini(vm);
+	return rc;
+}
+
+void vmm__acpi_pm_fini(vmm_vm *vm)
+{
+	acpi_pm_fini(vm);
+}

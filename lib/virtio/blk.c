@@ -1,0 +1,298 @@
+/* blk.c - virtio-blk (virtio 1.2, 5.2) over a raw image: read, write, flush
+ * (fdatasync), GET_ID, discard (hole punch) and write-zeroes, each request
+ * checked against the disk's size and mode, run on the disk's I/O thread
+ * straight between the image and guest memory (preadv/pwritev). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "lib/platform/platform.h"
+#include "lib/virtio/iothread.h"
+#include "lib/virtio/virtio_pci.h"
+
+enum { T_IN = 0, T_OUT = 1, T_FLUSH = 4, T_GET_ID = 8, T_DISCARD = 11, T_WZ = 13 };
+enum { S_OK = 0, S_IOERR = 1, S_UNSUPP = 2 };
+#define F_SEG_MAX (1ull << 2)
+#define F_RO (1ull << 5)
+#define F_BLK_SIZE (1ull << 6)
+#define F_FLUSH (1ull << 9)
+#define F_DISCARD (1ull << 13)
+#define F_WRITE_ZEROES (1ull << 14)
+#define SECTOR 512ull
+#define MAX_SEGS 32u                /* discard / write-zeroes segments */
+#define CONFIG_LEN 60u
+#define ID_LEN 20u
+
+typedef struct blk {
+	vmm_virtio_dev *dev;
+	vmm_virtio_ops ops;
+	vmm__iothread io;
+	int fd;
+	bool ro;
+	uint64_t sectors;
+	char serial[ID_LEN];
+	uint8_t config[CONFIG_LEN];
+} blk;
+
+static atomic_uint disk_count;
+
+/* iovecs for [off, off+len) of a buffer list. */
+static int iov_of(const vmm__vq_buf *b, unsigned n, uint64_t off, uint64_t len,
+		  struct iovec *iov)
+{
+	int k = 0;
+
+	for (unsigned i = 0; i < n && len; i++) {
+		uint64_t take;
+
+		if (off >= b[i].len) {
+			off -= b[i].len;
+			continue;
+		}
+		take = b[i].len - off < len ? b[i].len - off : len;
+		iov[k++] = (struct iovec){ b[i].hva + off, (size_t)take };
+		len -= take;
+		off = 0;
+	}
+	return k;
+}
+
+/* Whole transfer or failure; retries short transfers and EINTR. */
+static int rw_all(blk *d, bool write, struct iovec *iov, int n, uint64_t pos)
+{
+	while (n > 0) {
+		ssize_t got = write ? pwritev(d->fd, iov, n, (off_t)pos) :
+				      preadv(d->fd, iov, n, (off_t)pos);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			return S_IOERR;
+		pos += (uint64_t)got;
+		while (n > 0 && (size_t)got >= iov->iov_len) {
+			got -= (ssize_t)iov->iov_len;
+			iov++, n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (uint8_t *)iov->iov_base + got;
+			iov->iov_len -= (size_t)got;
+		}
+	}
+	return S_OK;
+}
+
+static bool in_range(const blk *d, uint64_t sector, uint64_t bytes)
+{
+	return bytes % SECTOR == 0 && sector <= d->sectors &&
+	       bytes / SECTOR <= d->sectors - sector;
+}
+
+static int do_rw(blk *d, vmm__vq_elem *e, uint64_t sector, bool write, uint32_t *wrote)
+{
+	static __thread struct iovec iov[2 * VMM__VQ_MAX_SG];
+	uint64_t len = write ? e->out_len - 16 : e->in_len - 1;
+	int n;
+
+	if (write && d->ro)
+		return S_IOERR;
+	if (!in_range(d, sector, len))
+		return S_IOERR;
+	n = write ? iov_of(e->out, e->nout, 16, len, iov) : iov_of(e->in, e->nin, 0, len, iov);
+	if (!write)
+		*wrote = (uint32_t)len;
+	return len ? rw_all(d, write, iov, n, sector * SECTOR) : S_OK;
+}
+
+/* DISCARD and WRITE_ZEROES: segments {sector, num_sectors, flags}. */
+static int do_segments(blk *d, vmm__vq_elem *e, uint32_t type)
+{
+	uint64_t bytes = e->out_len - 16;
+
+	if (d->ro)
+		return S_IOERR;
+	if (bytes == 0 || bytes % 16 || bytes / 16 > MAX_SEGS)
+		return S_UNSUPP;
+	for (uint64_t off = 16; off < e->out_len; off += 16) {
+		uint8_t seg[16];
+		uint64_t sector;
+		uint32_t num, flags;
+		int mode;
+
+		vmm__vq_read(e, off, seg, 16);
+		memcpy(&sector, seg, 8);
+		memcpy(&num, seg + 8, 4);
+		memcpy(&flags, seg + 12, 4);
+		if ((flags & ~1u) || (type == T_DISCARD && flags) ||
+		    !in_range(d, sector, (uint64_t)num * SECTOR))
+			return S_UNSUPP;
+		mode = type == T_WZ && !(flags & 1) ? FALLOC_FL_ZERO_RANGE :
+		       FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+		if (num && fallocate(d->fd, mode, (off_t)(sector * SECTOR),
+				     (off_t)((uint64_t)num * SECTOR)) != 0 &&
+		    (errno != EOPNOTSUPP || mode != FALLOC_FL_ZERO_RANGE ||
+		     fallocate(d->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			       (off_t)(sector * SECTOR), (off_t)((uint64_t)num * SECTOR))))
+			return S_IOERR;             /* punching zeroes too */
+	}
+	return S_OK;
+}
+
+/* One request; returns the bytes written into the in buffers (with status). */
+static uint32_t handle(blk *d, vmm__vq_elem *e)
+{
+	uint8_t hdr[16], status;
+	uint32_t type, wrote = 0;
+	uint64_t sector;
+
+	if (e->in_len == 0)
+		return 0;                       /* no room even for the status */
+	if (vmm__vq_read(e, 0, hdr, 16) < 16) {
+		status = S_IOERR;
+		goto out;
+	}
+	memcpy(&type, hdr, 4);
+	memcpy(&sector, hdr + 8, 8);
+	switch (type) {
+	case T_IN: case T_OUT: status = (uint8_t)do_rw(d, e, sector, type == T_OUT, &wrote); break;
+	case T_FLUSH: status = fdatasync(d->fd) == 0 ? S_OK : S_IOERR; break;
+	case T_GET_ID:
+		wrote = (uint32_t)vmm__vq_write(e, 0, d->serial,
+						e->in_len - 1 < ID_LEN ? e->in_len - 1 : ID_LEN);
+		status = S_OK;
+		break;
+	case T_DISCARD: case T_WZ: status = (uint8_t)do_segments(d, e, type); break;
+	default: status = S_UNSUPP; break;
+	}
+out:
+	vmm__vq_write(e, e->in_len - 1, &status, 1);
+	return wrote + 1;
+}
+
+/* On the I/O thread: every available request, then one interrupt. */
+static void blk_work(void *opaque)
+{
+	blk *d = opaque;
+	vmm_virtq_elem *e;
+
+	while (vmm_virtq_pop(d->dev, 0, &e) == 1)
+		vmm_virtq_push(d->dev, 0, e, handle(d, &e->e));
+	vmm_virtio_interrupt(d->dev, 0);
+}
+
+static void blk_notify(void *opaque, vmm_virtio_dev *dev, uint16_t q)
+{
+	vmm__iothread_kick(&((blk *)opaque)->io);
+}
+
+static void blk_config_read(void *opaque, uint32_t off, void *buf, uint32_t len)
+{
+	const blk *d = opaque;
+
+	memcpy(buf, d->config + off, len);   /* off + len <= CONFIG_LEN: checked */
+}
+
+static void fill_config(blk *d)
+{
+	uint32_t seg_max = VMM__VQ_MAX_SG - 2, bsz = 512, one = 1, big = 0x3fffff;
+	uint32_t segs = MAX_SEGS;
+
+	memcpy(d->config + 0, &d->sectors, 8);
+	memcpy(d->config + 12, &seg_max, 4);
+	memcpy(d->config + 20, &bsz, 4);
+	memcpy(d->config + 36, &big, 4);           /* max_discard_sectors */
+	memcpy(d->config + 40, &segs, 4);
+	memcpy(d->config + 44, &one, 4);           /* discard_sector_alignment */
+	memcpy(d->config + 48, &big, 4);           /* max_write_zeroes_sectors */
+	memcpy(d->config + 52, &segs, 4);
+	d->config[56] = 1;                         /* write_zeroes_may_unmap */
+}
+
+static void blk_fini(void *opaque)
+{
+	blk *d = opaque;
+
+	vmm__iothread_stop(&d->io);
+	close(d->fd);
+	free(d);
+}
+
+static int open_image(blk *d, const vmm_blk_config *c)
+{
+	struct flock lk = { .l_type = d->ro ? F_RDLCK : F_WRLCK, .l_whence = SEEK_SET };
+	struct stat st;
+	uint64_t size = 0;
+
+	d->fd = open(c->path, (d->ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (d->fd < 0)
+		return vmm__err(errno == ENOENT ? VMM_ENOENT : VMM_EIO, "virtio-blk: cannot "
+				"open '%.200s'%s: %s", c->path, d->ro ? "" : " read-write",
+				strerror(errno));
+	if (fcntl(d->fd, F_OFD_SETLK, &lk) != 0)
+		return vmm__err(VMM_EBUSY, "virtio-blk: '%.200s' is in use: another VM (or "
+				"program) holds %s lock on it", c->path,
+				d->ro ? "a write" : "a");
+	if (fstat(d->fd, &st) == 0 && S_ISREG(st.st_mode))
+		size = (uint64_t)st.st_size;
+	else if (fstat(d->fd, &st) == 0 && S_ISBLK(st.st_mode))
+		ioctl(d->fd, BLKGETSIZE64, &size);
+	else
+		return vmm__err(VMM_EINVAL, "virtio-blk: '%.200s' is neither a file nor a "
+				"block device", c->path);
+	d->sectors = size / SECTOR;
+	return 0;
+}
+
+VMM_API int vmm_virtio_blk_add(vmm_vm *vm, const vmm_blk_config *c)
+{
+	char name[16];
+	blk *d;
+	int rc;
+
+	if (!vm || !c || c->size < sizeof(*c) || !c->path || (c->flags & ~VMM_BLK_READONLY))
+		return vmm__err(VMM_EINVAL, "vmm_virtio_blk_add: vm, config or path is NULL, "
+				"or the config is too small or has unknown flags");
+	if (c->serial && strlen(c->serial) > ID_LEN)
+		return vmm__err(VMM_EINVAL, "vmm_virtio_blk_add: serial '%.40s' is longer "
+				"than %u bytes", c->serial, ID_LEN);
+	if (!(d = calloc(1, sizeof(*d))))
+		return vmm__err(VMM_ENOMEM, "vmm_virtio_blk_add: out of memory");
+	d->ro = c->flags & VMM_BLK_READONLY;
+	if (c->serial)
+		memcpy(d->serial, c->serial, strlen(c->serial));
+	rc = open_image(d, c);
+	if (rc) {
+		if (d->fd >= 0)
+			close(d->fd);
+		free(d);
+		return rc;
+	}
+	fill_config(d);
+	d->ops = (vmm_virtio_ops){
+		.version = VMM_VIRTIO_OPS_VERSION, .device_id = 2, .pci_class = 0x010000,
+		.num_queues = 1, .queue_size = 256, .config_size = CONFIG_LEN,
+		.features = F_SEG_MAX | F_BLK_SIZE | F_FLUSH | F_DISCARD | F_WRITE_ZEROES |
+			    (d->ro ? F_RO : 0),
+		.queue_notify = blk_notify, .config_read = blk_config_read,
+	};
+	snprintf(name, sizeof(name), "vmm-blk%u", atomic_fetch_add(&disk_count, 1) % 1000);
+	rc = vmm__iothread_start(&d->io, name, blk_work, d);
+	if (rc == 0)
+		rc = vmm_virtio_add(vm, &d->ops, d, &d->dev);
+	if (rc) {
+		vmm__iothread_stop(&d->io);
+		close(d->fd);
+		free(d);
+		return rc;
+	}
+	vmm__virtio_set_fini(d->dev, blk_fini);
+	return 0;
+}
