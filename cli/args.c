@@ -108,7 +108,8 @@ static const struct option run_options[] = {
 	{ "disk", required_argument, NULL, 'd' },
 	{ "rng", no_argument, NULL, 'r' },
 	{ "fw-cfg", no_argument, NULL, 'f' },
-	{ "test-devices", no_argument, NULL, 'T' },
+	{ "test-devices", no_argument, NULL, 'D' },
+	{ "trace", optional_argument, NULL, 'T' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "gdb", required_argument, NULL, 'g' },
 	{ "gdb-wait", no_argument, NULL, 'w' },
@@ -132,7 +133,13 @@ static int run_option(int c, const char *arg, cli_run_opts *o, char *err, size_t
 		o->disks[o->ndisks++] = arg;
 		return 0;
 	case 'f': o->fw_cfg = 1; return 0;
-	case 'T': o->test_devices = 1; return 0;
+	case 'D': o->test_devices = 1; return 0;
+	case 'T':
+		o->trace = 1;
+		o->trace_file = arg;
+		if (arg && !*arg)
+			return FAIL("option '--trace=' needs a file name");
+		return 0;
 	case 'h': o->help = 1; return 0;
 	case 'g':
 		if (strncmp(arg, "tcp:", 4) && strncmp(arg, "unix:", 5))

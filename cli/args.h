@@ -23,6 +23,8 @@ typedef struct cli_run_opts {
 	int rng;                 /* --rng: a virtio-rng device */
 	int fw_cfg;              /* --fw-cfg: QEMU's fw_cfg at 0x510 */
 	int test_devices;        /* --test-devices: QEMU's pc-testdev */
+	int trace;               /* --trace given */
+	const char *trace_file;  /* --trace=FILE; NULL: stderr */
 	int help;                /* --help given: print usage, run nothing */
 	const char *gdb;         /* --gdb ADDRESS, or NULL */
 	int gdb_wait;            /* --gdb-wait */

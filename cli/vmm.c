@@ -7,6 +7,7 @@
 #include "cli/args.h"
 #include "cli/linux.h"
 #include "cli/testdev.h"
+#include "cli/trace.h"
 #include "vmm.h"
 
 /* Exit statuses. Odd statuses belong to the guest ((value << 1) | 1 after
@@ -47,6 +48,8 @@ static const char usage_text[] =
 	"                          serve the GDB remote protocol there (docs/introspect.md)\n"
 	"  --gdb-wait              with --gdb: start with every vCPU stopped until gdb\n"
 	"                          continues it\n"
+	"  --trace[=FILE]          print every executed instruction (address, disassembly,\n"
+	"                          registers it changed) to stderr or FILE (emu backend)\n"
 	"\n"
 	"The guest's serial port (COM1) is written to stdout.\n"
 	"\n"
@@ -207,6 +210,8 @@ static int run_vm(vmm_vm *vm, const cli_run_opts *o)
 	vmm_run_options ro = VMM_RUN_OPTIONS_INIT;
 	vmm_run_result res = VMM_RUN_RESULT_INIT;
 	vmm_gdb *gdb = NULL;
+	cli_trace *trace = NULL;
+	char err[300];
 	int rc;
 
 	rc = vmm_uart_output(vm, 1, NULL, NULL);
@@ -215,12 +220,26 @@ static int run_vm(vmm_vm *vm, const cli_run_opts *o)
 	rc = load_image(vm, o);
 	if (rc)
 		return rc;
+	if (o->trace) {
+		trace = cli_trace_open(o->trace_file, err, sizeof(err));
+		if (!trace)
+			return fail(ST_USAGE, "", err);
+		rc = cli_trace_attach(trace, vm, o->cpus);
+		if (rc) {
+			cli_trace_close(trace);
+			return fail(rc == VMM_ENOTSUP ? ST_USAGE : ST_INTERNAL, "--trace: ",
+				    vmm_last_error());
+		}
+	}
 	ro.timeout_ms = o->timeout_ms;
 	rc = start_gdb(vm, o, &gdb);
-	if (rc)
+	if (rc) {
+		cli_trace_close(trace);
 		return rc;
+	}
 	rc = vmm_vm_run(vm, &ro, &res);
 	vmm_gdb_destroy(gdb);   /* tells gdb how the guest ended */
+	cli_trace_close(trace);
 	if (rc)
 		return fail(ST_INTERNAL, "run failed: ", vmm_last_error());
 	return report_end(&res, o);

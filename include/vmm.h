@@ -350,5 +350,6 @@ VMM_API int vmm_vm_run(vmm_vm *vm, const vmm_run_options *options,
 #include "vmm/fw_cfg.h"
 #include "vmm/introspect.h"
 #include "vmm/gdb.h"
+#include "vmm/trace.h"
 
 #endif /* VMM_H */

@@ -159,6 +159,9 @@ typedef struct vmm__backend_ops {
 	int (*irqchip_create)(vmm_vm *vm);
 	int (*irq_line)(vmm_vm *vm, uint32_t gsi, int level);
 	int (*msi)(vmm_vm *vm, uint64_t addr, uint32_t data);
+	/* vmm/trace.h: sets or clears (fn NULL) the vCPU's trace function while
+	 * it does not run. May be NULL (cannot trace). */
+	int (*set_trace)(vmm_vcpu *vcpu, vmm_trace_fn fn, void *opaque);
 	/* Optional (NULL: VMM_ENOTSUP from lib/platform/eventfd.c). irqfd:
 	 * each write to eventfd fd pulses gsi inside the backend (assign 0
 	 * removes the binding). ioeventfd: a guest write of len bytes (0: any

@@ -154,6 +154,19 @@ VMM_API int vmm_vcpu_run(vmm_vcpu *vcpu, vmm_exit **exit)
 	return rc;
 }
 
+VMM_API int vmm_vcpu_set_trace(vmm_vcpu *vcpu, vmm_trace_fn fn, void *opaque)
+{
+	if (!vcpu)
+		return vmm__err(VMM_EINVAL, "vmm_vcpu_set_trace: vcpu is NULL");
+	if (!vcpu->vm->ops->set_trace)
+		return vmm__err(VMM_ENOTSUP, "vmm_vcpu_set_trace: backend %s cannot trace "
+				"instructions (use the emu backend)", vcpu->vm->backend_name);
+	if (atomic_load(&vcpu->in_run))
+		return vmm__err(VMM_ESTATE, "vmm_vcpu_set_trace: vCPU %u is running",
+				vcpu->index);
+	return vcpu->vm->ops->set_trace(vcpu, fn, opaque);
+}
+
 VMM_API int vmm_vcpu_kick(vmm_vcpu *vcpu)
 {
 	if (!vcpu)

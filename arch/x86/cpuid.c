@@ -4,7 +4,8 @@
  * stepping 11 (a Core 2 generation identity, the first Intel x86-64 family
  * without SSE-era surprises), advertising only what the emu backend
  * executes:
- *   leaf 1 EDX: FPU PSE TSC MSR PAE CX8 PGE CMOV PAT CLFSH MMX FXSR SSE SSE2
+ *   leaf 1 EDX: FPU PSE TSC MSR PAE CX8 SEP MTRR PGE CMOV PAT CLFSH MMX FXSR
+ *               SSE SSE2
  *   leaf 1 ECX: SSE3 SSSE3 CX16 SSE4.1 SSE4.2 MOVBE POPCNT XSAVE RDRAND
  *               HYPERVISOR (OSXSAVE: CR4.OSXSAVE, filled in by the backend)
  *   leaf 7:     EBX RDSEED CLFLUSHOPT
@@ -28,6 +29,7 @@ const vmm__x86_cpu_model vmm__x86_emu_model = {
 	.max_ext_leaf = 0x80000008,
 	.leaf1_edx = X86_CPUID_1_EDX_FPU | X86_CPUID_1_EDX_PSE | X86_CPUID_1_EDX_TSC |
 		     X86_CPUID_1_EDX_MSR | X86_CPUID_1_EDX_PAE | X86_CPUID_1_EDX_CX8 |
+		     X86_CPUID_1_EDX_SEP | X86_CPUID_1_EDX_MTRR |
 		     X86_CPUID_1_EDX_PGE | X86_CPUID_1_EDX_CMOV | X86_CPUID_1_EDX_PAT |
 		     X86_CPUID_1_EDX_CLFSH | X86_CPUID_1_EDX_MMX | X86_CPUID_1_EDX_FXSR | X86_CPUID_1_EDX_SSE |
 		     X86_CPUID_1_EDX_SSE2,

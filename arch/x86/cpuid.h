@@ -38,6 +38,7 @@ typedef struct vmm__x86_cpu_model {
 #define X86_CPUID_1_EDX_CX8   (1u << 8)
 #define X86_CPUID_1_EDX_APIC  (1u << 9)
 #define X86_CPUID_1_EDX_SEP   (1u << 11)
+#define X86_CPUID_1_EDX_MTRR  (1u << 12)
 #define X86_CPUID_1_EDX_PGE   (1u << 13)
 #define X86_CPUID_1_EDX_CMOV  (1u << 15)
 #define X86_CPUID_1_EDX_PAT   (1u << 16)

@@ -5,10 +5,28 @@
 
 #include <stdint.h>
 
-/* Every MSR a vCPU has (for save/restore and for RDMSR/WRMSR). */
-extern const uint32_t vmm__x86_msr_list[];
+/* Every MSR a vCPU has (for save/restore and for RDMSR/WRMSR): arch/x86/msr.c. */
+enum {
+	VMM__MSR_CPU = 0,      /* kept in the backend's own CPU state */
+	VMM__MSR_STORED = 1,   /* per-vCPU value in slot 'slot' */
+	VMM__MSR_CONST = 2,    /* reads 'reset'; writes #GP */
+	VMM__MSR_IGNORE = 3    /* reads 'reset'; writes are dropped */
+};
+#define VMM__X86_MSR_SLOTS 29
+
+typedef struct vmm__x86_msr_desc {
+	uint32_t msr;
+	uint8_t kind;          /* VMM__MSR_* */
+	uint8_t slot;          /* VMM__MSR_STORED: 0..VMM__X86_MSR_SLOTS-1 */
+	uint64_t reset;        /* value at reset / the constant read */
+	uint64_t rsvd;         /* VMM__MSR_STORED: bits a write must leave 0 */
+	const char *name;
+} vmm__x86_msr_desc;
+
+extern const vmm__x86_msr_desc vmm__x86_msrs[];
 extern const uint32_t vmm__x86_msr_count;
 
+const vmm__x86_msr_desc *vmm__x86_msr_find(uint32_t msr);
 int vmm__x86_msr_known(uint32_t msr);
 
 /* 1 if 'value' may be written to msr, 0 if WRMSR must raise #GP.

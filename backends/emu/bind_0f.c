@@ -178,6 +178,8 @@ static unsigned row_00_3f(const emu_dec *d, const uint8_t *b, emu_insn *ins)
 	case 0x30: ins->fn = emu_h_wrmsr; return END;
 	case 0x31: ins->fn = emu_h_rdtsc; return 0;
 	case 0x32: ins->fn = emu_h_rdmsr; return 0;
+	case 0x34: ins->fn = emu_h_sysenter; return END;
+	case 0x35: ins->fn = emu_h_sysexit; return END;
 	}
 	return emu_bind_unsupported(b, d->len, ins);
 }

@@ -3,8 +3,13 @@
  * cache indexed by RIP, and invalidated per guest page: every RAM page has a
  * "holds code" flag and a write generation; writing a code page bumps its
  * generation, which makes every block decoded from it stale. */
+#include <linux/membarrier.h>
+#include <sched.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
+#include "backends/emu/bind.h"
 #include "backends/emu/decode.h"
 #include "backends/emu/mmu.h"
 
@@ -78,13 +83,18 @@ static int page_written(emu_vm *evm, uint64_t gpa, _Atomic uint32_t **genp)
 {
 	emu_page_info *pi = emu_page_info_find(evm, gpa);
 	uint64_t idx;
+	uint8_t state;
 
 	if (!pi)
 		return 0;
 	idx = (gpa - pi->gpa) >> 12;
-	if (!atomic_load_explicit(&pi->code[idx], memory_order_relaxed))
+	state = atomic_load_explicit(&pi->code[idx], memory_order_relaxed);
+	if (state == EMU_PAGE_DATA)
 		return 0;
-	atomic_store(&pi->code[idx], 0);
+	/* A code page becomes data; one being marked stays so (its writes
+	 * keep taking the slow path until the marking completes). */
+	if (state == EMU_PAGE_CODE)
+		atomic_compare_exchange_strong(&pi->code[idx], &state, EMU_PAGE_DATA);
 	atomic_fetch_add(&pi->gen[idx], 1);
 	*genp = &pi->gen[idx];
 	return 1;
@@ -110,21 +120,134 @@ void emu_pages_written(emu_vm *evm, uint64_t gpa, uint64_t len)
 		page_written(evm, p, &gen);
 }
 
-/* Marks the page holding gpa as code; returns its generation counter. */
-static _Atomic uint32_t *mark_code(emu_cpu *cpu, uint64_t gpa)
+/* ---- Making a page a code page -------------------------------------------
+ * Another vCPU may hold a write-TLB entry for the page, filled while it was
+ * data: its fast-path writes would change the code without invalidating the
+ * blocks. So the page is marked (EMU_PAGE_MARKING: new fills stay read-only,
+ * slow-path writes invalidate), code_epoch is bumped (every vCPU drops its
+ * write entries at its next block boundary), and the marking vCPU waits
+ * until each other vCPU is out of its run loop, quiet, or has started two
+ * blocks since: the second block start comes after a block-boundary check
+ * that saw the new epoch. membarrier() (private expedited) orders the other
+ * vCPUs' plain stores against ours, so they need no fence of their own;
+ * without it a third block start is awaited. The decode only reads the page
+ * after that, and the page becomes EMU_PAGE_CODE. */
+
+static int others_running(const emu_cpu *cpu)
+{
+	for (unsigned i = 0; i < VMM_MAX_VCPUS; i++) {
+		emu_cpu *o = atomic_load(&cpu->evm->cpus[i]);
+
+		if (o && o != cpu && atomic_load(&o->vcpu->in_run))
+			return 1;
+	}
+	return 0;
+}
+
+static int busy(const emu_cpu *o, uint64_t snap, uint64_t need)
+{
+	return atomic_load(&o->vcpu->in_run) && !atomic_load(&o->quiet) &&
+	       atomic_load_explicit(&o->exec_seq, memory_order_acquire) - snap < need;
+}
+
+/* 0, or -1 if this vCPU was kicked while waiting. */
+static int wait_others(emu_cpu *cpu)
+{
+	emu_vm *evm = cpu->evm;
+	uint64_t snap[VMM_MAX_VCPUS], need = evm->membarrier_ok ? 2 : 3;
+
+	if (!others_running(cpu))
+		return 0;
+	if (evm->membarrier_ok)
+		syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+	for (unsigned i = 0; i < VMM_MAX_VCPUS; i++) {
+		emu_cpu *o = atomic_load(&evm->cpus[i]);
+
+		snap[i] = o ? atomic_load(&o->exec_seq) : 0;
+	}
+	for (unsigned spins = 0;; spins++) {
+		unsigned i;
+
+		for (i = 0; i < VMM_MAX_VCPUS; i++) {
+			emu_cpu *o = atomic_load(&evm->cpus[i]);
+
+			if (o && o != cpu && busy(o, snap[i], need))
+				break;
+		}
+		if (i == VMM_MAX_VCPUS)
+			return 0;
+		if (atomic_load(&cpu->vcpu->kicked))
+			return -1;
+		if (spins < 64)
+			__builtin_ia32_pause();
+		else
+			sched_yield();
+	}
+}
+
+static void drop_all_writes(emu_cpu *cpu)
+{
+	cpu->code_epoch_seen = atomic_load(&cpu->evm->code_epoch);
+	emu_tlb_drop_writes(cpu, ~0ull);
+}
+
+void emu_quiet_begin(emu_cpu *cpu)
+{
+	atomic_store(&cpu->quiet, 1);
+}
+
+void emu_quiet_end(emu_cpu *cpu)
+{
+	atomic_store(&cpu->quiet, 0);
+	drop_all_writes(cpu);
+}
+
+static int make_code_shared(emu_cpu *cpu, _Atomic uint8_t *state)
+{
+	int rc = 0;
+
+	emu_quiet_begin(cpu);       /* nobody waits for us while we wait */
+	pthread_mutex_lock(&cpu->evm->code_lock);
+	atomic_store(&cpu->quiet, 0);
+	if (atomic_load(state) != EMU_PAGE_CODE) {
+		/* Only this (locked) path sets MARKING and CODE; writes only
+		 * turn CODE into DATA, so MARKING holds until the store below. */
+		atomic_store(state, EMU_PAGE_MARKING);
+		atomic_fetch_add(&cpu->evm->code_epoch, 1);
+		rc = wait_others(cpu);
+		if (!rc)
+			atomic_store(state, EMU_PAGE_CODE);
+	}
+	drop_all_writes(cpu);
+	pthread_mutex_unlock(&cpu->evm->code_lock);
+	return rc;
+}
+
+/* Marks the page holding gpa as code; *gen = its generation counter (NULL
+ * outside RAM). EMU_OK, or EMU_RESTART if kicked while waiting. */
+static int mark_code(emu_cpu *cpu, uint64_t gpa, _Atomic uint32_t **gen)
 {
 	emu_page_info *pi = emu_page_info_find(cpu->evm, gpa);
+	_Atomic uint8_t *state;
 	uint64_t idx;
 
+	*gen = NULL;
 	if (!pi)
-		return NULL;
+		return EMU_OK;
 	idx = (gpa - pi->gpa) >> 12;
-	if (!atomic_load_explicit(&pi->code[idx], memory_order_relaxed)) {
-		atomic_store(&pi->code[idx], 1);
-		atomic_fetch_add(&cpu->evm->code_epoch, 1);
-		emu_tlb_drop_writes(cpu, gpa & ~0xfffull);
+	state = &pi->code[idx];
+	if (atomic_load_explicit(state, memory_order_acquire) != EMU_PAGE_CODE) {
+		if (cpu->vm->config.vcpus > 1) {
+			if (make_code_shared(cpu, state))
+				return EMU_RESTART;
+		} else {
+			atomic_store(state, EMU_PAGE_CODE);
+			atomic_fetch_add(&cpu->evm->code_epoch, 1);
+			emu_tlb_drop_writes(cpu, gpa & ~0xfffull);
+		}
 	}
-	return &pi->gen[idx];
+	*gen = &pi->gen[idx];
+	return EMU_OK;
 }
 
 static unsigned hash_index(uint64_t gpa)
@@ -151,12 +274,20 @@ typedef struct tx {
 	int track;             /* mark pages as code (cached blocks) */
 } tx;
 
-static void add_page(tx *t, uint64_t gpage)
+static int add_page(tx *t, uint64_t gpage)
 {
 	unsigned i = t->b->npages++;
+	int rc = EMU_OK;
 
-	t->b->gen[i] = t->track ? mark_code(t->cpu, gpage) : NULL;
+	t->b->gen[i] = NULL;
+	if (t->track)
+		rc = mark_code(t->cpu, gpage, &t->b->gen[i]);
+	if (rc) {
+		t->b->npages--;
+		return rc;
+	}
 	t->b->gen_val[i] = t->b->gen[i] ? atomic_load(t->b->gen[i]) : 0;
+	return rc;
 }
 
 /* Copies the bytes of the instruction at la (crossing into the next page
@@ -178,10 +309,52 @@ static int fetch_decode(tx *t, uint64_t la, uint8_t bytes[15], emu_dec *d, int *
 	rc = emu_fetch_page(t->cpu, (la + avail) & t->cpu->linmask, &page2, &gpage2);
 	if (rc)
 		return rc == EMU_FAULT ? -100 - EMU_FAULT : -100 - rc;
+	rc = add_page(t, gpage2);
+	if (rc)
+		return -100 - rc;
 	memcpy(bytes + avail, page2, 15 - avail);
-	add_page(t, gpage2);
 	*crossed = 1;
 	return emu_decode(bytes, 15, t->cpu->code_sz, d);
+}
+
+static int h_nm(emu_cpu *cpu, const emu_insn *ins)
+{
+	return emu_fault(cpu, X86_EXC_NM, 0, 0);
+}
+
+/* Decoding with EMU_MODE_FPCHK: x87 instructions raise #NM with CR0.EM or
+ * TS (WAIT with TS and MP); SSE ones #UD with EM or without CR4.OSFXSR,
+ * else #NM with TS; FXSAVE/FXRSTOR #NM with EM or TS. */
+static void fp_check(const emu_cpu *cpu, const emu_dec *d, const uint8_t *bytes,
+		     emu_insn *ins)
+{
+	uint64_t cr0 = cpu->cr0;
+	int ts = !!(cr0 & X86_CR0_TS), em = !!(cr0 & X86_CR0_EM);
+	emu_insn tmp;
+	unsigned fl;
+
+	if (d->map == EMU_MAP_1 && d->opcode >= 0xd8 && d->opcode <= 0xdf) {
+		if (ts || em)
+			ins->fn = h_nm;
+		return;
+	}
+	if (d->map == EMU_MAP_1 && d->opcode == 0x9b) {
+		if (ts && (cr0 & X86_CR0_MP))
+			ins->fn = h_nm;
+		return;
+	}
+	memset(&tmp, 0, sizeof(tmp));
+	if (d->map != EMU_MAP_0F || !emu_bind_sse(d, bytes, &tmp, &fl))
+		return;
+	if (d->opcode == 0xae && (d->reg & 7) < 2) {
+		if (ts || em)
+			ins->fn = h_nm;
+		return;
+	}
+	if (em || !(cpu->cr4 & X86_CR4_OSFXSR))
+		ins->fn = emu_h_ud;
+	else if (ts)
+		ins->fn = h_nm;
 }
 
 static void bind_error(emu_insn *ins, int len)
@@ -220,7 +393,9 @@ static int decode_block(tx *t, unsigned max)
 		return rc;
 	b->gpa = gpage | (code_lin(cpu, b->rip) & 0xfff);
 	b->npages = 0;
-	add_page(t, gpage);
+	rc = add_page(t, gpage);
+	if (rc)
+		return rc;
 	for (;;) {
 		uint64_t la = code_lin(cpu, b->rip + off);
 		uint8_t bytes[15];
@@ -247,6 +422,8 @@ static int decode_block(tx *t, unsigned max)
 			break;
 		}
 		flags = emu_bind(&d, bytes, b->rip + off, &b->ins[n]);
+		if (EMU_UNLIKELY(cpu->mode_key & EMU_MODE_FPCHK))
+			fp_check(cpu, &d, bytes, &b->ins[n]);
 		b->ins[n].off = (uint16_t)off;
 		b->ins[n].len = (uint8_t)len;
 		n++;

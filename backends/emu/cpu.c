@@ -36,6 +36,9 @@ void emu_update_mode(emu_cpu *cpu)
 			cpu->segbase[s] &= 0xffffffffull;
 	cpu->tlb = cpu->tlbs[cpu->cpl == 3];
 	cpu->mode_key = cpu->code_sz | ((cpu->cpl == 3) << 2);
+	if ((cpu->cr0 & (X86_CR0_TS | X86_CR0_EM)) || !(cpu->cr4 & X86_CR4_OSFXSR))
+		cpu->mode_key |= EMU_MODE_FPCHK;   /* cache.c binds #NM / #UD */
+	emu_ac_update(cpu);
 	if (old_cs_base != cpu->segbase[X86_SEG_CS])
 		emu_jc_flush(cpu);
 }
@@ -59,7 +62,7 @@ static void *where_pte(void *opaque, uint64_t gpa)
 }
 
 /* Up to 15 code bytes at RIP, read without side effects; returns how many. */
-static unsigned where_bytes(const emu_cpu *cpu, uint8_t *buf)
+unsigned emu_code_bytes(const emu_cpu *cpu, uint8_t *buf)
 {
 	vmm__x86_walk_env env = { cpu->cr0, cpu->cr3, cpu->cr4, cpu->efer, where_pte, cpu->vm };
 	unsigned n = 0;
@@ -90,7 +93,7 @@ void emu_internal_error_where(emu_cpu *cpu)
 
 	if (strstr(msg, "unsupported instruction at rip 0x"))
 		return;   /* names its RIP and bytes already */
-	n = where_bytes(cpu, bytes);
+	n = emu_code_bytes(cpu, bytes);
 	len += (size_t)snprintf(msg + len, size - len, " [rip 0x%llx:%s",
 				(unsigned long long)cpu->rip, n ? "" : " bytes unreadable");
 	for (unsigned i = 0; i < n && len < size; i++)
@@ -147,6 +150,7 @@ int emu_set_cr4(emu_cpu *cpu, uint64_t v)
 	if ((cpu->cr4 ^ v) & (X86_CR4_PAE | X86_CR4_PSE | X86_CR4_PGE))
 		emu_tlb_flush(cpu);
 	cpu->cr4 = v;
+	emu_update_mode(cpu);
 	return EMU_OK;
 }
 
@@ -169,6 +173,35 @@ uint64_t emu_rdtsc(const emu_cpu *cpu)
 
 /* ---- MSRs ------------------------------------------------------------------------ */
 
+void emu_msr_reset(emu_cpu *cpu)
+{
+	for (uint32_t i = 0; i < vmm__x86_msr_count; i++)
+		if (vmm__x86_msrs[i].kind == VMM__MSR_STORED)
+			cpu->msr_val[vmm__x86_msrs[i].slot] = vmm__x86_msrs[i].reset;
+}
+
+/* MSRs the table describes completely (not kept in emu_cpu fields). */
+static int msr_table_read(emu_cpu *cpu, uint32_t msr, uint64_t *v)
+{
+	const vmm__x86_msr_desc *d = vmm__x86_msr_find(msr);
+
+	if (!d || d->kind == VMM__MSR_CPU)
+		return -1;
+	*v = d->kind == VMM__MSR_STORED ? cpu->msr_val[d->slot] : d->reset;
+	return 0;
+}
+
+static int msr_table_write(emu_cpu *cpu, uint32_t msr, uint64_t v)
+{
+	const vmm__x86_msr_desc *d = vmm__x86_msr_find(msr);
+
+	if (!d || d->kind == VMM__MSR_CPU)
+		return -1;
+	if (d->kind == VMM__MSR_STORED)
+		cpu->msr_val[d->slot] = v;
+	return 0;    /* IGNORE; CONST failed vmm__x86_msr_write_ok already */
+}
+
 int emu_msr_read(emu_cpu *cpu, uint32_t msr, uint64_t *v)
 {
 	if (cpu->vcpu->lapic && vmm__lapic_msr_is_ours(msr))
@@ -189,7 +222,7 @@ int emu_msr_read(emu_cpu *cpu, uint32_t msr, uint64_t *v)
 	case X86_MSR_GS_BASE: *v = cpu->seg[X86_SEG_GS].base; break;
 	case X86_MSR_KERNEL_GS_BASE: *v = cpu->kernel_gs_base; break;
 	case X86_MSR_TSC_AUX: *v = cpu->tsc_aux; break;
-	default: return -1;
+	default: return msr_table_read(cpu, msr, v);
 	}
 	return 0;
 }
@@ -216,7 +249,7 @@ int emu_msr_write(emu_cpu *cpu, uint32_t msr, uint64_t v)
 	case X86_MSR_GS_BASE: cpu->seg[X86_SEG_GS].base = v; emu_update_mode(cpu); break;
 	case X86_MSR_KERNEL_GS_BASE: cpu->kernel_gs_base = v; break;
 	case X86_MSR_TSC_AUX: cpu->tsc_aux = v; break;
-	default: return -1;
+	default: return msr_table_write(cpu, msr, v);
 	}
 	return 0;
 }

@@ -1,8 +1,11 @@
 /* emu.c - the emu backend's ops table: VM and vCPU lifecycle, guest memory
  * notifications, register access. The CPU itself lives in the other files
  * of this folder. */
+#include <linux/membarrier.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "arch/x86/msr.h"
 #include "backends/emu/intr.h"
@@ -28,6 +31,10 @@ static int emu_vm_create(vmm_vm *vm)
 	evm = calloc(1, sizeof(*evm));
 	if (!evm)
 		return vmm__err(VMM_ENOMEM, "emu: out of memory for the VM state");
+	pthread_mutex_init(&evm->code_lock, NULL);
+	/* Idempotent per process; lets make_code order other vCPUs' stores. */
+	evm->membarrier_ok = vm->config.vcpus > 1 &&
+		syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
 	vm->backend_priv = evm;
 	snprintf(vm->flavour, sizeof(vm->flavour), "x86-64");
 	return 0;
@@ -47,6 +54,7 @@ static void emu_vm_destroy(vmm_vm *vm)
 		return;
 	for (uint32_t i = 0; i < evm->npage_infos; i++)
 		free_page_info(&evm->pages[i]);
+	pthread_mutex_destroy(&evm->code_lock);
 	free(evm);
 	vm->backend_priv = NULL;
 }
@@ -206,6 +214,7 @@ static int emu_vcpu_create(vmm_vcpu *vcpu)
 	cpu->map_epoch_seen = atomic_load(&cpu->evm->map_epoch);
 	cpu->code_epoch_seen = atomic_load(&cpu->evm->code_epoch);
 	cpu->pat = 0x0007040600070406ull;
+	emu_msr_reset(cpu);
 	cpu->dr[6] = 0xffff0ff0ull;
 	cpu->dr[7] = 0x400;
 	cpu->fpu.fcw = 0x40;           /* power-on: FINIT gives 0x37f */
@@ -214,6 +223,8 @@ static int emu_vcpu_create(vmm_vcpu *vcpu)
 	cpu->shadow_seq = ~0ull;
 	cpu->xcr0 = 1;
 	vcpu->backend_priv = cpu;
+	if (vcpu->index < VMM_MAX_VCPUS)
+		atomic_store(&cpu->evm->cpus[vcpu->index], cpu);
 	vmm__x86_reset_state(&regs, &sregs);
 	if (vcpu->index != 0)
 		sregs.apic_base &= ~(1ull << 8);
@@ -263,6 +274,8 @@ static void emu_vcpu_destroy(vmm_vcpu *vcpu)
 
 	if (!cpu)
 		return;
+	if (vcpu->index < VMM_MAX_VCPUS)
+		atomic_store(&cpu->evm->cpus[vcpu->index], NULL);
 	emu_cache_fini(&cpu->cache);
 	free(cpu);
 	vcpu->backend_priv = NULL;
@@ -276,6 +289,11 @@ static int emu_run(vmm_vcpu *vcpu, vmm_exit *exit)
 static void emu_kick(vmm_vcpu *vcpu)
 {
 	/* The run loop polls vcpu->kicked between blocks. */
+}
+
+static int emu_set_trace_op(vmm_vcpu *vcpu, vmm_trace_fn fn, void *opaque)
+{
+	return emu_set_trace(vcpu->backend_priv, fn, opaque);
 }
 
 static int emu_set_msr(vmm_vcpu *vcpu, uint32_t msr, uint64_t value)
@@ -385,4 +403,5 @@ const vmm__backend_ops vmm__emu_ops = {
 	.get_fpu = emu_get_fpu,
 	.set_fpu = emu_set_fpu,
 	.get_dregs = emu_get_dregs,
+	.set_trace = emu_set_trace_op,
 };

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "arch/x86/x86.h"
+#include "arch/x86/msr.h"
 #include "lib/internal.h"
 
 #define EMU_LIKELY(x) __builtin_expect(!!(x), 1)
@@ -37,6 +38,10 @@ enum { EMU_SZ8 = 0, EMU_SZ16 = 1, EMU_SZ32 = 2, EMU_SZ64 = 3 };
 
 #define EMU_REG_NONE 16      /* r[16] is always zero */
 #define EMU_SEG_NONE 6       /* segbase[6] is always zero */
+
+/* mode_key: bits 0-1 code size, bit 2 CPL 3, bit 3 EMU_MODE_FPCHK: CR0.TS or
+ * CR0.EM set or CR4.OSFXSR clear (x87/SSE instructions bind to #NM/#UD). */
+#define EMU_MODE_FPCHK 8u
 
 /* ---- Decoded instruction ------------------------------------------------- */
 struct emu_cpu;
@@ -166,9 +171,11 @@ typedef struct emu_cache {
 } emu_cache;
 
 /* Per-VM state: code-page tracking for every RAM slot. */
+enum { EMU_PAGE_DATA = 0, EMU_PAGE_CODE = 1, EMU_PAGE_MARKING = 2 };
+
 typedef struct emu_page_info {
 	uint64_t gpa, npages;
-	_Atomic uint8_t *code;        /* page holds decoded blocks */
+	_Atomic uint8_t *code;        /* EMU_PAGE_*: nonzero = writes take the slow path */
 	_Atomic uint32_t *gen;        /* bumped when a code page is written */
 } emu_page_info;
 
@@ -177,6 +184,11 @@ typedef struct emu_vm {
 	uint32_t npage_infos;
 	_Atomic uint64_t code_epoch;  /* bumped when a page becomes a code page */
 	_Atomic uint64_t map_epoch;   /* bumped on mem_map / mem_unmap */
+	/* Making a page a code page with other vCPUs running waits until each
+	 * has dropped its write-TLB entries (cache.c: make_code). */
+	pthread_mutex_t code_lock;
+	struct emu_cpu *_Atomic cpus[VMM_MAX_VCPUS];
+	int membarrier_ok;            /* MEMBARRIER_CMD_PRIVATE_EXPEDITED works */
 } emu_vm;
 
 /* ---- x87 and SSE state (exec_x87.c, exec_sse*.c) --------------------------- */
@@ -222,9 +234,22 @@ typedef struct emu_cpu {
 	uint8_t halted;               /* VMM_VM_IRQCHIP: in HLT, waiting (intr.c) */
 	uint8_t nmi_blocked;          /* an NMI handler runs, until IRET */
 	uint64_t shadow_seq, shadow_rip;   /* STI / MOV SS interrupt shadow */
+	uint8_t stepping;             /* trace or armed DR7: one insn per step (step.c) */
+	uint8_t ac_check;             /* CR0.AM, RFLAGS.AC and CPL 3: #AC (step.c) */
+	uint8_t nofill;               /* ac_check or data breakpoints: some or all
+					 pages get no TLB entry (memory slow path) */
+	uint32_t pending_db;          /* DR6 bits of a #DB trap owed after an exit */
+	uint32_t db_hits;             /* DR6 B0-B3 matched by this insn's data accesses */
+	vmm_trace_fn trace_fn;
+	void *trace_opaque;
 	const emu_block *blk;         /* block being executed */
 	const emu_insn *cur;          /* instruction being executed */
-	uint64_t exec_seq;            /* block executions, for the I/O log */
+	/* Block executions, for the I/O log and for other vCPUs (cache.c:
+	 * make_code waits for block starts); written only by this vCPU. */
+	_Atomic uint64_t exec_seq;
+	/* This vCPU executes no guest code now: waiting in make_code or,
+	 * bracketed by emu_quiet_begin/end, anywhere else in the run loop. */
+	_Atomic int quiet;
 	uint64_t icount;              /* instructions retired (approximate) */
 	uint64_t mval;                /* value read by the memory slow path */
 
@@ -236,6 +261,7 @@ typedef struct emu_cpu {
 	uint64_t sysenter_cs, sysenter_esp, sysenter_eip;
 	uint64_t dr[8];
 	int64_t tsc_offset;
+	uint64_t msr_val[VMM__X86_MSR_SLOTS];       /* VMM__MSR_STORED MSRs by slot (arch/x86/msr.c) */
 
 	vmm_vcpu *vcpu;
 	vmm_vm *vm;
@@ -379,6 +405,12 @@ int emu_ss_for_cpl(emu_cpu *cpu, uint16_t sel, unsigned cpl, int allow_null,
 		   vmm_segment *out);
 /* exec_far.c: commits a new CS (and CPL); flushes what depends on it. */
 void emu_set_cs(emu_cpu *cpu, const vmm_segment *cs, unsigned cpl);
+/* exec_task.c: switches to the task of TSS selector sel (checked here);
+ * eip is the outgoing task's resume address. EMU_JUMP or a fault. */
+enum { EMU_TASK_JMP, EMU_TASK_CALL, EMU_TASK_IRET, EMU_TASK_INT };
+int emu_task_switch(emu_cpu *cpu, uint16_t sel, unsigned reason, uint64_t eip);
+/* exec_gate.c: far CALL (is_call) / JMP through the gate at selector sel. */
+int emu_gate_transfer(emu_cpu *cpu, const emu_insn *ins, uint16_t sel, int is_call);
 /* Clears DS/ES/FS/GS that the new (outer) CPL may not use. */
 void emu_null_outer_segs(emu_cpu *cpu);
 int emu_sys_read(emu_cpu *cpu, uint64_t la, void *buf, unsigned n);
@@ -387,6 +419,25 @@ int emu_sys_write(emu_cpu *cpu, uint64_t la, const void *buf, unsigned n);
 /* cpu.c: MSRs; nonzero = #GP */
 int emu_msr_read(emu_cpu *cpu, uint32_t msr, uint64_t *v);
 int emu_msr_write(emu_cpu *cpu, uint32_t msr, uint64_t v);
+void emu_msr_reset(emu_cpu *cpu);     /* table MSRs to their reset values */
+
+/* step.c: one instruction at a time while cpu->stepping or RFLAGS.TF:
+ * instruction and data breakpoints (DR0-3/DR7), single-step traps, the
+ * trace hook. run.c calls emu_step_one instead of running blocks. */
+int emu_step_one(emu_cpu *cpu);
+void emu_dr_changed(emu_cpu *cpu);                 /* after a DR0-3/DR7 change */
+int emu_dr_general_detect(emu_cpu *cpu);           /* DR7.GD: #DB raised, 1 */
+int emu_watch_page(const emu_cpu *cpu, uint64_t la);   /* la's page is watched */
+void emu_watch_check(emu_cpu *cpu, uint64_t la, unsigned n, int is_write);
+int emu_set_trace(emu_cpu *cpu, vmm_trace_fn fn, void *opaque);
+/* After a change of CR0.AM, RFLAGS.AC or CPL: alignment checking on or off. */
+void emu_ac_update(emu_cpu *cpu);
+/* Memory slow path with cpu->nofill: #AC for a misaligned access, watchpoints. */
+int emu_slow_checks(emu_cpu *cpu, uint64_t la, unsigned n, int is_write);
+/* run.c: executes one block (for step.c). */
+int emu_run_block(emu_cpu *cpu, const emu_block *b);
+/* cpu.c: up to 15 code bytes at RIP without side effects; returns how many. */
+unsigned emu_code_bytes(const emu_cpu *cpu, uint8_t *buf);
 
 /* cache.c */
 int emu_cache_init(emu_cache *c);
@@ -401,6 +452,11 @@ int emu_block_single(emu_cpu *cpu, emu_block *buf);
 emu_page_info *emu_page_info_find(emu_vm *evm, uint64_t gpa);
 void emu_code_written(emu_cpu *cpu, emu_vm *evm, uint64_t gpa);
 void emu_pages_written(emu_vm *evm, uint64_t gpa, uint64_t len);
+/* A wait inside the run loop (HLT, wait-for-SIPI) must be bracketed by
+ * these: a vCPU that makes a page a code page does not wait for a quiet
+ * vCPU, which drops its write-TLB entries in emu_quiet_end. */
+void emu_quiet_begin(emu_cpu *cpu);
+void emu_quiet_end(emu_cpu *cpu);
 
 static inline int emu_block_valid(const emu_block *b)
 {

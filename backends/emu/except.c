@@ -79,7 +79,8 @@ static int deliver_real(emu_cpu *cpu, const event *ev)
 }
 
 /* Reads and checks the gate; fills the target code segment. */
-static int gate_target(emu_cpu *cpu, const event *ev, vmm__x86_gate *g, vmm_segment *cs)
+static int gate_target(emu_cpu *cpu, const event *ev, vmm__x86_gate *g, vmm_segment *cs,
+		       int *task)
 {
 	unsigned size = cpu->long_mode ? 16 : 8;
 	uint64_t raw[2] = { 0, 0 }, lo, hi;
@@ -91,9 +92,15 @@ static int gate_target(emu_cpu *cpu, const event *ev, vmm__x86_gate *g, vmm_segm
 	if (rc)
 		return rc;
 	vmm__x86_gate_decode(raw[0], raw[1], cpu->long_mode, g);
-	if (g->type == X86_DESC_TASK_GATE && !cpu->long_mode)
-		return emu_internal_error(cpu, "emu: task gate for vector %u is not supported",
-					  ev->vec);
+	*task = 0;
+	if (g->type == X86_DESC_TASK_GATE && !cpu->long_mode) {
+		if (ev->soft && g->dpl < cpu->cpl)
+			return emu_gp(cpu, idt_err(ev));
+		if (!g->present)
+			return emu_fault(cpu, X86_EXC_NP, 1, idt_err(ev));
+		*task = 1;
+		return EMU_OK;
+	}
 	ok_type = g->type == X86_DESC_INT_GATE || g->type == X86_DESC_TRAP_GATE ||
 		  (!cpu->long_mode && (g->type == X86_DESC_INT_GATE16 ||
 				       g->type == X86_DESC_TRAP_GATE16));
@@ -129,7 +136,7 @@ static int deliver_long(emu_cpu *cpu, const event *ev)
 	vmm_segment cs, ss = cpu->seg[X86_SEG_SS];
 	uint64_t sp = cpu->r[4], vals[6];
 	unsigned cpl;
-	int rc = gate_target(cpu, ev, &g, &cs), n = 5;
+	int task, rc = gate_target(cpu, ev, &g, &cs, &task), n = 5;
 
 	if (rc)
 		return rc;
@@ -164,16 +171,38 @@ static int deliver_long(emu_cpu *cpu, const event *ev)
 	return EMU_JUMP;
 }
 
+/* Through a task gate: a task switch, then the error code (if any) on the
+ * new task's stack. */
+static int deliver_task(emu_cpu *cpu, const event *ev, uint16_t tss_sel)
+{
+	const vmm_segment *ss;
+	uint64_t sp;
+	uint32_t err = ev->err;
+	int rc = emu_task_switch(cpu, tss_sel, EMU_TASK_INT, ev->ret_rip);
+
+	if (rc != EMU_JUMP || !ev->has_err)
+		return rc;
+	ss = &cpu->seg[X86_SEG_SS];
+	sp = (cpu->r[4] - 4) & (ss->db ? 0xffffffffull : 0xffff);
+	rc = emu_sys_write(cpu, ss->base + sp, &err, 4);
+	if (rc)
+		return rc;
+	cpu->r[4] = ss->db ? sp : (cpu->r[4] & ~0xffffull) | sp;
+	return EMU_JUMP;
+}
+
 static int deliver_prot(emu_cpu *cpu, const event *ev)
 {
 	vmm__x86_gate g;
 	vmm_segment cs, ss = cpu->seg[X86_SEG_SS];
 	uint64_t sp = cpu->r[4], vals[6], ss_sel;
 	unsigned cpl, sz;
-	int rc = gate_target(cpu, ev, &g, &cs), n = 0;
+	int task, rc = gate_target(cpu, ev, &g, &cs, &task), n = 0;
 
 	if (rc)
 		return rc;
+	if (task)
+		return deliver_task(cpu, ev, g.selector);
 	sz = (g.type & 8) ? EMU_SZ32 : EMU_SZ16;
 	cpl = (cs.type & 4) ? cpu->cpl : cs.dpl;
 	if (cpl < cpu->cpl) {

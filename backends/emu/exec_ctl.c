@@ -169,7 +169,7 @@ int emu_h_popf(emu_cpu *cpu, const emu_insn *ins)
 		mask &= ~X86_FL_IF;
 	mask &= emu_sz_mask(ins->osz);
 	emu_set_rflags(cpu, ((cur & ~mask) | (v & mask)) & ~X86_FL_RF);
-	return EMU_OK;
+	return (cpu->rflags & ~cur & X86_FL_TF) ? EMU_NEXT : EMU_OK;   /* TF: step.c */
 }
 
 int emu_h_enter(emu_cpu *cpu, const emu_insn *ins)

@@ -1,6 +1,6 @@
 /* exec_far.c - transfers that load CS: far JMP/CALL/RET (direct and
- * indirect), IRET in every mode, SYSCALL/SYSRET. Far transfers through call
- * gates or task switches are not supported (internal error). */
+ * indirect), IRET in every mode, SYSCALL/SYSRET, SYSENTER/SYSEXIT. Call
+ * gates: exec_gate.c; task switches: exec_task.c. */
 #include "arch/x86/desc.h"
 #include "arch/x86/msr.h"
 #include "backends/emu/exec.h"
@@ -42,12 +42,14 @@ static void real_cs(const emu_cpu *cpu, uint16_t sel, vmm_segment *out)
 	out->base = (uint64_t)sel << 4;
 }
 
-/* The code segment for a far JMP/CALL at the current privilege. */
-static int jump_target(emu_cpu *cpu, uint16_t sel, vmm_segment *d)
+/* The code segment for a far JMP/CALL at the current privilege; *gate set
+ * (status EMU_OK) if sel names a system descriptor (exec_gate.c). */
+static int jump_target(emu_cpu *cpu, uint16_t sel, vmm_segment *d, int *gate)
 {
 	uint64_t lo, hi;
 	int rc;
 
+	*gate = 0;
 	if (!protected_mode(cpu)) {
 		real_cs(cpu, sel, d);
 		return EMU_OK;
@@ -58,9 +60,10 @@ static int jump_target(emu_cpu *cpu, uint16_t sel, vmm_segment *d)
 	if (rc)
 		return rc;
 	vmm__x86_desc_decode(lo, 0, sel, d);
-	if (!d->s)
-		return emu_internal_error(cpu, "emu: far transfer through a gate or TSS "
-					  "(selector 0x%x) is not supported", sel);
+	if (!d->s) {
+		*gate = 1;
+		return EMU_OK;
+	}
 	if (!(d->type & 8))
 		return emu_gp(cpu, sel & 0xfffc);
 	if ((d->type & 4) ? d->dpl > cpu->cpl : ((sel & 3) > cpu->cpl || d->dpl != cpu->cpl))
@@ -106,13 +109,16 @@ static uint64_t trunc_ip(const vmm_segment *cs, int long_mode, unsigned osz, uin
 	return ip & (osz == EMU_SZ16 ? 0xffffull : 0xffffffffull);
 }
 
-static int far_jump(emu_cpu *cpu, uint16_t sel, uint64_t off, unsigned osz)
+static int far_jump(emu_cpu *cpu, const emu_insn *ins, uint16_t sel, uint64_t off,
+		    unsigned osz)
 {
 	vmm_segment cs;
-	int rc = jump_target(cpu, sel, &cs);
+	int gate, rc = jump_target(cpu, sel, &cs, &gate);
 
 	if (rc)
 		return rc;
+	if (gate)
+		return emu_gate_transfer(cpu, ins, sel, 0);
 	off = trunc_ip(&cs, cpu->long_mode, osz, off);
 	if (cpu->long_mode && cs.l && !vmm__x86_canonical(off))
 		return emu_gp(cpu, 0);
@@ -126,8 +132,10 @@ static int far_call(emu_cpu *cpu, const emu_insn *ins, uint16_t sel, uint64_t of
 	unsigned sz = ins->osz, n = 1u << sz;
 	uint64_t sp = cpu->r[R_SP], ret = emu_next_rip(cpu, ins);
 	vmm_segment cs;
-	int rc = jump_target(cpu, sel, &cs);
+	int gate, rc = jump_target(cpu, sel, &cs, &gate);
 
+	if (!rc && gate)
+		return emu_gate_transfer(cpu, ins, sel, 1);
 	if (!rc)
 		rc = emu_write(cpu, emu_stack_lin(cpu, sp - n), sz, cpu->seg[X86_SEG_CS].selector);
 	if (!rc)
@@ -143,7 +151,7 @@ static int far_call(emu_cpu *cpu, const emu_insn *ins, uint16_t sel, uint64_t of
 
 int emu_h_jmp_far(emu_cpu *cpu, const emu_insn *ins)
 {
-	return far_jump(cpu, (uint16_t)ins->disp, ins->imm, ins->osz);
+	return far_jump(cpu, ins, (uint16_t)ins->disp, ins->imm, ins->osz);
 }
 
 int emu_h_call_far(emu_cpu *cpu, const emu_insn *ins)
@@ -169,7 +177,7 @@ int emu_h_jmp_far_ind(emu_cpu *cpu, const emu_insn *ins)
 	uint64_t off, sel;
 	int rc = read_farptr(cpu, ins, &off, &sel);
 
-	return rc ? rc : far_jump(cpu, (uint16_t)sel, off, ins->osz);
+	return rc ? rc : far_jump(cpu, ins, (uint16_t)sel, off, ins->osz);
 }
 
 int emu_h_call_far_ind(emu_cpu *cpu, const emu_insn *ins)
@@ -295,9 +303,15 @@ int emu_h_iret(emu_cpu *cpu, const emu_insn *ins)
 	}
 	if (!protected_mode(cpu))
 		return iret_real(cpu, sz);
-	if (cpu->rflags & X86_FL_NT)
-		return emu_internal_error(cpu, "emu: IRET with NT set (task return) is not "
-					  "supported");
+	if (cpu->rflags & X86_FL_NT) {      /* return to the previous task */
+		uint64_t link = 0;
+
+		if (cpu->long_mode)
+			return emu_gp(cpu, 0);
+		rc = emu_sys_read(cpu, cpu->tr.base, &link, 2);
+		return rc ? rc : emu_task_switch(cpu, (uint16_t)link, EMU_TASK_IRET,
+						 emu_next_rip(cpu, ins));
+	}
 	rc = stack_vals(cpu, sz, 0, 3, v);
 	if (rc)
 		return rc;
@@ -350,6 +364,50 @@ int emu_h_syscall(emu_cpu *cpu, const emu_insn *ins)
 	emu_set_rflags(cpu, emu_get_rflags(cpu) & ~(cpu->sfmask | X86_FL_RF));
 	emu_set_cs(cpu, &cs, 0);
 	cpu->rip = cpu->lstar;
+	return EMU_JUMP;
+}
+
+/* ---- SYSENTER / SYSEXIT (Intel: protected mode, also in long mode) ------------- */
+
+int emu_h_sysenter(emu_cpu *cpu, const emu_insn *ins)
+{
+	uint16_t sel = (uint16_t)cpu->sysenter_cs & 0xfffc;
+	int lm = cpu->long_mode;
+	vmm_segment cs, ss;
+
+	if (!(cpu->cr0 & X86_CR0_PE) || sel == 0)
+		return emu_gp(cpu, 0);
+	flat_seg(&cs, sel, 0xb, 0, lm);
+	flat_seg(&ss, (uint16_t)(sel + 8), 0x3, 0, 0);
+	cpu->seg[X86_SEG_SS] = ss;
+	emu_set_rflags(cpu, emu_get_rflags(cpu) & ~(X86_FL_VM | X86_FL_IF | X86_FL_RF));
+	emu_set_cs(cpu, &cs, 0);
+	cpu->r[R_SP] = lm ? cpu->sysenter_esp : cpu->sysenter_esp & 0xffffffffull;
+	cpu->rip = lm ? cpu->sysenter_eip : cpu->sysenter_eip & 0xffffffffull;
+	return EMU_JUMP;
+}
+
+int emu_h_sysexit(emu_cpu *cpu, const emu_insn *ins)
+{
+	uint16_t sel = (uint16_t)cpu->sysenter_cs & 0xfffc;
+	int to64 = ins->osz == EMU_SZ64;
+	uint64_t rip = cpu->r[R_DX], rsp = cpu->r[R_CX];
+	vmm_segment cs, ss;
+
+	if (!(cpu->cr0 & X86_CR0_PE) || sel == 0 || cpu->cpl != 0)
+		return emu_gp(cpu, 0);
+	if (to64 && (!vmm__x86_canonical(rip) || !vmm__x86_canonical(rsp)))
+		return emu_gp(cpu, 0);
+	if (!to64) {
+		rip &= 0xffffffffull;
+		rsp &= 0xffffffffull;
+	}
+	flat_seg(&cs, (uint16_t)((sel + (to64 ? 32 : 16)) | 3), 0xb, 3, to64);
+	flat_seg(&ss, (uint16_t)((sel + (to64 ? 40 : 24)) | 3), 0x3, 3, 0);
+	cpu->seg[X86_SEG_SS] = ss;
+	emu_set_cs(cpu, &cs, 3);
+	cpu->r[R_SP] = rsp;
+	cpu->rip = rip;
 	return EMU_JUMP;
 }
 

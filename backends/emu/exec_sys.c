@@ -257,6 +257,8 @@ int emu_h_mov_from_dr(emu_cpu *cpu, const emu_insn *ins)
 		return emu_gp(cpu, 0);
 	if (n > 7 || ((n == 4 || n == 5) && (cpu->cr4 & X86_CR4_DE)))
 		return emu_ud(cpu);
+	if (emu_dr_general_detect(cpu))
+		return EMU_FAULT;
 	if (n == 4 || n == 5)
 		n += 2;
 	emu_reg_set(cpu, ins->rm, cpu->code_sz == EMU_SZ64 ? EMU_SZ64 : EMU_SZ32, cpu->dr[n]);
@@ -272,12 +274,22 @@ int emu_h_mov_to_dr(emu_cpu *cpu, const emu_insn *ins)
 		return emu_gp(cpu, 0);
 	if (n > 7 || ((n == 4 || n == 5) && (cpu->cr4 & X86_CR4_DE)))
 		return emu_ud(cpu);
+	if (emu_dr_general_detect(cpu))
+		return EMU_FAULT;
 	if (n == 4 || n == 5)
 		n += 2;
+	if (cpu->code_sz != EMU_SZ64)
+		v &= 0xffffffffull;
 	if ((n == 6 || n == 7) && (v >> 32))
 		return emu_gp(cpu, 0);
+	if (n == 6)
+		v = (v & 0xe00full) | 0xffff0ff0ull;   /* B0-3, BD, BS, BT; fixed ones */
+	if (n == 7)
+		v = (v & 0xffff23ffull) | 0x400;       /* no RTM; bit 10 is one */
 	cpu->dr[n] = v;
-	return EMU_OK;
+	if (n != 6)
+		emu_dr_changed(cpu);
+	return EMU_NEXT;
 }
 
 int emu_h_clts(emu_cpu *cpu, const emu_insn *ins)
@@ -286,7 +298,8 @@ int emu_h_clts(emu_cpu *cpu, const emu_insn *ins)
 		return emu_gp(cpu, 0);
 	EMU_IX_CHECK(cpu, ins, VMM_EV_CR_WRITE, 0, cpu->cr0 & ~X86_CR0_TS);
 	cpu->cr0 &= ~X86_CR0_TS;
-	return EMU_OK;
+	emu_update_mode(cpu);      /* blocks decoded with TS set raise #NM */
+	return EMU_NEXT;
 }
 
 int emu_h_invlpg(emu_cpu *cpu, const emu_insn *ins)

@@ -89,11 +89,17 @@ uint64_t emu_get_rflags(const emu_cpu *cpu)
 
 void emu_set_rflags(emu_cpu *cpu, uint64_t v)
 {
+	uint64_t changed = v ^ cpu->rflags;
+
+	if (EMU_UNLIKELY(v & changed & X86_FL_TF))
+		emu_jc_flush(cpu);    /* single-step: no chaining into cached blocks */
 	/* IF 0 -> 1 (POPF, IRET): a pending interrupt may be deliverable. */
 	if (EMU_UNLIKELY((v & ~cpu->rflags & X86_FL_IF) && cpu->vcpu && cpu->vcpu->lapic))
 		emu_intr_look(cpu);
 	cpu->rflags = v | X86_FL_RSV1;
 	cpu->cc_op = EMU_CC_NONE;
+	if (EMU_UNLIKELY(changed & X86_FL_AC))
+		emu_ac_update(cpu);
 }
 
 int emu_cond_slow(const emu_cpu *cpu, unsigned cc)

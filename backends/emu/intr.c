@@ -42,7 +42,9 @@ static void wait_sipi(emu_cpu *cpu)
 		vcpu->runnable = true;
 		break;
 	default:
+		emu_quiet_begin(cpu);     /* cache.c: others need not wait for us */
 		vmm__vcpu_wait(vcpu, 0);
+		emu_quiet_end(cpu);
 		break;
 	}
 }
@@ -76,7 +78,9 @@ int emu_intr_step(emu_cpu *cpu)
 		}
 		if (!cpu->halted)
 			return EMU_OK;
+		emu_quiet_begin(cpu);         /* cache.c: others need not wait for us */
 		vmm__vcpu_wait(vcpu, 0);
+		emu_quiet_end(cpu);
 	}
 	return EMU_OK;
 }

@@ -71,6 +71,8 @@ static void fill_tlb(emu_cpu *cpu, uint64_t la, const vmm__x86_walk_result *w,
 	uint64_t page = la & ~0xfffull, gpage = gpa & ~0xfffull;
 	emu_page_info *pi;
 
+	if (EMU_UNLIKELY(cpu->nofill) && (cpu->ac_check || emu_watch_page(cpu, la)))
+		return;   /* #AC or watched: every access takes the slow path (step.c) */
 	if (e->gpa != gpage || e->tag_r != page)
 		e->tag_w = e->tag_x = EMU_TLB_INVALID;
 	e->tag_r = page;
@@ -212,17 +214,18 @@ static int io_access(emu_cpu *cpu, int is_pio, uint64_t addr, unsigned size,
 		     int is_write, uint64_t *data)
 {
 	emu_io_log *log = &cpu->log;
+	uint64_t seq = atomic_load_explicit(&cpu->exec_seq, memory_order_relaxed);
 	emu_io_rec *rec;
 	int rc;
 
 	if (log->adopt) {
 		log->adopt = 0;
-		log->seq = cpu->exec_seq;
+		log->seq = seq;
 		log->ins = cpu->cur;
 	}
-	if (log->seq != cpu->exec_seq || log->ins != cpu->cur) {
+	if (log->seq != seq || log->ins != cpu->cur) {
 		log->count = log->pos = 0;
-		log->seq = cpu->exec_seq;
+		log->seq = seq;
 		log->ins = cpu->cur;
 	}
 	if (log->pos < log->count) {
@@ -317,6 +320,9 @@ int emu_mem_read_slow(emu_cpu *cpu, uint64_t la, void *buf, unsigned n, unsigned
 
 	if (rc)
 		return rc;
+	if (EMU_UNLIKELY(cpu->nofill | cpu->stepping) && !(acc & (EMU_ACC_SYS | EMU_ACC_X)) &&
+	    (rc = emu_slow_checks(cpu, la, n, 0)))
+		return rc;
 	rc = access_part(cpu, &x[0], buf, first, 0);
 	if (rc || first == n)
 		return rc;
@@ -343,6 +349,9 @@ int emu_mem_write_slow(emu_cpu *cpu, uint64_t la, const void *buf, unsigned n,
 	int rc = translate_span(cpu, la, n, acc | EMU_ACC_W, x, &first);
 
 	if (rc)
+		return rc;
+	if (EMU_UNLIKELY(cpu->nofill | cpu->stepping) && !(acc & EMU_ACC_SYS) &&
+	    (rc = emu_slow_checks(cpu, la, n, 1)))
 		return rc;
 	rc = access_part(cpu, &x[0], src, first, 1);
 	if (!rc && first < n)
@@ -376,6 +385,8 @@ int emu_mem_rmw_ptr(emu_cpu *cpu, uint64_t la, unsigned n, void **p)
 	*p = NULL;
 	if (rc)
 		return rc;
+	if (EMU_UNLIKELY(cpu->nofill))
+		return EMU_OK;   /* the caller's emu_read/emu_write check #AC, watchpoints */
 	if (first == n && x[0].hva)
 		*p = x[0].hva;
 	return EMU_OK;

@@ -14,7 +14,9 @@ static inline __attribute__((always_inline)) int run_block(emu_cpu *cpu,
 	int st;
 
 	cpu->blk = b;
-	cpu->exec_seq++;
+	atomic_store_explicit(&cpu->exec_seq,
+			      atomic_load_explicit(&cpu->exec_seq, memory_order_relaxed) + 1,
+			      memory_order_release);
 	cpu->cur = ins;
 	for (;;) {
 		st = ins->fn(cpu, ins);
@@ -38,6 +40,11 @@ static inline __attribute__((always_inline)) int run_block(emu_cpu *cpu,
 	}
 	cpu->rip = (b->mode_key & 3) == EMU_SZ64 ? rip : rip & 0xffffffffull;
 	return st;
+}
+
+int emu_run_block(emu_cpu *cpu, const emu_block *b)
+{
+	return run_block(cpu, b);
 }
 
 static inline int attention(const emu_cpu *cpu)
@@ -136,7 +143,7 @@ static void complete_exit(emu_cpu *cpu, const vmm_exit *exit)
 static void check_epochs(emu_cpu *cpu)
 {
 	uint64_t map = atomic_load_explicit(&cpu->evm->map_epoch, memory_order_acquire);
-	uint64_t code = atomic_load_explicit(&cpu->evm->code_epoch, memory_order_acquire);
+	uint64_t code = atomic_load(&cpu->evm->code_epoch);   /* after in_run = 1 */
 
 	if (EMU_UNLIKELY(map != cpu->map_epoch_seen)) {
 		cpu->map_epoch_seen = map;
@@ -156,6 +163,8 @@ static int step(emu_cpu *cpu)
 	emu_block *b;
 	int st;
 
+	if (EMU_UNLIKELY(cpu->stepping | (cpu->rflags & X86_FL_TF)))
+		return emu_step_one(cpu);
 	if (EMU_UNLIKELY(cpu->log.replay))
 		return run_replay(cpu);
 	if (EMU_UNLIKELY(cpu->ix.slow))

@@ -233,6 +233,13 @@ build_guests() {
 	out %al, $0xf4
 	hlt
 	none: .asciz "none"
+	guest trace 64 0x100000 <<-'S' || return 1
+	.globl _start
+	_start: mov $42, %eax
+	add %eax, %eax
+	mov %eax, %ebx
+	push %rbx
+	ud2
 	S
 	printf 'hello, I am not an ELF file\n' >"$T/notelf"
 	head -c 100 "$T/halt.elf" >"$T/truncated.elf"
@@ -306,6 +313,34 @@ guest_cases() {
 	fi
 }
 
+# --trace: the exact lines for a tiny guest (emu), or one line saying the
+# backend cannot trace.
+trace_cases() {
+	local b=$1 want
+	want=$(printf '%s\n' \
+		'0x100000: mov eax, 0x2a ; rax=0x2a' \
+		'0x100005: add eax, eax ; rax=0x54 rflags=0x12' \
+		'0x100007: mov ebx, eax ; rbx=0x54' \
+		'0x100009: push rbx ; rsp=0x3fffff0' \
+		'0x10000a: ud2 ; exception 6')
+	if [ "$b" != emu ]; then
+		check "$b/trace-unsupported" 2 "^vmm: --trace: .*backend $b cannot trace" '' -- run --backend "$b" --trace "$T/halt.elf"
+		return
+	fi
+	timeout 60 "$VMM" run --backend emu --trace "$T/trace.elf" >"$T/stdout" 2>"$T/stderr" </dev/null
+	# the guest's #UD has no IDT: a triple fault ends the run (status 4, one
+	# more stderr line after the trace)
+	if [ "$(head -n 5 "$T/stderr")" = "$want" ] && grep -q '^vmm: guest triple-faulted' "$T/stderr"; then
+		pass "$b/trace-stderr"
+	else
+		fail "$b/trace-stderr" "trace: $(head -c 400 "$T/stderr")"
+	fi
+	check "$b/trace-file" 4 '^vmm: guest triple-faulted at rip 0x10000a' '' -- run --backend emu --trace="$T/trace.txt" "$T/trace.elf"
+	[ "$(cat "$T/trace.txt")" = "$want" ] && pass "$b/trace-file-lines" ||
+		fail "$b/trace-file-lines" "trace file: $(head -c 400 "$T/trace.txt")"
+	check "$b/trace-file-bad" 2 "^vmm: --trace: cannot open $T/nodir/x: No such file" '' -- run --backend emu --trace="$T/nodir/x" "$T/halt.elf"
+}
+
 usage_cases
 if ! build_guests; then
 	fail build-guests "gcc could not build the test guests: $(cat "$T"/*.log | head -c 300)"
@@ -319,5 +354,6 @@ fi
 for b in $backends; do
 	image_cases "$b"
 	guest_cases "$b"
+	trace_cases "$b"
 done
 exit $failed

@@ -60,3 +60,11 @@ $(B)/tests/conformance/conform: $(CONFORM_SRCS) $(CONFORM_HDRS) $(ALIB)
 # host test on every backend.
 check-guests: guests guests-native $(B)/tests/conformance/conform
 	@$(B)/tests/conformance/conform
+
+# ---- 32-bit task-switch guest (Multiboot, ELF32) -------------------------------------
+$(GUEST_DIR)/tasks.elf: tests/guests/tasks32/tasks.c $(MB_DIR)/common.c.o \
+			tests/guests/multiboot/multiboot.ld tests/guests/rt/common.h
+	$(GUEST_CC) $(MB_CFLAGS) -static -Wl,-T,tests/guests/multiboot/multiboot.ld \
+	      -Wl,--build-id=none -o $@ $(MB_DIR)/common.c.o tests/guests/tasks32/tasks.c
+
+guests: $(GUEST_DIR)/tasks.elf

@@ -237,6 +237,54 @@ static void test_user_mode_hlt_is_gp(void **state)
 	fx_destroy(&fx);
 }
 
+/* ---- Call gates ----------------------------------------------------------------- */
+
+/* Writes a call gate at GDT + off (64-bit: 16 bytes; else 8) and extends
+ * the GDT limit over it. */
+static void call_gate(emu_fx *fx, unsigned off, uint64_t target, uint16_t sel, unsigned dpl,
+		      unsigned params, int wide)
+{
+	uint64_t g[2] = { (target & 0xffff) | ((uint64_t)sel << 16) | ((uint64_t)params << 32) |
+			  (0xcull << 40) | ((uint64_t)dpl << 45) | (1ull << 47) |
+			  ((target & 0xffff0000ull) << 32), target >> 32 };
+	vmm_sregs s;
+
+	assert_int_equal(vmm_mem_write(fx->vm, GDT + off, g, wide ? 16 : 8), 0);
+	assert_int_equal(vmm_vcpu_get_sregs(fx->vcpu, &s), 0);
+	s.gdt.limit = (uint16_t)(off + (wide ? 15 : 7));
+	assert_int_equal(vmm_vcpu_set_sregs(fx->vcpu, &s), 0);
+}
+
+/* User code: LCALL through a DPL 3 64-bit call gate to CPL 0 code. */
+EMU_GUEST64(g_user_lcall, "movl $0, 0x3dff000\n movw $0x43, 0x3dff004\n lcall *0x3dff000");
+
+static void test_call_gate_64_to_cpl0(void **state)
+{
+	emu_fx fx;
+	vmm_regs r;
+	vmm_sregs s;
+
+	cpl3_setup(&fx, g_user_lcall, EMU_LEN(g_user_lcall));
+	call_gate(&fx, 0x40, HANDLER, 0x08, 3, 0, 1);
+	r = to_handler(&fx);
+	assert_int_equal(r.r15, 0x3f00000 - 32);                  /* TSS RSP0, 4 quadwords */
+	assert_int_equal(et_mem64(&fx, r.r15), USER_CODE + EMU_LEN(g_user_lcall));
+	assert_int_equal(et_mem64(&fx, r.r15 + 8), 0x2b);
+	assert_int_equal(et_mem64(&fx, r.r15 + 16), 0x3e00000);
+	assert_int_equal(et_mem64(&fx, r.r15 + 24), 0x23);
+	assert_int_equal(vmm_vcpu_get_sregs(fx.vcpu, &s), 0);
+	assert_int_equal(s.cs.selector, 0x08);
+	assert_int_equal(s.ss.selector, 0);
+	fx_destroy(&fx);
+	/* a DPL 0 gate is out of reach from CPL 3: #GP(gate selector) */
+	cpl3_setup(&fx, g_user_lcall, EMU_LEN(g_user_lcall));
+	call_gate(&fx, 0x40, HANDLER, 0x08, 0, 0, 1);
+	r = to_handler(&fx);
+	assert_int_equal(et_mem64(&fx, r.r15), 0x40);              /* error code */
+	assert_int_equal(et_mem64(&fx, r.r15 + 8), USER_CODE + EMU_LEN(g_user_lcall) - 7);
+	fx_destroy(&fx);
+}
+
 /* ---- 32-bit protected mode ------------------------------------------------------ */
 
 static void protected_mode(emu_fx *fx, uint64_t cr0, uint64_t cr3, uint64_t cr4)
@@ -281,6 +329,80 @@ static void test_protected_mode_flat_and_based(void **state)
 	assert_int_equal(r.rcx, 0x1234);                           /* via DS base 0x10000 */
 	assert_int_equal(vmm_mem_read(fx.vm, 0x10100, &v, 4), 0);
 	assert_int_equal(v, 0x1234);
+	fx_destroy(&fx);
+}
+
+/* ---- Task switches (32-bit TSS) --------------------------------------------------- */
+
+#define TSS_A 0x9000ull
+#define TSS_B 0x9100ull
+#define CODE_B 0x100100ull
+
+/* Task A: LCALL through the task gate 0x50 to task B, then HLT. Task B:
+ * reads its EFLAGS (NT set) and returns with IRET (NT: back to A). */
+EMU_GUEST32(g_task_a, "mov $0xaaaa, %eax\n lcall $0x50, $0\n hlt");
+EMU_GUEST32(g_task_b, "mov $0x2222, %ebx\n pushf\n pop %edx\n iret");
+
+static uint64_t tss_desc32(uint64_t base, int busy)
+{
+	return 0x67 | ((base & 0xffffff) << 16) | ((busy ? 0xbull : 0x9ull) << 40) |
+	       (1ull << 47) | ((base >> 24) << 56);
+}
+
+static uint32_t mem32(emu_fx *fx, uint64_t gpa)
+{
+	uint32_t v = 0;
+
+	assert_int_equal(vmm_mem_read(fx->vm, gpa, &v, 4), 0);
+	return v;
+}
+
+static void test_task_switch_call_and_iret(void **state)
+{
+	uint64_t ext[3] = { tss_desc32(TSS_A, 1), tss_desc32(TSS_B, 0),
+			    (0x48ull << 16) | (0x5ull << 40) | (1ull << 47) };   /* task gate */
+	uint32_t b[26] = { 0 };
+	emu_fx fx;
+	vmm_sregs s;
+	vmm_regs r;
+
+	et_setup(&fx, g_task_a, EMU_LEN(g_task_a));
+	protected_mode(&fx, 0x11, 0, 0);
+	assert_int_equal(vmm_mem_write(fx.vm, CODE_B, g_task_b, EMU_LEN(g_task_b)), 0);
+	assert_int_equal(vmm_mem_write(fx.vm, GDT + 0x40, ext, sizeof(ext)), 0);
+	b[8] = CODE_B;                          /* EIP */
+	b[9] = 0x2;                             /* EFLAGS */
+	b[14] = 0x70000;                        /* ESP */
+	b[18] = b[20] = b[21] = b[22] = b[23] = 0x10;   /* ES SS DS FS GS */
+	b[19] = 0x18;                           /* CS */
+	assert_int_equal(vmm_mem_write(fx.vm, TSS_B, b, sizeof(b)), 0);
+	assert_int_equal(vmm_vcpu_get_sregs(fx.vcpu, &s), 0);
+	s.gdt.limit = 0x57;
+	s.ds.base = 0;
+	memset(&s.tr, 0, sizeof(s.tr));
+	s.tr.selector = 0x40;
+	s.tr.base = TSS_A;
+	s.tr.limit = 0x67;
+	s.tr.type = 0xb;
+	s.tr.present = 1;
+	assert_int_equal(vmm_vcpu_set_sregs(fx.vcpu, &s), 0);
+	et_run(&fx, VMM_EXIT_HLT);
+	r = fx_regs(&fx);
+	assert_int_equal(r.rax, 0xaaaa);                 /* A's state came back */
+	assert_int_equal(r.rbx, 0);
+	assert_int_equal(r.rip, FX_CODE + EMU_LEN(g_task_a));
+	assert_int_equal(r.rflags & 0x4000, 0);          /* A runs without NT */
+	assert_int_equal(mem32(&fx, TSS_B), 0x40);       /* back link */
+	assert_int_equal(mem32(&fx, TSS_B + 52), 0x2222);           /* B's EBX saved */
+	assert_int_equal(mem32(&fx, TSS_B + 48) & 0x4000, 0x4000);  /* B ran with NT */
+	assert_int_equal(mem32(&fx, TSS_B + 32), CODE_B + EMU_LEN(g_task_b));
+	assert_int_equal(mem32(&fx, TSS_A + 32), FX_CODE + EMU_LEN(g_task_a) - 1);
+	assert_int_equal(mem32(&fx, TSS_A + 40), 0xaaaa);           /* A's EAX saved */
+	assert_int_equal((mem32(&fx, GDT + 0x4c) >> 8) & 0xf, 0x9);  /* B available again */
+	assert_int_equal((mem32(&fx, GDT + 0x44) >> 8) & 0xf, 0xb);  /* A busy */
+	assert_int_equal(vmm_vcpu_get_sregs(fx.vcpu, &s), 0);
+	assert_int_equal(s.tr.selector, 0x40);
+	assert_int_equal(s.cr0 & 8, 8);                  /* CR0.TS */
 	fx_destroy(&fx);
 }
 
@@ -400,6 +522,8 @@ int main(void)
 		cmocka_unit_test(test_pae_paging),
 		cmocka_unit_test(test_switch_to_long_mode),
 		cmocka_unit_test(test_real_mode),
+		cmocka_unit_test(test_call_gate_64_to_cpl0),
+		cmocka_unit_test(test_task_switch_call_and_iret),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

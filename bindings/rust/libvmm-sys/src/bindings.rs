@@ -4876,3 +4876,218 @@ extern "C" {
 extern "C" {
     pub fn vmm_gdb_destroy(gdb: *mut vmm_gdb);
 }
+pub const VMM_TRACE_RETIRED: _bindgen_ty_14 = 0;
+pub const VMM_TRACE_EXCEPTION: _bindgen_ty_14 = 1;
+pub const VMM_TRACE_PARTIAL: _bindgen_ty_14 = 2;
+pub type _bindgen_ty_14 = std::os::raw::c_uint;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct vmm_trace_insn {
+    pub size: u32,
+    pub end: u32,
+    pub cs_base: u64,
+    pub mode: u32,
+    pub len: u32,
+    pub bytes: [u8; 16usize],
+    pub vector: u32,
+    pub padding: u32,
+    pub before: vmm_regs,
+    pub after: vmm_regs,
+}
+#[test]
+fn bindgen_test_layout_vmm_trace_insn() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_trace_insn>(),
+        336usize,
+        concat!("Size of: ", stringify!(vmm_trace_insn))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_trace_insn>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vmm_trace_insn))
+    );
+    fn test_field_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_trace_insn>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_trace_insn),
+                "::",
+                stringify!(size)
+            )
+        );
+    }
+    test_field_size();
+    fn test_field_end() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_trace_insn>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).end) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_trace_insn),
+                "::",
+                stringify!(end)
+            )
+        );
+    }
+    test_field_end();
+    fn test_field_cs_base() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_trace_insn>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).cs_base) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_trace_insn),
+                "::",
+                stringify!(cs_base)
+            )
+        );
+    }
+    test_field_cs_base();
+    fn test_field_mode() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_trace_insn>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).mode) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_trace_insn),
+                "::",
+                stringify!(mode)
+            )
+        );
+    }
+    test_field_mode();
+    fn test_field_len() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_trace_insn>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).len) as usize - ptr as usize
+            },
+            20usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_trace_insn),
+                "::",
+                stringify!(len)
+            )
+        );
+    }
+    test_field_len();
+    fn test_field_bytes() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_trace_insn>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).bytes) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_trace_insn),
+                "::",
+                stringify!(bytes)
+            )
+        );
+    }
+    test_field_bytes();
+    fn test_field_vector() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_trace_insn>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).vector) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_trace_insn),
+                "::",
+                stringify!(vector)
+            )
+        );
+    }
+    test_field_vector();
+    fn test_field_padding() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_trace_insn>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).padding) as usize - ptr as usize
+            },
+            44usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_trace_insn),
+                "::",
+                stringify!(padding)
+            )
+        );
+    }
+    test_field_padding();
+    fn test_field_before() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_trace_insn>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).before) as usize - ptr as usize
+            },
+            48usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_trace_insn),
+                "::",
+                stringify!(before)
+            )
+        );
+    }
+    test_field_before();
+    fn test_field_after() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_trace_insn>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).after) as usize - ptr as usize
+            },
+            192usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_trace_insn),
+                "::",
+                stringify!(after)
+            )
+        );
+    }
+    test_field_after();
+}
+pub type vmm_trace_fn = ::std::option::Option<
+    unsafe extern "C" fn(
+        opaque: *mut std::os::raw::c_void,
+        vcpu: *mut vmm_vcpu,
+        insn: *const vmm_trace_insn,
+    ),
+>;
+extern "C" {
+    pub fn vmm_vcpu_set_trace(
+        vcpu: *mut vmm_vcpu,
+        fn_: vmm_trace_fn,
+        opaque: *mut std::os::raw::c_void,
+    ) -> std::os::raw::c_int;
+}
