@@ -233,6 +233,7 @@ build_guests() {
 	out %al, $0xf4
 	hlt
 	none: .asciz "none"
+	S
 	guest trace 64 0x100000 <<-'S' || return 1
 	.globl _start
 	_start: mov $42, %eax
