@@ -324,7 +324,8 @@ static int h_nm(emu_cpu *cpu, const emu_insn *ins)
 
 /* Decoding with EMU_MODE_FPCHK: x87 instructions raise #NM with CR0.EM or
  * TS (WAIT with TS and MP); SSE ones #UD with EM or without CR4.OSFXSR,
- * else #NM with TS; FXSAVE/FXRSTOR #NM with EM or TS. */
+ * else #NM with TS; FXSAVE/FXRSTOR #NM with EM or TS; the XSAVE family #NM
+ * with TS; CLFLUSHOPT none. */
 static void fp_check(const emu_cpu *cpu, const emu_dec *d, const uint8_t *bytes,
 		     emu_insn *ins)
 {
@@ -348,6 +349,13 @@ static void fp_check(const emu_cpu *cpu, const emu_dec *d, const uint8_t *bytes,
 		return;
 	if (d->opcode == 0xae && (d->reg & 7) < 2) {
 		if (ts || em)
+			ins->fn = h_nm;
+		return;
+	}
+	if (d->opcode == 0xae && (d->reg & 7) == 7)
+		return;                 /* CLFLUSHOPT: no x87/SSE checks */
+	if (d->opcode == 0xae && (d->reg & 7) >= 4) {
+		if (ts)                 /* XSAVE family: #NM with TS (OSXSAVE: handler) */
 			ins->fn = h_nm;
 		return;
 	}
