@@ -186,11 +186,15 @@ static void test_ipi_between_vcpu_threads(void **state)
 	usleep(20000);                            /* the sleeper enables its APIC */
 	start(&r0, t.cpu[0]);
 	wait_for(&t, 25, 5000);
+	usleep(50000);                            /* the sleeper back in HLT */
 	stop(&r0);
 	stop(&r1);
 	/* IPIs may coalesce in IRR while one is being handled, never multiply */
 	assert_true(counter(&t) >= 1 && counter(&t) <= 25);
-	assert_int_equal(regs(t.cpu[1]).r12, counter(&t));   /* each woke HLT once */
+	/* Each woke HLT once. The handler counts before IRET and the sleeper
+	 * after it, so a kick landing in between leaves r12 one behind. */
+	assert_true(regs(t.cpu[1]).r12 == counter(&t) ||
+		    regs(t.cpu[1]).r12 + 1 == counter(&t));
 	assert_int_equal(regs(t.cpu[0]).r13, 0);
 	vmm_vm_destroy(t.vm);
 }
