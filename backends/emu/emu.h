@@ -157,6 +157,13 @@ typedef struct emu_block {
 	emu_insn ins[];               /* ninsns + 1 (terminator) */
 } emu_block;
 
+/* Room for a block of one instruction and its terminator: the uncached
+ * single-instruction runs (replay, interrupt shadow, steps, skips). */
+typedef union emu_one_block {
+	emu_block b;
+	uint8_t raw[sizeof(emu_block) + 2 * sizeof(emu_insn)];
+} emu_one_block;
+
 typedef struct emu_jc_entry {
 	uint64_t rip;
 	emu_block *blk;

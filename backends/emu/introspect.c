@@ -130,10 +130,7 @@ static int stop(emu_cpu *cpu)
 
 static void skip_insn(emu_cpu *cpu)
 {
-	union {
-		emu_block b;
-		uint8_t raw[sizeof(emu_block) + 2 * sizeof(emu_insn)];
-	} one;
+	emu_one_block one;
 	uint8_t allow = cpu->ix.allow;
 
 	cpu->ix.allow = EMU_IX_ALLOW_BREAK;

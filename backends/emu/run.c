@@ -76,10 +76,7 @@ static int run_blocks(emu_cpu *cpu, const emu_block *b)
  * accesses (after an MMIO/port exit). */
 static int run_replay(emu_cpu *cpu)
 {
-	union {
-		emu_block b;
-		uint8_t raw[sizeof(emu_block) + 2 * sizeof(emu_insn)];
-	} one;
+	emu_one_block one;
 	emu_io_log *log = &cpu->log;
 	int st;
 
@@ -106,10 +103,7 @@ static int run_replay(emu_cpu *cpu)
  * an introspection event stepped over (introspect.c). */
 int emu_run_one(emu_cpu *cpu)
 {
-	union {
-		emu_block b;
-		uint8_t raw[sizeof(emu_block) + 2 * sizeof(emu_insn)];
-	} one;
+	emu_one_block one;
 	int st = emu_block_single(cpu, &one.b);
 
 	if (st)

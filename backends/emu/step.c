@@ -250,10 +250,7 @@ static int prepare(emu_cpu *cpu, int *replay)
 
 int emu_step_one(emu_cpu *cpu)
 {
-	union {
-		emu_block b;
-		uint8_t raw[sizeof(emu_block) + 2 * sizeof(emu_insn)];
-	} one;
+	emu_one_block one;
 	emu_io_log *log = &cpu->log;
 	uint64_t tf = cpu->rflags & X86_FL_TF;
 	vmm_trace_insn ev = { 0 };
