@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "lib/introspect/ix.h"
+#include "lib/platform/platform.h"
 
 typedef struct run_ctx run_ctx;
 
@@ -254,7 +255,6 @@ static void wait_for_end(run_ctx *ctx, uint64_t timeout_ms)
 
 static int ctx_init(run_ctx *ctx, vmm_vm *vm)
 {
-	pthread_condattr_t attr;
 
 	uint32_t created = 0;
 
@@ -278,10 +278,7 @@ static int ctx_init(run_ctx *ctx, vmm_vm *vm)
 				"a start-up IPI)", created);
 	ctx->active = ctx->nthreads;
 	pthread_mutex_init(&ctx->lock, NULL);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&ctx->cond, &attr);
-	pthread_condattr_destroy(&attr);
+	vmm__cond_init_monotonic(&ctx->cond);
 	return 0;
 }
 

@@ -7,13 +7,8 @@
 
 static void wait_init(vmm_vcpu *vcpu)
 {
-	pthread_condattr_t attr;
-
 	pthread_mutex_init(&vcpu->wait_lock, NULL);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&vcpu->wait_cond, &attr);
-	pthread_condattr_destroy(&attr);
+	vmm__cond_init_monotonic(&vcpu->wait_cond);
 }
 
 static void wait_fini(vmm_vcpu *vcpu)

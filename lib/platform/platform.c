@@ -115,8 +115,7 @@ void vmm__vcpu_wait(vmm_vcpu *vcpu, uint64_t deadline_ns)
 	pthread_mutex_lock(&vcpu->wait_lock);
 	while (!wake_reason(vcpu)) {
 		if (deadline_ns) {
-			struct timespec ts = { (time_t)(deadline_ns / 1000000000ull),
-					       (long)(deadline_ns % 1000000000ull) };
+			struct timespec ts = vmm__ns_to_timespec(deadline_ns);
 
 			if (pthread_cond_timedwait(&vcpu->wait_cond, &vcpu->wait_lock, &ts))
 				break;

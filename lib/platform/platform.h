@@ -22,6 +22,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "lib/internal.h"
 
@@ -32,6 +33,10 @@
 /* ---- Time (lib/platform/timer.c) -----------------------------------------
  * Guest time follows the host: CLOCK_MONOTONIC in nanoseconds. */
 uint64_t vmm__now_ns(void);
+/* A CLOCK_MONOTONIC deadline for pthread_cond_timedwait, and a condition
+ * variable that waits on that clock. */
+struct timespec vmm__ns_to_timespec(uint64_t ns);
+void vmm__cond_init_monotonic(pthread_cond_t *cond);
 /* The host TSC's frequency in Hz (from CPUID 0x15/0x16 or calibrated once
  * against CLOCK_MONOTONIC); emu's guest TSC runs at this rate. */
 uint64_t vmm__tsc_hz(void);

@@ -128,11 +128,21 @@ void vmm__timer_fini(vmm_vm *vm, vmm__timer *t)
 	pthread_mutex_unlock(&svc->lock);
 }
 
-static struct timespec to_timespec(uint64_t ns)
+struct timespec vmm__ns_to_timespec(uint64_t ns)
 {
 	struct timespec ts = { (time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull) };
 
 	return ts;
+}
+
+void vmm__cond_init_monotonic(pthread_cond_t *cond)
+{
+	pthread_condattr_t attr;
+
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(cond, &attr);
+	pthread_condattr_destroy(&attr);
 }
 
 /* Pops and runs every expired timer; sleeps until the next deadline. */
@@ -154,7 +164,7 @@ static void *timer_thread(void *arg)
 			svc->running = NULL;
 			pthread_cond_broadcast(&svc->idle);
 		} else if (t) {
-			struct timespec ts = to_timespec(t->deadline_ns);
+			struct timespec ts = vmm__ns_to_timespec(t->deadline_ns);
 
 			pthread_cond_timedwait(&svc->cond, &svc->lock, &ts);
 		} else {
@@ -167,15 +177,11 @@ static void *timer_thread(void *arg)
 
 int vmm__timer_svc_start(vmm__timer_svc *svc)
 {
-	pthread_condattr_t attr;
 	sigset_t all, old;
 	int rc;
 
 	pthread_mutex_init(&svc->lock, NULL);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&svc->cond, &attr);
-	pthread_condattr_destroy(&attr);
+	vmm__cond_init_monotonic(&svc->cond);
 	pthread_cond_init(&svc->idle, NULL);
 	svc->head = svc->running = NULL;
 	svc->stop = false;
