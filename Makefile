@@ -25,6 +25,7 @@ LIBS      := -lelf -lpthread -lcapstone -lslirp
 
 # Library sources: every .c below these folders is part of libvmm.
 LIB_SRCS  := $(wildcard lib/*.c lib/devices/*.c lib/loaders/*.c lib/platform/*.c lib/virtio/*.c \
+                        lib/net/*.c lib/storage/*.c \
                         lib/introspect/*.c arch/x86/*.c \
                         backends/emu/*.c backends/kvm/*.c)
 LIB_OBJS  := $(LIB_SRCS:%.c=$(B)/obj/%.o)

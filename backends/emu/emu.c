@@ -17,8 +17,8 @@ static void emu_probe(vmm_backend_info *info)
 	info->usable = 1;
 	snprintf(info->flavour, sizeof(info->flavour), "x86-64");
 	snprintf(info->reason, sizeof(info->reason),
-		 "software CPU: x86-64 with x87, SSE and SSE2, no virtualization "
-		 "hardware needed");
+		 "software CPU: x86-64-v2 (x87, MMX, SSE to SSE4.2, XSAVE), "
+		 "no virtualization hardware needed");
 }
 
 static int emu_vm_create(vmm_vm *vm)
