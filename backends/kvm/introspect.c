@@ -26,7 +26,7 @@ void kvm__ix_caps(vmm_vm *vm, vmm_hook_caps *caps)
 {
 	caps->events = VMM__IX_BIT(VMM_EV_BREAK) | VMM__IX_BIT(VMM_EV_HWBREAK) |
 		       VMM__IX_BIT(VMM_EV_STEP) | VMM__IX_BIT(VMM_EV_WATCH) |
-		       VMM__IX_BIT(VMM_EV_MSR_WRITE);
+		       VMM__IX_BIT(VMM_EV_MSR_WRITE) | VMM__IX_BIT(VMM_EV_PAGE);
 	if (!(vm->config.flags & VMM_VM_IRQCHIP))
 		caps->events |= VMM__IX_BIT(VMM_EV_HLT);   /* HLT exits to user space */
 	caps->flags = VMM_ICAP_INVISIBLE_BREAK | VMM_ICAP_DR_VIRTUAL;
@@ -35,8 +35,9 @@ void kvm__ix_caps(vmm_vm *vm, vmm_hook_caps *caps)
 		 "kvm: BREAK, HWBREAK and WATCH share the 4 debug registers of "
 		 "KVM_SET_GUEST_DEBUG; MSR_WRITE uses KVM's user-space MSR filter (at "
 		 "most %d MSRs); HLT is reported after it ran, and only without "
-		 "VMM_VM_IRQCHIP; CR writes and CPUID are handled inside KVM without "
-		 "an exit to user space; exception and page hooks are not "
+		 "VMM_VM_IRQCHIP; PAGE takes READ or WRITE (not EXEC) through memory "
+		 "slots split around the pages; CR writes and CPUID are handled inside "
+		 "KVM without an exit to user space; exception hooks are not "
 		 "implemented on kvm yet", KVM_MSR_FILTER_MAX_RANGES);
 }
 
@@ -101,6 +102,8 @@ int kvm__ix_changed(vmm_vm *vm)
 
 	int rc = msr_filter(vm, ix);
 
+	if (!rc)
+		rc = kvm__pages_changed(vm, ix);
 	if (rc)
 		return rc;
 	memset(&d, 0, sizeof(d));

@@ -5,7 +5,9 @@
  * given to KVM), run.c (KVM_RUN loop, I/O and MMIO completion), exits.c
  * (translation of the other KVM exits), kick.c (kick signal), irqchip.c
  * (in-kernel PIC, IOAPIC, local APICs and PIT; lines, MSIs, irqfd,
- * ioeventfd; vCPU start-up state). */
+ * ioeventfd; vCPU start-up state), introspect.c (debug registers, MSR
+ * filter, register families), page.c (PAGE hooks: slots in pieces; the
+ * gate that lets slots change while vCPUs run). */
 #ifndef VMM_KVM_PRIV_H
 #define VMM_KVM_PRIV_H
 
@@ -58,6 +60,22 @@ const kvm__host *kvm__host_get(void);
 int kvm__open_device(void);
 const char *kvm__device_path(void);
 
+/* page.c: the pages PAGE hooks take permissions from, and the KVM slots
+ * that replace a vmm slot holding some of them. */
+#define KVM__MAX_PIECES (2 * VMM__MAX_MEMSLOTS + 4 * VMM_HOOK_MAX)
+typedef struct kvm__prot_set {
+	uint32_t n;
+	struct { uint64_t gpa, end; uint32_t access; } r[VMM_HOOK_MAX];
+} kvm__prot_set;
+
+typedef struct kvm__pages {
+	kvm__prot_set set;
+	uint8_t split[VMM__MAX_MEMSLOTS];       /* by vmm slot id: mapped in pieces */
+	uint32_t npieces;
+	struct kvm_userspace_memory_region pieces[KVM__MAX_PIECES];
+	uint32_t owner[KVM__MAX_PIECES];        /* vmm slot id of each piece */
+} kvm__pages;
+
 /* Removing a KVM memslot is slow (tens of us: KVM zaps and waits for SRCU)
  * and pointless when the VM is about to be closed, so mem_unmap only queues
  * the removal; it is done before the next mem_map and before any vCPU
@@ -73,7 +91,21 @@ typedef struct kvm__vm {
 	uint64_t dbg_step;                    /* bit i: vCPU i single-steps */
 	atomic_uint dbg_gen;
 	int msr_filter_on;                    /* user-space MSR exits enabled */
+	/* page.c: closed while slots change under running vCPUs (lock and
+	 * gate_cv for the wait); pages exists once a PAGE hook was added. */
+	atomic_int gate;
+	pthread_cond_t gate_cv;
+	atomic_int prot_on;                   /* pages->set.n != 0 */
+	kvm__pages *pages;
 } kvm__vm;
+
+/* page.c */
+int kvm__pages_changed(vmm_vm *vm, const struct vmm__ix *ix);
+int kvm__pages_map(vmm_vm *vm, const vmm__memslot *s, int *rc);
+int kvm__pages_unmap(vmm_vm *vm, const vmm__memslot *s);
+int kvm__pages_mmio(vmm_vcpu *vcpu, struct kvm_run *run, vmm_exit *exit, int *ret);
+void kvm__pages_destroy(kvm__vm *kvm);
+void kvm__gate_wait(kvm__vm *kvm);
 
 /* Carries out queued memslot removals. */
 int kvm__vm_flush_removed_slow(kvm__vm *kvm);
@@ -111,6 +143,7 @@ typedef struct kvm__vcpu {
 	 * may have finished. */
 	atomic_int running;
 	atomic_int kickers;
+	atomic_int in_guest;          /* inside KVM_RUN (page.c's gate) */
 	pthread_t thread;
 	int mp_state_set;             /* irqchip: vcpu->runnable applied */
 	unsigned dbg_gen;             /* kvm__vm.dbg_gen applied (introspect.c) */

@@ -131,6 +131,7 @@ static int handle_mmio(vmm_vcpu *vcpu, kvm__vcpu *kv, vmm_exit *exit)
 {
 	struct kvm_run *run = kv->run;
 	uint32_t len = run->mmio.len;
+	int ret;
 	uint64_t data = 0;
 	int r;
 
@@ -142,6 +143,10 @@ static int handle_mmio(vmm_vcpu *vcpu, kvm__vcpu *kv, vmm_exit *exit)
 			 (unsigned long long)run->mmio.phys_addr, len);
 		return KVM__EXIT_RETURN;
 	}
+	if (__builtin_expect(atomic_load_explicit(&kvm__vm_of(vcpu->vm)->prot_on,
+						  memory_order_relaxed), 0) &&
+	    kvm__pages_mmio(vcpu, run, exit, &ret))
+		return ret;   /* RAM with a PAGE hook's permission taken away */
 	if (run->mmio.is_write)
 		memcpy(&data, run->mmio.data, len);
 	r = vmm__bus_mmio(vcpu, run->mmio.phys_addr, (uint8_t)len, run->mmio.is_write, &data);
@@ -190,9 +195,30 @@ static void absorb_result(kvm__vcpu *kv, const vmm_exit *exit)
 	}
 }
 
+/* page.c's gate: in_guest is seq-cst against the gate, so a changer either
+ * sees this vCPU in the guest (and kicks it out) or the vCPU sees the gate
+ * closed and waits. */
+static int gate_enter(vmm_vcpu *vcpu, kvm__vcpu *kv)
+{
+	kvm__vm *kvm = kvm__vm_of(vcpu->vm);
+
+	atomic_store(&kv->in_guest, 1);
+	if (__builtin_expect(!atomic_load(&kvm->gate), 1))
+		return 0;
+	atomic_store(&kv->in_guest, 0);
+	kvm__gate_wait(kvm);
+	return 1;
+}
+
 static int enter_guest(vmm_vcpu *vcpu, kvm__vcpu *kv, vmm_exit *exit)
 {
-	if (ioctl(kv->fd, KVM_RUN, 0) < 0) {
+	int r;
+
+	if (gate_enter(vcpu, kv))
+		return KVM__EXIT_CONTINUE;
+	r = ioctl(kv->fd, KVM_RUN, 0);
+	atomic_store_explicit(&kv->in_guest, 0, memory_order_release);
+	if (r < 0) {
 		if (errno != EINTR && errno != EAGAIN)
 			return vmm__err(VMM_EINTERNAL, "kvm: KVM_RUN on vCPU %u: %s",
 					vcpu->index, strerror(errno));

@@ -111,10 +111,12 @@ int kvm__vm_create(vmm_vm *vm)
 		return rc;
 	}
 	pthread_mutex_init(&kvm->lock, NULL);
+	pthread_cond_init(&kvm->gate_cv, NULL);
 	rc = vm_setup(vm, h, kvm);
 	if (rc) {
 		if (kvm->fd >= 0)
 			close(kvm->fd);
+		pthread_cond_destroy(&kvm->gate_cv);
 		pthread_mutex_destroy(&kvm->lock);
 		free(kvm);
 		kvm__signal_release();
@@ -132,6 +134,8 @@ void kvm__vm_destroy(vmm_vm *vm)
 	if (!kvm)
 		return;
 	close(kvm->fd);  /* queued memslot removals die with the VM */
+	kvm__pages_destroy(kvm);
+	pthread_cond_destroy(&kvm->gate_cv);
 	pthread_mutex_destroy(&kvm->lock);
 	free(kvm);
 	vm->backend_priv = NULL;
@@ -187,6 +191,8 @@ int kvm__mem_map(vmm_vm *vm, const vmm__memslot *slot)
 	if (slot->id >= (uint32_t)h->nr_memslots || slot->id > UINT16_MAX)
 		return vmm__err(VMM_ENOMEM, "kvm: memory slot number %u is beyond the %d "
 				"slots this host's KVM has", slot->id, h->nr_memslots);
+	if (kvm__pages_map(vm, slot, &rc))
+		return rc;   /* PAGE hooks cover part of it: mapped in pieces */
 	if (ioctl(kvm->fd, KVM_SET_USER_MEMORY_REGION, &r) == 0)
 		return 0;
 	err = errno;
@@ -203,6 +209,8 @@ void kvm__mem_unmap(vmm_vm *vm, const vmm__memslot *slot)
 	kvm__vm *kvm = kvm__vm_of(vm);
 	unsigned n;
 
+	if (kvm__pages_unmap(vm, slot))
+		return;   /* it was mapped in pieces, which are gone now */
 	pthread_mutex_lock(&kvm->lock);
 	n = atomic_load(&kvm->nremoved);
 	kvm->removed[n] = region_of(slot);

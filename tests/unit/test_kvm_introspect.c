@@ -183,6 +183,133 @@ static void test_hlt(void **state)
 	vmm_vm_destroy(vm);
 }
 
+/* PAGE hooks: the slot holding 0x40000 is split around that page (read-only
+ * for WRITE, absent for READ); the MMIO exits become events and are
+ * completed on the host's copy unless a hook skips them. */
+#define KT_DATA 0x40000ull
+GUEST64(k_page, "mov $0x40000, %edi\n movl $0x11223344, (%rdi)\n mov (%rdi), %eax\n"
+		"mov 0x3ffc(%rdi), %ebx\n hlt");
+
+static int page_hook(vmm_vm *vm, uint32_t access, rec *r, uint32_t *id)
+{
+	vmm_hook_config c = VMM_HOOK_CONFIG_INIT;
+
+	c.type = VMM_EV_PAGE;
+	c.addr = KT_DATA;
+	c.len = 4096;
+	c.access = access;
+	c.vcpu = -1;
+	c.fn = on_event;
+	c.opaque = r;
+	return vmm_hook_add(vm, &c, id);
+}
+
+static uint32_t page_run(vmm_vm *vm, vmm_vcpu *vcpu, uint32_t act, rec *r)
+{
+	const uint32_t old = 0xdeadbeef, next = 0x55aa55aa;
+	uint32_t v;
+
+	assert_int_equal(vmm_mem_write(vm, KT_DATA, &old, 4), 0);
+	assert_int_equal(vmm_mem_write(vm, KT_DATA + 0x3ffc, &next, 4), 0);
+	kt_set_long_mode(vcpu, KT_CODE);
+	memset(r, 0, sizeof(*r));
+	r->act = act;
+	kt_expect_hlt(vcpu);
+	assert_int_equal(kt_regs(vcpu).rbx, next);   /* the next page is untouched */
+	assert_int_equal(vmm_mem_read(vm, KT_DATA, &v, 4), 0);
+	return v;
+}
+
+static void test_page(void **state)
+{
+	vmm_vm *vm = kt_vm(0);
+	vmm_vcpu *vcpu = kt_vcpu_long(vm, k_page, GUEST_LEN(k_page), KT_CODE);
+	rec r;
+	uint32_t id, id2;
+
+	assert_int_equal(page_hook(vm, VMM_MEM_WRITE, &r, &id), 0);
+	assert_int_equal(page_run(vm, vcpu, VMM_ACT_CONTINUE, &r), 0x11223344);
+	assert_int_equal(r.n, 1);                    /* the write; the read is free */
+	assert_int_equal(r.ev[0].type, VMM_EV_PAGE);
+	assert_int_equal(r.ev[0].addr, KT_DATA);
+	assert_int_equal(r.ev[0].access, VMM_MEM_WRITE);
+	/* At the movl or past it: KVM may have advanced RIP already. */
+	assert_true(r.ev[0].rip == KT_CODE + 5 || r.ev[0].rip == KT_CODE + 11);
+	assert_int_equal(kt_regs(vcpu).rax, 0x11223344);
+	/* SKIP: the write never happens, the guest reads the old value. */
+	assert_int_equal(page_run(vm, vcpu, VMM_ACT_SKIP, &r), 0xdeadbeef);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(kt_regs(vcpu).rax, 0xdeadbeef);
+	/* READ as well: the page has no slot; both accesses are events. */
+	assert_int_equal(page_hook(vm, VMM_MEM_READ, &r, &id2), 0);
+	assert_int_equal(page_run(vm, vcpu, VMM_ACT_CONTINUE, &r), 0x11223344);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.ev[1].access, VMM_MEM_READ);
+	assert_true(r.ev[1].rip == KT_CODE + 11 || r.ev[1].rip == KT_CODE + 13);
+	assert_int_equal(kt_regs(vcpu).rax, 0x11223344);
+	/* SKIP on a read: all ones, as an unbacked address reads. */
+	assert_int_equal(vmm_hook_del(vm, id), 0);
+	assert_int_equal(page_run(vm, vcpu, VMM_ACT_SKIP, &r), 0x11223344);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(kt_regs(vcpu).rax, 0xffffffff);
+	/* No hooks: the slot is whole again, no events. */
+	assert_int_equal(vmm_hook_del(vm, id2), 0);
+	assert_int_equal(page_run(vm, vcpu, VMM_ACT_SKIP, &r), 0x11223344);
+	assert_int_equal(r.n, 0);
+	assert_int_equal(kt_regs(vcpu).rax, 0x11223344);
+	/* EXEC cannot be taken away on kvm: refused with the reason. */
+	assert_int_equal(page_hook(vm, VMM_MEM_EXEC, &r, &id), VMM_ENOTSUP);
+	assert_non_null(strstr(vmm_last_error(), "EXEC"));
+	vmm_vm_destroy(vm);
+}
+
+/* A hook added while the vCPU spins in the guest: the slots change at the
+ * gate (the vCPU is kicked out and waits), then its next write stops it. */
+GUEST64(k_spin, "mov $0x40000, %edi\n 1: incl (%rdi)\n pause\n jmp 1b");
+
+typedef struct spin_arg {
+	vmm_vcpu *vcpu;
+	uint32_t reason;
+	int rc;
+} spin_arg;
+
+static void *spin_thread(void *opaque)
+{
+	spin_arg *a = opaque;
+
+	vmm_exit *exit = NULL;
+
+	a->rc = vmm_vcpu_run(a->vcpu, &exit);
+	a->reason = exit ? exit->reason : ~0u;
+	return NULL;
+}
+
+static void test_page_while_running(void **state)
+{
+	vmm_vm *vm = kt_vm(0);
+	spin_arg a = { kt_vcpu_long(vm, k_spin, GUEST_LEN(k_spin), KT_CODE), 0, -1 };
+	const struct timespec t = { 0, 100 * 1000 * 1000 };
+	uint32_t id, before, after;
+	pthread_t th;
+	rec r;
+
+	memset(&r, 0, sizeof(r));
+	r.act = VMM_ACT_STOP;
+	assert_int_equal(pthread_create(&th, NULL, spin_thread, &a), 0);
+	nanosleep(&t, NULL);
+	assert_int_equal(vmm_mem_read(vm, KT_DATA, &before, 4), 0);
+	assert_int_equal(page_hook(vm, VMM_MEM_WRITE, &r, &id), 0);
+	pthread_join(th, NULL);
+	assert_int_equal(a.rc, 0);
+	assert_int_equal(a.reason, VMM_EXIT_STOPPED);
+	assert_true(r.n >= 1);
+	assert_int_equal(r.ev[0].addr, KT_DATA);
+	assert_true(before > 0);                     /* it ran before the hook */
+	assert_int_equal(vmm_mem_read(vm, KT_DATA, &after, 4), 0);
+	assert_true(after >= before);
+	vmm_vm_destroy(vm);
+}
+
 static void test_refused_and_caps(void **state)
 {
 	vmm_vm *vm = kt_vm(0);
@@ -226,6 +353,8 @@ int main(void)
 		cmocka_unit_test(test_msr_write),
 		cmocka_unit_test(test_watch),
 		cmocka_unit_test(test_hlt),
+		cmocka_unit_test(test_page),
+		cmocka_unit_test(test_page_while_running),
 		cmocka_unit_test(test_refused_and_caps),
 	};
 
