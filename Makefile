@@ -56,7 +56,7 @@ GUESTS       := $(GUEST_C:tests/guests/%.c=$(GUEST_DIR)/%.elf) \
                 $(patsubst examples/hello/%.c,$(GUEST_DIR)/%.elf,$(wildcard examples/hello/hello.c))
 
 .PHONY: all lib cli guests check check-long check-unit check-guests check-header check-abi \
-        check-asan check-hosts check-kut bench bench-kvm abi-update install clean help
+        check-asan check-hosts check-kut bench bench-kvm bench-linux abi-update install clean help
 
 all: $(SOLIB) $(ALIB) $(CLI) guests
 
@@ -67,6 +67,7 @@ help:
 	@echo "make check-long the emu-vs-host-CPU differential test with 10 million instructions"
 	@echo "make bench      emu instructions per second vs a peer"
 	@echo "make bench-kvm  kvm exit and VM lifecycle cost vs bare ioctls"
+	@echo "make bench-linux Linux boot and virtio-blk: emu vs QEMU TCG, kvm vs QEMU (svm host)"
 	@echo "make install PREFIX=/usr/local"
 	@echo "make abi-update rewrite abi/libvmm.abi (a deliberate ABI change)"
 	@echo "make examples   build examples/ (sandbox, harness, appliance)"
@@ -171,6 +172,9 @@ bench: all $(TOOL_BINS)
 
 bench-kvm: all $(TOOL_BINS)
 	@tests/bench/run-bench-kvm
+
+bench-linux: all
+	@tests/bench/run-bench-linux
 
 # ---- Install ----------------------------------------------------------------
 install: $(SOLIB) $(ALIB) $(CLI)
