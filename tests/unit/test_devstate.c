@@ -518,6 +518,70 @@ static void test_running_guest_kvm(void **state)
 	counting_guest("kvm");
 }
 
+/* ---- kvm's in-kernel chips ---------------------------------------------------- */
+
+/* Real mode: PIC initialised at 0x40/0x48 with masks 0x5a / 0xa5, PIT
+ * counter 2 in mode 3, then out 0x80. */
+GUEST16(g_prog,
+	"mov $0x11, %al\n out %al, $0x20\n mov $0x40, %al\n out %al, $0x21\n"
+	"mov $0x04, %al\n out %al, $0x21\n mov $0x01, %al\n out %al, $0x21\n"
+	"mov $0x11, %al\n out %al, $0xa0\n mov $0x48, %al\n out %al, $0xa1\n"
+	"mov $0x02, %al\n out %al, $0xa1\n mov $0x01, %al\n out %al, $0xa1\n"
+	"mov $0x5a, %al\n out %al, $0x21\n mov $0xa5, %al\n out %al, $0xa1\n"
+	"mov $0xb6, %al\n out %al, $0x43\n mov $0x00, %al\n out %al, $0x42\n"
+	"mov $0x08, %al\n out %al, $0x42\n"
+	"out %al, $0x80\n hlt");
+
+/* Reads the masks and counter 2's status back: out 0x81, 0x82, 0x83. */
+GUEST16(g_read,
+	"in $0x21, %al\n out %al, $0x81\n in $0xa1, %al\n out %al, $0x82\n"
+	"mov $0xe8, %al\n out %al, $0x43\n in $0x42, %al\n out %al, $0x83\n hlt");
+
+static void real_at(vmm_vcpu *c, vmm_vm *vm, const uint8_t *code, size_t len)
+{
+	vmm_sregs sr;
+
+	assert_int_equal(vmm_mem_write(vm, KT_CODE, code, len), 0);
+	assert_int_equal(vmm_vcpu_get_sregs(c, &sr), 0);
+	sr.cs.selector = 0;
+	sr.cs.base = 0;
+	assert_int_equal(vmm_vcpu_set_sregs(c, &sr), 0);
+	kt_set_real_ip(c, KT_CODE);
+}
+
+static void test_kvm_irqchip_roundtrip(void **state)
+{
+	uint32_t flags = VMM_VM_IRQCHIP | VMM_VM_NO_UART | VMM_VM_NO_DEBUG_EXIT;
+	ds_vm a, b;
+	vmm__sw sa, sb;
+
+	(void)state;
+	kt_require_kvm();
+	ds_create(&a, "kvm", flags, 0, 1);
+	ds_create(&b, "kvm", flags, 0, 1);
+	real_at(a.cpu[0], a.vm, g_prog, GUEST_LEN(g_prog));
+	kt_expect_io(a.cpu[0], 0x80, 1, VMM_IO_OUT, 0x08);
+	ds_save(a.vm, &sa);
+	ds_load(b.vm, &sa);
+	ds_save(b.vm, &sb);
+	ds_compare(&sa, &sb);
+	print_message("# kvm stream: %zu bytes\n", sa.len);
+	real_at(b.cpu[0], b.vm, g_read, GUEST_LEN(g_read));
+	kt_expect_io(b.cpu[0], 0x81, 1, VMM_IO_OUT, 0x5a);
+	kt_expect_io(b.cpu[0], 0x82, 1, VMM_IO_OUT, 0xa5);
+	{
+		vmm_exit *e = kt_run(b.cpu[0]);
+
+		assert_int_equal(e->reason, VMM_EXIT_IO);
+		assert_int_equal(e->io.port, 0x83);
+		assert_int_equal(e->io.data & 0x3f, 0x36);   /* lo/hi, mode 3, binary */
+	}
+	vmm__sw_free(&sa);
+	vmm__sw_free(&sb);
+	ds_destroy(&a);
+	ds_destroy(&b);
+}
+
 /* ---- Requests in flight ----------------------------------------------------- */
 
 static void noop_notify(void *opaque, vmm_virtio_dev *dev, uint16_t q)
@@ -593,6 +657,7 @@ int main(void)
 		cmocka_unit_test(test_readback_values),
 		cmocka_unit_test(test_running_guest_emu),
 		cmocka_unit_test(test_running_guest_kvm),
+		cmocka_unit_test(test_kvm_irqchip_roundtrip),
 		cmocka_unit_test(test_inflight_waits_then_refuses),
 	};
 
