@@ -16,11 +16,6 @@
 #define ALL_FLAGS (VMM_VM_IRQCHIP | VMM_VM_FW_CFG | VMM_VM_NO_DEBUG_EXIT)
 #define LAPIC_BASE 0xfee00000ull
 #define IOAPIC_BASE 0xfec00000ull
-#define RNG_SLOT 1
-#define DESC 0x10000ull
-#define AVAIL 0x11000ull
-#define USED 0x12000ull
-#define BUF 0x20000ull
 
 /* ---- Programming every device -------------------------------------------- */
 
@@ -130,57 +125,6 @@ static void program_misc(ds_vm *t)
 	pio(c, 0x510, 2, 1, 0x0000);                 /* fw_cfg signature */
 	assert_int_equal(pio(c, 0x511, 1, 0, 0), 'Q');
 	assert_int_equal(pio(c, 0x511, 1, 0, 0), 'E');
-}
-
-static uint64_t bar4_of(vmm_vcpu *c, unsigned slot)
-{
-	return (ecam(c, slot, 0x20, 4, 0, 0) & ~0xfu) | (uint64_t)ecam(c, slot, 0x24, 4, 0, 0) << 32;
-}
-
-/* The rng as a driver sets it up: MSI-X on, queue 0 of 8 at DESC/AVAIL/USED
- * on vector 0, DRIVER_OK, then one 16-byte buffer taken. */
-static void program_virtio(ds_vm *t)
-{
-	vmm_vcpu *c = t->cpu[0];
-	uint64_t b4, b1;
-	uint8_t d[16] = { 0 };
-	uint64_t addr = BUF;
-	uint32_t len = 16;
-	uint16_t flags = VMM__VRING_DESC_F_WRITE, head = 0, idx = 1, zero = 0;
-
-	for (unsigned s = 1; s <= 4; s++) {
-		ecam(c, s, 0x04, 2, 1, 0x6);
-		ecam(c, s, 0x3c, 1, 1, 0x0b);
-	}
-	ecam(c, 2, 0x14, 4, 1, 0xd0000000);          /* the console's BAR 1 moved */
-	b4 = bar4_of(c, RNG_SLOT);
-	b1 = ecam(c, RNG_SLOT, 0x14, 4, 0, 0) & ~0xfu;
-	ecam(c, RNG_SLOT, 0x42, 2, 1, 0x8000);       /* MSI-X enable (cap at 0x40) */
-	mmio(c, b1, 4, 1, 0xfee00000);
-	mmio(c, b1 + 8, 4, 1, 0x55);
-	mmio(c, b1 + 12, 4, 1, 0);
-	mmio(c, b4 + 20, 1, 1, 1 | 2);
-	mmio(c, b4 + 8, 4, 1, 1);
-	mmio(c, b4 + 12, 4, 1, 1);
-	mmio(c, b4 + 20, 1, 1, 1 | 2 | 8);
-	assert_int_equal(vmm_mem_write(t->vm, AVAIL + 2, &zero, 2), 0);
-	mmio(c, b4 + 22, 2, 1, 0);
-	mmio(c, b4 + 24, 2, 1, 8);
-	mmio(c, b4 + 26, 2, 1, 0);
-	mmio(c, b4 + 32, 8, 1, DESC);
-	mmio(c, b4 + 40, 8, 1, AVAIL);
-	mmio(c, b4 + 48, 8, 1, USED);
-	mmio(c, b4 + 28, 2, 1, 1);
-	mmio(c, b4 + 20, 1, 1, 1 | 2 | 8 | 4);
-	memcpy(d, &addr, 8);
-	memcpy(d + 8, &len, 4);
-	memcpy(d + 12, &flags, 2);
-	assert_int_equal(vmm_mem_write(t->vm, DESC, d, 16), 0);
-	assert_int_equal(vmm_mem_write(t->vm, AVAIL + 4, &head, 2), 0);
-	assert_int_equal(vmm_mem_write(t->vm, AVAIL + 2, &idx, 2), 0);
-	mmio(c, b4 + 0x3000, 2, 1, 0);               /* notify queue 0 */
-	mmio(c, b4 + 22, 2, 1, 5);                   /* queue_select left at 5 */
-	assert_int_equal(vmm_virtio_console_input(t->vm, "hello", 5, NULL), 0);
 }
 
 static void program_all(ds_vm *t)

@@ -15,15 +15,23 @@ static vmm__sw good;
 
 static int setup(void **state)
 {
-	uint32_t d = 0x11;
+	vmm_vcpu *c;
 
 	ds_image_create();
 	ds_create(&src, "emu", FLAGS, 1, 2);
 	ds_create(&dst, "emu", FLAGS, 1, 2);
-	/* Some state that is not the power-on one. */
-	vmm__bus_pio(src.cpu[0], 0x20, 1, 1, &d);
-	d = 0x30;
-	vmm__bus_pio(src.cpu[0], 0x21, 1, 1, &d);
+	/* State that is not the power-on one: PIC, timers, an enabled queue. */
+	c = src.cpu[0];
+	pio(c, 0x20, 1, 1, 0x11);
+	pio(c, 0x21, 1, 1, 0x30);
+	pio(c, 0x43, 1, 1, 0x74);
+	pio(c, 0x41, 1, 1, 0x00);
+	pio(c, 0x41, 1, 1, 0x80);
+	mmio(c, 0xfee000f0ull, 4, 1, 0x1ff);
+	mmio(c, 0xfee00320ull, 4, 1, 0x20040);       /* periodic, vector 0x40 */
+	mmio(c, 0xfee00380ull, 4, 1, 10000000);      /* 10 ms */
+	program_virtio(&src);
+	ds_copy_cpu_and_ram(&src, &dst, DS_MEM, 2);
 	ds_save(src.vm, &good);
 	return 0;
 }
@@ -258,6 +266,10 @@ static void test_values_checked(void **state)
 	bad_field("virtio-rng.0", 30, 1, 0x30, "status");
 	bad_field("virtio-rng.0", 34, 2, 3, "queue size");
 	bad_field("virtio-rng.0", 36, 2, 77, "queue msix");
+	bad_field("virtio-rng.0", 38, 2, 2, "queue enable");
+	bad_field("virtio-rng.0", 40, 8, 0xfff00000000ull, "rings do not map");
+	bad_field("virtio-rng.0", 48, 8, AVAIL + 1, "misaligned");
+	bad_field("virtio-rng.0", 64, 1, 0, "differs from enable");
 	bad_field("virtio-blk.0", 74, 4, 9, "device version");
 	bad_field("virtio-blk.0", 82, 8, 12345, "sectors");
 	bad_field("virtio-console.0", 122, 4, 9999, "input length");
