@@ -601,6 +601,9 @@ static int pit_load(void *dev, uint32_t version, vmm__sr *r)
 	for (unsigned i = 0; i < 3; i++)
 		vmm__sr_check(r, ch[i].count || (!ch[i].counting && !ch[i].next_tick), "count",
 			      "0 (never written) on a running counter");
+	vmm__sr_check(r, !ch[1].next_tick && !ch[2].next_tick &&
+			 (!ch[0].next_tick || first_event(&ch[0]) != 0), "next_tick",
+		      "an interrupt event on a counter or mode that has none");
 	if (!vmm__sr_apply(r))
 		return 0;
 	pthread_mutex_lock(&pit->lock);

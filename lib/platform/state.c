@@ -6,6 +6,7 @@
 
 #include "lib/platform/platform.h"
 #include "lib/platform/state.h"
+#include "lib/virtio/virtio_pci.h"
 
 /* ---- Writer ---------------------------------------------------------------- */
 
@@ -274,9 +275,19 @@ int vmm__vm_state_save(vmm_vm *vm, vmm__sw *w)
 	free(l.v);
 	if (rc == 0 && w->failed)
 		rc = vmm__err(VMM_ENOMEM, "state save: out of memory");
-	if (rc)
+	if (vm->platform)   /* the devices saved so far froze themselves */
+		atomic_store(&vm->platform->state_frozen, true);
+	if (rc) {
 		vmm__sw_free(w);
+		vmm__vm_state_thaw(vm);
+	}
 	return rc;
+}
+
+void vmm__vm_state_thaw(vmm_vm *vm)
+{
+	if (vm->platform && atomic_exchange(&vm->platform->state_frozen, false))
+		vmm__virtio_thaw_all(vm);
 }
 
 /* ---- Load ------------------------------------------------------------------- */
@@ -389,7 +400,9 @@ int vmm__vm_state_load(vmm_vm *vm, const void *buf, size_t len)
 	if (rc == 0)
 		rc = load_pass(recs, l.n, true);    /* every check, nothing changed */
 	if (rc == 0)
-		rc = load_pass(recs, l.n, false);
+		rc = load_pass(recs, l.n, false);    /* loaded devices are not frozen */
+	if (rc == 0 && vm->platform)
+		atomic_store(&vm->platform->state_frozen, false);
 	free(recs);
 	free(l.v);
 	for (uint32_t i = 0; rc == 0 && i < VMM_MAX_VCPUS; i++) {

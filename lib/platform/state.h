@@ -131,6 +131,11 @@ int vmm__virtio_state_add(vmm_vm *vm, vmm__state_list *l);
  * All vCPUs stopped. 0, VMM_ESTATE (a vCPU runs), VMM_EBUSY (a virtio
  * device still has requests in flight after waiting for them), VMM_ENOMEM. */
 int vmm__vm_state_save(vmm_vm *vm, vmm__sw *buf);
+/* After a successful save the VM's virtio devices are frozen: they take no
+ * new request from the guest's rings, so guest RAM stays as saved while the
+ * caller copies it. The first vmm_vcpu_run of any of its vCPUs (or this
+ * call) thaws them; each started device then looks at its queues again. */
+void vmm__vm_state_thaw(vmm_vm *vm);
 /* Loads a stream saved from a VM made with the same configuration (the
  * same devices, added in the same order) into vm. All vCPUs stopped. Any
  * problem (bad magic or format, truncation, an unknown, duplicate or

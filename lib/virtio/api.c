@@ -28,7 +28,7 @@ VMM_API int vmm_virtq_pop(vmm_virtio_dev *d, uint16_t q, vmm_virtq_elem **out)
 	if (!(e = malloc(sizeof(*e))))
 		return vmm__err(VMM_ENOMEM, "vmm_virtq_pop: out of memory");
 	pthread_mutex_lock(&d->lock);
-	rc = vq->enable ? vmm__vq_pop(&vq->vq, &e->e) : 0;
+	rc = vq->enable && !d->frozen ? vmm__vq_pop(&vq->vq, &e->e) : 0;
 	if (rc == 1)
 		vq->inflight++;
 	if (rc < 0) {

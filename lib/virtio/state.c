@@ -9,9 +9,12 @@
  * popping the next batch, so a device is idle once each popped element is
  * pushed (vmm__vpci_queue.inflight). Save waits up to SAVE_WAIT_MS for
  * that (the I/O thread finishes its batch; no vCPU adds work), then fails
- * with VMM_EBUSY. Buffers the driver made available but nothing popped
- * yet are in guest RAM: after a load, each started device is notified of
- * its enabled queues, as at DRIVER_OK, and takes them. */
+ * with VMM_EBUSY. Once saved, the device is frozen (pops take nothing, so
+ * neither the I/O thread nor a host-side receive writes guest RAM while the
+ * caller copies it) until vmm__vm_state_thaw, which the VM's next
+ * vmm_vcpu_run calls. Buffers the driver made available but nothing popped
+ * yet are in guest RAM: after a load (and a thaw) each started device is
+ * notified of its enabled queues, as at DRIVER_OK, and takes them. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +103,7 @@ static int virtio_save(void *dev, vmm__sw *w)
 	if (rc)
 		return rc;
 	transport_save(w, d);
+	d->frozen = true;                 /* until vmm__vm_state_thaw */
 	pthread_mutex_unlock(&d->lock);
 	vmm__sw_u32(w, d->state ? d->state->version : 0);
 	len_at = w->len;
@@ -246,6 +250,7 @@ static void transport_apply(vmm_virtio_dev *d, const dev_state *s)
 	d->generation = s->generation;
 	d->isr = s->isr;
 	d->raise_config = s->raise_config;
+	d->frozen = false;
 	pthread_mutex_unlock(&d->lock);
 }
 
@@ -276,6 +281,13 @@ static int own_load(vmm__sr *r, vmm_virtio_dev *d)
 	return 0;
 }
 
+static void notify_queues(vmm_virtio_dev *d)
+{
+	for (unsigned i = 0; i < d->ops->num_queues; i++)
+		if (d->q[i].enable)
+			d->ops->queue_notify(d->opaque, d, (uint16_t)i);
+}
+
 static int virtio_load(void *dev, uint32_t version, vmm__sr *r)
 {
 	vmm_virtio_dev *d = dev;
@@ -290,15 +302,27 @@ static int virtio_load(void *dev, uint32_t version, vmm__sr *r)
 		transport_apply(d, s);
 	free(s);
 	rc = own_load(r, d);
-	if (rc || !vmm__sr_apply(r) || !(d->status & VMM__VIRTIO_DRIVER_OK))
-		return rc;
-	for (unsigned i = 0; i < d->ops->num_queues; i++)
-		if (d->q[i].enable)
-			d->ops->queue_notify(d->opaque, d, (uint16_t)i);
-	return 0;
+	if (rc == 0 && vmm__sr_apply(r) && (d->status & VMM__VIRTIO_DRIVER_OK))
+		notify_queues(d);
+	return rc;
 }
 
 static const vmm__state_ops virtio_state = { 1, virtio_save, virtio_load };
+
+void vmm__virtio_thaw_all(vmm_vm *vm)
+{
+	for (vmm_virtio_dev *d = vm->platform->virtio; d; d = d->next) {
+		bool was, started;
+
+		pthread_mutex_lock(&d->lock);
+		was = d->frozen;
+		d->frozen = false;
+		started = d->status & VMM__VIRTIO_DRIVER_OK;
+		pthread_mutex_unlock(&d->lock);
+		if (was && started)
+			notify_queues(d);
+	}
+}
 
 static const char *kind_of(const vmm_virtio_dev *d, char *buf, size_t n)
 {

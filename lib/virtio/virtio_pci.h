@@ -58,6 +58,7 @@ struct vmm_virtio_dev {
 	struct vmm_virtio_dev *next;      /* the VM's list, for destroy */
 	void (*fini)(void *opaque);       /* libvmm's devices: stop threads, free */
 	const vmm__vdev_state *state;     /* libvmm's devices: their own state */
+	bool frozen;                      /* saved: pops take nothing (state.c) */
 };
 
 struct vmm_virtq_elem {
@@ -77,5 +78,8 @@ void vmm__virtio_destroy_all(vmm_vm *vm);
 void vmm__virtio_set_fini(vmm_virtio_dev *d, void (*fini)(void *opaque));
 /* For libvmm's devices: the save/load of their own state (state.c). */
 void vmm__virtio_set_state(vmm_virtio_dev *d, const vmm__vdev_state *state);
+/* state.c: unfreezes every device of the VM a save froze; each started one
+ * is notified of its enabled queues. */
+void vmm__virtio_thaw_all(vmm_vm *vm);
 
 #endif /* VMM_VIRTIO_PCI_H */
