@@ -7,6 +7,7 @@
  * accepted corruption leaves a VM that still saves and runs its devices.
  * Meant to run under ASan as well (make SAN=1 B=build-san). */
 #include "tests/unit/devstate_fixture.h"
+#include "tests/unit/test_kvm_util.h"
 
 #define FLAGS (VMM_VM_IRQCHIP | VMM_VM_FW_CFG | VMM_VM_NO_DEBUG_EXIT)
 
@@ -313,6 +314,44 @@ static void test_random_corruption(void **state)
 	free(p);
 }
 
+/* kvm: the in-kernel chips' records are checked before any KVM_SET_*:
+ * truncations and bad values are refused, the chips unchanged. (No random
+ * corruption here: that would fuzz the host kernel.) */
+static void test_kvm_records(void **state)
+{
+	uint32_t flags = VMM_VM_IRQCHIP | VMM_VM_NO_UART | VMM_VM_NO_DEBUG_EXIT;
+	ds_vm k;
+	vmm__sw s, before, after;
+	size_t pic_at = 0;
+
+	(void)state;
+	kt_require_kvm();
+	ds_create(&k, "kvm", flags, 0, 1);
+	ds_save(k.vm, &s);
+	for (size_t len = 0; len < s.len; len++)
+		assert_int_equal(vmm__vm_state_load(k.vm, s.data, len), VMM_EINVAL);
+	for (size_t i = 16; i + 8 < s.len; i++)
+		if (!memcmp(s.data + i, "\x07kvm-pic", 8)) {
+			pic_at = i + 8 + 8;      /* name, version, length */
+			break;
+		}
+	assert_true(pic_at);
+	ds_save(k.vm, &before);
+	s.data[pic_at + 4] = 9;                      /* priority_add */
+	assert_int_equal(vmm__vm_state_load(k.vm, s.data, s.len), VMM_EINVAL);
+	assert_non_null(strstr(vmm_last_error(), "'kvm-pic'"));
+	s.data[pic_at + 4] = 0;
+	s.data[pic_at + 15] = 0x07;                  /* elcr_mask */
+	assert_int_equal(vmm__vm_state_load(k.vm, s.data, s.len), VMM_EINVAL);
+	assert_non_null(strstr(vmm_last_error(), "elcr"));
+	ds_save(k.vm, &after);
+	ds_compare(&before, &after);
+	vmm__sw_free(&s);
+	vmm__sw_free(&before);
+	vmm__sw_free(&after);
+	ds_destroy(&k);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -323,6 +362,7 @@ int main(void)
 		cmocka_unit_test(test_other_configuration),
 		cmocka_unit_test(test_values_checked),
 		cmocka_unit_test(test_random_corruption),
+		cmocka_unit_test(test_kvm_records),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
