@@ -367,6 +367,27 @@ static void test_readback_values(void **state)
 	ds_destroy(&b);
 }
 
+/* Without VMM_VM_IRQCHIP only the UART (and fw_cfg) have state. */
+static void test_no_platform(void **state)
+{
+	ds_vm a, b;
+	vmm__sw s;
+
+	(void)state;
+	ds_create(&a, "emu", VMM_VM_FW_CFG, 0, 1);
+	ds_create(&b, "emu", VMM_VM_FW_CFG, 0, 1);
+	pio(a.cpu[0], 0x3ff, 1, 1, 0x42);
+	pio(a.cpu[0], 0x510, 2, 1, 0x0001);
+	ds_save(a.vm, &s);
+	assert_int_equal(s.data[12], 2);             /* uart, fw-cfg */
+	ds_load(b.vm, &s);
+	assert_int_equal(pio(b.cpu[0], 0x3ff, 1, 0, 0), 0x42);
+	assert_int_equal(pio(b.cpu[0], 0x511, 1, 0, 0), pio(a.cpu[0], 0x511, 1, 0, 0));
+	vmm__sw_free(&s);
+	ds_destroy(&a);
+	ds_destroy(&b);
+}
+
 /* ---- A running guest --------------------------------------------------------- */
 
 /* Real mode: PIC at 0x20 with only IRQ 0 open, PIT counter 0 at ~500 Hz;
@@ -623,6 +644,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip_every_device),
 		cmocka_unit_test(test_readback_values),
+		cmocka_unit_test(test_no_platform),
 		cmocka_unit_test(test_running_guest_emu),
 		cmocka_unit_test(test_running_guest_kvm),
 		cmocka_unit_test(test_kvm_irqchip_roundtrip),
