@@ -4,7 +4,7 @@
  * then the second VM's stream equals the first's (moving timer fields
  * within a margin) and its registers read back the same through the bus.
  * A guest counting PIT interrupts goes on counting in the second VM (emu
- * and kvm); kvm's in-kernel chips round-trip; a virtio request in flight
+ * and kvm), one counting APIC timer interrupts too (emu); kvm's in-kernel chips round-trip; a virtio request in flight
  * makes the save wait, then refuse; a saved VM's virtio devices take
  * nothing until it runs again; a running vCPU makes save and load refuse.
  * Hostile streams: test_devstate_hostile.c. */
@@ -12,6 +12,7 @@
 
 #include "tests/unit/devstate_fixture.h"
 #include "tests/unit/test_kvm_util.h"
+#include "tests/unit/emu_fixture.h"
 #include "lib/platform/acpi.h"
 #include "lib/virtio/virtio_pci.h"
 
@@ -496,6 +497,83 @@ static void test_running_guest_kvm(void **state)
 	counting_guest("kvm");
 }
 
+/* 64-bit: the APIC timer periodic every 2 ms on vector 0x42; every vector
+ * goes to a handler counting at 0x5000 that EOIs; HLT in a loop. */
+GUEST64(g_apic_timer,
+	"mov $0xfee00000, %esi\n movl $0x1ff, 0x0f0(%rsi)\n movl $0x10700, 0x350(%rsi)\n"
+	"movl $0xb, 0x3e0(%rsi)\n movl $0x20042, 0x320(%rsi)\n"
+	"movl $2000000, 0x380(%rsi)\n 1: sti\n hlt\n jmp 1b");
+GUEST64(g_apic_isr, "incq 0x5000\n push %rax\n mov $0xfee00000, %eax\n"
+	"movl $0, 0xb0(%rax)\n pop %rax\n iretq");
+
+static void put64(vmm_vm *vm, uint64_t gpa, uint64_t v)
+{
+	assert_int_equal(vmm_mem_write(vm, gpa, &v, 8), 0);
+}
+
+/* Long mode, GDT at 0, IDT at 0x4000 to the handler at 0x180000, the 4th
+ * GiB mapped (uncached) for the APIC page. */
+static void long_mode_vm(ds_vm *t)
+{
+	vmm_sregs s;
+
+	assert_int_equal(fx_page_tables(t->vm), 0);
+	put64(t->vm, FX_PDPT + 3 * 8, 0x6000 | 7);
+	for (uint64_t i = 0; i < 512; i++)
+		put64(t->vm, 0x6000 + i * 8, (0xc0000000ull + (i << 21)) | 0x9f);
+	put64(t->vm, 0x08, 0x00209a0000000000ull);
+	put64(t->vm, 0x10, 0x00cf92000000ffffull);
+	assert_int_equal(vmm_mem_write(t->vm, 0x180000, g_apic_isr, GUEST_LEN(g_apic_isr)), 0);
+	for (unsigned v = 0; v < 256; v++) {
+		put64(t->vm, 0x4000 + v * 16, 0x0000 | (0x08ull << 16) | (0x8eull << 40) |
+			  (0x18ull << 48));
+		put64(t->vm, 0x4000 + v * 16 + 8, 0);
+	}
+	assert_int_equal(fx_long_mode(t->cpu[0], FX_CODE, DS_MEM), 0);
+	assert_int_equal(vmm_vcpu_get_sregs(t->cpu[0], &s), 0);
+	s.gdt.base = 0;
+	s.gdt.limit = 0x17;
+	s.idt.base = 0x4000;
+	s.idt.limit = 0xfff;
+	assert_int_equal(vmm_vcpu_set_sregs(t->cpu[0], &s), 0);
+	assert_int_equal(vmm_mem_write(t->vm, FX_CODE, g_apic_timer, GUEST_LEN(g_apic_timer)), 0);
+}
+
+static uint64_t apic_ticks(vmm_vm *vm)
+{
+	uint64_t v = 0;
+
+	assert_int_equal(vmm_mem_read(vm, 0x5000, &v, 8), 0);
+	return v;
+}
+
+static void test_running_apic_timer_emu(void **state)
+{
+	uint32_t flags = VMM_VM_IRQCHIP | VMM_VM_NO_UART | VMM_VM_NO_DEBUG_EXIT;
+	ds_vm a, b;
+	vmm__sw s;
+	uint64_t before, after;
+
+	(void)state;
+	ds_create(&a, "emu", flags, 0, 1);
+	ds_create(&b, "emu", flags, 0, 1);
+	long_mode_vm(&a);
+	run_for(&a, 300);
+	before = apic_ticks(a.vm);
+	assert_true(before >= 10);
+	ds_save(a.vm, &s);
+	ds_copy_cpu_and_ram(&a, &b, DS_MEM, 1);
+	ds_load(b.vm, &s);
+	run_for(&b, 300);
+	after = apic_ticks(b.vm);
+	print_message("# APIC timer: %llu interrupts before the save, %llu after the load\n",
+		      (unsigned long long)before, (unsigned long long)(after - before));
+	assert_true(after >= before + 10);
+	vmm__sw_free(&s);
+	ds_destroy(&a);
+	ds_destroy(&b);
+}
+
 /* ---- kvm's in-kernel chips ---------------------------------------------------- */
 
 /* Real mode: PIC initialised at 0x40/0x48 with masks 0x5a / 0xa5, PIT
@@ -647,6 +725,7 @@ int main(void)
 		cmocka_unit_test(test_no_platform),
 		cmocka_unit_test(test_running_guest_emu),
 		cmocka_unit_test(test_running_guest_kvm),
+		cmocka_unit_test(test_running_apic_timer_emu),
 		cmocka_unit_test(test_kvm_irqchip_roundtrip),
 		cmocka_unit_test(test_inflight_waits_then_refuses),
 	};
