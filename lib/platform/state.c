@@ -368,6 +368,13 @@ static int load_pass(const rec *recs, size_t n, bool dry)
 			      .dev = recs[i].dev->name };
 		int rc = recs[i].dev->ops->load(recs[i].dev->dev, recs[i].version, &r);
 
+		if (rc && !dry) {
+			char why[200];
+
+			snprintf(why, sizeof(why), "%s", vmm_last_error());
+			return vmm__err(rc, "state load: applying '%s': %s (the VM is partly "
+					"loaded)", r.dev, why);
+		}
 		if (rc)
 			return rc;
 		if (r.failed)
