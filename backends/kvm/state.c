@@ -1,13 +1,15 @@
 /* state.c - the device state of the in-kernel chips (ops->state_add,
  * lib/platform/state.h): "kvm-pic" (KVM_GET/SET_IRQCHIP, both 8259As),
  * "kvm-ioapic" (the same calls), "kvm-pit" (KVM_GET/SET_PIT2) and
- * "kvm-lapic.N" (KVM_GET/SET_LAPIC, the 1 KiB register page) in the VM's
- * stream, field by field. The PIT's count load time (host ktime) is saved
- * as the ns since then; KVM_SET_PIT2 restarts each counter from its count
- * anyway, and KVM_SET_LAPIC restarts the APIC timer from its initial
- * count: the time already counted down is lost on kvm (a timer fires up to
- * one period late), unlike on the core's models. Every vCPU's registers
- * (with APIC_BASE in sregs) should be set before the load. */
+ * "kvm-lapic.N" (KVM_GET/SET_LAPIC, the 1 KiB register page, its current
+ * count moved to a count-left field) in the VM's stream, field by field.
+ * KVM_SET_LAPIC restarts the APIC timer from that current count, so it
+ * keeps what it counted down. The PIT's count load time (host ktime) is
+ * saved as the ns since then, but KVM_SET_PIT2 restarts each counter from
+ * its full count: a PIT period in progress starts over on kvm (an
+ * interrupt up to one period late), unlike on the core's models. Every
+ * vCPU's registers (with APIC_BASE in sregs) should be set before the
+ * load. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -206,18 +208,25 @@ static const vmm__state_ops pit_state = { 1, pit_save, pit_load };
 
 #define LAPIC_WORDS (KVM_APIC_REG_SIZE / 4)
 
+#define TMCCT 0x390u                 /* current count: moves with time */
+
+/* The register page, TMCCT as 0 in it and then as a count left. */
 static int lapic_save(void *dev, vmm__sw *w)
 {
 	struct kvm_lapic_state s;
+	uint32_t ccr;
 
 	if (ioctl(kvm__vcpu_of(dev)->fd, KVM_GET_LAPIC, &s) < 0)
 		return ioctl_err("KVM_GET_LAPIC");
+	memcpy(&ccr, s.regs + TMCCT, 4);
+	memset(s.regs + TMCCT, 0, 4);
 	for (unsigned i = 0; i < LAPIC_WORDS; i++) {
 		uint32_t v;
 
 		memcpy(&v, s.regs + 4 * i, 4);
 		vmm__sw_u32(w, v);
 	}
+	vmm__sw_time(w, ccr);
 	return 0;
 }
 
@@ -230,6 +239,11 @@ static int lapic_load(void *dev, uint32_t version, vmm__sr *r)
 		uint32_t v = vmm__sr_u32(r, "regs");
 
 		memcpy(s.regs + 4 * i, &v, 4);
+	}
+	{
+		uint32_t ccr = (uint32_t)vmm__sr_max(r, "tmcct", 0xffffffffu, 8);
+
+		memcpy(s.regs + TMCCT, &ccr, 4);   /* KVM restarts the timer from it */
 	}
 	/* ISR 0x100, TMR 0x180, IRR 0x200: vectors 0-15 are never pending. */
 	for (unsigned off = 0x100; off <= 0x200; off += 0x80) {

@@ -638,6 +638,62 @@ static void test_kvm_irqchip_roundtrip(void **state)
 	ds_destroy(&b);
 }
 
+/* Real mode, x2APIC through MSRs: one-shot masked, divide 128, count
+ * 0xffffffff (about 550 s); out 0x80. */
+GUEST16(g_x2timer,
+	"mov $0x1b, %ecx\n rdmsr\n or $0xc00, %eax\n wrmsr\n"
+	"xor %edx, %edx\n mov $0x83e, %ecx\n mov $0xa, %eax\n wrmsr\n"
+	"mov $0x832, %ecx\n mov $0x10040, %eax\n wrmsr\n"
+	"mov $0x838, %ecx\n mov $0xffffffff, %eax\n wrmsr\n"
+	"out %al, $0x80\n hlt");
+
+/* Reads the current count: out 0x84 (32 bits). */
+GUEST16(g_x2ccr, "mov $0x839, %ecx\n rdmsr\n out %eax, $0x84\n hlt");
+
+static uint32_t kvm_ccr(vmm_vcpu *c)
+{
+	vmm_exit *e = kt_run(c);
+
+	assert_int_equal(e->reason, VMM_EXIT_IO);
+	assert_int_equal(e->io.port, 0x84);
+	return (uint32_t)e->io.data;
+}
+
+/* The in-kernel APIC timer keeps what it counted down: the loaded VM's
+ * count goes on from the saved one (KVM_SET_LAPIC restarts from TMCCT). */
+static void test_kvm_apic_timer_count(void **state)
+{
+	uint32_t flags = VMM_VM_IRQCHIP | VMM_VM_NO_UART | VMM_VM_NO_DEBUG_EXIT;
+	ds_vm a, b;
+	vmm__sw sa, sb;
+	uint32_t ca, cb;
+
+	(void)state;
+	kt_require_kvm();
+	ds_create(&a, "kvm", flags, 0, 1);
+	ds_create(&b, "kvm", flags, 0, 1);
+	real_at(a.cpu[0], a.vm, g_x2timer, GUEST_LEN(g_x2timer));
+	kt_expect_io(a.cpu[0], 0x80, 1, VMM_IO_OUT, 0xff);
+	ds_sleep_ms(1000);                           /* ~7.8 M counts */
+	ds_save(a.vm, &sa);
+	ds_copy_cpu_and_ram(&a, &b, 64 << 10, 1);
+	ds_load(b.vm, &sa);
+	ds_save(b.vm, &sb);
+	ds_compare(&sa, &sb);
+	real_at(a.cpu[0], a.vm, g_x2ccr, GUEST_LEN(g_x2ccr));
+	real_at(b.cpu[0], b.vm, g_x2ccr, GUEST_LEN(g_x2ccr));
+	ca = kvm_ccr(a.cpu[0]);
+	cb = kvm_ccr(b.cpu[0]);
+	print_message("# kvm APIC timer: 0x%x counted in the first VM, 0x%x in the second\n",
+		      0xffffffffu - ca, 0xffffffffu - cb);
+	assert_true(0xffffffffu - cb >= 7000000u);   /* the saved second was kept */
+	assert_true(0xffffffffu - cb <= 0xffffffffu - ca + 80000000u);
+	vmm__sw_free(&sa);
+	vmm__sw_free(&sb);
+	ds_destroy(&a);
+	ds_destroy(&b);
+}
+
 /* ---- Requests in flight ----------------------------------------------------- */
 
 static void noop_notify(void *opaque, vmm_virtio_dev *dev, uint16_t q)
@@ -727,6 +783,7 @@ int main(void)
 		cmocka_unit_test(test_running_guest_kvm),
 		cmocka_unit_test(test_running_apic_timer_emu),
 		cmocka_unit_test(test_kvm_irqchip_roundtrip),
+		cmocka_unit_test(test_kvm_apic_timer_count),
 		cmocka_unit_test(test_inflight_waits_then_refuses),
 	};
 
