@@ -53,8 +53,8 @@ static int lock_idle(vmm_virtio_dev *d, const char *name)
 		pthread_mutex_unlock(&d->lock);
 		nanosleep(&ms, NULL);
 	}
-	return vmm__err(VMM_EBUSY, "state save: %s still has %u requests in flight after "
-			"%d ms", name, n, SAVE_WAIT_MS);
+	return vmm__err(VMM_EBUSY, "state save: virtio-%s at PCI slot %u still has %u "
+			"requests in flight after %d ms", name, d->pci.slot, n, SAVE_WAIT_MS);
 }
 
 static void queue_save(vmm__sw *w, const vmm__vpci_queue *q)
@@ -94,11 +94,20 @@ static void transport_save(vmm__sw *w, const vmm_virtio_dev *d)
 		queue_save(w, &d->q[i]);
 }
 
+static const char *kind_of(const vmm_virtio_dev *d, char *buf, size_t n)
+{
+	if (d->state)
+		return d->state->kind;
+	snprintf(buf, n, "%u", d->ops->device_id);
+	return buf;
+}
+
 static int virtio_save(void *dev, vmm__sw *w)
 {
 	vmm_virtio_dev *d = dev;
+	char kind[16];
 	size_t len_at, start;
-	int rc = lock_idle(d, d->state ? d->state->kind : "a virtio device");
+	int rc = lock_idle(d, kind_of(d, kind, sizeof(kind)));
 
 	if (rc)
 		return rc;
@@ -322,14 +331,6 @@ void vmm__virtio_thaw_all(vmm_vm *vm)
 		if (was && started)
 			notify_queues(d);
 	}
-}
-
-static const char *kind_of(const vmm_virtio_dev *d, char *buf, size_t n)
-{
-	if (d->state)
-		return d->state->kind;
-	snprintf(buf, n, "%u", d->ops->device_id);
-	return buf;
 }
 
 int vmm__virtio_state_add(vmm_vm *vm, vmm__state_list *l)
