@@ -141,7 +141,8 @@ void vmm__vm_state_thaw(vmm_vm *vm);
  * problem (bad magic or format, truncation, an unknown, duplicate or
  * missing record, a version from the future, a wrong length, a value a
  * device rejects) is VMM_EINVAL naming the record and field, with vm
- * unchanged. */
+ * unchanged; only a host failure while applying (VMM_ENOMEM, a failed
+ * KVM_SET_*) can leave it partly loaded, and the message says so. */
 int vmm__vm_state_load(vmm_vm *vm, const void *buf, size_t len);
 
 #endif /* VMM_PLATFORM_STATE_H */
