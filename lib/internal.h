@@ -108,8 +108,9 @@ void vmm__uart_fini(vmm_vm *vm);
 void vmm__write_fd(int fd, const char *buf, size_t len);
 int vmm__debug_exit_init(vmm_vm *vm);   /* registers 0xf4 */
 
+struct vmm__state_list;
 /* ---- Backends (lib/backend.c holds the registry) ------------------------- */
-#define VMM__BACKEND_OPS_VERSION 2
+#define VMM__BACKEND_OPS_VERSION 3
 
 /* Backend capabilities (ops->caps). */
 enum {
@@ -185,6 +186,10 @@ typedef struct vmm__backend_ops {
 	int (*get_fpu)(vmm_vcpu *vcpu, vmm_fpu *fpu);
 	int (*set_fpu)(vmm_vcpu *vcpu, const vmm_fpu *fpu);
 	int (*get_dregs)(vmm_vcpu *vcpu, vmm_dregs *dregs);
+	/* ---- version 3: device state (lib/platform/state.h) ---- */
+	/* Adds the devices whose state the backend holds (kvm: the in-kernel
+	 * PIC, IOAPIC, PIT and local APICs) to the VM's list. May be NULL. */
+	int (*state_add)(vmm_vm *vm, struct vmm__state_list *list);
 } vmm__backend_ops;
 
 extern const vmm__backend_ops vmm__emu_ops;

@@ -4,6 +4,7 @@
 
 #include "lib/introspect/ix.h"
 #include "lib/platform/platform.h"
+#include "lib/platform/state.h"
 
 static void wait_init(vmm_vcpu *vcpu)
 {
@@ -127,6 +128,9 @@ VMM_API int vmm_vcpu_run(vmm_vcpu *vcpu, vmm_exit **exit)
 	if (atomic_load(&vcpu->in_run))
 		return vmm__err(VMM_EBUSY, "vmm_vcpu_run: vCPU %u is already running on "
 				"another thread", vcpu->index);
+	if (vcpu->vm->platform &&
+	    atomic_load_explicit(&vcpu->vm->platform->state_frozen, memory_order_relaxed))
+		vmm__vm_state_thaw(vcpu->vm);   /* the VM goes on after a state save */
 	vcpu->thread = pthread_self();
 	/* seq-cst: a kick after this store sees in_run == 1 and thread valid. */
 	atomic_store(&vcpu->in_run, 1);

@@ -32,4 +32,5 @@ const vmm__backend_ops vmm__kvm_ops = {
 	.get_fpu = kvm__get_fpu,
 	.set_fpu = kvm__set_fpu,
 	.get_dregs = kvm__get_dregs,
+	.state_add = kvm__state_add,
 };

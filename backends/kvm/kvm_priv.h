@@ -231,4 +231,7 @@ void vmm__kvm_test_paths(const char *device, const char *sys_module,
 /* Drops the cached probe; the next probe looks at the host again. */
 void vmm__kvm_reprobe(void);
 
+/* state.c: the in-kernel chips' records in the VM's device state stream. */
+int kvm__state_add(vmm_vm *vm, struct vmm__state_list *l);
+
 #endif /* VMM_KVM_PRIV_H */

@@ -4,10 +4,12 @@
  * OUT2 gates the line as on a PC) when the VM has an interrupt controller. */
 #include <errno.h>
 #include <signal.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "lib/platform/platform.h"
+#include "lib/platform/state.h"
 
 #define UART_BASE 0x3f8
 #define UART_LEN 8
@@ -269,4 +271,64 @@ VMM_API int vmm_uart_input(vmm_vm *vm, const void *buf, size_t len, size_t *acce
 	if (accepted)
 		*accepted = n;
 	return 0;
+}
+
+/* ---- Device state (lib/platform/state.h) -------------------------------------
+ * The registers and the input not yet read, oldest first. Where output goes
+ * (fd, callback) is the embedder's, not the guest's: not saved. */
+
+static int uart_save(void *dev, vmm__sw *w)
+{
+	vmm__uart *u = dev;
+
+	pthread_mutex_lock(&u->lock);
+	vmm__sw_bytes(w, (const uint8_t[]){ u->ier, u->lcr, u->mcr, u->scr, u->dll, u->dlm,
+					    u->fcr, u->lsr_errors }, 8);
+	vmm__sw_bool(w, u->thre_pending);
+	vmm__sw_bool(w, u->irq_level);
+	vmm__sw_u32(w, u->rx_count);
+	for (uint32_t i = 0; i < u->rx_count; i++)
+		vmm__sw_u8(w, u->rx[(u->rx_head + i) % VMM__UART_RX_SIZE]);
+	pthread_mutex_unlock(&u->lock);
+	return 0;
+}
+
+static int uart_load(void *dev, uint32_t version, vmm__sr *r)
+{
+	vmm__uart *u = dev;
+	uint8_t reg[8], rx[VMM__UART_RX_SIZE];
+	bool thre, irq;
+	uint32_t n;
+
+	(void)version;
+	vmm__sr_bytes(r, "registers", reg, sizeof(reg));
+	vmm__sr_check(r, reg[0] <= 0x0f, "ier", "reserved bits");
+	vmm__sr_check(r, reg[2] <= 0x1f, "mcr", "reserved bits");
+	vmm__sr_check(r, !(reg[6] & ~0xc9), "fcr", "reserved bits");
+	vmm__sr_check(r, !(reg[7] & ~LSR_OE), "lsr_errors", "only overrun is modelled");
+	thre = vmm__sr_bool(r, "thre_pending");
+	irq = vmm__sr_bool(r, "irq_level");
+	n = (uint32_t)vmm__sr_max(r, "rx_count", VMM__UART_RX_SIZE, 4);
+	vmm__sr_bytes(r, "rx", rx, n);
+	if (!vmm__sr_apply(r))
+		return 0;
+	pthread_mutex_lock(&u->lock);
+	u->ier = reg[0], u->lcr = reg[1], u->mcr = reg[2], u->scr = reg[3];
+	u->dll = reg[4], u->dlm = reg[5], u->fcr = reg[6], u->lsr_errors = reg[7];
+	u->thre_pending = thre;
+	u->irq_level = irq;   /* the controllers' saved inputs hold the line */
+	memcpy(u->rx, rx, n);
+	u->rx_head = 0;
+	u->rx_count = n;
+	pthread_mutex_unlock(&u->lock);
+	return 0;
+}
+
+static const vmm__state_ops uart_state = { 1, uart_save, uart_load };
+
+int vmm__uart_state_add(vmm_vm *vm, vmm__state_list *l)
+{
+	if (vm->config.flags & VMM_VM_NO_UART)
+		return 0;
+	return vmm__state_add(l, "uart", &uart_state, &vm->uart);
 }

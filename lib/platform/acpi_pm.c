@@ -7,6 +7,7 @@
 
 #include "lib/platform/acpi.h"
 #include "lib/platform/platform.h"
+#include "lib/platform/state.h"
 
 #define PM1_LEN 6                  /* status 0-1, enable 2-3, control 4-5 */
 #define SCI_EN 0x0001u
@@ -120,4 +121,45 @@ int vmm__acpi_pm_init(vmm_vm *vm)
 void vmm__acpi_pm_fini(vmm_vm *vm)
 {
 	acpi_pm_fini(vm);
+}
+
+/* ---- Device state (state.h) ---------------------------------------------------- */
+
+static int acpi_pm_save(void *dev, vmm__sw *w)
+{
+	vmm__acpi_pm *pm = dev;
+
+	pthread_mutex_lock(&pm->lock);
+	vmm__sw_u16(w, pm->sts);
+	vmm__sw_u16(w, pm->en);
+	vmm__sw_u16(w, pm->cnt);
+	pthread_mutex_unlock(&pm->lock);
+	return 0;
+}
+
+static int acpi_pm_load(void *dev, uint32_t version, vmm__sr *r)
+{
+	vmm__acpi_pm *pm = dev;
+	uint16_t sts = vmm__sr_u16(r, "pm1_sts"), en = vmm__sr_u16(r, "pm1_en");
+	uint16_t cnt = vmm__sr_u16(r, "pm1_cnt");
+
+	(void)version;
+	vmm__sr_check(r, !(cnt & SLP_EN), "pm1_cnt", "SLP_EN reads as 0");
+	if (!vmm__sr_apply(r))
+		return 0;
+	pthread_mutex_lock(&pm->lock);
+	pm->sts = sts;
+	pm->en = en;
+	pm->cnt = cnt;
+	pthread_mutex_unlock(&pm->lock);
+	return 0;
+}
+
+static const vmm__state_ops acpi_pm_state = { 1, acpi_pm_save, acpi_pm_load };
+
+int vmm__acpi_pm_state_add(vmm_vm *vm, vmm__state_list *l)
+{
+	vmm__acpi_pm *pm = vm->platform ? vm->platform->acpi_pm : NULL;
+
+	return pm ? vmm__state_add(l, "acpi-pm", &acpi_pm_state, pm) : 0;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "lib/platform/platform.h"
+#include "lib/platform/state.h"
 
 #define FW_CFG_PORT_SEL 0x510
 #define FW_CFG_PORT_LEN 2        /* 0x510 selector (and data), 0x511 data */
@@ -267,4 +268,43 @@ void vmm__fw_cfg_fini(vmm_vm *vm)
 	pthread_mutex_destroy(&f->lock);
 	free(f);
 	vm->fw_cfg = NULL;
+}
+
+/* ---- Device state (state.h) ------------------------------------------------------
+ * The guest's position: selector and offset (any value is one a guest can
+ * reach: the offset counts on past an item's end). The items are the
+ * embedder's configuration, not state. */
+
+static int fw_cfg_save(void *dev, vmm__sw *w)
+{
+	struct vmm__fw_cfg *f = dev;
+
+	pthread_mutex_lock(&f->lock);
+	vmm__sw_u16(w, f->select);
+	vmm__sw_u32(w, f->offset);
+	pthread_mutex_unlock(&f->lock);
+	return 0;
+}
+
+static int fw_cfg_load(void *dev, uint32_t version, vmm__sr *r)
+{
+	struct vmm__fw_cfg *f = dev;
+	uint16_t select = vmm__sr_u16(r, "select");
+	uint32_t offset = vmm__sr_u32(r, "offset");
+
+	(void)version;
+	if (!vmm__sr_apply(r))
+		return 0;
+	pthread_mutex_lock(&f->lock);
+	f->select = select;
+	f->offset = offset;
+	pthread_mutex_unlock(&f->lock);
+	return 0;
+}
+
+static const vmm__state_ops fw_cfg_state = { 1, fw_cfg_save, fw_cfg_load };
+
+int vmm__fw_cfg_state_add(vmm_vm *vm, vmm__state_list *l)
+{
+	return vm->fw_cfg ? vmm__state_add(l, "fw-cfg", &fw_cfg_state, vm->fw_cfg) : 0;
 }

@@ -5,8 +5,10 @@
  * remote IRR is cleared by the local APICs' EOI broadcast. Messages go to
  * the APIC bus with the IOAPIC's lock held (order: ioapic -> lapic). */
 #include <stdlib.h>
+#include <string.h>
 
 #include "lib/platform/chips.h"
+#include "lib/platform/state.h"
 
 #define IOAPIC_VERSION (0x11u | ((VMM__NR_GSI - 1u) << 16))   /* 0x170011 */
 #define IOAPIC_MMIO_LEN 0x100u
@@ -187,4 +189,59 @@ void vmm__ioapic_fini(vmm_vm *vm)
 	vmm_mmio_unregister(vm, VMM__IOAPIC_BASE);
 	pthread_mutex_destroy(&io->lock);
 	free(io);
+}
+
+/* ---- Device state (state.h) -------------------------------------------------- */
+
+static int ioapic_save(void *dev, vmm__sw *w)
+{
+	struct vmm__ioapic *io = dev;
+
+	pthread_mutex_lock(&io->lock);
+	vmm__sw_u32(w, io->ioregsel);
+	vmm__sw_u32(w, io->id);
+	vmm__sw_u32(w, io->level);
+	for (unsigned i = 0; i < VMM__NR_GSI; i++)
+		vmm__sw_u64(w, io->redir[i]);
+	pthread_mutex_unlock(&io->lock);
+	return 0;
+}
+
+/* Nothing is delivered: what was pending is in the local APICs' state. */
+static int ioapic_load(void *dev, uint32_t version, vmm__sr *r)
+{
+	struct vmm__ioapic *io = dev;
+	uint32_t sel, id, level;
+	uint64_t redir[VMM__NR_GSI];
+
+	(void)version;
+	sel = (uint32_t)vmm__sr_max(r, "ioregsel", 0xff, 4);
+	id = (uint32_t)vmm__sr_max(r, "id", 0xf, 4);
+	level = (uint32_t)vmm__sr_max(r, "level", (1u << VMM__NR_GSI) - 1, 4);
+	for (unsigned i = 0; i < VMM__NR_GSI; i++) {
+		uint64_t e = redir[i] = vmm__sr_u64(r, "redir");
+
+		vmm__sr_check(r, !(e & ~(RE_WRITABLE | RE_REMOTE_IRR)), "redir",
+			      "sets read-only or reserved bits");
+		vmm__sr_check(r, !(e & RE_REMOTE_IRR) || (e & RE_LEVEL), "redir",
+			      "remote IRR on an edge-triggered pin");
+	}
+	if (!vmm__sr_apply(r))
+		return 0;
+	pthread_mutex_lock(&io->lock);
+	io->ioregsel = sel;
+	io->id = id;
+	io->level = level;
+	memcpy(io->redir, redir, sizeof(redir));
+	pthread_mutex_unlock(&io->lock);
+	return 0;
+}
+
+static const vmm__state_ops ioapic_state = { 1, ioapic_save, ioapic_load };
+
+int vmm__ioapic_state_add(vmm_vm *vm, vmm__state_list *l)
+{
+	struct vmm__ioapic *io = vm->platform ? vm->platform->ioapic : NULL;
+
+	return io ? vmm__state_add(l, "ioapic", &ioapic_state, io) : 0;
 }

@@ -1,12 +1,14 @@
 /* pci.c - PCI bus 0 of the PC platform: configuration space through
  * 0xcf8/0xcfc and ECAM, the host bridge, BAR sizing and decoding inside the
  * bus's fixed memory and I/O windows. MSI/MSI-X/INTx are in pci_msi.c. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/platform/acpi.h"
 #include "lib/platform/pci.h"
 #include "lib/platform/platform.h"
+#include "lib/platform/state.h"
 
 #define CMD_IO 0x1u
 #define CMD_MEM 0x2u
@@ -382,4 +384,129 @@ void vmm__pci_fini(vmm_vm *vm)
 	pthread_mutex_destroy(&pci->cf8_lock);
 	free(pci);
 	vm->platform->pci = NULL;
+}
+
+/* ---- Device state (state.h) ------------------------------------------------------
+ * One record per function ("pci.0:03.0"): the first 256 bytes of config
+ * space (the rest is never written), the INTx level, and the MSI-X table
+ * and PBA. Loading takes only the guest-writable bits, as a config write
+ * would (BARs fixed up the same way); every read-only byte must equal this
+ * VM's, or the stream is of another device. */
+#define STATE_CFG 256u
+#define STATUS_INTX 0x08u
+
+static size_t msix_len(const vmm__pci_dev *d)
+{
+	return d->msix_mem ? (size_t)d->msix_vectors * 16 + ((size_t)d->msix_vectors + 63) / 64 * 8 : 0;
+}
+
+static int pci_dev_save(void *dev, vmm__sw *w)
+{
+	vmm__pci_dev *d = dev;
+
+	pthread_mutex_lock(&d->lock);
+	vmm__sw_bytes(w, d->cfg, STATE_CFG);
+	vmm__sw_bool(w, d->intx_level);
+	vmm__sw_u16(w, d->msix_mem ? d->msix_vectors : 0);
+	vmm__sw_bytes(w, d->msix_mem, msix_len(d));
+	pthread_mutex_unlock(&d->lock);
+	return 0;
+}
+
+/* cfg: the stream's bytes, merged into this device's under its wmask. */
+static void merge_cfg(vmm__sr *r, vmm__pci_dev *d, uint8_t *cfg, bool intx)
+{
+	char field[24];
+
+	for (unsigned i = 0; i < STATE_CFG && !r->failed; i++) {
+		uint8_t ro = (uint8_t)~d->wmask[i], cur = d->cfg[i];
+
+		if (i == 0x06)
+			ro &= (uint8_t)~STATUS_INTX;   /* the device's own bit */
+		snprintf(field, sizeof(field), "cfg[0x%02x]", i);
+		vmm__sr_check(r, (cfg[i] & ro) == (cur & ro), field,
+			      "a read-only byte differs (another device?)");
+		cfg[i] = (uint8_t)((cur & ro) | (cfg[i] & ~ro));
+	}
+	vmm__sr_check(r, !!(cfg[0x06] & STATUS_INTX) == intx, "cfg[0x06]",
+		      "INTx status does not match the INTx level");
+}
+
+static void check_msix(vmm__sr *r, const vmm__pci_dev *d, const uint8_t *m)
+{
+	const uint8_t *pba = m + (size_t)d->msix_vectors * 16;
+
+	for (unsigned v = 0; v < d->msix_vectors; v++) {
+		const uint8_t *e = m + (size_t)v * 16;
+
+		vmm__sr_check(r, !(e[12] & ~1u) && !e[13] && !e[14] && !e[15], "msix table",
+			      "vector control has reserved bits");
+	}
+	for (unsigned v = d->msix_vectors; v < (d->msix_vectors + 63u) / 64 * 64; v++)
+		vmm__sr_check(r, !(pba[v / 8] & (1u << (v % 8))), "msix pba",
+			      "a pending bit past the last vector");
+}
+
+static int pci_dev_load(void *dev, uint32_t version, vmm__sr *r)
+{
+	vmm__pci_dev *d = dev;
+	vmm__pci *pci = d->vm->platform->pci;
+	uint8_t cfg[STATE_CFG], *msix = NULL;
+	size_t mlen = msix_len(d);
+	uint16_t nvec;
+	bool intx;
+
+	(void)version;
+	vmm__sr_bytes(r, "cfg", cfg, STATE_CFG);
+	intx = vmm__sr_bool(r, "intx_level");
+	nvec = vmm__sr_u16(r, "msix_vectors");
+	vmm__sr_check(r, nvec == (d->msix_mem ? d->msix_vectors : 0), "msix_vectors",
+		      "not this device's number of MSI-X vectors");
+	if (!r->failed && mlen && !(msix = malloc(mlen)))
+		return vmm__err(VMM_ENOMEM, "state load: out of memory");
+	if (msix) {
+		vmm__sr_bytes(r, "msix", msix, mlen);
+		if (!r->failed)
+			check_msix(r, d, msix);
+	}
+	pthread_mutex_lock(&d->lock);        /* stable wmask/cfg to merge with */
+	if (!r->failed)
+		merge_cfg(r, d, cfg, intx);
+	pthread_mutex_unlock(&d->lock);
+	if (vmm__sr_apply(r)) {
+		pthread_rwlock_wrlock(&pci->lock);   /* BAR decoding changes */
+		pthread_mutex_lock(&d->lock);
+		memcpy(d->cfg, cfg, STATE_CFG);
+		for (unsigned bar = 0; bar < 6; bar++)
+			if (d->bars[bar].type != VMM__BAR_NONE)
+				fix_bar(d, bar);
+		d->intx_level = intx;
+		if (msix)
+			memcpy(d->msix_mem, msix, mlen);
+		pthread_mutex_unlock(&d->lock);
+		pthread_rwlock_unlock(&pci->lock);
+	}
+	free(msix);
+	return 0;
+}
+
+static const vmm__state_ops pci_dev_state = { 1, pci_dev_save, pci_dev_load };
+
+int vmm__pci_state_add(vmm_vm *vm, vmm__state_list *l)
+{
+	vmm__pci *pci = vm->platform ? vm->platform->pci : NULL;
+	char name[16];
+	int rc = 0;
+
+	if (!pci)
+		return 0;
+	pthread_rwlock_rdlock(&pci->lock);
+	for (unsigned slot = 0; rc == 0 && slot < VMM__PCI_SLOTS; slot++) {
+		if (!pci->devs[slot])
+			continue;
+		snprintf(name, sizeof(name), "pci.0:%02x.0", slot);
+		rc = vmm__state_add(l, name, &pci_dev_state, pci->devs[slot]);
+	}
+	pthread_rwlock_unlock(&pci->lock);
+	return rc;
 }

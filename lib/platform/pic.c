@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "lib/platform/platform.h"
+#include "lib/platform/state.h"
 
 typedef struct pic_chip {
 	uint8_t irr, imr, isr;
@@ -350,4 +351,88 @@ int vmm__pic_init(vmm_vm *vm)
 	if (!rc)
 		rc = vmm__pio_register_internal(vm, 0x4d0, 2, elcr_port, pic);
 	return rc;
+}
+
+/* ---- Device state (state.h) -------------------------------------------------- */
+
+static void chip_save(vmm__sw *w, const pic_chip *c)
+{
+	vmm__sw_u8(w, c->irr);
+	vmm__sw_u8(w, c->imr);
+	vmm__sw_u8(w, c->isr);
+	vmm__sw_u8(w, c->lines);
+	vmm__sw_u8(w, c->elcr);
+	vmm__sw_u8(w, c->vector_base);
+	vmm__sw_u8(w, c->priority_add);
+	vmm__sw_u8(w, c->init_state);
+	vmm__sw_u8(w, (uint8_t)(c->icw4_needed | c->single << 1 | c->ltim << 2 |
+				c->auto_eoi << 3 | c->rotate_on_aeoi << 4 | c->sfnm << 5 |
+				c->read_isr << 6 | c->poll << 7));
+	vmm__sw_bool(w, c->special_mask);
+}
+
+static int pic_save(void *dev, vmm__sw *w)
+{
+	struct vmm__pic *pic = ((vmm_vm *)dev)->platform->pic;
+
+	pthread_mutex_lock(&pic->lock);
+	chip_save(w, &pic->chip[0]);
+	chip_save(w, &pic->chip[1]);
+	pthread_mutex_unlock(&pic->lock);
+	return 0;
+}
+
+/* Into c, whose elcr_mask (fixed by the board) is already set. */
+static void chip_load(vmm__sr *r, pic_chip *c)
+{
+	uint8_t flags;
+
+	c->irr = vmm__sr_u8(r, "irr");
+	c->imr = vmm__sr_u8(r, "imr");
+	c->isr = vmm__sr_u8(r, "isr");
+	c->lines = vmm__sr_u8(r, "lines");
+	c->elcr = vmm__sr_u8(r, "elcr");
+	vmm__sr_check(r, !(c->elcr & ~c->elcr_mask), "elcr", "sets an edge-only input");
+	c->vector_base = vmm__sr_u8(r, "vector_base");
+	vmm__sr_check(r, !(c->vector_base & 7), "vector_base", "not a multiple of 8");
+	c->priority_add = (uint8_t)vmm__sr_max(r, "priority_add", 7, 1);
+	c->init_state = (uint8_t)vmm__sr_max(r, "init_state", 3, 1);
+	flags = vmm__sr_u8(r, "flags");
+	c->icw4_needed = flags & 1;
+	c->single = flags >> 1 & 1;
+	c->ltim = flags >> 2 & 1;
+	c->auto_eoi = flags >> 3 & 1;
+	c->rotate_on_aeoi = flags >> 4 & 1;
+	c->sfnm = flags >> 5 & 1;
+	c->read_isr = flags >> 6 & 1;
+	c->poll = flags >> 7 & 1;
+	c->special_mask = vmm__sr_bool(r, "special_mask");
+}
+
+static int pic_load(void *dev, uint32_t version, vmm__sr *r)
+{
+	vmm_vm *vm = dev;
+	struct vmm__pic *pic = vm->platform->pic;
+	pic_chip c[2] = { { .elcr_mask = pic->chip[0].elcr_mask },
+			  { .elcr_mask = pic->chip[1].elcr_mask } };
+
+	(void)version;
+	chip_load(r, &c[0]);
+	chip_load(r, &c[1]);
+	if (!vmm__sr_apply(r))
+		return 0;
+	pthread_mutex_lock(&pic->lock);
+	pic->chip[0] = c[0];
+	pic->chip[1] = c[1];
+	unlock_and_report(vm, pic);     /* the output from the new state */
+	return 0;
+}
+
+static const vmm__state_ops pic_state = { 1, pic_save, pic_load };
+
+int vmm__pic_state_add(vmm_vm *vm, vmm__state_list *l)
+{
+	struct vmm__pic *pic = vm->platform ? vm->platform->pic : NULL;
+
+	return pic ? vmm__state_add(l, "pic", &pic_state, vm) : 0;
 }

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 
 #include "lib/platform/platform.h"
+#include "lib/platform/state.h"
 
 #define PIT_HZ 1193182ull
 #define PIT_MIN_IRQ_NS 100000ull     /* 10 kHz at most */
@@ -508,4 +509,120 @@ int vmm__pit_init(vmm_vm *vm)
 	if (!rc)
 		rc = vmm__pio_register_internal(vm, 0x61, 1, port61, pit);
 	return rc;
+}
+
+/* ---- Device state (state.h) --------------------------------------------------
+ * Per counter: the programming and latches, and start_ns as the ns elapsed
+ * since the count was loaded (the counting element and counter 0's next
+ * interrupt follow from it on load). */
+
+static void ch_save(vmm__sw *w, const pit_ch *c, uint64_t now)
+{
+	vmm__sw_u8(w, c->mode);
+	vmm__sw_u8(w, c->bcd);
+	vmm__sw_u8(w, c->rw);
+	vmm__sw_u8(w, c->cw_mode);
+	vmm__sw_u8(w, (uint8_t)(c->write_msb | c->read_msb << 1 | c->gate << 2 |
+				c->counting << 3 | c->paused << 4 | c->out_flat << 5 |
+				c->null_count << 6 | c->status_latched << 7));
+	vmm__sw_u8(w, c->write_lsb);
+	vmm__sw_u32(w, c->count);
+	vmm__sw_u64(w, c->paused_ticks);
+	vmm__sw_time(w, vmm__state_since(now, c->start_ns));
+	vmm__sw_u8(w, c->latch_bytes);
+	vmm__sw_u16(w, c->latch);
+	vmm__sw_u8(w, c->status);
+	vmm__sw_u64(w, c->next_tick);
+	vmm__sw_bool(w, c->irq_level);
+}
+
+static int pit_save(void *dev, vmm__sw *w)
+{
+	struct vmm__pit *pit = dev;
+	uint64_t now;
+
+	pthread_mutex_lock(&pit->lock);
+	now = vmm__now_ns();
+	for (unsigned i = 0; i < 3; i++)
+		ch_save(w, &pit->ch[i], now);
+	vmm__sw_u8(w, pit->port61);
+	pthread_mutex_unlock(&pit->lock);
+	return 0;
+}
+
+/* The channel's fields; *since the ns since its count was loaded. */
+static void ch_load(vmm__sr *r, pit_ch *c, uint64_t *since)
+{
+	uint8_t f;
+
+	c->mode = (uint8_t)vmm__sr_max(r, "mode", 5, 1);
+	c->bcd = (uint8_t)vmm__sr_max(r, "bcd", 1, 1);
+	c->rw = (uint8_t)vmm__sr_u8(r, "rw");
+	vmm__sr_check(r, c->rw >= 1 && c->rw <= 3, "rw", "not 1, 2 or 3");
+	c->cw_mode = (uint8_t)vmm__sr_max(r, "cw_mode", 7, 1);
+	vmm__sr_check(r, (c->cw_mode > 5 ? c->cw_mode - 4 : c->cw_mode) == c->mode, "cw_mode",
+		      "does not give the mode");
+	f = vmm__sr_u8(r, "flags");
+	c->write_msb = f & 1, c->read_msb = f >> 1 & 1, c->gate = f >> 2 & 1;
+	c->counting = f >> 3 & 1, c->paused = f >> 4 & 1, c->out_flat = f >> 5 & 1;
+	c->null_count = f >> 6 & 1, c->status_latched = f >> 7 & 1;
+	c->write_lsb = vmm__sr_u8(r, "write_lsb");
+	c->count = vmm__sr_u32(r, "count");
+	vmm__sr_check(r, c->count <= (c->bcd ? 10000u : 65536u), "count",
+		      "above 65536 (BCD 10000)");
+	c->paused_ticks = vmm__sr_u64(r, "paused_ticks");
+	*since = vmm__sr_u64(r, "since_ns");
+	vmm__sr_check(r, *since < (1ull << 62) && c->paused_ticks < (1ull << 62), "since_ns",
+		      "too large");
+	c->latch_bytes = (uint8_t)vmm__sr_max(r, "latch_bytes", 2, 1);
+	c->latch = vmm__sr_u16(r, "latch");
+	c->status = vmm__sr_u8(r, "status");
+	c->next_tick = vmm__sr_u64(r, "next_tick");
+	vmm__sr_check(r, c->next_tick <= ns_to_ticks(*since) + 4 * 65536ull + 256, "next_tick",
+		      "beyond the counter's next event");
+	c->irq_level = vmm__sr_bool(r, "irq_level");
+}
+
+static int pit_load(void *dev, uint32_t version, vmm__sr *r)
+{
+	struct vmm__pit *pit = dev;
+	pit_ch ch[3] = { { 0 } };
+	uint64_t since[3], now;
+	uint8_t p61;
+
+	(void)version;
+	for (unsigned i = 0; i < 3; i++)
+		ch_load(r, &ch[i], &since[i]);
+	p61 = (uint8_t)vmm__sr_max(r, "port61", 0x0f, 1);
+	vmm__sr_check(r, ch[0].gate && ch[1].gate && ch[2].gate == (p61 & 1), "gate",
+		      "counters 0 and 1 are gated high, counter 2 by port 0x61 bit 0");
+	vmm__sr_check(r, !ch[1].irq_level && !ch[2].irq_level, "irq_level",
+		      "only counter 0 has an interrupt");
+	for (unsigned i = 0; i < 3; i++)
+		vmm__sr_check(r, ch[i].count || (!ch[i].counting && !ch[i].next_tick), "count",
+			      "0 (never written) on a running counter");
+	vmm__sr_check(r, !ch[1].next_tick && !ch[2].next_tick &&
+			 (!ch[0].next_tick || first_event(&ch[0]) != 0), "next_tick",
+		      "an interrupt event on a counter or mode that has none");
+	if (!vmm__sr_apply(r))
+		return 0;
+	pthread_mutex_lock(&pit->lock);
+	now = vmm__now_ns();
+	for (unsigned i = 0; i < 3; i++) {
+		ch[i].start_ns = vmm__state_since(now, since[i]);
+		pit->ch[i] = ch[i];
+	}
+	pit->port61 = p61;
+	arm_ch0(pit);
+	pthread_mutex_unlock(&pit->lock);
+	return 0;
+}
+
+static const vmm__state_ops pit_state = { 1, pit_save, pit_load };
+
+int vmm__pit_state_add(vmm_vm *vm, vmm__state_list *l)
+{
+	struct vmm__pit *pit = vm->platform ? vm->platform->pit : NULL;
+
+	return pit ? vmm__state_add(l, "pit", &pit_state, pit) : 0;
 }

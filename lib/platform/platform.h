@@ -200,6 +200,7 @@ struct vmm__platform {
 	struct vmm__acpi_pm *acpi_pm;
 	struct vmm__pci *pci;
 	struct vmm_virtio_dev *virtio;  /* list of virtio devices */
+	_Atomic bool state_frozen;      /* devices frozen by a state save (state.h) */
 };
 
 /* ---- Lifecycle (lib/platform/platform.c) --------------------------------

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "lib/platform/platform.h"
+#include "lib/platform/state.h"
 
 struct vmm__pmtimer {
 	uint64_t start_ns;           /* the counter read 0 then */
@@ -50,4 +51,35 @@ int vmm__pmtimer_init(vmm_vm *vm)
 	t->start_ns = vmm__now_ns();
 	vm->platform->pmtimer = t;
 	return vmm__pio_register_internal(vm, VMM__PMTIMER_PORT, 4, pmtimer_port, t);
+}
+
+/* ---- Device state (state.h): the ns since the counter read 0. vCPUs are
+ * stopped, so no port access reads start_ns meanwhile. */
+
+static int pmtimer_save(void *dev, vmm__sw *w)
+{
+	const struct vmm__pmtimer *t = dev;
+
+	vmm__sw_time(w, vmm__now_ns() - t->start_ns);
+	return 0;
+}
+
+static int pmtimer_load(void *dev, uint32_t version, vmm__sr *r)
+{
+	struct vmm__pmtimer *t = dev;
+	uint64_t since = vmm__sr_u64(r, "since_ns");
+
+	(void)version;
+	if (vmm__sr_apply(r))
+		t->start_ns = vmm__now_ns() - since;   /* wraps like the counter */
+	return 0;
+}
+
+static const vmm__state_ops pmtimer_state = { 1, pmtimer_save, pmtimer_load };
+
+int vmm__pmtimer_state_add(vmm_vm *vm, vmm__state_list *l)
+{
+	struct vmm__pmtimer *t = vm->platform ? vm->platform->pmtimer : NULL;
+
+	return t ? vmm__state_add(l, "pmtimer", &pmtimer_state, t) : 0;
 }

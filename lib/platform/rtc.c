@@ -19,9 +19,11 @@
  * register C is read, so only enabled interrupts use the timer thread.
  * A time set outside 1698..2242 is clamped to that range. */
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "lib/platform/platform.h"
+#include "lib/platform/state.h"
 
 #define NS 1000000000ll
 #define RTC_HZ 32768
@@ -537,4 +539,73 @@ int vmm__rtc_init(vmm_vm *vm)
 	r->cmos[REG_D] = 0x80;
 	vm->platform->rtc = r;
 	return vmm__pio_register_internal(vm, 0x70, 2, rtc_port, r);
+}
+
+/* ---- Device state (state.h) --------------------------------------------------
+ * The flags are accounted up to now first, so the record holds the CMOS
+ * bytes, the guest's clock (guest ns since 1970 now) and the line. */
+
+static int rtc_save(void *dev, vmm__sw *w)
+{
+	struct vmm__rtc *r = dev;
+	uint64_t mono;
+
+	pthread_mutex_lock(&r->lock);
+	mono = vmm__now_ns();
+	account(r, guest_ns(r, mono));
+	update_irq(r);
+	vmm__sw_bytes(w, r->cmos, sizeof(r->cmos));
+	vmm__sw_bytes(w, r->written, sizeof(r->written));
+	vmm__sw_u8(w, r->index);
+	vmm__sw_bool(w, r->nmi_masked);
+	vmm__sw_bool(w, r->irq_level);
+	vmm__sw_time(w, (uint64_t)guest_ns(r, mono));
+	pthread_mutex_unlock(&r->lock);
+	return 0;
+}
+
+static int rtc_load(void *dev, uint32_t version, vmm__sr *rd)
+{
+	struct vmm__rtc *r = dev;
+	uint8_t cmos[128], written[16], index;
+	bool nmi, irq;
+	int64_t g;
+	uint64_t mono;
+
+	(void)version;
+	vmm__sr_bytes(rd, "cmos", cmos, sizeof(cmos));
+	vmm__sr_bytes(rd, "written", written, sizeof(written));
+	index = (uint8_t)vmm__sr_max(rd, "index", 0x7f, 1);
+	nmi = vmm__sr_bool(rd, "nmi_masked");
+	irq = vmm__sr_bool(rd, "irq_level");
+	g = (int64_t)vmm__sr_u64(rd, "guest_ns");
+	vmm__sr_check(rd, !(cmos[REG_A] & 0x80), "cmos[0x0a]", "UIP is read-only");
+	vmm__sr_check(rd, cmos[REG_D] == 0x80, "cmos[0x0d]", "VRT must be set");
+	vmm__sr_check(rd, !(cmos[REG_C] & 0x0f) && (!irq || (cmos[REG_C] & C_IRQF)), "cmos[0x0c]",
+		      "reserved bits, or the line up without IRQF");
+	vmm__sr_check(rd, g > -MAX_SECONDS * NS && g < MAX_SECONDS * NS, "guest_ns",
+		      "outside 1698..2242");
+	if (!vmm__sr_apply(rd))
+		return 0;
+	pthread_mutex_lock(&r->lock);
+	mono = vmm__now_ns();
+	memcpy(r->cmos, cmos, sizeof(cmos));
+	memcpy(r->written, written, sizeof(written));
+	r->index = index;
+	r->nmi_masked = nmi;
+	r->irq_level = irq;
+	r->offset = g - (int64_t)mono;
+	r->checked = g;
+	rearm(r, mono);
+	pthread_mutex_unlock(&r->lock);
+	return 0;
+}
+
+static const vmm__state_ops rtc_state = { 1, rtc_save, rtc_load };
+
+int vmm__rtc_state_add(vmm_vm *vm, vmm__state_list *l)
+{
+	struct vmm__rtc *r = vm->platform ? vm->platform->rtc : NULL;
+
+	return r ? vmm__state_add(l, "rtc", &rtc_state, r) : 0;
 }

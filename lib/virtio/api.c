@@ -28,7 +28,9 @@ VMM_API int vmm_virtq_pop(vmm_virtio_dev *d, uint16_t q, vmm_virtq_elem **out)
 	if (!(e = malloc(sizeof(*e))))
 		return vmm__err(VMM_ENOMEM, "vmm_virtq_pop: out of memory");
 	pthread_mutex_lock(&d->lock);
-	rc = vq->enable ? vmm__vq_pop(&vq->vq, &e->e) : 0;
+	rc = vq->enable && !d->frozen ? vmm__vq_pop(&vq->vq, &e->e) : 0;
+	if (rc == 1)
+		vq->inflight++;
 	if (rc < 0) {
 		vmm__vpci_broken(d);
 		d->raise_config = false;         /* raised just below */
@@ -74,6 +76,8 @@ VMM_API void vmm_virtq_push(vmm_virtio_dev *d, uint16_t q, vmm_virtq_elem *e, ui
 			len = (uint32_t)e->e.in_len;   /* never claim more than was there */
 		pthread_mutex_lock(&d->lock);
 		vmm__vq_push(&vq->vq, e->e.head, len);
+		if (vq->inflight)
+			vq->inflight--;
 		pthread_mutex_unlock(&d->lock);
 	}
 	free(e);

@@ -251,6 +251,37 @@ static int open_image(blk *d, const vmm_blk_config *c)
 	return 0;
 }
 
+/* Device state (lib/virtio/state.c): what the guest was told about the
+ * disk, which the loading VM's disk must match. The image's contents are
+ * the embedder's to carry over. */
+static int blk_state_save(void *opaque, vmm__sw *w)
+{
+	const blk *d = opaque;
+
+	vmm__sw_u64(w, d->sectors);
+	vmm__sw_bool(w, d->ro);
+	vmm__sw_bytes(w, d->serial, ID_LEN);
+	return 0;
+}
+
+static int blk_state_load(void *opaque, uint32_t version, vmm__sr *r)
+{
+	const blk *d = opaque;
+	uint64_t sectors = vmm__sr_u64(r, "sectors");
+	bool ro = vmm__sr_bool(r, "read_only");
+	char serial[ID_LEN];
+
+	(void)version;
+	vmm__sr_bytes(r, "serial", serial, ID_LEN);
+	vmm__sr_check(r, sectors == d->sectors, "sectors", "this VM's disk has another size");
+	vmm__sr_check(r, ro == d->ro, "read_only", "this VM's disk has another mode");
+	vmm__sr_check(r, !memcmp(serial, d->serial, ID_LEN), "serial",
+		      "this VM's disk has another serial");
+	return 0;
+}
+
+static const vmm__vdev_state blk_state = { "blk", 1, blk_state_save, blk_state_load };
+
 VMM_API int vmm_virtio_blk_add(vmm_vm *vm, const vmm_blk_config *c)
 {
 	char name[16];
@@ -294,5 +325,6 @@ VMM_API int vmm_virtio_blk_add(vmm_vm *vm, const vmm_blk_config *c)
 		return rc;
 	}
 	vmm__virtio_set_fini(d->dev, blk_fini);
+	vmm__virtio_set_state(d->dev, &blk_state);
 	return 0;
 }

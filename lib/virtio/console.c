@@ -121,6 +121,40 @@ static void con_fini(void *opaque)
 	free(c);
 }
 
+/* Device state (lib/virtio/state.c): input not yet taken by the guest,
+ * oldest first. Where output goes is the embedder's, not saved. */
+static int con_state_save(void *opaque, vmm__sw *w)
+{
+	console *c = opaque;
+
+	pthread_mutex_lock(&c->rx_lock);
+	vmm__sw_u32(w, c->in_count);
+	for (uint32_t i = 0; i < c->in_count; i++)
+		vmm__sw_u8(w, c->in[(c->in_head + i) % IN_SIZE]);
+	pthread_mutex_unlock(&c->rx_lock);
+	return 0;
+}
+
+static int con_state_load(void *opaque, uint32_t version, vmm__sr *r)
+{
+	console *c = opaque;
+	uint32_t n = (uint32_t)vmm__sr_max(r, "input length", IN_SIZE, 4);
+	uint8_t in[IN_SIZE];
+
+	(void)version;
+	vmm__sr_bytes(r, "input", in, n);
+	if (!vmm__sr_apply(r))
+		return 0;
+	pthread_mutex_lock(&c->rx_lock);
+	memcpy(c->in, in, n);
+	c->in_head = 0;
+	c->in_count = n;
+	pthread_mutex_unlock(&c->rx_lock);
+	return 0;
+}
+
+static const vmm__vdev_state con_state = { "console", 1, con_state_save, con_state_load };
+
 VMM_API int vmm_virtio_console_add(vmm_vm *vm, const vmm_console_config *cfg)
 {
 	console *c;
@@ -144,6 +178,7 @@ VMM_API int vmm_virtio_console_add(vmm_vm *vm, const vmm_console_config *cfg)
 		return rc;
 	}
 	vmm__virtio_set_fini(c->dev, con_fini);
+	vmm__virtio_set_state(c->dev, &con_state);
 	return 0;
 }
 

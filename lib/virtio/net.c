@@ -286,6 +286,37 @@ static vmm__net *net_new(const vmm_net_config *c)
 	return n;
 }
 
+/* Device state (lib/virtio/state.c): the configuration the guest read.
+ * The MAC is taken over (a generated one differs between VMs); status,
+ * pairs and MTU must match. A frame a TAP delivered that waits for a
+ * buffer is host-side and not saved (dropped, as a network may), nor are
+ * the counters (the embedder's). Loaded with vCPUs stopped: nothing reads
+ * the configuration meanwhile. */
+static int net_state_save(void *opaque, vmm__sw *w)
+{
+	const vmm__net *n = opaque;
+
+	vmm__sw_bytes(w, n->config, sizeof(n->config));
+	return 0;
+}
+
+static int net_state_load(void *opaque, uint32_t version, vmm__sr *r)
+{
+	vmm__net *n = opaque;
+	uint8_t config[sizeof(n->config)];
+
+	(void)version;
+	vmm__sr_bytes(r, "config", config, sizeof(config));
+	vmm__sr_check(r, !(config[0] & 1), "mac", "a multicast address");
+	vmm__sr_check(r, !memcmp(config + 6, n->config + 6, sizeof(config) - 6), "config",
+		      "status, pairs or MTU differ from this VM's device");
+	if (vmm__sr_apply(r))
+		memcpy(n->config, config, 6);
+	return 0;
+}
+
+static const vmm__vdev_state net_state = { "net", 1, net_state_save, net_state_load };
+
 VMM_API int vmm_virtio_net_add(vmm_vm *vm, const vmm_net_config *c)
 {
 	vmm_virtio_dev *dev;
@@ -311,6 +342,7 @@ VMM_API int vmm_virtio_net_add(vmm_vm *vm, const vmm_net_config *c)
 	}
 	atomic_store(&n->dev, dev);
 	vmm__virtio_set_fini(dev, net_fini);
+	vmm__virtio_set_state(dev, &net_state);
 	vmm__iothread_kick(&n->io);                  /* now it may deliver */
 	return 0;
 }

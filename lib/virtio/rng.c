@@ -6,6 +6,7 @@
 #include <sys/random.h>
 
 #include "lib/internal.h"
+#include "lib/virtio/virtio_pci.h"
 
 #define RNG_CHUNK 4096u
 #define RNG_MAX_REQ (64u * 1024u)       /* per request: a guest cannot make us
@@ -45,9 +46,25 @@ static const vmm_virtio_ops rng_ops = {
 	.queue_notify = rng_notify,
 };
 
+/* Device state (lib/virtio/state.c): the transport is all there is. */
+static int rng_state_save(void *opaque, vmm__sw *w)
+{
+	return 0;
+}
+
+static int rng_state_load(void *opaque, uint32_t version, vmm__sr *r)
+{
+	return 0;
+}
+
+static const vmm__vdev_state rng_state = { "rng", 1, rng_state_save, rng_state_load };
+
 VMM_API int vmm_virtio_rng_add(vmm_vm *vm)
 {
 	vmm_virtio_dev *dev;
+	int rc = vmm_virtio_add(vm, &rng_ops, NULL, &dev);
 
-	return vmm_virtio_add(vm, &rng_ops, NULL, &dev);
+	if (rc == 0)
+		vmm__virtio_set_state(dev, &rng_state);
+	return rc;
 }

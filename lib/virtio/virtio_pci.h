@@ -3,6 +3,7 @@
 #define VMM_VIRTIO_PCI_H
 
 #include "lib/platform/pci.h"
+#include "lib/platform/state.h"
 #include "lib/virtio/virtqueue.h"
 
 /* BAR 4 (64-bit memory) layout; MSI-X table and PBA in BAR 1. */
@@ -29,7 +30,17 @@ enum {
 typedef struct vmm__vpci_queue {
 	vmm__vq vq;
 	uint16_t size, msix, enable;
+	uint32_t inflight;                /* popped, not yet pushed (state.c) */
 } vmm__vpci_queue;
+
+/* The device-specific part of a libvmm device's state, carried inside its
+ * virtio record (lib/virtio/state.c); embedders' devices have none. */
+typedef struct vmm__vdev_state {
+	const char *kind;                 /* the record is "virtio-<kind>.<n>" */
+	uint32_t version;                 /* load takes 1..version */
+	int (*save)(void *opaque, vmm__sw *w);
+	int (*load)(void *opaque, uint32_t version, vmm__sr *r);
+} vmm__vdev_state;
 
 struct vmm_virtio_dev {
 	vmm__pci_dev pci;                 /* first: container_of by cast */
@@ -46,6 +57,8 @@ struct vmm_virtio_dev {
 	vmm__vpci_queue q[VMM_VIRTIO_MAX_QUEUES];
 	struct vmm_virtio_dev *next;      /* the VM's list, for destroy */
 	void (*fini)(void *opaque);       /* libvmm's devices: stop threads, free */
+	const vmm__vdev_state *state;     /* libvmm's devices: their own state */
+	bool frozen;                      /* saved: pops take nothing (state.c) */
 };
 
 struct vmm_virtq_elem {
@@ -63,5 +76,10 @@ int vmm__vpci_raise(vmm_virtio_dev *d, uint16_t vector, uint8_t isr_bit);
 void vmm__virtio_destroy_all(vmm_vm *vm);
 /* For libvmm's own devices: fini(opaque) runs before the VM's devices go. */
 void vmm__virtio_set_fini(vmm_virtio_dev *d, void (*fini)(void *opaque));
+/* For libvmm's devices: the save/load of their own state (state.c). */
+void vmm__virtio_set_state(vmm_virtio_dev *d, const vmm__vdev_state *state);
+/* state.c: unfreezes every device of the VM a save froze; each started one
+ * is notified of its enabled queues. */
+void vmm__virtio_thaw_all(vmm_vm *vm);
 
 #endif /* VMM_VIRTIO_PCI_H */
