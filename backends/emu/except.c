@@ -286,6 +286,8 @@ static int deliver_event(emu_cpu *cpu, event ev, int benign)
 
 		if (rc == EMU_EXIT_RESTART)
 			return delivery_io(cpu, &ev);
+		if (rc == EMU_JUMP)
+			cpu->halted = 0;   /* e.g. the single-step trap of a HLT */
 		if (rc != EMU_FAULT)
 			return rc == EMU_JUMP ? EMU_OK : rc;
 		nv = cpu->exc_vec;

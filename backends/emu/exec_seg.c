@@ -103,8 +103,12 @@ int emu_load_seg(emu_cpu *cpu, unsigned seg, uint16_t sel)
 	uint64_t lo, hi;
 	int rc;
 
-	if (seg == X86_SEG_SS && cpu->vcpu->lapic)
-		emu_shadow_start(cpu);   /* MOV SS / POP SS (LSS: a harmless delay) */
+	if (seg == X86_SEG_SS) {
+		/* MOV SS / POP SS: interrupts and #DB wait an instruction
+		 * (LSS too: a harmless delay) */
+		emu_shadow_start(cpu);
+		cpu->shadow_ss = 1;
+	}
 	if (!protected_mode(cpu)) {
 		cpu->seg[seg].selector = sel;
 		cpu->seg[seg].base = (uint64_t)sel << 4;

@@ -147,6 +147,7 @@ int emu_h_sti(emu_cpu *cpu, const emu_insn *ins)
 		/* The block ends here; the run loop runs the shadowed
 		 * instruction alone, then looks for interrupts. */
 		emu_shadow_start(cpu);
+		cpu->shadow_ss = 0;
 		emu_intr_look(cpu);
 		cpu->rflags |= X86_FL_IF;
 		return EMU_NEXT;

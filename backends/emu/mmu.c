@@ -100,6 +100,22 @@ static int walk_error(emu_cpu *cpu, int rc, uint64_t la, const vmm__x86_walk_res
 				  (unsigned long long)w->bad_gpa, (unsigned long long)la);
 }
 
+/* A non-canonical linear address: #SS(0) when the access goes through SS
+ * (a memory operand based on RSP/RBP or with an SS override, or a stack
+ * access near RSP: push, pop, call, ret), else #GP(0). Fetches and the
+ * CPU's own accesses (descriptor tables, event delivery) are #GP. */
+static int noncanonical(emu_cpu *cpu, uint64_t la, unsigned acc)
+{
+	const emu_insn *ins = cpu->cur;
+	uint64_t sp = cpu->segbase[X86_SEG_SS] + cpu->r[4];
+
+	if (acc & (EMU_ACC_X | EMU_ACC_SYS))
+		return emu_gp(cpu, 0);
+	if ((ins && ins->mem && ins->seg == X86_SEG_SS) || la - (sp - 0x10000) < 0x20000)
+		return emu_fault(cpu, X86_EXC_SS, 1, 0);
+	return emu_gp(cpu, 0);
+}
+
 /* Translates one byte's page for access acc; fills the TLB when the access
  * privilege matches the current one. */
 static int translate(emu_cpu *cpu, uint64_t la, unsigned acc, xlat *out)
@@ -111,7 +127,7 @@ static int translate(emu_cpu *cpu, uint64_t la, unsigned acc, xlat *out)
 	int rc, user = cpu->cpl == 3 && !(acc & EMU_ACC_SYS);
 
 	if (cpu->long_mode && !vmm__x86_canonical(la))
-		return emu_gp(cpu, 0);
+		return noncanonical(cpu, la, acc);
 	if (acc & EMU_ACC_W)
 		wacc |= VMM__X86_ACC_WRITE;
 	if (acc & EMU_ACC_X)
