@@ -216,10 +216,10 @@ static void do_eoi(struct vmm__lapic *l, deferred *d)
 	if (v < 0)
 		return;
 	vec_clr(l->isr, (uint8_t)v);
-	if (vec_test(l->tmr, (uint8_t)v)) {
-		vec_clr(l->tmr, (uint8_t)v);
+	/* TMR stays: only the next acceptance of the vector changes it
+	 * (SDM 11.8.4); a set bit sends the EOI to the IOAPICs */
+	if (vec_test(l->tmr, (uint8_t)v))
 		d->eoi_vector = v;
-	}
 	attention(l);
 }
 
