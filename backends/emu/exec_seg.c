@@ -218,6 +218,8 @@ static int load_system_seg(emu_cpu *cpu, uint16_t sel, int want_tss, vmm_segment
 		return emu_gp(cpu, sel & 0xfffc);
 	if (!out->present)
 		return emu_fault(cpu, X86_EXC_NP, 1, sel & 0xfffc);
+	if (wide && !vmm__x86_canonical(out->base))     /* LTR, LLDT: #GP(sel) */
+		return emu_gp(cpu, sel & 0xfffc);
 	return EMU_OK;
 }
 

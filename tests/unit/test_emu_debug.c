@@ -3,8 +3,9 @@
  * trap of MOV SS is lost, an instruction breakpoint right after it does not
  * fire, its data breakpoint hits are reported after the next instruction),
  * a HLT's single-step trap leaves the halt state, #SS(0) for a
- * non-canonical stack-segment access (#GP(0) for others), and IRET to CPL 3
- * nulling GS but keeping its 64-bit base. */
+ * non-canonical stack-segment access (#GP(0) for others), IRET to CPL 3
+ * nulling GS but keeping its 64-bit base, and LTR/LLDT of a descriptor
+ * with a non-canonical base raising #GP(selector) (la57). */
 #include "lib/internal.h"
 #include "tests/unit/emu_test.h"
 
@@ -20,6 +21,7 @@ static const uint64_t gdt[] = {
 	0, 0x00af9b000000ffffull, 0x00cf93000000ffffull, 0x00cf9b000000ffffull,
 	0x00cff3000000ffffull, 0x00affb000000ffffull,
 	0x0000890000000067ull | ((TSS & 0xffffff) << 16), 0,
+	0, 0, 0, 0,                 /* 0x40, 0x50: filled by the LTR/LLDT test */
 };
 
 /* #DB: record RIP and DR6 (count in r13), set RF in the frame, IRETQ. */
@@ -234,6 +236,36 @@ static void test_iret_nulls_gs_keeps_base(void **state)
 	fx_destroy(&fx);
 }
 
+/* LTR of an available 64-bit TSS whose base is not canonical, LLDT of
+ * such an LDT: #GP(selector); with a canonical base both load. */
+EMU_GUEST64(g_ltr, "mov $0x40, %ax\n ltr %ax\n hlt");
+EMU_GUEST64(g_lldt, "mov $0x50, %ax\n lldt %ax\n hlt");
+
+static void load_sys(const uint8_t *code, size_t len, uint16_t sel, uint8_t type,
+		     uint64_t hi, uint64_t want_vec, uint64_t want_err)
+{
+	emu_fx fx;
+	vmm_regs r;
+
+	dbg_setup(&fx, code, len);
+	write64(&fx, GDT + sel, 0x0000800000000067ull | ((uint64_t)type << 40) | (0x9000ull << 16));
+	write64(&fx, GDT + sel + 8, hi);
+	et_run(&fx, VMM_EXIT_HLT);
+	r = fx_regs(&fx);
+	assert_int_equal(r.r11, want_vec);
+	if (want_vec)
+		assert_int_equal(et_mem64(&fx, r.rsp), want_err);
+	fx_destroy(&fx);
+}
+
+static void test_ltr_lldt_noncanonical_base(void **state)
+{
+	load_sys(g_ltr, EMU_LEN(g_ltr), 0x40, 0x9, 0x80000000ull, 13, 0x40);
+	load_sys(g_ltr, EMU_LEN(g_ltr), 0x40, 0x9, 0xffff8000ull, 0, 0);
+	load_sys(g_lldt, EMU_LEN(g_lldt), 0x50, 0x2, 0xaaaaaaaaull, 13, 0x50);
+	load_sys(g_lldt, EMU_LEN(g_lldt), 0x50, 0x2, 0, 0, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -243,6 +275,7 @@ int main(void)
 		cmocka_unit_test(test_single_step_hlt_leaves_halt),
 		cmocka_unit_test(test_noncanonical_stack_access_is_ss),
 		cmocka_unit_test(test_iret_nulls_gs_keeps_base),
+		cmocka_unit_test(test_ltr_lldt_noncanonical_base),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
