@@ -249,6 +249,7 @@ typedef struct emu_cpu {
 	uint32_t pending_db;          /* DR6 bits of a #DB trap owed after an exit */
 	uint32_t db_hits;             /* DR6 B0-B3 matched by this insn's data accesses */
 	uint32_t db_deferred;         /* MOV SS's data breakpoint hits, for after the next */
+	uint32_t pkru, pkrs;          /* protection-key rights: RDPKRU/WRPKRU, MSR 0x6e1 */
 	vmm_trace_fn trace_fn;
 	void *trace_opaque;
 	const emu_block *blk;         /* block being executed */

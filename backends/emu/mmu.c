@@ -117,10 +117,13 @@ static int noncanonical(emu_cpu *cpu, uint64_t la, unsigned acc)
 }
 
 /* Translates one byte's page for access acc; fills the TLB when the access
- * privilege matches the current one. */
+ * privilege matches the current one (with CR4.SMAP not for a supervisor
+ * access to a user page: RFLAGS.AC decides each time). PKRU/PKRS and CR4
+ * changes flush the TLB. */
 static int translate(emu_cpu *cpu, uint64_t la, unsigned acc, xlat *out)
 {
-	vmm__x86_walk_env env = { cpu->cr0, cpu->cr3, cpu->cr4, cpu->efer, pte_ptr, cpu };
+	vmm__x86_walk_env env = { cpu->cr0, cpu->cr3, cpu->cr4, cpu->efer, pte_ptr, cpu,
+				  cpu->pkru, cpu->pkrs };
 	vmm__x86_walk_result w;
 	const vmm__memslot *slot;
 	unsigned wacc = 0;
@@ -134,6 +137,8 @@ static int translate(emu_cpu *cpu, uint64_t la, unsigned acc, xlat *out)
 		wacc |= VMM__X86_ACC_FETCH;
 	if (user)
 		wacc |= VMM__X86_ACC_USER;
+	else if (cpu->cpl < 3 && (cpu->rflags & X86_FL_AC))
+		wacc |= VMM__X86_ACC_AC;
 	rc = vmm__x86_walk(&env, la, wacc, &w);
 	if (rc)
 		return walk_error(cpu, rc, la, &w);
@@ -147,7 +152,7 @@ static int translate(emu_cpu *cpu, uint64_t la, unsigned acc, xlat *out)
 	out->hva = slot->hva + (w.gpa - slot->gpa);
 	if ((acc & EMU_ACC_W) && cpu->evm)
 		emu_code_written(cpu, cpu->evm, w.gpa);
-	if (user == (cpu->cpl == 3) &&
+	if (user == (cpu->cpl == 3) && !(!user && w.user && (cpu->cr4 & X86_CR4_SMAP)) &&
 	    !(EMU_UNLIKELY(atomic_load_explicit(&cpu->vm->ix_flags, memory_order_relaxed)) &&
 	      emu_ix_no_tlb(cpu, la, w.gpa)))
 		fill_tlb(cpu, la, &w, slot, w.gpa);   /* watched pages stay slow */
