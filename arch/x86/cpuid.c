@@ -12,6 +12,7 @@
  *               PKU, RDPKRU/WRPKRU and OSPKE, but does not advertise it:
  *               kvm-unit-tests' access test then checks 10 times as many
  *               cases and no longer ends within its 90 s on emu.)
+ *   leaf 0xB:   x2APIC topology (a core per vCPU, EDX the x2APIC ID)
  *   leaf 0xD:   XCR0 components x87 and SSE (576-byte area), XSAVEOPT
  *   0x80000001: EDX SYSCALL NX PDPE1GB RDTSCP LM; ECX LAHF/SAHF, ABM (LZCNT)
  *   0x80000007: invariant TSC
@@ -64,6 +65,27 @@ static void xsave_leaf(const vmm__x86_cpu_model *m, uint32_t subleaf, uint32_t o
 		out[1] = out[2] = 576;
 	} else if (subleaf == 1) {
 		out[0] = m->xsave_ext;
+	}
+}
+
+/* Leaf 0xB, x2APIC topology: one thread per core, every vCPU a core of one
+ * package; EDX the x2APIC ID (the vCPU index) on every subleaf. */
+static void topology_leaf(uint32_t index, uint32_t count, uint32_t subleaf,
+			  uint32_t out[4])
+{
+	uint32_t shift = 0;
+
+	while (shift < 31 && (1u << shift) < count)
+		shift++;
+	out[2] = subleaf & 0xff;
+	out[3] = index;
+	if (subleaf == 0) {                 /* SMT level */
+		out[1] = 1;
+		out[2] |= 1u << 8;
+	} else if (subleaf == 1) {          /* core level */
+		out[0] = shift;
+		out[1] = count ? count : 1;
+		out[2] |= 2u << 8;
 	}
 }
 
@@ -167,6 +189,9 @@ void vmm__x86_cpuid(const vmm__x86_cpu_model *m, uint32_t vcpu_index,
 			out[2] = m->leaf7_ecx;
 			out[3] = m->leaf7_edx;
 		}
+		break;
+	case 0xb:
+		topology_leaf(vcpu_index, vcpu_count, subleaf, out);
 		break;
 	case 0xd:
 		xsave_leaf(m, subleaf, out);
