@@ -333,7 +333,11 @@ typedef struct vmm_run_result {
 
 /* Runs every created vCPU on its own thread until the guest ends (debug
  * exit, all halted, triple fault, power-off, error or timeout). Unclaimed
- * port reads return all ones and writes are dropped, as on a PC. With
+ * port reads return all ones and writes are dropped, as on a PC. A
+ * hypercall exit gets KVM's answer to an unknown hypercall, RAX = -1000
+ * (-KVM_ENOSYS), and the guest runs on, so it sees the same on every
+ * backend (an embedder that implements hypercalls runs its vCPUs with
+ * vmm_vcpu_run and answers VMM_EXIT_HYPERCALL itself). With
  * VMM_VM_IRQCHIP every vCPU gets a thread, also those waiting for a
  * start-up IPI, and HLT waits for an interrupt instead of ending the run:
  * the run ends by debug exit, triple fault, power-off, error or timeout. */

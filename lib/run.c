@@ -87,6 +87,14 @@ static int on_mmio(run_ctx *ctx, vmm_vcpu *vcpu, vmm_exit *exit)
 	return KEEP_RUNNING;
 }
 
+/* A hypercall nobody handles gets KVM's answer to one it does not know,
+ * -KVM_ENOSYS (-1000), so a guest sees the same on every backend. */
+static int on_hypercall(run_ctx *ctx, vmm_vcpu *vcpu, vmm_exit *exit)
+{
+	exit->hypercall.ret = (uint64_t)-1000;
+	return KEEP_RUNNING;
+}
+
 static int on_cancelled(run_ctx *ctx, vmm_vcpu *vcpu, vmm_exit *exit)
 {
 	return run_done(ctx) ? STOP_THREAD : KEEP_RUNNING;
@@ -181,6 +189,7 @@ static const exit_handler handlers[] = {
 	[VMM_EXIT_IO] = on_io,
 	[VMM_EXIT_MMIO] = on_mmio,
 	[VMM_EXIT_HLT] = on_hlt,
+	[VMM_EXIT_HYPERCALL] = on_hypercall,
 	[VMM_EXIT_SHUTDOWN] = on_shutdown,
 	[VMM_EXIT_CANCELLED] = on_cancelled,
 	[VMM_EXIT_INTERNAL_ERROR] = on_internal_error,

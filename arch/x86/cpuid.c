@@ -8,7 +8,11 @@
  *               SSE SSE2
  *   leaf 1 ECX: SSE3 SSSE3 CX16 SSE4.1 SSE4.2 MOVBE POPCNT XSAVE RDRAND
  *               HYPERVISOR (OSXSAVE: CR4.OSXSAVE, filled in by the backend)
- *   leaf 7:     EBX RDSEED CLFLUSHOPT
+ *   leaf 7:     EBX SMEP SMAP RDSEED CLFLUSHOPT; ECX PKS. (emu also implements
+ *               PKU, RDPKRU/WRPKRU and OSPKE, but does not advertise it:
+ *               kvm-unit-tests' access test then checks 10 times as many
+ *               cases and no longer ends within its 90 s on emu.)
+ *   leaf 0xB:   x2APIC topology (a core per vCPU, EDX the x2APIC ID)
  *   leaf 0xD:   XCR0 components x87 and SSE (576-byte area), XSAVEOPT
  *   0x80000001: EDX SYSCALL NX PDPE1GB RDTSCP LM; ECX LAHF/SAHF, ABM (LZCNT)
  *   0x80000007: invariant TSC
@@ -37,7 +41,9 @@ const vmm__x86_cpu_model vmm__x86_emu_model = {
 		     X86_CPUID_1_ECX_SSE41 | X86_CPUID_1_ECX_SSE42 | X86_CPUID_1_ECX_MOVBE |
 		     X86_CPUID_1_ECX_POPCNT | X86_CPUID_1_ECX_XSAVE | X86_CPUID_1_ECX_RDRAND |
 		     X86_CPUID_1_ECX_HYPERVISOR,
-	.leaf7_ebx = X86_CPUID_7_EBX_RDSEED | X86_CPUID_7_EBX_CLFLUSHOPT,
+	.leaf7_ebx = X86_CPUID_7_EBX_SMEP | X86_CPUID_7_EBX_SMAP | X86_CPUID_7_EBX_RDSEED |
+		     X86_CPUID_7_EBX_CLFLUSHOPT,
+	.leaf7_ecx = X86_CPUID_7_ECX_PKS,
 	.ext1_edx = X86_CPUID_E1_EDX_SYSCALL | X86_CPUID_E1_EDX_NX |
 		    X86_CPUID_E1_EDX_PDPE1GB | X86_CPUID_E1_EDX_RDTSCP | X86_CPUID_E1_EDX_LM,
 	.ext1_ecx = X86_CPUID_E1_ECX_LAHF | X86_CPUID_E1_ECX_ABM,
@@ -59,6 +65,27 @@ static void xsave_leaf(const vmm__x86_cpu_model *m, uint32_t subleaf, uint32_t o
 		out[1] = out[2] = 576;
 	} else if (subleaf == 1) {
 		out[0] = m->xsave_ext;
+	}
+}
+
+/* Leaf 0xB, x2APIC topology: one thread per core, every vCPU a core of one
+ * package; EDX the x2APIC ID (the vCPU index) on every subleaf. */
+static void topology_leaf(uint32_t index, uint32_t count, uint32_t subleaf,
+			  uint32_t out[4])
+{
+	uint32_t shift = 0;
+
+	while (shift < 31 && (1u << shift) < count)
+		shift++;
+	out[2] = subleaf & 0xff;
+	out[3] = index;
+	if (subleaf == 0) {                 /* SMT level */
+		out[1] = 1;
+		out[2] |= 1u << 8;
+	} else if (subleaf == 1) {          /* core level */
+		out[0] = shift;
+		out[1] = count ? count : 1;
+		out[2] |= 2u << 8;
 	}
 }
 
@@ -162,6 +189,9 @@ void vmm__x86_cpuid(const vmm__x86_cpu_model *m, uint32_t vcpu_index,
 			out[2] = m->leaf7_ecx;
 			out[3] = m->leaf7_edx;
 		}
+		break;
+	case 0xb:
+		topology_leaf(vcpu_index, vcpu_count, subleaf, out);
 		break;
 	case 0xd:
 		xsave_leaf(m, subleaf, out);

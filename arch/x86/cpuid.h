@@ -60,7 +60,13 @@ typedef struct vmm__x86_cpu_model {
 #define X86_CPUID_1_ECX_HYPERVISOR (1u << 31)
 #define X86_CPUID_1_EDX_MMX   (1u << 23)
 /* leaf 7 EBX */
+#define X86_CPUID_7_EBX_SMEP (1u << 7)
+#define X86_CPUID_7_EBX_SMAP (1u << 20)
 #define X86_CPUID_7_EBX_RDSEED (1u << 18)
+/* leaf 7 ECX */
+#define X86_CPUID_7_ECX_PKU (1u << 3)
+#define X86_CPUID_7_ECX_OSPKE (1u << 4)    /* CR4.PKE, filled in by the backend */
+#define X86_CPUID_7_ECX_PKS (1u << 31)
 #define X86_CPUID_7_EBX_CLFLUSHOPT (1u << 23)
 /* leaf 0xD */
 #define X86_XCR0_X87 1u

@@ -37,7 +37,8 @@ static uint32_t pfec_base(const walk *w)
 	if (w->access & VMM__X86_ACC_USER)
 		pfec |= X86_PF_U;
 	if ((w->access & VMM__X86_ACC_FETCH) &&
-	    ((w->env->efer & X86_EFER_NXE) && (w->env->cr4 & X86_CR4_PAE)))
+	    (((w->env->efer & X86_EFER_NXE) && (w->env->cr4 & X86_CR4_PAE)) ||
+	     (w->env->cr4 & X86_CR4_SMEP)))      /* I/D: with NX or SMEP (SDM 4.7) */
 		pfec |= X86_PF_I;
 	return pfec;
 }
@@ -78,24 +79,56 @@ static void set_bits(void *p, int wide, uint64_t bits)
 		__atomic_fetch_or((uint32_t *)p, (uint32_t)bits, __ATOMIC_SEQ_CST);
 }
 
-/* Permission check on the accumulated bits, then A/D updates. */
+/* Protection keys (4-level paging; SDM 4.6.2): the leaf's key selects two
+ * bits of PKRU (user pages, CR4.PKE) or PKRS (supervisor pages, CR4.PKS)
+ * for data accesses. AD: no access; WD: no write by CPL 3, nor by CPL < 3
+ * with CR0.WP. Returns 1 if this access is denied; clears res->writable
+ * when a write would be. */
+static int pk_denied(walk *w, uint64_t leaf)
+{
+	const vmm__x86_walk_env *env = w->env;
+	unsigned key = (unsigned)(leaf >> 59) & 15, bits;
+	int user = !!(w->access & VMM__X86_ACC_USER), wd;
+
+	if (!(env->efer & X86_EFER_LMA) || (w->access & VMM__X86_ACC_FETCH))
+		return 0;
+	if (w->res->user ? !(env->cr4 & X86_CR4_PKE) : !(env->cr4 & X86_CR4_PKS))
+		return 0;
+	bits = ((w->res->user ? env->pkru : env->pkrs) >> (2 * key)) & 3;
+	wd = (bits & 2) && (user || (env->cr0 & X86_CR0_WP));
+	if (wd)
+		w->res->writable = 0;
+	return (bits & 1) || (wd && (w->access & VMM__X86_ACC_WRITE));
+}
+
+/* Permission check on the accumulated bits, then A/D updates. A
+ * supervisor access to a user page: no fetch with CR4.SMEP; with CR4.SMAP
+ * no data access unless CPL < 3 and RFLAGS.AC (VMM__X86_ACC_AC). */
 static int finish(walk *w, uint64_t leaf)
 {
 	const vmm__x86_walk_env *env = w->env;
 	vmm__x86_walk_result *res = w->res;
 	int user = !!(w->access & VMM__X86_ACC_USER);
 	int nxe = (env->efer & X86_EFER_NXE) && (env->cr4 & X86_CR4_PAE);
+	int fetch = !!(w->access & VMM__X86_ACC_FETCH), pk;
 
 	res->user = !!(w->us & PTE_US);
 	res->writable = (w->rw & PTE_RW) || (!user && !(env->cr0 & X86_CR0_WP));
 	if (user && !res->user)
 		res->writable = 0;
-	res->exec = !(nxe && (w->nx & PTE_NX)) && (!user || res->user);
+	res->exec = !(nxe && (w->nx & PTE_NX)) && (!user || res->user) &&
+		    !(!user && res->user && (env->cr4 & X86_CR4_SMEP));
 	if (user && !res->user)
 		return fault(w, X86_PF_P);
-	if ((w->access & VMM__X86_ACC_WRITE) && !res->writable)
+	if (!user && !fetch && res->user && (env->cr4 & X86_CR4_SMAP) &&
+	    !(w->access & VMM__X86_ACC_AC))
 		return fault(w, X86_PF_P);
-	if ((w->access & VMM__X86_ACC_FETCH) && !res->exec)
+	pk = pk_denied(w, leaf);
+	if ((w->access & VMM__X86_ACC_WRITE) && !res->writable)
+		return fault(w, X86_PF_P | (pk ? X86_PF_PK : 0));
+	if (pk)
+		return fault(w, X86_PF_P | X86_PF_PK);
+	if (fetch && !res->exec)
 		return fault(w, X86_PF_P);
 	res->dirty = !!(leaf & PTE_D);
 	if (w->access & VMM__X86_ACC_NO_AD)

@@ -1,5 +1,6 @@
 /* paging.h - the x86 page-table walk (32-bit, PAE and 4-level paging), with
- * permission checks, reserved-bit checks, A/D updates and #PF error codes.
+ * permission checks (U/S, R/W with CR0.WP, NX, SMEP, SMAP, protection keys
+ * with CR4.PKE/PKS), reserved-bit checks, A/D updates and #PF error codes.
  * Page tables are guest data: every entry is checked, every table address is
  * resolved through the caller's callback (NULL = not RAM). */
 #ifndef VMM_ARCH_X86_PAGING_H
@@ -15,7 +16,8 @@ enum {
 	VMM__X86_ACC_WRITE = 1u << 0,
 	VMM__X86_ACC_USER = 1u << 1,   /* CPL 3 access (not implicit supervisor) */
 	VMM__X86_ACC_FETCH = 1u << 2,
-	VMM__X86_ACC_NO_AD = 1u << 3   /* do not set Accessed/Dirty (debug walks) */
+	VMM__X86_ACC_NO_AD = 1u << 3,  /* do not set Accessed/Dirty (debug walks) */
+	VMM__X86_ACC_AC = 1u << 4      /* CPL < 3 with RFLAGS.AC: SMAP allows it */
 };
 
 typedef struct vmm__x86_walk_env {
@@ -24,6 +26,7 @@ typedef struct vmm__x86_walk_env {
 	 * if gpa is not guest RAM. */
 	void *(*pte_ptr)(void *opaque, uint64_t gpa);
 	void *opaque;
+	uint32_t pkru, pkrs;   /* protection-key rights (CR4.PKE / CR4.PKS) */
 } vmm__x86_walk_env;
 
 typedef struct vmm__x86_walk_result {

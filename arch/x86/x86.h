@@ -57,6 +57,8 @@
 #define X86_CR4_OSXSAVE    (1ull << 18)
 #define X86_CR4_SMEP       (1ull << 20)
 #define X86_CR4_SMAP       (1ull << 21)
+#define X86_CR4_PKE        (1ull << 22)
+#define X86_CR4_PKS        (1ull << 24)
 
 /* EFER */
 #define X86_EFER_SCE (1ull << 0)
@@ -83,6 +85,7 @@
 #define X86_MSR_GS_BASE        0xc0000101u
 #define X86_MSR_KERNEL_GS_BASE 0xc0000102u
 #define X86_MSR_TSC_AUX        0xc0000103u
+#define X86_MSR_PKRS           0x6e1u
 
 /* Exception vectors */
 enum {
@@ -99,6 +102,7 @@ enum {
 #define X86_PF_U    (1u << 2)
 #define X86_PF_RSVD (1u << 3)
 #define X86_PF_I    (1u << 4)
+#define X86_PF_PK   (1u << 5)
 
 /* Segment register numbers, in the order of the instruction encoding. */
 enum { X86_SEG_ES = 0, X86_SEG_CS, X86_SEG_SS, X86_SEG_DS, X86_SEG_FS, X86_SEG_GS };

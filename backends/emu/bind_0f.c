@@ -25,6 +25,7 @@ static unsigned group7(const emu_dec *d, const uint8_t *b, emu_insn *ins)
 		if (r == 6) { ins->fn = emu_h_lmsw; return END; }
 		switch (d->modrm) {
 		case 0xc1: case 0xd9: case 0xf8: case 0xf9:
+		case 0xca: case 0xcb: case 0xee: case 0xef:  /* CLAC STAC RDPKRU WRPKRU */
 			ins->aux = d->modrm;
 			ins->fn = emu_h_grp7_reg;
 			return END;

@@ -301,6 +301,9 @@ static unsigned row_d0_ff(const emu_dec *d, const uint8_t *b, uint64_t rip, emu_
 	if ((op >= 0xe4 && op <= 0xe7) || (op >= 0xec && op <= 0xef))
 		return port_io(d, ins);
 	switch (op) {
+	case 0xd4: ins->fn = emu_h_aam; return 0;
+	case 0xd5: ins->fn = emu_h_aad; return 0;
+	case 0xd6: ins->fn = emu_h_salc; return 0;
 	case 0xd7: ins->fn = emu_h_xlat; return 0;
 	case 0xe3: return emu_bind_branch(d, rip, ins, emu_h_jcxz);
 	case 0xe8: return emu_bind_branch(d, rip, ins, emu_h_call);
@@ -334,8 +337,11 @@ unsigned emu_bind_map1(const emu_dec *d, const uint8_t *b, uint64_t rip, emu_ins
 	if (op < 0x40) {
 		if ((op & 7) < 6)
 			return alu_row(d, ins, op >> 3, op & 7);
-		if (op >= 0x20)          /* DAA DAS AAA AAS */
-			return emu_bind_unsupported(b, d->len, ins);
+		if (op >= 0x20) {        /* DAA DAS AAA AAS (exec_bcd.c) */
+			ins->op = (op >> 3) & 1;
+			ins->fn = op < 0x30 ? emu_h_daa : emu_h_aaa;
+			return 0;
+		}
 		return seg_push_pop(d, ins);
 	}
 	if (op < 0x80)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <x86intrin.h>
 
+#include "arch/x86/cpuid.h"
 #include "arch/x86/msr.h"
 #include "arch/x86/paging.h"
 #include "backends/emu/exec.h"
@@ -64,7 +65,8 @@ static void *where_pte(void *opaque, uint64_t gpa)
 /* Up to 15 code bytes at RIP, read without side effects; returns how many. */
 unsigned emu_code_bytes(const emu_cpu *cpu, uint8_t *buf)
 {
-	vmm__x86_walk_env env = { cpu->cr0, cpu->cr3, cpu->cr4, cpu->efer, where_pte, cpu->vm };
+	vmm__x86_walk_env env = { cpu->cr0, cpu->cr3, cpu->cr4, cpu->efer, where_pte, cpu->vm,
+				  0, 0 };
 	unsigned n = 0;
 
 	while (n < 15) {
@@ -75,7 +77,7 @@ unsigned emu_code_bytes(const emu_cpu *cpu, uint8_t *buf)
 
 		chunk = chunk < 15 - n ? chunk : 15 - n;
 		if ((cpu->long_mode && !vmm__x86_canonical(la)) ||
-		    vmm__x86_walk(&env, la, VMM__X86_ACC_NO_AD, &w) ||
+		    vmm__x86_walk(&env, la, VMM__X86_ACC_NO_AD | VMM__X86_ACC_AC, &w) ||
 		    !(p = vmm__gpa_to_hva(cpu->vm, w.gpa, chunk)))
 			break;
 		memcpy(buf + n, p, chunk);
@@ -106,7 +108,10 @@ void emu_internal_error_where(emu_cpu *cpu)
 
 #define CR4_ALLOWED (X86_CR4_TSD | X86_CR4_DE | X86_CR4_PSE | X86_CR4_PAE | X86_CR4_MCE | \
 		     X86_CR4_PGE | X86_CR4_PCE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT | \
-		     X86_CR4_OSXSAVE)
+		     X86_CR4_OSXSAVE | X86_CR4_SMEP | X86_CR4_SMAP | X86_CR4_PKE | X86_CR4_PKS)
+/* CR4 bits the page walk reads: a change flushes the TLB */
+#define CR4_PAGING (X86_CR4_PAE | X86_CR4_PSE | X86_CR4_PGE | X86_CR4_SMEP | X86_CR4_SMAP | \
+		    X86_CR4_PKE | X86_CR4_PKS)
 
 int emu_set_cr0(emu_cpu *cpu, uint64_t v)
 {
@@ -143,11 +148,28 @@ int emu_set_cr3(emu_cpu *cpu, uint64_t v)
 	return EMU_OK;
 }
 
+/* CR4 bits of features the CPUID model may leave out. */
+static uint64_t cr4_allowed(void)
+{
+	const vmm__x86_cpu_model *m = &vmm__x86_emu_model;
+	uint64_t v = CR4_ALLOWED;
+
+	if (!(m->leaf7_ebx & X86_CPUID_7_EBX_SMEP))
+		v &= ~X86_CR4_SMEP;
+	if (!(m->leaf7_ebx & X86_CPUID_7_EBX_SMAP))
+		v &= ~X86_CR4_SMAP;
+	if (!(m->leaf7_ecx & X86_CPUID_7_ECX_PKU))
+		v &= ~X86_CR4_PKE;
+	if (!(m->leaf7_ecx & X86_CPUID_7_ECX_PKS))
+		v &= ~X86_CR4_PKS;
+	return v;
+}
+
 int emu_set_cr4(emu_cpu *cpu, uint64_t v)
 {
-	if ((v & ~CR4_ALLOWED) || (cpu->long_mode && !(v & X86_CR4_PAE)))
+	if ((v & ~cr4_allowed()) || (cpu->long_mode && !(v & X86_CR4_PAE)))
 		return emu_gp(cpu, 0);
-	if ((cpu->cr4 ^ v) & (X86_CR4_PAE | X86_CR4_PSE | X86_CR4_PGE))
+	if ((cpu->cr4 ^ v) & CR4_PAGING)
 		emu_tlb_flush(cpu);
 	cpu->cr4 = v;
 	emu_update_mode(cpu);
@@ -222,6 +244,7 @@ int emu_msr_read(emu_cpu *cpu, uint32_t msr, uint64_t *v)
 	case X86_MSR_GS_BASE: *v = cpu->seg[X86_SEG_GS].base; break;
 	case X86_MSR_KERNEL_GS_BASE: *v = cpu->kernel_gs_base; break;
 	case X86_MSR_TSC_AUX: *v = cpu->tsc_aux; break;
+	case X86_MSR_PKRS: *v = cpu->pkrs; break;
 	default: return msr_table_read(cpu, msr, v);
 	}
 	return 0;
@@ -231,6 +254,13 @@ int emu_msr_write(emu_cpu *cpu, uint32_t msr, uint64_t v)
 {
 	if (cpu->vcpu->lapic && vmm__lapic_msr_is_ours(msr))
 		return emu_lapic_msr_write(cpu, msr, v);
+	if (msr == X86_MSR_PKRS) {             /* emu's own: only it has PKS */
+		if (v >> 32)
+			return -1;
+		cpu->pkrs = (uint32_t)v;
+		emu_tlb_flush(cpu);
+		return 0;
+	}
 	if (!vmm__x86_msr_write_ok(msr, v, cpu->efer, cpu->cr0, 1))
 		return -1;
 	switch (msr) {

@@ -56,7 +56,7 @@ const uint16_t emu_dec_map1[256] = {
 	[0xc8] = D64 | I(WB), [0xc9] = D64, [0xca] = I(W), [0xcb] = 0,
 	[0xcc] = 0, [0xcd] = I(B), [0xce] = X64, [0xcf] = 0,
 	[0xd0] = M | B, [0xd1] = M, [0xd2] = M | B, [0xd3] = M,
-	[0xd4] = I(B) | X64, [0xd5] = I(B) | X64, [0xd6] = BAD, [0xd7] = 0,
+	[0xd4] = I(B) | X64, [0xd5] = I(B) | X64, [0xd6] = X64, [0xd7] = 0,
 	R8(0xd8, M),                            /* x87 */
 	[0xe0] = F64 | I(JB), [0xe1] = F64 | I(JB), [0xe2] = F64 | I(JB),
 	[0xe3] = F64 | I(JB),

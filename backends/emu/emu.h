@@ -241,12 +241,15 @@ typedef struct emu_cpu {
 	uint8_t halted;               /* VMM_VM_IRQCHIP: in HLT, waiting (intr.c) */
 	uint8_t nmi_blocked;          /* an NMI handler runs, until IRET */
 	uint64_t shadow_seq, shadow_rip;   /* STI / MOV SS interrupt shadow */
+	uint8_t shadow_ss;            /* the shadow is MOV SS / POP SS's (step.c) */
 	uint8_t stepping;             /* trace or armed DR7: one insn per step (step.c) */
 	uint8_t ac_check;             /* CR0.AM, RFLAGS.AC and CPL 3: #AC (step.c) */
 	uint8_t nofill;               /* ac_check or data breakpoints: some or all
 					 pages get no TLB entry (memory slow path) */
 	uint32_t pending_db;          /* DR6 bits of a #DB trap owed after an exit */
 	uint32_t db_hits;             /* DR6 B0-B3 matched by this insn's data accesses */
+	uint32_t db_deferred;         /* MOV SS's data breakpoint hits, for after the next */
+	uint32_t pkru, pkrs;          /* protection-key rights: RDPKRU/WRPKRU, MSR 0x6e1 */
 	vmm_trace_fn trace_fn;
 	void *trace_opaque;
 	const emu_block *blk;         /* block being executed */

@@ -14,6 +14,7 @@ typedef struct event {
 	uint64_t ret_rip;
 	int soft;            /* INT n / INT3 / INTO: gate DPL checked */
 	uint32_t ext;        /* EXT bit of error codes raised while delivering */
+	uint64_t rf;         /* X86_FL_RF for a fault: set in the pushed RFLAGS */
 } event;
 
 static uint32_t idt_err(const event *ev)
@@ -155,7 +156,7 @@ static int deliver_long(emu_cpu *cpu, const event *ev)
 	sp &= ~15ull;
 	vals[0] = cpu->seg[X86_SEG_SS].selector;
 	vals[1] = cpu->r[4];
-	vals[2] = emu_get_rflags(cpu);
+	vals[2] = emu_get_rflags(cpu) | ev->rf;
 	vals[3] = cpu->seg[X86_SEG_CS].selector;
 	vals[4] = ev->ret_rip;
 	vals[5] = ev->err;
@@ -218,7 +219,7 @@ static int deliver_prot(emu_cpu *cpu, const event *ev)
 		vals[n++] = cpu->seg[X86_SEG_SS].selector;
 		vals[n++] = cpu->r[4];
 	}
-	vals[n++] = emu_get_rflags(cpu);
+	vals[n++] = emu_get_rflags(cpu) | ev->rf;
 	vals[n++] = cpu->seg[X86_SEG_CS].selector;
 	vals[n++] = ev->ret_rip;
 	if (ev->has_err)
@@ -276,10 +277,17 @@ static int deliver_event(emu_cpu *cpu, event ev, int benign)
 		/* The faulting instruction is over (it is re-executed, not
 		 * replayed): its device accesses leave the replay log. */
 		cpu->log.count = cpu->log.pos = 0;
+		/* SDM 18.3.1.1: the frame of a fault-class exception has RF
+		 * set, so that IRET does not re-trigger an instruction
+		 * breakpoint; not for #DB (a trap, or the breakpoint itself)
+		 * nor for interrupts */
+		ev.rf = !benign && ev.vec != X86_EXC_DB ? X86_FL_RF : 0;
 		rc = deliver_one(cpu, &ev);
 
 		if (rc == EMU_EXIT_RESTART)
 			return delivery_io(cpu, &ev);
+		if (rc == EMU_JUMP)
+			cpu->halted = 0;   /* e.g. the single-step trap of a HLT */
 		if (rc != EMU_FAULT)
 			return rc == EMU_JUMP ? EMU_OK : rc;
 		nv = cpu->exc_vec;
@@ -302,7 +310,7 @@ static int deliver_event(emu_cpu *cpu, event ev, int benign)
 
 int emu_deliver(emu_cpu *cpu, uint64_t rip)
 {
-	event ev = { cpu->exc_vec, cpu->exc_has_err, cpu->exc_err, rip, 0, 1 };
+	event ev = { cpu->exc_vec, cpu->exc_has_err, cpu->exc_err, rip, 0, 1, 0 };
 
 	if (ev.vec == X86_EXC_DF)
 		ev.err = 0;
@@ -311,14 +319,14 @@ int emu_deliver(emu_cpu *cpu, uint64_t rip)
 
 int emu_deliver_intr(emu_cpu *cpu, unsigned vec)
 {
-	event ev = { vec & 0xff, 0, 0, cpu->rip, 0, 1 };
+	event ev = { vec & 0xff, 0, 0, cpu->rip, 0, 1, 0 };
 
 	return deliver_event(cpu, ev, 1);
 }
 
 int emu_soft_int(emu_cpu *cpu, unsigned vec, uint64_t next_rip, int check_dpl)
 {
-	event ev = { vec, 0, 0, next_rip, check_dpl, 0 };
+	event ev = { vec, 0, 0, next_rip, check_dpl, 0, 0 };
 
 	return deliver_one(cpu, &ev);
 }

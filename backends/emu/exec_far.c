@@ -28,8 +28,14 @@ void emu_null_outer_segs(emu_cpu *cpu)
 		int conforming_code = (s->type & 0xc) == 0xc;
 
 		if (!s->unusable && s->s && !conforming_code && s->dpl < cpu->cpl) {
+			uint64_t base = s->base;
+
+			/* only the selector becomes null (SDM IRET): the
+			 * hidden FS/GS bases still count in 64-bit mode */
 			memset(s, 0, sizeof(*s));
 			s->unusable = 1;
+			if (cpu->long_mode)
+				s->base = base;
 		}
 	}
 	emu_update_mode(cpu);

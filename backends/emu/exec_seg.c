@@ -103,8 +103,12 @@ int emu_load_seg(emu_cpu *cpu, unsigned seg, uint16_t sel)
 	uint64_t lo, hi;
 	int rc;
 
-	if (seg == X86_SEG_SS && cpu->vcpu->lapic)
-		emu_shadow_start(cpu);   /* MOV SS / POP SS (LSS: a harmless delay) */
+	if (seg == X86_SEG_SS) {
+		/* MOV SS / POP SS: interrupts and #DB wait an instruction
+		 * (LSS too: a harmless delay) */
+		emu_shadow_start(cpu);
+		cpu->shadow_ss = 1;
+	}
 	if (!protected_mode(cpu)) {
 		cpu->seg[seg].selector = sel;
 		cpu->seg[seg].base = (uint64_t)sel << 4;
@@ -214,6 +218,8 @@ static int load_system_seg(emu_cpu *cpu, uint16_t sel, int want_tss, vmm_segment
 		return emu_gp(cpu, sel & 0xfffc);
 	if (!out->present)
 		return emu_fault(cpu, X86_EXC_NP, 1, sel & 0xfffc);
+	if (wide && !vmm__x86_canonical(out->base))     /* LTR, LLDT: #GP(sel) */
+		return emu_gp(cpu, sel & 0xfffc);
 	return EMU_OK;
 }
 

@@ -42,6 +42,8 @@ int emu_h_cpuid(emu_cpu *cpu, const emu_insn *ins)
 	}
 	if ((uint32_t)cpu->r[R_AX] == 1 && (cpu->cr4 & X86_CR4_OSXSAVE))
 		out[2] |= X86_CPUID_1_ECX_OSXSAVE;
+	if ((uint32_t)cpu->r[R_AX] == 7 && out[2] && (cpu->cr4 & X86_CR4_PKE))
+		out[2] |= X86_CPUID_7_ECX_OSPKE;
 	cpu->r[R_AX] = out[0];
 	cpu->r[R_BX] = out[1];
 	cpu->r[R_CX] = out[2];
@@ -147,6 +149,7 @@ int emu_h_sti(emu_cpu *cpu, const emu_insn *ins)
 		/* The block ends here; the run loop runs the shadowed
 		 * instruction alone, then looks for interrupts. */
 		emu_shadow_start(cpu);
+		cpu->shadow_ss = 0;
 		emu_intr_look(cpu);
 		cpu->rflags |= X86_FL_IF;
 		return EMU_NEXT;
@@ -399,11 +402,44 @@ int emu_h_swapgs(emu_cpu *cpu, const emu_insn *ins)
 	return EMU_OK;
 }
 
+/* CLAC (0F 01 CA), STAC (CB): CPL 0 only; the new AC matters at the next
+ * access (supervisor TLB entries of user pages are not kept with SMAP). */
+static int stac_clac(emu_cpu *cpu, int set)
+{
+	if (cpu->cpl)
+		return emu_ud(cpu);
+	if (set)
+		cpu->rflags |= X86_FL_AC;
+	else
+		cpu->rflags &= ~X86_FL_AC;
+	return EMU_OK;
+}
+
+/* RDPKRU (0F 01 EE), WRPKRU (EF): #UD without CR4.PKE, #GP unless ECX (and
+ * for WRPKRU EDX) is 0. A new PKRU flushes the TLB. */
+static int pkru_op(emu_cpu *cpu, int write)
+{
+	if (!(cpu->cr4 & X86_CR4_PKE))
+		return emu_ud(cpu);
+	if ((uint32_t)cpu->r[R_CX] || (write && (uint32_t)cpu->r[R_DX]))
+		return emu_gp(cpu, 0);
+	if (write) {
+		cpu->pkru = (uint32_t)cpu->r[R_AX];
+		emu_tlb_flush(cpu);
+	} else {
+		cpu->r[R_AX] = cpu->pkru;
+		cpu->r[R_DX] = 0;
+	}
+	return EMU_OK;
+}
+
 /* 0F 01 with mod == 3: the register-form encodings of group 7. */
 int emu_h_grp7_reg(emu_cpu *cpu, const emu_insn *ins)
 {
 	switch (ins->aux) {
 	case 0xc1: case 0xd9: return emu_h_vmcall(cpu, ins);
+	case 0xca: case 0xcb: return stac_clac(cpu, ins->aux & 1);
+	case 0xee: case 0xef: return pkru_op(cpu, ins->aux & 1);
 	case 0xf8: return emu_h_swapgs(cpu, ins);
 	case 0xf9: return emu_h_rdtscp(cpu, ins);
 	}

@@ -56,6 +56,8 @@ H(simd_maskmov); H(mmx_movd); H(mmx_movq); H(mmx_movq2dq); H(mmx_emms); H(mmx_cv
 /* exec_sse4.c, exec_sse42.c: SSE3, SSE4.1, SSE4.2, MOVBE */
 H(sse3_fp); H(sse3_dup); H(sse_round); H(sse_dp); H(sse_insertps); H(sse_pextr);
 H(sse_pinsr); H(sse_ptest); H(sse_pcmpstr); H(crc32); H(movbe); H(sse_rcp);
+/* exec_bcd.c */
+H(daa); H(aaa); H(aam); H(aad); H(salc);
 /* exec_xsave.c */
 H(xgetbv); H(xsave); H(rdrand);
 #undef H

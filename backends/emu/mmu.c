@@ -100,24 +100,45 @@ static int walk_error(emu_cpu *cpu, int rc, uint64_t la, const vmm__x86_walk_res
 				  (unsigned long long)w->bad_gpa, (unsigned long long)la);
 }
 
+/* A non-canonical linear address: #SS(0) when the access goes through SS
+ * (a memory operand based on RSP/RBP or with an SS override, or a stack
+ * access near RSP: push, pop, call, ret), else #GP(0). Fetches and the
+ * CPU's own accesses (descriptor tables, event delivery) are #GP. */
+static int noncanonical(emu_cpu *cpu, uint64_t la, unsigned acc)
+{
+	const emu_insn *ins = cpu->cur;
+	uint64_t sp = cpu->segbase[X86_SEG_SS] + cpu->r[4];
+
+	if (acc & (EMU_ACC_X | EMU_ACC_SYS))
+		return emu_gp(cpu, 0);
+	if ((ins && ins->mem && ins->seg == X86_SEG_SS) || la - (sp - 0x10000) < 0x20000)
+		return emu_fault(cpu, X86_EXC_SS, 1, 0);
+	return emu_gp(cpu, 0);
+}
+
 /* Translates one byte's page for access acc; fills the TLB when the access
- * privilege matches the current one. */
+ * privilege matches the current one (with CR4.SMAP not for a supervisor
+ * access to a user page: RFLAGS.AC decides each time). PKRU/PKRS and CR4
+ * changes flush the TLB. */
 static int translate(emu_cpu *cpu, uint64_t la, unsigned acc, xlat *out)
 {
-	vmm__x86_walk_env env = { cpu->cr0, cpu->cr3, cpu->cr4, cpu->efer, pte_ptr, cpu };
+	vmm__x86_walk_env env = { cpu->cr0, cpu->cr3, cpu->cr4, cpu->efer, pte_ptr, cpu,
+				  cpu->pkru, cpu->pkrs };
 	vmm__x86_walk_result w;
 	const vmm__memslot *slot;
 	unsigned wacc = 0;
 	int rc, user = cpu->cpl == 3 && !(acc & EMU_ACC_SYS);
 
 	if (cpu->long_mode && !vmm__x86_canonical(la))
-		return emu_gp(cpu, 0);
+		return noncanonical(cpu, la, acc);
 	if (acc & EMU_ACC_W)
 		wacc |= VMM__X86_ACC_WRITE;
 	if (acc & EMU_ACC_X)
 		wacc |= VMM__X86_ACC_FETCH;
 	if (user)
 		wacc |= VMM__X86_ACC_USER;
+	else if (cpu->cpl < 3 && (cpu->rflags & X86_FL_AC))
+		wacc |= VMM__X86_ACC_AC;
 	rc = vmm__x86_walk(&env, la, wacc, &w);
 	if (rc)
 		return walk_error(cpu, rc, la, &w);
@@ -131,7 +152,7 @@ static int translate(emu_cpu *cpu, uint64_t la, unsigned acc, xlat *out)
 	out->hva = slot->hva + (w.gpa - slot->gpa);
 	if ((acc & EMU_ACC_W) && cpu->evm)
 		emu_code_written(cpu, cpu->evm, w.gpa);
-	if (user == (cpu->cpl == 3) &&
+	if (user == (cpu->cpl == 3) && !(!user && w.user && (cpu->cr4 & X86_CR4_SMAP)) &&
 	    !(EMU_UNLIKELY(atomic_load_explicit(&cpu->vm->ix_flags, memory_order_relaxed)) &&
 	      emu_ix_no_tlb(cpu, la, w.gpa)))
 		fill_tlb(cpu, la, &w, slot, w.gpa);   /* watched pages stay slow */

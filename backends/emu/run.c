@@ -157,7 +157,8 @@ static int step(emu_cpu *cpu)
 	emu_block *b;
 	int st;
 
-	if (EMU_UNLIKELY(cpu->stepping | (cpu->rflags & X86_FL_TF)))
+	/* RF (set by IRET) lasts one instruction: emu_step_one clears it */
+	if (EMU_UNLIKELY(cpu->stepping | (cpu->rflags & (X86_FL_TF | X86_FL_RF))))
 		return emu_step_one(cpu);
 	if (EMU_UNLIKELY(cpu->log.replay))
 		return run_replay(cpu);

@@ -9,6 +9,7 @@
  * access to them takes the slow path, which checks the watchpoints. */
 #include "backends/emu/exec.h"
 #include "backends/emu/exec_tab.h"
+#include "backends/emu/intr.h"
 
 #define DR6_BD (1u << 13)
 #define DR6_BS (1u << 14)
@@ -205,17 +206,33 @@ static int completed(const emu_cpu *cpu, const emu_block *b, int st)
 	return 0;
 }
 
+/* The instruction at RIP follows a MOV SS / POP SS (its shadow). */
+static int in_ss_shadow(const emu_cpu *cpu)
+{
+	return cpu->shadow_ss && emu_shadow_active(cpu);
+}
+
 /* After a completed instruction: RF cleared (unless IRET set it), then #DB for watchpoint hits
  * and the single-step trap (not after INT n/INT3/INTO/INT1, which clear
- * TF themselves); owed until the next run if the instruction exited. */
+ * TF themselves); owed until the next run if the instruction exited.
+ * MOV SS / POP SS blocks its own #DB traps (as Intel CPUs do): its
+ * single-step trap is lost, its data breakpoint hits come after the next
+ * instruction (at the handler's entry if that is INT n or INT3; an ICEBP's
+ * own #DB reports them). */
 static int after_insn(emu_cpu *cpu, const emu_block *b, int st, uint64_t tf)
 {
-	uint32_t bits = cpu->db_hits;
+	emu_fn fn = b->ins[0].fn;
+	uint32_t bits = cpu->db_hits | (fn == emu_h_int1 ? 0 : cpu->db_deferred);
 
-	if (b->ins[0].fn != emu_h_iret)     /* IRET loads RF from the frame */
+	cpu->db_deferred = 0;
+	if (fn != emu_h_iret)     /* IRET loads RF from the frame */
 		cpu->rflags &= ~X86_FL_RF;
-	if (tf && !is_soft_int(b->ins[0].fn))
+	if (tf && !is_soft_int(fn))
 		bits |= DR6_BS;
+	if (cpu->shadow_ss && cpu->shadow_seq == cpu->exec_seq) {
+		cpu->db_deferred = bits & ~DR6_BS;
+		return st;
+	}
 	if (!bits)
 		return st;
 	if (st == EMU_EXIT_NEXT || st == EMU_EXIT_JUMP) {
@@ -243,8 +260,12 @@ static int prepare(emu_cpu *cpu, int *replay)
 			*replay = 0;
 		}
 	}
-	if (!*replay && !(cpu->rflags & X86_FL_RF) && (hits = exec_bp_hits(cpu)))
-		return raise_db(cpu, hits);
+	if (!in_ss_shadow(cpu)) {
+		cpu->db_deferred = 0;      /* the shadowed instruction faulted */
+		/* instruction breakpoints: not in a MOV SS shadow (Intel) */
+		if (!*replay && !(cpu->rflags & X86_FL_RF) && (hits = exec_bp_hits(cpu)))
+			return raise_db(cpu, hits);
+	}
 	return EMU_OK;
 }
 

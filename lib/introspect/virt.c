@@ -27,9 +27,9 @@ static int translate(vmm_vcpu *vcpu, uint64_t va, vmm_translation *out, const ch
 	if ((s.efer & X86_EFER_LMA) && !vmm__x86_canonical(va))
 		return vmm__err(VMM_ENOENT, "%s: 0x%llx is not canonical", fn,
 				(unsigned long long)va);
-	env = (vmm__x86_walk_env){ s.cr0, s.cr3, s.cr4, s.efer, pte_ptr, vcpu->vm };
+	env = (vmm__x86_walk_env){ s.cr0, s.cr3, s.cr4, s.efer, pte_ptr, vcpu->vm, 0, 0 };
 	memset(&w, 0, sizeof(w));
-	rc = vmm__x86_walk(&env, va, VMM__X86_ACC_NO_AD, &w);
+	rc = vmm__x86_walk(&env, va, VMM__X86_ACC_NO_AD | VMM__X86_ACC_AC, &w);  /* no SMAP */
 	if (rc == VMM__X86_WALK_BAD_TABLE)
 		return vmm__err(VMM_ENOENT, "%s: the page table at gpa 0x%llx (for 0x%llx) "
 				"is not in guest RAM", fn, (unsigned long long)w.bad_gpa,

@@ -105,9 +105,11 @@ static int poll_events(struct vmm__lapic *l, bool nmi_blocked, uint8_t *vector)
 	if (!vcpu->runnable)
 		return VMM__INTR_NONE;   /* wait-for-SIPI: only INIT and SIPI */
 	if (l->nmi_pending && !nmi_blocked) {
-		l->nmi_pending = false;
+		l->nmi_pending--;
 		return VMM__INTR_NMI;
 	}
+	if (l->nmi_pending > 1)
+		l->nmi_pending = 1;    /* while one is handled, one more waits */
 	return -1;
 }
 

@@ -104,7 +104,10 @@ void lapic_accept(struct vmm__lapic *l, const vmm__apic_msg *msg)
 		if (lapic_sw_enabled(l))
 			lapic_set_irr(l, msg->vector, msg->level_trig);
 		break;
-	case VMM__DM_NMI: l->nmi_pending = true; break;
+	case VMM__DM_NMI:
+		if (l->nmi_pending < 2)
+			l->nmi_pending++;
+		break;
 	case VMM__DM_INIT: l->init_pending = true; break;
 	case VMM__DM_SIPI:
 		l->sipi_pending = true;
@@ -140,7 +143,8 @@ static void lapic_reset_regs(struct vmm__lapic *l)
 	memset(l->isr, 0, sizeof(l->isr));
 	memset(l->tmr, 0, sizeof(l->tmr));
 	l->tdcr = 0;
-	l->nmi_pending = l->sipi_pending = l->extint_pending = false;
+	l->nmi_pending = 0;
+	l->sipi_pending = l->extint_pending = false;
 }
 
 /* INIT from the bus (the vCPU's own thread, in vmm__intr_poll). */
@@ -216,10 +220,10 @@ static void do_eoi(struct vmm__lapic *l, deferred *d)
 	if (v < 0)
 		return;
 	vec_clr(l->isr, (uint8_t)v);
-	if (vec_test(l->tmr, (uint8_t)v)) {
-		vec_clr(l->tmr, (uint8_t)v);
+	/* TMR stays: only the next acceptance of the vector changes it
+	 * (SDM 11.8.4); a set bit sends the EOI to the IOAPICs */
+	if (vec_test(l->tmr, (uint8_t)v))
 		d->eoi_vector = v;
-	}
 	attention(l);
 }
 

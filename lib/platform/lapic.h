@@ -63,7 +63,10 @@ struct vmm__lapic {
 	uint64_t tsc_deadline;       /* MSR 0x6e0 value (host TSC units) */
 	vmm__timer timer;
 	/* events */
-	bool nmi_pending, init_pending, sipi_pending, extint_pending;
+	/* NMIs latched, at most 2: one that hardware would have taken at once
+	 * and one held behind it (as KVM counts); 1 while an NMI handler runs */
+	uint8_t nmi_pending;
+	bool init_pending, sipi_pending, extint_pending;
 	uint8_t sipi_vector;
 };
 

@@ -507,7 +507,7 @@ static void test_reg_fault_after_device_accesses(void **state)
 	static const uint8_t handler[] = { 0xf4 };
 	const uint64_t sp = DEV_MMIO + 0x800;
 	uint64_t frame[5] = { FZ_CODE, 0x77, 2, sp, 0x10 };  /* CS 0x77: #GP(0x74) */
-	uint64_t want[6] = { 0x74, FZ_CODE, 0x08, 0x2, sp, 0x10 };
+	uint64_t want[6] = { 0x74, FZ_CODE, 0x08, 0x10002, sp, 0x10 };  /* RFLAGS.RF: a fault */
 	fz_vm f;
 	vmm_sregs s;
 	vmm_exit *e;

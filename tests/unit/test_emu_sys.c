@@ -90,6 +90,24 @@ static void test_ud_frame(void **state)
 	assert_int_equal(et_mem64(&fx, r.r15 + 8), 0x08);
 	assert_int_equal(et_mem64(&fx, r.r15 + 16) & 0x2, 0x2);    /* RFLAGS */
 	assert_int_equal(et_mem64(&fx, r.r15 + 24), 0x4000000);    /* RSP */
+	/* a fault's frame has RF set (SDM 18.3.1.1); the handler runs without */
+	assert_int_equal(et_mem64(&fx, r.r15 + 16) & (1u << 16), 1u << 16);
+	assert_int_equal(r.rflags & (1u << 16), 0);
+	fx_destroy(&fx);
+}
+
+EMU_GUEST64(g_int3, "nop\n int3");
+
+/* INT3 is a trap: no RF in its frame. */
+static void test_trap_frame_has_no_rf(void **state)
+{
+	emu_fx fx;
+	vmm_regs r;
+
+	sys_setup(&fx, g_int3, EMU_LEN(g_int3));
+	r = to_handler(&fx);
+	assert_int_equal(et_mem64(&fx, r.r15), FX_CODE + 2);        /* after int3 */
+	assert_int_equal(et_mem64(&fx, r.r15 + 16) & (1u << 16), 0);
 	fx_destroy(&fx);
 }
 
@@ -511,6 +529,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ud_frame),
+		cmocka_unit_test(test_trap_frame_has_no_rf),
 		cmocka_unit_test(test_page_fault_code_and_cr2),
 		cmocka_unit_test(test_gp_and_de),
 		cmocka_unit_test(test_double_and_triple_fault),

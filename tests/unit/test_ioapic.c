@@ -104,6 +104,15 @@ static void test_level_remote_irr(void **state)
 	aw(fx.cpu[0], 0xb0, 0);
 	assert_false(io_rd(&fx, 0x10 + 18) & (1u << 14));
 	assert_false(vec_bit(fx.cpu[0], 0x200, 0x59));
+	/* TMR survives the EOI; an edge acceptance of the vector clears it */
+	assert_true(vec_bit(fx.cpu[0], 0x180, 0x59));
+	route(&fx, 9, 0x59);                             /* edge */
+	assert_int_equal(vmm_irq_line(fx.vm, 9, 1), 0);
+	assert_true(vec_bit(fx.cpu[0], 0x200, 0x59));
+	assert_false(vec_bit(fx.cpu[0], 0x180, 0x59));
+	assert_int_equal(take(fx.cpu[0], &v), VMM__INTR_EXT);
+	assert_int_equal(vmm_irq_line(fx.vm, 9, 0), 0);
+	aw(fx.cpu[0], 0xb0, 0);
 	/* a masked level line is delivered once unmasked */
 	route(&fx, 10, 0x5a | (1ull << 15) | (1ull << 16));
 	assert_int_equal(vmm_irq_line(fx.vm, 10, 1), 0);

@@ -1,6 +1,7 @@
 /* test_paging.c - arch/x86/paging.c, the page walk: 4-level paging with
  * 4 KiB, 2 MiB and 1 GiB pages, PAE, 32-bit paging with and without PSE;
- * Accessed/Dirty updates; U/S, R/W (with CR0.WP) and NX checks; reserved
+ * Accessed/Dirty updates; U/S, R/W (with CR0.WP), NX, SMEP, SMAP and
+ * protection-key (PKRU, PKRS) checks; reserved
  * bits; the #PF error code for each case; page tables outside RAM. Guest
  * memory is a 1 MiB buffer. */
 #include <setjmp.h>
@@ -38,7 +39,7 @@ static void set32(uint64_t gpa, uint32_t v) { memcpy(ram + gpa, &v, 4); }
 static vmm__x86_walk_env env64(void)
 {
 	vmm__x86_walk_env e = { X86_CR0_PG | X86_CR0_PE | X86_CR0_WP, 0x1000, X86_CR4_PAE,
-				X86_EFER_LME | X86_EFER_LMA | X86_EFER_NXE, pte_ptr, NULL };
+				X86_EFER_LME | X86_EFER_LMA | X86_EFER_NXE, pte_ptr, NULL, 0, 0 };
 	return e;
 }
 
@@ -185,7 +186,7 @@ static void test_pae(void **state)
 {
 	vmm__x86_walk_env e = { X86_CR0_PG | X86_CR0_PE | X86_CR0_WP, 0x1000, X86_CR4_PAE,
 				X86_EFER_NXE,
-				pte_ptr, NULL };
+				pte_ptr, NULL, 0, 0 };
 	vmm__x86_walk_result r;
 
 	memset(ram, 0, sizeof(ram));
@@ -210,7 +211,7 @@ static void test_pae(void **state)
 static void test_32bit(void **state)
 {
 	vmm__x86_walk_env e = { X86_CR0_PG | X86_CR0_PE | X86_CR0_WP, 0x1000, X86_CR4_PSE, 0,
-				pte_ptr, NULL };
+				pte_ptr, NULL, 0, 0 };
 	vmm__x86_walk_result r;
 
 	memset(ram, 0, sizeof(ram));
@@ -236,12 +237,94 @@ static void test_32bit(void **state)
 
 static void test_paging_off(void **state)
 {
-	vmm__x86_walk_env e = { X86_CR0_PE, 0, 0, 0, pte_ptr, NULL };
+	vmm__x86_walk_env e = { X86_CR0_PE, 0, 0, 0, pte_ptr, NULL, 0, 0 };
 	vmm__x86_walk_result r;
 
 	assert_int_equal(walk(&e, 0x123456789ull, VMM__X86_ACC_WRITE, &r), 0);
 	assert_int_equal(r.gpa, 0x23456789);
 	assert_true(r.writable && r.exec && r.user);
+}
+
+/* Supervisor accesses to a user page: SMEP blocks fetches, SMAP data
+ * accesses unless VMM__X86_ACC_AC (CPL < 3 with RFLAGS.AC). */
+static void test_smep_smap(void **state)
+{
+	vmm__x86_walk_env e = env64();
+	vmm__x86_walk_result r;
+	const unsigned X = VMM__X86_ACC_FETCH, WR = VMM__X86_ACC_WRITE, AC = VMM__X86_ACC_AC;
+
+	e.cr4 |= X86_CR4_SMEP;
+	assert_int_equal(walk(&e, 0x12345678, X, &r), VMM__X86_WALK_FAULT);
+	assert_int_equal(r.pfec, X86_PF_P | X86_PF_I);
+	assert_int_equal(walk(&e, 0x12345678, 0, &r), VMM__X86_WALK_OK);
+	assert_false(r.exec);
+	assert_int_equal(walk(&e, 0x12345678, X | VMM__X86_ACC_USER, &r), VMM__X86_WALK_OK);
+	e.efer &= ~X86_EFER_NXE;                         /* I/D also without NX */
+	assert_int_equal(walk(&e, 0x12345678, X, &r), VMM__X86_WALK_FAULT);
+	assert_int_equal(r.pfec, X86_PF_P | X86_PF_I);
+	e.efer |= X86_EFER_NXE;
+	e.cr4 = X86_CR4_PAE | X86_CR4_SMAP;
+	assert_int_equal(walk(&e, 0x12345678, X, &r), VMM__X86_WALK_OK);  /* fetch: SMEP's */
+	assert_int_equal(walk(&e, 0x12345678, 0, &r), VMM__X86_WALK_FAULT);
+	assert_int_equal(r.pfec, X86_PF_P);
+	assert_int_equal(walk(&e, 0x12345678, WR, &r), VMM__X86_WALK_FAULT);
+	assert_int_equal(r.pfec, X86_PF_P | X86_PF_W);
+	assert_int_equal(walk(&e, 0x12345678, AC, &r), VMM__X86_WALK_OK);
+	assert_int_equal(walk(&e, 0x12345678, WR | AC, &r), VMM__X86_WALK_OK);
+	/* a supervisor page is not affected */
+	set(0x4000 + 0x145 * 8, 0x5000 | P | W);
+	assert_int_equal(walk(&e, 0x12345678, WR, &r), VMM__X86_WALK_OK);
+}
+
+/* Keys in PTE bits 62:59; PKRU for user pages (CR4.PKE), PKRS for
+ * supervisor pages (CR4.PKS); AD denies data accesses, WD writes (at CPL
+ * < 3 only with CR0.WP); fetches are never checked. */
+static void test_protection_keys(void **state)
+{
+	vmm__x86_walk_env e = env64();
+	vmm__x86_walk_result r;
+	const unsigned WR = VMM__X86_ACC_WRITE, US = VMM__X86_ACC_USER;
+	const uint64_t leaf = 0x4000 + 0x145 * 8, key2 = 2ull << 59;
+
+	set(leaf, 0x5000 | P | W | U | key2);
+	e.pkru = 0x10;                                   /* key 2: AD */
+	assert_int_equal(walk(&e, 0x12345678, US, &r), VMM__X86_WALK_OK);  /* no PKE */
+	e.cr4 |= X86_CR4_PKE;
+	assert_int_equal(walk(&e, 0x12345678, US, &r), VMM__X86_WALK_FAULT);
+	assert_int_equal(r.pfec, X86_PF_P | X86_PF_U | X86_PF_PK);
+	assert_int_equal(walk(&e, 0x12345678, 0, &r), VMM__X86_WALK_FAULT);  /* CPL 0 too */
+	assert_int_equal(walk(&e, 0x12345678, VMM__X86_ACC_FETCH | US, &r), VMM__X86_WALK_OK);
+	e.pkru = 0x20;                                   /* key 2: WD */
+	assert_int_equal(walk(&e, 0x12345678, US, &r), VMM__X86_WALK_OK);
+	assert_false(r.writable);
+	assert_int_equal(walk(&e, 0x12345678, WR | US, &r), VMM__X86_WALK_FAULT);
+	assert_int_equal(r.pfec, X86_PF_P | X86_PF_W | X86_PF_U | X86_PF_PK);
+	assert_int_equal(walk(&e, 0x12345678, WR, &r), VMM__X86_WALK_FAULT);   /* WP = 1 */
+	e.cr0 &= ~X86_CR0_WP;
+	assert_int_equal(walk(&e, 0x12345678, WR, &r), VMM__X86_WALK_OK);
+	e.cr0 |= X86_CR0_WP;
+	e.pkru = 0x30 << 2;                              /* another key: no effect */
+	assert_int_equal(walk(&e, 0x12345678, WR | US, &r), VMM__X86_WALK_OK);
+	/* a read-only page: no PK bit when only R/W denies */
+	set(leaf, 0x5000 | P | U | key2);
+	assert_int_equal(walk(&e, 0x12345678, WR | US, &r), VMM__X86_WALK_FAULT);
+	assert_int_equal(r.pfec, X86_PF_P | X86_PF_W | X86_PF_U);
+	/* supervisor page, PKRS */
+	set(leaf, 0x5000 | P | W | key2);
+	e.pkrs = 0x10;
+	assert_int_equal(walk(&e, 0x12345678, 0, &r), VMM__X86_WALK_OK);  /* no PKS */
+	e.cr4 |= X86_CR4_PKS;
+	assert_int_equal(walk(&e, 0x12345678, 0, &r), VMM__X86_WALK_FAULT);
+	assert_int_equal(r.pfec, X86_PF_P | X86_PF_PK);
+	e.pkrs = 0x20;
+	assert_int_equal(walk(&e, 0x12345678, 0, &r), VMM__X86_WALK_OK);
+	assert_int_equal(walk(&e, 0x12345678, WR, &r), VMM__X86_WALK_FAULT);
+	/* not in PAE paging */
+	e.efer = X86_EFER_NXE;
+	e.cr3 = 0x6000;
+	set(0x6000, 0x3000 | P);                         /* PDPTE 0 -> the PD */
+	set(leaf, 0x5000 | P | W | key2);
+	assert_int_equal(walk(&e, 0x12345678, WR, &r), VMM__X86_WALK_OK);
 }
 
 int main(void)
@@ -255,6 +338,8 @@ int main(void)
 		cmocka_unit_test_setup(test_nx, setup),
 		cmocka_unit_test_setup(test_reserved_bits, setup),
 		cmocka_unit_test_setup(test_table_outside_ram, setup),
+		cmocka_unit_test_setup(test_smep_smap, setup),
+		cmocka_unit_test_setup(test_protection_keys, setup),
 		cmocka_unit_test(test_pae),
 		cmocka_unit_test(test_32bit),
 		cmocka_unit_test(test_paging_off),

@@ -206,6 +206,35 @@ static void test_unclaimed_reads_all_ones(void **state)
 	vmm_vm_destroy(vm);
 }
 
+/* Two hypercalls, then report the answers: -1000 (-KVM_ENOSYS) each time. */
+static int script_hypercall(vmm_vcpu *vcpu, vmm_exit *exit, unsigned call)
+{
+	static uint64_t seen[2];
+
+	if (call > 0 && call <= 2)
+		seen[call - 1] = exit->hypercall.ret;
+	if (call < 2) {
+		exit->reason = VMM_EXIT_HYPERCALL;
+		exit->hypercall.nr = call ? 10 : 0x12345;
+		exit->hypercall.ret = 0;
+		return 0;
+	}
+	return guest_out(vcpu, exit, 0xf4, seen[0] == (uint64_t)-1000 &&
+			 seen[1] == (uint64_t)-1000);
+}
+
+static void test_hypercall_gets_enosys(void **state)
+{
+	vmm_vm *vm = vm_with_vcpus(1, script_hypercall);
+	vmm_run_result res = VMM_RUN_RESULT_INIT;
+
+	assert_int_equal(vmm_vm_run(vm, NULL, &res), 0);
+	assert_int_equal(res.end, VMM_END_DEBUG_EXIT);
+	assert_int_equal(res.code, 1);
+	assert_int_equal(fake_of(vmm_vcpu_get(vm, 0))->calls, 3);
+	vmm_vm_destroy(vm);
+}
+
 static uint32_t scripted_reason;
 static uint32_t scripted_event;
 
@@ -238,7 +267,6 @@ static void test_other_ends(void **state)
 		   "reboot requested");
 	expect_end(VMM_EXIT_SYSTEM_EVENT, VMM_EVENT_CRASH, VMM_END_UNHANDLED,
 		   "system event 3 (crash)");
-	expect_end(VMM_EXIT_HYPERCALL, 0, VMM_END_UNHANDLED, "exit 5 (hypercall)");
 	expect_end(VMM_EXIT_FAIL_ENTRY, 0, VMM_END_UNHANDLED, "exit 8 (fail entry)");
 	expect_end(VMM_EXIT_NONE, 0, VMM_END_UNHANDLED, "exit 0 (none)");
 	expect_end(999, 0, VMM_END_UNHANDLED, "exit 999 (unknown) at rip 0x1000");
@@ -306,6 +334,7 @@ int main(void)
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_internal_error_message),
 		cmocka_unit_test(test_unclaimed_reads_all_ones),
+		cmocka_unit_test(test_hypercall_gets_enosys),
 		cmocka_unit_test(test_other_ends),
 		cmocka_unit_test(test_host_failure_is_returned),
 		cmocka_unit_test(test_bad_args),
