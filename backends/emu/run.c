@@ -188,7 +188,9 @@ int emu_run_loop(emu_cpu *cpu, vmm_exit *exit)
 		check_epochs(cpu);
 		if (EMU_UNLIKELY(emu_intr_pending(cpu))) {
 			if (emu_shadow_active(cpu)) {
-				st = emu_run_one(cpu);
+				/* traced and single-stepped like any other */
+				st = EMU_UNLIKELY(cpu->stepping | (cpu->rflags & X86_FL_TF)) ?
+				     emu_step_one(cpu) : emu_run_one(cpu);
 			} else {
 				st = emu_intr_step(cpu);
 				if (st != EMU_OK)
