@@ -10,7 +10,7 @@
  * are checked first against `vmm run --trace` at two small counts (the
  * trace lines whose RIP lies in the workload's code).
  *
- *   user level (emu, Unicorn, QEMU): alu, copy, branch
+ *   user level (emu, Unicorn, QEMU): alu, copy, branch, dispatch
  *   system     (emu, QEMU):          syscall (SYSCALL/SYSRET from CPL 3),
  *                                    irq (self-IPIs through the xAPIC)
  *
@@ -29,7 +29,7 @@
  * --base runs the emu workloads on a second vmm binary too (a baseline
  * revision's; tests/bench/run-bench builds it) and prints emu/base.
  * Exit status: 0; with --strict 1 when a goal is missed (emu/Unicorn >= 2
- * on copy and branch; emu/base >= 0.97 everywhere); 2 on errors. */
+ * on copy, branch and dispatch; emu/base >= 0.97 everywhere); 2 on errors. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -54,15 +54,18 @@ typedef struct workload {
 	uint64_t iters;              /* at --scale 1: about 1.5 s on emu */
 	uint64_t per_iter, fixed;    /* instructions (tests/bench/guest/work.S) */
 	int user;                    /* user-level: Unicorn runs it too */
+	double uc_x, qemu_x;         /* Unicorn's and QEMU's iterations: iters x
+					these, so that each runs about a second */
 	int goal_unicorn;            /* emu/Unicorn >= GOAL_UNICORN is a goal */
 } workload;
 
 static const workload workloads[] = {
-	{ "alu", 110000000, 5, 5, 1, 0 },
-	{ "copy", 80000000, 8, 6, 1, 1 },
-	{ "branch", 30000000, 8, 8, 1, 1 },
-	{ "syscall", 16000000, 5, 14, 0, 0 },
-	{ "irq", 1000000, 9, 8, 0, 0 },
+	{ "alu", 110000000, 5, 5, 1, 4, 4, 0 },
+	{ "copy", 80000000, 8, 6, 1, 0.1, 4, 1 },
+	{ "branch", 30000000, 9, 7, 1, 8, 8, 1 },
+	{ "dispatch", 30000000, 8, 8, 1, 1, 2, 1 },
+	{ "syscall", 16000000, 5, 14, 0, 0, 2, 0 },
+	{ "irq", 1000000, 9, 8, 0, 0, 2, 0 },
 };
 #define NW (sizeof(workloads) / sizeof(workloads[0]))
 
@@ -360,7 +363,7 @@ static void verify_counts(const opts *o, const image *img)
 
 typedef struct result {
 	timing t[NE];
-	uint64_t iters;
+	uint64_t iters[NE];
 	int have[NE];
 } result;
 
@@ -382,14 +385,20 @@ static void round_once(const opts *o, const image *img, const workload *w, resul
 	for (int e = 0; e < NE; e++) {
 		if (!engine_on(o, w, e))
 			continue;
-		if (e == E_UC) {
-			cpu = wall = run_unicorn(img, w, r->iters);
-		} else {
-			run_guest(o, e, w ? w->name : "none", w ? r->iters : 0, NULL, &cpu, &wall);
-		}
+		if (e == E_UC)
+			cpu = wall = run_unicorn(img, w, r->iters[e]);
+		else
+			run_guest(o, e, w ? w->name : "none", r->iters[e], NULL, &cpu, &wall);
 		keep_best(&r->t[e], cpu, wall);
 		r->have[e] = 1;
 	}
+}
+
+static uint64_t scaled(double iters, double scale)
+{
+	double n = iters * scale;
+
+	return n < 1000 ? 1000 : (uint64_t)n;
 }
 
 static void measure(const opts *o, const image *img, const workload *w, result *r)
@@ -398,9 +407,9 @@ static void measure(const opts *o, const image *img, const workload *w, result *
 	for (int e = 0; e < NE; e++)
 		r->t[e] = (timing){ 1e9, 1e9 };
 	if (w) {
-		r->iters = (uint64_t)((double)w->iters * o->scale);
-		if (r->iters < 1000)
-			r->iters = 1000;
+		r->iters[E_EMU] = r->iters[E_BASE] = scaled((double)w->iters, o->scale);
+		r->iters[E_UC] = scaled((double)w->iters * w->uc_x, o->scale);
+		r->iters[E_QEMU] = scaled((double)w->iters * w->qemu_x, o->scale);
 	}
 	for (int i = 0; i < o->rounds; i++)
 		round_once(o, img, w, r);
@@ -419,7 +428,7 @@ static double mips(const result *r, const result *none, const workload *w, int e
 	t = wall ? r->t[e].wall : r->t[e].cpu;
 	if (e != E_UC)
 		t -= wall ? none->t[e].wall : none->t[e].cpu;
-	return t > 0 ? (double)insns(w, r->iters) / t / 1e6 : 0;
+	return t > 0 ? (double)insns(w, r->iters[e]) / t / 1e6 : 0;
 }
 
 static void cell(double v, const char *fmt)
@@ -441,7 +450,7 @@ static double ratio(double a, double b)
 static void print_header(const opts *o)
 {
 	printf("\n%-8s %13s %9s %9s %9s %9s %9s %9s", "workload", "instructions", "emu", "unicorn",
-	       "qemu-tcg", "emu/uc", "emu/qemu", "(wall)");
+	       "qemu-tcg", "emu/uc", "emu/qemu", "wall e/q");
 	if (o->base)
 		printf(" %9s %9s", "base", "emu/base");
 	printf("\n");
@@ -455,7 +464,7 @@ static int print_row(const opts *o, const workload *w, const result *r, const re
 
 	for (int e = 0; e < NE; e++)
 		m[e] = mips(r, none, w, e, 0);
-	printf("%-8s %13llu", w->name, (unsigned long long)insns(w, r->iters));
+	printf("%-8s %13llu", w->name, (unsigned long long)insns(w, r->iters[E_EMU]));
 	cell(m[E_EMU], "%.1f");
 	cell(m[E_UC], "%.1f");
 	cell(m[E_QEMU], "%.1f");
@@ -570,7 +579,20 @@ int main(int argc, char **argv)
 		measure(&o, &img, &workloads[i], &r);
 		missed += print_row(&o, &workloads[i], &r, &none);
 	}
-	printf("\ngoals: emu/unicorn >= %.1f on copy and branch%s: %s\n", GOAL_UNICORN,
+	printf("\ninstructions: emu's (and base's); unicorn and qemu-tcg run the same code "
+	       "with iterations x (unicorn, qemu-tcg), about a second each:");
+	for (size_t i = 0; i < NW; i++) {
+		const workload *w = &workloads[i];
+
+		if (o.only && strcmp(o.only, w->name))
+			continue;
+		if (w->user)
+			printf(" %s (%g, %g)", w->name, w->uc_x, w->qemu_x);
+		else
+			printf(" %s (-, %g)", w->name, w->qemu_x);
+	}
+	printf("\nwall e/q: emu/qemu-tcg on wall-clock time (start-up subtracted)\n");
+	printf("goals: emu/unicorn >= %.1f on copy, branch and dispatch%s: %s\n", GOAL_UNICORN,
 	       o.base ? ", emu/base >= 0.97 on every workload" : "", missed ? "MISSED" : "met");
 	elf_end(img.elf);
 	close(img.fd);

@@ -147,7 +147,7 @@ fault_entry:
 	.section .rodata
 	.balign 4
 workloads:
-	.long	w_none, w_alu, w_copy, w_branch, w_syscall, w_irq
+	.long	w_none, w_alu, w_copy, w_branch, w_dispatch, w_syscall, w_irq
 
 	.section .data
 	.balign 16

@@ -20,7 +20,8 @@ uint32_t bench_index;
 uint64_t bench_iters;
 
 /* The order of entry.S's workload table. */
-static const char *const names[] = { "none", "alu", "copy", "branch", "syscall", "irq" };
+static const char *const names[] = { "none", "alu", "copy", "branch", "dispatch", "syscall",
+				      "irq" };
 
 static uint64_t pml4[512] __attribute__((aligned(4096)));
 static uint64_t pdpt[512] __attribute__((aligned(4096)));

@@ -3,8 +3,8 @@
  * the instructions from w_NAME to w_NAME_end are the workload: the
  * benchmark counts them by construction (iterations x loop length + fixed
  * part, tests/bench/bench_emu.c) and checks that count against
- * `vmm run --trace`. The user-level ones (alu, copy, branch) touch only
- * registers, their own data and the stack, so Unicorn runs the same bytes:
+ * `vmm run --trace`. The user-level ones (alu, copy, branch, dispatch)
+ * touch only registers, their own data and the stack, so Unicorn runs the same bytes:
  * it loads this image and calls w_NAME like a function. */
 #define LAPIC 0xfee00000
 
@@ -53,16 +53,43 @@ w_copy:
 	ret
 w_copy_end:
 
-/* branch: a bytecode interpreter's dispatch. Each iteration takes the next
- * of 4096 pseudo-random opcodes (0-7) from branch_ops and jumps through
- * branch_table to its handler, which does one ALU operation and loops:
- * 8 per iteration (MOVZX, INC, AND, MOV, JMP, the operation, DEC, JNZ);
- * fixed 8 (5 set-up, the last handler's JMP, XOR, RET). */
+/* branch: data-dependent conditional branches. Each iteration takes the
+ * next of the 4096 pseudo-random bytes 0-7 of branch_ops and branches on
+ * it (below 4 or not, unpredictable), each way two instructions:
+ * 9 per iteration (MOVZX, INC, AND, CMP, JB, two on either way, DEC, JNZ);
+ * fixed 7 (5 set-up, XOR, RET). */
 	.globl w_branch, w_branch_end
 w_branch:
 	movq	%rdi, %rcx
 	leaq	branch_ops(%rip), %rsi
-	leaq	branch_table(%rip), %rbx
+	xorl	%edx, %edx
+	movl	$1, %r8d
+	xorl	%r9d, %r9d
+1:	movzbl	(%rsi,%rdx), %eax
+	incl	%edx
+	andl	$0xfff, %edx
+	cmpl	$4, %eax
+	jb	2f
+	addq	%rax, %r8
+	jmp	3f
+2:	subq	%rdx, %r9
+	rolq	$1, %r8
+3:	decq	%rcx
+	jnz	1b
+	xorl	%eax, %eax
+	ret
+w_branch_end:
+
+/* dispatch: a bytecode interpreter's dispatch. Each iteration takes the next
+ * of 4096 pseudo-random opcodes (0-7) from branch_ops and jumps through
+ * dispatch_table to its handler, which does one ALU operation and loops:
+ * 8 per iteration (MOVZX, INC, AND, MOV, JMP, the operation, DEC, JNZ);
+ * fixed 8 (5 set-up, the last handler's JMP, XOR, RET). */
+	.globl w_dispatch, w_dispatch_end
+w_dispatch:
+	movq	%rdi, %rcx
+	leaq	branch_ops(%rip), %rsi
+	leaq	dispatch_table(%rip), %rbx
 	xorl	%edx, %edx
 	movl	$1, %r8d
 1:	movzbl	(%rsi,%rdx), %eax
@@ -104,7 +131,7 @@ w_branch:
 	jmp	.Ldone
 .Ldone:	xorl	%eax, %eax
 	ret
-w_branch_end:
+w_dispatch_end:
 
 /* syscall: SYSCALL/SYSRET round trips from CPL 3 (IOPL 3, entered by
  * IRETQ) to a CPL 0 handler that counts: 5 per iteration (SYSCALL, DEC,
@@ -166,7 +193,7 @@ w_irq_end:
 
 	.section .rodata
 	.balign 4
-branch_table:
+dispatch_table:
 	.long	.Lop0, .Lop1, .Lop2, .Lop3, .Lop4, .Lop5, .Lop6, .Lop7
 /* 4096 opcodes from a linear congruential generator (bits 16-18). */
 branch_ops:
