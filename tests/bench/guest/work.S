@@ -55,7 +55,8 @@ w_copy_end:
 
 /* branch: data-dependent conditional branches. Each iteration takes the
  * next of the 4096 pseudo-random bytes 0-7 of branch_ops and branches on
- * it (below 4 or not, unpredictable), each way two instructions:
+ * it (below 4 or not, unpredictable), each way two ALU instructions (no
+ * shifts or rotates, whose flags cost more: dispatch has those):
  * 9 per iteration (MOVZX, INC, AND, CMP, JB, two on either way, DEC, JNZ);
  * fixed 7 (5 set-up, XOR, RET). */
 	.globl w_branch, w_branch_end
@@ -73,7 +74,7 @@ w_branch:
 	addq	%rax, %r8
 	jmp	3f
 2:	subq	%rdx, %r9
-	rolq	$1, %r8
+	xorq	%rax, %r8
 3:	decq	%rcx
 	jnz	1b
 	xorl	%eax, %eax
