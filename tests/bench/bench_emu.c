@@ -25,7 +25,9 @@
  *
  * Usage: bench_emu [--vmm PATH] [--base PATH] [--image PATH] [--qemu PATH|none]
  *                  [--rounds N] [--scale F] [--only NAME] [--no-unicorn]
- *                  [--verify-only] [--strict]
+ *                  [--verify-only] [--check] [--strict]
+ * --check (tests/run-checks): the counts, then each workload once at 1000
+ * iterations on every engine, one PASS line each; no timing.
  * --base runs the emu workloads on a second vmm binary too (a baseline
  * revision's; tests/bench/run-bench builds it) and prints emu/base.
  * Exit status: 0; with --strict 1 when a goal is missed (emu/Unicorn >= 2
@@ -87,7 +89,7 @@ typedef struct image {
 
 typedef struct opts {
 	const char *vmm, *base, *image, *qemu, *only;
-	int rounds, unicorn, verify_only, strict;
+	int rounds, unicorn, verify_only, check, strict;
 	double scale;
 } opts;
 
@@ -320,9 +322,30 @@ static uint64_t insns(const workload *w, uint64_t iters)
 	return iters * w->per_iter + w->fixed;
 }
 
-/* Each workload at 100 and 200 iterations under --trace: the counted
- * instructions must be the table's. */
-static void verify_counts(const opts *o, const image *img)
+/* W at 100 and 200 iterations under --trace: the counted instructions must
+ * be the table's. */
+static void verify_count(const opts *o, const image *img, const workload *w, const char *path)
+{
+	uint64_t start, end, got;
+	double cpu, wall;
+
+	workload_range(img, w, &start, &end);
+	for (uint64_t n = 100; n <= 200; n += 100) {
+		run_guest(o, E_EMU, w->name, n, path, &cpu, &wall);
+		got = count_trace(path, start, end);
+		if (got != insns(w, n)) {
+			fprintf(stderr, "\nbench_emu: %s at %llu iterations: %llu instructions "
+				"traced, %llu expected\n", w->name, (unsigned long long)n,
+				(unsigned long long)got, (unsigned long long)insns(w, n));
+			unlink(path);
+			exit(2);
+		}
+	}
+}
+
+/* Every workload's count (verify_count); with CHECK also one short run on
+ * each engine, printed as PASS lines for tests/run-checks. */
+static void verify_counts(const opts *o, const image *img, int check)
 {
 	char path[] = "/tmp/bench-emu-trace.XXXXXX";
 	int fd = mkstemp(path);
@@ -331,31 +354,30 @@ static void verify_counts(const opts *o, const image *img)
 	if (fd < 0)
 		die("mkstemp", strerror(errno));
 	close(fd);
-	printf("instruction counts (vmm run --trace, RIP in w_NAME..w_NAME_end):");
+	if (!check)
+		printf("instruction counts (vmm run --trace, RIP in w_NAME..w_NAME_end):");
 	for (size_t i = 0; i < NW; i++) {
 		const workload *w = &workloads[i];
-		uint64_t start, end;
 
 		if (o->only && strcmp(o->only, w->name))
 			continue;
-		workload_range(img, w, &start, &end);
-		for (uint64_t n = 100; n <= 200; n += 100) {
-			uint64_t got;
-
-			run_guest(o, E_EMU, w->name, n, path, &cpu, &wall);
-			got = count_trace(path, start, end);
-			if (got != insns(w, n)) {
-				fprintf(stderr, "\nbench_emu: %s at %llu iterations: %llu instructions "
-					"traced, %llu expected\n", w->name, (unsigned long long)n,
-					(unsigned long long)got, (unsigned long long)insns(w, n));
-				unlink(path);
-				exit(2);
-			}
+		verify_count(o, img, w, path);
+		if (!check) {
+			printf(" %s %llu x N + %llu ok;", w->name, (unsigned long long)w->per_iter,
+			       (unsigned long long)w->fixed);
+			continue;
 		}
-		printf(" %s %llu x N + %llu ok;", w->name, (unsigned long long)w->per_iter,
-		       (unsigned long long)w->fixed);
+		if (o->qemu)
+			run_guest(o, E_QEMU, w->name, 1000, NULL, &cpu, &wall);
+		if (o->unicorn && w->user)
+			run_unicorn(img, w, 1000);
+		printf("PASS bench-emu/%s (%llu x N + %llu instructions in emu's trace; ran on "
+		       "emu%s%s)\n", w->name, (unsigned long long)w->per_iter,
+		       (unsigned long long)w->fixed, o->unicorn && w->user ? ", unicorn" : "",
+		       o->qemu ? ", qemu-tcg" : "");
 	}
-	printf("\n");
+	if (!check)
+		printf("\n");
 	unlink(path);
 }
 
@@ -488,7 +510,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: bench_emu [--vmm PATH] [--base PATH] [--image PATH] "
 		"[--qemu PATH|none] [--rounds N] [--scale F] [--only NAME] [--no-unicorn] "
-		"[--verify-only] [--strict]\n");
+		"[--verify-only] [--check] [--strict]\n");
 	exit(2);
 }
 
@@ -502,7 +524,7 @@ static const char *value(int argc, char **argv, int *i)
 static void parse_opts(opts *o, int argc, char **argv)
 {
 	*o = (opts){ "build/vmm", NULL, "build/guests/bench-emu.elf", "qemu-system-x86_64",
-		     NULL, 3, 1, 0, 0, 1.0 };
+		     NULL, 3, 1, 0, 0, 0, 1.0 };
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
@@ -524,6 +546,8 @@ static void parse_opts(opts *o, int argc, char **argv)
 			o->unicorn = 0;
 		else if (!strcmp(a, "--verify-only"))
 			o->verify_only = 1;
+		else if (!strcmp(a, "--check"))
+			o->check = 1;
 		else if (!strcmp(a, "--strict"))
 			o->strict = 1;
 		else
@@ -542,7 +566,8 @@ static void probe_qemu(opts *o)
 	double cpu, wall;
 
 	if (o->qemu && run_child(argv, &cpu, &wall) != 0) {
-		printf("qemu-tcg: %s does not run: its column stays empty\n", o->qemu);
+		printf("%s %s does not run: no qemu-tcg column\n", o->check ? "NOT RUN bench-emu/qemu-tcg:" :
+		       "qemu-tcg:", o->qemu);
 		o->qemu = NULL;
 	}
 }
@@ -558,8 +583,8 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	image_open(&img, o.image);
 	probe_qemu(&o);
-	verify_counts(&o, &img);
-	if (o.verify_only)
+	verify_counts(&o, &img, o.check);
+	if (o.verify_only || o.check)
 		return 0;
 	printf("million guest instructions per second, CPU time, best of %d rounds; emu and "
 	       "qemu-tcg (%s) boot %s and are charged its start-up (the \"none\" workload) "
