@@ -56,7 +56,7 @@ GUESTS       := $(GUEST_C:tests/guests/%.c=$(GUEST_DIR)/%.elf) \
                 $(patsubst examples/hello/%.c,$(GUEST_DIR)/%.elf,$(wildcard examples/hello/hello.c))
 
 .PHONY: all lib cli guests check check-long check-unit check-guests check-header check-abi \
-        check-asan check-hosts check-kut bench bench-kvm bench-linux abi-update install clean help
+        check-asan check-hosts check-kut bench bench-emu bench-kvm bench-linux abi-update install clean help
 
 all: $(SOLIB) $(ALIB) $(CLI) guests
 
@@ -65,7 +65,8 @@ help:
 	@echo "make check      every test: unit, guests on each backend, header, ABI, ASan+UBSan"
 	@echo "make check-kut  kvm-unit-tests on emu, kvm, both test hosts and QEMU TCG: a table"
 	@echo "make check-long the emu-vs-host-CPU differential test with 10 million instructions"
-	@echo "make bench      emu instructions per second vs a peer"
+	@echo "make bench-emu  emu guest instructions per second vs Unicorn 2 and QEMU TCG (BASE=rev:"
+	@echo "                vs that revision's emu too); make bench is the same"
 	@echo "make bench-kvm  kvm exit and VM lifecycle cost vs bare ioctls"
 	@echo "make bench-linux Linux boot and virtio-blk: emu vs QEMU TCG, kvm vs QEMU (svm host)"
 	@echo "make install PREFIX=/usr/local"
@@ -101,10 +102,11 @@ $(B)/tests/unit/%: tests/unit/%.c $(ALIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(APPCFLAGS) -DVMM_TESTING -o $@ $< $(ALIB) $(SANLD) -lcmocka $(LIBS)
 
-# The emu benchmark runs Unicorn side by side: only it links -lunicorn.
-$(B)/tests/bench/bench_emu: tests/bench/bench_emu.c $(ALIB)
+# The emu benchmark runs vmm and QEMU as programs and Unicorn in-process:
+# only it links -lunicorn (tests/bench/bench_emu.c).
+$(B)/tests/bench/bench_emu: tests/bench/bench_emu.c
 	@mkdir -p $(dir $@)
-	$(CC) $(APPCFLAGS) -o $@ $< $(ALIB) $(SANLD) $(LIBS) -lunicorn
+	$(CC) $(APPCFLAGS) -o $@ $< $(SANLD) -lelf -lunicorn
 
 $(B)/tests/%: tests/%.c $(ALIB)
 	@mkdir -p $(dir $@)
@@ -136,6 +138,7 @@ $(GUEST_DIR)/hello.elf: examples/hello/hello.c $(GUEST_RT64_OBJS) tests/guests/r
 
 -include tests/guests/guests.mk
 -include tests/hosts/hosts.mk
+-include tests/bench/bench.mk
 
 # ---- Checks -----------------------------------------------------------------
 # tests/run-checks runs each step, prints PASS/FAIL/NOT RUN lines and ends
@@ -167,8 +170,13 @@ abi-update: $(SOLIB)
 	tests/abi-dump $(SOLIB) abi
 	@echo "abi/libvmm.abi and abi/libvmm-types.abi rewritten: commit them with the reason for the change"
 
-bench: all $(TOOL_BINS)
-	@tests/bench/run-bench
+# emu vs Unicorn 2 and QEMU TCG on the same guest image; BASE=<git rev>
+# also builds that revision's vmm in build/bench-base and runs it beside
+# (tests/bench/run-bench). `make bench` is the same.
+bench-emu: all $(TOOL_BINS)
+	@tests/bench/run-bench $(if $(BASE),--base-rev $(BASE))
+
+bench: bench-emu
 
 bench-kvm: all $(TOOL_BINS)
 	@tests/bench/run-bench-kvm

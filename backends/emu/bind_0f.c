@@ -99,7 +99,9 @@ static unsigned ext_moves(const emu_dec *d, emu_insn *ins)
 {
 	ins->aux = d->opcode & 1;             /* source: byte or word */
 	ins->rm = emu_gpr_off(d, d->rm, ins->aux);
-	ins->fn = d->opcode >= 0xbe ? emu_h_movsx : emu_h_movzx;
+	ins->fn = emu_movx_tab[d->opcode >= 0xbe][ins->mem][ins->aux][ins->osz];
+	if (!ins->fn)
+		ins->fn = d->opcode >= 0xbe ? emu_h_movsx : emu_h_movzx;
 	return 0;
 }
 

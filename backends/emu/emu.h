@@ -254,6 +254,8 @@ typedef struct emu_cpu {
 	void *trace_opaque;
 	const emu_block *blk;         /* block being executed */
 	const emu_insn *cur;          /* instruction being executed */
+	uint32_t chain_left;          /* blocks branches may still enter directly
+					 (emu_chain; nonzero only in run.c's run_blocks) */
 	/* Block executions, for the I/O log and for other vCPUs (cache.c:
 	 * make_code waits for block starts); written only by this vCPU. */
 	_Atomic uint64_t exec_seq;
@@ -491,6 +493,38 @@ static inline emu_block *emu_jc_lookup(emu_cpu *cpu)
 		       emu_block_valid(b)))
 		return b;
 	return NULL;
+}
+
+/* Between blocks: a kick, a possibly deliverable interrupt or a new code
+ * epoch sends the vCPU back to the run loop. */
+static inline int emu_attention(const emu_cpu *cpu)
+{
+	return atomic_load_explicit(&cpu->vcpu->kicked, memory_order_relaxed) ||
+	       atomic_load_explicit(&cpu->vcpu->intr_attention, memory_order_relaxed) ||
+	       atomic_load_explicit(&cpu->evm->code_epoch, memory_order_relaxed) !=
+		       cpu->code_epoch_seen;
+}
+
+/* Block chaining: a branch handler that set cpu->rip ends with
+ * `return emu_chain(cpu)`, which enters the next block itself (a tail call)
+ * when run_blocks would (no attention, a jump-cache hit) and cpu->chain_left
+ * allows it; else EMU_JUMP back to run_blocks. Each branch then dispatches
+ * its successor from its own call site, which the host's branch predictor
+ * learns per guest branch; chain_left bounds the nesting where the compiler
+ * makes no tail calls (-O1 builds). */
+static inline __attribute__((always_inline)) int emu_chain(emu_cpu *cpu)
+{
+	emu_block *b;
+
+	if (!cpu->chain_left || EMU_UNLIKELY(emu_attention(cpu)) || !(b = emu_jc_lookup(cpu)))
+		return EMU_JUMP;
+	cpu->chain_left--;
+	cpu->blk = b;
+	atomic_store_explicit(&cpu->exec_seq,
+			      atomic_load_explicit(&cpu->exec_seq, memory_order_relaxed) + 1,
+			      memory_order_release);
+	cpu->cur = b->ins;
+	return b->ins[0].fn(cpu, b->ins);
 }
 
 /* introspect.c (see there); run.c: emu_run_one runs the instruction at RIP

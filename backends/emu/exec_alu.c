@@ -1,5 +1,5 @@
 /* exec_alu.c - the eight ALU operations (ADD OR ADC SBB AND SUB XOR CMP),
- * TEST and MOV, as handlers specialised per operation, operand size and
+ * TEST, MOV and MOVZX/MOVSX, as handlers specialised per operation, operand size and
  * form (reg-reg, reg-mem, mem-reg, reg-imm, mem-imm): these are the bulk of
  * compiled integer code, so they avoid every run-time switch. */
 #include "backends/emu/exec.h"
@@ -176,6 +176,37 @@ DEF_MOV(0) DEF_MOV(1) DEF_MOV(2) DEF_MOV(3)
 const emu_fn emu_mov_tab[EMU_FORMS][4] = {
 	MROW(rr), MROW(rm), MROW(mr), MROW(ri), MROW(mi)
 };
+
+/* ---- MOVZX / MOVSX ----------------------------------------------------------- */
+
+/* Specialised per extension, source form and size, destination size (16,
+ * 32, 64); the generic emu_h_movzx/movsx (exec_bit.c) stay for the rest. */
+#define MOVX_EXT(sx, v, ssz) ((sx) ? emu_sext((v), (ssz)) : (v))
+#define DEF_MOVX(nm, sx, ssz, dsz)                                               \
+static int nm##_r_##ssz##_##dsz(emu_cpu *cpu, const emu_insn *ins)               \
+{                                                                                \
+	uint64_t v = emu_reg_get(cpu, ins->rm, ssz);                             \
+	emu_reg_set(cpu, ins->reg, dsz, MOVX_EXT(sx, v, ssz));                   \
+	EMU_CONTINUE(cpu, ins);                                                  \
+}                                                                                \
+static int nm##_m_##ssz##_##dsz(emu_cpu *cpu, const emu_insn *ins)               \
+{                                                                                \
+	uint64_t v;                                                              \
+	int rc = emu_read(cpu, emu_ea(cpu, ins), ssz, &v);                       \
+	if (rc)                                                                  \
+		return rc;                                                       \
+	emu_reg_set(cpu, ins->reg, dsz, MOVX_EXT(sx, v, ssz));                   \
+	EMU_CONTINUE(cpu, ins);                                                  \
+}
+#define DEF_MOVX_ALL(nm, sx)                                                     \
+	DEF_MOVX(nm, sx, 0, 1) DEF_MOVX(nm, sx, 0, 2) DEF_MOVX(nm, sx, 0, 3)     \
+	DEF_MOVX(nm, sx, 1, 1) DEF_MOVX(nm, sx, 1, 2) DEF_MOVX(nm, sx, 1, 3)
+DEF_MOVX_ALL(movzx, 0)
+DEF_MOVX_ALL(movsx, 1)
+
+#define XROW(nm, f, ssz) { NULL, nm##_##f##_##ssz##_1, nm##_##f##_##ssz##_2, nm##_##f##_##ssz##_3 }
+#define XTAB(nm) { { XROW(nm, r, 0), XROW(nm, r, 1) }, { XROW(nm, m, 0), XROW(nm, m, 1) } }
+const emu_fn emu_movx_tab[2][2][2][4] = { XTAB(movzx), XTAB(movsx) };
 
 /* LEA: the offset, truncated to the operand size. */
 int emu_h_lea(emu_cpu *cpu, const emu_insn *ins)

@@ -9,7 +9,7 @@
 static int jcc_##cc(emu_cpu *cpu, const emu_insn *ins)                           \
 {                                                                                \
 	cpu->rip = emu_cond(cpu, cc) ? ins->imm : (uint64_t)ins->disp;           \
-	return EMU_JUMP;                                                         \
+	return emu_chain(cpu);                                                   \
 }
 DEF_JCC(0) DEF_JCC(1) DEF_JCC(2) DEF_JCC(3) DEF_JCC(4) DEF_JCC(5) DEF_JCC(6)
 DEF_JCC(7) DEF_JCC(8) DEF_JCC(9) DEF_JCC(10) DEF_JCC(11) DEF_JCC(12) DEF_JCC(13)
@@ -23,7 +23,7 @@ const emu_fn emu_jcc_tab[16] = {
 int emu_h_jmp(emu_cpu *cpu, const emu_insn *ins)
 {
 	cpu->rip = ins->imm;
-	return EMU_JUMP;
+	return emu_chain(cpu);
 }
 
 int emu_h_call(emu_cpu *cpu, const emu_insn *ins)
@@ -33,7 +33,7 @@ int emu_h_call(emu_cpu *cpu, const emu_insn *ins)
 	if (rc)
 		return rc;
 	cpu->rip = ins->imm;
-	return EMU_JUMP;
+	return emu_chain(cpu);
 }
 
 int emu_h_jmp_ind(emu_cpu *cpu, const emu_insn *ins)
@@ -43,7 +43,8 @@ int emu_h_jmp_ind(emu_cpu *cpu, const emu_insn *ins)
 
 	if (rc)
 		return rc;
-	return emu_jump(cpu, t);
+	rc = emu_jump(cpu, t);
+	return rc == EMU_JUMP ? emu_chain(cpu) : rc;
 }
 
 int emu_h_call_ind(emu_cpu *cpu, const emu_insn *ins)
@@ -73,7 +74,7 @@ int emu_h_ret(emu_cpu *cpu, const emu_insn *ins)
 		return emu_gp(cpu, 0);
 	emu_set_sp(cpu, cpu->r[R_SP] + (1u << ins->osz) + (ins->imm & 0xffff));
 	cpu->rip = t;
-	return EMU_JUMP;
+	return emu_chain(cpu);
 }
 
 /* LOOPNE (op 0), LOOPE (1), LOOP (2): the counter is CX/ECX/RCX by

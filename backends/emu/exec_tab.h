@@ -15,6 +15,8 @@ extern const emu_fn emu_jcc_tab[16];
 extern const emu_fn emu_setcc_tab[16];
 extern const emu_fn emu_cmovcc_tab[16];
 extern const emu_fn emu_incdec_tab[2][4];   /* [dec][size], register forms */
+/* [movsx][memory source][source: byte, word][destination size; 0 unused] */
+extern const emu_fn emu_movx_tab[2][2][2][4];
 
 #define H(name) int emu_h_##name(emu_cpu *cpu, const emu_insn *ins)
 /* exec_alu.c */

@@ -26,6 +26,7 @@ static inline __attribute__((always_inline)) int run_block(emu_cpu *cpu,
 		cpu->cur = ins;
 	}
 	ins = cpu->cur;
+	b = cpu->blk;              /* a branch may have chained into another block */
 	if (EMU_LIKELY(st == EMU_JUMP))
 		return st;
 	switch (st) {
@@ -47,29 +48,31 @@ int emu_run_block(emu_cpu *cpu, const emu_block *b)
 	return run_block(cpu, b);
 }
 
-static inline int attention(const emu_cpu *cpu)
-{
-	return atomic_load_explicit(&cpu->vcpu->kicked, memory_order_relaxed) ||
-	       atomic_load_explicit(&cpu->vcpu->intr_attention, memory_order_relaxed) ||
-	       atomic_load_explicit(&cpu->evm->code_epoch, memory_order_relaxed) !=
-		       cpu->code_epoch_seen;
-}
+/* Blocks a chain of branches may enter before returning here (emu_chain). */
+#define CHAIN_MAX 64
 
 /* Executes b and the blocks that follow it through the jump cache, until
- * something other than a branch ends a block or the run loop must look. */
+ * something other than a branch ends a block or the run loop must look.
+ * Branch handlers chain into the next block themselves (emu_chain) up to
+ * CHAIN_MAX times; this loop takes over when they do not. */
 static int run_blocks(emu_cpu *cpu, const emu_block *b)
 {
-	for (;;) {
-		int st = run_block(cpu, b);
+	int st;
 
+	for (;;) {
+		cpu->chain_left = CHAIN_MAX;
+		st = run_block(cpu, b);
 		if (EMU_UNLIKELY(st > EMU_RESTART))
-			return st;
-		if (EMU_UNLIKELY(attention(cpu)))
-			return EMU_OK;
+			break;
+		st = EMU_OK;
+		if (EMU_UNLIKELY(emu_attention(cpu)))
+			break;
 		b = emu_jc_lookup(cpu);
 		if (EMU_UNLIKELY(!b))
-			return EMU_OK;
+			break;
 	}
+	cpu->chain_left = 0;
+	return st;
 }
 
 /* Executes the one instruction at RIP again, replaying its logged device
@@ -189,7 +192,9 @@ int emu_run_loop(emu_cpu *cpu, vmm_exit *exit)
 		check_epochs(cpu);
 		if (EMU_UNLIKELY(emu_intr_pending(cpu))) {
 			if (emu_shadow_active(cpu)) {
-				st = emu_run_one(cpu);
+				/* traced and single-stepped like any other */
+				st = EMU_UNLIKELY(cpu->stepping | (cpu->rflags & X86_FL_TF)) ?
+				     emu_step_one(cpu) : emu_run_one(cpu);
 			} else {
 				st = emu_intr_step(cpu);
 				if (st != EMU_OK)

@@ -57,6 +57,34 @@ static void test_operand_sizes(void **state)
 	assert_int_equal(r.r15, 0xfffffffffffffffeull);
 }
 
+/* MOVZX/MOVSX: every source size and form, destination sizes 16/32/64,
+ * high-byte and REX byte sources. Bytes at 0x200000: f3 f2 81 80. */
+EMU_GUEST64(g_movx, "mov $0x200000, %ebx\n movl $0x8081f2f3, (%rbx)\n"
+		"mov $0x1234ff80, %eax\n movzbl %ah, %ecx\n movsbq %al, %rdx\n"
+		"movzwl %ax, %esi\n movswq %ax, %rdi\n"
+		"mov $-1, %r8\n movzbw %al, %r8w\n mov $-1, %r9\n movsbw %al, %r9w\n"
+		"mov $-1, %r10\n movzbl 1(%rbx), %r10d\n movsbq 3(%rbx), %r11\n"
+		"movzwq 2(%rbx), %r12\n movswl (%rbx), %r13d\n"
+		"mov $-1, %r14\n movsbw 1(%rbx), %r14w\n movzbl %sil, %r15d\n hlt");
+
+static void test_extending_moves(void **state)
+{
+	vmm_regs r = et_exec(g_movx, EMU_LEN(g_movx), NULL);
+
+	assert_int_equal(r.rcx, 0xff);
+	assert_int_equal(r.rdx, 0xffffffffffffff80ull);
+	assert_int_equal(r.rsi, 0xff80);
+	assert_int_equal(r.rdi, 0xffffffffffffff80ull);
+	assert_int_equal(r.r8, 0xffffffffffff0080ull);
+	assert_int_equal(r.r9, 0xffffffffffffff80ull);
+	assert_int_equal(r.r10, 0xf2);
+	assert_int_equal(r.r11, 0xffffffffffffff80ull);
+	assert_int_equal(r.r12, 0x8081);
+	assert_int_equal(r.r13, 0xfffff2f3ull);
+	assert_int_equal(r.r14, 0xfffffffffffffff2ull);
+	assert_int_equal(r.r15, 0x80);
+}
+
 EMU_GUEST64(g_shifts, "mov $0x81, %al\n shl $1, %al\n pushfq\n pop %r8\n"
 		"mov $-16, %rbx\n sar $2, %rbx\n"
 		"mov $0x80000001, %ecx\n ror $1, %ecx\n pushfq\n pop %r9\n"
@@ -241,6 +269,7 @@ int main(void)
 		cmocka_unit_test(test_add_sub_flags),
 		cmocka_unit_test(test_adc_sbb_neg),
 		cmocka_unit_test(test_operand_sizes),
+		cmocka_unit_test(test_extending_moves),
 		cmocka_unit_test(test_shifts_rotates),
 		cmocka_unit_test(test_mul_div),
 		cmocka_unit_test(test_strings),

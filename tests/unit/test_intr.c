@@ -1,6 +1,6 @@
 /* test_intr.c - interrupts into the emu CPU (backends/emu/intr.c) with
  * VMM_VM_IRQCHIP: delivery through a 64-bit IDT, the STI shadow (exactly
- * one instruction), HLT sleeping until an interrupt and kicks still ending
+ * one instruction, traced like any other), HLT sleeping until an interrupt and kicks still ending
  * a run, IPIs between two vCPU threads, the APIC timer waking HLT, and
  * hostile cases: a garbage IDT with interrupts arriving (triple fault), an
  * MSI storm from a host thread, spinning with interrupts off. */
@@ -170,6 +170,32 @@ static void test_sti_shadow_one_instruction(void **state)
 	vmm_vm_destroy(t.vm);
 }
 
+/* The instruction in the shadow is traced like any other (a trace that
+ * skipped it undercounted STI; HLT loops). */
+static void count_mov1(void *opaque, vmm_vcpu *vcpu, const vmm_trace_insn *insn)
+{
+	if (insn->before.r8 == 0 && insn->after.r8 == 1)
+		++*(int *)opaque;
+}
+
+static void test_sti_shadow_traced(void **state)
+{
+	ivm t;
+	runner r;
+	int seen = 0;
+
+	ivm_create(&t, 1, 1);
+	ivm_code(&t, 0, g_shadow, EMU_LEN(g_shadow));
+	assert_int_equal(vmm_vcpu_set_trace(t.cpu[0], count_mov1, &seen), 0);
+	start(&r, t.cpu[0]);
+	wait_for(&t, 1, 2000);
+	stop(&r);
+	assert_int_equal(counter(&t), 1);
+	assert_int_equal(regs(t.cpu[0]).r9, 1);
+	assert_int_equal(seen, 1);
+	vmm_vm_destroy(t.vm);
+}
+
 static void test_ipi_between_vcpu_threads(void **state)
 {
 	ivm t;
@@ -330,6 +356,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sti_shadow_one_instruction),
+		cmocka_unit_test(test_sti_shadow_traced),
 		cmocka_unit_test(test_ipi_between_vcpu_threads),
 		cmocka_unit_test(test_timer_wakes_hlt),
 		cmocka_unit_test(test_garbage_idt_triple_faults),
