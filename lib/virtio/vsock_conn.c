@@ -144,8 +144,9 @@ static int settle(vsock *v, vsock_conn *c)
 		shutdown(c->fd, SHUT_WR);
 		c->shut_wr_done = true;
 	}
-	if (c->guest_shut == (VSOCK_SHUT_RCV | VSOCK_SHUT_SEND)) {
-		reset_conn(v, c);                /* the RST ends it for the guest */
+	if (c->guest_shut == (VSOCK_SHUT_RCV | VSOCK_SHUT_SEND) ||
+	    ((c->guest_shut & VSOCK_SHUT_SEND) && c->host_eof)) {
+		reset_conn(v, c);                /* both are done: the RST ends it */
 		return 1;
 	}
 	return 0;
@@ -380,9 +381,10 @@ static int host_read(vsock *v, vsock_conn *c)
 			reset_conn(v, c);
 			return 0;
 		}
-		c->host_eof = true;              /* the host is done: so are we */
-		out_of_epoll(v, c);
-		vmm__vsock_ctrl(v, c, NULL, VSOCK_OP_SHUTDOWN, VSOCK_SHUT_RCV | VSOCK_SHUT_SEND);
+		c->host_eof = true;              /* the host sends no more */
+		vmm__vsock_ctrl(v, c, NULL, VSOCK_OP_SHUTDOWN,
+				VSOCK_SHUT_SEND | (c->hup ? VSOCK_SHUT_RCV : 0));
+		settle(v, c);
 		return 0;
 	}
 	h = (vsock_hdr){ .src_cid = VSOCK_HOST_CID, .dst_cid = v->guest_cid,
