@@ -15,6 +15,7 @@
 static const char usage_text[] =
 	"usage: vmm run [OPTIONS] IMAGE   run an ELF64 or Multiboot (ELF32) guest\n"
 	"       vmm run --kernel KERNEL [--initrd FILE] [--disk FILE[,ro]]... [--rng]\n"
+	"               [--vsock CID,PATH]\n"
 	"                                 boot Linux (bzImage or vmlinux) on the PC platform\n"
 	"       vmm up CONFIG.json        run the VMs a JSON file describes (docs/config.md)\n"
 	"       vmm info                  list backends and whether they are usable\n"
@@ -35,6 +36,8 @@ static const char usage_text[] =
 	"  --initrd FILE           initial ramdisk for --kernel\n"
 	"  --disk FILE[,ro]        a virtio-blk disk over a raw image (up to 8)\n"
 	"  --rng                   a virtio-rng device\n"
+	"  --vsock CID,PATH        a virtio-vsock device: guest CID, host Unix socket\n"
+	"                          (guest port P reaches PATH_P; docs/virtio.md)\n"
 	"  --gdb tcp:HOST:PORT|unix:PATH\n"
 	"                          serve the GDB remote protocol there (docs/introspect.md)\n"
 	"  --gdb-wait              with --gdb: start with every vCPU stopped until gdb\n"
