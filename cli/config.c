@@ -3,6 +3,7 @@
  * column), the top level ("version", "vms", and the sections later
  * releases fill), and the typed getters cli/config_vm.c uses. */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -153,6 +154,14 @@ static void position(const char *text, size_t off, unsigned *line, unsigned *col
 	}
 }
 
+static int only_space(const char *text, size_t from)
+{
+	for (const char *p = text + from; *p; p++)
+		if (!isspace((unsigned char)*p))
+			return 0;
+	return 1;
+}
+
 static json_object *parse_text(cfg_ctx *x, const char *text, size_t len)
 {
 	json_tokener *tok = json_tokener_new();
@@ -162,11 +171,14 @@ static json_object *parse_text(cfg_ctx *x, const char *text, size_t len)
 
 	if (!tok)
 		return cfg_fail(x, "", "out of memory"), NULL;
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS);
 	root = json_tokener_parse_ex(tok, text, (int)len);
 	e = json_tokener_get_error(tok);
-	if (!root || e != json_tokener_success || json_tokener_get_parse_end(tok) < len) {
+	if (!root || e != json_tokener_success || !only_space(text, json_tokener_get_parse_end(tok))) {
 		size_t end = json_tokener_get_parse_end(tok);
+
+		while (e == json_tokener_success && isspace((unsigned char)text[end]))
+			end++;                       /* point at what follows the value */
 
 		position(text, end ? end - 1 : 0, &line, &col);
 		if (e == json_tokener_continue)
