@@ -28,10 +28,10 @@ until ping -c 1 -W 1 $peer >/dev/null 2>&1 || [ $n -ge 90 ]; do n=$((n + 1)); do
 echo "T: ping: $(ping -c 3 -W 5 $peer | grep 'packets transmitted')"
 # Stay up until the peer has finished pinging us too.
 n=0
-until echo done | nc -w 3 $peer 7000 2>/dev/null || [ $n -ge 100 ]; do sleep 0.3; n=$((n + 1)); done
+until echo finished | nc -w 3 $peer 7000 2>/dev/null || [ $n -ge 100 ]; do sleep 0.3; n=$((n + 1)); done
 n=0
-while ! grep -q done /tmp/peer-done && [ $n -lt 300 ]; do sleep 0.1; n=$((n + 1)); done
-echo "T: peer done: $(cat /tmp/peer-done)"
+while ! grep -q finished /tmp/peer-done && [ $n -lt 300 ]; do sleep 0.1; n=$((n + 1)); done
+echo "T: peer finished: $(cat /tmp/peer-done)"
 if [ "$role" = a ]; then
 	[ -c /dev/vsock ] && echo "T: vsock device present"
 	# host -> guest: the host connects to port 5001 through the Unix socket
