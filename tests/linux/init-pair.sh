@@ -32,6 +32,12 @@ until echo finished | nc -w 3 $peer 7000 2>/dev/null || [ $n -ge 100 ]; do sleep
 n=0
 while ! grep -q finished /tmp/peer-done && [ $n -lt 300 ]; do sleep 0.1; n=$((n + 1)); done
 echo "T: peer finished: $(cat /tmp/peer-done)"
+if [ "$role" = b ]; then
+	# b's virtio-console goes to a host file the test reads.
+	n=0
+	while [ ! -c /dev/hvc0 ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
+	echo "written to hvc0 by b" >/dev/hvc0 && echo "T: virtio-console written"
+fi
 if [ "$role" = a ]; then
 	[ -c /dev/vsock ] && echo "T: vsock device present"
 	# host -> guest: the host connects to port 5001 through the Unix socket
