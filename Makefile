@@ -94,7 +94,7 @@ $(ALIB): $(LIB_OBJS)
 	ar rcs $@ $(LIB_OBJS)
 
 $(CLI): $(CLI_OBJS) $(SOLIB)
-	$(CC) -pie $(HARDEN_LD) $(SANLD) -o $@ $(CLI_OBJS) -L$(B) -l:libvmm.so.$(SOMAJOR) -lcapstone \
+	$(CC) -pie $(HARDEN_LD) $(SANLD) -o $@ $(CLI_OBJS) -L$(B) -l:libvmm.so.$(SOMAJOR) -lcapstone -ljson-c \
 	      -Wl,-rpath,'$$ORIGIN'
 
 # Unit tests link the static library so they can reach vmm__ internals.

@@ -107,6 +107,7 @@ static const struct option run_options[] = {
 	{ "initrd", required_argument, NULL, 'i' },
 	{ "disk", required_argument, NULL, 'd' },
 	{ "rng", no_argument, NULL, 'r' },
+	{ "vsock", required_argument, NULL, 'v' },
 	{ "fw-cfg", no_argument, NULL, 'f' },
 	{ "test-devices", no_argument, NULL, 'D' },
 	{ "trace", optional_argument, NULL, 'T' },
@@ -127,6 +128,7 @@ static int run_option(int c, const char *arg, cli_run_opts *o, char *err, size_t
 	case 'k': o->kernel = arg; return 0;
 	case 'i': o->initrd = arg; return 0;
 	case 'r': o->rng = 1; return 0;
+	case 'v': o->vsock = arg; return 0;
 	case 'd':
 		if (o->ndisks == CLI_MAX_DISKS)
 			return FAIL("more than %d --disk options", CLI_MAX_DISKS);
@@ -177,8 +179,8 @@ int cli_parse_run(int argc, char **argv, cli_run_opts *o, char *err, size_t errl
 	}
 	if (o->help)
 		return 0;
-	if (!o->kernel && (o->initrd || o->ndisks || o->rng))
-		return FAIL("--initrd, --disk and --rng need --kernel");
+	if (!o->kernel && (o->initrd || o->ndisks || o->rng || o->vsock))
+		return FAIL("--initrd, --disk, --rng and --vsock need --kernel");
 	if (o->kernel && optind < argc)
 		return FAIL("unexpected argument '%.64s': --kernel takes the place of IMAGE",
 			    argv[optind]);

@@ -21,6 +21,7 @@ typedef struct cli_run_opts {
 	const char *disks[CLI_MAX_DISKS];   /* --disk FILE[,ro], as typed */
 	uint32_t ndisks;
 	int rng;                 /* --rng: a virtio-rng device */
+	const char *vsock;       /* --vsock CID,PATH, as typed */
 	int fw_cfg;              /* --fw-cfg: QEMU's fw_cfg at 0x510 */
 	int test_devices;        /* --test-devices: QEMU's pc-testdev */
 	int trace;               /* --trace given */

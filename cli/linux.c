@@ -3,6 +3,7 @@
  * typed into the serial console. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -29,6 +30,25 @@ static int add_disk(vmm_vm *vm, const char *arg, char *err, size_t errlen)
 	return 0;
 }
 
+/* "CID,PATH": the guest's CID (3 to 4294967294) and the Unix socket. */
+static int add_vsock(vmm_vm *vm, const char *arg, char *err, size_t errlen)
+{
+	vmm_vsock_config c = VMM_VSOCK_CONFIG_INIT;
+	unsigned long long cid;
+	char *end;
+
+	errno = 0;
+	cid = strtoull(arg, &end, 10);
+	if (arg[0] < '0' || arg[0] > '9' || errno || *end != ',' || !end[1] || cid > UINT32_MAX)
+		return snprintf(err, errlen, "bad --vsock '%.64s': expected CID,PATH (e.g. "
+				"3,/tmp/v.sock)", arg), -1;
+	c.guest_cid = (uint32_t)cid;
+	c.uds_path = end + 1;
+	if (vmm_virtio_vsock_add(vm, &c) != 0)
+		return snprintf(err, errlen, "--vsock %.200s: %s", arg, vmm_last_error()), -1;
+	return 0;
+}
+
 int cli_linux_setup(vmm_vm *vm, const cli_run_opts *o, char *err, size_t errlen)
 {
 	vmm_linux_options lo = VMM_LINUX_OPTIONS_INIT;
@@ -38,6 +58,8 @@ int cli_linux_setup(vmm_vm *vm, const cli_run_opts *o, char *err, size_t errlen)
 			return -1;
 	if (o->rng && vmm_virtio_rng_add(vm) != 0)
 		return snprintf(err, errlen, "--rng: %s", vmm_last_error()), -1;
+	if (o->vsock && add_vsock(vm, o->vsock, err, errlen))
+		return -1;
 	lo.kernel = o->kernel;
 	lo.initrd = o->initrd;
 	lo.cmdline = o->cmdline ? o->cmdline : "console=ttyS0";

@@ -5,27 +5,19 @@
 #include <string.h>
 
 #include "cli/args.h"
+#include "cli/common.h"
 #include "cli/linux.h"
 #include "cli/testdev.h"
 #include "cli/trace.h"
+#include "cli/up.h"
 #include "vmm.h"
-
-/* Exit statuses. Odd statuses belong to the guest ((value << 1) | 1 after
- * it writes value to port 0xf4); vmm's own failures are even. */
-enum {
-	ST_HALTED = 0,
-	ST_USAGE = 2,        /* bad command line, VM settings or image */
-	ST_TRIPLE_FAULT = 4,
-	ST_TIMEOUT = 6,
-	ST_INTERNAL = 8,     /* backend unusable, host or libvmm failure */
-	ST_UNHANDLED = 10,   /* the guest did something vmm cannot handle */
-	ST_REBOOT = 12,      /* the guest asked for a reboot */
-};
 
 static const char usage_text[] =
 	"usage: vmm run [OPTIONS] IMAGE   run an ELF64 or Multiboot (ELF32) guest\n"
 	"       vmm run --kernel KERNEL [--initrd FILE] [--disk FILE[,ro]]... [--rng]\n"
+	"               [--vsock CID,PATH]\n"
 	"                                 boot Linux (bzImage or vmlinux) on the PC platform\n"
+	"       vmm up CONFIG.json        run the VMs a JSON file describes (docs/config.md)\n"
 	"       vmm info                  list backends and whether they are usable\n"
 	"       vmm --version | --help\n"
 	"\n"
@@ -44,6 +36,8 @@ static const char usage_text[] =
 	"  --initrd FILE           initial ramdisk for --kernel\n"
 	"  --disk FILE[,ro]        a virtio-blk disk over a raw image (up to 8)\n"
 	"  --rng                   a virtio-rng device\n"
+	"  --vsock CID,PATH        a virtio-vsock device: guest CID, host Unix socket\n"
+	"                          (guest port P reaches PATH_P; docs/virtio.md)\n"
 	"  --gdb tcp:HOST:PORT|unix:PATH\n"
 	"                          serve the GDB remote protocol there (docs/introspect.md)\n"
 	"  --gdb-wait              with --gdb: start with every vCPU stopped until gdb\n"
@@ -66,31 +60,6 @@ static const char usage_text[] =
 	"  12   the guest asked for a reboot (ACPI reset register)\n"
 	"Every non-zero status other than the guest's own comes with one line on stderr.\n";
 
-/* One line on stderr: newlines in library messages become spaces. */
-static int fail(int status, const char *prefix, const char *msg)
-{
-	char line[768];
-
-	snprintf(line, sizeof(line), "%s%s", prefix, msg);
-	for (char *p = line; *p; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
-	fprintf(stderr, "vmm: %s\n", line);
-	return status;
-}
-
-/* Status for a library error before the guest ran. */
-static int status_for(int err)
-{
-	switch (err) {
-	case VMM_EINVAL: case VMM_ENOMEM: case VMM_ERANGE: case VMM_EEXIST:
-	case VMM_ENOENT: case VMM_EBADIMAGE: case VMM_EIO:
-		return ST_USAGE;
-	default:
-		return ST_INTERNAL;
-	}
-}
-
 static int cmd_info(void)
 {
 	vmm_backend_info info = VMM_BACKEND_INFO_INIT;
@@ -100,63 +69,6 @@ static int cmd_info(void)
 		printf("%-8s %-7s %-12s %s\n", info.name, info.usable ? "yes" : "no",
 		       info.flavour[0] ? info.flavour : "-", info.reason);
 	return 0;
-}
-
-static int report_end(const vmm_run_result *res, const cli_run_opts *o)
-{
-	char msg[320];
-
-	switch (res->end) {
-	case VMM_END_DEBUG_EXIT:
-		return (int)(((res->code & 0x7fu) << 1) | 1u);
-	case VMM_END_HALTED:
-	case VMM_END_POWEROFF:
-		return ST_HALTED;
-	case VMM_END_SHUTDOWN:
-		snprintf(msg, sizeof(msg), "guest triple-faulted at rip 0x%llx (vCPU %u)",
-			 (unsigned long long)res->rip, res->vcpu_index);
-		return fail(ST_TRIPLE_FAULT, "", msg);
-	case VMM_END_TIMEOUT:
-		snprintf(msg, sizeof(msg), "timed out after %.64s s", o->timeout_arg);
-		return fail(ST_TIMEOUT, "", msg);
-	case VMM_END_INTERNAL_ERROR:
-		return fail(ST_INTERNAL, "internal error: ", res->message);
-	case VMM_END_UNHANDLED:
-		return fail(ST_UNHANDLED, "unhandled guest exit: ", res->message);
-	case VMM_END_RESET:
-		return fail(ST_REBOOT, "", "the guest asked for a reboot");
-	case VMM_END_STOPPED:
-		return fail(ST_UNHANDLED, "", res->message);
-	default:
-		snprintf(msg, sizeof(msg), "run ended in an unknown way (%u): %.200s",
-			 res->end, res->message);
-		return fail(ST_UNHANDLED, "", msg);
-	}
-}
-
-/* A Multiboot (ELF32) image gets "IMAGE[ STRING]" as its command line, the
- * way GRUB and QEMU pass it (programs such as kvm-unit-tests take argv[0]
- * from it); an ELF64 image gets STRING as given. */
-static int is_elf32(const char *path)
-{
-	unsigned char id[5];
-	FILE *f = fopen(path, "rb");
-	size_t n = f ? fread(id, 1, sizeof(id), f) : 0;
-
-	if (f)
-		fclose(f);
-	return n == sizeof(id) && memcmp(id, "\177ELF", 4) == 0 && id[4] == 1;
-}
-
-static const char *guest_cmdline(const cli_run_opts *o, char *buf, size_t len)
-{
-	int n;
-
-	if (!is_elf32(o->image))
-		return o->cmdline;
-	n = snprintf(buf, len, "%s%s%s", o->image, o->cmdline ? " " : "",
-		     o->cmdline ? o->cmdline : "");
-	return n >= 0 && (size_t)n < len ? buf : NULL;
 }
 
 static int load_image(vmm_vm *vm, const cli_run_opts *o)
@@ -170,18 +82,18 @@ static int load_image(vmm_vm *vm, const cli_run_opts *o)
 		char err[512];
 
 		if (cli_linux_setup(vm, o, err, sizeof(err)) != 0)
-			return fail(ST_USAGE, "", err);
+			return cli_fail(ST_USAGE, "", err);
 		cli_linux_stdin(vm);
 		return 0;
 	}
-	cl = guest_cmdline(o, cmdline, sizeof(cmdline));
+	cl = cli_guest_cmdline(o->image, o->cmdline, cmdline, sizeof(cmdline));
 	if (!cl && o->cmdline)
-		return fail(ST_USAGE, "", "--cmdline: IMAGE and the command line are too "
+		return cli_fail(ST_USAGE, "", "--cmdline: IMAGE and the command line are too "
 			    "long together");
 	rc = vmm_load_elf(vm, o->image, cl);
 	if (rc) {
 		snprintf(prefix, sizeof(prefix), "%.256s: ", o->image);
-		return fail(status_for(rc), prefix, vmm_last_error());
+		return cli_fail(cli_status_for(rc), prefix, vmm_last_error());
 	}
 	return 0;
 }
@@ -194,13 +106,13 @@ static int start_gdb(vmm_vm *vm, const cli_run_opts *o, vmm_gdb **out)
 	*out = NULL;
 	if (!o->gdb) {
 		if (o->gdb_wait)
-			return fail(ST_USAGE, "", "--gdb-wait needs --gdb");
+			return cli_fail(ST_USAGE, "", "--gdb-wait needs --gdb");
 		return 0;
 	}
 	gc.address = o->gdb;
 	gc.flags = o->gdb_wait ? VMM_GDB_WAIT : 0;
 	if (vmm_gdb_start(vm, &gc, out))
-		return fail(ST_USAGE, "--gdb: ", vmm_last_error());
+		return cli_fail(ST_USAGE, "--gdb: ", vmm_last_error());
 	fprintf(stderr, "vmm: gdb stub listening on %s\n", vmm_gdb_address(*out));
 	return 0;
 }
@@ -216,18 +128,18 @@ static int run_vm(vmm_vm *vm, const cli_run_opts *o)
 
 	rc = vmm_uart_output(vm, 1, NULL, NULL);
 	if (rc)
-		return fail(ST_INTERNAL, "", vmm_last_error());
+		return cli_fail(ST_INTERNAL, "", vmm_last_error());
 	rc = load_image(vm, o);
 	if (rc)
 		return rc;
 	if (o->trace) {
 		trace = cli_trace_open(o->trace_file, err, sizeof(err));
 		if (!trace)
-			return fail(ST_USAGE, "", err);
+			return cli_fail(ST_USAGE, "", err);
 		rc = cli_trace_attach(trace, vm, o->cpus);
 		if (rc) {
 			cli_trace_close(trace);
-			return fail(rc == VMM_ENOTSUP ? ST_USAGE : ST_INTERNAL, "--trace: ",
+			return cli_fail(rc == VMM_ENOTSUP ? ST_USAGE : ST_INTERNAL, "--trace: ",
 				    vmm_last_error());
 		}
 	}
@@ -241,8 +153,8 @@ static int run_vm(vmm_vm *vm, const cli_run_opts *o)
 	vmm_gdb_destroy(gdb);   /* tells gdb how the guest ended */
 	cli_trace_close(trace);
 	if (rc)
-		return fail(ST_INTERNAL, "run failed: ", vmm_last_error());
-	return report_end(&res, o);
+		return cli_fail(ST_INTERNAL, "run failed: ", vmm_last_error());
+	return cli_report_end(&res, o->timeout_arg, "");
 }
 
 /* --fw-cfg and --test-devices want the PC's interrupt controllers too: ask
@@ -278,16 +190,16 @@ static int cmd_run(int argc, char **argv)
 	int rc, status;
 
 	if (cli_parse_run(argc, argv, &o, err, sizeof(err)) != 0)
-		return fail(ST_USAGE, "", err);
+		return cli_fail(ST_USAGE, "", err);
 	if (o.help) {
 		fputs(usage_text, stdout);
 		return 0;
 	}
 	rc = create_vm(&o, &vm);
 	if (rc)
-		return fail(status_for(rc), "cannot create the VM: ", vmm_last_error());
+		return cli_fail(cli_status_for(rc), "cannot create the VM: ", vmm_last_error());
 	if (o.test_devices && cli_testdev_attach(vm, &td, err, sizeof(err)) != 0)
-		status = fail(ST_INTERNAL, "", err);
+		status = cli_fail(ST_INTERNAL, "", err);
 	else
 		status = run_vm(vm, &o);
 	vmm_vm_destroy(vm);
@@ -302,7 +214,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);   /* a closed stdout must not kill the run */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (!cmd)
-		return fail(ST_USAGE, "", "missing command (try 'vmm --help')");
+		return cli_fail(ST_USAGE, "", "missing command (try 'vmm --help')");
 	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
 		fputs(usage_text, stdout);
 		return 0;
@@ -313,10 +225,12 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "info"))
 		return argc == 2 ? cmd_info()
-				 : fail(ST_USAGE, "", "'vmm info' takes no arguments");
+				 : cli_fail(ST_USAGE, "", "'vmm info' takes no arguments");
 	if (!strcmp(cmd, "run"))
 		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "up"))
+		return cli_cmd_up(argc - 1, argv + 1);
 	if (cmd[0] == '-')
-		return fail(ST_USAGE, "unknown option ", cmd);
-	return fail(ST_USAGE, "unknown command ", cmd);
+		return cli_fail(ST_USAGE, "unknown option ", cmd);
+	return cli_fail(ST_USAGE, "unknown command ", cmd);
 }

@@ -182,6 +182,31 @@ VMM_API int vmm_virtio_console_add(vmm_vm *vm, const vmm_console_config *config)
 VMM_API int vmm_virtio_console_input(vmm_vm *vm, const void *buf, size_t len,
 				     size_t *accepted);
 
+/* virtio-vsock (device type 19): stream sockets between the guest and Unix
+ * sockets on the host, as Firecracker's hybrid vsock:
+ *  - the guest connects to CID 2 (the host), port P: libvmm connects to the
+ *    Unix socket "UDS_PATH_P" (uds_path, '_', P in decimal); nobody
+ *    listening there is a reset (RST) for the guest;
+ *  - a host program connects to the Unix socket uds_path (libvmm creates
+ *    it and listens; an old socket file there is replaced) and writes
+ *    "CONNECT P\n": libvmm connects it to the guest's port P and answers
+ *    "OK H\n" (H the host-side port it picked, from 1073741824), or
+ *    closes the connection if the guest refuses.
+ * Credit-based flow control both ways; a guest that breaks the protocol
+ * (bad lengths, unknown operations, more data than the credit it was
+ * given) gets the connection reset, never a crash. Connections are served
+ * on the device's I/O thread ("vmm-vsockN"), started here and joined when
+ * the VM is destroyed, which also removes uds_path. One per VM. */
+typedef struct vmm_vsock_config {
+	uint32_t size;              /* sizeof(vmm_vsock_config) */
+	uint32_t flags;             /* 0 */
+	uint32_t guest_cid;         /* 3 .. 0xfffffffe */
+	uint32_t reserved;
+	const char *uds_path;       /* < 100 bytes with the "_P" suffix */
+} vmm_vsock_config;
+#define VMM_VSOCK_CONFIG_INIT { sizeof(vmm_vsock_config), 0, 0, 0, NULL }
+VMM_API int vmm_virtio_vsock_add(vmm_vm *vm, const vmm_vsock_config *config);
+
 #ifdef __cplusplus
 }
 #endif

@@ -19,7 +19,8 @@ notrun() { echo "NOT RUN cli/$1: $2"; }
 check() {
 	local name=$1 want=$2 pattern=$3 out=$4 st lines
 	shift 5
-	timeout 60 "$VMM" "$@" >"$T/stdout" 2>"$T/stderr" </dev/null
+	# shellcheck disable=SC2086
+	timeout 60 ${RUN_AS:-} "$VMM" "$@" >"$T/stdout" 2>"$T/stderr" </dev/null
 	st=$?
 	lines=$(wc -l <"$T/stderr")
 	if [ "$st" -ne "$want" ]; then
@@ -275,6 +276,140 @@ usage_cases() {
 	check unknown-backend 2 "^vmm: unknown backend 'foo'" - -- run --backend foo x.elf
 }
 
+# ---- vmm up: config files (docs/config.md) ------------------------------------
+# cfg NAME JSON: writes $T/NAME.json.
+cfg() { printf '%s\n' "$2" >"$T/$1.json"; }
+
+up_usage_cases() {
+	check up-missing-config 2 '^vmm: missing CONFIG' - -- up
+	check up-no-file 2 "^vmm: $T/none.json: cannot open: No such file" - -- up "$T/none.json"
+	cfg malformed '{"vms": [ { "elf": "x" ]}'
+	check up-malformed 2 "^vmm: $T/malformed.json: line 1, column 23: bad JSON: " - -- up "$T/malformed.json"
+	printf '{\n  "vms": [\n    { "elf": "x",\n' >"$T/truncated.json"
+	check up-truncated 2 "truncated.json: line 3: the JSON text ends too early" - -- up "$T/truncated.json"
+	cfg trailing '{"vms": [{"elf": "x"}]} {}'
+	check up-trailing 2 "trailing.json: line 1, column 25: text after the JSON value" - -- up "$T/trailing.json"
+	cfg top-array '[1]'
+	check up-top-not-object 2 'top-array.json: expected a JSON object at the top, got an array' - -- up "$T/top-array.json"
+	cfg unknown-top '{"vms": [{"elf": "x"}], "vm": 1}'
+	check up-unknown-top-key 2 'unknown-top.json: unknown key "vm" \(known here: version, vms, switches, storage\)' - -- up "$T/unknown-top.json"
+	cfg unknown-key '{"vms": [{"elf": "x", "cpu": 2}]}'
+	check up-unknown-key 2 'unknown-key.json: vms\[0\]: unknown key "cpu" \(known here: name, ' - -- up "$T/unknown-key.json"
+	cfg unknown-nested '{"vms": [{"kernel": "k", "nets": [{"pair": "p", "pear": 1}]}]}'
+	check up-unknown-nested-key 2 'vms\[0\]\.nets\[0\]: unknown key "pear"' - -- up "$T/unknown-nested.json"
+	cfg wrong-type '{"vms": [{"elf": "x"}, {"elf": "y", "cpus": "2"}]}'
+	check up-wrong-type 2 'wrong-type.json: vms\[1\]\.cpus: expected an integer, got a string$' - -- up "$T/wrong-type.json"
+	cfg wrong-bool '{"vms": [{"kernel": "k", "rng": 1}]}'
+	check up-wrong-type-bool 2 'vms\[0\]\.rng: expected true or false, got an integer' - -- up "$T/wrong-bool.json"
+	cfg wrong-disks '{"vms": [{"kernel": "k", "disks": {"path": "d"}}]}'
+	check up-wrong-type-array 2 'vms\[0\]\.disks: expected an array' - -- up "$T/wrong-disks.json"
+	cfg cpus-range '{"vms": [{"elf": "x", "cpus": 65}]}'
+	check up-out-of-range 2 'vms\[0\]\.cpus: 65 is out of range \(1 to 64\)' - -- up "$T/cpus-range.json"
+	cfg cid-range '{"vms": [{"kernel": "k", "vsock": {"cid": 2, "socket": "s"}}]}'
+	check up-cid-range 2 'vms\[0\]\.vsock\.cid: 2 is out of range \(3 to 4294967294\)' - -- up "$T/cid-range.json"
+	cfg mem-bad '{"vms": [{"elf": "x", "memory": "12Q"}]}'
+	check up-memory-bad 2 "vms\[0\]\.memory: bad size '12Q'" - -- up "$T/mem-bad.json"
+	cfg mac-bad '{"vms": [{"kernel": "k", "nets": [{"pair": "p", "mac": "52:54:00:zz:00:01"}]}]}'
+	check up-mac-bad 2 'vms\[0\]\.nets\[0\]\.mac: "52:54:00:zz:00:01": expected six hex bytes' - -- up "$T/mac-bad.json"
+	cfg two-backends '{"vms": [{"kernel": "k", "nets": [{"pair": "p", "tap": "t"}]}]}'
+	check up-net-two-kinds 2 'vms\[0\]\.nets\[0\]: needs exactly one of "pair", "tap" and "user"' - -- up "$T/two-backends.json"
+	cfg dup-name '{"vms": [{"name": "a", "elf": "x"}, {"name": "a", "elf": "y"}]}'
+	check up-duplicate-name 2 'vms\[1\]\.name: "a" is the name of vms\[0\] too' - -- up "$T/dup-name.json"
+	cfg no-image '{"vms": [{"name": "a"}]}'
+	check up-no-image 2 'vms\[0\]: needs exactly one of "kernel" \(Linux\) and "elf"' - -- up "$T/no-image.json"
+	cfg elf-disk '{"vms": [{"elf": "x", "disks": [{"path": "d"}]}]}'
+	check up-elf-with-disk 2 'vms\[0\]: "initrd", "disks", "nets", "rng", "vsock" and "console" need "kernel"' - -- up "$T/elf-disk.json"
+	cfg switches '{"vms": [{"elf": "x"}], "switches": [{"name": "sw0"}]}'
+	check up-switches-reserved 2 'switches: not supported yet' - -- up "$T/switches.json"
+	cfg storage '{"vms": [{"kernel": "k", "disks": [{"storage": "s"}]}]}'
+	check up-storage-reserved 2 'vms\[0\]\.disks\[0\]\.storage: not supported yet' - -- up "$T/storage.json"
+	cfg version '{"version": 2, "vms": [{"elf": "x"}]}'
+	check up-version 2 'version: 2 is out of range \(1 to 1\)' - -- up "$T/version.json"
+}
+
+# lockhold FILE: holds an OFD write lock on FILE (as a VM's writable disk
+# does) until killed; prints "locked" once it holds it.
+build_lockhold() {
+	cat >"$T/lockhold.c" <<-'C'
+	#define _GNU_SOURCE
+	#include <fcntl.h>
+	#include <stdio.h>
+	#include <unistd.h>
+	int main(int argc, char **argv)
+	{
+		struct flock lk = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+		int fd = open(argv[1], O_RDWR);
+		if (argc != 2 || fd < 0 || fcntl(fd, F_OFD_SETLK, &lk))
+			return 1;
+		printf("locked\n");
+		fflush(stdout);
+		pause();
+		return 0;
+	}
+	C
+	gcc -o "$T/lockhold" "$T/lockhold.c" 2>"$T/lockhold.log"
+}
+
+up_cases() {
+	local b=$1 pid
+	cfg "up-missing-kernel-$b" "{\"vms\": [{\"backend\": \"$b\", \"kernel\": \"$T/nokernel\"}]}"
+	check "$b/up-missing-kernel" 2 "vms\[0\] \(vm0\): kernel $T/nokernel: cannot read image .*No such file" - -- up "$T/up-missing-kernel-$b.json"
+	cfg "up-not-kernel-$b" "{\"vms\": [{\"backend\": \"$b\", \"kernel\": \"$T/notelf\"}]}"
+	check "$b/up-not-kernel" 2 "vms\[0\] \(vm0\): kernel $T/notelf: .*(bzImage|vmlinux)" - -- up "$T/up-not-kernel-$b.json"
+	truncate -s 1M "$T/disk.img"
+	cfg "up-disk-twice-$b" "{\"vms\": [{\"backend\": \"$b\", \"kernel\": \"$T/notelf\", \"disks\": [{\"path\": \"disk.img\"}, {\"path\": \"disk.img\"}]}]}"
+	check "$b/up-disk-locked-by-vm" 2 "vms\[0\] \(vm0\): disks\[1\]: virtio-blk: '$T/disk.img' is in use" - -- up "$T/up-disk-twice-$b.json"
+	cfg "up-missing-disk-$b" "{\"vms\": [{\"backend\": \"$b\", \"kernel\": \"$T/notelf\", \"disks\": [{\"path\": \"nodisk.img\"}]}]}"
+	check "$b/up-missing-disk" 2 "disks\[0\]: virtio-blk: cannot open '$T/nodisk.img' read-write: No such file" - -- up "$T/up-missing-disk-$b.json"
+	if build_lockhold; then
+		"$T/lockhold" "$T/disk.img" >"$T/lockhold.out" &
+		pid=$!
+		for _ in $(seq 50); do grep -q locked "$T/lockhold.out" && break; sleep 0.1; done
+		cfg "up-disk-locked-$b" "{\"vms\": [{\"backend\": \"$b\", \"kernel\": \"$T/notelf\", \"disks\": [{\"path\": \"disk.img\", \"readonly\": true}]}]}"
+		check "$b/up-disk-locked-by-process" 2 "disks\[0\]: virtio-blk: '$T/disk.img' is in use: another VM \(or program\) holds a write lock" - -- up "$T/up-disk-locked-$b.json"
+		kill "$pid"
+		wait "$pid" 2>/dev/null
+	else
+		fail "$b/up-disk-locked-by-process" "gcc could not build the lock holder: $(head -c 200 "$T/lockhold.log")"
+	fi
+	[ "$b" = emu ] && up_unreadable_case
+	up_guest_cases "$b"
+}
+
+# An unreadable kernel: as root, checked as an unprivileged user (with emu:
+# such a user may not open /dev/kvm).
+up_unreadable_case() {
+	local b=emu
+	printf 'x' >"$T/secret-kernel"
+	chmod 000 "$T/secret-kernel"
+	cfg "up-unreadable-kernel-$b" "{\"vms\": [{\"backend\": \"$b\", \"kernel\": \"secret-kernel\"}]}"
+	chmod 755 "$T"
+	chmod 644 "$T/up-unreadable-kernel-$b.json"
+	if [ "$(id -u)" != 0 ]; then
+		check "$b/up-unreadable-kernel" 2 "kernel $T/secret-kernel: cannot read image .*Permission denied" - -- up "$T/up-unreadable-kernel-$b.json"
+	elif command -v setpriv >/dev/null; then
+		RUN_AS="setpriv --reuid=65534 --regid=65534 --clear-groups"
+		check "$b/up-unreadable-kernel" 2 "kernel $T/secret-kernel: cannot read image .*Permission denied" - -- up "$T/up-unreadable-kernel-$b.json"
+		RUN_AS=
+	else
+		notrun "$b/up-unreadable-kernel" "running as root without setpriv"
+	fi
+	chmod 700 "$T"
+}
+
+# Guests: one VM prints as it is; several VMs prefix each line.
+up_guest_cases() {
+	local b=$1
+	cfg "up-one-$b" "{\"vms\": [{\"name\": \"a\", \"backend\": \"$b\", \"elf\": \"hello.elf\"}]}"
+	check "$b/up-one-vm" 0 '' 'hello from a guest' -- up "$T/up-one-$b.json"
+	cfg "up-two-$b" "{\"vms\": [{\"name\": \"a\", \"backend\": \"$b\", \"elf\": \"hello.elf\"}, {\"name\": \"b\", \"backend\": \"$b\", \"elf\": \"halt.elf\"}]}"
+	check "$b/up-two-vms" 0 '' 'a: hello from a guest' -- up "$T/up-two-$b.json"
+	cfg "up-status-$b" "{\"vms\": [{\"name\": \"a\", \"backend\": \"$b\", \"elf\": \"halt.elf\"}, {\"name\": \"b\", \"backend\": \"$b\", \"elf\": \"exit42.elf\"}, {\"name\": \"c\", \"backend\": \"$b\", \"elf\": \"crash.elf\"}]}"
+	check "$b/up-first-failure" 85 '^vmm: c: guest triple-faulted at rip 0x100000' '' -- up "$T/up-status-$b.json"
+	cfg "up-timeout-$b" "{\"vms\": [{\"name\": \"a\", \"backend\": \"$b\", \"elf\": \"halt.elf\"}, {\"name\": \"b\", \"backend\": \"$b\", \"elf\": \"spin.elf\", \"timeout\": 0.5}]}"
+	check "$b/up-timeout" 6 '^vmm: b: timed out after 0.5 s$' '' -- up "$T/up-timeout-$b.json"
+}
+
 # ---- Cases that create a VM on BACKEND -------------------------------------------
 image_cases() {
 	local b=$1
@@ -343,6 +478,7 @@ trace_cases() {
 }
 
 usage_cases
+up_usage_cases
 if ! build_guests; then
 	fail build-guests "gcc could not build the test guests: $(cat "$T"/*.log | head -c 300)"
 	exit 1
@@ -356,5 +492,6 @@ for b in $backends; do
 	image_cases "$b"
 	guest_cases "$b"
 	trace_cases "$b"
+	up_cases "$b"
 done
 exit $failed

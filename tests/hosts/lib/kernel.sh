@@ -10,9 +10,9 @@ KERNEL_META=linux-image-cloud-amd64
 # Top-level modules per architecture; dependencies are found with modinfo.
 declare -A KVM_MODULE_OF=([svm]=kvm-amd [vmx]=kvm-intel)
 # The virtio drivers a Linux guest of libvmm loads (tests/linux), in order.
-GUEST_MODULES="virtio_pci virtio_blk virtio_net virtio_console virtio-rng"
+GUEST_MODULES="virtio_pci virtio_blk virtio_net virtio_console virtio-rng vmw_vsock_virtio_transport"
 # Bumped when the cache entry gains files: older entries are fetched again.
-KERNEL_CACHE_FORMAT=2
+KERNEL_CACHE_FORMAT=3
 
 # kernel_package: the versioned image package KERNEL_META depends on, or the
 # one named by VMM_HOST_KERNEL_PKG. Prints "PACKAGE VERSION".

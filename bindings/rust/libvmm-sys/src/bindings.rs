@@ -3745,6 +3745,128 @@ extern "C" {
         accepted: *mut size_t,
     ) -> std::os::raw::c_int;
 }
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct vmm_vsock_config {
+    pub size: u32,
+    pub flags: u32,
+    pub guest_cid: u32,
+    pub reserved: u32,
+    pub uds_path: *const std::os::raw::c_char,
+}
+#[test]
+fn bindgen_test_layout_vmm_vsock_config() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_vsock_config>(),
+        24usize,
+        concat!("Size of: ", stringify!(vmm_vsock_config))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_vsock_config>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vmm_vsock_config))
+    );
+    fn test_field_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_vsock_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_vsock_config),
+                "::",
+                stringify!(size)
+            )
+        );
+    }
+    test_field_size();
+    fn test_field_flags() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_vsock_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).flags) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_vsock_config),
+                "::",
+                stringify!(flags)
+            )
+        );
+    }
+    test_field_flags();
+    fn test_field_guest_cid() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_vsock_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).guest_cid) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_vsock_config),
+                "::",
+                stringify!(guest_cid)
+            )
+        );
+    }
+    test_field_guest_cid();
+    fn test_field_reserved() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_vsock_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).reserved) as usize - ptr as usize
+            },
+            12usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_vsock_config),
+                "::",
+                stringify!(reserved)
+            )
+        );
+    }
+    test_field_reserved();
+    fn test_field_uds_path() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_vsock_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).uds_path) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_vsock_config),
+                "::",
+                stringify!(uds_path)
+            )
+        );
+    }
+    test_field_uds_path();
+}
+impl Default for vmm_vsock_config {
+    fn default() -> Self {
+        let mut s = ::std::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::std::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+extern "C" {
+    pub fn vmm_virtio_vsock_add(
+        vm: *mut vmm_vm,
+        config: *const vmm_vsock_config,
+    ) -> std::os::raw::c_int;
+}
 extern "C" {
     pub fn vmm_fw_cfg_add_file(
         vm: *mut vmm_vm,

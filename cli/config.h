@@ -1,0 +1,102 @@
+/* config.h - `vmm up CONFIG.json`: the VMs a JSON file describes
+ * (docs/config.md). cli/config.c reads the file and its top level,
+ * cli/config_vm.c the keys of one VM. Parsing is strict: an unknown key, a
+ * value of the wrong type or out of range is an error naming the key's
+ * path ("vms[1].nets[0].mac: ..."). */
+#ifndef VMM_CLI_CONFIG_H
+#define VMM_CLI_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vmm.h"
+
+#define CFG_MAX_VMS 16
+#define CFG_MAX_DISKS 8
+#define CFG_MAX_NETS 8
+#define CFG_MAX_FWD 16
+#define CFG_NAME_MAX 32
+
+enum { CFG_OUT_NONE, CFG_OUT_STDOUT, CFG_OUT_FILE };
+enum { CFG_NET_PAIR = 1, CFG_NET_TAP, CFG_NET_USER };
+
+typedef struct cfg_out {
+	int kind;                 /* CFG_OUT_* */
+	char *path;               /* CFG_OUT_FILE */
+} cfg_out;
+
+typedef struct cfg_disk {
+	char *path;
+	int readonly;
+	char *serial;             /* NULL: none */
+} cfg_disk;
+
+typedef struct cfg_net {
+	int kind;                 /* CFG_NET_* */
+	char *name;               /* pair name or tap interface */
+	uint8_t mac[6];           /* all zero: chosen by libvmm */
+	uint16_t mtu;             /* 0: default */
+	int no_offload;
+	vmm_net_fwd fwd[CFG_MAX_FWD];
+	uint32_t nfwd;
+} cfg_net;
+
+typedef struct cfg_vm {
+	char name[CFG_NAME_MAX + 1];
+	char backend[16];         /* "auto", "emu", "kvm" */
+	uint32_t cpus;
+	uint64_t mem;
+	uint64_t timeout_ms;      /* 0: none */
+	char timeout_arg[32];     /* as written, for the timeout message */
+	char *kernel, *initrd, *cmdline, *elf;
+	cfg_disk disks[CFG_MAX_DISKS];
+	uint32_t ndisks;
+	cfg_net nets[CFG_MAX_NETS];
+	uint32_t nnets;
+	int rng, fw_cfg, test_devices;
+	cfg_out serial;           /* default stdout */
+	cfg_out console;          /* virtio-console; default none */
+	int has_vsock;
+	uint32_t vsock_cid;
+	char *vsock_socket;
+} cfg_vm;
+
+typedef struct cfg {
+	cfg_vm vms[CFG_MAX_VMS];
+	uint32_t nvms;
+} cfg;
+
+/* Reads and checks PATH. Returns a config to free with cfg_free, or NULL
+ * with one line in err ("CONFIG: vms[0].cpus: ..."). Relative paths in the
+ * file are taken relative to the file's directory. */
+cfg *cfg_load(const char *path, char *err, size_t errlen);
+void cfg_free(cfg *c);
+
+/* ---- for config_vm.c (internal to the parser) ------------------------ */
+struct json_object;
+typedef struct cfg_ctx {
+	char *err;
+	size_t errlen;
+	const char *dir;          /* the config file's directory, "" for "." */
+} cfg_ctx;
+
+/* -1 with "PATH: MSG" in the context's err. */
+int cfg_fail(cfg_ctx *x, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Each key of obj must be one of names[] (NULL-terminated); -1 otherwise. */
+int cfg_check_keys(cfg_ctx *x, const char *path, struct json_object *obj,
+		   const char *const *names);
+/* Typed getters: 0 (found, stored), 1 (absent), -1 (bad: err set). */
+int cfg_get_str(cfg_ctx *x, const char *path, struct json_object *obj, const char *key,
+		const char **out);
+int cfg_get_bool(cfg_ctx *x, const char *path, struct json_object *obj, const char *key,
+		 int *out);
+int cfg_get_uint(cfg_ctx *x, const char *path, struct json_object *obj, const char *key,
+		 uint64_t min, uint64_t max, uint64_t *out);
+/* A path from the file, made relative to its directory; NULL on ENOMEM. */
+char *cfg_path(cfg_ctx *x, const char *s);
+int cfg_vm_parse(cfg_ctx *x, const char *path, struct json_object *obj, uint32_t index,
+		 cfg_vm *vm);
+void cfg_vm_free(cfg_vm *vm);
+
+#endif
