@@ -1,0 +1,489 @@
+/* test_storage_nbd.c - multipathing over real NBD servers: nbdkit serves
+ * one image file on two Unix sockets, which are the device's two paths.
+ * Round robin spreads requests over both; fixed stays on its preferred
+ * path and fails back to it; SIGKILL of one nbdkit during a stream of
+ * writes loses nothing; nbdkit's delay filter makes a path hang until the
+ * request timeout moves the request; its error filter makes a path fail
+ * requests that are then retried on the other path. Skipped without
+ * nbdkit. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "vmm.h"
+
+#define IMG_SIZE (8u << 20)
+#define BS 4096u
+
+static char dir[] = "/tmp/vmm-stnbd-XXXXXX";
+static char img[100], sock[2][100], uri[2][140], errfile[100];
+static pid_t server[2];
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Starts nbdkit on socket i serving img through the extra arguments
+ * (filters first); waits until the socket exists. */
+static void start_server(int i, const char *const *extra)
+{
+	const char *argv[24] = { "nbdkit", "--exit-with-parent", "-f", "-U", sock[i] };
+	char log[140];
+	int n = 5, fd;
+
+	for (int k = 0; extra && extra[k]; k++)
+		if (strncmp(extra[k], "--", 2) == 0)
+			argv[n++] = extra[k];
+	argv[n++] = "file";
+	argv[n++] = img;
+	for (int k = 0; extra && extra[k]; k++)
+		if (strncmp(extra[k], "--", 2) != 0)
+			argv[n++] = extra[k];
+	argv[n] = NULL;
+	unlink(sock[i]);
+	snprintf(log, sizeof(log), "%s/nbdkit%d.log", dir, i);
+	server[i] = fork();
+	assert_true(server[i] >= 0);
+	if (server[i] == 0) {
+		fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		if (fd >= 0)
+			dup2(fd, 2);
+		execvp("nbdkit", (char *const *)argv);
+		_exit(127);
+	}
+	for (int t = 0; t < 500 && access(sock[i], F_OK) != 0; t++)
+		usleep(10000);
+	assert_int_equal(access(sock[i], F_OK), 0);
+}
+
+static void kill_server(int i)
+{
+	if (server[i] > 0) {
+		kill(server[i], SIGKILL);
+		waitpid(server[i], NULL, 0);
+	}
+	server[i] = 0;
+}
+
+static int setup(void **state)
+{
+	int fd;
+
+	if (system("command -v nbdkit >/dev/null 2>&1") != 0)
+		return 0;
+	assert_non_null(mkdtemp(dir));
+	snprintf(img, sizeof(img), "%s/disk.img", dir);
+	snprintf(errfile, sizeof(errfile), "%s/inject", dir);
+	for (int i = 0; i < 2; i++) {
+		snprintf(sock[i], sizeof(sock[i]), "%s/s%d", dir, i);
+		snprintf(uri[i], sizeof(uri[i]), "nbd+unix:///?socket=%.90s", sock[i]);
+	}
+	fd = open(img, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, IMG_SIZE), 0);
+	close(fd);
+	*state = dir;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[400];
+
+	kill_server(0);
+	kill_server(1);
+	if (*state) {
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+		if (system(cmd) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+#define NEED_NBDKIT()                                                       \
+	do {                                                                \
+		if (!*state) {                                              \
+			print_message("skipped: nbdkit is not installed\n"); \
+			skip();                                             \
+		}                                                           \
+	} while (0)
+
+static vmm_storage_dev *make_dev(const char *psp, uint32_t timeout_ms, uint32_t preferred)
+{
+	vmm_storage_config c = VMM_STORAGE_CONFIG_INIT;
+	vmm_storage_dev *dev;
+
+	c.name = "nbd-test";
+	c.psp = psp;
+	c.rr_requests = 1;
+	c.timeout_ms = timeout_ms;
+	c.probe_ms = 100;
+	c.block_size = BS;
+	assert_int_equal(vmm_storage_create(&c, &dev), 0);
+	for (uint32_t i = 0; i < 2; i++) {
+		vmm_storage_path_config pc = VMM_STORAGE_PATH_CONFIG_INIT;
+		uint32_t idx = 99;
+
+		pc.kind = VMM_STORAGE_PATH_NBD;
+		pc.target = uri[i];
+		pc.queue_depth = 8;
+		pc.flags = i == preferred ? VMM_STORAGE_PATH_PREFERRED : 0;
+		assert_int_equal(vmm_storage_add_path(dev, &pc, &idx), 0);
+		assert_int_equal(idx, i);
+	}
+	return dev;
+}
+
+static vmm_storage_path_info path_info(vmm_storage_dev *dev, uint32_t i)
+{
+	vmm_storage_path_info in = VMM_STORAGE_PATH_INFO_INIT;
+
+	assert_int_equal(vmm_storage_path_get_info(dev, i, &in), 0);
+	return in;
+}
+
+static void fill(uint8_t *b, uint64_t block, uint32_t gen)
+{
+	for (uint32_t k = 0; k < BS; k += 8) {
+		uint64_t v = (block << 32) ^ ((uint64_t)gen << 16) ^ k;
+
+		memcpy(b + k, &v, 8);
+	}
+}
+
+/* The image file itself holds exactly the pattern of gen for [0, blocks). */
+static void check_file(uint64_t blocks, uint32_t gen)
+{
+	uint8_t want[BS], got[BS];
+	int fd = open(img, O_RDONLY);
+
+	assert_true(fd >= 0);
+	for (uint64_t b = 0; b < blocks; b++) {
+		fill(want, b, gen);
+		assert_int_equal(pread(fd, got, BS, (off_t)(b * BS)), BS);
+		if (memcmp(want, got, BS) != 0)
+			fail_msg("block %llu differs in the image", (unsigned long long)b);
+	}
+	close(fd);
+}
+
+/* ---- An asynchronous writer with a window of requests in flight ---- */
+
+typedef struct stream {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	uint32_t done, failed, inflight, max_attempts;
+	bool busy[64];
+	vmm_storage_req req[64];
+	uint8_t buf[64][BS];
+} stream;
+
+static void stream_done(vmm_storage_req *r)
+{
+	stream *s = r->opaque;
+
+	pthread_mutex_lock(&s->lock);
+	s->done++;
+	if (r->result)
+		s->failed++;
+	if (r->attempts > s->max_attempts)
+		s->max_attempts = r->attempts;
+	s->inflight--;
+	s->busy[r - s->req] = false;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Writes blocks [0, n) with gen's pattern, `window` at a time; calls
+ * midway(arg) once when half are done. */
+static void write_stream(vmm_storage_dev *dev, stream *s, uint32_t n, uint32_t gen,
+			 void (*midway)(void), uint32_t window)
+{
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->cond, NULL);
+	s->done = s->failed = s->inflight = s->max_attempts = 0;
+	memset(s->busy, 0, sizeof(s->busy));
+	for (uint32_t b = 0; b < n; b++) {
+		uint32_t slot = 0;
+		vmm_storage_req *r;
+
+		pthread_mutex_lock(&s->lock);
+		while (s->inflight == window)
+			pthread_cond_wait(&s->cond, &s->lock);
+		while (s->busy[slot])
+			slot++;
+		s->busy[slot] = true;
+		s->inflight++;
+		pthread_mutex_unlock(&s->lock);
+		r = &s->req[slot];
+		if (b == n / 2 && midway)
+			midway();
+		fill(s->buf[slot], b, gen);
+		*r = (vmm_storage_req)VMM_STORAGE_REQ_INIT;
+		r->op = VMM_STORAGE_OP_WRITE;
+		r->offset = (uint64_t)b * BS;
+		r->length = BS;
+		r->buf = s->buf[slot];
+		r->done = stream_done;
+		r->opaque = s;
+		assert_int_equal(vmm_storage_submit(dev, r), 0);
+	}
+	pthread_mutex_lock(&s->lock);
+	while (s->inflight)
+		pthread_cond_wait(&s->cond, &s->lock);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void read_back(vmm_storage_dev *dev, uint32_t n, uint32_t gen)
+{
+	uint8_t want[BS], got[BS];
+
+	for (uint32_t b = 0; b < n; b++) {
+		fill(want, b, gen);
+		assert_int_equal(vmm_storage_io(dev, VMM_STORAGE_OP_READ, (uint64_t)b * BS, got,
+						BS), 0);
+		if (memcmp(want, got, BS) != 0)
+			fail_msg("block %u reads back wrong", b);
+	}
+}
+
+/* Round robin switching every request spreads a stream over both paths;
+ * everything lands in the image. */
+static void test_rr_spreads(void **state)
+{
+	static stream s;
+	vmm_storage_path_info a, b;
+	vmm_storage_info di = VMM_STORAGE_INFO_INIT;
+	vmm_storage_dev *dev;
+
+	NEED_NBDKIT();
+	start_server(0, NULL);
+	start_server(1, NULL);
+	dev = make_dev("rr", 10000, 99);
+	write_stream(dev, &s, 400, 1, NULL, 16);
+	assert_int_equal(s.failed, 0);
+	assert_int_equal(vmm_storage_io(dev, VMM_STORAGE_OP_FLUSH, 0, NULL, 0), 0);
+	read_back(dev, 400, 1);
+	check_file(400, 1);
+	a = path_info(dev, 0);
+	b = path_info(dev, 1);
+	assert_int_equal(a.state, VMM_STORAGE_ACTIVE);
+	assert_int_equal(b.state, VMM_STORAGE_ACTIVE);
+	assert_int_equal(a.writes + b.writes, 400);
+	assert_int_equal(a.reads + b.reads, 400);
+	assert_true(a.writes >= 150 && b.writes >= 150);   /* alternating: 200 each */
+	assert_true(a.reads >= 150 && b.reads >= 150);
+	assert_int_equal(a.bytes_written + b.bytes_written, 400ull * BS);
+	assert_true(a.latency_avg_ns > 0 && a.latency_max_ns >= a.latency_avg_ns);
+	assert_int_equal(vmm_storage_get_info(dev, &di), 0);
+	assert_int_equal(di.capacity, IMG_SIZE);
+	assert_int_equal(di.npaths, 2);
+	assert_string_equal(di.psp, "rr");
+	assert_int_equal(di.failed, 0);
+	vmm_storage_destroy(dev);
+	kill_server(0);
+	kill_server(1);
+}
+
+static uint32_t wait_state(vmm_storage_dev *dev, uint32_t path, uint32_t state, uint32_t ms)
+{
+	uint64_t end = now_ms() + ms;
+	uint32_t st;
+
+	while ((st = path_info(dev, path).state) != state && now_ms() < end)
+		usleep(10000);
+	return st;
+}
+
+/* Fixed stays on the preferred path 1; when it dies requests go to path
+ * 0; when its server returns, the probe brings it back and requests fail
+ * back to it. */
+static void test_fixed_failback(void **state)
+{
+	uint8_t buf[BS], want[BS];
+	vmm_storage_path_info a, b;
+	vmm_storage_dev *dev;
+
+	NEED_NBDKIT();
+	start_server(0, NULL);
+	start_server(1, NULL);
+	dev = make_dev("fixed", 5000, 1);
+	for (uint32_t i = 0; i < 20; i++) {
+		fill(buf, i, 7);
+		assert_int_equal(vmm_storage_io(dev, VMM_STORAGE_OP_WRITE, i * BS, buf, BS), 0);
+	}
+	a = path_info(dev, 0);
+	b = path_info(dev, 1);
+	assert_int_equal(a.writes, 0);
+	assert_int_equal(b.writes, 20);
+	kill_server(1);
+	for (uint32_t i = 20; i < 40; i++) {
+		fill(buf, i, 7);
+		assert_int_equal(vmm_storage_io(dev, VMM_STORAGE_OP_WRITE, i * BS, buf, BS), 0);
+	}
+	a = path_info(dev, 0);
+	b = path_info(dev, 1);
+	assert_int_equal(b.state, VMM_STORAGE_DEAD);
+	assert_true(a.writes >= 19);
+	assert_int_equal(a.writes + b.writes, 40);
+	assert_int_not_equal(b.last_error, 0);
+	assert_true(strlen(b.last_error_msg) > 0);
+	start_server(1, NULL);
+	assert_int_equal(wait_state(dev, 1, VMM_STORAGE_ACTIVE, 10000), VMM_STORAGE_ACTIVE);
+	for (uint32_t i = 0; i < 40; i++) {
+		fill(want, i, 7);
+		assert_int_equal(vmm_storage_io(dev, VMM_STORAGE_OP_READ, i * BS, buf, BS), 0);
+		assert_memory_equal(buf, want, BS);
+	}
+	assert_int_equal(path_info(dev, 1).reads, 40);   /* failed back */
+	assert_int_equal(path_info(dev, 0).reads, 0);
+	vmm_storage_destroy(dev);
+	kill_server(0);
+	kill_server(1);
+}
+
+static vmm_storage_dev *kill_dev;
+
+static void kill_one(void)
+{
+	kill_server(1);
+}
+
+/* SIGKILL of one server in the middle of a stream of writes: every write
+ * completes without error, everything reads back exactly, and the path
+ * shows dead with its last error. */
+static void test_kill_during_writes(void **state)
+{
+	static stream s;
+	vmm_storage_path_info b;
+	vmm_storage_info di = VMM_STORAGE_INFO_INIT;
+
+	NEED_NBDKIT();
+	start_server(0, NULL);
+	start_server(1, NULL);
+	kill_dev = make_dev("rr", 10000, 99);
+	write_stream(kill_dev, &s, 1500, 3, kill_one, 32);
+	assert_int_equal(s.done, 1500);
+	assert_int_equal(s.failed, 0);
+	b = path_info(kill_dev, 1);
+	assert_int_equal(b.state, VMM_STORAGE_DEAD);
+	assert_true(b.errors >= 1);
+	assert_int_equal(b.last_error, VMM_EIO);
+	assert_true(strlen(b.last_error_msg) > 0);
+	assert_int_equal(vmm_storage_get_info(kill_dev, &di), 0);
+	assert_int_equal(di.failed, 0);
+	read_back(kill_dev, 1500, 3);
+	check_file(1500, 3);
+	vmm_storage_destroy(kill_dev);
+	kill_server(0);
+}
+
+/* A path whose server delays reads for 30 s: the read times out after
+ * 500 ms and completes on the other path. */
+static void test_hang_times_out(void **state)
+{
+	static const char *const slow[] = { "--filter=delay", "rdelay=30", NULL };
+	uint8_t buf[BS], want[BS];
+	vmm_storage_path_info b;
+	vmm_storage_dev *dev;
+	uint64_t t0;
+
+	NEED_NBDKIT();
+	start_server(0, NULL);
+	start_server(1, slow);
+	dev = make_dev("fixed", 500, 1);
+	fill(buf, 5, 9);
+	assert_int_equal(vmm_storage_io(dev, VMM_STORAGE_OP_WRITE, 5 * BS, buf, BS), 0);
+	assert_int_equal(path_info(dev, 1).writes, 1);   /* writes are not delayed */
+	memset(buf, 0, sizeof(buf));
+	t0 = now_ms();
+	assert_int_equal(vmm_storage_io(dev, VMM_STORAGE_OP_READ, 5 * BS, buf, BS), 0);
+	assert_true(now_ms() - t0 >= 450);
+	assert_true(now_ms() - t0 < 10000);
+	fill(want, 5, 9);
+	assert_memory_equal(buf, want, BS);
+	b = path_info(dev, 1);
+	assert_int_equal(b.timeouts, 1);
+	assert_int_equal(b.last_error, VMM_ETIMEDOUT);
+	assert_non_null(strstr(b.last_error_msg, "no answer within 500 ms"));
+	assert_int_equal(path_info(dev, 0).reads, 1);
+	vmm_storage_destroy(dev);
+	kill_server(0);
+	kill_server(1);
+}
+
+/* The error filter fails every request on path 1 while errfile exists:
+ * each is retried on path 0, the path stays in service (the target
+ * answers), and once errfile is gone path 1 takes requests again. */
+static void test_errors_retried(void **state)
+{
+	char rate[] = "error-rate=100%", file[140];
+	const char *const failing[] = { "--filter=error", rate, file, NULL };
+	uint8_t buf[BS], want[BS];
+	vmm_storage_path_info b;
+	vmm_storage_dev *dev;
+	int fd;
+
+	NEED_NBDKIT();
+	snprintf(file, sizeof(file), "error-file=%s", errfile);
+	fd = open(errfile, O_WRONLY | O_CREAT, 0644);
+	assert_true(fd >= 0);
+	close(fd);
+	start_server(0, NULL);
+	start_server(1, failing);
+	dev = make_dev("fixed", 5000, 1);
+	for (uint32_t i = 0; i < 10; i++) {
+		fill(buf, i, 11);
+		assert_int_equal(vmm_storage_io(dev, VMM_STORAGE_OP_WRITE, i * BS, buf, BS), 0);
+	}
+	b = path_info(dev, 1);
+	assert_int_equal(b.errors, 10);
+	assert_int_equal(b.writes, 0);
+	assert_int_equal(b.failovers, 10);
+	assert_int_equal(b.state, VMM_STORAGE_ACTIVE);
+	assert_int_equal(b.last_error, VMM_EIO);
+	assert_int_equal(path_info(dev, 0).writes, 10);
+	unlink(errfile);
+	for (uint32_t i = 0; i < 10; i++) {
+		fill(want, i, 11);
+		assert_int_equal(vmm_storage_io(dev, VMM_STORAGE_OP_READ, i * BS, buf, BS), 0);
+		assert_memory_equal(buf, want, BS);
+	}
+	assert_int_equal(path_info(dev, 1).reads, 10);
+	vmm_storage_destroy(dev);
+	kill_server(0);
+	kill_server(1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rr_spreads),
+		cmocka_unit_test(test_fixed_failback),
+		cmocka_unit_test(test_kill_during_writes),
+		cmocka_unit_test(test_hang_times_out),
+		cmocka_unit_test(test_errors_retried),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
