@@ -97,8 +97,8 @@ typedef struct vmm_storage_path_config {
 	uint32_t queue_depth;    /* requests in flight on this path, 1..1024;
 				    0: 32 */
 	uint32_t flags;          /* VMM_STORAGE_PATH_* flags */
-	const char *initiator;   /* iSCSI initiator IQN; NULL:
-				    "iqn.2024-01.org.libvmm:initiator" */
+	const char *initiator;   /* iSCSI initiator IQN; NULL: one per path,
+				    "iqn.2024-01.org.libvmm:PID.N" */
 } vmm_storage_path_config;
 #define VMM_STORAGE_PATH_CONFIG_INIT { sizeof(vmm_storage_path_config), 0, NULL, 0, 0, NULL }
 

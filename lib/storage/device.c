@@ -123,6 +123,18 @@ static void free_path(vmm__path *p)
 	free(p);
 }
 
+/* One I_T nexus per path: a name of its own, so that a target does not
+ * take a second session for a reinstatement of the first. */
+static char *default_initiator(void)
+{
+	static atomic_uint paths;
+	char name[96];
+
+	snprintf(name, sizeof(name), "iqn.2024-01.org.libvmm:%d.%u", (int)getpid(),
+		 atomic_fetch_add(&paths, 1));
+	return strdup(name);
+}
+
 static vmm__path *new_path(vmm_storage_dev *dev, const vmm_storage_path_config *c)
 {
 	vmm__path *p = calloc(1, sizeof(*p));
@@ -137,7 +149,7 @@ static vmm__path *new_path(vmm_storage_dev *dev, const vmm_storage_path_config *
 		p->config.queue_depth = 32;
 	p->kick_fd = -1;
 	p->target = strdup(c->target);
-	p->initiator = strdup(c->initiator ? c->initiator : "iqn.2024-01.org.libvmm:initiator");
+	p->initiator = c->initiator ? strdup(c->initiator) : default_initiator();
 	p->config.target = p->target;
 	p->config.initiator = p->initiator;
 	p->state = VMM_STORAGE_DEAD;
