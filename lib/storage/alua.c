@@ -48,7 +48,7 @@ static int read_tpg(vmm__path *p, vmm__iscsi_be *b, uint64_t deadline, uint32_t 
 
 /* The state of group tpg (or of the only group when tpg is 0) in an RTPG
  * answer; -1 if it is not there. */
-static int find_state(const uint8_t *d, uint32_t size, uint32_t tpg, uint32_t *state)
+int vmm__alua_find_state(const uint8_t *d, uint32_t size, uint32_t tpg, uint32_t *state)
 {
 	uint32_t total, off = 4, groups = 0, only = 0xff;
 
@@ -93,7 +93,7 @@ static int read_rtpg(vmm__path *p, vmm__iscsi_be *b, uint64_t deadline, uint32_t
 	if (vmm__iscsi_run_task(p, b->ctx, t, &w, deadline) < 0)
 		return -1;
 	if (w.status == SCSI_STATUS_GOOD && t->datain.data && t->datain.size > 0)
-		rc = find_state(t->datain.data, (uint32_t)t->datain.size, tpg, state);
+		rc = vmm__alua_find_state(t->datain.data, (uint32_t)t->datain.size, tpg, state);
 	else
 		snprintf(p->msg, sizeof(p->msg), "%s: REPORT TARGET PORT GROUPS: status 0x%x",
 			 p->target, w.status);

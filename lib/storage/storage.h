@@ -159,6 +159,11 @@ void vmm__path_fail(vmm__path *p, vmm__sreq *r, int code, uint32_t ev_kind, int 
 /* Handles one failure of r on p (SATP decision); lock held. */
 void vmm__path_failed_locked(vmm__path *p, vmm__sreq *r, vmm__post *post);
 
+/* ---- alua.c ---- */
+/* The asymmetric access state of target port group tpg (0: the only group)
+ * in a REPORT TARGET PORT GROUPS answer of size bytes; -1 if absent. */
+int vmm__alua_find_state(const uint8_t *d, uint32_t size, uint32_t tpg, uint32_t *state);
+
 /* ---- satp.c, psp.c, registry.c ---- */
 extern const vmm_storage_satp vmm__satp_default, vmm__satp_alua;
 extern const vmm_storage_psp vmm__psp_fixed, vmm__psp_mru, vmm__psp_rr;

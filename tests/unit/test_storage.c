@@ -6,6 +6,7 @@
  * the path threads joined on destroy. */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -21,6 +22,7 @@
 #include <cmocka.h>
 
 #include "vmm.h"
+#include "lib/storage/storage.h"
 
 #define IMG_SIZE (4u << 20)
 
@@ -426,6 +428,89 @@ static void test_mpp(void **state)
 	vmm_storage_destroy(dev);
 }
 
+static vmm_storage_decision decide(const vmm_storage_satp *satp, uint32_t kind,
+				   uint8_t key, uint8_t asc, uint8_t ascq, int err)
+{
+	vmm_storage_event ev = { sizeof(ev), kind, 0, VMM_STORAGE_ACTIVE, VMM_STORAGE_PATH_ISCSI,
+				 VMM_STORAGE_OP_WRITE, VMM_EIO, err, key ? 0x02 : 0, key, asc,
+				 ascq, 0 };
+	vmm_storage_decision d = { sizeof(d), VMM_STORAGE_ACTIVE, VMM_STORAGE_RETRY, 0 };
+
+	satp->request_failed(NULL, &ev, &d);
+	return d;
+}
+
+/* The built-in SATPs' decisions on sense data and errors, and the ALUA
+ * state mapping. */
+static void test_satp_decisions(void **state)
+{
+	const vmm_storage_satp *def = &vmm__satp_default, *alua = &vmm__satp_alua;
+	vmm_storage_event ev = { sizeof(ev), VMM_STORAGE_EV_OPENED, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+				 0 };
+	static const uint32_t map[][2] = {
+		{ 0x0, VMM_STORAGE_ACTIVE }, { 0x1, VMM_STORAGE_ACTIVE_NON_OPTIMIZED },
+		{ 0x2, VMM_STORAGE_STANDBY }, { 0x3, VMM_STORAGE_UNAVAILABLE },
+		{ 0xe, VMM_STORAGE_UNAVAILABLE }, { 0xf, VMM_STORAGE_UNAVAILABLE },
+		{ 0xff, VMM_STORAGE_ACTIVE } };
+	vmm_storage_decision d;
+
+	d = decide(def, VMM_STORAGE_EV_CONN_LOST, 0, 0, 0, ECONNRESET);
+	assert_int_equal(d.state, VMM_STORAGE_DEAD);
+	assert_int_equal(d.action, VMM_STORAGE_RETRY);
+	d = decide(def, VMM_STORAGE_EV_IO_ERROR, 0, 0, 0, EIO);
+	assert_int_equal(d.state, VMM_STORAGE_ACTIVE);
+	assert_int_equal(d.action, VMM_STORAGE_RETRY);
+	assert_int_equal(decide(def, VMM_STORAGE_EV_IO_ERROR, 0, 0, 0, ENOSPC).action,
+			 VMM_STORAGE_FAIL);
+	assert_int_equal(decide(def, VMM_STORAGE_EV_IO_ERROR, 0x3, 0x11, 0, EIO).action,
+			 VMM_STORAGE_FAIL);                       /* medium error */
+	assert_int_equal(decide(def, VMM_STORAGE_EV_IO_ERROR, 0x6, 0x29, 0, EIO).action,
+			 VMM_STORAGE_RETRY_SAME);                 /* reset UA */
+	assert_int_equal(decide(alua, VMM_STORAGE_EV_IO_ERROR, 0x6, 0x2a, 0x06, EIO).action,
+			 VMM_STORAGE_RECHECK);                    /* ALUA state changed */
+	d = decide(alua, VMM_STORAGE_EV_IO_ERROR, 0x2, 0x04, 0x0b, EIO);
+	assert_int_equal(d.state, VMM_STORAGE_STANDBY);
+	assert_int_equal(d.action, VMM_STORAGE_RECHECK);
+	d = decide(alua, VMM_STORAGE_EV_IO_ERROR, 0x2, 0x04, 0x0a, EIO);
+	assert_int_equal(d.state, VMM_STORAGE_UNAVAILABLE);
+	assert_int_equal(decide(alua, VMM_STORAGE_EV_TIMEOUT, 0, 0, 0, ETIMEDOUT).state,
+			 VMM_STORAGE_DEAD);
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		ev.alua_state = map[i][0];
+		assert_int_equal(alua->path_state(NULL, &ev), map[i][1]);
+		assert_int_equal(def->path_state(NULL, &ev), VMM_STORAGE_ACTIVE);
+	}
+}
+
+/* REPORT TARGET PORT GROUPS answers, good and hostile. */
+static void test_rtpg_parse(void **state)
+{
+	/* two groups: 1 active/optimized (2 ports), 2 standby (1 port) */
+	static const uint8_t two[] = { 0, 0, 0, 28,
+		0x80, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2,
+		0x02, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 3 };
+	uint8_t evil[64];
+	uint32_t st = 99;
+
+	assert_int_equal(vmm__alua_find_state(two, sizeof(two), 1, &st), 0);
+	assert_int_equal(st, 0x0);
+	assert_int_equal(vmm__alua_find_state(two, sizeof(two), 2, &st), 0);
+	assert_int_equal(st, 0x2);
+	assert_int_equal(vmm__alua_find_state(two, sizeof(two), 3, &st), -1);
+	assert_int_equal(vmm__alua_find_state(two, sizeof(two), 0, &st), -1);  /* which one? */
+	assert_int_equal(vmm__alua_find_state(two, 3, 1, &st), -1);            /* truncated */
+	assert_int_equal(vmm__alua_find_state(two, 12, 2, &st), -1);  /* group 2 cut off */
+	/* a length and a port count pointing far past the buffer */
+	memset(evil, 0, sizeof(evil));
+	evil[0] = 0xff;
+	evil[4] = 0x01;
+	evil[7] = 0xff;
+	evil[11] = 0xff;
+	assert_int_equal(vmm__alua_find_state(evil, sizeof(evil), 7, &st), -1);
+	assert_int_equal(vmm__alua_find_state(evil, sizeof(evil), 0, &st), 0);
+	assert_int_equal(st, 0x1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -435,6 +520,8 @@ int main(void)
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_plugins),
 		cmocka_unit_test(test_mpp),
+		cmocka_unit_test(test_satp_decisions),
+		cmocka_unit_test(test_rtpg_parse),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
