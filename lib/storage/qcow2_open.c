@@ -151,8 +151,8 @@ int q_open_chain(int fd, unsigned flags, const char *dir, unsigned depth,
 		rc = q_open_image(q);
 	}
 	if (rc == 0 && q->backing[0]) {
-		memcpy(cdevs, devs, depth * sizeof(*devs));
-		memcpy(cinos, inos, depth * sizeof(*inos));
+		for (unsigned i = 0; i < depth; i++)
+			cdevs[i] = devs[i], cinos[i] = inos[i];
 		cdevs[depth] = q->dev, cinos[depth] = q->ino;
 		rc = q_open_backing(q, dir, depth, cdevs, cinos);
 	}
