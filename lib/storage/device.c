@@ -17,6 +17,7 @@ static const vmm__path_ops *ops_of(uint32_t kind)
 	case VMM_STORAGE_PATH_FILE: return &vmm__path_file_ops;
 	case VMM_STORAGE_PATH_NBD: return &vmm__path_nbd_ops;
 	case VMM_STORAGE_PATH_ISCSI: return &vmm__path_iscsi_ops;
+	case VMM_STORAGE_PATH_QCOW2: return &vmm__path_qcow2_ops;
 	default: return NULL;
 	}
 }
@@ -99,8 +100,8 @@ static int check_path_config(vmm_storage_dev *dev, const vmm_storage_path_config
 		return vmm__err(VMM_EINVAL, "%s: path config is NULL or too small (use "
 				"VMM_STORAGE_PATH_CONFIG_INIT)", dev->name);
 	if (!ops_of(c->kind))
-		return vmm__err(c->kind == VMM_STORAGE_PATH_QCOW2 ? VMM_ENOTSUP : VMM_EINVAL,
-				"%s: path kind %u is not file, nbd or iscsi", dev->name, c->kind);
+		return vmm__err(VMM_EINVAL, "%s: path kind %u is not file, nbd, iscsi or qcow2",
+				dev->name, c->kind);
 	if (!c->target || !c->target[0] || strlen(c->target) >= 256)
 		return vmm__err(VMM_EINVAL, "%s: path target must be 1..255 bytes", dev->name);
 	if (c->queue_depth > 1024)
@@ -226,7 +227,7 @@ VMM_API int vmm_storage_add_path(vmm_storage_dev *dev, const vmm_storage_path_co
 	p->block_size = 512;
 	p->readonly = dev->readonly;
 	if (p->ops->open(p, dev->config.timeout_ms) < 0) {
-		rc = vmm__err(VMM_EIO, "%s: %s", dev->name, p->msg);
+		rc = vmm__err(p->open_err ? p->open_err : VMM_EIO, "%s: %s", dev->name, p->msg);
 		free_path(p);
 		return rc;
 	}

@@ -143,7 +143,7 @@ void vmm__storage_dispatch(vmm_storage_dev *dev, vmm__sreq *r, vmm__post *post)
 	if (i < 0) {
 		if (any_usable(dev)) {
 			/* every usable path already answered it with an error */
-			vmm__storage_finish(dev, r, VMM_EIO, post);
+			vmm__storage_finish(dev, r, r->result ? r->result : VMM_EIO, post);
 			return;
 		}
 		r->deadline_ns = vmm__now_ns() + (uint64_t)dev->config.no_path_ms * 1000000u;
@@ -338,11 +338,14 @@ VMM_API int vmm_storage_io(vmm_storage_dev *dev, uint32_t op, uint64_t offset, v
 		pthread_cond_wait(&w.cond, &w.lock);
 	pthread_mutex_unlock(&w.lock);
 	pthread_cond_destroy(&w.cond);
-	if (req.result && req.result != VMM_EIO)
-		return req.result;
-	if (req.result)
-		return vmm__err(req.result, "%s: %s at offset %llu failed on every path",
-				dev->name, op == VMM_STORAGE_OP_READ ? "read" : "request",
-				(unsigned long long)offset);
+	if (req.result) {
+		static const char *const names[] = { "?", "read", "write", "flush", "discard",
+						     "write-zeroes" };
+
+		return vmm__err(req.result, "%s: %s of %llu bytes at %llu failed on every path "
+				"(%s); vmm_storage_path_get_info has each path's last error",
+				dev->name, names[op <= 5 ? op : 0], (unsigned long long)length,
+				(unsigned long long)offset, vmm_strerror(req.result));
+	}
 	return 0;
 }

@@ -69,6 +69,7 @@ typedef struct vmm__path_ops {
 extern const vmm__path_ops vmm__path_file_ops;
 extern const vmm__path_ops vmm__path_nbd_ops;
 extern const vmm__path_ops vmm__path_iscsi_ops;
+extern const vmm__path_ops vmm__path_qcow2_ops;
 
 struct vmm__path {
 	vmm_storage_dev *dev;
@@ -83,6 +84,7 @@ struct vmm__path {
 	uint32_t block_size;
 	bool readonly, can_discard, can_zero;
 	char msg[256];              /* backend failure message (path thread) */
+	int open_err;               /* VMM_E* of a failed open; 0: VMM_EIO */
 	/* Under dev->lock: */
 	uint32_t state;
 	vmm__sq pending;            /* queued, not issued */
