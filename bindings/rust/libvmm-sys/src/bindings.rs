@@ -3014,12 +3014,13 @@ pub struct vmm_blk_config {
     pub flags: u32,
     pub path: *const std::os::raw::c_char,
     pub serial: *const std::os::raw::c_char,
+    pub storage: *mut vmm_storage_dev,
 }
 #[test]
 fn bindgen_test_layout_vmm_blk_config() {
     assert_eq!(
         ::std::mem::size_of::<vmm_blk_config>(),
-        24usize,
+        32usize,
         concat!("Size of: ", stringify!(vmm_blk_config))
     );
     assert_eq!(
@@ -3095,6 +3096,23 @@ fn bindgen_test_layout_vmm_blk_config() {
         );
     }
     test_field_serial();
+    fn test_field_storage() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_blk_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).storage) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_blk_config),
+                "::",
+                stringify!(storage)
+            )
+        );
+    }
+    test_field_storage();
 }
 impl Default for vmm_blk_config {
     fn default() -> Self {
@@ -5094,11 +5112,6 @@ extern "C" {
         fn_: vmm_trace_fn,
         opaque: *mut std::os::raw::c_void,
     ) -> std::os::raw::c_int;
-}
-#[repr(C)]
-#[derive(Debug, Copy, Clone)]
-pub struct vmm_storage_dev {
-    _unused: [u8; 0],
 }
 pub const VMM_STORAGE_PATH_FILE: _bindgen_ty_15 = 1;
 pub const VMM_STORAGE_PATH_NBD: _bindgen_ty_15 = 2;
@@ -7547,4 +7560,9 @@ extern "C" {
         req: *mut vmm_storage_req,
         result: std::os::raw::c_int,
     );
+}
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct vmm_storage_dev {
+    pub _address: u8,
 }
