@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -44,14 +45,11 @@ static int teardown(void **state)
 	return 0;
 }
 
-static vmm_storage_dev *file_dev(const char *psp, uint32_t npaths)
+static vmm_storage_dev *file_dev_cfg(vmm_storage_config *cfg, uint32_t npaths)
 {
-	vmm_storage_config c = VMM_STORAGE_CONFIG_INIT;
 	vmm_storage_dev *dev;
 
-	c.psp = psp;
-	c.rr_requests = 1;
-	assert_int_equal(vmm_storage_create(&c, &dev), 0);
+	assert_int_equal(vmm_storage_create(cfg, &dev), 0);
 	for (uint32_t i = 0; i < npaths; i++) {
 		vmm_storage_path_config pc = VMM_STORAGE_PATH_CONFIG_INIT;
 
@@ -60,6 +58,31 @@ static vmm_storage_dev *file_dev(const char *psp, uint32_t npaths)
 		assert_int_equal(vmm_storage_add_path(dev, &pc, NULL), 0);
 	}
 	return dev;
+}
+
+static vmm_storage_dev *file_dev(const char *psp, uint32_t npaths)
+{
+	vmm_storage_config c = VMM_STORAGE_CONFIG_INIT;
+
+	c.psp = psp;
+	c.rr_requests = 1;
+	return file_dev_cfg(&c, npaths);
+}
+
+static uint64_t reads_of(vmm_storage_dev *dev, uint32_t path)
+{
+	vmm_storage_path_info in = VMM_STORAGE_PATH_INFO_INIT;
+
+	assert_int_equal(vmm_storage_path_get_info(dev, path, &in), 0);
+	return in.reads;
+}
+
+static void read_n(vmm_storage_dev *dev, int n, uint64_t len)
+{
+	static uint8_t buf[4096];
+
+	for (int i = 0; i < n; i++)
+		assert_int_equal(vmm_storage_io(dev, VMM_STORAGE_OP_READ, 0, buf, len), 0);
 }
 
 static void file_read(uint64_t off, void *buf, size_t len)
@@ -251,6 +274,88 @@ static void test_standby_by_hand(void **state)
 	assert_int_equal(b.state_changes, 2);
 	assert_int_equal(vmm_storage_path_set_state(dev, 2, VMM_STORAGE_ACTIVE), VMM_ENOENT);
 	assert_int_equal(vmm_storage_path_set_state(dev, 0, 9), VMM_EINVAL);
+	vmm_storage_destroy(dev);
+}
+
+/* MRU stays on the path in use and does not fail back. */
+static void test_mru(void **state)
+{
+	vmm_storage_dev *dev = file_dev("mru", 2);
+
+	read_n(dev, 5, 512);
+	assert_int_equal(reads_of(dev, 0), 5);
+	assert_int_equal(vmm_storage_path_set_state(dev, 0, VMM_STORAGE_STANDBY), 0);
+	read_n(dev, 5, 512);
+	assert_int_equal(reads_of(dev, 1), 5);
+	assert_int_equal(vmm_storage_path_set_state(dev, 0, VMM_STORAGE_ACTIVE), 0);
+	read_n(dev, 5, 512);
+	assert_int_equal(reads_of(dev, 0), 5);   /* stayed on path 1 */
+	assert_int_equal(reads_of(dev, 1), 10);
+	vmm_storage_destroy(dev);
+}
+
+/* Round robin by bytes, and only over the optimized paths while any is. */
+static void test_rr_bytes_and_optimized(void **state)
+{
+	vmm_storage_config c = VMM_STORAGE_CONFIG_INIT;
+	vmm_storage_dev *dev;
+
+	c.psp = "rr";
+	c.rr_requests = 1000;
+	c.rr_bytes = 2048;                       /* four 512-byte reads per path */
+	dev = file_dev_cfg(&c, 3);
+	read_n(dev, 24, 512);
+	for (uint32_t i = 0; i < 3; i++)
+		assert_int_equal(reads_of(dev, i), 8);
+	assert_int_equal(vmm_storage_path_set_state(dev, 1, VMM_STORAGE_ACTIVE_NON_OPTIMIZED),
+			 0);
+	read_n(dev, 16, 512);
+	assert_int_equal(reads_of(dev, 1), 8);   /* non-optimized: skipped */
+	assert_int_equal(reads_of(dev, 0) + reads_of(dev, 2), 32);
+	assert_int_equal(reads_of(dev, 0), 16);
+	/* no optimized path left: the non-optimized one serves */
+	assert_int_equal(vmm_storage_path_set_state(dev, 0, VMM_STORAGE_STANDBY), 0);
+	assert_int_equal(vmm_storage_path_set_state(dev, 2, VMM_STORAGE_UNAVAILABLE), 0);
+	read_n(dev, 4, 512);
+	assert_int_equal(reads_of(dev, 1), 12);
+	vmm_storage_destroy(dev);
+}
+
+/* With no usable path a request waits for one (no_path_ms), then fails. */
+static void test_no_path_waits(void **state)
+{
+	counter w = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0 };
+	vmm_storage_config c = VMM_STORAGE_CONFIG_INIT;
+	vmm_storage_req r = VMM_STORAGE_REQ_INIT;
+	vmm_storage_dev *dev;
+	uint8_t buf[512];
+	struct timespec t0, t1;
+
+	c.no_path_ms = 400;
+	dev = file_dev_cfg(&c, 1);
+	assert_int_equal(vmm_storage_path_set_state(dev, 0, VMM_STORAGE_STANDBY), 0);
+	r.op = VMM_STORAGE_OP_READ;
+	r.length = 512;
+	r.buf = buf;
+	r.done = count_done;
+	r.opaque = &w;
+	assert_int_equal(vmm_storage_submit(dev, &r), 0);
+	usleep(100000);
+	assert_int_equal(__atomic_load_n(&w.done, __ATOMIC_SEQ_CST), 0);   /* parked */
+	assert_int_equal(vmm_storage_path_set_state(dev, 0, VMM_STORAGE_ACTIVE), 0);
+	pthread_mutex_lock(&w.lock);
+	while (!w.done)
+		pthread_cond_wait(&w.cond, &w.lock);
+	pthread_mutex_unlock(&w.lock);
+	assert_int_equal(r.result, 0);
+	assert_int_equal(r.path, 0);
+	/* and when no path comes back */
+	assert_int_equal(vmm_storage_path_set_state(dev, 0, VMM_STORAGE_STANDBY), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(vmm_storage_io(dev, VMM_STORAGE_OP_READ, 0, buf, 512), VMM_EIO);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_true((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 >= 390);
+	assert_non_null(strstr(vmm_last_error(), "failed on every path"));
 	vmm_storage_destroy(dev);
 }
 
@@ -517,6 +622,9 @@ int main(void)
 		cmocka_unit_test(test_file_ops),
 		cmocka_unit_test(test_async_two_paths),
 		cmocka_unit_test(test_standby_by_hand),
+		cmocka_unit_test(test_mru),
+		cmocka_unit_test(test_rr_bytes_and_optimized),
+		cmocka_unit_test(test_no_path_waits),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_plugins),
 		cmocka_unit_test(test_mpp),
