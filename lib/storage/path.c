@@ -146,8 +146,14 @@ void vmm__path_failed_locked(vmm__path *p, vmm__sreq *r, vmm__post *post)
 		retry(p, r, false, post);
 		break;
 	case VMM_STORAGE_RECHECK:
+		/* wait (parked) until every open path has re-read its state */
 		recheck_all(dev);
-		retry(p, r, false, post);
+		if (r->attempts >= dev->config.max_attempts) {
+			vmm__storage_finish(dev, r, r->result, post);
+			break;
+		}
+		r->deadline_ns = vmm__now_ns() + dev->config.no_path_ms * NS_PER_MS;
+		vmm__sq_push(&dev->parked, r);
 		break;
 	default:
 		retry(p, r, !lost, post);
@@ -281,11 +287,20 @@ static void check_deadlines(vmm__path *p)
 		}
 }
 
-/* Reads the ALUA state when the SATP wants it; lock not held. */
+static bool rechecks_pending(vmm_storage_dev *dev)
+{
+	for (uint32_t i = 0; i < dev->npaths; i++)
+		if (dev->paths[i]->recheck && dev->paths[i]->state != VMM_STORAGE_DEAD)
+			return true;
+	return false;
+}
+
+/* Reads the ALUA state when the SATP wants it, and asks the SATP for the
+ * path's state; lock not held. */
 static void read_alua(vmm__path *p, uint32_t kind)
 {
 	vmm_storage_dev *dev = p->dev;
-	uint32_t alua = 0xff, tpg = 0;
+	uint32_t alua = 0xff, tpg = 0, st;
 	vmm__post post = { 0 };
 	vmm_storage_event ev = { sizeof(ev), kind, p->index, 0, p->config.kind, 0, 0, 0, 0, 0, 0,
 				 0, 0xff };
@@ -300,7 +315,10 @@ static void read_alua(vmm__path *p, uint32_t kind)
 		p->info.target_port_group = tpg;
 	ev.state = p->state;
 	ev.alua_state = alua;
-	vmm__storage_set_state(dev, p, dev->satp->path_state(dev->satp_opaque, &ev), &post);
+	st = dev->satp->path_state(dev->satp_opaque, &ev);
+	vmm__storage_set_state(dev, p, st > VMM_STORAGE_DEAD ? VMM_STORAGE_ACTIVE : st, &post);
+	if (!rechecks_pending(dev))
+		vmm__storage_unpark(dev, &post);
 	pthread_mutex_unlock(&dev->lock);
 	vmm__post_run(dev, &post);
 }
@@ -330,18 +348,20 @@ static bool turn(vmm__path *p)
 	bool stop, dead, recheck;
 
 	pthread_mutex_lock(&dev->lock);
+	recheck = p->recheck && p->open;
+	pthread_mutex_unlock(&dev->lock);
+	if (recheck)   /* before issuing anything: the state may change */
+		read_alua(p, VMM_STORAGE_EV_ALUA);
+	pthread_mutex_lock(&dev->lock);
 	deadline = fill_locked(p, vmm__now_ns(), &post);
 	stop = dev->stopping && !p->inflight.n && !p->finished.n;
 	dead = p->open && p->state == VMM_STORAGE_DEAD;   /* set dead by hand */
-	recheck = p->recheck && p->open;
 	pthread_mutex_unlock(&dev->lock);
 	vmm__post_run(dev, &post);
 	if (stop)
 		return false;
 	if (dead)
 		conn_failed(p, VMM_STORAGE_EV_CONN_LOST, "path set dead");
-	if (recheck)
-		read_alua(p, VMM_STORAGE_EV_ALUA);
 	issue(p);
 	if (!p->open && !dev->stopping && (!deadline || deadline > p->next_probe_ns))
 		deadline = p->next_probe_ns;

@@ -345,6 +345,77 @@ static void test_errors_retried(void **state)
 	kill_server(1);
 }
 
+/* A third-party SATP: an error on path 1 means "the array moved its
+ * ports": re-read every path's state, and path 1 comes back standby. */
+static int flip_armed;
+
+static uint32_t flip_state(void *opaque, const vmm_storage_event *ev)
+{
+	if (ev->kind == VMM_STORAGE_EV_ALUA && ev->path == 1 &&
+	    __atomic_load_n(&flip_armed, __ATOMIC_SEQ_CST))
+		return VMM_STORAGE_STANDBY;
+	return VMM_STORAGE_ACTIVE;
+}
+
+static void flip_failed(void *opaque, const vmm_storage_event *ev, vmm_storage_decision *d)
+{
+	if (ev->kind == VMM_STORAGE_EV_IO_ERROR && ev->path == 1) {
+		__atomic_store_n(&flip_armed, 1, __ATOMIC_SEQ_CST);
+		d->action = VMM_STORAGE_RECHECK;
+	} else {
+		d->state = VMM_STORAGE_DEAD;
+		d->action = VMM_STORAGE_RETRY;
+	}
+}
+
+static const vmm_storage_satp flip_satp = { VMM_STORAGE_SATP_VERSION, 0, "flip", flip_state,
+					    flip_failed };
+
+/* The recheck cycle with a registered SATP: the failed write waits until
+ * every path re-read its state, then completes on path 0; path 1 stays in
+ * standby and gets no more requests. */
+static void test_satp_recheck(void **state)
+{
+	char rate[] = "error-rate=100%";
+	const char *const failing[] = { "--filter=error", rate, NULL };
+	vmm_storage_config c = VMM_STORAGE_CONFIG_INIT;
+	vmm_storage_dev *dev;
+	vmm_storage_path_info b;
+	uint8_t buf[BS];
+
+	NEED_NBDKIT();
+	start_server(0, NULL);
+	start_server(1, failing);
+	assert_int_equal(vmm_storage_register_satp(&flip_satp, NULL), 0);
+	c.satp = "flip";
+	c.block_size = BS;
+	c.timeout_ms = 5000;
+	assert_int_equal(vmm_storage_create(&c, &dev), 0);
+	for (uint32_t i = 0; i < 2; i++) {
+		vmm_storage_path_config pc = VMM_STORAGE_PATH_CONFIG_INIT;
+
+		pc.kind = VMM_STORAGE_PATH_NBD;
+		pc.target = uri[i];
+		pc.flags = i == 1 ? VMM_STORAGE_PATH_PREFERRED : 0;
+		assert_int_equal(vmm_storage_add_path(dev, &pc, NULL), 0);
+	}
+	for (uint32_t i = 0; i < 6; i++) {
+		fill(buf, i, 13);
+		assert_int_equal(vmm_storage_io(dev, VMM_STORAGE_OP_WRITE, i * BS, buf, BS), 0);
+	}
+	b = path_info(dev, 1);
+	assert_int_equal(b.state, VMM_STORAGE_STANDBY);
+	assert_int_equal(b.errors, 1);
+	assert_int_equal(b.state_changes, 1);
+	assert_int_equal(path_info(dev, 0).writes, 6);
+	check_file(6, 13);
+	assert_int_equal(vmm_storage_unregister_satp("flip"), VMM_EBUSY);
+	vmm_storage_destroy(dev);
+	assert_int_equal(vmm_storage_unregister_satp("flip"), 0);
+	kill_server(0);
+	kill_server(1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -353,6 +424,7 @@ int main(void)
 		cmocka_unit_test(test_kill_during_writes),
 		cmocka_unit_test(test_hang_times_out),
 		cmocka_unit_test(test_errors_retried),
+		cmocka_unit_test(test_satp_recheck),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
