@@ -96,10 +96,16 @@ enum { VMM_BLK_READONLY = 1u << 0 };
 typedef struct vmm_blk_config {
 	uint32_t size;              /* sizeof(vmm_blk_config) */
 	uint32_t flags;             /* VMM_BLK_* */
-	const char *path;           /* image file or block device */
+	const char *path;           /* image file or block device; or NULL with: */
 	const char *serial;         /* up to 20 bytes for GET_ID; NULL: none */
+	/* A storage device (vmm/storage.h) instead of path: requests go to it
+	 * asynchronously (its paths, failover and plug-ins) from the disk's
+	 * I/O thread, data through a bounce buffer; capacity, block size and
+	 * read-only come from the device. It must outlive the VM; destroying
+	 * the VM waits for the disk's requests in flight. */
+	struct vmm_storage_dev *storage;
 } vmm_blk_config;
-#define VMM_BLK_CONFIG_INIT { sizeof(vmm_blk_config), 0, NULL, NULL }
+#define VMM_BLK_CONFIG_INIT { sizeof(vmm_blk_config), 0, NULL, NULL, NULL }
 VMM_API int vmm_virtio_blk_add(vmm_vm *vm, const vmm_blk_config *config);
 
 /* ---- virtio-net and virtio-console (lib/virtio/net*.c, console.c) ------

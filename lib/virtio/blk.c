@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,21 +17,9 @@
 #include <unistd.h>
 
 #include "lib/platform/platform.h"
+#include "lib/virtio/blk.h"
 #include "lib/virtio/iothread.h"
 #include "lib/virtio/virtio_pci.h"
-
-enum { T_IN = 0, T_OUT = 1, T_FLUSH = 4, T_GET_ID = 8, T_DISCARD = 11, T_WZ = 13 };
-enum { S_OK = 0, S_IOERR = 1, S_UNSUPP = 2 };
-#define F_SEG_MAX (1ull << 2)
-#define F_RO (1ull << 5)
-#define F_BLK_SIZE (1ull << 6)
-#define F_FLUSH (1ull << 9)
-#define F_DISCARD (1ull << 13)
-#define F_WRITE_ZEROES (1ull << 14)
-#define SECTOR 512ull
-#define MAX_SEGS 32u                /* discard / write-zeroes segments */
-#define CONFIG_LEN 60u
-#define ID_LEN 20u
 
 typedef struct blk {
 	vmm_virtio_dev *dev;
@@ -200,20 +189,20 @@ static void blk_config_read(void *opaque, uint32_t off, void *buf, uint32_t len)
 	memcpy(buf, d->config + off, len);   /* off + len <= CONFIG_LEN: checked */
 }
 
-static void fill_config(blk *d)
+void vmm__blk_fill_config(uint8_t *config, uint64_t sectors, uint32_t bsz)
 {
-	uint32_t seg_max = VMM__VQ_MAX_SG - 2, bsz = 512, one = 1, big = 0x3fffff;
+	uint32_t seg_max = VMM__VQ_MAX_SG - 2, one = 1, big = 0x3fffff;
 	uint32_t segs = MAX_SEGS;
 
-	memcpy(d->config + 0, &d->sectors, 8);
-	memcpy(d->config + 12, &seg_max, 4);
-	memcpy(d->config + 20, &bsz, 4);
-	memcpy(d->config + 36, &big, 4);           /* max_discard_sectors */
-	memcpy(d->config + 40, &segs, 4);
-	memcpy(d->config + 44, &one, 4);           /* discard_sector_alignment */
-	memcpy(d->config + 48, &big, 4);           /* max_write_zeroes_sectors */
-	memcpy(d->config + 52, &segs, 4);
-	d->config[56] = 1;                         /* write_zeroes_may_unmap */
+	memcpy(config + 0, &sectors, 8);
+	memcpy(config + 12, &seg_max, 4);
+	memcpy(config + 20, &bsz, 4);
+	memcpy(config + 36, &big, 4);           /* max_discard_sectors */
+	memcpy(config + 40, &segs, 4);
+	memcpy(config + 44, &one, 4);           /* discard_sector_alignment */
+	memcpy(config + 48, &big, 4);           /* max_write_zeroes_sectors */
+	memcpy(config + 52, &segs, 4);
+	config[56] = 1;                         /* write_zeroes_may_unmap */
 }
 
 static void blk_fini(void *opaque)
@@ -288,12 +277,19 @@ VMM_API int vmm_virtio_blk_add(vmm_vm *vm, const vmm_blk_config *c)
 	blk *d;
 	int rc;
 
-	if (!vm || !c || c->size < sizeof(*c) || !c->path || (c->flags & ~VMM_BLK_READONLY))
-		return vmm__err(VMM_EINVAL, "vmm_virtio_blk_add: vm, config or path is NULL, "
-				"or the config is too small or has unknown flags");
+	bool storage = c && c->size >= offsetof(vmm_blk_config, storage) + sizeof(c->storage) &&
+		       c->storage;
+
+	if (!vm || !c || c->size < offsetof(vmm_blk_config, storage) || !c->path == !storage ||
+	    (c->flags & ~VMM_BLK_READONLY))
+		return vmm__err(VMM_EINVAL, "vmm_virtio_blk_add: vm or config is NULL, the "
+				"config is too small or has unknown flags, or it names both or "
+				"neither of path and storage");
 	if (c->serial && strlen(c->serial) > ID_LEN)
 		return vmm__err(VMM_EINVAL, "vmm_virtio_blk_add: serial '%.40s' is longer "
 				"than %u bytes", c->serial, ID_LEN);
+	if (storage)
+		return vmm__blk_storage_add(vm, c);
 	if (!(d = calloc(1, sizeof(*d))))
 		return vmm__err(VMM_ENOMEM, "vmm_virtio_blk_add: out of memory");
 	d->ro = c->flags & VMM_BLK_READONLY;
@@ -306,7 +302,7 @@ VMM_API int vmm_virtio_blk_add(vmm_vm *vm, const vmm_blk_config *c)
 		free(d);
 		return rc;
 	}
-	fill_config(d);
+	vmm__blk_fill_config(d->config, d->sectors, 512);
 	d->ops = (vmm_virtio_ops){
 		.version = VMM_VIRTIO_OPS_VERSION, .device_id = 2, .pci_class = 0x010000,
 		.num_queues = 1, .queue_size = 256, .config_size = CONFIG_LEN,

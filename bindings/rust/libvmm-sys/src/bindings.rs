@@ -11,6 +11,10 @@ pub const VMM_FW_CFG_MAX_FILES: u32 = 64;
 pub const VMM_FW_CFG_NAME_MAX: u32 = 55;
 pub const VMM_FW_CFG_FILE_MAX: u32 = 67108864;
 pub const VMM_HOOK_MAX: u32 = 256;
+pub const VMM_STORAGE_MAX_PATHS: u32 = 32;
+pub const VMM_STORAGE_SATP_VERSION: u32 = 1;
+pub const VMM_STORAGE_PSP_VERSION: u32 = 1;
+pub const VMM_STORAGE_MPP_VERSION: u32 = 1;
 pub type size_t = std::os::raw::c_ulong;
 pub type __uint8_t = std::os::raw::c_uchar;
 pub type __uint16_t = std::os::raw::c_ushort;
@@ -3010,12 +3014,13 @@ pub struct vmm_blk_config {
     pub flags: u32,
     pub path: *const std::os::raw::c_char,
     pub serial: *const std::os::raw::c_char,
+    pub storage: *mut vmm_storage_dev,
 }
 #[test]
 fn bindgen_test_layout_vmm_blk_config() {
     assert_eq!(
         ::std::mem::size_of::<vmm_blk_config>(),
-        24usize,
+        32usize,
         concat!("Size of: ", stringify!(vmm_blk_config))
     );
     assert_eq!(
@@ -3091,6 +3096,23 @@ fn bindgen_test_layout_vmm_blk_config() {
         );
     }
     test_field_serial();
+    fn test_field_storage() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_blk_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).storage) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_blk_config),
+                "::",
+                stringify!(storage)
+            )
+        );
+    }
+    test_field_storage();
 }
 impl Default for vmm_blk_config {
     fn default() -> Self {
@@ -5212,4 +5234,2457 @@ extern "C" {
         fn_: vmm_trace_fn,
         opaque: *mut std::os::raw::c_void,
     ) -> std::os::raw::c_int;
+}
+pub const VMM_STORAGE_PATH_FILE: _bindgen_ty_15 = 1;
+pub const VMM_STORAGE_PATH_NBD: _bindgen_ty_15 = 2;
+pub const VMM_STORAGE_PATH_ISCSI: _bindgen_ty_15 = 3;
+pub const VMM_STORAGE_PATH_QCOW2: _bindgen_ty_15 = 4;
+pub type _bindgen_ty_15 = std::os::raw::c_uint;
+pub const VMM_STORAGE_ACTIVE: _bindgen_ty_16 = 0;
+pub const VMM_STORAGE_ACTIVE_NON_OPTIMIZED: _bindgen_ty_16 = 1;
+pub const VMM_STORAGE_STANDBY: _bindgen_ty_16 = 2;
+pub const VMM_STORAGE_UNAVAILABLE: _bindgen_ty_16 = 3;
+pub const VMM_STORAGE_DEAD: _bindgen_ty_16 = 4;
+pub type _bindgen_ty_16 = std::os::raw::c_uint;
+pub const VMM_STORAGE_PATH_PREFERRED: _bindgen_ty_17 = 1;
+pub type _bindgen_ty_17 = std::os::raw::c_uint;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct vmm_storage_path_config {
+    pub size: u32,
+    pub kind: u32,
+    pub target: *const std::os::raw::c_char,
+    pub queue_depth: u32,
+    pub flags: u32,
+    pub initiator: *const std::os::raw::c_char,
+}
+#[test]
+fn bindgen_test_layout_vmm_storage_path_config() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_storage_path_config>(),
+        32usize,
+        concat!("Size of: ", stringify!(vmm_storage_path_config))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_storage_path_config>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vmm_storage_path_config))
+    );
+    fn test_field_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_path_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_path_config),
+                "::",
+                stringify!(size)
+            )
+        );
+    }
+    test_field_size();
+    fn test_field_kind() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_path_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).kind) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_path_config),
+                "::",
+                stringify!(kind)
+            )
+        );
+    }
+    test_field_kind();
+    fn test_field_target() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_path_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).target) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_path_config),
+                "::",
+                stringify!(target)
+            )
+        );
+    }
+    test_field_target();
+    fn test_field_queue_depth() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_path_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).queue_depth) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_path_config),
+                "::",
+                stringify!(queue_depth)
+            )
+        );
+    }
+    test_field_queue_depth();
+    fn test_field_flags() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_path_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).flags) as usize - ptr as usize
+            },
+            20usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_path_config),
+                "::",
+                stringify!(flags)
+            )
+        );
+    }
+    test_field_flags();
+    fn test_field_initiator() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_path_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).initiator) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_path_config),
+                "::",
+                stringify!(initiator)
+            )
+        );
+    }
+    test_field_initiator();
+}
+impl Default for vmm_storage_path_config {
+    fn default() -> Self {
+        let mut s = ::std::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::std::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct vmm_storage_path_info {
+    pub size: u32,
+    pub kind: u32,
+    pub state: u32,
+    pub inflight: u32,
+    pub reads: u64,
+    pub writes: u64,
+    pub flushes: u64,
+    pub discards: u64,
+    pub write_zeroes: u64,
+    pub bytes_read: u64,
+    pub bytes_written: u64,
+    pub errors: u64,
+    pub timeouts: u64,
+    pub failovers: u64,
+    pub state_changes: u64,
+    pub latency_last_ns: u64,
+    pub latency_avg_ns: u64,
+    pub latency_max_ns: u64,
+    pub last_error: i32,
+    pub alua_state: u32,
+    pub target_port_group: u32,
+    pub reserved: u32,
+    pub target: [std::os::raw::c_char; 256usize],
+    pub last_error_msg: [std::os::raw::c_char; 256usize],
+}
+#[test]
+fn bindgen_test_layout_vmm_storage_path_info() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_storage_path_info>(),
+        656usize,
+        concat!("Size of: ", stringify!(vmm_storage_path_info))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_storage_path_info>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vmm_storage_path_info))
+    );
+    fn test_field_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_path_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_path_info),
+                "::",
+                stringify!(size)
+            )
+        );
+    }
+    test_field_size();
+    fn test_field_kind() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_path_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).kind) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_path_info),
+                "::",
+                stringify!(kind)
+            )
+        );
+    }
+    test_field_kind();
+    fn test_field_state() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_path_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).state) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_path_info),
+                "::",
+                stringify!(state)
+            )
+        );
+    }
+    test_field_state();
+    fn test_field_inflight() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_path_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).inflight) as usize - ptr as usize
+            },
+            12usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_path_info),
+                "::",
+                stringify!(inflight)
+            )
+        );
+    }
+    test_field_inflight();
+    fn test_field_reads() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_path_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).reads) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_path_info),
+                "::",
+                stringify!(reads)
+            )
+        );
+    }
+    test_field_reads();
+    fn test_field_writes() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_path_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).writes) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_path_info),
+                "::",
+                stringify!(writes)
+            )
+        );
+    }
+    test_field_writes();
+    fn test_field_flushes() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_path_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).flushes) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_path_info),
+                "::",
+                stringify!(flushes)
+            )
+        );
+    }
+    test_field_flushes();
+    fn test_field_discards() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_path_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).discards) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_path_info),
+                "::",
+                stringify!(discards)
+            )
+        );
+    }
+    test_field_discards();
+    fn test_field_write_zeroes() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_path_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).write_zeroes) as usize - ptr as usize
+            },
+            48usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_path_info),
+                "::",
+                stringify!(write_zeroes)
+            )
+        );
+    }
+    test_field_write_zeroes();
+    fn test_field_bytes_read() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_path_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).bytes_read) as usize - ptr as usize
+            },
+            56usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_path_info),
+                "::",
+                stringify!(bytes_read)
+            )
+        );
+    }
+    test_field_bytes_read();
+    fn test_field_bytes_written() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_path_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).bytes_written) as usize - ptr as usize
+            },
+            64usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_path_info),
+                "::",
+                stringify!(bytes_written)
+            )
+        );
+    }
+    test_field_bytes_written();
+    fn test_field_errors() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_path_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).errors) as usize - ptr as usize
+            },
+            72usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_path_info),
+                "::",
+                stringify!(errors)
+            )
+        );
+    }
+    test_field_errors();
+    fn test_field_timeouts() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_path_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).timeouts) as usize - ptr as usize
+            },
+            80usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_path_info),
+                "::",
+                stringify!(timeouts)
+            )
+        );
+    }
+    test_field_timeouts();
+    fn test_field_failovers() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_path_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).failovers) as usize - ptr as usize
+            },
+            88usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_path_info),
+                "::",
+                stringify!(failovers)
+            )
+        );
+    }
+    test_field_failovers();
+    fn test_field_state_changes() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_path_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).state_changes) as usize - ptr as usize
+            },
+            96usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_path_info),
+                "::",
+                stringify!(state_changes)
+            )
+        );
+    }
+    test_field_state_changes();
+    fn test_field_latency_last_ns() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_path_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).latency_last_ns) as usize - ptr as usize
+            },
+            104usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_path_info),
+                "::",
+                stringify!(latency_last_ns)
+            )
+        );
+    }
+    test_field_latency_last_ns();
+    fn test_field_latency_avg_ns() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_path_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).latency_avg_ns) as usize - ptr as usize
+            },
+            112usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_path_info),
+                "::",
+                stringify!(latency_avg_ns)
+            )
+        );
+    }
+    test_field_latency_avg_ns();
+    fn test_field_latency_max_ns() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_path_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).latency_max_ns) as usize - ptr as usize
+            },
+            120usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_path_info),
+                "::",
+                stringify!(latency_max_ns)
+            )
+        );
+    }
+    test_field_latency_max_ns();
+    fn test_field_last_error() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_path_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).last_error) as usize - ptr as usize
+            },
+            128usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_path_info),
+                "::",
+                stringify!(last_error)
+            )
+        );
+    }
+    test_field_last_error();
+    fn test_field_alua_state() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_path_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).alua_state) as usize - ptr as usize
+            },
+            132usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_path_info),
+                "::",
+                stringify!(alua_state)
+            )
+        );
+    }
+    test_field_alua_state();
+    fn test_field_target_port_group() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_path_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).target_port_group) as usize - ptr as usize
+            },
+            136usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_path_info),
+                "::",
+                stringify!(target_port_group)
+            )
+        );
+    }
+    test_field_target_port_group();
+    fn test_field_reserved() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_path_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).reserved) as usize - ptr as usize
+            },
+            140usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_path_info),
+                "::",
+                stringify!(reserved)
+            )
+        );
+    }
+    test_field_reserved();
+    fn test_field_target() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_path_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).target) as usize - ptr as usize
+            },
+            144usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_path_info),
+                "::",
+                stringify!(target)
+            )
+        );
+    }
+    test_field_target();
+    fn test_field_last_error_msg() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_path_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).last_error_msg) as usize - ptr as usize
+            },
+            400usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_path_info),
+                "::",
+                stringify!(last_error_msg)
+            )
+        );
+    }
+    test_field_last_error_msg();
+}
+impl Default for vmm_storage_path_info {
+    fn default() -> Self {
+        let mut s = ::std::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::std::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+pub const VMM_STORAGE_EV_OPENED: _bindgen_ty_18 = 1;
+pub const VMM_STORAGE_EV_IO_ERROR: _bindgen_ty_18 = 2;
+pub const VMM_STORAGE_EV_CONN_LOST: _bindgen_ty_18 = 3;
+pub const VMM_STORAGE_EV_TIMEOUT: _bindgen_ty_18 = 4;
+pub const VMM_STORAGE_EV_ALUA: _bindgen_ty_18 = 5;
+pub type _bindgen_ty_18 = std::os::raw::c_uint;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct vmm_storage_event {
+    pub size: u32,
+    pub kind: u32,
+    pub path: u32,
+    pub state: u32,
+    pub path_kind: u32,
+    pub op: u32,
+    pub error: i32,
+    pub sys_errno: i32,
+    pub scsi_status: u8,
+    pub sense_key: u8,
+    pub asc: u8,
+    pub ascq: u8,
+    pub alua_state: u32,
+}
+#[test]
+fn bindgen_test_layout_vmm_storage_event() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_storage_event>(),
+        40usize,
+        concat!("Size of: ", stringify!(vmm_storage_event))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_storage_event>(),
+        4usize,
+        concat!("Alignment of ", stringify!(vmm_storage_event))
+    );
+    fn test_field_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_event>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_event),
+                "::",
+                stringify!(size)
+            )
+        );
+    }
+    test_field_size();
+    fn test_field_kind() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_event>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).kind) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_event),
+                "::",
+                stringify!(kind)
+            )
+        );
+    }
+    test_field_kind();
+    fn test_field_path() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_event>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).path) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_event),
+                "::",
+                stringify!(path)
+            )
+        );
+    }
+    test_field_path();
+    fn test_field_state() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_event>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).state) as usize - ptr as usize
+            },
+            12usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_event),
+                "::",
+                stringify!(state)
+            )
+        );
+    }
+    test_field_state();
+    fn test_field_path_kind() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_event>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).path_kind) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_event),
+                "::",
+                stringify!(path_kind)
+            )
+        );
+    }
+    test_field_path_kind();
+    fn test_field_op() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_event>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).op) as usize - ptr as usize
+            },
+            20usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_event),
+                "::",
+                stringify!(op)
+            )
+        );
+    }
+    test_field_op();
+    fn test_field_error() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_event>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).error) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_event),
+                "::",
+                stringify!(error)
+            )
+        );
+    }
+    test_field_error();
+    fn test_field_sys_errno() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_event>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).sys_errno) as usize - ptr as usize
+            },
+            28usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_event),
+                "::",
+                stringify!(sys_errno)
+            )
+        );
+    }
+    test_field_sys_errno();
+    fn test_field_scsi_status() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_event>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).scsi_status) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_event),
+                "::",
+                stringify!(scsi_status)
+            )
+        );
+    }
+    test_field_scsi_status();
+    fn test_field_sense_key() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_event>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).sense_key) as usize - ptr as usize
+            },
+            33usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_event),
+                "::",
+                stringify!(sense_key)
+            )
+        );
+    }
+    test_field_sense_key();
+    fn test_field_asc() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_event>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).asc) as usize - ptr as usize
+            },
+            34usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_event),
+                "::",
+                stringify!(asc)
+            )
+        );
+    }
+    test_field_asc();
+    fn test_field_ascq() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_event>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).ascq) as usize - ptr as usize
+            },
+            35usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_event),
+                "::",
+                stringify!(ascq)
+            )
+        );
+    }
+    test_field_ascq();
+    fn test_field_alua_state() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_event>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).alua_state) as usize - ptr as usize
+            },
+            36usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_event),
+                "::",
+                stringify!(alua_state)
+            )
+        );
+    }
+    test_field_alua_state();
+}
+pub const VMM_STORAGE_RETRY: _bindgen_ty_19 = 0;
+pub const VMM_STORAGE_RETRY_SAME: _bindgen_ty_19 = 1;
+pub const VMM_STORAGE_FAIL: _bindgen_ty_19 = 2;
+pub const VMM_STORAGE_RECHECK: _bindgen_ty_19 = 3;
+pub type _bindgen_ty_19 = std::os::raw::c_uint;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct vmm_storage_decision {
+    pub size: u32,
+    pub state: u32,
+    pub action: u32,
+    pub reserved: u32,
+}
+#[test]
+fn bindgen_test_layout_vmm_storage_decision() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_storage_decision>(),
+        16usize,
+        concat!("Size of: ", stringify!(vmm_storage_decision))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_storage_decision>(),
+        4usize,
+        concat!("Alignment of ", stringify!(vmm_storage_decision))
+    );
+    fn test_field_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_decision>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_decision),
+                "::",
+                stringify!(size)
+            )
+        );
+    }
+    test_field_size();
+    fn test_field_state() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_decision>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).state) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_decision),
+                "::",
+                stringify!(state)
+            )
+        );
+    }
+    test_field_state();
+    fn test_field_action() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_decision>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).action) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_decision),
+                "::",
+                stringify!(action)
+            )
+        );
+    }
+    test_field_action();
+    fn test_field_reserved() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_decision>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).reserved) as usize - ptr as usize
+            },
+            12usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_decision),
+                "::",
+                stringify!(reserved)
+            )
+        );
+    }
+    test_field_reserved();
+}
+pub const VMM_STORAGE_SATP_ALUA: _bindgen_ty_20 = 1;
+pub type _bindgen_ty_20 = std::os::raw::c_uint;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct vmm_storage_satp {
+    pub version: u32,
+    pub flags: u32,
+    pub name: *const std::os::raw::c_char,
+    pub path_state: ::std::option::Option<
+        unsafe extern "C" fn(
+            opaque: *mut std::os::raw::c_void,
+            ev: *const vmm_storage_event,
+        ) -> u32,
+    >,
+    pub request_failed: ::std::option::Option<
+        unsafe extern "C" fn(
+            opaque: *mut std::os::raw::c_void,
+            ev: *const vmm_storage_event,
+            d: *mut vmm_storage_decision,
+        ),
+    >,
+}
+#[test]
+fn bindgen_test_layout_vmm_storage_satp() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_storage_satp>(),
+        32usize,
+        concat!("Size of: ", stringify!(vmm_storage_satp))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_storage_satp>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vmm_storage_satp))
+    );
+    fn test_field_version() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_satp>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).version) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_satp),
+                "::",
+                stringify!(version)
+            )
+        );
+    }
+    test_field_version();
+    fn test_field_flags() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_satp>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).flags) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_satp),
+                "::",
+                stringify!(flags)
+            )
+        );
+    }
+    test_field_flags();
+    fn test_field_name() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_satp>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).name) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_satp),
+                "::",
+                stringify!(name)
+            )
+        );
+    }
+    test_field_name();
+    fn test_field_path_state() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_satp>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).path_state) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_satp),
+                "::",
+                stringify!(path_state)
+            )
+        );
+    }
+    test_field_path_state();
+    fn test_field_request_failed() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_satp>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).request_failed) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_satp),
+                "::",
+                stringify!(request_failed)
+            )
+        );
+    }
+    test_field_request_failed();
+}
+impl Default for vmm_storage_satp {
+    fn default() -> Self {
+        let mut s = ::std::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::std::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct vmm_storage_psp_path {
+    pub state: u32,
+    pub inflight: u32,
+    pub queue_depth: u32,
+    pub flags: u32,
+}
+#[test]
+fn bindgen_test_layout_vmm_storage_psp_path() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_storage_psp_path>(),
+        16usize,
+        concat!("Size of: ", stringify!(vmm_storage_psp_path))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_storage_psp_path>(),
+        4usize,
+        concat!("Alignment of ", stringify!(vmm_storage_psp_path))
+    );
+    fn test_field_state() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_psp_path>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).state) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_psp_path),
+                "::",
+                stringify!(state)
+            )
+        );
+    }
+    test_field_state();
+    fn test_field_inflight() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_psp_path>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).inflight) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_psp_path),
+                "::",
+                stringify!(inflight)
+            )
+        );
+    }
+    test_field_inflight();
+    fn test_field_queue_depth() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_psp_path>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).queue_depth) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_psp_path),
+                "::",
+                stringify!(queue_depth)
+            )
+        );
+    }
+    test_field_queue_depth();
+    fn test_field_flags() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_psp_path>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).flags) as usize - ptr as usize
+            },
+            12usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_psp_path),
+                "::",
+                stringify!(flags)
+            )
+        );
+    }
+    test_field_flags();
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct vmm_storage_psp_request {
+    pub size: u32,
+    pub op: u32,
+    pub length: u64,
+    pub npaths: u32,
+    pub last_path: u32,
+    pub excluded: u64,
+    pub paths: *const vmm_storage_psp_path,
+}
+#[test]
+fn bindgen_test_layout_vmm_storage_psp_request() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_storage_psp_request>(),
+        40usize,
+        concat!("Size of: ", stringify!(vmm_storage_psp_request))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_storage_psp_request>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vmm_storage_psp_request))
+    );
+    fn test_field_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_psp_request>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_psp_request),
+                "::",
+                stringify!(size)
+            )
+        );
+    }
+    test_field_size();
+    fn test_field_op() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_psp_request>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).op) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_psp_request),
+                "::",
+                stringify!(op)
+            )
+        );
+    }
+    test_field_op();
+    fn test_field_length() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_psp_request>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).length) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_psp_request),
+                "::",
+                stringify!(length)
+            )
+        );
+    }
+    test_field_length();
+    fn test_field_npaths() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_psp_request>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).npaths) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_psp_request),
+                "::",
+                stringify!(npaths)
+            )
+        );
+    }
+    test_field_npaths();
+    fn test_field_last_path() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_psp_request>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).last_path) as usize - ptr as usize
+            },
+            20usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_psp_request),
+                "::",
+                stringify!(last_path)
+            )
+        );
+    }
+    test_field_last_path();
+    fn test_field_excluded() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_psp_request>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).excluded) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_psp_request),
+                "::",
+                stringify!(excluded)
+            )
+        );
+    }
+    test_field_excluded();
+    fn test_field_paths() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_psp_request>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).paths) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_psp_request),
+                "::",
+                stringify!(paths)
+            )
+        );
+    }
+    test_field_paths();
+}
+impl Default for vmm_storage_psp_request {
+    fn default() -> Self {
+        let mut s = ::std::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::std::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct vmm_storage_psp {
+    pub version: u32,
+    pub reserved: u32,
+    pub name: *const std::os::raw::c_char,
+    pub attach: ::std::option::Option<
+        unsafe extern "C" fn(
+            opaque: *mut std::os::raw::c_void,
+            config: *const vmm_storage_config,
+            state: *mut *mut std::os::raw::c_void,
+        ) -> std::os::raw::c_int,
+    >,
+    pub detach: ::std::option::Option<
+        unsafe extern "C" fn(opaque: *mut std::os::raw::c_void, state: *mut std::os::raw::c_void),
+    >,
+    pub select: ::std::option::Option<
+        unsafe extern "C" fn(
+            opaque: *mut std::os::raw::c_void,
+            state: *mut std::os::raw::c_void,
+            r: *const vmm_storage_psp_request,
+        ) -> i32,
+    >,
+}
+#[test]
+fn bindgen_test_layout_vmm_storage_psp() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_storage_psp>(),
+        40usize,
+        concat!("Size of: ", stringify!(vmm_storage_psp))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_storage_psp>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vmm_storage_psp))
+    );
+    fn test_field_version() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_psp>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).version) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_psp),
+                "::",
+                stringify!(version)
+            )
+        );
+    }
+    test_field_version();
+    fn test_field_reserved() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_psp>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).reserved) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_psp),
+                "::",
+                stringify!(reserved)
+            )
+        );
+    }
+    test_field_reserved();
+    fn test_field_name() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_psp>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).name) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_psp),
+                "::",
+                stringify!(name)
+            )
+        );
+    }
+    test_field_name();
+    fn test_field_attach() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_psp>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).attach) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_psp),
+                "::",
+                stringify!(attach)
+            )
+        );
+    }
+    test_field_attach();
+    fn test_field_detach() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_psp>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).detach) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_psp),
+                "::",
+                stringify!(detach)
+            )
+        );
+    }
+    test_field_detach();
+    fn test_field_select() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_psp>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).select) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_psp),
+                "::",
+                stringify!(select)
+            )
+        );
+    }
+    test_field_select();
+}
+impl Default for vmm_storage_psp {
+    fn default() -> Self {
+        let mut s = ::std::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::std::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+extern "C" {
+    pub fn vmm_storage_register_satp(
+        satp: *const vmm_storage_satp,
+        opaque: *mut std::os::raw::c_void,
+    ) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_storage_register_psp(
+        psp: *const vmm_storage_psp,
+        opaque: *mut std::os::raw::c_void,
+    ) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_storage_unregister_satp(name: *const std::os::raw::c_char) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_storage_unregister_psp(name: *const std::os::raw::c_char) -> std::os::raw::c_int;
+}
+pub const VMM_STORAGE_OP_READ: _bindgen_ty_21 = 1;
+pub const VMM_STORAGE_OP_WRITE: _bindgen_ty_21 = 2;
+pub const VMM_STORAGE_OP_FLUSH: _bindgen_ty_21 = 3;
+pub const VMM_STORAGE_OP_DISCARD: _bindgen_ty_21 = 4;
+pub const VMM_STORAGE_OP_WRITE_ZEROES: _bindgen_ty_21 = 5;
+pub type _bindgen_ty_21 = std::os::raw::c_uint;
+pub const VMM_STORAGE_REQ_UNMAP: _bindgen_ty_22 = 1;
+pub type _bindgen_ty_22 = std::os::raw::c_uint;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct vmm_storage_req {
+    pub size: u32,
+    pub op: u32,
+    pub offset: u64,
+    pub length: u64,
+    pub buf: *mut std::os::raw::c_void,
+    pub flags: u32,
+    pub result: i32,
+    pub path: u32,
+    pub attempts: u32,
+    pub done: ::std::option::Option<unsafe extern "C" fn(req: *mut vmm_storage_req)>,
+    pub opaque: *mut std::os::raw::c_void,
+}
+#[test]
+fn bindgen_test_layout_vmm_storage_req() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_storage_req>(),
+        64usize,
+        concat!("Size of: ", stringify!(vmm_storage_req))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_storage_req>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vmm_storage_req))
+    );
+    fn test_field_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_req>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_req),
+                "::",
+                stringify!(size)
+            )
+        );
+    }
+    test_field_size();
+    fn test_field_op() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_req>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).op) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_req),
+                "::",
+                stringify!(op)
+            )
+        );
+    }
+    test_field_op();
+    fn test_field_offset() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_req>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).offset) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_req),
+                "::",
+                stringify!(offset)
+            )
+        );
+    }
+    test_field_offset();
+    fn test_field_length() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_req>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).length) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_req),
+                "::",
+                stringify!(length)
+            )
+        );
+    }
+    test_field_length();
+    fn test_field_buf() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_req>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).buf) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_req),
+                "::",
+                stringify!(buf)
+            )
+        );
+    }
+    test_field_buf();
+    fn test_field_flags() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_req>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).flags) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_req),
+                "::",
+                stringify!(flags)
+            )
+        );
+    }
+    test_field_flags();
+    fn test_field_result() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_req>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).result) as usize - ptr as usize
+            },
+            36usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_req),
+                "::",
+                stringify!(result)
+            )
+        );
+    }
+    test_field_result();
+    fn test_field_path() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_req>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).path) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_req),
+                "::",
+                stringify!(path)
+            )
+        );
+    }
+    test_field_path();
+    fn test_field_attempts() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_req>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).attempts) as usize - ptr as usize
+            },
+            44usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_req),
+                "::",
+                stringify!(attempts)
+            )
+        );
+    }
+    test_field_attempts();
+    fn test_field_done() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_req>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).done) as usize - ptr as usize
+            },
+            48usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_req),
+                "::",
+                stringify!(done)
+            )
+        );
+    }
+    test_field_done();
+    fn test_field_opaque() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_req>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).opaque) as usize - ptr as usize
+            },
+            56usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_req),
+                "::",
+                stringify!(opaque)
+            )
+        );
+    }
+    test_field_opaque();
+}
+impl Default for vmm_storage_req {
+    fn default() -> Self {
+        let mut s = ::std::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::std::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct vmm_storage_mpp {
+    pub version: u32,
+    pub reserved: u32,
+    pub submit: ::std::option::Option<
+        unsafe extern "C" fn(
+            opaque: *mut std::os::raw::c_void,
+            dev: *mut vmm_storage_dev,
+            req: *mut vmm_storage_req,
+        ),
+    >,
+    pub path_event: ::std::option::Option<
+        unsafe extern "C" fn(
+            opaque: *mut std::os::raw::c_void,
+            dev: *mut vmm_storage_dev,
+            path: u32,
+            state: u32,
+        ),
+    >,
+}
+#[test]
+fn bindgen_test_layout_vmm_storage_mpp() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_storage_mpp>(),
+        24usize,
+        concat!("Size of: ", stringify!(vmm_storage_mpp))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_storage_mpp>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vmm_storage_mpp))
+    );
+    fn test_field_version() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_mpp>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).version) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_mpp),
+                "::",
+                stringify!(version)
+            )
+        );
+    }
+    test_field_version();
+    fn test_field_reserved() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_mpp>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).reserved) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_mpp),
+                "::",
+                stringify!(reserved)
+            )
+        );
+    }
+    test_field_reserved();
+    fn test_field_submit() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_mpp>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).submit) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_mpp),
+                "::",
+                stringify!(submit)
+            )
+        );
+    }
+    test_field_submit();
+    fn test_field_path_event() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_mpp>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).path_event) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_mpp),
+                "::",
+                stringify!(path_event)
+            )
+        );
+    }
+    test_field_path_event();
+}
+pub const VMM_STORAGE_READONLY: _bindgen_ty_23 = 1;
+pub type _bindgen_ty_23 = std::os::raw::c_uint;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct vmm_storage_config {
+    pub size: u32,
+    pub flags: u32,
+    pub name: *const std::os::raw::c_char,
+    pub satp: *const std::os::raw::c_char,
+    pub psp: *const std::os::raw::c_char,
+    pub block_size: u32,
+    pub timeout_ms: u32,
+    pub probe_ms: u32,
+    pub no_path_ms: u32,
+    pub rr_requests: u32,
+    pub max_attempts: u32,
+    pub rr_bytes: u64,
+    pub state_changed: ::std::option::Option<
+        unsafe extern "C" fn(
+            opaque: *mut std::os::raw::c_void,
+            dev: *mut vmm_storage_dev,
+            path: u32,
+            old_state: u32,
+            new_state: u32,
+        ),
+    >,
+    pub opaque: *mut std::os::raw::c_void,
+    pub mpp: *const vmm_storage_mpp,
+    pub mpp_opaque: *mut std::os::raw::c_void,
+}
+#[test]
+fn bindgen_test_layout_vmm_storage_config() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_storage_config>(),
+        96usize,
+        concat!("Size of: ", stringify!(vmm_storage_config))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_storage_config>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vmm_storage_config))
+    );
+    fn test_field_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_config),
+                "::",
+                stringify!(size)
+            )
+        );
+    }
+    test_field_size();
+    fn test_field_flags() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).flags) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_config),
+                "::",
+                stringify!(flags)
+            )
+        );
+    }
+    test_field_flags();
+    fn test_field_name() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).name) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_config),
+                "::",
+                stringify!(name)
+            )
+        );
+    }
+    test_field_name();
+    fn test_field_satp() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).satp) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_config),
+                "::",
+                stringify!(satp)
+            )
+        );
+    }
+    test_field_satp();
+    fn test_field_psp() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).psp) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_config),
+                "::",
+                stringify!(psp)
+            )
+        );
+    }
+    test_field_psp();
+    fn test_field_block_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).block_size) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_config),
+                "::",
+                stringify!(block_size)
+            )
+        );
+    }
+    test_field_block_size();
+    fn test_field_timeout_ms() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).timeout_ms) as usize - ptr as usize
+            },
+            36usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_config),
+                "::",
+                stringify!(timeout_ms)
+            )
+        );
+    }
+    test_field_timeout_ms();
+    fn test_field_probe_ms() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).probe_ms) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_config),
+                "::",
+                stringify!(probe_ms)
+            )
+        );
+    }
+    test_field_probe_ms();
+    fn test_field_no_path_ms() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).no_path_ms) as usize - ptr as usize
+            },
+            44usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_config),
+                "::",
+                stringify!(no_path_ms)
+            )
+        );
+    }
+    test_field_no_path_ms();
+    fn test_field_rr_requests() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).rr_requests) as usize - ptr as usize
+            },
+            48usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_config),
+                "::",
+                stringify!(rr_requests)
+            )
+        );
+    }
+    test_field_rr_requests();
+    fn test_field_max_attempts() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).max_attempts) as usize - ptr as usize
+            },
+            52usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_config),
+                "::",
+                stringify!(max_attempts)
+            )
+        );
+    }
+    test_field_max_attempts();
+    fn test_field_rr_bytes() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).rr_bytes) as usize - ptr as usize
+            },
+            56usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_config),
+                "::",
+                stringify!(rr_bytes)
+            )
+        );
+    }
+    test_field_rr_bytes();
+    fn test_field_state_changed() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).state_changed) as usize - ptr as usize
+            },
+            64usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_config),
+                "::",
+                stringify!(state_changed)
+            )
+        );
+    }
+    test_field_state_changed();
+    fn test_field_opaque() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).opaque) as usize - ptr as usize
+            },
+            72usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_config),
+                "::",
+                stringify!(opaque)
+            )
+        );
+    }
+    test_field_opaque();
+    fn test_field_mpp() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).mpp) as usize - ptr as usize
+            },
+            80usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_config),
+                "::",
+                stringify!(mpp)
+            )
+        );
+    }
+    test_field_mpp();
+    fn test_field_mpp_opaque() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).mpp_opaque) as usize - ptr as usize
+            },
+            88usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_config),
+                "::",
+                stringify!(mpp_opaque)
+            )
+        );
+    }
+    test_field_mpp_opaque();
+}
+impl Default for vmm_storage_config {
+    fn default() -> Self {
+        let mut s = ::std::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::std::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct vmm_storage_info {
+    pub size: u32,
+    pub npaths: u32,
+    pub capacity: u64,
+    pub block_size: u32,
+    pub flags: u32,
+    pub can_discard: u32,
+    pub reserved: u32,
+    pub completed: u64,
+    pub failed: u64,
+    pub failovers: u64,
+    pub satp: [std::os::raw::c_char; 32usize],
+    pub psp: [std::os::raw::c_char; 32usize],
+}
+#[test]
+fn bindgen_test_layout_vmm_storage_info() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_storage_info>(),
+        120usize,
+        concat!("Size of: ", stringify!(vmm_storage_info))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_storage_info>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vmm_storage_info))
+    );
+    fn test_field_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_info),
+                "::",
+                stringify!(size)
+            )
+        );
+    }
+    test_field_size();
+    fn test_field_npaths() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).npaths) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_info),
+                "::",
+                stringify!(npaths)
+            )
+        );
+    }
+    test_field_npaths();
+    fn test_field_capacity() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).capacity) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_info),
+                "::",
+                stringify!(capacity)
+            )
+        );
+    }
+    test_field_capacity();
+    fn test_field_block_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).block_size) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_info),
+                "::",
+                stringify!(block_size)
+            )
+        );
+    }
+    test_field_block_size();
+    fn test_field_flags() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).flags) as usize - ptr as usize
+            },
+            20usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_info),
+                "::",
+                stringify!(flags)
+            )
+        );
+    }
+    test_field_flags();
+    fn test_field_can_discard() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).can_discard) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_info),
+                "::",
+                stringify!(can_discard)
+            )
+        );
+    }
+    test_field_can_discard();
+    fn test_field_reserved() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).reserved) as usize - ptr as usize
+            },
+            28usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_info),
+                "::",
+                stringify!(reserved)
+            )
+        );
+    }
+    test_field_reserved();
+    fn test_field_completed() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).completed) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_info),
+                "::",
+                stringify!(completed)
+            )
+        );
+    }
+    test_field_completed();
+    fn test_field_failed() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).failed) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_info),
+                "::",
+                stringify!(failed)
+            )
+        );
+    }
+    test_field_failed();
+    fn test_field_failovers() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).failovers) as usize - ptr as usize
+            },
+            48usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_info),
+                "::",
+                stringify!(failovers)
+            )
+        );
+    }
+    test_field_failovers();
+    fn test_field_satp() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).satp) as usize - ptr as usize
+            },
+            56usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_info),
+                "::",
+                stringify!(satp)
+            )
+        );
+    }
+    test_field_satp();
+    fn test_field_psp() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).psp) as usize - ptr as usize
+            },
+            88usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_info),
+                "::",
+                stringify!(psp)
+            )
+        );
+    }
+    test_field_psp();
+}
+extern "C" {
+    pub fn vmm_storage_create(
+        config: *const vmm_storage_config,
+        out: *mut *mut vmm_storage_dev,
+    ) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_storage_add_path(
+        dev: *mut vmm_storage_dev,
+        config: *const vmm_storage_path_config,
+        index: *mut u32,
+    ) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_storage_destroy(dev: *mut vmm_storage_dev);
+}
+extern "C" {
+    pub fn vmm_storage_submit(
+        dev: *mut vmm_storage_dev,
+        req: *mut vmm_storage_req,
+    ) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_storage_io(
+        dev: *mut vmm_storage_dev,
+        op: u32,
+        offset: u64,
+        buf: *mut std::os::raw::c_void,
+        length: u64,
+    ) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_storage_get_info(
+        dev: *mut vmm_storage_dev,
+        info: *mut vmm_storage_info,
+    ) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_storage_path_get_info(
+        dev: *mut vmm_storage_dev,
+        path: u32,
+        info: *mut vmm_storage_path_info,
+    ) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_storage_path_set_state(
+        dev: *mut vmm_storage_dev,
+        path: u32,
+        state: u32,
+    ) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_storage_path_submit(
+        dev: *mut vmm_storage_dev,
+        path: u32,
+        req: *mut vmm_storage_req,
+    ) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_storage_complete(
+        dev: *mut vmm_storage_dev,
+        req: *mut vmm_storage_req,
+        result: std::os::raw::c_int,
+    );
+}
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct vmm_storage_dev {
+    pub _address: u8,
 }
