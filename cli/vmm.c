@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/args.h"
+#include "cli/disk.h"
 #include "cli/linux.h"
 #include "cli/testdev.h"
 #include "cli/trace.h"
@@ -27,6 +28,8 @@ static const char usage_text[] =
 	"       vmm run --kernel KERNEL [--initrd FILE] [--disk FILE[,ro]]... [--rng]\n"
 	"                                 boot Linux (bzImage or vmlinux) on the PC platform\n"
 	"       vmm info                  list backends and whether they are usable\n"
+	"       vmm disk create|info|check|resize ...\n"
+	"                                 raw and qcow2 image files (vmm disk --help)\n"
 	"       vmm --version | --help\n"
 	"\n"
 	"run options:\n"
@@ -316,6 +319,8 @@ int main(int argc, char **argv)
 				 : fail(ST_USAGE, "", "'vmm info' takes no arguments");
 	if (!strcmp(cmd, "run"))
 		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "disk"))
+		return cli_disk(argc - 1, argv + 1);
 	if (cmd[0] == '-')
 		return fail(ST_USAGE, "unknown option ", cmd);
 	return fail(ST_USAGE, "unknown command ", cmd);
