@@ -44,13 +44,14 @@ static __attribute__((unused)) int qf_have_qemu(void)
 		}                                                                   \
 	} while (0)
 
+/* dir/name; the strings live until the test program ends. */
 static const char *qf_path(const char *name)
 {
-	static char buf[8][256];
+	static char buf[256][160];
 	static unsigned n;
-	char *p = buf[n++ % 8];
+	char *p = buf[n++ % 256];
 
-	snprintf(p, 256, "%s/%s", qf_dir, name);
+	snprintf(p, 160, "%s/%s", qf_dir, name);
 	return p;
 }
 
