@@ -97,6 +97,9 @@ static int cmd_create(int argc, char **argv)
 		return disk_fail(DS_USAGE, "create", err);
 	if ((rc = vmm_disk_create(file, &c)) < 0)
 		return disk_lib_fail("create", rc);
+	vmm_disk_image_info in = VMM_DISK_IMAGE_INFO_INIT;
+	if (vmm_disk_info(file, &in) == 0)   /* the size a backing file gave */
+		c.virtual_size = in.virtual_size;
 	printf("created %s: %s, %llu bytes\n", file, c.format == VMM_DISK_RAW ? "raw" : "qcow2",
 	       (unsigned long long)c.virtual_size);
 	return DS_OK;
