@@ -151,19 +151,14 @@ static int q_fix_table(vmm__qcow2 *q)
 	return rc;
 }
 
-/* Blocks that only describe clusters past the end of the file: zeroed. */
-static int q_fix_beyond(vmm__qcow2 *q)
+/* Blocks that only describe clusters past the end of the file are dropped
+ * from the table (their cluster then counts as a leak and is freed). */
+static void q_fix_beyond(vmm__qcow2 *q)
 {
-	uint8_t *zero = q_alloc_cluster_buf(q);
-	int rc = zero ? 0 : VMM_ENOMEM;
-
-	for (uint64_t b = 0; rc == 0 && b < q->rt_entries; b++)
+	for (uint64_t b = 0; b < q->rt_entries; b++)
 		if (q->rt[b] && b * q->rb_entries >= q->host_clusters)
-			rc = q_pwrite(q, zero, q->cluster_size, q->rt[b]);
-	free(zero);
-	if (rc == 0)
-		q->refs_beyond = 0;
-	return rc;
+			q->rt[b] = 0;
+	q->refs_beyond = 0;
 }
 
 static int q_repair(vmm__qcow2 *q, uint64_t badblocks)
@@ -171,9 +166,9 @@ static int q_repair(vmm__qcow2 *q, uint64_t badblocks)
 	q_walk w;
 	int rc;
 
-	if (badblocks && (rc = q_fix_table(q)) < 0)
-		return rc;
-	if (q->refs_beyond && (rc = q_fix_beyond(q)) < 0)
+	if (q->refs_beyond)
+		q_fix_beyond(q);
+	if ((rc = q_fix_table(q)) < 0)   /* without the bad and dropped blocks */
 		return rc;
 	if ((rc = q_walk_run(q, &w, true)) < 0)   /* drops bad entries */
 		return rc;
