@@ -75,6 +75,7 @@ help:
 	@echo "make go-test    go test the Go binding (bindings/go); go-vet, go-example"
 	@echo "make rust-test  cargo test the Rust crates (bindings/rust); rust-clippy"
 	@echo "make bindings   regenerate bindings/rust/libvmm-sys/src/bindings.rs from include/"
+	@echo "make fuzz       libFuzzer targets (clang, ASan+UBSan) in build/fuzz; fuzz-qcow2 runs one 30 s"
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -201,6 +202,32 @@ clean:
 	rm -rf build
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_BINS:=.d)
+
+# ---- Fuzzing (tests/fuzz) ----------------------------------------------------
+# libFuzzer targets built with clang and ASan+UBSan from the library sources
+# they exercise; seed corpora are made by qemu-img at build time.
+FUZZ_CC    ?= clang
+FUZZ_FLAGS := -std=gnu11 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
+              -fno-sanitize-recover=all $(WARN) -Iinclude -I. -DVMM_BUILDING_LIBRARY
+FUZZ_QCOW2_SRCS := $(wildcard lib/storage/qcow2_*.c) lib/error.c
+
+.PHONY: fuzz fuzz-qcow2
+fuzz: $(B)/fuzz/fuzz_qcow2 $(B)/fuzz/seeds_qcow2/.done
+
+$(B)/fuzz/fuzz_qcow2: tests/fuzz/fuzz_qcow2.c $(FUZZ_QCOW2_SRCS) $(wildcard lib/storage/qcow2*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_qcow2.c $(FUZZ_QCOW2_SRCS) -lpthread
+
+$(B)/fuzz/seeds_qcow2/.done: tests/fuzz/make-seeds
+	rm -rf $(B)/fuzz/seeds_qcow2
+	tests/fuzz/make-seeds $(B)/fuzz/seeds_qcow2
+	@touch $@
+
+# 30 s of fuzzing from the seeds (new inputs collect in build/fuzz/corpus_qcow2).
+fuzz-qcow2: fuzz
+	@mkdir -p $(B)/fuzz/corpus_qcow2
+	$(B)/fuzz/fuzz_qcow2 -max_total_time=30 -max_len=400000 -timeout=10 -rss_limit_mb=2048 -artifact_prefix=$(B)/fuzz/ \
+	    $(B)/fuzz/corpus_qcow2 $(B)/fuzz/seeds_qcow2
 
 # ---- Bindings and examples ---------------------------------------------------
 # Debian's toolchains (golang-go, rustc, cargo, bindgen), never a rustup one

@@ -6,6 +6,7 @@
 
 #include "cli/args.h"
 #include "cli/common.h"
+#include "cli/disk.h"
 #include "cli/linux.h"
 #include "cli/testdev.h"
 #include "cli/trace.h"
@@ -19,6 +20,8 @@ static const char usage_text[] =
 	"                                 boot Linux (bzImage or vmlinux) on the PC platform\n"
 	"       vmm up CONFIG.json        run the VMs a JSON file describes (docs/config.md)\n"
 	"       vmm info                  list backends and whether they are usable\n"
+	"       vmm disk create|info|check|resize ...\n"
+	"                                 raw and qcow2 image files (vmm disk --help)\n"
 	"       vmm --version | --help\n"
 	"\n"
 	"run options:\n"
@@ -230,6 +233,8 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(cmd, "up"))
 		return cli_cmd_up(argc - 1, argv + 1);
+	if (!strcmp(cmd, "disk"))
+		return cli_disk(argc - 1, argv + 1);
 	if (cmd[0] == '-')
 		return cli_fail(ST_USAGE, "unknown option ", cmd);
 	return cli_fail(ST_USAGE, "unknown command ", cmd);

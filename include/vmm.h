@@ -356,5 +356,6 @@ VMM_API int vmm_vm_run(vmm_vm *vm, const vmm_run_options *options,
 #include "vmm/gdb.h"
 #include "vmm/trace.h"
 #include "vmm/storage.h"
+#include "vmm/disk.h"
 
 #endif /* VMM_H */

@@ -94,6 +94,11 @@ typedef struct vmm__qcow2_stats {
 } vmm__qcow2_stats;
 int vmm__qcow2_get_stats(vmm__qcow2 *q, vmm__qcow2_stats *st);
 
+/* QEMU's advisory locks on any image file (raw too): a writer refuses
+ * other writers and readers, a reader refuses writers (VMM_EBUSY). The
+ * locks belong to the open file description: closing it drops them. */
+int vmm__qcow2_lock_fd(int fd, bool writer);
+
 /* "QFI\xfb" at offset 0 of fd: 1, else 0 (or a negative VMM_E* on I/O). */
 int vmm__qcow2_probe(int fd);
 

@@ -100,15 +100,18 @@ static int q_block_for(vmm__qcow2 *q, uint64_t b)
 	return rc;
 }
 
-/* Sets every stored refcount to its uses. */
+/* Sets every stored refcount to its uses: written where the block exists,
+ * else kept in memory until every refcount is known, then the missing
+ * blocks are made (in clusters that are truly free). */
 static int q_fix_refs(vmm__qcow2 *q, const q_walk *w)
 {
-	uint64_t end = w->n > q->refs_cap ? w->n : q->refs_cap;
+	uint64_t end = w->n > q->refs_cap ? w->n : q->refs_cap, E = q->rb_entries;
+	uint64_t need_from = UINT64_MAX;
 	int rc = q_refs_reserve(q, end);
 
 	for (uint64_t c = 0; rc == 0 && c < end; c++) {
 		uint16_t use = c < w->n ? w->uses[c] : 0;
-		uint64_t b = c / q->rb_entries;
+		uint64_t b = c / E;
 
 		if (q->refs[c] == use)
 			continue;
@@ -116,8 +119,18 @@ static int q_fix_refs(vmm__qcow2 *q, const q_walk *w)
 			rc = q_ref_set(q, c, use);
 			continue;
 		}
-		q->refs[c] = use;   /* no block yet: written with the new block */
-		if (use)
+		q->refs[c] = use;
+		if (use && need_from == UINT64_MAX)
+			need_from = b;
+	}
+	for (uint64_t b = need_from; rc == 0 && b != UINT64_MAX && b * E < end; b++) {
+		bool used = false;
+
+		if (b < q->rt_entries && q->rt[b])
+			continue;
+		for (uint64_t c = b * E; c < (b + 1) * E && c < end && !used; c++)
+			used = q->refs[c] != 0;
+		if (used)
 			rc = q_block_for(q, b);
 	}
 	return rc;
@@ -138,19 +151,14 @@ static int q_fix_table(vmm__qcow2 *q)
 	return rc;
 }
 
-/* Blocks that only describe clusters past the end of the file: zeroed. */
-static int q_fix_beyond(vmm__qcow2 *q)
+/* Blocks that only describe clusters past the end of the file are dropped
+ * from the table (their cluster then counts as a leak and is freed). */
+static void q_fix_beyond(vmm__qcow2 *q)
 {
-	uint8_t *zero = q_alloc_cluster_buf(q);
-	int rc = zero ? 0 : VMM_ENOMEM;
-
-	for (uint64_t b = 0; rc == 0 && b < q->rt_entries; b++)
+	for (uint64_t b = 0; b < q->rt_entries; b++)
 		if (q->rt[b] && b * q->rb_entries >= q->host_clusters)
-			rc = q_pwrite(q, zero, q->cluster_size, q->rt[b]);
-	free(zero);
-	if (rc == 0)
-		q->refs_beyond = 0;
-	return rc;
+			q->rt[b] = 0;
+	q->refs_beyond = 0;
 }
 
 static int q_repair(vmm__qcow2 *q, uint64_t badblocks)
@@ -158,9 +166,9 @@ static int q_repair(vmm__qcow2 *q, uint64_t badblocks)
 	q_walk w;
 	int rc;
 
-	if (badblocks && (rc = q_fix_table(q)) < 0)
-		return rc;
-	if (q->refs_beyond && (rc = q_fix_beyond(q)) < 0)
+	if (q->refs_beyond)
+		q_fix_beyond(q);
+	if ((rc = q_fix_table(q)) < 0)   /* without the bad and dropped blocks */
 		return rc;
 	if ((rc = q_walk_run(q, &w, true)) < 0)   /* drops bad entries */
 		return rc;
@@ -177,36 +185,57 @@ static int q_repair(vmm__qcow2 *q, uint64_t badblocks)
 	return rc;
 }
 
+/* Opens the image afresh and counts its problems. */
+static int q_count(const char *path, bool repair, vmm__qcow2 **q, uint64_t *badblocks, q_counts *n)
+{
+	q_walk w;
+	int rc;
+
+	*badblocks = 0;
+	if ((rc = q_check_open(path, repair, q, badblocks)) < 0)
+		return rc;
+	if ((rc = q_walk_run(*q, &w, false)) == 0) {
+		q_compare(*q, &w, n);
+		n->corruptions += *badblocks;
+		q_walk_free(&w);
+	}
+	if (rc < 0) {
+		q_free(*q);
+		*q = NULL;
+	}
+	return rc;
+}
+
+/* Repairs run on a fresh open each time (tables that overlap change each
+ * other's contents under a repair), until clean or four passes. */
 int vmm__qcow2_check(const char *path, bool repair, vmm__qcow2_check_result *r)
 {
 	vmm__qcow2 *q = NULL;
 	uint64_t badblocks = 0;
-	q_counts before = { 0 }, after = { 0 };
-	q_walk w;
+	q_counts before = { 0 }, now = { 0 };
 	int rc;
 
 	if (!path || !r)
 		return vmm__err(VMM_EINVAL, "qcow2 check: path or result is NULL");
 	memset(r, 0, sizeof(*r));
-	if ((rc = q_check_open(path, repair, &q, &badblocks)) < 0)
+	if ((rc = q_count(path, repair, &q, &badblocks, &before)) < 0)
 		return rc;
-	if ((rc = q_walk_run(q, &w, false)) == 0) {
-		q_compare(q, &w, &before);
-		before.corruptions += badblocks;
-		q_walk_free(&w);
-	}
-	r->leaks = rc == 0 ? before.leaks : 0;
-	r->corruptions = rc == 0 ? before.corruptions : 0;
-	if (rc == 0 && repair && (before.leaks || before.corruptions ||
-				  (q->incompat & (Q_INCOMPAT_DIRTY | Q_INCOMPAT_CORRUPT)))) {
+	r->leaks = before.leaks;
+	r->corruptions = before.corruptions;
+	now = before;
+	for (int pass = 0; rc == 0 && repair && pass < 4; pass++) {
+		if (!now.leaks && !now.corruptions && !(q->incompat & (Q_INCOMPAT_DIRTY | Q_INCOMPAT_CORRUPT)))
+			break;
 		rc = q_repair(q, badblocks);
-		if (rc == 0 && (rc = q_walk_run(q, &w, false)) == 0) {
-			q_compare(q, &w, &after);
-			q_walk_free(&w);
-			r->leaks_fixed = before.leaks > after.leaks ? before.leaks - after.leaks : 0;
-			r->corruptions_fixed = before.corruptions > after.corruptions ?
-					       before.corruptions - after.corruptions : 0;
-		}
+		q_free(q);
+		q = NULL;
+		if (rc == 0)
+			rc = q_count(path, repair, &q, &badblocks, &now);
+	}
+	if (rc == 0 && repair) {
+		r->leaks_fixed = before.leaks > now.leaks ? before.leaks - now.leaks : 0;
+		r->corruptions_fixed = before.corruptions > now.corruptions ?
+				       before.corruptions - now.corruptions : 0;
 	}
 	q_free(q);
 	return rc;

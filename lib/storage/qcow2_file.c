@@ -120,3 +120,8 @@ int q_lock(int fd, bool writer)
 			return rc;
 	return 0;
 }
+
+int vmm__qcow2_lock_fd(int fd, bool writer)
+{
+	return q_lock(fd, writer);
+}

@@ -90,9 +90,9 @@ static int q_open_backing(vmm__qcow2 *q, const char *dir, unsigned depth,
 	if (fmt == VMM__QCOW2_FMT_QCOW2) {
 		rc = q_open_chain(fd, fl, dirname(pdir), depth + 1, devs, inos, &q->bq);
 		close(fd);
-		if (rc < 0)
+		if (rc < 0 && depth == 0)   /* once: deeper files say what failed */
 			return q_err_prefix(rc, "backing file ", path);
-		return 0;
+		return rc;
 	}
 	q->bfd = fd;
 	if (fstat(fd, &st) < 0)

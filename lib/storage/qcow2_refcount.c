@@ -286,26 +286,83 @@ int q_alloc_cluster(vmm__qcow2 *q, uint64_t *out)
 	}
 }
 
+/* Refcount blocks still missing for [start, start+n) and for themselves,
+ * placed right after that range. */
+static uint64_t q_run_blocks(const vmm__qcow2 *q, uint64_t start, uint64_t n, uint64_t *maxb)
+{
+	uint64_t E = q->rb_entries, k = 0;
+
+	for (;;) {
+		uint64_t k2 = 0;
+
+		*maxb = (start + n + k - 1) / E;
+		for (uint64_t b = start / E; b <= *maxb; b++)
+			k2 += b >= q->rt_entries || !q->rt[b];
+		if (k2 <= k)
+			return k;
+		k = k2;
+	}
+}
+
+/* Writes the new blocks (their entries for the run already 1), syncs, then
+ * links them in the refcount table. */
+static int q_run_write_blocks(vmm__qcow2 *q, uint64_t start, uint64_t end, uint64_t at)
+{
+	uint64_t E = q->rb_entries, blk = at, b0 = start / E, b1 = (end - 1) / E;
+	uint8_t *buf = q_alloc_cluster_buf(q), be[8];
+	int rc = buf ? 0 : VMM_ENOMEM;
+
+	for (uint64_t b = b0; rc == 0 && b <= b1; b++) {
+		if (q->rt[b])
+			continue;
+		memset(buf, 0, q->cluster_size);
+		for (uint64_t c = b * E; c < (b + 1) * E; c++)
+			if (c >= start && c < end)
+				q_put16(buf + 2 * (c - b * E), 1);
+		rc = q_pwrite(q, buf, q->cluster_size, q_cl_off(q, blk++));
+	}
+	free(buf);
+	if (rc == 0 && blk != at)
+		rc = q_sync(q);
+	blk = at;
+	for (uint64_t b = b0; rc == 0 && b <= b1; b++) {
+		if (q->rt[b])
+			continue;
+		q_put64(be, q_cl_off(q, blk));
+		if ((rc = q_pwrite(q, be, 8, q->rt_offset + 8 * b)) == 0)
+			q->rt[b] = q_cl_off(q, blk++);
+	}
+	return rc;
+}
+
 int q_alloc_run(vmm__qcow2 *q, uint64_t n, uint64_t *first)
 {
-	uint64_t start;
+	uint64_t start, k, maxb, end, E = q->rb_entries;
 	int rc;
 
-restart:
-	start = q->host_clusters;
-	for (uint64_t c = start; c < start + n; c++) {
-		if (!q_has_block(q, c)) {   /* c becomes that block: start again after it */
-			if ((rc = q_make_block_at(q, c)) < 0)
-				return rc;
-			goto restart;
-		}
-	}
-	if ((rc = q_refs_reserve(q, start + n)) < 0)
-		return rc;
-	for (uint64_t c = start; c < start + n; c++)
-		if ((rc = q_ref_set(q, c, 1)) < 0)
+	for (;;) {
+		start = q->host_clusters;
+		k = q_run_blocks(q, start, n, &maxb);
+		if (maxb < q->rt_entries)
+			break;
+		if ((rc = q_grow_table(q, maxb + 1)) < 0)
 			return rc;
-	q->host_clusters = start + n;
+	}
+	end = start + n + k;
+	if ((rc = q_refs_reserve(q, end)) < 0)
+		return rc;
+	/* Clusters whose block exists get their refcount written now. */
+	for (uint64_t c = start; c < end; c++) {
+		uint64_t b = c / E;
+
+		if (q->rt[b] && (rc = q_ref_set(q, c, 1)) < 0)
+			return rc;
+	}
+	if ((rc = q_run_write_blocks(q, start, end, start + n)) < 0)
+		return rc;
+	for (uint64_t c = start; c < end; c++)
+		q->refs[c] = 1;
+	q->host_clusters = end;
 	*first = start;
 	return 0;
 }

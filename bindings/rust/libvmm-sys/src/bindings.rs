@@ -15,6 +15,7 @@ pub const VMM_STORAGE_MAX_PATHS: u32 = 32;
 pub const VMM_STORAGE_SATP_VERSION: u32 = 1;
 pub const VMM_STORAGE_PSP_VERSION: u32 = 1;
 pub const VMM_STORAGE_MPP_VERSION: u32 = 1;
+pub const VMM_DISK_BACKING_MAX: u32 = 1024;
 pub type size_t = std::os::raw::c_ulong;
 pub type __uint8_t = std::os::raw::c_uchar;
 pub type __uint16_t = std::os::raw::c_ushort;
@@ -7682,6 +7683,533 @@ extern "C" {
         req: *mut vmm_storage_req,
         result: std::os::raw::c_int,
     );
+}
+pub const VMM_DISK_RAW: _bindgen_ty_24 = 1;
+pub const VMM_DISK_QCOW2: _bindgen_ty_24 = 2;
+pub type _bindgen_ty_24 = std::os::raw::c_uint;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct vmm_disk_config {
+    pub size: u32,
+    pub format: u32,
+    pub virtual_size: u64,
+    pub cluster_size: u32,
+    pub qcow2_version: u32,
+    pub backing_file: *const std::os::raw::c_char,
+    pub backing_format: u32,
+    pub reserved: u32,
+}
+#[test]
+fn bindgen_test_layout_vmm_disk_config() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_disk_config>(),
+        40usize,
+        concat!("Size of: ", stringify!(vmm_disk_config))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_disk_config>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vmm_disk_config))
+    );
+    fn test_field_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_disk_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_disk_config),
+                "::",
+                stringify!(size)
+            )
+        );
+    }
+    test_field_size();
+    fn test_field_format() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_disk_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).format) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_disk_config),
+                "::",
+                stringify!(format)
+            )
+        );
+    }
+    test_field_format();
+    fn test_field_virtual_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_disk_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).virtual_size) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_disk_config),
+                "::",
+                stringify!(virtual_size)
+            )
+        );
+    }
+    test_field_virtual_size();
+    fn test_field_cluster_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_disk_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).cluster_size) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_disk_config),
+                "::",
+                stringify!(cluster_size)
+            )
+        );
+    }
+    test_field_cluster_size();
+    fn test_field_qcow2_version() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_disk_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).qcow2_version) as usize - ptr as usize
+            },
+            20usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_disk_config),
+                "::",
+                stringify!(qcow2_version)
+            )
+        );
+    }
+    test_field_qcow2_version();
+    fn test_field_backing_file() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_disk_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).backing_file) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_disk_config),
+                "::",
+                stringify!(backing_file)
+            )
+        );
+    }
+    test_field_backing_file();
+    fn test_field_backing_format() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_disk_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).backing_format) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_disk_config),
+                "::",
+                stringify!(backing_format)
+            )
+        );
+    }
+    test_field_backing_format();
+    fn test_field_reserved() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_disk_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).reserved) as usize - ptr as usize
+            },
+            36usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_disk_config),
+                "::",
+                stringify!(reserved)
+            )
+        );
+    }
+    test_field_reserved();
+}
+impl Default for vmm_disk_config {
+    fn default() -> Self {
+        let mut s = ::std::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::std::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+extern "C" {
+    pub fn vmm_disk_create(
+        path: *const std::os::raw::c_char,
+        config: *const vmm_disk_config,
+    ) -> std::os::raw::c_int;
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct vmm_disk_image_info {
+    pub size: u32,
+    pub format: u32,
+    pub virtual_size: u64,
+    pub allocated_bytes: u64,
+    pub file_bytes: u64,
+    pub cluster_size: u32,
+    pub qcow2_version: u32,
+    pub backing_format: u32,
+    pub reserved: u32,
+    pub backing_file: [std::os::raw::c_char; 1024usize],
+}
+#[test]
+fn bindgen_test_layout_vmm_disk_image_info() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_disk_image_info>(),
+        1072usize,
+        concat!("Size of: ", stringify!(vmm_disk_image_info))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_disk_image_info>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vmm_disk_image_info))
+    );
+    fn test_field_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_disk_image_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_disk_image_info),
+                "::",
+                stringify!(size)
+            )
+        );
+    }
+    test_field_size();
+    fn test_field_format() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_disk_image_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).format) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_disk_image_info),
+                "::",
+                stringify!(format)
+            )
+        );
+    }
+    test_field_format();
+    fn test_field_virtual_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_disk_image_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).virtual_size) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_disk_image_info),
+                "::",
+                stringify!(virtual_size)
+            )
+        );
+    }
+    test_field_virtual_size();
+    fn test_field_allocated_bytes() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_disk_image_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).allocated_bytes) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_disk_image_info),
+                "::",
+                stringify!(allocated_bytes)
+            )
+        );
+    }
+    test_field_allocated_bytes();
+    fn test_field_file_bytes() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_disk_image_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).file_bytes) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_disk_image_info),
+                "::",
+                stringify!(file_bytes)
+            )
+        );
+    }
+    test_field_file_bytes();
+    fn test_field_cluster_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_disk_image_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).cluster_size) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_disk_image_info),
+                "::",
+                stringify!(cluster_size)
+            )
+        );
+    }
+    test_field_cluster_size();
+    fn test_field_qcow2_version() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_disk_image_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).qcow2_version) as usize - ptr as usize
+            },
+            36usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_disk_image_info),
+                "::",
+                stringify!(qcow2_version)
+            )
+        );
+    }
+    test_field_qcow2_version();
+    fn test_field_backing_format() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_disk_image_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).backing_format) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_disk_image_info),
+                "::",
+                stringify!(backing_format)
+            )
+        );
+    }
+    test_field_backing_format();
+    fn test_field_reserved() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_disk_image_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).reserved) as usize - ptr as usize
+            },
+            44usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_disk_image_info),
+                "::",
+                stringify!(reserved)
+            )
+        );
+    }
+    test_field_reserved();
+    fn test_field_backing_file() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_disk_image_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).backing_file) as usize - ptr as usize
+            },
+            48usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_disk_image_info),
+                "::",
+                stringify!(backing_file)
+            )
+        );
+    }
+    test_field_backing_file();
+}
+impl Default for vmm_disk_image_info {
+    fn default() -> Self {
+        let mut s = ::std::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::std::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+extern "C" {
+    pub fn vmm_disk_info(
+        path: *const std::os::raw::c_char,
+        info: *mut vmm_disk_image_info,
+    ) -> std::os::raw::c_int;
+}
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct vmm_disk_check_result {
+    pub size: u32,
+    pub reserved: u32,
+    pub leaks: u64,
+    pub corruptions: u64,
+    pub leaks_fixed: u64,
+    pub corruptions_fixed: u64,
+}
+#[test]
+fn bindgen_test_layout_vmm_disk_check_result() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_disk_check_result>(),
+        40usize,
+        concat!("Size of: ", stringify!(vmm_disk_check_result))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_disk_check_result>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vmm_disk_check_result))
+    );
+    fn test_field_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_disk_check_result>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_disk_check_result),
+                "::",
+                stringify!(size)
+            )
+        );
+    }
+    test_field_size();
+    fn test_field_reserved() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_disk_check_result>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).reserved) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_disk_check_result),
+                "::",
+                stringify!(reserved)
+            )
+        );
+    }
+    test_field_reserved();
+    fn test_field_leaks() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_disk_check_result>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).leaks) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_disk_check_result),
+                "::",
+                stringify!(leaks)
+            )
+        );
+    }
+    test_field_leaks();
+    fn test_field_corruptions() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_disk_check_result>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).corruptions) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_disk_check_result),
+                "::",
+                stringify!(corruptions)
+            )
+        );
+    }
+    test_field_corruptions();
+    fn test_field_leaks_fixed() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_disk_check_result>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).leaks_fixed) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_disk_check_result),
+                "::",
+                stringify!(leaks_fixed)
+            )
+        );
+    }
+    test_field_leaks_fixed();
+    fn test_field_corruptions_fixed() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_disk_check_result>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).corruptions_fixed) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_disk_check_result),
+                "::",
+                stringify!(corruptions_fixed)
+            )
+        );
+    }
+    test_field_corruptions_fixed();
+}
+extern "C" {
+    pub fn vmm_disk_check(
+        path: *const std::os::raw::c_char,
+        repair: std::os::raw::c_int,
+        result: *mut vmm_disk_check_result,
+    ) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_disk_resize(path: *const std::os::raw::c_char, new_size: u64)
+        -> std::os::raw::c_int;
 }
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
