@@ -351,5 +351,6 @@ VMM_API int vmm_vm_run(vmm_vm *vm, const vmm_run_options *options,
 #include "vmm/introspect.h"
 #include "vmm/gdb.h"
 #include "vmm/trace.h"
+#include "vmm/net.h"
 
 #endif /* VMM_H */
