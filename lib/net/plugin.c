@@ -147,17 +147,18 @@ VMM_API int vmm_net_filter_remove(vmm_net_port *p, uint32_t id)
 
 VMM_API int vmm_net_filter_active(vmm_net_port *p, uint32_t id)
 {
-	int rc;
+	int rc = -1;
 
 	if (!p)
 		return vmm__err(VMM_EINVAL, "vmm_net_filter_active: port is NULL");
-	rc = vmm__err(VMM_ENOENT, "vmm_net_filter_active: port '%s' has no filter %u",
-		      p->name, id);
 	pthread_mutex_lock(&p->sw->ctl);
 	for (uint32_t i = 0; i < p->nfilt; i++)
 		if (p->filt[i]->id == id)
 			rc = !atomic_load(&p->filt[i]->disabled);
 	pthread_mutex_unlock(&p->sw->ctl);
+	if (rc < 0)
+		return vmm__err(VMM_ENOENT, "vmm_net_filter_active: port '%s' has no filter %u",
+				p->name, id);
 	return rc;
 }
 
