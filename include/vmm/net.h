@@ -85,9 +85,9 @@ typedef struct vmm_switch_config {
 #define VMM_SWITCH_CONFIG_INIT { sizeof(vmm_switch_config), 0, 0, 0, 0, NULL, NULL, NULL, NULL }
 
 VMM_API int vmm_switch_create(const vmm_switch_config *config, vmm_switch **out);
-/* Destroys the embedder and TAP ports still on it. Ports attached to VMs
- * keep the switch's memory until their VMs are destroyed (frames to and
- * from them are dropped). */
+/* Destroys the ports still on it (as vmm_net_port_destroy: their handles
+ * are gone). Ports attached to VMs keep the switch's memory until their
+ * VMs are destroyed; their frames are dropped (VMM_NET_DROP_NO_LINK). */
 VMM_API void vmm_switch_destroy(vmm_switch *sw);
 
 typedef struct vmm_switch_stats {

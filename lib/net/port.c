@@ -59,7 +59,8 @@ static int policy_copy(const char *fn, const vmm_net_policy *pol, vmm__policy **
 	}
 	c->p = *pol;
 	c->p.size = sizeof(c->p);
-	memcpy(c->ipv4, pol->ipv4 ? pol->ipv4 : c->ipv4, pol->nipv4 * sizeof(uint32_t));
+	if (pol->nipv4)
+		memcpy(c->ipv4, pol->ipv4, pol->nipv4 * sizeof(uint32_t));
 	if (pol->nrules)
 		memcpy(c->rules, pol->rules, pol->nrules * sizeof(*c->rules));
 	c->p.ipv4 = c->ipv4;

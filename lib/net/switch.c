@@ -56,7 +56,8 @@ static vmm__ptable *table_build(vmm__sw_port *const *ports, uint32_t n)
 	if (!t)
 		return NULL;
 	t->n = n;
-	memcpy(t->p, ports, (size_t)n * sizeof(t->p[0]));
+	if (n)
+		memcpy(t->p, ports, (size_t)n * sizeof(t->p[0]));
 	map = id_map(t, &mask);
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t h = ports[i]->id & mask;
@@ -193,9 +194,8 @@ VMM_API void vmm_switch_destroy(vmm_switch *sw)
 
 		pthread_mutex_lock(&sw->ctl);
 		t = atomic_load(&sw->ports);
-		for (uint32_t i = 0; i < t->n && !victim; i++)
-			if (t->p[i]->kind != VMM_NET_PORT_VIRTIO)
-				victim = t->p[i];
+		if (t->n)
+			victim = t->p[0];
 		pthread_mutex_unlock(&sw->ctl);
 		if (!victim)
 			break;

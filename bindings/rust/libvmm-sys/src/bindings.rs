@@ -3233,12 +3233,13 @@ pub struct vmm_net_config {
     pub fwd: *const vmm_net_fwd,
     pub nfwd: u32,
     pub reserved: u32,
+    pub port: *mut vmm_net_port,
 }
 #[test]
 fn bindgen_test_layout_vmm_net_config() {
     assert_eq!(
         ::std::mem::size_of::<vmm_net_config>(),
-        48usize,
+        56usize,
         concat!("Size of: ", stringify!(vmm_net_config))
     );
     assert_eq!(
@@ -3399,6 +3400,23 @@ fn bindgen_test_layout_vmm_net_config() {
         );
     }
     test_field_reserved();
+    fn test_field_port() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).port) as usize - ptr as usize
+            },
+            48usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_config),
+                "::",
+                stringify!(port)
+            )
+        );
+    }
+    test_field_port();
 }
 impl Default for vmm_net_config {
     fn default() -> Self {
@@ -5098,11 +5116,6 @@ extern "C" {
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct vmm_switch {
-    _unused: [u8; 0],
-}
-#[repr(C)]
-#[derive(Debug, Copy, Clone)]
-pub struct vmm_net_port {
     _unused: [u8; 0],
 }
 pub type vmm_net_log_fn = ::std::option::Option<
@@ -7010,4 +7023,9 @@ extern "C" {
         fwd: *const vmm_net_forwarder,
         opaque: *mut std::os::raw::c_void,
     ) -> std::os::raw::c_int;
+}
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct vmm_net_port {
+    pub _address: u8,
 }
