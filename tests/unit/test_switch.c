@@ -2,12 +2,25 @@
  * real frames: MAC learning, flooding, moves and ageing (fake clock),
  * 802.1Q access/trunk/native VLANs with the tags checked byte by byte,
  * MTU and jumbo frames, bad frames counted, ESX security (forged
- * transmits, MAC changes, promiscuous mode), configuration errors. */
+ * transmits, MAC changes, promiscuous mode), configuration errors, and a
+ * TAP port on a real interface in a fresh network namespace. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -455,6 +468,90 @@ static void test_config_errors(void **state)
 	vmm_switch_destroy(sw);                                    /* destroys p too */
 }
 
+static int iface_up(const char *name)
+{
+	struct ifreq ifr;
+	char path[96];
+	int s, fd;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", name);
+	if ((fd = open(path, O_WRONLY)) >= 0) {          /* no router solicitations */
+		assert_int_equal(write(fd, "1", 1), 1);
+		close(fd);
+	}
+	s = socket(AF_INET, SOCK_DGRAM, 0);
+	memset(&ifr, 0, sizeof(ifr));
+	strcpy(ifr.ifr_name, name);
+	assert_int_equal(ioctl(s, SIOCGIFFLAGS, &ifr), 0);
+	ifr.ifr_flags |= IFF_UP;
+	assert_int_equal(ioctl(s, SIOCSIFFLAGS, &ifr), 0);
+	assert_int_equal(ioctl(s, SIOCGIFINDEX, &ifr), 0);
+	close(s);
+	return ifr.ifr_ifindex;
+}
+
+/* A TAP port: frames from an embedder port come out of the interface (an
+ * AF_PACKET socket sees them), frames sent on it reach the embedder. */
+static void test_tap_port(void **state)
+{
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL) };
+	vmm_net_port_config c = VMM_NET_PORT_CONFIG_INIT;
+	vmm_switch *sw;
+	vmm_net_port *tap, *p1;
+	uint8_t f[256], got[2048];
+	struct pollfd pfd;
+	bool seen = false;
+	size_t n;
+	int ps, rc;
+
+	if (access("/dev/net/tun", R_OK | W_OK) != 0) {
+		printf("NOT RUN test_tap_port: /dev/net/tun is absent or not accessible\n");
+		skip();
+	}
+	if (unshare(CLONE_NEWNET) != 0) {
+		printf("NOT RUN test_tap_port: cannot make a network namespace: %s\n",
+		       strerror(errno));
+		skip();
+	}
+	reset_all();
+	sw = make_switch(0, false);
+	c.kind = VMM_NET_PORT_TAP;
+	c.tap = "vmmsw0";
+	rc = vmm_net_port_create(sw, &c, &tap);
+	if (rc == VMM_EIO && strstr(vmm_last_error(), "CAP_NET_ADMIN")) {
+		printf("NOT RUN test_tap_port: %s\n", vmm_last_error());
+		vmm_switch_destroy(sw);
+		skip();
+	}
+	assert_int_equal(rc, 0);
+	assert_non_null(p1 = make_port(sw, &s1, MAC1, 0, NULL, 0, NULL));
+	sll.sll_ifindex = iface_up("vmmsw0");
+	ps = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
+	assert_true(ps >= 0);
+	assert_int_equal(bind(ps, (struct sockaddr *)&sll, sizeof(sll)), 0);
+	n = eth(f, BCAST, MAC1, 0x88b5, 100);
+	vmm_net_port_send(p1, f, n);
+	pfd = (struct pollfd){ ps, POLLIN, 0 };
+	while (!seen && poll(&pfd, 1, 2000) == 1) {
+		ssize_t k = recv(ps, got, sizeof(got), 0);
+
+		seen = k == (ssize_t)n && memcmp(got, f, n) == 0;
+	}
+	assert_true(seen);
+	n = eth(f, MAC1, MAC2, 0x88b5, 80);
+	assert_int_equal(send(ps, f, n, 0), (ssize_t)n);
+	for (int i = 0; i < 200 && !__atomic_load_n(&s1.count, __ATOMIC_ACQUIRE); i++)
+		usleep(10000);
+	assert_int_equal(__atomic_load_n(&s1.count, __ATOMIC_ACQUIRE), 1);
+	assert_int_equal(s1.len[0], n);
+	assert_memory_equal(s1.frame[0], f, n);
+	uint32_t id;
+	assert_int_equal(vmm_switch_fdb_lookup(sw, MAC2, 1, &id), 0);
+	assert_int_equal(id, vmm_net_port_id(tap));
+	close(ps);
+	vmm_switch_destroy(sw);                                    /* joins the tap's thread */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -468,6 +565,7 @@ int main(void)
 		cmocka_unit_test(test_mac_change),
 		cmocka_unit_test(test_promiscuous),
 		cmocka_unit_test(test_config_errors),
+		cmocka_unit_test(test_tap_port),                   /* last: leaves the netns */
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
