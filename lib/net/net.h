@@ -23,6 +23,23 @@
 
 typedef struct vmm_net_port vmm__sw_port;
 
+/* A lock for a few instructions on the data path (shaper buckets,
+ * firewall connections): one atomic exchange to take, a store to give. */
+typedef struct {
+	atomic_flag f;
+} vmm__spin;
+#define VMM__SPIN_INIT { ATOMIC_FLAG_INIT }
+void vmm__spin_wait(vmm__spin *l);
+static inline void vmm__spin_lock(vmm__spin *l)
+{
+	if (atomic_flag_test_and_set_explicit(&l->f, memory_order_acquire))
+		vmm__spin_wait(l);
+}
+static inline void vmm__spin_unlock(vmm__spin *l)
+{
+	atomic_flag_clear_explicit(&l->f, memory_order_release);
+}
+
 /* ---- grace periods (rcu.c) ---- */
 typedef struct {
 	_Alignas(64) atomic_uint_fast64_t n;
@@ -56,16 +73,17 @@ typedef struct vmm__policy {
 	vmm_net_policy p;                  /* pointers below point into this */
 	uint32_t ipv4[64];
 	vmm_net_fw_rule *rules;
+	uint64_t rate_q[2][2];             /* [dir][avg, peak]: bytes << 16 per ns, << 32 */
 } vmm__policy;
 
 typedef struct vmm__bucket {
-	double tokens, peak_tokens;
+	uint64_t tokens, peak_tokens;      /* bytes << 16 */
 	uint64_t last_ns;
 	bool primed;
 } vmm__bucket;
 
 typedef struct vmm__fw {
-	pthread_mutex_t lock;
+	vmm__spin lock;
 	vmm__fw_conn *conns;               /* open addressing, cap entries */
 	uint32_t cap, count;
 } vmm__fw;
@@ -127,7 +145,7 @@ struct vmm_net_port {
 	vmm__filt **filt;                  /* the embedder's filters, under ctl */
 	uint32_t nfilt;
 	vmm__bucket bucket[2];
-	pthread_mutex_t shape_lock;
+	vmm__spin shape_lock;
 	vmm__fw fw;
 	bool promisc;                      /* counted in sw->npromisc */
 	/* embedder */
@@ -147,7 +165,8 @@ struct vmm_net_port {
 };
 
 /* ---- switch.c ---- */
-uint64_t vmm__sw_now(vmm_switch *sw);
+uint64_t vmm__sw_now(vmm_switch *sw);            /* coarse, or the embedder's */
+uint64_t vmm__sw_now_precise(vmm_switch *sw);
 void vmm__sw_log(vmm_switch *sw, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 vmm__sw_port *vmm__sw_port_by_id(vmm_switch *sw, uint32_t id);   /* under rcu */
 int vmm__sw_table_add(vmm_switch *sw, vmm__sw_port *p);          /* under ctl */

@@ -29,11 +29,11 @@ int vmm__fw_init(vmm__fw *fw, uint32_t cap)
 
 	while (n < cap)
 		n <<= 1;
-	pthread_mutex_lock(&fw->lock);
+	vmm__spin_lock(&fw->lock);
 	if (!fw->conns)
 		fw->conns = calloc(n, sizeof(*fw->conns));
 	fw->cap = fw->conns ? n : 0;
-	pthread_mutex_unlock(&fw->lock);
+	vmm__spin_unlock(&fw->lock);
 	return fw->conns ? 0 : vmm__err(VMM_ENOMEM, "vmm_net: out of memory for %u firewall "
 					"connections", n);
 }
@@ -42,7 +42,6 @@ void vmm__fw_fini(vmm__fw *fw)
 {
 	free(fw->conns);
 	fw->conns = NULL;
-	pthread_mutex_destroy(&fw->lock);
 }
 
 /* The same for both directions of a connection. */
@@ -158,14 +157,14 @@ int32_t vmm__firewall(void *opaque, vmm_net_port *port, vmm_net_frame *f)
 							     VMM_NET_PASS;
 	if (ip.fragment || !fw->cap)
 		return VMM__DROP_AS + VMM_NET_DROP_FIREWALL;
-	pthread_mutex_lock(&fw->lock);
+	vmm__spin_lock(&fw->lock);
 	if (!track_find(fw, &ip, f->dir, f->now_ns)) {
 		if (rules_verdict(pol, &ip, f->dir) != VMM_NET_FW_ALLOW)
 			rc = VMM__DROP_AS + VMM_NET_DROP_FIREWALL;
 		else if (starts(&ip) && track_add(fw, &ip, f->dir, f->now_ns))
 			rc = VMM__DROP_AS + VMM_NET_DROP_FW_FULL;
 	}
-	pthread_mutex_unlock(&fw->lock);
+	vmm__spin_unlock(&fw->lock);
 	return rc;
 }
 
@@ -174,9 +173,9 @@ uint64_t vmm__fw_count(vmm__fw *fw, uint64_t now)
 {
 	uint64_t n = 0;
 
-	pthread_mutex_lock(&fw->lock);
+	vmm__spin_lock(&fw->lock);
 	for (uint32_t i = 0; i < fw->cap; i++)
 		n += fw->conns[i].used && fw->conns[i].expires > now;
-	pthread_mutex_unlock(&fw->lock);
+	vmm__spin_unlock(&fw->lock);
 	return n;
 }

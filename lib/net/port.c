@@ -13,6 +13,14 @@ int vmm__net_tap_port_open(vmm__sw_port *p, const char *name);   /* port_tap.c *
 int vmm__net_tap_port_start(vmm__sw_port *p);
 void vmm__net_tap_port_close(vmm__sw_port *p);
 
+#define SHAPE_MAX 1000000000000ull
+
+/* bits/s as bytes << 16 per ns, with 32 more bits of fraction. */
+static uint64_t rate_q(uint64_t bps)
+{
+	return (uint64_t)(((unsigned __int128)bps << 48) / 8000000000u);
+}
+
 static int policy_check(const char *fn, const vmm_net_policy *pol)
 {
 	const uint32_t known = VMM_NET_SEC_PROMISC | VMM_NET_SEC_MAC_CHANGES |
@@ -39,6 +47,9 @@ static int policy_check(const char *fn, const vmm_net_policy *pol)
 	}
 	if (pol->mirror_dirs & ~3u)
 		return vmm__err(VMM_EINVAL, "%s: mirror_dirs has unknown bits", fn);
+	if (pol->shape_in.avg_bps > SHAPE_MAX || pol->shape_in.peak_bps > SHAPE_MAX ||
+	    pol->shape_out.avg_bps > SHAPE_MAX || pol->shape_out.peak_bps > SHAPE_MAX)
+		return vmm__err(VMM_EINVAL, "%s: a shaping rate is over 1 Tbit/s", fn);
 	return 0;
 }
 
@@ -65,6 +76,10 @@ static int policy_copy(const char *fn, const vmm_net_policy *pol, vmm__policy **
 		memcpy(c->rules, pol->rules, pol->nrules * sizeof(*c->rules));
 	c->p.ipv4 = c->ipv4;
 	c->p.rules = c->rules;
+	c->rate_q[0][0] = rate_q(pol->shape_in.avg_bps);
+	c->rate_q[0][1] = rate_q(pol->shape_in.peak_bps);
+	c->rate_q[1][0] = rate_q(pol->shape_out.avg_bps);
+	c->rate_q[1][1] = rate_q(pol->shape_out.peak_bps);
 	*out = c;
 	return 0;
 }
@@ -208,7 +223,6 @@ void vmm__port_unref(vmm__sw_port *p)
 	free(atomic_load(&p->ep));
 	policy_free(atomic_load(&p->policy));
 	vmm__fw_fini(&p->fw);
-	pthread_mutex_destroy(&p->shape_lock);
 	free(p);
 	vmm__sw_unref(sw);
 }
@@ -285,8 +299,6 @@ static vmm__sw_port *port_new(vmm_switch *sw, const vmm_net_port_config *c)
 	p->rx_opaque = c->rx_opaque;
 	p->tap_fd = -1;
 	p->io.fd = -1;
-	pthread_mutex_init(&p->shape_lock, NULL);
-	pthread_mutex_init(&p->fw.lock, NULL);
 	return p;
 }
 

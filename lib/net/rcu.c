@@ -53,3 +53,10 @@ void vmm__rcu_sync(vmm__rcu *r)
 			nanosleep(&(struct timespec){ 0, 50000 }, NULL);
 	}
 }
+
+/* A spin lock's slow path: yield, the holder may be preempted. */
+void vmm__spin_wait(vmm__spin *l)
+{
+	while (atomic_flag_test_and_set_explicit(&l->f, memory_order_acquire))
+		sched_yield();
+}
