@@ -83,7 +83,8 @@ typedef struct vmm__bucket {
 } vmm__bucket;
 
 typedef struct vmm__fw {
-	vmm__spin lock;
+	vmm__spin lock;                    /* writers; readers check seq */
+	atomic_uint seq;                   /* odd while a connection is replaced */
 	vmm__fw_conn *conns;               /* open addressing, cap entries */
 	uint32_t cap, count;
 } vmm__fw;

@@ -4,10 +4,14 @@
  * rules (first match wins, else fw_default). An allowed frame that starts
  * a connection (TCP SYN without ACK, UDP, ICMP echo request, another
  * protocol) is tracked. Connections live in an open-addressing table of
- * the port (under its firewall lock) and expire: TCP 30 s until answered,
+ * the port and expire: TCP 30 s until answered,
  * 2 h established, 10 s after FIN or RST; UDP and others 60 s; ICMP 30 s.
  * ARP and non-IP protocols pass; IPv6 is not inspected yet, so an enabled
- * firewall drops it, and non-first IPv4 fragments (no ports to match). */
+ * firewall drops it, and non-first IPv4 fragments (no ports to match).
+ * Frames of known connections are looked up without a lock (a sequence
+ * count tells a look-up that raced with a replacement to take the lock);
+ * new connections and state changes (the first reply, FIN, RST) take the
+ * port's firewall lock. */
 #include <stdlib.h>
 
 #include "lib/net/net.h"
@@ -66,44 +70,97 @@ static uint64_t lifetime(const vmm__fw_conn *c, const vmm__ip4 *ip)
 	return ip->proto == 1 ? 30 * S : 60 * S;
 }
 
-/* 1 a tracked connection covers the frame (refreshed), 0 not. */
+#define LD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define ST(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+
+/* Does c carry the frame: 1 its original direction, 2 the reply, 0 no. */
+static int covers(vmm__fw_conn *c, const vmm__ip4 *ip, uint32_t dir, uint64_t now)
+{
+	uint32_t a = LD(c->a), b = LD(c->b);
+	uint16_t ap = LD(c->ap), bp = LD(c->bp);
+	uint8_t cdir = LD(c->dir);
+
+	if (!LD(c->used) || LD(c->expires) <= now || LD(c->proto) != ip->proto)
+		return 0;
+	if (cdir == dir && a == ip->src && b == ip->dst && ap == ip->sport && bp == ip->dport)
+		return 1;
+	if (cdir != dir && a == ip->dst && b == ip->src && ap == ip->dport && bp == ip->sport)
+		return 2;
+	return 0;
+}
+
+/* Under the lock: 1 a tracked connection covers the frame (refreshed),
+ * 0 not. */
 static int track_find(vmm__fw *fw, const vmm__ip4 *ip, uint32_t dir, uint64_t now)
 {
 	uint32_t h = hash_of(ip);
 
 	for (uint32_t i = 0; i < PROBE; i++) {
 		vmm__fw_conn *c = &fw->conns[(h + i) & (fw->cap - 1)];
-		bool fwd, rev;
+		int k = covers(c, ip, dir, now);
 
-		if (!c->used || c->expires <= now || c->proto != ip->proto)
+		if (!k)
 			continue;
-		fwd = c->dir == dir && c->a == ip->src && c->b == ip->dst && c->ap == ip->sport &&
-		      c->bp == ip->dport;
-		rev = c->dir != dir && c->a == ip->dst && c->b == ip->src && c->ap == ip->dport &&
-		      c->bp == ip->sport;
-		if (!fwd && !rev)
-			continue;
-		if (rev)
-			c->replied = 1;
-		c->expires = now + lifetime(c, ip);
+		if (k == 2)
+			ST(c->replied, 1);
+		ST(c->expires, now + lifetime(c, ip));
 		return 1;
 	}
 	return 0;
 }
 
-/* 0 tracked, -1 the table is full around that slot. */
+/* Without the lock, for a frame of a known connection that changes
+ * nothing but its expiry (moved on at most once a second): 1 passed, 0
+ * take the locked path. A connection being replaced (seq odd or moved)
+ * sends it there too. */
+static int track_fast(vmm__fw *fw, const vmm__ip4 *ip, uint32_t dir, uint64_t now)
+{
+	unsigned seq = atomic_load_explicit(&fw->seq, memory_order_acquire);
+	uint32_t h = hash_of(ip);
+
+	if ((seq & 1) || (ip->proto == 6 && (ip->tcp_flags & 0x05)))
+		return 0;
+	for (uint32_t i = 0; i < PROBE; i++) {
+		vmm__fw_conn *c = &fw->conns[(h + i) & (fw->cap - 1)];
+		int k = covers(c, ip, dir, now);
+		uint64_t exp;
+
+		if (!k)
+			continue;
+		if (k == 2 && !LD(c->replied))
+			return 0;
+		exp = now + lifetime(c, ip);
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&fw->seq, memory_order_relaxed) != seq)
+			return 0;
+		if (exp > LD(c->expires) + 1000000000ull)
+			ST(c->expires, exp);
+		return 1;
+	}
+	return 0;
+}
+
+/* Under the lock: 0 tracked, -1 the table is full around that slot. */
 static int track_add(vmm__fw *fw, const vmm__ip4 *ip, uint32_t dir, uint64_t now)
 {
 	uint32_t h = hash_of(ip);
 
 	for (uint32_t i = 0; i < PROBE; i++) {
 		vmm__fw_conn *c = &fw->conns[(h + i) & (fw->cap - 1)];
+		vmm__fw_conn n = { .a = ip->src, .b = ip->dst, .ap = ip->sport, .bp = ip->dport,
+				   .proto = ip->proto, .dir = (uint8_t)dir, .used = 1 };
 
-		if (c->used && c->expires > now)
+		if (LD(c->used) && LD(c->expires) > now)
 			continue;
-		*c = (vmm__fw_conn){ .a = ip->src, .b = ip->dst, .ap = ip->sport, .bp = ip->dport,
-				     .proto = ip->proto, .dir = (uint8_t)dir, .used = 1 };
-		c->expires = now + lifetime(c, ip);
+		n.expires = now + lifetime(&n, ip);
+		atomic_fetch_add_explicit(&fw->seq, 1, memory_order_relaxed);   /* odd */
+		atomic_thread_fence(memory_order_release);
+		ST(c->used, 0);
+		ST(c->a, n.a), ST(c->b, n.b), ST(c->ap, n.ap), ST(c->bp, n.bp);
+		ST(c->proto, n.proto), ST(c->dir, n.dir), ST(c->replied, 0);
+		ST(c->expires, n.expires);
+		ST(c->used, 1);
+		atomic_fetch_add_explicit(&fw->seq, 1, memory_order_release);   /* even */
 		return 0;
 	}
 	return -1;
@@ -157,6 +214,8 @@ int32_t vmm__firewall(void *opaque, vmm_net_port *port, vmm_net_frame *f)
 							     VMM_NET_PASS;
 	if (ip.fragment || !fw->cap)
 		return VMM__DROP_AS + VMM_NET_DROP_FIREWALL;
+	if (track_fast(fw, &ip, f->dir, f->now_ns))
+		return VMM_NET_PASS;
 	vmm__spin_lock(&fw->lock);
 	if (!track_find(fw, &ip, f->dir, f->now_ns)) {
 		if (rules_verdict(pol, &ip, f->dir) != VMM_NET_FW_ALLOW)
