@@ -70,22 +70,31 @@ static void frame(uint8_t *f, size_t len, const uint8_t *dst, const uint8_t *src
 	f[24] = (uint8_t)(~sum >> 8), f[25] = (uint8_t)~sum;   /* a bridge may check it */
 }
 
-static void policies(vmm_net_policy *p)
+enum { P_SEC = 1, P_SPOOF = 2, P_FW = 4, P_SHAPE = 8, P_ALL = 15 };
+
+static void policies(vmm_net_policy *p, unsigned which)
 {
 	static const uint32_t bound[] = { 0x0a000001, 0x0a000002 };
 	static const vmm_net_fw_rule rule = { VMM_NET_FW_ALLOW, 3, 17, 0, 0, 0, 0, 0, 0, 0, 0 };
 
 	*p = (vmm_net_policy)VMM_NET_POLICY_INIT;
-	p->flags = VMM_NET_SEC_MAC_CHANGES | VMM_NET_ANTISPOOF | VMM_NET_FIREWALL;
+	if (which & P_SEC)
+		p->flags &= ~(uint32_t)VMM_NET_SEC_FORGED;
+	if (which & P_SPOOF)
+		p->flags |= VMM_NET_ANTISPOOF;
+	if (which & P_FW)
+		p->flags |= VMM_NET_FIREWALL;
 	p->ipv4 = bound;
 	p->nipv4 = 2;
 	p->rules = &rule;
 	p->nrules = 1;
-	p->shape_in = (vmm_net_shaping){ 1000000000000ull, 0, 1u << 30 };
-	p->shape_out = p->shape_in;
+	if (which & P_SHAPE) {
+		p->shape_in = (vmm_net_shaping){ 1000000000000ull, 0, 1u << 30 };
+		p->shape_out = p->shape_in;
+	}
 }
 
-static double bench_switch(size_t len, bool with_policies, double secs)
+static double bench_switch(size_t len, unsigned which, double secs)
 {
 	vmm_switch_config sc = VMM_SWITCH_CONFIG_INIT;
 	vmm_net_port_config pc = VMM_NET_PORT_CONFIG_INIT;
@@ -96,10 +105,10 @@ static double bench_switch(size_t len, bool with_policies, double secs)
 	uint64_t sent = 0;
 	double t0, t;
 
-	policies(&pol);
+	policies(&pol, which);
 	vmm_switch_create(&sc, &sw);
 	pc.rx = count;
-	pc.policy = with_policies ? &pol : NULL;
+	pc.policy = &pol;
 	memcpy(pc.mac, MA, 6);
 	vmm_net_port_create(sw, &pc, &a);
 	memcpy(pc.mac, MB, 6);
@@ -183,8 +192,8 @@ static double bench_bridge(char **ns, size_t len, double secs)
 	static uint8_t f[1600];
 	struct mmsghdr m[BATCH];
 	struct iovec v = { f, len };
-	int tx, rx, txi, rxi;
-	uint64_t got = 0;
+	int tx, rx, txi, rxi, k;
+	uint64_t got = 0, sent = 0;
 	double t0, t;
 
 	if (in_ns(ns[0], &tx, ns[1], &txi) || in_ns(ns[2], &rx, ns[3], &rxi))
@@ -200,12 +209,16 @@ static double bench_bridge(char **ns, size_t len, double secs)
 		fprintf(stderr, "bench_net: a frame sent on %s did not arrive on %s\n", ns[1], ns[3]);
 	t0 = now();
 	do {
-		sendmmsg(tx, m, BATCH, 0);
+		if ((k = sendmmsg(tx, m, BATCH, 0)) > 0)
+			sent += (uint64_t)k;
 		got += drain(rx);
 		t = now() - t0;
 	} while (t < secs);
 	usleep(20000);
 	got += drain(rx);
+	if (got < sent * 99 / 100)
+		fprintf(stderr, "bench_net: the bridge delivered %llu of %llu frames sent\n",
+			(unsigned long long)got, (unsigned long long)sent);
 	close(tx);
 	close(rx);
 	return got / t;
@@ -213,8 +226,10 @@ static double bench_bridge(char **ns, size_t len, double secs)
 
 static void line(const char *what, size_t len, double fps)
 {
-	printf("  %-34s %5zu B  %10.0f frames/s  %7.3f Gbit/s\n", what, len, fps,
+	printf("  %-34s %5zu B  %10.0f frames/s  %7.3f Gbit/s", what, len, fps,
 	       fps * len * 8 / 1e9);
+	if (what[0] != ' ')
+		printf("\n");
 }
 
 static double best(double a, double b)
@@ -224,34 +239,50 @@ static double best(double a, double b)
 
 int main(int argc, char **argv)
 {
-	double secs = argc > 1 ? atof(argv[1]) : 1.0, sw[2] = { 0 }, pol[2] = { 0 }, br[2] = { 0 };
+	static const struct { const char *name; unsigned which; } cfg[] = {
+		{ "libvmm switch, embedder ports", 0 },
+		{ "  forged transmits reject", P_SEC },
+		{ "  anti-spoofing", P_SPOOF },
+		{ "  firewall (tracked UDP flow)", P_FW },
+		{ "  shaping in and out", P_SHAPE },
+		{ "  all four", P_ALL },
+	};
+	enum { NCFG = sizeof(cfg) / sizeof(cfg[0]) };
 	static const size_t sizes[2] = { 64, 1500 };
+	double secs = argc > 1 ? atof(argv[1]) : 1.0, fps[2][NCFG] = { { 0 } }, br[2] = { 0 };
 	const int rounds = 5;
+	const char *only = getenv("BENCH_NET_ONLY");   /* a config index, for profiling */
 	cpu_set_t one;
 
 	CPU_ZERO(&one);
 	CPU_SET(sched_getcpu(), &one);
 	sched_setaffinity(0, sizeof(one), &one);   /* one core for all of it */
 	printf("bench_net: best of %d interleaved rounds of %.2f s per figure, one thread "
-	       "pinned to CPU %d\n", rounds, secs / rounds, sched_getcpu());
+	       "pinned to CPU %d; policies on both ports\n", rounds, secs / rounds,
+	       sched_getcpu());
 	for (int r = 0; r < rounds; r++)
 		for (int i = 0; i < 2; i++) {
-			sw[i] = best(sw[i], bench_switch(sizes[i], false, secs / rounds));
-			pol[i] = best(pol[i], bench_switch(sizes[i], true, secs / rounds));
+			for (int c = 0; c < NCFG; c++)
+				if (!only || atoi(only) == c)
+					fps[i][c] = best(fps[i][c], bench_switch(sizes[i], cfg[c].which,
+										 secs / rounds));
 			if (argc > 5)
 				br[i] = best(br[i], bench_bridge(argv + 2, sizes[i], secs / rounds));
 		}
 	for (int i = 0; i < 2; i++) {
-		line("libvmm switch, embedder ports", sizes[i], sw[i]);
-		line("  with policies", sizes[i], pol[i]);
+		for (int c = 0; c < NCFG; c++) {
+			line(cfg[c].name, sizes[i], fps[i][c]);
+			if (c)
+				printf("      (%+.1f%%)\n", 100.0 * (fps[i][c] / fps[i][0] - 1));
+		}
 		if (br[i] > 0)
 			line("Linux bridge, veth + AF_PACKET", sizes[i], br[i]);
 	}
 	for (int i = 0; i < 2; i++) {
-		printf("%zu B: policies cost %.1f%% (goal <= 20%%)", sizes[i],
-		       100.0 * (1 - pol[i] / sw[i]));
+		printf("%zu B: all policies cost %.1f%% (goal <= 20%%)", sizes[i],
+		       100.0 * (1 - fps[i][NCFG - 1] / fps[i][0]));
 		if (br[i] > 0)
-			printf("; switch / Linux bridge = %.2fx (goal >= 2x)", sw[i] / br[i]);
+			printf("; switch / Linux bridge = %.2fx (goal >= 2x)", fps[i][0] / br[i]);
 		else
 			printf("; Linux bridge NOT RUN (no namespaces given or set up)");
 		printf("\n");
