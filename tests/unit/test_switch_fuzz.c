@@ -5,8 +5,8 @@
  * rewrites frames within bounds, a forwarding plugin; frames built
  * well-formed (Ethernet, 802.1Q, ARP, IPv4 TCP/UDP/ICMP) and then bytes
  * flipped, lengths cut or lied about. Two threads send while a third
- * keeps changing policies. Afterwards every port's drop reasons add up to
- * its drop counts. EMU-style seed: SWITCH_FUZZ_SEED, SWITCH_FUZZ_FRAMES. */
+ * keeps changing policies and destroying and creating receiving ports.
+ * Afterwards every sending port's drop reasons add up to its drop counts. EMU-style seed: SWITCH_FUZZ_SEED, SWITCH_FUZZ_FRAMES. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +20,7 @@
 #include "switch_fixture.h"
 
 #define NPORTS 8
+#define NSEND 5
 
 static vmm_net_port *ports[NPORTS];
 static sink sinks[NPORTS];
@@ -92,6 +93,8 @@ static size_t mangle(uint8_t *f, size_t n, uint64_t *s)
 	return n;
 }
 
+/* Senders use ports 0..NSEND-1; the others are destroyed and created
+ * again while frames flow to them (grace periods under ASan). */
 static void *sender(void *arg)
 {
 	uint64_t s = (uint64_t)(uintptr_t)arg;
@@ -101,7 +104,7 @@ static void *sender(void *arg)
 		size_t n = build(f, &s);
 
 		n = mangle(f, n, &s);
-		vmm_net_port_send(ports[rnd(&s) % NPORTS], f, n);
+		vmm_net_port_send(ports[rnd(&s) % NSEND], f, n);
 	}
 	return NULL;
 }
@@ -129,10 +132,12 @@ static int32_t rewrite(void *opaque, vmm_net_port *port, vmm_net_frame *f)
 static int32_t spread(void *opaque, vmm_switch *sw, vmm_net_port *from,
 		      const vmm_net_frame *f, uint32_t *out, uint32_t max)
 {
+	const uint32_t *ids = opaque;              /* the senders': stable */
+
 	if (f->data[5] & 1)
 		return VMM_NET_FWD_BUILTIN;
-	out[0] = vmm_net_port_id(ports[f->data[5] % NPORTS]);
-	out[1] = vmm_net_port_id(ports[(f->data[4] + 1) % NPORTS]);
+	out[0] = ids[f->data[5] % NSEND];
+	out[1] = ids[(f->data[4] + 1) % NSEND];
 	return 2;
 }
 
@@ -170,6 +175,7 @@ static void test_fuzz(void **state)
 	vmm_net_filter rw = { VMM_NET_FILTER_VERSION, 0, "rewrite", rewrite, NULL };
 	vmm_net_forwarder fw = { VMM_NET_FORWARDER_VERSION, 0, "spread", spread };
 	vmm_switch *sw = make_switch(0, false);
+	uint32_t sender_ids[NSEND];
 	uint64_t filter_state = seed, total_in = 0, total_out = 0, by[VMM_NET_DROP_REASONS] = { 0 };
 	pthread_t t[2];
 	uint32_t id;
@@ -190,6 +196,8 @@ static void test_fuzz(void **state)
 						     i % 3 == 2 ? trunk : NULL, 3, &pol));
 	}
 	assert_int_equal(vmm_net_filter_add(ports[3], 3, &rw, &filter_state, &id), 0);
+	for (int i = 0; i < NSEND; i++)
+		sender_ids[i] = vmm_net_port_id(ports[i]);
 	atomic_store(&stop, 0);
 	pthread_create(&t[0], NULL, sender, (void *)(uintptr_t)(seed * 3 + 1));
 	pthread_create(&t[1], NULL, sender, (void *)(uintptr_t)(seed * 7 + 5));
@@ -204,11 +212,18 @@ static void test_fuzz(void **state)
 		assert_int_equal(vmm_net_port_set_policy(ports[i], &pol), 0);
 		vmm_net_port_set_mac(ports[i], macs[rnd(&s) % 5]);
 		if (round % 50 == 0)
-			vmm_switch_set_forwarder(sw, round % 100 ? &fw : NULL, NULL);
+			vmm_switch_set_forwarder(sw, round % 100 ? &fw : NULL, sender_ids);
+		if (round % 3 == 0) {                   /* churn a receiving port */
+			int k = NSEND + (int)(rnd(&s) % (NPORTS - NSEND));
+
+			vmm_net_port_destroy(ports[k]);
+			assert_non_null(ports[k] = make_port(sw, &sinks[k], macs[k % 4], 1, NULL, 0,
+							     &pol));
+		}
 	}
 	pthread_join(t[0], NULL);
 	pthread_join(t[1], NULL);
-	for (int i = 0; i < NPORTS; i++) {
+	for (int i = 0; i < NSEND; i++) {
 		vmm_net_port_stats st = stats(ports[i]);
 		uint64_t sum = 0;
 
