@@ -204,12 +204,28 @@ static void test_vm_gone(void **state)
 	drv_close(&a);                                          /* frees the port */
 }
 
+/* The switch destroyed first: the VMs keep their ports' memory, their
+ * frames go nowhere, and destroying them afterwards frees everything. */
+static void test_switch_gone_first(void **state)
+{
+	uint8_t hdr[12] = { 0 }, f[128];
+	size_t n = eth(f, BCAST, MAC1, 0x88b5, 50);
+
+	vmm_switch_destroy(sw);
+	sw = NULL;
+	send_frame(&a, hdr, f, (uint32_t)n);
+	assert_int_equal(drv_used_idx(&b, 0), 0);
+	drv_close(&a);
+	drv_close(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_guests_and_host, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_device_per_port, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vm_gone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_switch_gone_first, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
