@@ -148,7 +148,7 @@ struct vmm_net_port {
 	vmm__bucket bucket[2];
 	vmm__spin shape_lock;
 	vmm__fw fw;
-	bool promisc;                      /* counted in sw->npromisc */
+	atomic_bool promisc;               /* counted in sw->npromisc */
 	/* embedder */
 	vmm_net_rx_fn rx;
 	void *rx_opaque;

@@ -3,7 +3,9 @@
 # brings eth0 up with vmm_ip from the command line and pings every other
 # guest 10.0.0.1..vmm_n (retrying for 30 s while they boot); prints
 # "T: ping A -> B ok|failed" lines (and "5/5" when five more all came
-# back), then waits so that the others can ping it too, and powers off.
+# back); guest 1 listens on TCP port 5000 and the others that reach it
+# send it a line ("T: tcp ... got:" on guest 1); then each waits so that
+# the others can ping it too, and powers off.
 export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
@@ -20,6 +22,7 @@ ip link set lo up
 ip link set eth0 up
 ip addr add "$ip/24" dev eth0
 echo "T: $ip up"
+[ "$ip" = 10.0.0.1 ] && nc -l -p 5000 >/tmp/tcp 2>/dev/null &
 i=1
 while [ $i -le "$n" ]; do
 	peer=10.0.0.$i
@@ -33,9 +36,15 @@ while [ $i -le "$n" ]; do
 		if [ $ok = ok ] && ping -c 5 -i 0.2 "$peer" | grep -q ' 0% packet loss'; then
 			echo "T: ping $ip -> $peer 5/5"
 		fi
+		if [ $ok = ok ] && [ "$peer" = 10.0.0.1 ]; then   # TCP to guest 1's listener
+			echo "tcp from $ip" | nc "$peer" 5000 &
+			sleep 3
+			kill $! 2>/dev/null
+		fi
 	fi
 	i=$((i + 1))
 done
 sleep 40                       # the others may still be pinging this one
+[ "$ip" = 10.0.0.1 ] && echo "T: tcp 10.0.0.1 got: $(cat /tmp/tcp)"
 echo "T: $ip powering off"
 poweroff -f
