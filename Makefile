@@ -38,7 +38,7 @@ CLI       := $(B)/vmm
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/unit/%)
-TOOL_SRCS := $(wildcard tests/conformance/*.c tests/bench/*.c)
+TOOL_SRCS := $(wildcard tests/conformance/*.c tests/bench/*.c tests/linux/*.c)
 TOOL_BINS := $(patsubst %.c,$(B)/%,$(TOOL_SRCS))
 
 # Guests: freestanding x86 images, built the same way in every build flavour.
@@ -56,7 +56,8 @@ GUESTS       := $(GUEST_C:tests/guests/%.c=$(GUEST_DIR)/%.elf) \
                 $(patsubst examples/hello/%.c,$(GUEST_DIR)/%.elf,$(wildcard examples/hello/hello.c))
 
 .PHONY: all lib cli guests check check-long check-unit check-guests check-header check-abi \
-        check-asan check-hosts check-kut bench bench-emu bench-kvm bench-linux abi-update install clean help
+        check-asan check-hosts check-kut bench bench-emu bench-kvm bench-linux bench-net abi-update \
+        install clean help
 
 all: $(SOLIB) $(ALIB) $(CLI) guests
 
@@ -69,6 +70,7 @@ help:
 	@echo "                vs that revision's emu too); make bench is the same"
 	@echo "make bench-kvm  kvm exit and VM lifecycle cost vs bare ioctls"
 	@echo "make bench-linux Linux boot and virtio-blk: emu vs QEMU TCG, kvm vs QEMU (svm host)"
+	@echo "make bench-net  the virtual switch's frames/s vs a Linux bridge, with and without policies"
 	@echo "make install PREFIX=/usr/local"
 	@echo "make abi-update rewrite abi/libvmm.abi (a deliberate ABI change)"
 	@echo "make examples   build examples/ (sandbox, harness, appliance)"
@@ -184,6 +186,8 @@ bench-kvm: all $(TOOL_BINS)
 
 bench-linux: all
 	@tests/bench/run-bench-linux
+bench-net: $(B)/tests/bench/bench_net
+	@tests/bench/run-bench-net
 
 # ---- Install ----------------------------------------------------------------
 install: $(SOLIB) $(ALIB) $(CLI)

@@ -357,5 +357,6 @@ VMM_API int vmm_vm_run(vmm_vm *vm, const vmm_run_options *options,
 #include "vmm/trace.h"
 #include "vmm/storage.h"
 #include "vmm/disk.h"
+#include "vmm/net.h"
 
 #endif /* VMM_H */

@@ -131,7 +131,12 @@ VMM_API int vmm_virtio_blk_add(vmm_vm *vm, const vmm_blk_config *config);
  *    DHCP from 10.0.2.15), NATed to the host's network; fwd[] forwards
  *    host ports to the guest. Runs on its own thread ("vmm-slirpN"),
  *    started here and joined when the VM is destroyed; CSUM is completed
- *    by libvmm, GUEST_CSUM is not offered.
+ *    by libvmm, GUEST_CSUM is not offered;
+ *  - port: a port of a virtual switch (vmm/net.h) created with kind
+ *    VMM_NET_PORT_VIRTIO; frames go through the switch on the vCPU thread
+ *    that transmitted, and arrive on the sender's thread. CSUM is
+ *    completed by libvmm, GUEST_CSUM is not offered. A port takes one
+ *    device (VMM_EBUSY).
  * Transmitted frames are handled on the vCPU thread that notified. */
 enum {
 	VMM_NET_NO_OFFLOAD = 1u << 0,
@@ -154,8 +159,12 @@ typedef struct vmm_net_config {
 	const vmm_net_fwd *fwd;     /* VMM_NET_USER: nfwd forwarded ports */
 	uint32_t nfwd;
 	uint32_t reserved;
+	/* A VMM_NET_PORT_VIRTIO port of a switch (vmm/net.h), or NULL. The
+	 * device holds it until the VM is destroyed; mtu must be 0 (the
+	 * switch's MTU is offered). */
+	struct vmm_net_port *port;
 } vmm_net_config;
-#define VMM_NET_CONFIG_INIT { sizeof(vmm_net_config), 0, { 0 }, 0, NULL, NULL, NULL, 0, 0 }
+#define VMM_NET_CONFIG_INIT { sizeof(vmm_net_config), 0, { 0 }, 0, NULL, NULL, NULL, 0, 0, NULL }
 VMM_API int vmm_virtio_net_add(vmm_vm *vm, const vmm_net_config *config);
 
 /* Counters of the VM's index-th network device (0 = added first). */

@@ -131,10 +131,12 @@ static int send_frame(vmm__net *n, uint8_t *pkt, size_t len)
 {
 	if (n->pair)
 		return vmm__net_pair_send(n, pkt, len);
-	if (!n->slirp)
+	if (!n->slirp && !n->swport)
 		return vmm__net_tap_send(n, pkt, len);
-	if (pkt[0] & VMM__NET_HDR_F_NEEDS_CSUM)  /* libslirp takes whole frames */
+	if (pkt[0] & VMM__NET_HDR_F_NEEDS_CSUM)  /* libslirp and the switch take whole frames */
 		fill_csum(pkt + HDR, len - HDR, le16(pkt + 6), le16(pkt + 8));
+	if (n->swport)
+		return vmm__net_switch_send(n, pkt, len);
 	return vmm__net_slirp_send(n, pkt, len);
 }
 
@@ -191,6 +193,7 @@ static void net_fini(void *opaque)
 
 	if (n->pair)
 		vmm__net_pair_leave(n);          /* no peer delivers to us after this */
+	vmm__net_switch_detach(n);               /* nor the switch */
 	vmm__net_slirp_close(n);
 	vmm__iothread_stop(&n->io);
 	if (n->tap_fd >= 0)
@@ -202,21 +205,29 @@ static void net_fini(void *opaque)
 	free(n);
 }
 
+/* The switch port of a config (a field newer callers have). */
+static vmm_net_port *config_port(const vmm_net_config *c)
+{
+	return c->size >= offsetof(vmm_net_config, port) + sizeof(c->port) ? c->port : NULL;
+}
+
 static int check_config(const vmm_net_config *c)
 {
 	bool user;
 
-	if (!c || c->size < sizeof(*c) ||
+	if (!c || c->size < offsetof(vmm_net_config, port) ||
 	    (c->flags & ~(uint32_t)(VMM_NET_NO_OFFLOAD | VMM_NET_USER)))
 		return vmm__err(VMM_EINVAL, "vmm_virtio_net_add: config is NULL, too small "
 				"or has unknown flags");
 	user = c->flags & VMM_NET_USER;
-	if (!!c->tap + !!c->pair + user != 1)
+	if (!!c->tap + !!c->pair + user + !!config_port(c) != 1)
 		return vmm__err(VMM_EINVAL, "vmm_virtio_net_add: give exactly one backend "
-				"(tap, pair or VMM_NET_USER)");
-	if ((c->nfwd && (!user || !c->fwd)) || (user && c->mtu && c->mtu != 1500))
+				"(tap, pair, port or VMM_NET_USER)");
+	if ((c->nfwd && (!user || !c->fwd)) || (user && c->mtu && c->mtu != 1500) ||
+	    (config_port(c) && c->mtu))
 		return vmm__err(VMM_EINVAL, "vmm_virtio_net_add: forwarded ports need "
-				"VMM_NET_USER and fwd; user-mode networking has MTU 1500");
+				"VMM_NET_USER and fwd; user-mode networking has MTU 1500, a "
+				"switch port its switch's (mtu 0)");
 	if (c->mtu && (c->mtu < MTU_MIN || c->mtu > MTU_MAX))
 		return vmm__err(VMM_EINVAL, "vmm_virtio_net_add: mtu %u is outside %u..%u",
 				c->mtu, MTU_MIN, MTU_MAX);
@@ -230,6 +241,9 @@ static void fill_config(vmm__net *n, const vmm_net_config *c)
 {
 	static const uint8_t zero[6];
 	uint16_t status = 1, pairs = 1, mtu = c->mtu ? c->mtu : 1500;
+
+	if (config_port(c))
+		mtu = (uint16_t)vmm__net_switch_mtu(config_port(c));
 
 	if (memcmp(c->mac, zero, 6)) {
 		memcpy(n->config, c->mac, 6);
@@ -250,6 +264,8 @@ static int open_backend(vmm__net *n, const vmm_net_config *c)
 
 	if (c->pair)
 		return vmm__net_pair_join(n, c->pair);
+	if (config_port(c))
+		return vmm__net_switch_attach(n, config_port(c));
 	if (c->flags & VMM_NET_USER) {
 		snprintf(name, sizeof(name), "vmm-slirp%u", atomic_fetch_add(&net_count, 1) % 1000);
 		return vmm__net_slirp_open(n, c, name);
@@ -278,7 +294,7 @@ static vmm__net *net_new(const vmm_net_config *c)
 		.num_queues = 2, .queue_size = 256, .config_size = sizeof(n->config),
 		.features = F_MAC | F_STATUS | F_MTU |
 			    ((c->flags & VMM_NET_NO_OFFLOAD) ? 0 :
-			     (c->flags & VMM_NET_USER) ? F_CSUM :
+			     (c->flags & VMM_NET_USER) || config_port(c) ? F_CSUM :
 			     c->tap ? F_CSUM | VMM__NET_F_GUEST_CSUM | F_TAP_GSO :
 			     F_CSUM | VMM__NET_F_GUEST_CSUM),
 		.queue_notify = net_notify, .config_read = net_config_read,

@@ -2,7 +2,8 @@
  * the device (net.c) hands each transmitted frame, with its 12-byte
  * virtio_net_hdr, to its backend; a backend hands received frames to
  * vmm__net_receive. Backends: an in-process pair (net_pair.c), a TAP
- * interface (net_tap.c) and libslirp's user-mode NAT (net_slirp.c). */
+ * interface (net_tap.c), libslirp's user-mode NAT (net_slirp.c) and a
+ * port of a virtual switch (net_switch.c, lib/net/). */
 #ifndef VMM_NETDEV_H
 #define VMM_NETDEV_H
 
@@ -36,6 +37,8 @@ typedef struct vmm__net {
 	int side;
 	/* user-mode backend */
 	vmm__net_slirp *slirp;
+	/* switch backend */
+	vmm_net_port *swport;
 	/* TAP backend: rx on the I/O thread */
 	int tap_fd;
 	unsigned tap_offload;              /* TUN_F_* set on the fd */
@@ -65,5 +68,11 @@ void vmm__net_tap_work(void *opaque);   /* the I/O thread's work */
 int vmm__net_slirp_open(vmm__net *n, const vmm_net_config *c, const char *thread_name);
 int vmm__net_slirp_send(vmm__net *n, const uint8_t *pkt, size_t len);
 void vmm__net_slirp_close(vmm__net *n);   /* joins its thread; no-op if none */
+
+/* net_switch.c */
+int vmm__net_switch_attach(vmm__net *n, vmm_net_port *port);
+int vmm__net_switch_send(vmm__net *n, uint8_t *pkt, size_t len);
+void vmm__net_switch_detach(vmm__net *n);   /* no-op if not attached */
+uint32_t vmm__net_switch_mtu(vmm_net_port *port);
 
 #endif /* VMM_NETDEV_H */

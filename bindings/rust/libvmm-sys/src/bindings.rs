@@ -16,6 +16,10 @@ pub const VMM_STORAGE_SATP_VERSION: u32 = 1;
 pub const VMM_STORAGE_PSP_VERSION: u32 = 1;
 pub const VMM_STORAGE_MPP_VERSION: u32 = 1;
 pub const VMM_DISK_BACKING_MAX: u32 = 1024;
+pub const VMM_NET_MTU_MAX: u32 = 65518;
+pub const VMM_NET_MAX_PORTS: u32 = 1024;
+pub const VMM_NET_FILTER_VERSION: u32 = 1;
+pub const VMM_NET_FORWARDER_VERSION: u32 = 1;
 pub type size_t = std::os::raw::c_ulong;
 pub type __uint8_t = std::os::raw::c_uchar;
 pub type __uint16_t = std::os::raw::c_ushort;
@@ -3252,12 +3256,13 @@ pub struct vmm_net_config {
     pub fwd: *const vmm_net_fwd,
     pub nfwd: u32,
     pub reserved: u32,
+    pub port: *mut vmm_net_port,
 }
 #[test]
 fn bindgen_test_layout_vmm_net_config() {
     assert_eq!(
         ::std::mem::size_of::<vmm_net_config>(),
-        48usize,
+        56usize,
         concat!("Size of: ", stringify!(vmm_net_config))
     );
     assert_eq!(
@@ -3418,6 +3423,23 @@ fn bindgen_test_layout_vmm_net_config() {
         );
     }
     test_field_reserved();
+    fn test_field_port() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).port) as usize - ptr as usize
+            },
+            48usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_config),
+                "::",
+                stringify!(port)
+            )
+        );
+    }
+    test_field_port();
 }
 impl Default for vmm_net_config {
     fn default() -> Self {
@@ -8212,7 +8234,1923 @@ extern "C" {
         -> std::os::raw::c_int;
 }
 #[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct vmm_switch {
+    _unused: [u8; 0],
+}
+pub type vmm_net_log_fn = ::std::option::Option<
+    unsafe extern "C" fn(opaque: *mut std::os::raw::c_void, message: *const std::os::raw::c_char),
+>;
+pub type vmm_net_clock_fn =
+    ::std::option::Option<unsafe extern "C" fn(opaque: *mut std::os::raw::c_void) -> u64>;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct vmm_switch_config {
+    pub size: u32,
+    pub flags: u32,
+    pub mtu: u32,
+    pub fdb_size: u32,
+    pub ageing_ms: u64,
+    pub log: vmm_net_log_fn,
+    pub log_opaque: *mut std::os::raw::c_void,
+    pub clock: vmm_net_clock_fn,
+    pub clock_opaque: *mut std::os::raw::c_void,
+}
+#[test]
+fn bindgen_test_layout_vmm_switch_config() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_switch_config>(),
+        56usize,
+        concat!("Size of: ", stringify!(vmm_switch_config))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_switch_config>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vmm_switch_config))
+    );
+    fn test_field_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_switch_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_switch_config),
+                "::",
+                stringify!(size)
+            )
+        );
+    }
+    test_field_size();
+    fn test_field_flags() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_switch_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).flags) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_switch_config),
+                "::",
+                stringify!(flags)
+            )
+        );
+    }
+    test_field_flags();
+    fn test_field_mtu() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_switch_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).mtu) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_switch_config),
+                "::",
+                stringify!(mtu)
+            )
+        );
+    }
+    test_field_mtu();
+    fn test_field_fdb_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_switch_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).fdb_size) as usize - ptr as usize
+            },
+            12usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_switch_config),
+                "::",
+                stringify!(fdb_size)
+            )
+        );
+    }
+    test_field_fdb_size();
+    fn test_field_ageing_ms() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_switch_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).ageing_ms) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_switch_config),
+                "::",
+                stringify!(ageing_ms)
+            )
+        );
+    }
+    test_field_ageing_ms();
+    fn test_field_log() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_switch_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).log) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_switch_config),
+                "::",
+                stringify!(log)
+            )
+        );
+    }
+    test_field_log();
+    fn test_field_log_opaque() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_switch_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).log_opaque) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_switch_config),
+                "::",
+                stringify!(log_opaque)
+            )
+        );
+    }
+    test_field_log_opaque();
+    fn test_field_clock() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_switch_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).clock) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_switch_config),
+                "::",
+                stringify!(clock)
+            )
+        );
+    }
+    test_field_clock();
+    fn test_field_clock_opaque() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_switch_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).clock_opaque) as usize - ptr as usize
+            },
+            48usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_switch_config),
+                "::",
+                stringify!(clock_opaque)
+            )
+        );
+    }
+    test_field_clock_opaque();
+}
+impl Default for vmm_switch_config {
+    fn default() -> Self {
+        let mut s = ::std::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::std::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+extern "C" {
+    pub fn vmm_switch_create(
+        config: *const vmm_switch_config,
+        out: *mut *mut vmm_switch,
+    ) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_switch_destroy(sw: *mut vmm_switch);
+}
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct vmm_switch_stats {
+    pub size: u32,
+    pub ports: u32,
+    pub frames: u64,
+    pub flooded: u64,
+    pub learned: u64,
+    pub fdb_full: u64,
+    pub plugin_disabled: u64,
+}
+#[test]
+fn bindgen_test_layout_vmm_switch_stats() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_switch_stats>(),
+        48usize,
+        concat!("Size of: ", stringify!(vmm_switch_stats))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_switch_stats>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vmm_switch_stats))
+    );
+    fn test_field_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_switch_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_switch_stats),
+                "::",
+                stringify!(size)
+            )
+        );
+    }
+    test_field_size();
+    fn test_field_ports() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_switch_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).ports) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_switch_stats),
+                "::",
+                stringify!(ports)
+            )
+        );
+    }
+    test_field_ports();
+    fn test_field_frames() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_switch_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).frames) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_switch_stats),
+                "::",
+                stringify!(frames)
+            )
+        );
+    }
+    test_field_frames();
+    fn test_field_flooded() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_switch_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).flooded) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_switch_stats),
+                "::",
+                stringify!(flooded)
+            )
+        );
+    }
+    test_field_flooded();
+    fn test_field_learned() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_switch_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).learned) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_switch_stats),
+                "::",
+                stringify!(learned)
+            )
+        );
+    }
+    test_field_learned();
+    fn test_field_fdb_full() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_switch_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).fdb_full) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_switch_stats),
+                "::",
+                stringify!(fdb_full)
+            )
+        );
+    }
+    test_field_fdb_full();
+    fn test_field_plugin_disabled() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_switch_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).plugin_disabled) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_switch_stats),
+                "::",
+                stringify!(plugin_disabled)
+            )
+        );
+    }
+    test_field_plugin_disabled();
+}
+extern "C" {
+    pub fn vmm_switch_stats_get(
+        sw: *mut vmm_switch,
+        stats: *mut vmm_switch_stats,
+    ) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_switch_fdb_lookup(
+        sw: *mut vmm_switch,
+        mac: *const u8,
+        vlan: u32,
+        port_id: *mut u32,
+    ) -> std::os::raw::c_int;
+}
+pub const VMM_NET_SEC_PROMISC: _bindgen_ty_25 = 1;
+pub const VMM_NET_SEC_MAC_CHANGES: _bindgen_ty_25 = 2;
+pub const VMM_NET_SEC_FORGED: _bindgen_ty_25 = 4;
+pub const VMM_NET_ANTISPOOF: _bindgen_ty_25 = 8;
+pub const VMM_NET_FIREWALL: _bindgen_ty_25 = 16;
+pub type _bindgen_ty_25 = std::os::raw::c_uint;
+pub const VMM_NET_IN: _bindgen_ty_26 = 0;
+pub const VMM_NET_OUT: _bindgen_ty_26 = 1;
+pub type _bindgen_ty_26 = std::os::raw::c_uint;
+pub const VMM_NET_DIR_IN: _bindgen_ty_27 = 1;
+pub const VMM_NET_DIR_OUT: _bindgen_ty_27 = 2;
+pub type _bindgen_ty_27 = std::os::raw::c_uint;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct vmm_net_shaping {
+    pub avg_bps: u64,
+    pub peak_bps: u64,
+    pub burst_bytes: u64,
+}
+#[test]
+fn bindgen_test_layout_vmm_net_shaping() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_net_shaping>(),
+        24usize,
+        concat!("Size of: ", stringify!(vmm_net_shaping))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_net_shaping>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vmm_net_shaping))
+    );
+    fn test_field_avg_bps() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_shaping>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).avg_bps) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_shaping),
+                "::",
+                stringify!(avg_bps)
+            )
+        );
+    }
+    test_field_avg_bps();
+    fn test_field_peak_bps() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_shaping>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).peak_bps) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_shaping),
+                "::",
+                stringify!(peak_bps)
+            )
+        );
+    }
+    test_field_peak_bps();
+    fn test_field_burst_bytes() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_shaping>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).burst_bytes) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_shaping),
+                "::",
+                stringify!(burst_bytes)
+            )
+        );
+    }
+    test_field_burst_bytes();
+}
+pub const VMM_NET_FW_DENY: _bindgen_ty_28 = 0;
+pub const VMM_NET_FW_ALLOW: _bindgen_ty_28 = 1;
+pub type _bindgen_ty_28 = std::os::raw::c_uint;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct vmm_net_fw_rule {
+    pub action: u32,
+    pub dirs: u32,
+    pub proto: u32,
+    pub src_addr: u32,
+    pub src_mask: u32,
+    pub dst_addr: u32,
+    pub dst_mask: u32,
+    pub src_port_lo: u16,
+    pub src_port_hi: u16,
+    pub dst_port_lo: u16,
+    pub dst_port_hi: u16,
+}
+#[test]
+fn bindgen_test_layout_vmm_net_fw_rule() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_net_fw_rule>(),
+        36usize,
+        concat!("Size of: ", stringify!(vmm_net_fw_rule))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_net_fw_rule>(),
+        4usize,
+        concat!("Alignment of ", stringify!(vmm_net_fw_rule))
+    );
+    fn test_field_action() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_fw_rule>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).action) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_fw_rule),
+                "::",
+                stringify!(action)
+            )
+        );
+    }
+    test_field_action();
+    fn test_field_dirs() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_fw_rule>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).dirs) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_fw_rule),
+                "::",
+                stringify!(dirs)
+            )
+        );
+    }
+    test_field_dirs();
+    fn test_field_proto() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_fw_rule>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).proto) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_fw_rule),
+                "::",
+                stringify!(proto)
+            )
+        );
+    }
+    test_field_proto();
+    fn test_field_src_addr() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_fw_rule>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).src_addr) as usize - ptr as usize
+            },
+            12usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_fw_rule),
+                "::",
+                stringify!(src_addr)
+            )
+        );
+    }
+    test_field_src_addr();
+    fn test_field_src_mask() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_fw_rule>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).src_mask) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_fw_rule),
+                "::",
+                stringify!(src_mask)
+            )
+        );
+    }
+    test_field_src_mask();
+    fn test_field_dst_addr() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_fw_rule>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).dst_addr) as usize - ptr as usize
+            },
+            20usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_fw_rule),
+                "::",
+                stringify!(dst_addr)
+            )
+        );
+    }
+    test_field_dst_addr();
+    fn test_field_dst_mask() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_fw_rule>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).dst_mask) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_fw_rule),
+                "::",
+                stringify!(dst_mask)
+            )
+        );
+    }
+    test_field_dst_mask();
+    fn test_field_src_port_lo() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_fw_rule>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).src_port_lo) as usize - ptr as usize
+            },
+            28usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_fw_rule),
+                "::",
+                stringify!(src_port_lo)
+            )
+        );
+    }
+    test_field_src_port_lo();
+    fn test_field_src_port_hi() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_fw_rule>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).src_port_hi) as usize - ptr as usize
+            },
+            30usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_fw_rule),
+                "::",
+                stringify!(src_port_hi)
+            )
+        );
+    }
+    test_field_src_port_hi();
+    fn test_field_dst_port_lo() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_fw_rule>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).dst_port_lo) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_fw_rule),
+                "::",
+                stringify!(dst_port_lo)
+            )
+        );
+    }
+    test_field_dst_port_lo();
+    fn test_field_dst_port_hi() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_fw_rule>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).dst_port_hi) as usize - ptr as usize
+            },
+            34usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_fw_rule),
+                "::",
+                stringify!(dst_port_hi)
+            )
+        );
+    }
+    test_field_dst_port_hi();
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct vmm_net_policy {
+    pub size: u32,
+    pub flags: u32,
+    pub ipv4: *const u32,
+    pub nipv4: u32,
+    pub fw_default: u32,
+    pub rules: *const vmm_net_fw_rule,
+    pub nrules: u32,
+    pub fw_max_conns: u32,
+    pub shape_in: vmm_net_shaping,
+    pub shape_out: vmm_net_shaping,
+    pub mirror_port: u32,
+    pub mirror_dirs: u32,
+}
+#[test]
+fn bindgen_test_layout_vmm_net_policy() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_net_policy>(),
+        96usize,
+        concat!("Size of: ", stringify!(vmm_net_policy))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_net_policy>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vmm_net_policy))
+    );
+    fn test_field_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_policy>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_policy),
+                "::",
+                stringify!(size)
+            )
+        );
+    }
+    test_field_size();
+    fn test_field_flags() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_policy>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).flags) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_policy),
+                "::",
+                stringify!(flags)
+            )
+        );
+    }
+    test_field_flags();
+    fn test_field_ipv4() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_policy>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).ipv4) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_policy),
+                "::",
+                stringify!(ipv4)
+            )
+        );
+    }
+    test_field_ipv4();
+    fn test_field_nipv4() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_policy>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).nipv4) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_policy),
+                "::",
+                stringify!(nipv4)
+            )
+        );
+    }
+    test_field_nipv4();
+    fn test_field_fw_default() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_policy>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).fw_default) as usize - ptr as usize
+            },
+            20usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_policy),
+                "::",
+                stringify!(fw_default)
+            )
+        );
+    }
+    test_field_fw_default();
+    fn test_field_rules() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_policy>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).rules) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_policy),
+                "::",
+                stringify!(rules)
+            )
+        );
+    }
+    test_field_rules();
+    fn test_field_nrules() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_policy>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).nrules) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_policy),
+                "::",
+                stringify!(nrules)
+            )
+        );
+    }
+    test_field_nrules();
+    fn test_field_fw_max_conns() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_policy>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).fw_max_conns) as usize - ptr as usize
+            },
+            36usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_policy),
+                "::",
+                stringify!(fw_max_conns)
+            )
+        );
+    }
+    test_field_fw_max_conns();
+    fn test_field_shape_in() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_policy>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).shape_in) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_policy),
+                "::",
+                stringify!(shape_in)
+            )
+        );
+    }
+    test_field_shape_in();
+    fn test_field_shape_out() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_policy>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).shape_out) as usize - ptr as usize
+            },
+            64usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_policy),
+                "::",
+                stringify!(shape_out)
+            )
+        );
+    }
+    test_field_shape_out();
+    fn test_field_mirror_port() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_policy>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).mirror_port) as usize - ptr as usize
+            },
+            88usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_policy),
+                "::",
+                stringify!(mirror_port)
+            )
+        );
+    }
+    test_field_mirror_port();
+    fn test_field_mirror_dirs() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_policy>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).mirror_dirs) as usize - ptr as usize
+            },
+            92usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_policy),
+                "::",
+                stringify!(mirror_dirs)
+            )
+        );
+    }
+    test_field_mirror_dirs();
+}
+impl Default for vmm_net_policy {
+    fn default() -> Self {
+        let mut s = ::std::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::std::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+pub const VMM_NET_PORT_EMBEDDER: _bindgen_ty_29 = 1;
+pub const VMM_NET_PORT_VIRTIO: _bindgen_ty_29 = 2;
+pub const VMM_NET_PORT_TAP: _bindgen_ty_29 = 3;
+pub const VMM_NET_PORT_UPLINK: _bindgen_ty_29 = 4;
+pub type _bindgen_ty_29 = std::os::raw::c_uint;
+pub const VMM_NET_PORT_TRUNK: _bindgen_ty_30 = 1;
+pub type _bindgen_ty_30 = std::os::raw::c_uint;
+pub type vmm_net_rx_fn = ::std::option::Option<
+    unsafe extern "C" fn(
+        opaque: *mut std::os::raw::c_void,
+        port: *mut vmm_net_port,
+        frame: *const std::os::raw::c_void,
+        len: size_t,
+    ),
+>;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct vmm_net_port_config {
+    pub size: u32,
+    pub kind: u32,
+    pub flags: u32,
+    pub vlan: u32,
+    pub trunk_vlans: *const u16,
+    pub ntrunk: u32,
+    pub mac: [u8; 6usize],
+    pub reserved: u16,
+    pub rx: vmm_net_rx_fn,
+    pub rx_opaque: *mut std::os::raw::c_void,
+    pub tap: *const std::os::raw::c_char,
+    pub policy: *const vmm_net_policy,
+    pub name: *const std::os::raw::c_char,
+}
+#[test]
+fn bindgen_test_layout_vmm_net_port_config() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_net_port_config>(),
+        80usize,
+        concat!("Size of: ", stringify!(vmm_net_port_config))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_net_port_config>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vmm_net_port_config))
+    );
+    fn test_field_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_port_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_port_config),
+                "::",
+                stringify!(size)
+            )
+        );
+    }
+    test_field_size();
+    fn test_field_kind() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_port_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).kind) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_port_config),
+                "::",
+                stringify!(kind)
+            )
+        );
+    }
+    test_field_kind();
+    fn test_field_flags() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_port_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).flags) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_port_config),
+                "::",
+                stringify!(flags)
+            )
+        );
+    }
+    test_field_flags();
+    fn test_field_vlan() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_port_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).vlan) as usize - ptr as usize
+            },
+            12usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_port_config),
+                "::",
+                stringify!(vlan)
+            )
+        );
+    }
+    test_field_vlan();
+    fn test_field_trunk_vlans() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_port_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).trunk_vlans) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_port_config),
+                "::",
+                stringify!(trunk_vlans)
+            )
+        );
+    }
+    test_field_trunk_vlans();
+    fn test_field_ntrunk() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_port_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).ntrunk) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_port_config),
+                "::",
+                stringify!(ntrunk)
+            )
+        );
+    }
+    test_field_ntrunk();
+    fn test_field_mac() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_port_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).mac) as usize - ptr as usize
+            },
+            28usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_port_config),
+                "::",
+                stringify!(mac)
+            )
+        );
+    }
+    test_field_mac();
+    fn test_field_reserved() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_port_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).reserved) as usize - ptr as usize
+            },
+            34usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_port_config),
+                "::",
+                stringify!(reserved)
+            )
+        );
+    }
+    test_field_reserved();
+    fn test_field_rx() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_port_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).rx) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_port_config),
+                "::",
+                stringify!(rx)
+            )
+        );
+    }
+    test_field_rx();
+    fn test_field_rx_opaque() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_port_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).rx_opaque) as usize - ptr as usize
+            },
+            48usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_port_config),
+                "::",
+                stringify!(rx_opaque)
+            )
+        );
+    }
+    test_field_rx_opaque();
+    fn test_field_tap() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_port_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).tap) as usize - ptr as usize
+            },
+            56usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_port_config),
+                "::",
+                stringify!(tap)
+            )
+        );
+    }
+    test_field_tap();
+    fn test_field_policy() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_port_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).policy) as usize - ptr as usize
+            },
+            64usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_port_config),
+                "::",
+                stringify!(policy)
+            )
+        );
+    }
+    test_field_policy();
+    fn test_field_name() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_port_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).name) as usize - ptr as usize
+            },
+            72usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_port_config),
+                "::",
+                stringify!(name)
+            )
+        );
+    }
+    test_field_name();
+}
+impl Default for vmm_net_port_config {
+    fn default() -> Self {
+        let mut s = ::std::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::std::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+extern "C" {
+    pub fn vmm_net_port_create(
+        sw: *mut vmm_switch,
+        config: *const vmm_net_port_config,
+        out: *mut *mut vmm_net_port,
+    ) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_net_port_destroy(port: *mut vmm_net_port);
+}
+extern "C" {
+    pub fn vmm_net_port_id(port: *const vmm_net_port) -> u32;
+}
+extern "C" {
+    pub fn vmm_net_port_send(
+        port: *mut vmm_net_port,
+        frame: *const std::os::raw::c_void,
+        len: size_t,
+    ) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_net_port_set_policy(
+        port: *mut vmm_net_port,
+        policy: *const vmm_net_policy,
+    ) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_net_port_set_mac(port: *mut vmm_net_port, mac: *const u8) -> std::os::raw::c_int;
+}
+pub const VMM_NET_DROP_RUNT: _bindgen_ty_31 = 0;
+pub const VMM_NET_DROP_OVERSIZE: _bindgen_ty_31 = 1;
+pub const VMM_NET_DROP_BAD_VLAN: _bindgen_ty_31 = 2;
+pub const VMM_NET_DROP_VLAN: _bindgen_ty_31 = 3;
+pub const VMM_NET_DROP_BAD_SRC: _bindgen_ty_31 = 4;
+pub const VMM_NET_DROP_FORGED: _bindgen_ty_31 = 5;
+pub const VMM_NET_DROP_MAC_CHANGE: _bindgen_ty_31 = 6;
+pub const VMM_NET_DROP_SPOOF: _bindgen_ty_31 = 7;
+pub const VMM_NET_DROP_ARP: _bindgen_ty_31 = 8;
+pub const VMM_NET_DROP_SHAPED: _bindgen_ty_31 = 9;
+pub const VMM_NET_DROP_FIREWALL: _bindgen_ty_31 = 10;
+pub const VMM_NET_DROP_MALFORMED: _bindgen_ty_31 = 11;
+pub const VMM_NET_DROP_FW_FULL: _bindgen_ty_31 = 12;
+pub const VMM_NET_DROP_FILTER: _bindgen_ty_31 = 13;
+pub const VMM_NET_DROP_PLUGIN: _bindgen_ty_31 = 14;
+pub const VMM_NET_DROP_NO_LINK: _bindgen_ty_31 = 15;
+pub const VMM_NET_DROP_LOOP: _bindgen_ty_31 = 16;
+pub const VMM_NET_DROP_ENDPOINT: _bindgen_ty_31 = 17;
+pub const VMM_NET_DROP_REASONS: _bindgen_ty_31 = 24;
+pub type _bindgen_ty_31 = std::os::raw::c_uint;
+extern "C" {
+    pub fn vmm_net_drop_name(reason: u32) -> *const std::os::raw::c_char;
+}
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct vmm_net_port_stats {
+    pub size: u32,
+    pub reserved: u32,
+    pub in_frames: u64,
+    pub in_bytes: u64,
+    pub out_frames: u64,
+    pub out_bytes: u64,
+    pub in_dropped: u64,
+    pub out_dropped: u64,
+    pub mirrored: u64,
+    pub queued: u64,
+    pub fw_conns: u64,
+    pub drops: [u64; 24usize],
+}
+#[test]
+fn bindgen_test_layout_vmm_net_port_stats() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_net_port_stats>(),
+        272usize,
+        concat!("Size of: ", stringify!(vmm_net_port_stats))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_net_port_stats>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vmm_net_port_stats))
+    );
+    fn test_field_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_port_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_port_stats),
+                "::",
+                stringify!(size)
+            )
+        );
+    }
+    test_field_size();
+    fn test_field_reserved() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_port_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).reserved) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_port_stats),
+                "::",
+                stringify!(reserved)
+            )
+        );
+    }
+    test_field_reserved();
+    fn test_field_in_frames() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_port_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).in_frames) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_port_stats),
+                "::",
+                stringify!(in_frames)
+            )
+        );
+    }
+    test_field_in_frames();
+    fn test_field_in_bytes() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_port_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).in_bytes) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_port_stats),
+                "::",
+                stringify!(in_bytes)
+            )
+        );
+    }
+    test_field_in_bytes();
+    fn test_field_out_frames() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_port_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).out_frames) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_port_stats),
+                "::",
+                stringify!(out_frames)
+            )
+        );
+    }
+    test_field_out_frames();
+    fn test_field_out_bytes() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_port_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).out_bytes) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_port_stats),
+                "::",
+                stringify!(out_bytes)
+            )
+        );
+    }
+    test_field_out_bytes();
+    fn test_field_in_dropped() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_port_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).in_dropped) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_port_stats),
+                "::",
+                stringify!(in_dropped)
+            )
+        );
+    }
+    test_field_in_dropped();
+    fn test_field_out_dropped() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_port_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).out_dropped) as usize - ptr as usize
+            },
+            48usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_port_stats),
+                "::",
+                stringify!(out_dropped)
+            )
+        );
+    }
+    test_field_out_dropped();
+    fn test_field_mirrored() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_port_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).mirrored) as usize - ptr as usize
+            },
+            56usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_port_stats),
+                "::",
+                stringify!(mirrored)
+            )
+        );
+    }
+    test_field_mirrored();
+    fn test_field_queued() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_port_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).queued) as usize - ptr as usize
+            },
+            64usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_port_stats),
+                "::",
+                stringify!(queued)
+            )
+        );
+    }
+    test_field_queued();
+    fn test_field_fw_conns() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_port_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).fw_conns) as usize - ptr as usize
+            },
+            72usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_port_stats),
+                "::",
+                stringify!(fw_conns)
+            )
+        );
+    }
+    test_field_fw_conns();
+    fn test_field_drops() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_port_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).drops) as usize - ptr as usize
+            },
+            80usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_port_stats),
+                "::",
+                stringify!(drops)
+            )
+        );
+    }
+    test_field_drops();
+}
+extern "C" {
+    pub fn vmm_net_port_stats_get(
+        port: *mut vmm_net_port,
+        stats: *mut vmm_net_port_stats,
+    ) -> std::os::raw::c_int;
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct vmm_net_frame {
+    pub size: u32,
+    pub dir: u32,
+    pub data: *mut u8,
+    pub len: u32,
+    pub cap: u32,
+    pub vlan: u32,
+    pub pcp: u32,
+    pub now_ns: u64,
+}
+#[test]
+fn bindgen_test_layout_vmm_net_frame() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_net_frame>(),
+        40usize,
+        concat!("Size of: ", stringify!(vmm_net_frame))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_net_frame>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vmm_net_frame))
+    );
+    fn test_field_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_frame>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_frame),
+                "::",
+                stringify!(size)
+            )
+        );
+    }
+    test_field_size();
+    fn test_field_dir() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_frame>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).dir) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_frame),
+                "::",
+                stringify!(dir)
+            )
+        );
+    }
+    test_field_dir();
+    fn test_field_data() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_frame>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).data) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_frame),
+                "::",
+                stringify!(data)
+            )
+        );
+    }
+    test_field_data();
+    fn test_field_len() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_frame>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).len) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_frame),
+                "::",
+                stringify!(len)
+            )
+        );
+    }
+    test_field_len();
+    fn test_field_cap() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_frame>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).cap) as usize - ptr as usize
+            },
+            20usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_frame),
+                "::",
+                stringify!(cap)
+            )
+        );
+    }
+    test_field_cap();
+    fn test_field_vlan() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_frame>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).vlan) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_frame),
+                "::",
+                stringify!(vlan)
+            )
+        );
+    }
+    test_field_vlan();
+    fn test_field_pcp() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_frame>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).pcp) as usize - ptr as usize
+            },
+            28usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_frame),
+                "::",
+                stringify!(pcp)
+            )
+        );
+    }
+    test_field_pcp();
+    fn test_field_now_ns() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_frame>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).now_ns) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_frame),
+                "::",
+                stringify!(now_ns)
+            )
+        );
+    }
+    test_field_now_ns();
+}
+impl Default for vmm_net_frame {
+    fn default() -> Self {
+        let mut s = ::std::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::std::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+pub const VMM_NET_PASS: _bindgen_ty_32 = 0;
+pub const VMM_NET_DROP: _bindgen_ty_32 = 1;
+pub const VMM_NET_MODIFY: _bindgen_ty_32 = 2;
+pub const VMM_NET_QUEUE: _bindgen_ty_32 = 3;
+pub type _bindgen_ty_32 = std::os::raw::c_uint;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct vmm_net_filter {
+    pub version: u32,
+    pub reserved: u32,
+    pub name: *const std::os::raw::c_char,
+    pub filter: ::std::option::Option<
+        unsafe extern "C" fn(
+            opaque: *mut std::os::raw::c_void,
+            port: *mut vmm_net_port,
+            frame: *mut vmm_net_frame,
+        ) -> i32,
+    >,
+    pub detach: ::std::option::Option<unsafe extern "C" fn(opaque: *mut std::os::raw::c_void)>,
+}
+#[test]
+fn bindgen_test_layout_vmm_net_filter() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_net_filter>(),
+        32usize,
+        concat!("Size of: ", stringify!(vmm_net_filter))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_net_filter>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vmm_net_filter))
+    );
+    fn test_field_version() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_filter>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).version) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_filter),
+                "::",
+                stringify!(version)
+            )
+        );
+    }
+    test_field_version();
+    fn test_field_reserved() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_filter>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).reserved) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_filter),
+                "::",
+                stringify!(reserved)
+            )
+        );
+    }
+    test_field_reserved();
+    fn test_field_name() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_filter>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).name) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_filter),
+                "::",
+                stringify!(name)
+            )
+        );
+    }
+    test_field_name();
+    fn test_field_filter() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_filter>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).filter) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_filter),
+                "::",
+                stringify!(filter)
+            )
+        );
+    }
+    test_field_filter();
+    fn test_field_detach() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_filter>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).detach) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_filter),
+                "::",
+                stringify!(detach)
+            )
+        );
+    }
+    test_field_detach();
+}
+impl Default for vmm_net_filter {
+    fn default() -> Self {
+        let mut s = ::std::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::std::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+extern "C" {
+    pub fn vmm_net_filter_add(
+        port: *mut vmm_net_port,
+        dirs: u32,
+        filter: *const vmm_net_filter,
+        opaque: *mut std::os::raw::c_void,
+        id: *mut u32,
+    ) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_net_filter_remove(port: *mut vmm_net_port, id: u32) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_net_filter_active(port: *mut vmm_net_port, id: u32) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_net_filter_reinject(
+        port: *mut vmm_net_port,
+        id: u32,
+        dir: u32,
+        frame: *const std::os::raw::c_void,
+        len: size_t,
+        vlan: u32,
+    ) -> std::os::raw::c_int;
+}
+pub const VMM_NET_FWD_BUILTIN: _bindgen_ty_33 = -1;
+pub type _bindgen_ty_33 = std::os::raw::c_int;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct vmm_net_forwarder {
+    pub version: u32,
+    pub reserved: u32,
+    pub name: *const std::os::raw::c_char,
+    pub forward: ::std::option::Option<
+        unsafe extern "C" fn(
+            opaque: *mut std::os::raw::c_void,
+            sw: *mut vmm_switch,
+            from: *mut vmm_net_port,
+            frame: *const vmm_net_frame,
+            ports: *mut u32,
+            max: u32,
+        ) -> i32,
+    >,
+}
+#[test]
+fn bindgen_test_layout_vmm_net_forwarder() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_net_forwarder>(),
+        24usize,
+        concat!("Size of: ", stringify!(vmm_net_forwarder))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_net_forwarder>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vmm_net_forwarder))
+    );
+    fn test_field_version() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_forwarder>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).version) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_forwarder),
+                "::",
+                stringify!(version)
+            )
+        );
+    }
+    test_field_version();
+    fn test_field_reserved() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_forwarder>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).reserved) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_forwarder),
+                "::",
+                stringify!(reserved)
+            )
+        );
+    }
+    test_field_reserved();
+    fn test_field_name() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_forwarder>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).name) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_forwarder),
+                "::",
+                stringify!(name)
+            )
+        );
+    }
+    test_field_name();
+    fn test_field_forward() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_forwarder>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).forward) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_forwarder),
+                "::",
+                stringify!(forward)
+            )
+        );
+    }
+    test_field_forward();
+}
+impl Default for vmm_net_forwarder {
+    fn default() -> Self {
+        let mut s = ::std::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::std::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+extern "C" {
+    pub fn vmm_switch_set_forwarder(
+        sw: *mut vmm_switch,
+        fwd: *const vmm_net_forwarder,
+        opaque: *mut std::os::raw::c_void,
+    ) -> std::os::raw::c_int;
+}
+#[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
 pub struct vmm_storage_dev {
+    pub _address: u8,
+}
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct vmm_net_port {
     pub _address: u8,
 }

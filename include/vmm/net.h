@@ -1,0 +1,329 @@
+/* vmm/net.h - net_port: an in-process virtual switch (included by vmm.h).
+ *
+ * A switch forwards Ethernet frames between its ports: MAC learning with
+ * ageing, flooding of broadcast, multicast and unknown unicast, 802.1Q
+ * VLANs (access ports, trunk ports with an allowed list and a native
+ * VLAN), one MTU per switch (jumbo frames up to 65518). A port attaches
+ * to one endpoint:
+ *  - VMM_NET_PORT_EMBEDDER: the embedder's callbacks. The switch calls
+ *    config.rx with each frame for the port; the embedder transmits with
+ *    vmm_net_port_send();
+ *  - VMM_NET_PORT_VIRTIO: a VM's virtio-net device, attached by
+ *    vmm_virtio_net_add() with vmm_net_config.port (vmm/virtio.h);
+ *  - VMM_NET_PORT_TAP: a TAP interface (created if absent, needs
+ *    CAP_NET_ADMIN), read by the port's thread "vmm-swtapN", started by
+ *    vmm_net_port_create and joined by vmm_net_port_destroy;
+ *  - VMM_NET_PORT_UPLINK: reserved for the distributed switch (VXLAN);
+ *    VMM_ENOTSUP for now.
+ *
+ * Each port carries a policy (vmm_net_policy), replaceable at any time
+ * while traffic flows, and state kept with the port (shaper buckets,
+ * firewall connections, counters): ESX security (promiscuous mode, MAC
+ * address changes, forged transmits), IP/MAC anti-spoofing with ARP
+ * inspection, traffic shaping each way, a stateful firewall, mirroring.
+ * These built-in policies are filters written against the same interface
+ * an embedder's filter plugin uses (vmm_net_filter); a forwarding plugin
+ * (vmm_net_forwarder) can replace the forwarding decision.
+ *
+ * Directions, seen from the switch: VMM_NET_IN is a frame the port's
+ * endpoint hands to the switch (a VM transmitting), VMM_NET_OUT a frame
+ * the switch hands to the endpoint (a VM receiving).
+ *
+ * Bad frames (runt, oversized, a malformed VLAN tag, an IPv4 header whose
+ * lengths lie, when a policy parses it) are dropped and counted by reason.
+ * A plugin returning garbage is disabled, the frame dropped and counted
+ * (VMM_NET_DROP_PLUGIN), and a message goes to the switch's log callback
+ * and the thread's vmm_last_error().
+ *
+ * Thread safety: switches and ports may be used from any threads at
+ * once; frames may be sent on one port from several threads. The data
+ * path takes no global lock: the port table, policies and filter chains
+ * are read-mostly and replaced whole on a change (read-copy-update, the
+ * old copy freed once no frame in flight can see it), the MAC table is
+ * lock-free, counters are atomics; shaper buckets and firewall
+ * connections take a lock of their port. Callbacks (rx, filters, the
+ * forwarder, log) run on the thread that sent the frame; they may send
+ * frames (to a depth of 4), but must not create, destroy or reconfigure
+ * ports, filters or switches (that waits for frames in flight: a
+ * deadlock). Control calls (create, destroy, set_policy, filter_add ...)
+ * are serialised per switch.
+ */
+#ifndef VMM_NET_H
+#define VMM_NET_H
+
+#ifndef VMM_H
+#error "include <vmm.h>, not <vmm/net.h>"
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct vmm_switch vmm_switch;
+typedef struct vmm_net_port vmm_net_port;
+
+#define VMM_NET_MTU_MAX 65518u
+#define VMM_NET_MAX_PORTS 1024u
+
+/* Messages from the data path (a plugin disabled, ...). Any thread. */
+typedef void (*vmm_net_log_fn)(void *opaque, const char *message);
+/* Nanoseconds of a monotonic clock (NULL: CLOCK_MONOTONIC). */
+typedef uint64_t (*vmm_net_clock_fn)(void *opaque);
+
+typedef struct vmm_switch_config {
+	uint32_t size;              /* sizeof(vmm_switch_config) */
+	uint32_t flags;             /* 0 */
+	uint32_t mtu;               /* 0: 1500; 68..VMM_NET_MTU_MAX (payload bytes) */
+	uint32_t fdb_size;          /* MAC table entries, 0: 4096; 64..1M, rounded
+				       up to a power of two */
+	uint64_t ageing_ms;         /* MAC entry lifetime, 0: 300000 (300 s) */
+	vmm_net_log_fn log;         /* NULL: messages only in vmm_last_error() */
+	void *log_opaque;
+	vmm_net_clock_fn clock;     /* NULL: CLOCK_MONOTONIC (tests pass a fake) */
+	void *clock_opaque;
+} vmm_switch_config;
+#define VMM_SWITCH_CONFIG_INIT { sizeof(vmm_switch_config), 0, 0, 0, 0, NULL, NULL, NULL, NULL }
+
+VMM_API int vmm_switch_create(const vmm_switch_config *config, vmm_switch **out);
+/* Destroys the ports still on it (as vmm_net_port_destroy: their handles
+ * are gone). Ports attached to VMs keep the switch's memory until their
+ * VMs are destroyed; their frames are dropped (VMM_NET_DROP_NO_LINK). */
+VMM_API void vmm_switch_destroy(vmm_switch *sw);
+
+typedef struct vmm_switch_stats {
+	uint32_t size;              /* sizeof(vmm_switch_stats), set by the caller */
+	uint32_t ports;             /* ports on the switch now */
+	uint64_t frames;            /* frames that entered the forwarding decision */
+	uint64_t flooded;           /* of them, flooded (broadcast, multicast, unknown) */
+	uint64_t learned;           /* MAC entries created or moved to another port */
+	uint64_t fdb_full;          /* source MACs not learned: no free entry */
+	uint64_t plugin_disabled;   /* plugins disabled for a garbage answer */
+} vmm_switch_stats;
+VMM_API int vmm_switch_stats_get(vmm_switch *sw, vmm_switch_stats *stats);
+/* The port id a MAC was learned on in a VLAN: 0, or VMM_ENOENT (unknown
+ * or aged out). */
+VMM_API int vmm_switch_fdb_lookup(vmm_switch *sw, const uint8_t mac[6], uint32_t vlan,
+				  uint32_t *port_id);
+
+/* ---- Policy ------------------------------------------------------------ */
+
+enum {
+	/* Security, as ESX defines it: each bit set means "accept". */
+	VMM_NET_SEC_PROMISC = 1u << 0,     /* the port sees every frame of its VLANs */
+	VMM_NET_SEC_MAC_CHANGES = 1u << 1, /* frames still reach a port whose effective
+					      MAC (vmm_net_port_set_mac) differs
+					      from its configured one */
+	VMM_NET_SEC_FORGED = 1u << 2,      /* frames whose source MAC is not the
+					      port's effective MAC pass in */
+	/* Frames from the port must carry its configured MAC and one of ipv4[]
+	 * as source (0.0.0.0 allowed for DHCP); ARP from it must name them. */
+	VMM_NET_ANTISPOOF = 1u << 3,
+	VMM_NET_FIREWALL = 1u << 4         /* rules[] and connection tracking */
+};
+
+enum { VMM_NET_IN = 0, VMM_NET_OUT = 1 };                 /* a direction */
+enum { VMM_NET_DIR_IN = 1u << 0, VMM_NET_DIR_OUT = 1u << 1 }; /* a set of them */
+
+/* A token-bucket shaper: avg_bps 0 is off. Frames over the rate are
+ * dropped (VMM_NET_DROP_SHAPED). */
+typedef struct vmm_net_shaping {
+	uint64_t avg_bps;           /* average rate, bits/s */
+	uint64_t peak_bps;          /* peak rate, bits/s; 0: no peak limit */
+	uint64_t burst_bytes;       /* bytes beyond the average that may pass at
+				       peak rate; 0: one maximum-sized frame */
+} vmm_net_shaping;
+
+enum { VMM_NET_FW_DENY = 0, VMM_NET_FW_ALLOW = 1 };
+
+/* A firewall rule, matched against IPv4 frames that start a connection
+ * (a TCP SYN, a UDP datagram, an ICMP echo request) or that no tracked
+ * connection covers. Addresses and ports in host byte order; a mask of 0
+ * and ports 0..0 match anything. */
+typedef struct vmm_net_fw_rule {
+	uint32_t action;            /* VMM_NET_FW_ALLOW / DENY */
+	uint32_t dirs;              /* VMM_NET_DIR_* the connection starts in */
+	uint32_t proto;             /* 0 any, 1 ICMP, 6 TCP, 17 UDP */
+	uint32_t src_addr, src_mask;
+	uint32_t dst_addr, dst_mask;
+	uint16_t src_port_lo, src_port_hi;
+	uint16_t dst_port_lo, dst_port_hi;
+} vmm_net_fw_rule;
+
+typedef struct vmm_net_policy {
+	uint32_t size;              /* sizeof(vmm_net_policy) */
+	uint32_t flags;             /* VMM_NET_SEC_*, VMM_NET_ANTISPOOF, VMM_NET_FIREWALL */
+	const uint32_t *ipv4;       /* ANTISPOOF: nipv4 bound addresses (host order) */
+	uint32_t nipv4;             /* up to 64 */
+	uint32_t fw_default;        /* FIREWALL: action when no rule matches */
+	const vmm_net_fw_rule *rules;   /* FIREWALL: nrules, first match wins */
+	uint32_t nrules;            /* up to 1024 */
+	uint32_t fw_max_conns;      /* tracked connections, 0: 4096 */
+	vmm_net_shaping shape_in;   /* frames into the switch from the port */
+	vmm_net_shaping shape_out;  /* frames to the port */
+	uint32_t mirror_port;       /* port id receiving copies, 0: none */
+	uint32_t mirror_dirs;       /* VMM_NET_DIR_*: which frames are copied */
+} vmm_net_policy;
+/* ESX's defaults: promiscuous reject, MAC changes and forged transmits accept. */
+#define VMM_NET_POLICY_INIT { sizeof(vmm_net_policy), \
+	VMM_NET_SEC_MAC_CHANGES | VMM_NET_SEC_FORGED, NULL, 0, VMM_NET_FW_DENY, NULL, 0, 0, \
+	{ 0, 0, 0 }, { 0, 0, 0 }, 0, 0 }
+
+/* ---- Ports ------------------------------------------------------------- */
+
+enum {
+	VMM_NET_PORT_EMBEDDER = 1,
+	VMM_NET_PORT_VIRTIO = 2,
+	VMM_NET_PORT_TAP = 3,
+	VMM_NET_PORT_UPLINK = 4     /* reserved: VMM_ENOTSUP */
+};
+enum { VMM_NET_PORT_TRUNK = 1u << 0 };
+
+/* A frame for the port, untagged or 802.1Q-tagged as the port's VLAN mode
+ * says; valid during the call only. */
+typedef void (*vmm_net_rx_fn)(void *opaque, vmm_net_port *port, const void *frame,
+			      size_t len);
+
+typedef struct vmm_net_port_config {
+	uint32_t size;              /* sizeof(vmm_net_port_config) */
+	uint32_t kind;              /* VMM_NET_PORT_* */
+	uint32_t flags;             /* VMM_NET_PORT_TRUNK */
+	uint32_t vlan;              /* access: its VLAN; trunk: the native VLAN
+				       (untagged frames), 0: none; 1..4094,
+				       access default 1 */
+	const uint16_t *trunk_vlans;    /* trunk: the VLANs allowed (1..4094) */
+	uint32_t ntrunk;
+	uint8_t mac[6];             /* the port's address; all zero: none (the
+				       MAC-based policies then do not apply) */
+	uint16_t reserved;
+	vmm_net_rx_fn rx;           /* EMBEDDER: frames for the port */
+	void *rx_opaque;
+	const char *tap;            /* TAP: interface name */
+	const vmm_net_policy *policy;   /* NULL: VMM_NET_POLICY_INIT */
+	const char *name;           /* for messages; NULL: "portN" */
+} vmm_net_port_config;
+#define VMM_NET_PORT_CONFIG_INIT { sizeof(vmm_net_port_config), VMM_NET_PORT_EMBEDDER, 0, 0, \
+	NULL, 0, { 0 }, 0, NULL, NULL, NULL, NULL, NULL }
+
+VMM_API int vmm_net_port_create(vmm_switch *sw, const vmm_net_port_config *config,
+				vmm_net_port **out);
+/* Takes the port off its switch; its filters' detach callbacks run. A
+ * virtio port's device keeps its memory until its VM is destroyed. */
+VMM_API void vmm_net_port_destroy(vmm_net_port *port);
+/* The port's id on its switch (1, 2, ...; never reused on that switch). */
+VMM_API uint32_t vmm_net_port_id(const vmm_net_port *port);
+/* EMBEDDER (and tests of any kind): hands a frame (untagged, or tagged on
+ * a trunk) to the switch as if the endpoint sent it. 0 once handled, even
+ * when a policy dropped it (see the counters); VMM_EINVAL for bad
+ * arguments, VMM_ESTATE for a port taken off its switch. */
+VMM_API int vmm_net_port_send(vmm_net_port *port, const void *frame, size_t len);
+/* Replaces the port's policy; state (buckets, connections) is kept. */
+VMM_API int vmm_net_port_set_policy(vmm_net_port *port, const vmm_net_policy *policy);
+/* The endpoint changed its effective MAC address (the guest did). */
+VMM_API int vmm_net_port_set_mac(vmm_net_port *port, const uint8_t mac[6]);
+
+enum {
+	VMM_NET_DROP_RUNT = 0,        /* shorter than an Ethernet header */
+	VMM_NET_DROP_OVERSIZE = 1,    /* payload over the switch's MTU */
+	VMM_NET_DROP_BAD_VLAN = 2,    /* malformed 802.1Q tag (VID 4095, short) */
+	VMM_NET_DROP_VLAN = 3,        /* VLAN not allowed on the port */
+	VMM_NET_DROP_BAD_SRC = 4,     /* multicast source MAC */
+	VMM_NET_DROP_FORGED = 5,      /* forged transmit rejected */
+	VMM_NET_DROP_MAC_CHANGE = 6,  /* MAC address change rejected */
+	VMM_NET_DROP_SPOOF = 7,       /* anti-spoofing: source MAC or IPv4 */
+	VMM_NET_DROP_ARP = 8,         /* ARP inspection */
+	VMM_NET_DROP_SHAPED = 9,      /* over the shaper's rate */
+	VMM_NET_DROP_FIREWALL = 10,   /* no rule allowed it, or one denied it */
+	VMM_NET_DROP_MALFORMED = 11,  /* a header a policy parses lies */
+	VMM_NET_DROP_FW_FULL = 12,    /* the connection table is full */
+	VMM_NET_DROP_FILTER = 13,     /* a filter plugin said drop */
+	VMM_NET_DROP_PLUGIN = 14,     /* a plugin's garbage answer */
+	VMM_NET_DROP_NO_LINK = 15,    /* no endpoint attached (yet, or any more) */
+	VMM_NET_DROP_LOOP = 16,       /* sent from callbacks nested too deep */
+	VMM_NET_DROP_ENDPOINT = 17,   /* the endpoint refused it (no buffer, I/O) */
+	VMM_NET_DROP_REASONS = 24
+};
+/* "runt", "oversize", ...; NULL for an unknown reason. */
+VMM_API const char *vmm_net_drop_name(uint32_t reason);
+
+typedef struct vmm_net_port_stats {
+	uint32_t size;              /* sizeof(vmm_net_port_stats), set by the caller */
+	uint32_t reserved;
+	uint64_t in_frames, in_bytes;   /* offered by the endpoint */
+	uint64_t out_frames, out_bytes; /* delivered to the endpoint (mirror copies too) */
+	uint64_t in_dropped, out_dropped;
+	uint64_t mirrored;          /* copies of this port's frames sent to the mirror */
+	uint64_t queued;            /* frames a filter kept (VMM_NET_QUEUE) */
+	uint64_t fw_conns;          /* connections tracked now */
+	uint64_t drops[VMM_NET_DROP_REASONS];   /* by VMM_NET_DROP_*, both ways */
+} vmm_net_port_stats;
+VMM_API int vmm_net_port_stats_get(vmm_net_port *port, vmm_net_port_stats *stats);
+
+/* ---- Plugins ----------------------------------------------------------- */
+
+/* A frame as filters and the forwarder see it: untagged, its VLAN aside. */
+typedef struct vmm_net_frame {
+	uint32_t size;              /* sizeof(vmm_net_frame) */
+	uint32_t dir;               /* VMM_NET_IN / VMM_NET_OUT */
+	uint8_t *data;              /* Ethernet header first */
+	uint32_t len;               /* a filter returning MODIFY may change it, 14..cap */
+	uint32_t cap;               /* bytes writable at data */
+	uint32_t vlan;              /* 1..4094 */
+	uint32_t pcp;               /* 802.1p priority 0..7 */
+	uint64_t now_ns;            /* the switch's clock */
+} vmm_net_frame;
+
+enum {
+	VMM_NET_PASS = 0,           /* unchanged */
+	VMM_NET_DROP = 1,           /* counted as VMM_NET_DROP_FILTER */
+	VMM_NET_MODIFY = 2,         /* data/len changed in place; checked again */
+	VMM_NET_QUEUE = 3           /* the filter kept a copy; it may hand it back
+				       with vmm_net_filter_reinject */
+};
+
+#define VMM_NET_FILTER_VERSION 1
+/* An inline filter; the table is copied. Grows at the end. */
+typedef struct vmm_net_filter {
+	uint32_t version;           /* VMM_NET_FILTER_VERSION */
+	uint32_t reserved;
+	const char *name;           /* for messages; copied */
+	/* VMM_NET_PASS / DROP / MODIFY / QUEUE; anything else disables it. */
+	int32_t (*filter)(void *opaque, vmm_net_port *port, vmm_net_frame *frame);
+	/* The filter left its port (removed, port destroyed); may be NULL. */
+	void (*detach)(void *opaque);
+} vmm_net_filter;
+
+/* Adds a filter after the port's built-in policies (and earlier filters)
+ * on the directions in dirs (VMM_NET_DIR_*); *id names it. */
+VMM_API int vmm_net_filter_add(vmm_net_port *port, uint32_t dirs,
+			       const vmm_net_filter *filter, void *opaque, uint32_t *id);
+VMM_API int vmm_net_filter_remove(vmm_net_port *port, uint32_t id);
+/* 1 while the filter is active, 0 once disabled for a garbage answer,
+ * VMM_ENOENT if there is no such filter on the port. */
+VMM_API int vmm_net_filter_active(vmm_net_port *port, uint32_t id);
+/* A frame a filter queued continues after that filter in direction dir. */
+VMM_API int vmm_net_filter_reinject(vmm_net_port *port, uint32_t id, uint32_t dir,
+				    const void *frame, size_t len, uint32_t vlan);
+
+enum { VMM_NET_FWD_BUILTIN = -1 };
+#define VMM_NET_FORWARDER_VERSION 1
+/* A forwarding plugin; the table is copied. Grows at the end. */
+typedef struct vmm_net_forwarder {
+	uint32_t version;           /* VMM_NET_FORWARDER_VERSION */
+	uint32_t reserved;
+	const char *name;
+	/* Where a frame that passed its port's IN filters goes: write up to
+	 * max port ids into ports[] and return how many (0: dropped), or
+	 * VMM_NET_FWD_BUILTIN for the switch's own decision. Ports outside
+	 * the frame's VLAN and the source port are skipped; a count out of
+	 * range or an id that is no port disables the plugin. */
+	int32_t (*forward)(void *opaque, vmm_switch *sw, vmm_net_port *from,
+			   const vmm_net_frame *frame, uint32_t *ports, uint32_t max);
+} vmm_net_forwarder;
+/* Sets (NULL: removes) the switch's forwarding plugin. */
+VMM_API int vmm_switch_set_forwarder(vmm_switch *sw, const vmm_net_forwarder *fwd,
+				     void *opaque);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* VMM_NET_H */

@@ -1,0 +1,240 @@
+/* policy_firewall.c - a stateful IPv4 firewall per port, as a filter on
+ * both directions. A frame of a tracked connection passes (its original
+ * direction or the reply); any other frame is matched against the ordered
+ * rules (first match wins, else fw_default). An allowed frame that starts
+ * a connection (TCP SYN without ACK, UDP, ICMP echo request, another
+ * protocol) is tracked. Connections live in an open-addressing table of
+ * the port and expire: TCP 30 s until answered,
+ * 2 h established, 10 s after FIN or RST; UDP and others 60 s; ICMP 30 s.
+ * ARP and non-IP protocols pass; IPv6 is not inspected yet, so an enabled
+ * firewall drops it, and non-first IPv4 fragments (no ports to match).
+ * Frames of known connections are looked up without a lock (a sequence
+ * count tells a look-up that raced with a replacement to take the lock);
+ * new connections and state changes (the first reply, FIN, RST) take the
+ * port's firewall lock. */
+#include <stdlib.h>
+
+#include "lib/net/net.h"
+
+#define PROBE 16u
+#define S 1000000000ull
+#define ETH_IPV6 0x86ddu
+
+struct vmm__fw_conn {
+	uint32_t a, b;                     /* original source, destination */
+	uint16_t ap, bp;
+	uint8_t proto, dir, used, replied;
+	uint64_t expires;
+};
+
+int vmm__fw_init(vmm__fw *fw, uint32_t cap)
+{
+	uint32_t n = 64;
+
+	while (n < cap)
+		n <<= 1;
+	vmm__spin_lock(&fw->lock);
+	if (!fw->conns)
+		fw->conns = calloc(n, sizeof(*fw->conns));
+	fw->cap = fw->conns ? n : 0;
+	vmm__spin_unlock(&fw->lock);
+	return fw->conns ? 0 : vmm__err(VMM_ENOMEM, "vmm_net: out of memory for %u firewall "
+					"connections", n);
+}
+
+void vmm__fw_fini(vmm__fw *fw)
+{
+	free(fw->conns);
+	fw->conns = NULL;
+}
+
+/* The same for both directions of a connection. */
+static uint32_t hash_of(const vmm__ip4 *ip)
+{
+	uint64_t k = (uint64_t)(ip->src ^ ip->dst) << 32 | (uint32_t)(ip->sport ^ ip->dport) << 8 |
+		     ip->proto;
+
+	k += (uint64_t)(ip->src + ip->dst) * 0x9e3779b97f4a7c15ull;
+	k ^= k >> 31;
+	k *= 0xbf58476d1ce4e5b9ull;
+	return (uint32_t)(k ^ k >> 29);
+}
+
+static uint64_t lifetime(const vmm__fw_conn *c, const vmm__ip4 *ip)
+{
+	if (ip->proto == 6) {
+		if (ip->tcp_flags & 0x05)      /* FIN or RST */
+			return 10 * S;
+		return c->replied ? 7200 * S : 30 * S;
+	}
+	return ip->proto == 1 ? 30 * S : 60 * S;
+}
+
+#define LD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define ST(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+
+/* Does c carry the frame: 1 its original direction, 2 the reply, 0 no. */
+static int covers(vmm__fw_conn *c, const vmm__ip4 *ip, uint32_t dir, uint64_t now)
+{
+	uint32_t a = LD(c->a), b = LD(c->b);
+	uint16_t ap = LD(c->ap), bp = LD(c->bp);
+	uint8_t cdir = LD(c->dir);
+
+	if (!LD(c->used) || LD(c->expires) <= now || LD(c->proto) != ip->proto)
+		return 0;
+	if (cdir == dir && a == ip->src && b == ip->dst && ap == ip->sport && bp == ip->dport)
+		return 1;
+	if (cdir != dir && a == ip->dst && b == ip->src && ap == ip->dport && bp == ip->sport)
+		return 2;
+	return 0;
+}
+
+/* Under the lock: 1 a tracked connection covers the frame (refreshed),
+ * 0 not. */
+static int track_find(vmm__fw *fw, const vmm__ip4 *ip, uint32_t dir, uint64_t now)
+{
+	uint32_t h = hash_of(ip);
+
+	for (uint32_t i = 0; i < PROBE; i++) {
+		vmm__fw_conn *c = &fw->conns[(h + i) & (fw->cap - 1)];
+		int k = covers(c, ip, dir, now);
+
+		if (!k)
+			continue;
+		if (k == 2)
+			ST(c->replied, 1);
+		ST(c->expires, now + lifetime(c, ip));
+		return 1;
+	}
+	return 0;
+}
+
+/* Without the lock, for a frame of a known connection that changes
+ * nothing but its expiry (moved on at most once a second): 1 passed, 0
+ * take the locked path. A connection being replaced (seq odd or moved)
+ * sends it there too. */
+static int track_fast(vmm__fw *fw, const vmm__ip4 *ip, uint32_t dir, uint64_t now)
+{
+	unsigned seq = atomic_load_explicit(&fw->seq, memory_order_acquire);
+	uint32_t h = hash_of(ip);
+
+	if ((seq & 1) || (ip->proto == 6 && (ip->tcp_flags & 0x05)))
+		return 0;
+	for (uint32_t i = 0; i < PROBE; i++) {
+		vmm__fw_conn *c = &fw->conns[(h + i) & (fw->cap - 1)];
+		int k = covers(c, ip, dir, now);
+		uint64_t exp;
+
+		if (!k)
+			continue;
+		if (k == 2 && !LD(c->replied))
+			return 0;
+		exp = now + lifetime(c, ip);
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&fw->seq, memory_order_relaxed) != seq)
+			return 0;
+		if (exp > LD(c->expires) + 1000000000ull)
+			ST(c->expires, exp);
+		return 1;
+	}
+	return 0;
+}
+
+/* Under the lock: 0 tracked, -1 the table is full around that slot. */
+static int track_add(vmm__fw *fw, const vmm__ip4 *ip, uint32_t dir, uint64_t now)
+{
+	uint32_t h = hash_of(ip);
+
+	for (uint32_t i = 0; i < PROBE; i++) {
+		vmm__fw_conn *c = &fw->conns[(h + i) & (fw->cap - 1)];
+		vmm__fw_conn n = { .a = ip->src, .b = ip->dst, .ap = ip->sport, .bp = ip->dport,
+				   .proto = ip->proto, .dir = (uint8_t)dir, .used = 1 };
+
+		if (LD(c->used) && LD(c->expires) > now)
+			continue;
+		n.expires = now + lifetime(&n, ip);
+		atomic_fetch_add_explicit(&fw->seq, 1, memory_order_relaxed);   /* odd */
+		atomic_thread_fence(memory_order_release);
+		ST(c->used, 0);
+		ST(c->a, n.a), ST(c->b, n.b), ST(c->ap, n.ap), ST(c->bp, n.bp);
+		ST(c->proto, n.proto), ST(c->dir, n.dir), ST(c->replied, 0);
+		ST(c->expires, n.expires);
+		ST(c->used, 1);
+		atomic_fetch_add_explicit(&fw->seq, 1, memory_order_release);   /* even */
+		return 0;
+	}
+	return -1;
+}
+
+static bool in_range(uint16_t v, uint16_t lo, uint16_t hi)
+{
+	return (!lo && !hi) || (v >= lo && v <= hi);
+}
+
+static uint32_t rules_verdict(const vmm__policy *pol, const vmm__ip4 *ip, uint32_t dir)
+{
+	for (uint32_t i = 0; i < pol->p.nrules; i++) {
+		const vmm_net_fw_rule *r = &pol->rules[i];
+
+		if (!(r->dirs & (1u << dir)) || (r->proto && r->proto != ip->proto) ||
+		    ((ip->src ^ r->src_addr) & r->src_mask) ||
+		    ((ip->dst ^ r->dst_addr) & r->dst_mask))
+			continue;
+		if ((r->src_port_lo || r->src_port_hi || r->dst_port_lo || r->dst_port_hi) &&
+		    (!ip->l4 || (ip->proto != 6 && ip->proto != 17) ||
+		     !in_range(ip->sport, r->src_port_lo, r->src_port_hi) ||
+		     !in_range(ip->dport, r->dst_port_lo, r->dst_port_hi)))
+			continue;
+		return r->action;
+	}
+	return pol->p.fw_default;
+}
+
+static bool starts(const vmm__ip4 *ip)
+{
+	if (ip->proto == 6)
+		return (ip->tcp_flags & 0x12) == 0x02;   /* SYN, no ACK */
+	if (ip->proto == 1)
+		return ip->icmp_type == 8;
+	return true;
+}
+
+int32_t vmm__firewall(void *opaque, vmm_net_port *port, vmm_net_frame *f)
+{
+	vmm__sw_port *p = opaque;
+	const vmm__policy *pol = atomic_load(&p->policy);
+	vmm__fw *fw = &p->fw;
+	vmm__ip4 ip;
+	int r = vmm__parse_ip4(f->data, f->len, true, &ip), rc = VMM_NET_PASS;
+
+	if (r < 0)
+		return VMM__DROP_AS + VMM_NET_DROP_MALFORMED;
+	if (r == 0)
+		return vmm__be16(f->data + 12) == ETH_IPV6 ? VMM__DROP_AS + VMM_NET_DROP_FIREWALL :
+							     VMM_NET_PASS;
+	if (ip.fragment || !fw->cap)
+		return VMM__DROP_AS + VMM_NET_DROP_FIREWALL;
+	if (track_fast(fw, &ip, f->dir, f->now_ns))
+		return VMM_NET_PASS;
+	vmm__spin_lock(&fw->lock);
+	if (!track_find(fw, &ip, f->dir, f->now_ns)) {
+		if (rules_verdict(pol, &ip, f->dir) != VMM_NET_FW_ALLOW)
+			rc = VMM__DROP_AS + VMM_NET_DROP_FIREWALL;
+		else if (starts(&ip) && track_add(fw, &ip, f->dir, f->now_ns))
+			rc = VMM__DROP_AS + VMM_NET_DROP_FW_FULL;
+	}
+	vmm__spin_unlock(&fw->lock);
+	return rc;
+}
+
+uint64_t vmm__fw_count(vmm__fw *fw, uint64_t now);
+uint64_t vmm__fw_count(vmm__fw *fw, uint64_t now)
+{
+	uint64_t n = 0;
+
+	vmm__spin_lock(&fw->lock);
+	for (uint32_t i = 0; i < fw->cap; i++)
+		n += fw->conns[i].used && fw->conns[i].expires > now;
+	vmm__spin_unlock(&fw->lock);
+	return n;
+}
