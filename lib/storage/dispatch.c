@@ -148,6 +148,10 @@ void vmm__storage_dispatch(vmm_storage_dev *dev, vmm__sreq *r, vmm__post *post)
 		}
 		r->deadline_ns = vmm__now_ns() + (uint64_t)dev->config.no_path_ms * 1000000u;
 		vmm__sq_push(&dev->parked, r);
+		/* The path threads may be asleep with no deadline: wake them so
+		 * the no-path timeout is armed (else the request could wait forever). */
+		for (uint32_t k = 0; k < dev->npaths; k++)
+			vmm__path_kick(dev->paths[k]);
 		return;
 	}
 	r->path = (uint32_t)i;
