@@ -235,7 +235,8 @@ static void test_invalid_and_truncated(void **state)
 
 	dec("\x06", 1, EMU_SZ64, EMU_DEC_UD);                  /* push es */
 	dec("\x06", 1, EMU_SZ32, 1);
-	dec("\xd6", 1, EMU_SZ32, EMU_DEC_UD);                  /* salc */
+	dec("\xd6", 1, EMU_SZ32, 1);                           /* salc (exec_bcd.c) */
+	dec("\xd6", 1, EMU_SZ64, EMU_DEC_UD);                  /* not in 64-bit mode */
 	dec("\x48\x8b", 2, EMU_SZ64, EMU_DEC_MORE);
 	dec("\x0f", 1, EMU_SZ64, EMU_DEC_MORE);
 	dec("\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x90", 15,
