@@ -2,8 +2,8 @@
  * DF, 16/32/64-bit address sizes and segment overrides (the source only).
  * REP loops commit registers after every element (so faults and device
  * exits resume exactly) and yield after a bounded number of elements so a
- * kick is noticed. Forward REP MOVS/STOS on RAM copy a page-sized chunk at
- * a time through host pointers. */
+ * kick is noticed. REP MOVS/STOS on RAM copy a page-sized chunk at a time
+ * through host pointers, in either direction. */
 #include "backends/emu/exec.h"
 #include "backends/emu/exec_tab.h"
 
@@ -58,85 +58,121 @@ static int repeat(emu_cpu *cpu, const emu_insn *ins, str_fn one)
 	}
 }
 
-/* ---- Chunked forward REP MOVS / STOS on RAM --------------------------------- */
+/* ---- Chunked REP MOVS / STOS on RAM -----------------------------------------
+ * A chunk is the run of elements that stays within the current page of each
+ * operand (walking up with DF=0, down with DF=1) and does not wrap the
+ * address size; it is done through host pointers. An element that crosses
+ * a page, MMIO or a page the TLB may not hold goes one at a time through
+ * the slow path. */
 
-static uint8_t *tlb_host(emu_cpu *cpu, uint64_t la, int write, uint64_t *room)
+/* Elements from the one at register reg onwards that stay in its page. */
+static uint64_t chunk_elems(const emu_cpu *cpu, const emu_insn *ins, uint64_t la,
+			    unsigned reg, int down)
 {
-	const emu_tlb_entry *e = &cpu->tlb[(la >> 12) & (EMU_TLB_SIZE - 1)];
+	unsigned size = 1u << ins->osz, pofs = (unsigned)(la & 0xfff);
+	uint64_t cnt = emu_reg_get(cpu, R_CX * 8, ins->asz), n, wrap;
+	uint64_t off = cpu->r[reg] & emu_sz_mask(ins->asz);
 
-	if ((write ? e->tag_w : e->tag_r) != (la & ~0xfffull))
-		return NULL;
-	*room = 4096 - (la & 0xfff);
-	return (uint8_t *)(uintptr_t)(la + e->addend);
+	if (pofs + size > 4096)
+		return 0;                      /* this element crosses the page */
+	n = down ? pofs / size + 1 : (4096 - pofs) / size;
+	if (ins->asz != EMU_SZ64) {            /* offsets must not wrap */
+		uint64_t mask = emu_sz_mask(ins->asz);
+
+		if (off + size - 1 > mask)
+			return 0;
+		wrap = down ? off / size + 1 : (mask - off + 1) / size;
+		n = wrap < n ? wrap : n;
+	}
+	return n < cnt ? n : cnt;
 }
 
-/* Elements that can be done in one go: within the pages and without the
- * offsets wrapping around the address size. */
-static uint64_t chunk_elems(const emu_cpu *cpu, const emu_insn *ins, uint64_t room,
-			    unsigned reg)
+/* The host address of the lowest byte of n elements whose first (in
+ * the direction of travel) is at p. */
+static uint8_t *chunk_low(uint8_t *p, uint64_t n, unsigned size, int down)
 {
-	uint64_t cnt = emu_reg_get(cpu, R_CX * 8, ins->asz), n = room >> ins->osz;
-	uint64_t left = emu_sz_mask(ins->asz) - (cpu->r[reg] & emu_sz_mask(ins->asz));
+	return down ? p - (n - 1) * size : p;
+}
 
-	if (ins->asz != EMU_SZ64 && (left >> ins->osz) < n)
-		n = left >> ins->osz;
-	return n < cnt ? n : cnt;
+static void chunk_done(emu_cpu *cpu, const emu_insn *ins, uint64_t n, int movs)
+{
+	int64_t delta = str_step(cpu, ins->osz) * (int64_t)n;
+
+	if (movs)
+		advance(cpu, R_SI, ins->asz, delta);
+	advance(cpu, R_DI, ins->asz, delta);
+	emu_reg_set(cpu, R_CX * 8, ins->asz, emu_reg_get(cpu, R_CX * 8, ins->asz) - n);
 }
 
 static int fast_stos(emu_cpu *cpu, const emu_insn *ins)
 {
 	unsigned sz = ins->osz, size = 1u << sz;
-	uint64_t room, n, v = cpu->r[R_AX];
-	uint8_t *p = tlb_host(cpu, str_lin(cpu, X86_SEG_ES, cpu->r[R_DI], ins->asz), 1, &room);
+	int down = !!(cpu->rflags & X86_FL_DF);
+	uint64_t la = str_lin(cpu, X86_SEG_ES, cpu->r[R_DI], ins->asz), n, v = cpu->r[R_AX];
+	uint8_t *p;
 
-	if (!p || (n = chunk_elems(cpu, ins, room, R_DI)) == 0)
+	if ((n = chunk_elems(cpu, ins, la, R_DI, down)) == 0 ||
+	    !(p = emu_tlb_host(cpu, la, EMU_ACC_W)))
 		return 0;
+	p = chunk_low(p, n, size, down);
 	if (sz == EMU_SZ8)
 		memset(p, (int)(v & 0xff), n);
 	else
 		for (uint64_t i = 0; i < n; i++)
 			memcpy(p + i * size, &v, size);
-	advance(cpu, R_DI, ins->asz, (int64_t)(n * size));
-	emu_reg_set(cpu, R_CX * 8, ins->asz, emu_reg_get(cpu, R_CX * 8, ins->asz) - n);
+	chunk_done(cpu, ins, n, 0);
 	return 1;
+}
+
+/* Element by element in the direction of travel, as the CPU does: for
+ * overlapping operands where that differs from memmove. */
+static void copy_elems(uint8_t *d, const uint8_t *s, uint64_t n, unsigned size, int down)
+{
+	uint8_t tmp[8];
+
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t k = down ? n - 1 - i : i;
+
+		memcpy(tmp, s + k * size, size);
+		memcpy(d + k * size, tmp, size);
+	}
 }
 
 static int fast_movs(emu_cpu *cpu, const emu_insn *ins)
 {
 	unsigned size = 1u << ins->osz;
-	uint64_t rs = 0, rd = 0, n, ns;
-	uint8_t *s = tlb_host(cpu, str_lin(cpu, ins->seg, cpu->r[R_SI], ins->asz), 0, &rs);
-	uint8_t *d = tlb_host(cpu, str_lin(cpu, X86_SEG_ES, cpu->r[R_DI], ins->asz), 1, &rd);
+	int down = !!(cpu->rflags & X86_FL_DF);
+	uint64_t ls = str_lin(cpu, ins->seg, cpu->r[R_SI], ins->asz);
+	uint64_t ld = str_lin(cpu, X86_SEG_ES, cpu->r[R_DI], ins->asz);
+	uint64_t n = chunk_elems(cpu, ins, ld, R_DI, down), ns = chunk_elems(cpu, ins, ls, R_SI, down);
+	uint8_t *s, *d;
 
-	if (!s || !d)
-		return 0;
-	n = chunk_elems(cpu, ins, rd, R_DI);
-	ns = chunk_elems(cpu, ins, rs, R_SI);
 	n = ns < n ? ns : n;
-	if (n == 0)
+	if (n == 0 || !(s = emu_tlb_host(cpu, ls, EMU_ACC_R)) ||
+	    !(d = emu_tlb_host(cpu, ld, EMU_ACC_W)))
 		return 0;
-	if (d > s && d < s + n * size) {
-		for (uint64_t i = 0; i < n * size; i++)   /* overlapping: forward */
-			d[i] = s[i];
-	} else {
+	s = chunk_low(s, n, size, down);
+	d = chunk_low(d, n, size, down);
+	/* memmove equals the CPU's order unless the destination is ahead of
+	 * the source in the direction of travel and they overlap */
+	if (d != s && (down ? d < s && d + n * size > s : d > s && d < s + n * size))
+		copy_elems(d, s, n, size, down);
+	else
 		memmove(d, s, n * size);
-	}
-	advance(cpu, R_SI, ins->asz, (int64_t)(n * size));
-	advance(cpu, R_DI, ins->asz, (int64_t)(n * size));
-	emu_reg_set(cpu, R_CX * 8, ins->asz, emu_reg_get(cpu, R_CX * 8, ins->asz) - n);
+	chunk_done(cpu, ins, n, 1);
 	return 1;
 }
 
 typedef int (*fast_fn)(emu_cpu *cpu, const emu_insn *ins);
 
-/* REP with DF=0: page-sized chunks through host pointers while the TLB has
+/* REP: page-sized chunks through host pointers while the TLB has
  * both pages; one element through the slow path (which fills the TLB)
  * otherwise. */
 static int repeat_fast(emu_cpu *cpu, const emu_insn *ins, str_fn one, fast_fn fast)
 {
 	int stop = 0, rc;
 
-	if (!(ins->pfx & EMU_PFX_REP) || (cpu->rflags & X86_FL_DF))
+	if (!(ins->pfx & EMU_PFX_REP))
 		return repeat(cpu, ins, one);
 	for (unsigned i = 0; i < 4096; i++) {
 		uint64_t cnt = emu_reg_get(cpu, R_CX * 8, ins->asz);

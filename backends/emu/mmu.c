@@ -159,6 +159,25 @@ static int translate(emu_cpu *cpu, uint64_t la, unsigned acc, xlat *out)
 	return EMU_OK;
 }
 
+/* The host address of la for a plain access through the TLB, filling the
+ * entry with a walk on a miss; NULL when the access must take the slow path
+ * (MMIO, a write to a code page, a watched or hooked page, a fault: the
+ * slow path raises it again). The pointer stays valid until the guest runs,
+ * even if a later fill evicts its entry. */
+uint8_t *emu_tlb_host(emu_cpu *cpu, uint64_t la, unsigned acc)
+{
+	const emu_tlb_entry *e = &cpu->tlb[(la >> 12) & (EMU_TLB_SIZE - 1)];
+	uint64_t page = la & ~0xfffull;
+	xlat x;
+
+	if ((acc & EMU_ACC_W ? e->tag_w : e->tag_r) != page) {
+		if (translate(cpu, la, acc, &x) || !x.hva ||
+		    (acc & EMU_ACC_W ? e->tag_w : e->tag_r) != page)
+			return NULL;
+	}
+	return (uint8_t *)(uintptr_t)(la + e->addend);
+}
+
 int emu_fetch_page(emu_cpu *cpu, uint64_t la, const uint8_t **page, uint64_t *gpa)
 {
 	const vmm__memslot *slot;

@@ -26,6 +26,9 @@ int emu_mem_write_slow(emu_cpu *cpu, uint64_t la, const void *buf, unsigned n,
  * permission checked. *p = NULL (status EMU_OK) if the bytes are not plain
  * RAM within one page: the caller then uses emu_read/emu_write. */
 int emu_mem_rmw_ptr(emu_cpu *cpu, uint64_t la, unsigned n, void **p);
+/* Host address of la for a plain RAM access (EMU_ACC_R or EMU_ACC_W) by
+ * way of the TLB, or NULL: the caller then takes the slow path. */
+uint8_t *emu_tlb_host(emu_cpu *cpu, uint64_t la, unsigned acc);
 /* Translates la for an instruction fetch: host pointer of its page and the
  * page's guest-physical address. */
 int emu_fetch_page(emu_cpu *cpu, uint64_t la, const uint8_t **page, uint64_t *gpa);
