@@ -12,6 +12,8 @@
  *               PKU, RDPKRU/WRPKRU and OSPKE, but does not advertise it:
  *               kvm-unit-tests' access test then checks 10 times as many
  *               cases and no longer ends within its 90 s on emu.)
+ *               EDX SPEC_CTRL (IBRS/IBPB) ARCH_CAPABILITIES: immune to
+ *               speculative attacks (arch/x86/msr.c)
  *   leaf 0xB:   x2APIC topology (a core per vCPU, EDX the x2APIC ID)
  *   leaf 0xD:   XCR0 components x87 and SSE (576-byte area), XSAVEOPT
  *   0x80000001: EDX SYSCALL NX PDPE1GB RDTSCP LM; ECX LAHF/SAHF, ABM (LZCNT)
@@ -44,6 +46,7 @@ const vmm__x86_cpu_model vmm__x86_emu_model = {
 	.leaf7_ebx = X86_CPUID_7_EBX_SMEP | X86_CPUID_7_EBX_SMAP | X86_CPUID_7_EBX_RDSEED |
 		     X86_CPUID_7_EBX_CLFLUSHOPT,
 	.leaf7_ecx = X86_CPUID_7_ECX_PKS,
+	.leaf7_edx = X86_CPUID_7_EDX_SPEC_CTRL | X86_CPUID_7_EDX_ARCH_CAP,
 	.ext1_edx = X86_CPUID_E1_EDX_SYSCALL | X86_CPUID_E1_EDX_NX |
 		    X86_CPUID_E1_EDX_PDPE1GB | X86_CPUID_E1_EDX_RDTSCP | X86_CPUID_E1_EDX_LM,
 	.ext1_ecx = X86_CPUID_E1_ECX_LAHF | X86_CPUID_E1_ECX_ABM,

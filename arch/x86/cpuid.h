@@ -63,6 +63,9 @@ typedef struct vmm__x86_cpu_model {
 #define X86_CPUID_7_EBX_SMEP (1u << 7)
 #define X86_CPUID_7_EBX_SMAP (1u << 20)
 #define X86_CPUID_7_EBX_RDSEED (1u << 18)
+/* leaf 7 EDX */
+#define X86_CPUID_7_EDX_SPEC_CTRL (1u << 26)   /* IBRS/IBPB: SPEC_CTRL, PRED_CMD */
+#define X86_CPUID_7_EDX_ARCH_CAP (1u << 29)    /* IA32_ARCH_CAPABILITIES */
 /* leaf 7 ECX */
 #define X86_CPUID_7_ECX_PKU (1u << 3)
 #define X86_CPUID_7_ECX_OSPKE (1u << 4)    /* CR4.PKE, filled in by the backend */

@@ -6,10 +6,21 @@
  * and reserved bits (MTRRs, MISC_ENABLE); CONST - reads give the value,
  * writes #GP; IGNORE - reads give the value, writes are dropped. What is
  * not in the table is #GP. Not here on purpose: MCG_* and the MC banks (no
- * MCE/MCA advertised), SPEC_CTRL/PRED_CMD/ARCH_CAPABILITIES (not advertised),
- * PLATFORM_INFO (not on this CPU model), TSC_ADJUST/TSC_DEADLINE, the
+ * MCE/MCA advertised), PLATFORM_INFO (not on this CPU model), TSC_ADJUST/TSC_DEADLINE, the
  * x2APIC range 0x800-0x8ff (the local APIC owns 0x1b, 0x6e0, 0x800-0x8ff:
- * lib/platform/platform.h). */
+ * lib/platform/platform.h).
+ *
+ * Speculation controls: a software CPU does not speculate, so it is immune
+ * to every speculative-execution attack the ARCH_CAPABILITIES *_NO bits
+ * name; it says so (as the CPUID model advertises ARCH_CAPABILITIES and
+ * SPEC_CTRL), and a guest kernel then skips page-table isolation, buffer
+ * clearing and branch thunks that cost an emulated CPU dearly. IBRS_ALL
+ * (enhanced IBRS) is true for the same reason: SPEC_CTRL.IBRS is kept and
+ * has nothing to restrict. */
+#define ARCH_CAP_NO ((1ull << 0) | (1ull << 1) | (1ull << 3) | (1ull << 4) |   \
+		     (1ull << 5) | (1ull << 6) | (1ull << 8) | (1ull << 13) |   \
+		     (1ull << 14) | (1ull << 15) | (1ull << 20) | (1ull << 24) | \
+		     (1ull << 26) | (1ull << 27) | (1ull << 62))
 #include <stddef.h>
 
 #include "arch/x86/msr.h"
@@ -28,7 +39,13 @@ const vmm__x86_msr_desc vmm__x86_msrs[] = {
 	{ 0x17, VMM__MSR_CONST, 0, 0, 0, "PLATFORM_ID" },
 	CPU(X86_MSR_APIC_BASE, "APIC_BASE"),
 	{ 0x3a, VMM__MSR_CONST, 0, 1, 0, "FEATURE_CONTROL" },   /* locked, no VMX */
+	STORED(0x48, 29, 0, ~1ull, "SPEC_CTRL"),                 /* IBRS */
+	{ 0x49, VMM__MSR_WONLY, 0, 0, ~1ull, "PRED_CMD" },       /* IBPB */
 	{ 0x8b, VMM__MSR_IGNORE, 0, 0, 0, "BIOS_SIGN_ID" },     /* microcode rev 0 */
+	/* RDCL_NO IBRS_ALL SKIP_L1DFL_VMENTRY SSB_NO MDS_NO IF_PSCHANGE_MC_NO
+	 * TAA_NO SBDR_SSDP_NO FBSDP_NO PSDP_NO BHI_NO PBRSB_NO GDS_NO RFDS_NO
+	 * ITS_NO */
+	{ 0x10a, VMM__MSR_CONST, 0, ARCH_CAP_NO, 0, "ARCH_CAPABILITIES" },
 	{ X86_MSR_MTRRCAP, VMM__MSR_CONST, 0, 0x508, 0, "MTRRCAP" },   /* 8 var, fixed, WC */
 	CPU(X86_MSR_SYSENTER_CS, "SYSENTER_CS"),
 	CPU(X86_MSR_SYSENTER_ESP, "SYSENTER_ESP"),
@@ -122,6 +139,8 @@ int vmm__x86_msr_write_ok(uint32_t msr, uint64_t value, uint64_t efer, uint64_t 
 		return 0;
 	if (d->kind == VMM__MSR_STORED)
 		return stored_ok(d, value);
+	if (d->kind == VMM__MSR_WONLY)
+		return !(value & d->rsvd);
 	switch (msr) {
 	case X86_MSR_EFER:
 		return efer_ok(value, efer, cr0, nx);

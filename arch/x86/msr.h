@@ -10,16 +10,18 @@ enum {
 	VMM__MSR_CPU = 0,      /* kept in the backend's own CPU state */
 	VMM__MSR_STORED = 1,   /* per-vCPU value in slot 'slot' */
 	VMM__MSR_CONST = 2,    /* reads 'reset'; writes #GP */
-	VMM__MSR_IGNORE = 3    /* reads 'reset'; writes are dropped */
+	VMM__MSR_IGNORE = 3,   /* reads 'reset'; writes are dropped */
+	VMM__MSR_WONLY = 4     /* a command: reads #GP; writes with 'rsvd' bits
+				  #GP, others are done (nothing to do here) */
 };
-#define VMM__X86_MSR_SLOTS 29
+#define VMM__X86_MSR_SLOTS 30
 
 typedef struct vmm__x86_msr_desc {
 	uint32_t msr;
 	uint8_t kind;          /* VMM__MSR_* */
 	uint8_t slot;          /* VMM__MSR_STORED: 0..VMM__X86_MSR_SLOTS-1 */
 	uint64_t reset;        /* value at reset / the constant read */
-	uint64_t rsvd;         /* VMM__MSR_STORED: bits a write must leave 0 */
+	uint64_t rsvd;         /* VMM__MSR_STORED, _WONLY: bits a write must leave 0 */
 	const char *name;
 } vmm__x86_msr_desc;
 

@@ -124,7 +124,11 @@ static unsigned row_a0_cf(const emu_dec *d, const uint8_t *b, emu_insn *ins)
 	case 0xa4: case 0xa5: ins->aux = op == 0xa4 ? 2 : 1; ins->fn = emu_h_shld; return 0;
 	case 0xac: case 0xad: ins->aux = op == 0xac ? 2 : 1; ins->fn = emu_h_shrd; return 0;
 	case 0xae: return group15(d, b, ins);
-	case 0xaf: ins->fn = emu_h_imul2; return 0;
+	case 0xaf:
+		ins->fn = emu_fast_imul(0, d->osz, ins->mem);
+		if (!ins->fn)
+			ins->fn = emu_h_imul2;
+		return 0;
 	case 0xb0: case 0xb1: ins->fn = emu_h_cmpxchg; return 0;
 	case 0xb2: case 0xb4: case 0xb5:
 		ins->op = op == 0xb2 ? X86_SEG_SS : op == 0xb4 ? X86_SEG_FS : X86_SEG_GS;

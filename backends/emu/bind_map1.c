@@ -106,9 +106,11 @@ static unsigned group5(const emu_dec *d, const uint8_t *b, emu_insn *ins)
 
 static unsigned shift_group(const emu_dec *d, emu_insn *ins, unsigned count_src)
 {
+	emu_fn fast = emu_fast_shift(d->reg & 7, d->osz, ins->mem);
+
 	ins->op = d->reg & 7;
 	ins->aux = (uint8_t)count_src;
-	ins->fn = emu_h_shift;
+	ins->fn = fast ? fast : emu_h_shift;
 	return 0;
 }
 
@@ -173,7 +175,11 @@ static unsigned row_40_7f(const emu_dec *d, const uint8_t *b, uint64_t rip, emu_
 		ins->fn = emu_h_movsxd;
 		return 0;
 	case 0x68: case 0x6a: ins->fn = emu_h_push_i; return 0;
-	case 0x69: case 0x6b: ins->fn = emu_h_imul3; return 0;
+	case 0x69: case 0x6b:
+		ins->fn = emu_fast_imul(1, d->osz, ins->mem);
+		if (!ins->fn)
+			ins->fn = emu_h_imul3;
+		return 0;
 	case 0x6c: case 0x6d: case 0x6e: case 0x6f: return strings(d, ins);
 	}
 	return emu_bind_unsupported(b, d->len, ins);

@@ -207,7 +207,7 @@ static int msr_table_read(emu_cpu *cpu, uint32_t msr, uint64_t *v)
 {
 	const vmm__x86_msr_desc *d = vmm__x86_msr_find(msr);
 
-	if (!d || d->kind == VMM__MSR_CPU)
+	if (!d || d->kind == VMM__MSR_CPU || d->kind == VMM__MSR_WONLY)
 		return -1;
 	*v = d->kind == VMM__MSR_STORED ? cpu->msr_val[d->slot] : d->reset;
 	return 0;

@@ -83,7 +83,7 @@ int emu_h_bsf(emu_cpu *cpu, const emu_insn *ins)
 	}
 	emu_reg_set(cpu, ins->reg, ins->osz, (uint64_t)__builtin_ctzll(v));
 	set_arith(cpu, X86_FL_ZF, 0);
-	return EMU_OK;
+	EMU_CONTINUE(cpu, ins);
 }
 
 int emu_h_bsr(emu_cpu *cpu, const emu_insn *ins)
@@ -99,7 +99,7 @@ int emu_h_bsr(emu_cpu *cpu, const emu_insn *ins)
 	}
 	emu_reg_set(cpu, ins->reg, ins->osz, 63 - (uint64_t)__builtin_clzll(v));
 	set_arith(cpu, X86_FL_ZF, 0);
-	return EMU_OK;
+	EMU_CONTINUE(cpu, ins);
 }
 
 static void count_result(emu_cpu *cpu, const emu_insn *ins, uint64_t src, uint64_t r)
@@ -117,7 +117,7 @@ int emu_h_tzcnt(emu_cpu *cpu, const emu_insn *ins)
 	if (rc)
 		return rc;
 	count_result(cpu, ins, v, v ? (uint64_t)__builtin_ctzll(v) : 8u << ins->osz);
-	return EMU_OK;
+	EMU_CONTINUE(cpu, ins);
 }
 
 int emu_h_lzcnt(emu_cpu *cpu, const emu_insn *ins)
@@ -129,7 +129,7 @@ int emu_h_lzcnt(emu_cpu *cpu, const emu_insn *ins)
 	if (rc)
 		return rc;
 	count_result(cpu, ins, v, v ? (uint64_t)__builtin_clzll(v) - (64 - bits) : bits);
-	return EMU_OK;
+	EMU_CONTINUE(cpu, ins);
 }
 
 int emu_h_popcnt(emu_cpu *cpu, const emu_insn *ins)
@@ -141,7 +141,7 @@ int emu_h_popcnt(emu_cpu *cpu, const emu_insn *ins)
 		return rc;
 	emu_reg_set(cpu, ins->reg, ins->osz, (uint64_t)__builtin_popcountll(v));
 	set_arith(cpu, X86_FL_ARITH, v == 0 ? X86_FL_ZF : 0);
-	return EMU_OK;
+	EMU_CONTINUE(cpu, ins);
 }
 
 int emu_h_bswap(emu_cpu *cpu, const emu_insn *ins)
@@ -153,7 +153,7 @@ int emu_h_bswap(emu_cpu *cpu, const emu_insn *ins)
 	case EMU_SZ32: cpu->r[ins->rm >> 3] = __builtin_bswap32((uint32_t)v); break;
 	default: emu_reg_set(cpu, ins->rm, EMU_SZ16, 0); break;  /* undefined: 0 */
 	}
-	return EMU_OK;
+	EMU_CONTINUE(cpu, ins);
 }
 
 /* ---- Extensions ---------------------------------------------------------------- */
@@ -166,7 +166,7 @@ int emu_h_movzx(emu_cpu *cpu, const emu_insn *ins)
 	if (rc)
 		return rc;
 	emu_reg_set(cpu, ins->reg, ins->osz, v);
-	return EMU_OK;
+	EMU_CONTINUE(cpu, ins);
 }
 
 int emu_h_movsx(emu_cpu *cpu, const emu_insn *ins)
@@ -177,7 +177,7 @@ int emu_h_movsx(emu_cpu *cpu, const emu_insn *ins)
 	if (rc)
 		return rc;
 	emu_reg_set(cpu, ins->reg, ins->osz, emu_sext(v, ins->aux));
-	return EMU_OK;
+	EMU_CONTINUE(cpu, ins);
 }
 
 int emu_h_movsxd(emu_cpu *cpu, const emu_insn *ins)
@@ -188,7 +188,7 @@ int emu_h_movsxd(emu_cpu *cpu, const emu_insn *ins)
 	if (rc)
 		return rc;
 	emu_reg_set(cpu, ins->reg, ins->osz, emu_sext(v, EMU_SZ32));
-	return EMU_OK;
+	EMU_CONTINUE(cpu, ins);
 }
 
 int emu_h_cbw(emu_cpu *cpu, const emu_insn *ins)
@@ -196,7 +196,7 @@ int emu_h_cbw(emu_cpu *cpu, const emu_insn *ins)
 	unsigned sz = ins->osz;
 
 	emu_reg_set(cpu, R_AX * 8, sz, emu_sext(emu_reg_get(cpu, R_AX * 8, sz - 1), sz - 1));
-	return EMU_OK;
+	EMU_CONTINUE(cpu, ins);
 }
 
 int emu_h_cwd(emu_cpu *cpu, const emu_insn *ins)
@@ -205,5 +205,5 @@ int emu_h_cwd(emu_cpu *cpu, const emu_insn *ins)
 	uint64_t sign = (emu_reg_get(cpu, R_AX * 8, sz) >> ((8u << sz) - 1)) & 1;
 
 	emu_reg_set(cpu, R_DX * 8, sz, sign ? ~0ull : 0);
-	return EMU_OK;
+	EMU_CONTINUE(cpu, ins);
 }

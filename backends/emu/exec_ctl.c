@@ -101,21 +101,7 @@ int emu_h_jcxz(emu_cpu *cpu, const emu_insn *ins)
 
 /* ---- PUSH / POP ----------------------------------------------------------------- */
 
-int emu_h_push_r(emu_cpu *cpu, const emu_insn *ins)
-{
-	return emu_push(cpu, ins->osz, emu_reg_get(cpu, ins->rm, ins->osz));
-}
-
-int emu_h_pop_r(emu_cpu *cpu, const emu_insn *ins)
-{
-	uint64_t v;
-	int rc = emu_pop(cpu, ins->osz, &v);
-
-	if (rc)
-		return rc;
-	emu_reg_set(cpu, ins->rm, ins->osz, v);
-	return EMU_OK;
-}
+/* PUSH r and POP r: exec_fast.c */
 
 int emu_h_push_i(emu_cpu *cpu, const emu_insn *ins)
 {

@@ -18,6 +18,10 @@ extern const emu_fn emu_incdec_tab[2][4];   /* [dec][size], register forms */
 /* [movsx][memory source][source: byte, word][destination size; 0 unused] */
 extern const emu_fn emu_movx_tab[2][2][2][4];
 
+/* exec_fast.c: the specialised register form, or NULL for the generic one */
+emu_fn emu_fast_shift(unsigned op, unsigned sz, int mem);
+emu_fn emu_fast_imul(int three, unsigned sz, int mem);
+
 #define H(name) int emu_h_##name(emu_cpu *cpu, const emu_insn *ins)
 /* exec_alu.c */
 H(alu_lock); H(lea); H(lea64);

@@ -300,7 +300,10 @@ int emu_h_xlat(emu_cpu *cpu, const emu_insn *ins)
 #define DEF_CC(cc)                                                               \
 static int setcc_##cc(emu_cpu *cpu, const emu_insn *ins)                         \
 {                                                                                \
-	return emu_rm_write(cpu, ins, EMU_SZ8, (uint64_t)emu_cond(cpu, cc));     \
+	int rc = emu_rm_write(cpu, ins, EMU_SZ8, (uint64_t)emu_cond(cpu, cc));   \
+	if (rc)                                                                  \
+		return rc;                                                       \
+	EMU_CONTINUE(cpu, ins);                                                  \
 }                                                                                \
 static int cmovcc_##cc(emu_cpu *cpu, const emu_insn *ins)                        \
 {                                                                                \
@@ -311,7 +314,7 @@ static int cmovcc_##cc(emu_cpu *cpu, const emu_insn *ins)                       
 	if (!emu_cond(cpu, cc))                                                  \
 		v = emu_reg_get(cpu, ins->reg, ins->osz);                        \
 	emu_reg_set(cpu, ins->reg, ins->osz, v);                                 \
-	return EMU_OK;                                                           \
+	EMU_CONTINUE(cpu, ins);                                                  \
 }
 DEF_CC(0) DEF_CC(1) DEF_CC(2) DEF_CC(3) DEF_CC(4) DEF_CC(5) DEF_CC(6) DEF_CC(7)
 DEF_CC(8) DEF_CC(9) DEF_CC(10) DEF_CC(11) DEF_CC(12) DEF_CC(13) DEF_CC(14) DEF_CC(15)

@@ -146,6 +146,42 @@ static void test_gp_and_de(void **state)
 	fx_destroy(&fx);
 }
 
+/* A software CPU does not speculate: CPUID.7.EDX advertises SPEC_CTRL and
+ * ARCH_CAPABILITIES, which has every *_NO bit (arch/x86/msr.c); SPEC_CTRL
+ * keeps IBRS and refuses other bits, PRED_CMD is write-only, and
+ * ARCH_CAPABILITIES is read-only. */
+EMU_GUEST64(g_spec, "mov $7, %eax\n xor %ecx, %ecx\n cpuid\n mov %rdx, %r8\n"
+		"mov $0x10a, %ecx\n rdmsr\n shl $32, %rdx\n or %rax, %rdx\n mov %rdx, %r9\n"
+		"mov $0x48, %ecx\n mov $1, %eax\n xor %edx, %edx\n wrmsr\n rdmsr\n"
+		"mov %rax, %r10\n mov $0x49, %ecx\n wrmsr\n mov $0x48, %ecx\n mov $2, %eax\n"
+		"wrmsr");
+EMU_GUEST64(g_pred_cmd_read, "mov $0x49, %ecx\n rdmsr");
+EMU_GUEST64(g_arch_cap_write, "mov $0x10a, %ecx\n xor %eax, %eax\n xor %edx, %edx\n wrmsr");
+
+static void test_speculation_msrs(void **state)
+{
+	emu_fx fx;
+	vmm_regs r;
+
+	sys_setup(&fx, g_spec, EMU_LEN(g_spec));
+	r = to_handler(&fx);
+	assert_int_equal(r.r8 & ((1u << 26) | (1u << 29)), (1u << 26) | (1u << 29));
+	assert_int_equal(r.r9, 0x400000000d10e17bull);   /* RDCL_NO ... ITS_NO */
+	assert_int_equal(r.r10, 1);                      /* IBRS kept */
+	assert_int_equal(r.rcx, 0x48);                   /* #GP: SPEC_CTRL bit 1 */
+	assert_int_equal(r.rax, 2);
+	assert_int_equal(et_mem64(&fx, r.r15), 0);
+	fx_destroy(&fx);
+	sys_setup(&fx, g_pred_cmd_read, EMU_LEN(g_pred_cmd_read));
+	r = to_handler(&fx);
+	assert_int_equal(et_mem64(&fx, r.r15 + 8), FX_CODE + 5);   /* #GP at RDMSR */
+	fx_destroy(&fx);
+	sys_setup(&fx, g_arch_cap_write, EMU_LEN(g_arch_cap_write));
+	r = to_handler(&fx);
+	assert_int_equal(et_mem64(&fx, r.r15 + 8), FX_CODE + 9);   /* #GP at WRMSR */
+	fx_destroy(&fx);
+}
+
 static void test_double_and_triple_fault(void **state)
 {
 	emu_fx fx;
@@ -532,6 +568,7 @@ int main(void)
 		cmocka_unit_test(test_trap_frame_has_no_rf),
 		cmocka_unit_test(test_page_fault_code_and_cr2),
 		cmocka_unit_test(test_gp_and_de),
+		cmocka_unit_test(test_speculation_msrs),
 		cmocka_unit_test(test_double_and_triple_fault),
 		cmocka_unit_test(test_user_mode_syscall_and_int),
 		cmocka_unit_test(test_user_mode_hlt_is_gp),
