@@ -159,6 +159,26 @@ static int translate(emu_cpu *cpu, uint64_t la, unsigned acc, xlat *out)
 	return EMU_OK;
 }
 
+/* With CR4.SMAP and RFLAGS.AC, a supervisor access to a user page is
+ * allowed but never enters the TLB (AC decides each time: translate()), so
+ * copies to and from user memory (copy_to_user's REP MOVS) would go one
+ * element at a time through page walks. AC cannot change during one string
+ * instruction: its chunk may use the translation. Not when the fill was
+ * refused for another reason: watched or hooked pages, #AC checks, a write
+ * to a page that holds (or is becoming) code. */
+static uint8_t *smap_override(emu_cpu *cpu, const xlat *x, unsigned acc)
+{
+	emu_page_info *pi;
+
+	if (cpu->cpl == 3 || !(cpu->cr4 & X86_CR4_SMAP) || !(cpu->rflags & X86_FL_AC) ||
+	    cpu->nofill || atomic_load_explicit(&cpu->vm->ix_flags, memory_order_relaxed))
+		return NULL;
+	if ((acc & EMU_ACC_W) && cpu->evm && (pi = emu_page_info_find(cpu->evm, x->gpa)) &&
+	    atomic_load(&pi->code[(x->gpa - pi->gpa) >> 12]) != EMU_PAGE_DATA)
+		return NULL;
+	return x->hva;
+}
+
 /* The host address of la for a plain access through the TLB, filling the
  * entry with a walk on a miss; NULL when the access must take the slow path
  * (MMIO, a write to a code page, a watched or hooked page, a fault: the
@@ -170,12 +190,13 @@ uint8_t *emu_tlb_host(emu_cpu *cpu, uint64_t la, unsigned acc)
 	uint64_t page = la & ~0xfffull;
 	xlat x;
 
-	if ((acc & EMU_ACC_W ? e->tag_w : e->tag_r) != page) {
-		if (translate(cpu, la, acc, &x) || !x.hva ||
-		    (acc & EMU_ACC_W ? e->tag_w : e->tag_r) != page)
-			return NULL;
-	}
-	return (uint8_t *)(uintptr_t)(la + e->addend);
+	if ((acc & EMU_ACC_W ? e->tag_w : e->tag_r) == page)
+		return (uint8_t *)(uintptr_t)(la + e->addend);
+	if (translate(cpu, la, acc, &x) || !x.hva)
+		return NULL;
+	if ((acc & EMU_ACC_W ? e->tag_w : e->tag_r) == page)
+		return (uint8_t *)(uintptr_t)(la + e->addend);
+	return smap_override(cpu, &x, acc);
 }
 
 int emu_fetch_page(emu_cpu *cpu, uint64_t la, const uint8_t **page, uint64_t *gpa)

@@ -135,11 +135,63 @@ static void test_addr32_wraps(void **state)
 	fz_destroy(&f);
 }
 
+/* Kernel code copying to user memory under SMAP (copy_to_user): with
+ * RFLAGS.AC set the supervisor may write user pages, which never enter the
+ * TLB, and REP MOVSQ still copies them in page chunks, exactly; with AC
+ * clear the first store is a #PF (write, protection) at the user page. */
+static void smap_copy(fz_vm *f, int ac)
+{
+	static const uint8_t code[] = { 0xf3, 0x48, 0xa5, 0xf4 };   /* rep movsq; hlt */
+	static const uint8_t hlt[] = { 0xf4 };
+	vmm_sregs s;
+
+	fz_create(f, FZ_LONG, 1, NO_DEV);
+	fz_write(f, FZ_CODE, code, sizeof(code));
+	fz_w64(f, FZ_PML4, FZ_PDPT | 7);                    /* U/S on every level */
+	fz_w64(f, FZ_PDPT, FZ_PD | 7);
+	fz_w64(f, FZ_PD + 8, (1ull << 21) | 0x87);          /* [2 MiB, 4 MiB): user */
+	assert_int_equal(vmm_vcpu_get_sregs(f->vcpu[0], &s), 0);
+	fz_idt(f, FZ_LONG, &s.idt);
+	fz_write(f, FZ_STUBS + 7, hlt, 1);                  /* #PF: error-code stub */
+	s.cr4 |= 1ull << 21;                                /* SMAP */
+	assert_int_equal(vmm_vcpu_set_sregs(f->vcpu[0], &s), 0);
+	FZ_SET_REG(f->vcpu[0], rsi, 0x100000);
+	FZ_SET_REG(f->vcpu[0], rdi, 0x200ff8);
+	FZ_SET_REG(f->vcpu[0], rcx, 1500);                  /* 3 pages and a bit */
+	FZ_SET_REG(f->vcpu[0], rflags, 0x2 | (ac ? 0x40000 : 0));
+}
+
+static void test_smap_copy_to_user(void **state)
+{
+	static uint8_t src[1500 * 8], got[sizeof(src)];
+	fz_vm f;
+	vmm_exit *e;
+	vmm_sregs s;
+
+	fill_pattern(src, sizeof(src));
+	smap_copy(&f, 1);
+	fz_write(&f, 0x100000, src, sizeof(src));
+	fz_expect(&f, VMM_EXIT_HLT, "rep movsq to user with AC");
+	assert_int_equal(fz_regs(f.vcpu[0]).rcx, 0);
+	assert_int_equal(fz_regs(f.vcpu[0]).rdi, 0x200ff8 + sizeof(src));
+	assert_int_equal(vmm_mem_read(f.vm, 0x200ff8, got, sizeof(got)), 0);
+	assert_memory_equal(got, src, sizeof(src));
+	fz_destroy(&f);
+	smap_copy(&f, 0);
+	e = fz_expect(&f, VMM_EXIT_HLT, "rep movsq to user without AC");
+	assert_int_equal(e->rip, FZ_STUBS + 8);
+	assert_int_equal(vmm_vcpu_get_sregs(f.vcpu[0], &s), 0);
+	assert_int_equal(s.cr2, 0x200ff8);
+	assert_int_equal(fz_regs(f.vcpu[0]).rcx, 1500);     /* nothing copied */
+	fz_destroy(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_movs_and_stos),
 		cmocka_unit_test(test_addr32_wraps),
+		cmocka_unit_test(test_smap_copy_to_user),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
