@@ -6,10 +6,10 @@
  * executes:
  *   leaf 1 EDX: FPU PSE TSC MSR PAE CX8 SEP MTRR PGE CMOV PAT CLFSH MMX FXSR
  *               SSE SSE2
- *   leaf 1 ECX: SSE3 SSSE3 CX16 SSE4.1 SSE4.2 MOVBE POPCNT XSAVE RDRAND
+ *   leaf 1 ECX: SSE3 SSSE3 CX16 PCID SSE4.1 SSE4.2 MOVBE POPCNT XSAVE RDRAND
  *               HYPERVISOR (OSXSAVE: CR4.OSXSAVE, filled in by the backend)
- *   leaf 7:     EBX SMEP SMAP RDSEED CLFLUSHOPT; ECX PKS. (emu also implements
- *               PKU, RDPKRU/WRPKRU and OSPKE, but does not advertise it:
+ *   leaf 7:     EBX SMEP INVPCID SMAP RDSEED CLFLUSHOPT; ECX PKS. (emu also
+ *               implements PKU, RDPKRU/WRPKRU and OSPKE, but does not advertise it:
  *               kvm-unit-tests' access test then checks 10 times as many
  *               cases and no longer ends within its 90 s on emu.)
  *   leaf 0xB:   x2APIC topology (a core per vCPU, EDX the x2APIC ID)
@@ -38,11 +38,11 @@ const vmm__x86_cpu_model vmm__x86_emu_model = {
 		     X86_CPUID_1_EDX_CLFSH | X86_CPUID_1_EDX_MMX | X86_CPUID_1_EDX_FXSR | X86_CPUID_1_EDX_SSE |
 		     X86_CPUID_1_EDX_SSE2,
 	.leaf1_ecx = X86_CPUID_1_ECX_SSE3 | X86_CPUID_1_ECX_SSSE3 | X86_CPUID_1_ECX_CX16 |
-		     X86_CPUID_1_ECX_SSE41 | X86_CPUID_1_ECX_SSE42 | X86_CPUID_1_ECX_MOVBE |
-		     X86_CPUID_1_ECX_POPCNT | X86_CPUID_1_ECX_XSAVE | X86_CPUID_1_ECX_RDRAND |
-		     X86_CPUID_1_ECX_HYPERVISOR,
-	.leaf7_ebx = X86_CPUID_7_EBX_SMEP | X86_CPUID_7_EBX_SMAP | X86_CPUID_7_EBX_RDSEED |
-		     X86_CPUID_7_EBX_CLFLUSHOPT,
+		     X86_CPUID_1_ECX_PCID | X86_CPUID_1_ECX_SSE41 | X86_CPUID_1_ECX_SSE42 |
+		     X86_CPUID_1_ECX_MOVBE | X86_CPUID_1_ECX_POPCNT | X86_CPUID_1_ECX_XSAVE |
+		     X86_CPUID_1_ECX_RDRAND | X86_CPUID_1_ECX_HYPERVISOR,
+	.leaf7_ebx = X86_CPUID_7_EBX_SMEP | X86_CPUID_7_EBX_INVPCID | X86_CPUID_7_EBX_SMAP |
+		     X86_CPUID_7_EBX_RDSEED | X86_CPUID_7_EBX_CLFLUSHOPT,
 	.leaf7_ecx = X86_CPUID_7_ECX_PKS,
 	.ext1_edx = X86_CPUID_E1_EDX_SYSCALL | X86_CPUID_E1_EDX_NX |
 		    X86_CPUID_E1_EDX_PDPE1GB | X86_CPUID_E1_EDX_RDTSCP | X86_CPUID_E1_EDX_LM,

@@ -50,6 +50,7 @@ typedef struct vmm__x86_cpu_model {
 #define X86_CPUID_1_ECX_SSE3   (1u << 0)
 #define X86_CPUID_1_ECX_SSSE3  (1u << 9)
 #define X86_CPUID_1_ECX_CX16   (1u << 13)
+#define X86_CPUID_1_ECX_PCID   (1u << 17)
 #define X86_CPUID_1_ECX_SSE41  (1u << 19)
 #define X86_CPUID_1_ECX_SSE42  (1u << 20)
 #define X86_CPUID_1_ECX_MOVBE  (1u << 22)
@@ -61,6 +62,7 @@ typedef struct vmm__x86_cpu_model {
 #define X86_CPUID_1_EDX_MMX   (1u << 23)
 /* leaf 7 EBX */
 #define X86_CPUID_7_EBX_SMEP (1u << 7)
+#define X86_CPUID_7_EBX_INVPCID (1u << 10)
 #define X86_CPUID_7_EBX_SMAP (1u << 20)
 #define X86_CPUID_7_EBX_RDSEED (1u << 18)
 /* leaf 7 ECX */

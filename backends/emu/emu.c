@@ -32,6 +32,7 @@ static int emu_vm_create(vmm_vm *vm)
 	if (!evm)
 		return vmm__err(VMM_ENOMEM, "emu: out of memory for the VM state");
 	pthread_mutex_init(&evm->code_lock, NULL);
+	evm->model = vmm__x86_emu_model;
 	/* Idempotent per process; lets make_code order other vCPUs' stores. */
 	evm->membarrier_ok = vm->config.vcpus > 1 &&
 		syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "arch/x86/x86.h"
+#include "arch/x86/cpuid.h"
 #include "arch/x86/msr.h"
 #include "lib/internal.h"
 
@@ -196,6 +197,8 @@ typedef struct emu_vm {
 	pthread_mutex_t code_lock;
 	struct emu_cpu *_Atomic cpus[VMM_MAX_VCPUS];
 	int membarrier_ok;            /* MEMBARRIER_CMD_PRIVATE_EXPEDITED works */
+	/* What CPUID reports and the CPU enforces: vmm__x86_emu_model. */
+	vmm__x86_cpu_model model;
 } emu_vm;
 
 /* ---- x87 and SSE state (exec_x87.c, exec_sse*.c) --------------------------- */
@@ -400,6 +403,11 @@ int emu_run_loop(emu_cpu *cpu, vmm_exit *exit);
 int emu_set_cr0(emu_cpu *cpu, uint64_t v);
 int emu_set_cr3(emu_cpu *cpu, uint64_t v);
 int emu_set_cr4(emu_cpu *cpu, uint64_t v);
+/* The VM's CPU model: what CPUID reports and the instructions check. */
+static inline const vmm__x86_cpu_model *emu_model(const emu_cpu *cpu)
+{
+	return &cpu->evm->model;
+}
 int emu_set_efer(emu_cpu *cpu, uint64_t v);
 uint64_t emu_rdtsc(const emu_cpu *cpu);
 

@@ -38,6 +38,7 @@ H(movs); H(stos); H(lods); H(cmps); H(scas); H(ins); H(outs);
 H(hlt); H(cpuid); H(rdtsc); H(rdtscp); H(rdmsr); H(wrmsr); H(in); H(out);
 H(cli); H(sti); H(vmcall); H(int3); H(intn); H(into); H(int1); H(iret);
 H(mov_from_cr); H(mov_to_cr); H(mov_from_dr); H(mov_to_dr); H(clts); H(invlpg);
+H(invpcid);
 H(lgdt); H(lidt); H(sgdt); H(sidt); H(smsw); H(lmsw); H(wbinvd);
 H(swapgs); H(syscall); H(sysret); H(sysenter); H(sysexit); H(ltr); H(lldt); H(str); H(sldt); H(verrw); H(fence);
 H(grp7_reg);
