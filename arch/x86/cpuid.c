@@ -20,6 +20,7 @@
  *   0x40000000: max 0x40000010, signature "libvmmlibvmm"
  *   0x40000010: TSC frequency in kHz (EAX), as VMware/KVM report it
  * No AVX, no MONITOR/MWAIT, no XSAVEC/XSAVES. */
+#include <stdio.h>
 #include <string.h>
 
 #include "arch/x86/cpuid.h"
@@ -223,4 +224,56 @@ void vmm__x86_cpu_model_filter(vmm__x86_cpu_model *m, vmm__x86_cpuid_fn host_cpu
 	host_cpuid(opaque, 0x80000008, 0, r);
 	if ((r[0] & 0xff) && (r[0] & 0xff) < m->phys_bits)
 		m->phys_bits = r[0] & 0xff;
+}
+
+/* ---- Hiding features -------------------------------------------------------- */
+
+const vmm__x86_hideable_feature vmm__x86_hideable[] = {
+	{ "pcid", VMM__X86_W_1ECX, X86_CPUID_1_ECX_PCID },
+	{ "invpcid", VMM__X86_W_7EBX, X86_CPUID_7_EBX_INVPCID },
+};
+const unsigned vmm__x86_hideable_count =
+	sizeof(vmm__x86_hideable) / sizeof(vmm__x86_hideable[0]);
+
+int vmm__x86_hide_parse(const char *names, uint64_t *mask, char *bad, size_t len)
+{
+	const char *p = names;
+
+	*mask = 0;
+	if (!*p)
+		return 0;
+	for (;;) {
+		size_t n = strcspn(p, ",");
+		unsigned i;
+
+		for (i = 0; i < vmm__x86_hideable_count; i++)
+			if (strlen(vmm__x86_hideable[i].name) == n &&
+			    !strncmp(p, vmm__x86_hideable[i].name, n))
+				break;
+		if (i == vmm__x86_hideable_count) {
+			if (len)
+				snprintf(bad, len, "%.*s", (int)(n < 64 ? n : 64), p);
+			return -1;
+		}
+		*mask |= 1ull << i;
+		if (!p[n])
+			return 0;
+		p += n + 1;
+	}
+}
+
+void vmm__x86_cpu_model_hide(vmm__x86_cpu_model *m, uint64_t mask)
+{
+	for (unsigned i = 0; i < vmm__x86_hideable_count; i++) {
+		const vmm__x86_hideable_feature *f = &vmm__x86_hideable[i];
+
+		if (!(mask & (1ull << i)))
+			continue;
+		switch (f->word) {
+		case VMM__X86_W_1ECX: m->leaf1_ecx &= ~f->bit; break;
+		case VMM__X86_W_1EDX: m->leaf1_edx &= ~f->bit; break;
+		case VMM__X86_W_7EBX: m->leaf7_ebx &= ~f->bit; break;
+		case VMM__X86_W_7ECX: m->leaf7_ecx &= ~f->bit; break;
+		}
+	}
 }

@@ -212,6 +212,10 @@ static int emu_vcpu_create(vmm_vcpu *vcpu)
 	cpu->vcpu = vcpu;
 	cpu->vm = vcpu->vm;
 	cpu->evm = vcpu->vm->backend_priv;
+	if (!cpu->evm->model_fixed) {     /* first vCPU (vm->lock held) */
+		vmm__x86_cpu_model_hide(&cpu->evm->model, vcpu->vm->cpu_hidden);
+		cpu->evm->model_fixed = 1;
+	}
 	cpu->map_epoch_seen = atomic_load(&cpu->evm->map_epoch);
 	cpu->code_epoch_seen = atomic_load(&cpu->evm->code_epoch);
 	cpu->pat = 0x0007040600070406ull;

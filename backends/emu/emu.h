@@ -197,8 +197,10 @@ typedef struct emu_vm {
 	pthread_mutex_t code_lock;
 	struct emu_cpu *_Atomic cpus[VMM_MAX_VCPUS];
 	int membarrier_ok;            /* MEMBARRIER_CMD_PRIVATE_EXPEDITED works */
-	/* What CPUID reports and the CPU enforces: vmm__x86_emu_model. */
+	/* What CPUID reports and the CPU enforces: vmm__x86_emu_model less
+	 * the features hidden (vm->cpu_hidden) when the first vCPU was made. */
 	vmm__x86_cpu_model model;
+	int model_fixed;
 } emu_vm;
 
 /* ---- x87 and SSE state (exec_x87.c, exec_sse*.c) --------------------------- */

@@ -63,11 +63,10 @@ static void stubs(emu_fx *fx)
 /* The long-mode fixture plus GDT, TSS, IDT stubs and the second address
  * space; 0x605000 holds 0x6666, 0x805000 0x8888 (0x605000: a TLB index
  * that no code or stub page uses). */
-static void pc_setup(emu_fx *fx, const uint8_t *code, size_t len)
+static void pc_tables(emu_fx *fx)
 {
 	vmm_sregs s;
 
-	et_setup(fx, code, len);
 	assert_int_equal(vmm_mem_write(fx->vm, GDT, gdt, sizeof(gdt)), 0);
 	write64(fx, TSS + 4, 0x3f00000);
 	stubs(fx);
@@ -89,6 +88,12 @@ static void pc_setup(emu_fx *fx, const uint8_t *code, size_t len)
 	s.tr.type = 0xb;
 	s.tr.present = 1;
 	assert_int_equal(vmm_vcpu_set_sregs(fx->vcpu, &s), 0);
+}
+
+static void pc_setup(emu_fx *fx, const uint8_t *code, size_t len)
+{
+	et_setup(fx, code, len);
+	pc_tables(fx);
 }
 
 /* Runs code to its HLT; copies n results. */
@@ -280,6 +285,57 @@ static void test_invpcid_cpl3(void **state)
 	fx_destroy(&fx);
 }
 
+/* vmm_vm_hide_cpu_features("pcid,invpcid") before the vCPU: CPUID clears
+ * both bits, CR4.PCIDE is #GP and INVPCID #UD; "invpcid" alone keeps PCID.
+ * Unknown names are VMM_EINVAL, a call after the first vCPU VMM_EBUSY. */
+EMU_GUEST64(g_hidden, "mov $1, %eax\n cpuid\n mov %ecx, %esi\n mov $7, %eax\n"
+		"xor %ecx, %ecx\n cpuid\n mov %ebx, %edi\n" T_MACRO
+		"mov %cr4, %rax\n bts $17, %rax\n T mov %rax, %cr4\n"
+		"xor %ecx, %ecx\n T invpcid 0x280000, %rcx\n hlt\n" T_END);
+
+static void hidden_run(const char *names, vmm_regs *r, int64_t res[2])
+{
+	vmm_vm_config cfg = VMM_VM_CONFIG_INIT;
+	emu_fx fx;
+
+	memset(&fx, 0, sizeof(fx));
+	cfg.backend = "emu";
+	cfg.flags = VMM_VM_NO_UART | VMM_VM_NO_DEBUG_EXIT;
+	fx.mem_size = cfg.mem_size;
+	assert_int_equal(vmm_vm_create(&cfg, &fx.vm), 0);
+	assert_int_equal(vmm_vm_hide_cpu_features(fx.vm, "nope"), VMM_EINVAL);
+	assert_int_equal(vmm_vm_hide_cpu_features(fx.vm, "pcid,"), VMM_EINVAL);
+	assert_int_equal(vmm_vm_hide_cpu_features(fx.vm, ""), 0);
+	assert_int_equal(vmm_vm_hide_cpu_features(fx.vm, names), 0);
+	assert_int_equal(fx_page_tables(fx.vm), 0);
+	assert_int_equal(vmm_vcpu_create(fx.vm, 0, &fx.vcpu), 0);
+	assert_int_equal(vmm_vm_hide_cpu_features(fx.vm, "pcid"), VMM_EBUSY);
+	assert_int_equal(fx_long_mode(fx.vcpu, FX_CODE, fx.mem_size), 0);
+	assert_int_equal(vmm_mem_write(fx.vm, FX_CODE, g_hidden, EMU_LEN(g_hidden)), 0);
+	pc_tables(&fx);
+	et_run(&fx, VMM_EXIT_HLT);
+	*r = fx_regs(&fx);
+	assert_int_equal(vmm_mem_read(fx.vm, RESULTS, res, 16), 0);
+	fx_destroy(&fx);
+}
+
+static void test_hidden_features(void **state)
+{
+	vmm_regs r;
+	int64_t res[2];
+
+	hidden_run("pcid,invpcid", &r, res);
+	assert_int_equal(r.rsi & (1u << 17), 0);
+	assert_int_equal(r.rdi & (1u << 10), 0);
+	assert_int_equal(res[0], 13);                       /* CR4.PCIDE */
+	assert_int_equal(res[1], 6);                        /* INVPCID */
+	hidden_run("invpcid", &r, res);
+	assert_int_equal(r.rsi & (1u << 17), 1u << 17);
+	assert_int_equal(r.rdi & (1u << 10), 0);
+	assert_int_equal(res[0], -1);
+	assert_int_equal(res[1], 6);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -290,6 +346,7 @@ int main(void)
 		cmocka_unit_test(test_invpcid_faults),
 		cmocka_unit_test(test_invpcid_flushes),
 		cmocka_unit_test(test_invpcid_cpl3),
+		cmocka_unit_test(test_hidden_features),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
