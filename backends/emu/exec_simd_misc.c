@@ -212,6 +212,7 @@ int emu_h_mmx_emms(emu_cpu *cpu, const emu_insn *ins)
 	if (cpu->cr0 & X86_CR0_TS)
 		return emu_fault(cpu, X86_EXC_NM, 0, 0);
 	cpu->fpu.empty = 0xff;
+	cpu->fpu.top = 0;          /* an MMX instruction: TOP = 0 (Intel and AMD) */
 	return EMU_OK;
 }
 

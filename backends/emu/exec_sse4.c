@@ -154,7 +154,12 @@ int emu_h_sse_round(emu_cpu *cpu, const emu_insn *ins)
 }
 
 /* DPPS (op 0) / DPPD (op 1): products of the lanes imm[7:4] selects, summed
- * pairwise, into the lanes imm[3:0] selects. */
+ * pairwise, into the lanes imm[3:0] selects. The operand order of each
+ * multiply and add is Intel's (measured on the host): it only decides
+ * which NaN comes out, and differs per destination lane. Products are
+ * dest * src; DPPS sums, for lane i, (t[i^1] + t[i]) + (t[i^3] + t[i^2]),
+ * DPPD t[i] + t[i^1]. Every lane's sum is formed (the same additions, so
+ * the same MXCSR flags). */
 int emu_h_sse_dp(emu_cpu *cpu, const emu_insn *ins)
 {
 	emu_xmm *d = emu_xmm_reg(cpu, ins->reg), s, r;
@@ -167,16 +172,19 @@ int emu_h_sse_dp(emu_cpu *cpu, const emu_insn *ins)
 	if (rc)
 		return rc;
 	host = sse_enter(cpu);
-	for (unsigned i = 0; i < k; i++)
-		t[i] = (imm >> (4 + i)) & 1 ? fop(2, (int)dbl, simd_lane(d, es, i),
-						  simd_lane(&s, es, i)) : 0;
-	if (dbl)
-		sum = fop(0, 1, t[0], t[1]);
-	else
-		sum = fop(0, 0, fop(0, 0, t[0], t[1]), fop(0, 0, t[2], t[3]));
-	sse_leave(cpu, host);
-	for (unsigned i = 0; i < k; i++)
+	for (unsigned i = 0; i < k; i++) {
+		uint64_t a = simd_lane(d, es, i), b = simd_lane(&s, es, i);
+
+		t[i] = (imm >> (4 + i)) & 1 ? fop(2, (int)dbl, a, b) : 0;
+	}
+	for (unsigned i = 0; i < k; i++) {
+		if (dbl)
+			sum = fop(0, 1, t[i], t[i ^ 1]);
+		else
+			sum = fop(0, 0, fop(0, 0, t[i ^ 1], t[i]), fop(0, 0, t[i ^ 3], t[i ^ 2]));
 		simd_set_lane(&r, es, i, (imm >> i) & 1 ? sum : 0);
+	}
+	sse_leave(cpu, host);
 	*d = r;
 	return EMU_OK;
 }

@@ -116,6 +116,7 @@ static const unsigned nat_banned[] = {
 	X86_INS_MWAIT, X86_INS_CLFLUSHOPT, X86_INS_UD0, X86_INS_LFS, X86_INS_LGS, X86_INS_LSS,
 	X86_INS_CLWB, X86_INS_IN, X86_INS_OUT, X86_INS_CLTS, X86_INS_WBINVD, X86_INS_INVD,
 	X86_INS_RDMSR, X86_INS_WRMSR, X86_INS_HLT, X86_INS_CLI, X86_INS_STI,
+	X86_INS_ENCLS, X86_INS_ENCLU,    /* SGX: #UD or #GP by host configuration */
 };
 
 static const unsigned nat_banned_groups[] = {
