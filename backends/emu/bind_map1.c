@@ -207,7 +207,7 @@ static unsigned row_90_af(const emu_dec *d, const uint8_t *b, emu_insn *ins)
 		ins->disp = (int64_t)d->imm2;
 		ins->fn = emu_h_call_far;
 		return END;
-	case 0x9b: ins->fn = emu_h_nop; return 0;
+	case 0x9b: ins->fn = emu_h_fwait; return 0;
 	case 0x9c: ins->fn = emu_h_pushf; return 0;
 	case 0x9d: ins->fn = emu_h_popf; return 0;
 	case 0x9e: ins->fn = emu_h_sahf; return 0;

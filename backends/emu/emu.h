@@ -383,6 +383,19 @@ static inline int emu_fault(emu_cpu *cpu, unsigned vec, int has_err, uint32_t er
 }
 #define emu_gp(cpu, err) emu_fault((cpu), X86_EXC_GP, 1, (err))
 #define emu_ud(cpu) emu_fault((cpu), X86_EXC_UD, 0, 0)
+/* Before a waiting x87 instruction, WAIT/FWAIT or an MMX instruction: an
+ * unmasked x87 exception of an earlier instruction is pending (FSW.ES) and
+ * CR0.NE is set: #MF, a fault on this instruction. (With CR0.NE clear a PC
+ * would signal FERR#; emu does not: no #MF, the flags stay.) */
+static inline int emu_x87_pending(emu_cpu *cpu)
+{
+	unsigned sw = cpu->fpu.fsw;
+
+	/* ES, or an exception flag whose mask is clear (ES as hardware sets it) */
+	if (EMU_UNLIKELY((sw & 0x80u) || (sw & ~cpu->fpu.fcw & 0x3fu)) && (cpu->cr0 & X86_CR0_NE))
+		return emu_fault(cpu, X86_EXC_MF, 0, 0);
+	return 0;
+}
 
 /* Ends the run with VMM_EXIT_INTERNAL_ERROR and a message. */
 int emu_internal_error(emu_cpu *cpu, const char *fmt, ...)

@@ -49,7 +49,8 @@ int emu_h_sse3_fp(emu_cpu *cpu, const emu_insn *ins)
 			simd_set_lane(&r, es, i, fop(ins->op >= 4, dbl, simd_lane(v, es, j),
 						     simd_lane(v, es, j + 1)));
 	}
-	sse_leave(cpu, host);
+	if ((rc = sse_leave(cpu, host)) != 0)
+		return rc;
 	*d = r;
 	return EMU_OK;
 }
@@ -138,7 +139,7 @@ int emu_h_sse_round(emu_cpu *cpu, const emu_insn *ins)
 	emu_xmm *d = emu_xmm_reg(cpu, ins->reg), s, r;
 	unsigned imm = ins->imm & 0xff, dbl = ins->op & 1, es = dbl ? 8 : 4;
 	unsigned mode = imm & 4 ? (cpu->fpu.mxcsr >> 13) & 3 : imm & 3;
-	unsigned k = ins->op >= 2 ? 1 : 16 / es;
+	unsigned k = ins->op >= 2 ? 1 : 16 / es, old, fl;
 	int rc = sse_available(cpu);
 
 	if (!rc)
@@ -146,9 +147,15 @@ int emu_h_sse_round(emu_cpu *cpu, const emu_insn *ins)
 	if (rc)
 		return rc;
 	r = ins->op >= 2 ? *d : s;
+	old = cpu->fpu.mxcsr;
+	cpu->fpu.mxcsr &= ~0x3fu;         /* round_elem records this one's flags */
 	for (unsigned i = 0; i < k; i++)
 		simd_set_lane(&r, es, i, round_elem(cpu, (int)dbl, simd_lane(&s, es, i), mode,
 						    imm & 8));
+	fl = cpu->fpu.mxcsr & 0x3f;
+	cpu->fpu.mxcsr = old;
+	if ((rc = sse_flags(cpu, fl)) != 0)
+		return rc;
 	*d = r;
 	return EMU_OK;
 }
@@ -184,7 +191,8 @@ int emu_h_sse_dp(emu_cpu *cpu, const emu_insn *ins)
 			sum = fop(0, 0, fop(0, 0, t[i ^ 1], t[i]), fop(0, 0, t[i ^ 3], t[i ^ 2]));
 		simd_set_lane(&r, es, i, (imm >> i) & 1 ? sum : 0);
 	}
-	sse_leave(cpu, host);
+	if ((rc = sse_leave(cpu, host)) != 0)
+		return rc;
 	*d = r;
 	return EMU_OK;
 }

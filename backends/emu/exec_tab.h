@@ -48,7 +48,7 @@ H(call_far); H(ret_far); H(jmp_far_ind); H(call_far_ind); H(lxs);
 /* exec_x87.c, exec_x87_misc.c */
 H(x87_arith_m); H(x87_arith_st0); H(x87_arith_sti); H(x87_fld_m); H(x87_fld_st);
 H(x87_fst_m); H(x87_fst_st); H(x87_fxch); H(x87_compare); H(x87_fcmov);
-H(x87_control); H(x87_misc);
+H(x87_control); H(x87_misc); H(fwait);
 /* exec_sse.c, exec_sse_cvt.c, exec_sse_int.c */
 H(sse_load); H(sse_store); H(sse_movhl); H(sse_movd); H(sse_movmsk); H(sse_arith);
 H(sse_logic); H(sse_cmp); H(sse_comis); H(sse_mxcsr); H(fxsave); H(sse_cvtsi2f);

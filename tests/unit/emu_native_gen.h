@@ -267,8 +267,9 @@ static inline int nat_vex(const uint8_t *b, unsigned n)
 {
 	unsigned j = 0;
 
-	while (j < n && (b[j] == 0x66 || b[j] == 0xf2 || b[j] == 0xf3 || b[j] == 0xf0 ||
-			 (b[j] & 0xf0) == 0x40))
+	while (j < n && (b[j] == 0x66 || b[j] == 0x67 || b[j] == 0xf2 || b[j] == 0xf3 ||
+			 b[j] == 0xf0 || b[j] == 0x26 || b[j] == 0x2e || b[j] == 0x36 ||
+			 b[j] == 0x3e || b[j] == 0x64 || b[j] == 0x65 || (b[j] & 0xf0) == 0x40))
 		j++;
 	return j < n && (b[j] == 0xc4 || b[j] == 0xc5 || b[j] == 0x62);
 }
