@@ -136,6 +136,8 @@ static void report(nat_stats *st, const seq *s, const result *n, const result *e
 			       f[7], f[6], f[5], f[4], f[3], f[2], f[1], f[0]);
 		}
 	if (getenv("EMU_NATIVE_DEBUG"))
+		printf("    fsw=0x%04x\n", *(const uint16_t *)((const uint8_t *)(g + 32) + 2));
+	if (getenv("EMU_NATIVE_DEBUG"))
 		for (unsigned i = 0; i < 16; i++) {
 			const uint32_t *x = (const uint32_t *)((const uint8_t *)(g + 32) + 160 + 16 * i);
 
