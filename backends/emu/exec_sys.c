@@ -169,6 +169,15 @@ int emu_h_vmcall(emu_cpu *cpu, const emu_insn *ins)
 		cpu->r[R_AX] = ~0ull;
 		return EMU_OK;
 	}
+	/* KVM_HC_SEND_IPI: answered here, as KVM's in-kernel APIC does */
+	if (cpu->vcpu->lapic && (uint32_t)cpu->r[R_AX] == 10) {
+		int op64 = cpu->code_sz == EMU_SZ64;
+		int64_t n = vmm__lapic_pv_send_ipi(cpu->vcpu, cpu->r[R_BX], cpu->r[R_CX],
+						   (uint32_t)cpu->r[R_DX], cpu->r[R_SI], op64);
+
+		cpu->r[R_AX] = op64 ? (uint64_t)n : (uint32_t)n;
+		return EMU_OK;
+	}
 	exit->reason = VMM_EXIT_HYPERCALL;
 	exit->hypercall.nr = cpu->r[R_AX];
 	exit->hypercall.args[0] = cpu->r[R_BX];
