@@ -114,6 +114,7 @@ static const struct option run_options[] = {
 	{ "help", no_argument, NULL, 'h' },
 	{ "gdb", required_argument, NULL, 'g' },
 	{ "gdb-wait", no_argument, NULL, 'w' },
+	{ "cpu-hide", required_argument, NULL, 'H' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -149,6 +150,7 @@ static int run_option(int c, const char *arg, cli_run_opts *o, char *err, size_t
 		o->gdb = arg;
 		return 0;
 	case 'w': o->gdb_wait = 1; return 0;
+	case 'H': o->cpu_hide = arg; return 0;   /* names checked by the library */
 	default: return FAIL("internal: option %d", c);
 	}
 }

@@ -29,6 +29,7 @@ typedef struct cli_run_opts {
 	int help;                /* --help given: print usage, run nothing */
 	const char *gdb;         /* --gdb ADDRESS, or NULL */
 	int gdb_wait;            /* --gdb-wait */
+	const char *cpu_hide;    /* --cpu-hide LIST, or NULL */
 } cli_run_opts;
 
 /* "64M", "1G", "512K", "1T", "4096": binary units, optional "B"/"iB". */

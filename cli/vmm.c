@@ -35,6 +35,8 @@ static const char usage_text[] =
 	"  --fw-cfg                QEMU's fw_cfg device at ports 0x510-0x511\n"
 	"  --test-devices          QEMU's pc-testdev (ports 0xe0-0xeb, 0x2000-0x2017,\n"
 	"                          MMIO 0xff000000), as kvm-unit-tests expect\n"
+	"  --cpu-hide LIST         CPU features the guest must not have, comma-separated:\n"
+	"                          pcid, invpcid (CPUID clear, their use faults)\n"
 	"  --kernel FILE           Linux bzImage or vmlinux (PVH); stdin goes to COM1\n"
 	"  --initrd FILE           initial ramdisk for --kernel\n"
 	"  --disk FILE[,ro]        a virtio-blk disk over a raw image (up to 8)\n"
@@ -201,6 +203,11 @@ static int cmd_run(int argc, char **argv)
 	rc = create_vm(&o, &vm);
 	if (rc)
 		return cli_fail(cli_status_for(rc), "cannot create the VM: ", vmm_last_error());
+	if (o.cpu_hide && (rc = vmm_vm_hide_cpu_features(vm, o.cpu_hide)) != 0) {
+		status = cli_fail(cli_status_for(rc), "--cpu-hide: ", vmm_last_error());
+		vmm_vm_destroy(vm);
+		return status;
+	}
 	if (o.test_devices && cli_testdev_attach(vm, &td, err, sizeof(err)) != 0)
 		status = cli_fail(ST_INTERNAL, "", err);
 	else

@@ -225,6 +225,9 @@ struct vmm_vm {
 	_Atomic uint32_t ix_flags;       /* bit (1u << VMM_EV_x): hooks of that
 					    type exist (lib/introspect/ix.h) */
 	struct vmm__ix *_Atomic ix;      /* hook table, created by the first hook */
+	/* vmm_vm_hide_cpu_features: bit i hides vmm__x86_hideable[i]; set
+	 * before the first vCPU (under lock), read by vcpu_create. */
+	uint64_t cpu_hidden;
 };
 
 struct vmm_vcpu {

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "arch/x86/cpuid.h"
 #include "lib/introspect/ix.h"
 #include "lib/platform/platform.h"
 
@@ -296,4 +297,39 @@ VMM_API const char *vmm_vm_backend(const vmm_vm *vm)
 VMM_API const char *vmm_vm_flavour(const vmm_vm *vm)
 {
 	return vm ? vm->flavour : "";
+}
+
+static int any_vcpu(const vmm_vm *vm)
+{
+	for (uint32_t i = 0; i < VMM_MAX_VCPUS; i++)
+		if (vm->vcpus[i])
+			return 1;
+	return 0;
+}
+
+VMM_API int vmm_vm_hide_cpu_features(vmm_vm *vm, const char *names)
+{
+	char bad[72], known[128];
+	uint64_t mask;
+	size_t used = 0;
+	int rc = 0;
+
+	if (!vm || !names)
+		return vmm__err(VMM_EINVAL, "vmm_vm_hide_cpu_features: %s is NULL",
+				vm ? "names" : "vm");
+	if (vmm__x86_hide_parse(names, &mask, bad, sizeof(bad))) {
+		for (unsigned i = 0; i < vmm__x86_hideable_count && used < sizeof(known); i++)
+			used += (size_t)snprintf(known + used, sizeof(known) - used, "%s%s",
+						 i ? ", " : "", vmm__x86_hideable[i].name);
+		return vmm__err(VMM_EINVAL, "vmm_vm_hide_cpu_features: unknown CPU feature "
+				"'%s' (features that can be hidden: %s)", bad, known);
+	}
+	pthread_mutex_lock(&vm->lock);
+	if (any_vcpu(vm))
+		rc = vmm__err(VMM_EBUSY, "vmm_vm_hide_cpu_features: the VM already has a "
+			      "vCPU; hide features before the first vmm_vcpu_create");
+	else
+		vm->cpu_hidden |= mask;
+	pthread_mutex_unlock(&vm->lock);
+	return rc;
 }

@@ -6,10 +6,10 @@
  * executes:
  *   leaf 1 EDX: FPU PSE TSC MSR PAE CX8 SEP MTRR PGE CMOV PAT CLFSH MMX FXSR
  *               SSE SSE2
- *   leaf 1 ECX: SSE3 SSSE3 CX16 SSE4.1 SSE4.2 MOVBE POPCNT XSAVE RDRAND
+ *   leaf 1 ECX: SSE3 SSSE3 CX16 PCID SSE4.1 SSE4.2 MOVBE POPCNT XSAVE RDRAND
  *               HYPERVISOR (OSXSAVE: CR4.OSXSAVE, filled in by the backend)
- *   leaf 7:     EBX SMEP SMAP RDSEED CLFLUSHOPT; ECX PKS. (emu also implements
- *               PKU, RDPKRU/WRPKRU and OSPKE, but does not advertise it:
+ *   leaf 7:     EBX SMEP INVPCID SMAP RDSEED CLFLUSHOPT; ECX PKS. (emu also
+ *               implements PKU, RDPKRU/WRPKRU and OSPKE, but does not advertise it:
  *               kvm-unit-tests' access test then checks 10 times as many
  *               cases and no longer ends within its 90 s on emu.)
  *               EDX SPEC_CTRL (IBRS/IBPB) ARCH_CAPABILITIES: immune to
@@ -22,6 +22,7 @@
  *   0x40000000: max 0x40000010, signature "libvmmlibvmm"
  *   0x40000010: TSC frequency in kHz (EAX), as VMware/KVM report it
  * No AVX, no MONITOR/MWAIT, no XSAVEC/XSAVES. */
+#include <stdio.h>
 #include <string.h>
 
 #include "arch/x86/cpuid.h"
@@ -40,11 +41,11 @@ const vmm__x86_cpu_model vmm__x86_emu_model = {
 		     X86_CPUID_1_EDX_CLFSH | X86_CPUID_1_EDX_MMX | X86_CPUID_1_EDX_FXSR | X86_CPUID_1_EDX_SSE |
 		     X86_CPUID_1_EDX_SSE2,
 	.leaf1_ecx = X86_CPUID_1_ECX_SSE3 | X86_CPUID_1_ECX_SSSE3 | X86_CPUID_1_ECX_CX16 |
-		     X86_CPUID_1_ECX_SSE41 | X86_CPUID_1_ECX_SSE42 | X86_CPUID_1_ECX_MOVBE |
-		     X86_CPUID_1_ECX_POPCNT | X86_CPUID_1_ECX_XSAVE | X86_CPUID_1_ECX_RDRAND |
-		     X86_CPUID_1_ECX_HYPERVISOR,
-	.leaf7_ebx = X86_CPUID_7_EBX_SMEP | X86_CPUID_7_EBX_SMAP | X86_CPUID_7_EBX_RDSEED |
-		     X86_CPUID_7_EBX_CLFLUSHOPT,
+		     X86_CPUID_1_ECX_PCID | X86_CPUID_1_ECX_SSE41 | X86_CPUID_1_ECX_SSE42 |
+		     X86_CPUID_1_ECX_MOVBE | X86_CPUID_1_ECX_POPCNT | X86_CPUID_1_ECX_XSAVE |
+		     X86_CPUID_1_ECX_RDRAND | X86_CPUID_1_ECX_HYPERVISOR,
+	.leaf7_ebx = X86_CPUID_7_EBX_SMEP | X86_CPUID_7_EBX_INVPCID | X86_CPUID_7_EBX_SMAP |
+		     X86_CPUID_7_EBX_RDSEED | X86_CPUID_7_EBX_CLFLUSHOPT,
 	.leaf7_ecx = X86_CPUID_7_ECX_PKS,
 	.leaf7_edx = X86_CPUID_7_EDX_SPEC_CTRL | X86_CPUID_7_EDX_ARCH_CAP,
 	.ext1_edx = X86_CPUID_E1_EDX_SYSCALL | X86_CPUID_E1_EDX_NX |
@@ -226,4 +227,56 @@ void vmm__x86_cpu_model_filter(vmm__x86_cpu_model *m, vmm__x86_cpuid_fn host_cpu
 	host_cpuid(opaque, 0x80000008, 0, r);
 	if ((r[0] & 0xff) && (r[0] & 0xff) < m->phys_bits)
 		m->phys_bits = r[0] & 0xff;
+}
+
+/* ---- Hiding features -------------------------------------------------------- */
+
+const vmm__x86_hideable_feature vmm__x86_hideable[] = {
+	{ "pcid", VMM__X86_W_1ECX, X86_CPUID_1_ECX_PCID },
+	{ "invpcid", VMM__X86_W_7EBX, X86_CPUID_7_EBX_INVPCID },
+};
+const unsigned vmm__x86_hideable_count =
+	sizeof(vmm__x86_hideable) / sizeof(vmm__x86_hideable[0]);
+
+int vmm__x86_hide_parse(const char *names, uint64_t *mask, char *bad, size_t len)
+{
+	const char *p = names;
+
+	*mask = 0;
+	if (!*p)
+		return 0;
+	for (;;) {
+		size_t n = strcspn(p, ",");
+		unsigned i;
+
+		for (i = 0; i < vmm__x86_hideable_count; i++)
+			if (strlen(vmm__x86_hideable[i].name) == n &&
+			    !strncmp(p, vmm__x86_hideable[i].name, n))
+				break;
+		if (i == vmm__x86_hideable_count) {
+			if (len)
+				snprintf(bad, len, "%.*s", (int)(n < 64 ? n : 64), p);
+			return -1;
+		}
+		*mask |= 1ull << i;
+		if (!p[n])
+			return 0;
+		p += n + 1;
+	}
+}
+
+void vmm__x86_cpu_model_hide(vmm__x86_cpu_model *m, uint64_t mask)
+{
+	for (unsigned i = 0; i < vmm__x86_hideable_count; i++) {
+		const vmm__x86_hideable_feature *f = &vmm__x86_hideable[i];
+
+		if (!(mask & (1ull << i)))
+			continue;
+		switch (f->word) {
+		case VMM__X86_W_1ECX: m->leaf1_ecx &= ~f->bit; break;
+		case VMM__X86_W_1EDX: m->leaf1_edx &= ~f->bit; break;
+		case VMM__X86_W_7EBX: m->leaf7_ebx &= ~f->bit; break;
+		case VMM__X86_W_7ECX: m->leaf7_ecx &= ~f->bit; break;
+		}
+	}
 }

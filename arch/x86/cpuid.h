@@ -6,6 +6,7 @@
 #ifndef VMM_ARCH_X86_CPUID_H
 #define VMM_ARCH_X86_CPUID_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct vmm__x86_cpu_model {
@@ -50,6 +51,7 @@ typedef struct vmm__x86_cpu_model {
 #define X86_CPUID_1_ECX_SSE3   (1u << 0)
 #define X86_CPUID_1_ECX_SSSE3  (1u << 9)
 #define X86_CPUID_1_ECX_CX16   (1u << 13)
+#define X86_CPUID_1_ECX_PCID   (1u << 17)
 #define X86_CPUID_1_ECX_SSE41  (1u << 19)
 #define X86_CPUID_1_ECX_SSE42  (1u << 20)
 #define X86_CPUID_1_ECX_MOVBE  (1u << 22)
@@ -61,6 +63,7 @@ typedef struct vmm__x86_cpu_model {
 #define X86_CPUID_1_EDX_MMX   (1u << 23)
 /* leaf 7 EBX */
 #define X86_CPUID_7_EBX_SMEP (1u << 7)
+#define X86_CPUID_7_EBX_INVPCID (1u << 10)
 #define X86_CPUID_7_EBX_SMAP (1u << 20)
 #define X86_CPUID_7_EBX_RDSEED (1u << 18)
 /* leaf 7 EDX */
@@ -102,5 +105,23 @@ typedef void (*vmm__x86_cpuid_fn)(void *opaque, uint32_t leaf, uint32_t subleaf,
 				  uint32_t out[4]);
 void vmm__x86_cpu_model_filter(vmm__x86_cpu_model *m, vmm__x86_cpuid_fn host_cpuid,
 			       void *opaque);
+
+/* Features a VM can hide (vmm_vm_hide_cpu_features): a bit per name of
+ * vmm__x86_hideable[], in table order. Only features whose absence the
+ * backends also enforce are listed (emu checks the VM's model; KVM checks
+ * the CPUID table it is given). */
+typedef struct vmm__x86_hideable_feature {
+	const char *name;
+	uint8_t word;               /* VMM__X86_W_* */
+	uint32_t bit;
+} vmm__x86_hideable_feature;
+enum { VMM__X86_W_1ECX, VMM__X86_W_1EDX, VMM__X86_W_7EBX, VMM__X86_W_7ECX };
+extern const vmm__x86_hideable_feature vmm__x86_hideable[];
+extern const unsigned vmm__x86_hideable_count;
+/* Parses a comma-separated list of names into *mask; returns 0, or -1 with
+ * the first unknown name (at most len - 1 bytes) in bad. */
+int vmm__x86_hide_parse(const char *names, uint64_t *mask, char *bad, size_t len);
+/* Clears the features of mask in m. */
+void vmm__x86_cpu_model_hide(vmm__x86_cpu_model *m, uint64_t mask);
 
 #endif

@@ -198,8 +198,8 @@ static unsigned row_90_af(const emu_dec *d, const uint8_t *b, emu_insn *ins)
 	if (op >= 0xa4 && op <= 0xaf && op != 0xa8 && op != 0xa9)
 		return strings(d, ins);
 	switch (op) {
-	case 0x90:
-		if (d->rex & 1) {
+	case 0x90:                 /* F3 90 is PAUSE even with REX.B (Intel) */
+		if ((d->rex & 1) && d->rep != 0xf3) {
 			opcode_reg(d, ins, d->osz);
 			ins->reg = 0;
 			ins->fn = emu_h_xchg;
@@ -213,7 +213,7 @@ static unsigned row_90_af(const emu_dec *d, const uint8_t *b, emu_insn *ins)
 		ins->disp = (int64_t)d->imm2;
 		ins->fn = emu_h_call_far;
 		return END;
-	case 0x9b: ins->fn = emu_h_nop; return 0;
+	case 0x9b: ins->fn = emu_h_fwait; return 0;
 	case 0x9c: ins->fn = emu_h_pushf; return 0;
 	case 0x9d: ins->fn = emu_h_popf; return 0;
 	case 0x9e: ins->fn = emu_h_sahf; return 0;

@@ -1,7 +1,7 @@
 /* bind_simd.c - handler selection for the packed-integer table (simd_ops.h)
  * in the 0F, 0F 38 and 0F 3A maps, and for the rest of the 0F 38 / 0F 3A
- * maps: SSSE3, SSE4.1, SSE4.2 (string compares, CRC32) and MOVBE. Anything
- * else in these maps is #UD: the CPU model advertises nothing more. */
+ * maps: SSSE3, SSE4.1, SSE4.2 (string compares, CRC32), MOVBE and INVPCID.
+ * Anything else in these maps is #UD: the CPU model advertises nothing more. */
 #include "backends/emu/bind.h"
 #include "backends/emu/simd.h"
 
@@ -59,6 +59,12 @@ static unsigned map0f38(const emu_dec *d, emu_insn *ins)
 	switch (d->opcode) {
 	case 0x17: return set(ins, emu_h_sse_ptest, 0, 0, 1);
 	case 0x2a: return d->has_mem ? set(ins, emu_h_sse_load, 0, 16, 1) : emu_bind_ud(ins);
+	case 0x82:                                          /* INVPCID */
+		if (!d->has_mem)
+			return emu_bind_ud(ins);
+		ins->reg = emu_gpr_off(d, d->reg, EMU_SZ64);
+		ins->fn = emu_h_invpcid;
+		return EMU_BIND_END;
 	}
 	return emu_bind_ud(ins);
 }

@@ -108,10 +108,13 @@ void emu_internal_error_where(emu_cpu *cpu)
 
 #define CR4_ALLOWED (X86_CR4_TSD | X86_CR4_DE | X86_CR4_PSE | X86_CR4_PAE | X86_CR4_MCE | \
 		     X86_CR4_PGE | X86_CR4_PCE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT | \
-		     X86_CR4_OSXSAVE | X86_CR4_SMEP | X86_CR4_SMAP | X86_CR4_PKE | X86_CR4_PKS)
-/* CR4 bits the page walk reads: a change flushes the TLB */
+		     X86_CR4_PCIDE | X86_CR4_OSXSAVE | X86_CR4_SMEP | X86_CR4_SMAP | \
+		     X86_CR4_PKE | X86_CR4_PKS)
+/* CR4 bits the page walk reads: a change flushes the TLB (PCIDE 1 -> 0
+ * invalidates every PCID's entries) */
 #define CR4_PAGING (X86_CR4_PAE | X86_CR4_PSE | X86_CR4_PGE | X86_CR4_SMEP | X86_CR4_SMAP | \
-		    X86_CR4_PKE | X86_CR4_PKS)
+		    X86_CR4_PKE | X86_CR4_PKS | X86_CR4_PCIDE)
+#define CR3_NOFLUSH (1ull << 63)
 
 int emu_set_cr0(emu_cpu *cpu, uint64_t v)
 {
@@ -120,6 +123,8 @@ int emu_set_cr0(emu_cpu *cpu, uint64_t v)
 	v |= X86_CR0_ET;
 	if ((v >> 32) || ((v & X86_CR0_PG) && !(v & X86_CR0_PE)) ||
 	    ((v & X86_CR0_NW) && !(v & X86_CR0_CD)))
+		return emu_gp(cpu, 0);
+	if (!(v & X86_CR0_PG) && (cpu->cr4 & X86_CR4_PCIDE))
 		return emu_gp(cpu, 0);
 	if ((v & X86_CR0_PG) && !(cpu->cr0 & X86_CR0_PG) && (cpu->efer & X86_EFER_LME)) {
 		if (!(cpu->cr4 & X86_CR4_PAE))
@@ -139,8 +144,15 @@ int emu_set_cr0(emu_cpu *cpu, uint64_t v)
 	return EMU_OK;
 }
 
+/* With CR4.PCIDE, bits 11:0 are the PCID and bit 63 (not stored) asks to
+ * keep the TLB entries of that PCID. The emu TLB holds only the current
+ * address space's entries, so every load flushes it: flushing more than
+ * asked is architecturally allowed (a TLB may drop entries at any time),
+ * and no entry of another PCID can be used after the switch. */
 int emu_set_cr3(emu_cpu *cpu, uint64_t v)
 {
+	if (cpu->cr4 & X86_CR4_PCIDE)
+		v &= ~CR3_NOFLUSH;
 	if (cpu->long_mode && (v >> 52))
 		return emu_gp(cpu, 0);
 	cpu->cr3 = v;
@@ -148,10 +160,10 @@ int emu_set_cr3(emu_cpu *cpu, uint64_t v)
 	return EMU_OK;
 }
 
-/* CR4 bits of features the CPUID model may leave out. */
-static uint64_t cr4_allowed(void)
+/* CR4 bits of features the CPU model (CPUID) may leave out. */
+static uint64_t cr4_allowed(const emu_cpu *cpu)
 {
-	const vmm__x86_cpu_model *m = &vmm__x86_emu_model;
+	const vmm__x86_cpu_model *m = emu_model(cpu);
 	uint64_t v = CR4_ALLOWED;
 
 	if (!(m->leaf7_ebx & X86_CPUID_7_EBX_SMEP))
@@ -162,12 +174,19 @@ static uint64_t cr4_allowed(void)
 		v &= ~X86_CR4_PKE;
 	if (!(m->leaf7_ecx & X86_CPUID_7_ECX_PKS))
 		v &= ~X86_CR4_PKS;
+	if (!(m->leaf1_ecx & X86_CPUID_1_ECX_PCID))
+		v &= ~X86_CR4_PCIDE;
 	return v;
 }
 
+/* #GP for reserved or unadvertised bits, for clearing PAE in long mode,
+ * and for setting PCIDE outside long mode or while CR3[11:0] is not 0. */
 int emu_set_cr4(emu_cpu *cpu, uint64_t v)
 {
-	if ((v & ~cr4_allowed()) || (cpu->long_mode && !(v & X86_CR4_PAE)))
+	if ((v & ~cr4_allowed(cpu)) || (cpu->long_mode && !(v & X86_CR4_PAE)))
+		return emu_gp(cpu, 0);
+	if ((v & X86_CR4_PCIDE) && !(cpu->cr4 & X86_CR4_PCIDE) &&
+	    (!cpu->long_mode || (cpu->cr3 & 0xfff)))
 		return emu_gp(cpu, 0);
 	if ((cpu->cr4 ^ v) & CR4_PAGING)
 		emu_tlb_flush(cpu);

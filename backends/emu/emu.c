@@ -32,6 +32,7 @@ static int emu_vm_create(vmm_vm *vm)
 	if (!evm)
 		return vmm__err(VMM_ENOMEM, "emu: out of memory for the VM state");
 	pthread_mutex_init(&evm->code_lock, NULL);
+	evm->model = vmm__x86_emu_model;
 	/* Idempotent per process; lets make_code order other vCPUs' stores. */
 	evm->membarrier_ok = vm->config.vcpus > 1 &&
 		syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
@@ -211,6 +212,10 @@ static int emu_vcpu_create(vmm_vcpu *vcpu)
 	cpu->vcpu = vcpu;
 	cpu->vm = vcpu->vm;
 	cpu->evm = vcpu->vm->backend_priv;
+	if (!cpu->evm->model_fixed) {     /* first vCPU (vm->lock held) */
+		vmm__x86_cpu_model_hide(&cpu->evm->model, vcpu->vm->cpu_hidden);
+		cpu->evm->model_fixed = 1;
+	}
 	cpu->map_epoch_seen = atomic_load(&cpu->evm->map_epoch);
 	cpu->code_epoch_seen = atomic_load(&cpu->evm->code_epoch);
 	cpu->pat = 0x0007040600070406ull;

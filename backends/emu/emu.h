@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "arch/x86/x86.h"
+#include "arch/x86/cpuid.h"
 #include "arch/x86/msr.h"
 #include "lib/internal.h"
 
@@ -196,6 +197,10 @@ typedef struct emu_vm {
 	pthread_mutex_t code_lock;
 	struct emu_cpu *_Atomic cpus[VMM_MAX_VCPUS];
 	int membarrier_ok;            /* MEMBARRIER_CMD_PRIVATE_EXPEDITED works */
+	/* What CPUID reports and the CPU enforces: vmm__x86_emu_model less
+	 * the features hidden (vm->cpu_hidden) when the first vCPU was made. */
+	vmm__x86_cpu_model model;
+	int model_fixed;
 } emu_vm;
 
 /* ---- x87 and SSE state (exec_x87.c, exec_sse*.c) --------------------------- */
@@ -378,6 +383,19 @@ static inline int emu_fault(emu_cpu *cpu, unsigned vec, int has_err, uint32_t er
 }
 #define emu_gp(cpu, err) emu_fault((cpu), X86_EXC_GP, 1, (err))
 #define emu_ud(cpu) emu_fault((cpu), X86_EXC_UD, 0, 0)
+/* Before a waiting x87 instruction, WAIT/FWAIT or an MMX instruction: an
+ * unmasked x87 exception of an earlier instruction is pending (FSW.ES) and
+ * CR0.NE is set: #MF, a fault on this instruction. (With CR0.NE clear a PC
+ * would signal FERR#; emu does not: no #MF, the flags stay.) */
+static inline int emu_x87_pending(emu_cpu *cpu)
+{
+	unsigned sw = cpu->fpu.fsw;
+
+	/* ES, or an exception flag whose mask is clear (ES as hardware sets it) */
+	if (EMU_UNLIKELY((sw & 0x80u) || (sw & ~cpu->fpu.fcw & 0x3fu)) && (cpu->cr0 & X86_CR0_NE))
+		return emu_fault(cpu, X86_EXC_MF, 0, 0);
+	return 0;
+}
 
 /* Ends the run with VMM_EXIT_INTERNAL_ERROR and a message. */
 int emu_internal_error(emu_cpu *cpu, const char *fmt, ...)
@@ -400,6 +418,11 @@ int emu_run_loop(emu_cpu *cpu, vmm_exit *exit);
 int emu_set_cr0(emu_cpu *cpu, uint64_t v);
 int emu_set_cr3(emu_cpu *cpu, uint64_t v);
 int emu_set_cr4(emu_cpu *cpu, uint64_t v);
+/* The VM's CPU model: what CPUID reports and the instructions check. */
+static inline const vmm__x86_cpu_model *emu_model(const emu_cpu *cpu)
+{
+	return &cpu->evm->model;
+}
 int emu_set_efer(emu_cpu *cpu, uint64_t v);
 uint64_t emu_rdtsc(const emu_cpu *cpu);
 

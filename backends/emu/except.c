@@ -173,19 +173,21 @@ static int deliver_long(emu_cpu *cpu, const event *ev)
 }
 
 /* Through a task gate: a task switch, then the error code (if any) on the
- * new task's stack. */
+ * new task's stack: 4 bytes for a 32-bit TSS, 2 for a 16-bit one. */
 static int deliver_task(emu_cpu *cpu, const event *ev, uint16_t tss_sel)
 {
 	const vmm_segment *ss;
 	uint64_t sp;
 	uint32_t err = ev->err;
+	unsigned n;
 	int rc = emu_task_switch(cpu, tss_sel, EMU_TASK_INT, ev->ret_rip);
 
 	if (rc != EMU_JUMP || !ev->has_err)
 		return rc;
 	ss = &cpu->seg[X86_SEG_SS];
-	sp = (cpu->r[4] - 4) & (ss->db ? 0xffffffffull : 0xffff);
-	rc = emu_sys_write(cpu, ss->base + sp, &err, 4);
+	n = (cpu->tr.type & 8) ? 4 : 2;
+	sp = (cpu->r[4] - n) & (ss->db ? 0xffffffffull : 0xffff);
+	rc = emu_sys_write(cpu, ss->base + sp, &err, n);
 	if (rc)
 		return rc;
 	cpu->r[4] = ss->db ? sp : (cpu->r[4] & ~0xffffull) | sp;
@@ -207,11 +209,11 @@ static int deliver_prot(emu_cpu *cpu, const event *ev)
 	sz = (g.type & 8) ? EMU_SZ32 : EMU_SZ16;
 	cpl = (cs.type & 4) ? cpu->cpl : cs.dpl;
 	if (cpl < cpu->cpl) {
-		if (cpu->tr.type != X86_DESC_TSS_BUSY && cpu->tr.type != X86_DESC_TSS_AVAIL)
-			return emu_internal_error(cpu, "emu: stack switch needs a 32-bit TSS");
-		rc = tss_read(cpu, 4 + cpl * 8, 4, &sp);
+		int t32 = !!(cpu->tr.type & 8);  /* 32-bit TSS: ESPn at 4+8n, else SPn at 2+4n */
+
+		rc = tss_read(cpu, t32 ? 4 + cpl * 8 : 2 + cpl * 4, t32 ? 4 : 2, &sp);
 		if (!rc)
-			rc = tss_read(cpu, 8 + cpl * 8, 2, &ss_sel);
+			rc = tss_read(cpu, t32 ? 8 + cpl * 8 : 4 + cpl * 4, 2, &ss_sel);
 		if (!rc)
 			rc = emu_ss_for_cpl(cpu, (uint16_t)ss_sel, cpl, 0, &ss);
 		if (rc)

@@ -32,7 +32,8 @@ static int read_gate(emu_cpu *cpu, uint16_t sel, gate_call *gc)
 	vmm__x86_gate_decode(lo, hi, lm, &gc->g);
 	gc->task = 0;
 	if (!lm && (gc->g.type == X86_DESC_TASK_GATE || gc->g.type == X86_DESC_TSS_AVAIL ||
-		    gc->g.type == X86_DESC_TSS_BUSY)) {
+		    gc->g.type == X86_DESC_TSS_BUSY || gc->g.type == X86_DESC_TSS16_AVAIL ||
+		    gc->g.type == X86_DESC_TSS16_BUSY)) {
 		if (gc->g.dpl < cpu->cpl || gc->g.dpl < (sel & 3))
 			return emu_gp(cpu, sel & 0xfffc);
 		if (!gc->g.present)

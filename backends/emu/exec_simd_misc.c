@@ -211,7 +211,10 @@ int emu_h_mmx_emms(emu_cpu *cpu, const emu_insn *ins)
 		return emu_ud(cpu);
 	if (cpu->cr0 & X86_CR0_TS)
 		return emu_fault(cpu, X86_EXC_NM, 0, 0);
+	if (emu_x87_pending(cpu))
+		return EMU_FAULT;
 	cpu->fpu.empty = 0xff;
+	cpu->fpu.top = 0;          /* an MMX instruction: TOP = 0 (Intel and AMD) */
 	return EMU_OK;
 }
 
@@ -242,7 +245,8 @@ int emu_h_mmx_cvt(emu_cpu *cpu, const emu_insn *ins)
 	default: r = _mm_cvttpd_epi32(_mm_castsi128_pd(v)); break;
 	}
 	_mm_storeu_si128((__m128i *)out.b, r);
-	sse_leave(cpu, host);
+	if ((rc = sse_leave(cpu, host)) != 0)
+		return rc;
 	if (op == 0)
 		x->q[0] = out.q[0];
 	else if (op == 1)

@@ -190,7 +190,8 @@ int emu_h_sse_arith(emu_cpu *cpu, const emu_insn *ins)
 
 		_mm_storeu_pd((double *)r.df, pd_op(ins->op, x, y, type == SD));
 	}
-	sse_leave(cpu, host);
+	if ((rc = sse_leave(cpu, host)) != 0)
+		return rc;
 	*d = r;
 	return EMU_OK;
 }
@@ -267,7 +268,8 @@ int emu_h_sse_cmp(emu_cpu *cpu, const emu_insn *ins)
 		_mm_storeu_pd((double *)r.df, cmp_pd((unsigned)ins->imm,
 						     _mm_loadu_pd((const double *)a.df),
 						     _mm_loadu_pd((const double *)b.df), type == SD));
-	sse_leave(cpu, host);
+	if ((rc = sse_leave(cpu, host)) != 0)
+		return rc;
 	*d = r;
 	return EMU_OK;
 }
@@ -298,7 +300,8 @@ int emu_h_sse_comis(emu_cpu *cpu, const emu_insn *ins)
 	else
 		sink = ins->op ? _mm_comieq_sd(_mm_set_sd(a.df[0]), _mm_set_sd(b.df[0]))
 			       : _mm_ucomieq_sd(_mm_set_sd(a.df[0]), _mm_set_sd(b.df[0]));
-	sse_leave(cpu, host);
+	if ((rc = sse_leave(cpu, host)) != 0)
+		return rc;
 	(void)sink;
 	x = ins->aux == 4 ? d->f[0] : d->df[0];
 	y = ins->aux == 4 ? s.f[0] : s.df[0];
@@ -315,6 +318,18 @@ int emu_h_sse_comis(emu_cpu *cpu, const emu_insn *ins)
 /* ---- MXCSR, FXSAVE, FXRSTOR ------------------------------------------------------------ */
 
 #define MXCSR_MASK 0xffffu
+
+int emu_sse_unmasked(emu_cpu *cpu, unsigned fl)
+{
+	unsigned unmasked = fl & ~(cpu->fpu.mxcsr >> 7) & 0x3f;
+
+	if (unmasked & 7)            /* IE DE ZE: the computation is not done */
+		fl &= 7;
+	cpu->fpu.mxcsr |= fl & 0x3f;
+	if (!(cpu->cr4 & X86_CR4_OSXMMEXCPT))
+		return emu_ud(cpu);
+	return emu_fault(cpu, X86_EXC_XM, 0, 0);
+}
 
 /* LDMXCSR (op 2) / STMXCSR (op 3). */
 int emu_h_sse_mxcsr(emu_cpu *cpu, const emu_insn *ins)

@@ -49,7 +49,8 @@ int emu_h_sse3_fp(emu_cpu *cpu, const emu_insn *ins)
 			simd_set_lane(&r, es, i, fop(ins->op >= 4, dbl, simd_lane(v, es, j),
 						     simd_lane(v, es, j + 1)));
 	}
-	sse_leave(cpu, host);
+	if ((rc = sse_leave(cpu, host)) != 0)
+		return rc;
 	*d = r;
 	return EMU_OK;
 }
@@ -138,7 +139,7 @@ int emu_h_sse_round(emu_cpu *cpu, const emu_insn *ins)
 	emu_xmm *d = emu_xmm_reg(cpu, ins->reg), s, r;
 	unsigned imm = ins->imm & 0xff, dbl = ins->op & 1, es = dbl ? 8 : 4;
 	unsigned mode = imm & 4 ? (cpu->fpu.mxcsr >> 13) & 3 : imm & 3;
-	unsigned k = ins->op >= 2 ? 1 : 16 / es;
+	unsigned k = ins->op >= 2 ? 1 : 16 / es, old, fl;
 	int rc = sse_available(cpu);
 
 	if (!rc)
@@ -146,15 +147,26 @@ int emu_h_sse_round(emu_cpu *cpu, const emu_insn *ins)
 	if (rc)
 		return rc;
 	r = ins->op >= 2 ? *d : s;
+	old = cpu->fpu.mxcsr;
+	cpu->fpu.mxcsr &= ~0x3fu;         /* round_elem records this one's flags */
 	for (unsigned i = 0; i < k; i++)
 		simd_set_lane(&r, es, i, round_elem(cpu, (int)dbl, simd_lane(&s, es, i), mode,
 						    imm & 8));
+	fl = cpu->fpu.mxcsr & 0x3f;
+	cpu->fpu.mxcsr = old;
+	if ((rc = sse_flags(cpu, fl)) != 0)
+		return rc;
 	*d = r;
 	return EMU_OK;
 }
 
 /* DPPS (op 0) / DPPD (op 1): products of the lanes imm[7:4] selects, summed
- * pairwise, into the lanes imm[3:0] selects. */
+ * pairwise, into the lanes imm[3:0] selects. The operand order of each
+ * multiply and add is Intel's (measured on the host): it only decides
+ * which NaN comes out, and differs per destination lane. Products are
+ * dest * src; DPPS sums, for lane i, (t[i^1] + t[i]) + (t[i^3] + t[i^2]),
+ * DPPD t[i] + t[i^1]. Every lane's sum is formed (the same additions, so
+ * the same MXCSR flags). */
 int emu_h_sse_dp(emu_cpu *cpu, const emu_insn *ins)
 {
 	emu_xmm *d = emu_xmm_reg(cpu, ins->reg), s, r;
@@ -167,16 +179,20 @@ int emu_h_sse_dp(emu_cpu *cpu, const emu_insn *ins)
 	if (rc)
 		return rc;
 	host = sse_enter(cpu);
-	for (unsigned i = 0; i < k; i++)
-		t[i] = (imm >> (4 + i)) & 1 ? fop(2, (int)dbl, simd_lane(d, es, i),
-						  simd_lane(&s, es, i)) : 0;
-	if (dbl)
-		sum = fop(0, 1, t[0], t[1]);
-	else
-		sum = fop(0, 0, fop(0, 0, t[0], t[1]), fop(0, 0, t[2], t[3]));
-	sse_leave(cpu, host);
-	for (unsigned i = 0; i < k; i++)
+	for (unsigned i = 0; i < k; i++) {
+		uint64_t a = simd_lane(d, es, i), b = simd_lane(&s, es, i);
+
+		t[i] = (imm >> (4 + i)) & 1 ? fop(2, (int)dbl, a, b) : 0;
+	}
+	for (unsigned i = 0; i < k; i++) {
+		if (dbl)
+			sum = fop(0, 1, t[i], t[i ^ 1]);
+		else
+			sum = fop(0, 0, fop(0, 0, t[i ^ 1], t[i]), fop(0, 0, t[i ^ 3], t[i ^ 2]));
 		simd_set_lane(&r, es, i, (imm >> i) & 1 ? sum : 0);
+	}
+	if ((rc = sse_leave(cpu, host)) != 0)
+		return rc;
 	*d = r;
 	return EMU_OK;
 }

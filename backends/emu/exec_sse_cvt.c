@@ -27,7 +27,8 @@ int emu_h_sse_cvtsi2f(emu_cpu *cpu, const emu_insn *ins)
 		f = (float)in;
 	else
 		g = (double)in;
-	sse_leave(cpu, host);
+	if ((rc = sse_leave(cpu, host)) != 0)
+		return rc;
 	if (ins->aux == SS)
 		d->f[0] = f;
 	else
@@ -63,7 +64,8 @@ int emu_h_sse_cvtf2si(emu_cpu *cpu, const emu_insn *ins)
 		out = is64 ? (ins->op ? _mm_cvttsd_si64(x) : _mm_cvtsd_si64(x))
 			   : (ins->op ? _mm_cvttsd_si32(x) : _mm_cvtsd_si32(x));
 	}
-	sse_leave(cpu, host);
+	if ((rc = sse_leave(cpu, host)) != 0)
+		return rc;
 	emu_reg_set(cpu, ins->reg, is64 ? EMU_SZ64 : EMU_SZ32, (uint64_t)out);
 	return EMU_OK;
 }
@@ -104,7 +106,8 @@ int emu_h_sse_cvt(emu_cpu *cpu, const emu_insn *ins)
 	host = sse_enter(cpu);
 	_mm_storeu_si128((__m128i *)r.b, cvt(ins->op, _mm_loadu_si128((const __m128i *)a.b),
 					     _mm_loadu_si128((const __m128i *)b.b)));
-	sse_leave(cpu, host);
+	if ((rc = sse_leave(cpu, host)) != 0)
+		return rc;
 	*d = r;
 	return EMU_OK;
 }

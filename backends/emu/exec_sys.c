@@ -32,7 +32,7 @@ int emu_h_cpuid(emu_cpu *cpu, const emu_insn *ins)
 	uint32_t out[4];
 
 	EMU_IX_CHECK(cpu, ins, VMM_EV_CPUID, (uint32_t)cpu->r[R_AX], cpu->r[R_CX]);
-	vmm__x86_cpuid(&vmm__x86_emu_model, cpu->vcpu->index, cpu->vm->config.vcpus,
+	vmm__x86_cpuid(emu_model(cpu), cpu->vcpu->index, cpu->vm->config.vcpus,
 		       (uint32_t)cpu->r[R_AX], (uint32_t)cpu->r[R_CX], out);
 	/* The APIC, x2APIC and TSC-deadline exist only with VMM_VM_IRQCHIP. */
 	if ((uint32_t)cpu->r[R_AX] == 1 && cpu->vcpu->lapic) {
@@ -167,6 +167,15 @@ int emu_h_vmcall(emu_cpu *cpu, const emu_insn *ins)
 
 	if (!cpl0(cpu)) {
 		cpu->r[R_AX] = ~0ull;
+		return EMU_OK;
+	}
+	/* KVM_HC_SEND_IPI: answered here, as KVM's in-kernel APIC does */
+	if (cpu->vcpu->lapic && (uint32_t)cpu->r[R_AX] == 10) {
+		int op64 = cpu->code_sz == EMU_SZ64;
+		int64_t n = vmm__lapic_pv_send_ipi(cpu->vcpu, cpu->r[R_BX], cpu->r[R_CX],
+						   (uint32_t)cpu->r[R_DX], cpu->r[R_SI], op64);
+
+		cpu->r[R_AX] = op64 ? (uint64_t)n : (uint32_t)n;
 		return EMU_OK;
 	}
 	exit->reason = VMM_EXIT_HYPERCALL;
@@ -310,6 +319,38 @@ int emu_h_invlpg(emu_cpu *cpu, const emu_insn *ins)
 	if (!cpl0(cpu))
 		return emu_gp(cpu, 0);
 	emu_tlb_flush_page(cpu, emu_ea(cpu, ins));
+	return EMU_NEXT;
+}
+
+/* INVPCID (66 0F 38 82 /r, memory operand only): the register is the type
+ * (64-bit in 64-bit mode), the operand a 16-byte descriptor: PCID in bits
+ * 11:0 (63:12 reserved), the linear address in the second quadword. #GP
+ * for CPL > 0, a type above 3, reserved bits, a non-canonical address for
+ * type 0, or a non-zero PCID for types 0-1 while CR4.PCIDE is clear. Every
+ * type flushes the whole emu TLB (it holds only the current PCID's
+ * entries; flushing more is allowed). */
+int emu_h_invpcid(emu_cpu *cpu, const emu_insn *ins)
+{
+	uint64_t type = cpu->r[ins->reg >> 3], la = emu_ea(cpu, ins), pcid, addr;
+	int rc;
+
+	if (!(emu_model(cpu)->leaf7_ebx & X86_CPUID_7_EBX_INVPCID))
+		return emu_ud(cpu);
+	if (!cpl0(cpu))
+		return emu_gp(cpu, 0);
+	if (cpu->code_sz != EMU_SZ64)
+		type &= 0xffffffffull;
+	if (type > 3)
+		return emu_gp(cpu, 0);
+	rc = emu_read(cpu, la, EMU_SZ64, &pcid);
+	if (!rc)
+		rc = emu_read(cpu, (la + 8) & cpu->linmask, EMU_SZ64, &addr);
+	if (rc)
+		return rc;
+	if ((pcid >> 12) || (type == 0 && !vmm__x86_canonical(addr)) ||
+	    (type < 2 && (pcid & 0xfff) && !(cpu->cr4 & X86_CR4_PCIDE)))
+		return emu_gp(cpu, 0);
+	emu_tlb_flush(cpu);
 	return EMU_NEXT;
 }
 

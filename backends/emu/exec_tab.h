@@ -42,6 +42,7 @@ H(movs); H(stos); H(lods); H(cmps); H(scas); H(ins); H(outs);
 H(hlt); H(cpuid); H(rdtsc); H(rdtscp); H(rdmsr); H(wrmsr); H(in); H(out);
 H(cli); H(sti); H(vmcall); H(int3); H(intn); H(into); H(int1); H(iret);
 H(mov_from_cr); H(mov_to_cr); H(mov_from_dr); H(mov_to_dr); H(clts); H(invlpg);
+H(invpcid);
 H(lgdt); H(lidt); H(sgdt); H(sidt); H(smsw); H(lmsw); H(wbinvd);
 H(swapgs); H(syscall); H(sysret); H(sysenter); H(sysexit); H(ltr); H(lldt); H(str); H(sldt); H(verrw); H(fence);
 H(grp7_reg);
@@ -51,7 +52,7 @@ H(call_far); H(ret_far); H(jmp_far_ind); H(call_far_ind); H(lxs);
 /* exec_x87.c, exec_x87_misc.c */
 H(x87_arith_m); H(x87_arith_st0); H(x87_arith_sti); H(x87_fld_m); H(x87_fld_st);
 H(x87_fst_m); H(x87_fst_st); H(x87_fxch); H(x87_compare); H(x87_fcmov);
-H(x87_control); H(x87_misc);
+H(x87_control); H(x87_misc); H(fwait);
 /* exec_sse.c, exec_sse_cvt.c, exec_sse_int.c */
 H(sse_load); H(sse_store); H(sse_movhl); H(sse_movd); H(sse_movmsk); H(sse_arith);
 H(sse_logic); H(sse_cmp); H(sse_comis); H(sse_mxcsr); H(fxsave); H(sse_cvtsi2f);

@@ -1,11 +1,15 @@
-/* exec_task.c - hardware task switches between 32-bit TSSs (Intel SDM vol.
- * 3, 7.3 "Task Switching"): JMP or CALL to a TSS or task gate, IRET with
- * RFLAGS.NT (back to the previous task), and interrupts and exceptions
- * through task gates (except.c). The current state goes to the current
- * TSS, the new one comes from the new TSS (CR3, EIP, EFLAGS, the general
- * registers, LDTR, the segment registers); busy bits, the back link and NT
- * as the SDM's table 7-2 says; CR0.TS is set. 16-bit TSSs and switches in
- * long mode (none exist there) are not supported. */
+/* exec_task.c - hardware task switches (Intel SDM vol. 3, 7.3 "Task
+ * Switching") between 32-bit TSSs (type 9/11) and 16-bit ones (type 1/3,
+ * 7.6 "16-bit TSS"), in any mix: JMP or CALL to a TSS or task gate, IRET
+ * with RFLAGS.NT (back to the previous task), and interrupts and
+ * exceptions through task gates (except.c). The current state goes to the
+ * current TSS in its format, the new one comes from the new TSS (CR3 and
+ * EIP, EFLAGS, the general registers, LDTR and the segment registers from a
+ * 32-bit one; IP, FLAGS, the low words of the general registers (the upper
+ * words become 0xffff, as on Intel CPUs and in QEMU/Bochs), ES CS SS DS and
+ * LDTR from a 16-bit one, which has no CR3, FS or GS: CR3 stays, FS and GS
+ * become null); busy bits, the back link and NT as the SDM's table 7-2
+ * says; CR0.TS is set. Long mode has no task switches. */
 #include "arch/x86/desc.h"
 #include "backends/emu/exec.h"
 
@@ -32,12 +36,33 @@ static int set_busy(emu_cpu *cpu, uint16_t sel, int busy)
 	return emu_sys_write(cpu, addr, &raw, 8);
 }
 
+static int is_tss16(unsigned type)
+{
+	return type == X86_DESC_TSS16_AVAIL || type == X86_DESC_TSS16_BUSY;
+}
+
+/* 16-bit TSS: IP at 14, FLAGS, AX CX DX BX SP BP SI DI, ES CS SS DS, LDT at 42. */
+static int save_state16(emu_cpu *cpu, uint64_t eip, uint64_t eflags)
+{
+	uint16_t v[14];
+
+	v[0] = (uint16_t)eip;
+	v[1] = (uint16_t)eflags;
+	for (unsigned i = 0; i < 8; i++)
+		v[2 + i] = (uint16_t)cpu->r[i];
+	for (unsigned s = 0; s < 4; s++)
+		v[10 + s] = cpu->seg[s].selector;     /* ES CS SS DS */
+	return emu_sys_write(cpu, cpu->tr.base + 14, v, sizeof(v));
+}
+
 /* Saves the outgoing state into the current TSS. */
 static int save_state(emu_cpu *cpu, uint64_t eip, uint64_t eflags)
 {
 	uint32_t v[18];
 	int rc;
 
+	if (is_tss16(cpu->tr.type))
+		return save_state16(cpu, eip, eflags);
 	v[0] = (uint32_t)eip;
 	v[1] = (uint32_t)eflags;
 	for (unsigned i = 0; i < 8; i++)
@@ -86,12 +111,46 @@ static int load_ldt(emu_cpu *cpu, uint16_t sel)
 	return EMU_OK;
 }
 
+/* The LDT, CS, then the other segment registers (sel[] in ES CS SS DS FS
+ * GS order). */
+static int load_segs(emu_cpu *cpu, uint16_t ldt, const uint16_t sel[6])
+{
+	int rc = load_ldt(cpu, ldt);
+
+	if (!rc)
+		rc = load_cs(cpu, sel[X86_SEG_CS]);
+	for (unsigned s = 0; s < 6 && !rc; s++)
+		if (s != X86_SEG_CS)
+			rc = emu_load_seg(cpu, s, sel[s]);
+	return rc;
+}
+
+static int load_state16(emu_cpu *cpu, int nest)
+{
+	uint16_t v[15], sel[6] = { 0 };
+	int rc = emu_sys_read(cpu, cpu->tr.base + 14, v, sizeof(v));
+
+	if (rc)
+		return rc;
+	cpu->rip = v[0];
+	emu_set_rflags(cpu, v[1] | (nest ? X86_FL_NT : 0));
+	for (unsigned i = 0; i < 8; i++)
+		cpu->r[i] = 0xffff0000u | v[2 + i];
+	for (unsigned s = 0; s < 4; s++)
+		sel[s] = v[10 + s];
+	return load_segs(cpu, v[14], sel);
+}
+
 /* Loads the incoming task's state from the (new) current TSS. */
 static int load_state(emu_cpu *cpu, int nest)
 {
 	uint32_t v[18], cr3 = 0, ldt = 0;
-	int rc = emu_sys_read(cpu, cpu->tr.base + 28, &cr3, 4);
+	uint16_t sel[6];
+	int rc;
 
+	if (is_tss16(cpu->tr.type))
+		return load_state16(cpu, nest);
+	rc = emu_sys_read(cpu, cpu->tr.base + 28, &cr3, 4);
 	if (!rc)
 		rc = emu_sys_read(cpu, cpu->tr.base + 32, v, 16 * 4);
 	if (!rc)
@@ -104,13 +163,15 @@ static int load_state(emu_cpu *cpu, int nest)
 	emu_set_rflags(cpu, (v[1] & ~(uint64_t)X86_FL_VM) | (nest ? X86_FL_NT : 0));
 	for (unsigned i = 0; i < 8; i++)
 		cpu->r[i] = v[2 + i];
-	rc = load_ldt(cpu, (uint16_t)ldt);
-	if (!rc)
-		rc = load_cs(cpu, (uint16_t)v[11]);
-	for (unsigned s = 0; s < 6 && !rc; s++)
-		if (s != X86_SEG_CS)
-			rc = emu_load_seg(cpu, s, (uint16_t)v[10 + s]);
-	return rc;
+	for (unsigned s = 0; s < 6; s++)
+		sel[s] = (uint16_t)v[10 + s];
+	return load_segs(cpu, (uint16_t)ldt, sel);
+}
+
+/* The minimum limit of a TSS of this type: 0x2b (16-bit), 0x67 (32-bit). */
+static uint32_t tss_min_limit(unsigned type)
+{
+	return is_tss16(type) ? 0x2b : 0x67;
 }
 
 int emu_task_switch(emu_cpu *cpu, uint16_t sel, unsigned reason, uint64_t eip)
@@ -123,19 +184,21 @@ int emu_task_switch(emu_cpu *cpu, uint16_t sel, unsigned reason, uint64_t eip)
 	if (rc)
 		return rc;
 	vmm__x86_desc_decode(raw, 0, sel, &tss);
-	busy = tss.type == X86_DESC_TSS_BUSY;
-	if (tss.s || (tss.type != X86_DESC_TSS_AVAIL && tss.type != X86_DESC_TSS_BUSY))
+	busy = !!(tss.type & 2);
+	if (tss.s || (tss.type != X86_DESC_TSS_AVAIL && tss.type != X86_DESC_TSS_BUSY &&
+		      !is_tss16(tss.type)))
 		return emu_gp(cpu, sel & 0xfffc);
 	if (reason == EMU_TASK_IRET ? !busy : busy)
 		return reason == EMU_TASK_IRET ? emu_fault(cpu, X86_EXC_TS, 1, sel & 0xfffc)
 					       : emu_gp(cpu, sel & 0xfffc);
 	if (!tss.present)
 		return emu_fault(cpu, X86_EXC_NP, 1, sel & 0xfffc);
-	if (tss.limit < 0x67)
+	if (tss.limit < tss_min_limit(tss.type))
 		return emu_fault(cpu, X86_EXC_TS, 1, sel & 0xfffc);
-	if (cpu->tr.type != X86_DESC_TSS_BUSY || cpu->tr.limit < 0x67)
+	if ((cpu->tr.type != X86_DESC_TSS_BUSY && cpu->tr.type != X86_DESC_TSS16_BUSY) ||
+	    cpu->tr.limit < tss_min_limit(cpu->tr.type))
 		return emu_internal_error(cpu, "emu: task switch from a task without a "
-					  "32-bit TSS (TR 0x%x)", old);
+					  "busy TSS (TR 0x%x)", old);
 	if (reason == EMU_TASK_IRET)
 		eflags &= ~X86_FL_NT;
 	rc = save_state(cpu, eip, eflags);
@@ -147,7 +210,7 @@ int emu_task_switch(emu_cpu *cpu, uint16_t sel, unsigned reason, uint64_t eip)
 		rc = emu_sys_write(cpu, tss.base, &old, 2);          /* back link */
 	if (rc)
 		return rc;
-	tss.type = X86_DESC_TSS_BUSY;
+	tss.type |= 2;                       /* busy, of its kind */
 	cpu->tr = tss;
 	cpu->cr0 |= X86_CR0_TS;
 	emu_update_mode(cpu);

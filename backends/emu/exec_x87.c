@@ -319,9 +319,22 @@ int emu_h_x87_fcmov(emu_cpu *cpu, const emu_insn *ins)
 
 /* ---- Control and status ------------------------------------------------------------ */
 
+/* The status word with TOP, and B (bit 15) a copy of ES as on every CPU
+ * since the 80387. */
 uint16_t emu_x87_fsw(const emu_cpu *cpu)
 {
-	return (uint16_t)((cpu->fpu.fsw & ~0x3800u) | ((unsigned)cpu->fpu.top << 11));
+	uint16_t sw = (uint16_t)((cpu->fpu.fsw & ~0xb800u) | ((unsigned)cpu->fpu.top << 11));
+
+	if (sw & ~cpu->fpu.fcw & 0x3f)
+		sw |= FSW_ES;
+	return (uint16_t)(sw | ((sw & FSW_ES) ? 0x8000u : 0));
+}
+
+/* WAIT/FWAIT (9B): #NM with CR0.TS and MP (bound by the block cache), #MF
+ * for a pending unmasked x87 exception. */
+int emu_h_fwait(emu_cpu *cpu, const emu_insn *ins)
+{
+	return emu_x87_pending(cpu) ? EMU_FAULT : EMU_OK;
 }
 
 void emu_x87_init(emu_cpu *cpu)
@@ -338,16 +351,20 @@ void emu_x87_init(emu_cpu *cpu)
 int emu_h_x87_control(emu_cpu *cpu, const emu_insn *ins)
 {
 	uint64_t v;
-	int rc = x87_available(cpu);
+	int rc = ins->op ? x87_available_nowait(cpu) : x87_available(cpu);
 
 	if (rc)
 		return rc;
 	switch (ins->op) {
-	case 0:
+	case 0:                 /* ES follows the flags the new masks leave unmasked */
 		rc = emu_rm_read(cpu, ins, EMU_SZ16, &v);
-		if (!rc)
-			cpu->fpu.fcw = (uint16_t)(v | 0x40);
-		return rc;
+		if (rc)
+			return rc;
+		cpu->fpu.fcw = (uint16_t)(v | 0x40);
+		cpu->fpu.fsw &= (uint16_t)~FSW_ES;
+		if (cpu->fpu.fsw & ~cpu->fpu.fcw & 0x3f)
+			cpu->fpu.fsw |= FSW_ES;
+		return EMU_OK;
 	case 1: return emu_rm_write(cpu, ins, EMU_SZ16, cpu->fpu.fcw);
 	case 2: return emu_rm_write(cpu, ins, EMU_SZ16, emu_x87_fsw(cpu));
 	case 3: emu_reg_set(cpu, 0, EMU_SZ16, emu_x87_fsw(cpu)); return EMU_OK;

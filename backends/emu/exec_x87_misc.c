@@ -134,8 +134,11 @@ static void two_results(emu_cpu *cpu, unsigned which)
 				      : "=t"(top), "=u"(below), "=m"(sw) : "0"(a))
 	case 0xf2: T2("fptan"); break;
 	case 0xfb: T2("fsincos"); break;
-	default: T2("fxtract"); break;
 #undef T2
+	default:     /* FXTRACT always pushes; C2 is the guest's (e.g. from FXAM) */
+		__asm__ __volatile__("fxtract\n\tfnstsw %2" : "=t"(top), "=u"(below), "=m"(sw)
+				     : "0"(a));
+		break;
 	}
 	lo = below;
 	hi = top;

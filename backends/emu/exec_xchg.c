@@ -103,8 +103,11 @@ int emu_h_cmpxchg(emu_cpu *cpu, const emu_insn *ins)
 		if (rc)
 			return rc;
 	} else {
+		/* A register destination is not written when the compare fails
+		 * (a 32-bit one keeps bits 63:32), as on Intel CPUs. */
 		old = emu_reg_get(cpu, ins->rm, sz);
-		emu_reg_set(cpu, ins->rm, sz, old == acc ? src : old);
+		if (old == acc)
+			emu_reg_set(cpu, ins->rm, sz, src);
 	}
 	if (old != acc)
 		emu_reg_set(cpu, R_AX * 8, sz, old);

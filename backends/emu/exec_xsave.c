@@ -35,7 +35,7 @@ int emu_h_xgetbv(emu_cpu *cpu, const emu_insn *ins)
 		return EMU_OK;
 	}
 	if (cpu->cpl != 0 || ecx != 0 || !(v & 1) ||
-	    (v & ~(uint64_t)vmm__x86_emu_model.xcr0_mask))
+	    (v & ~(uint64_t)emu_model(cpu)->xcr0_mask))
 		return emu_gp(cpu, 0);
 	cpu->xcr0 = v;
 	return EMU_OK;

@@ -55,14 +55,16 @@ static inline void mmx_set(emu_cpu *cpu, unsigned i, uint64_t v)
 	p[8] = p[9] = 0xff;
 }
 
-/* Every MMX instruction (but EMMS): #UD with CR0.EM, #NM with CR0.TS;
- * then TOP = 0 and all tags valid. */
+/* Every MMX instruction (but EMMS): #UD with CR0.EM, #NM with CR0.TS, #MF
+ * for a pending x87 exception; then TOP = 0 and all tags valid. */
 static inline int mmx_enter(emu_cpu *cpu)
 {
 	if (cpu->cr0 & X86_CR0_EM)
 		return emu_ud(cpu);
 	if (cpu->cr0 & X86_CR0_TS)
 		return emu_fault(cpu, X86_EXC_NM, 0, 0);
+	if (emu_x87_pending(cpu))
+		return EMU_FAULT;
 	cpu->fpu.top = 0;
 	cpu->fpu.empty = 0;
 	return EMU_OK;

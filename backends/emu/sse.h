@@ -1,6 +1,8 @@
 /* sse.h - helpers shared by the SSE/SSE2 handler files: availability checks,
  * XMM and memory operands, and running host SSE code under the guest's
- * MXCSR (exceptions masked; the flags raised are merged back). ins->reg and
+ * MXCSR (exceptions masked on the host; the flags raised are merged back,
+ * and one the guest left unmasked is #XM or #UD before the result is
+ * written). ins->reg and
  * ins->rm hold XMM register numbers (0..15) for these handlers. */
 #ifndef VMM_EMU_SSE_H
 #define VMM_EMU_SSE_H
@@ -69,10 +71,31 @@ static inline unsigned sse_enter(const emu_cpu *cpu)
 	return host;
 }
 
-static inline void sse_leave(emu_cpu *cpu, unsigned host)
+/* exec_sse.c: the exception flags fl (MXCSR bits 5:0) of an operation
+ * include one whose mask bit is clear: the flags are recorded (only the
+ * pre-computation ones, IE DE ZE, when one of those is unmasked) and #XM
+ * is raised with CR4.OSXMMEXCPT, #UD without. The caller leaves the
+ * destination alone. */
+int emu_sse_unmasked(emu_cpu *cpu, unsigned fl);
+
+/* Merges the exception flags fl (bits 5:0) into MXCSR: EMU_OK, or the
+ * fault of an unmasked one (emu_sse_unmasked). Callers write their result
+ * only on EMU_OK. */
+static inline int sse_flags(emu_cpu *cpu, unsigned fl)
 {
-	cpu->fpu.mxcsr |= _mm_getcsr() & 0x3f;
+	if (EMU_LIKELY(!(fl & ~(cpu->fpu.mxcsr >> 7) & 0x3f))) {
+		cpu->fpu.mxcsr |= fl;
+		return EMU_OK;
+	}
+	return emu_sse_unmasked(cpu, fl);
+}
+
+static inline int sse_leave(emu_cpu *cpu, unsigned host)
+{
+	unsigned fl = _mm_getcsr() & 0x3f;
+
 	_mm_setcsr(host);
+	return sse_flags(cpu, fl);
 }
 
 /* exec_sse.c: the FXSAVE image of the x87/SSE state, and loading the parts

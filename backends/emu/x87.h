@@ -110,12 +110,21 @@ static inline void x87_pop(emu_fpu *f)
 	f->top = (f->top + 1) & 7;
 }
 
-/* #NM when CR0.EM or CR0.TS. */
-static inline int x87_available(emu_cpu *cpu)
+/* #NM when CR0.EM or CR0.TS: the non-waiting control instructions
+ * (FNSTCW, FNSTSW, FNCLEX, FNINIT). */
+static inline int x87_available_nowait(emu_cpu *cpu)
 {
 	if (cpu->cr0 & (X86_CR0_EM | X86_CR0_TS))
 		return emu_fault(cpu, X86_EXC_NM, 0, 0);
 	return EMU_OK;
+}
+
+/* Every other x87 instruction: #NM, then #MF for a pending exception. */
+static inline int x87_available(emu_cpu *cpu)
+{
+	int rc = x87_available_nowait(cpu);
+
+	return rc ? rc : emu_x87_pending(cpu);
 }
 
 /* exec_x87.c */

@@ -88,7 +88,7 @@ static void apic_features(vmm__x86_cpu_model *m, const kvm__host *host)
 }
 
 struct kvm_cpuid2 *kvm__cpuid_build(const kvm__host *host, uint32_t vcpu_index,
-				    uint32_t vcpu_count, int irqchip)
+				    uint32_t vcpu_count, int irqchip, uint64_t hidden)
 {
 	const struct kvm_cpuid2 *sup = host->supported;
 	size_t bytes = sizeof(*sup) + sup->nent * sizeof(sup->entries[0]);
@@ -101,6 +101,7 @@ struct kvm_cpuid2 *kvm__cpuid_build(const kvm__host *host, uint32_t vcpu_index,
 		return NULL;
 	}
 	vmm__x86_cpu_model_filter(&model, host_leaf, (void *)sup);
+	vmm__x86_cpu_model_hide(&model, hidden);   /* KVM enforces the table */
 	if (irqchip)
 		apic_features(&model, host);
 	memcpy(c, sup, sizeof(*sup));

@@ -191,9 +191,10 @@ int kvm__set_fpu(vmm_vcpu *vcpu, const vmm_fpu *fpu);
 int kvm__get_dregs(vmm_vcpu *vcpu, vmm_dregs *dregs);
 
 /* cpuid.c: builds the CPUID table for one vCPU from the host's supported
- * list. Returns a malloc'ed table or NULL with the error set. */
+ * list, less the hidden features (vm->cpu_hidden). Returns a malloc'ed
+ * table or NULL with the error set. */
 struct kvm_cpuid2 *kvm__cpuid_build(const kvm__host *host, uint32_t vcpu_index,
-				    uint32_t vcpu_count, int irqchip);
+				    uint32_t vcpu_count, int irqchip, uint64_t hidden);
 
 /* irqchip.c: the ops of lib/internal.h's version 2 block, and the start-up
  * state of a vCPU of an irqchip VM (applied once, before its first

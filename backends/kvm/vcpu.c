@@ -19,7 +19,8 @@ static int vcpu_ioctl_err(const vmm_vcpu *vcpu, const char *name, int code)
 static int set_cpuid(vmm_vcpu *vcpu, kvm__vcpu *kv, const kvm__host *h)
 {
 	struct kvm_cpuid2 *cpuid = kvm__cpuid_build(h, vcpu->index, vcpu->vm->config.vcpus,
-							kvm__vm_of(vcpu->vm)->irqchip);
+							kvm__vm_of(vcpu->vm)->irqchip,
+							vcpu->vm->cpu_hidden);
 	int rc = 0;
 
 	if (!cpuid)

@@ -59,6 +59,8 @@ int vmmgo_irq_line(vmm_vm *vm, uint32_t gsi, uint32_t level, vmmgo_err *e)
 { return ret(vmm_irq_line(vm, gsi, level), e); }
 int vmmgo_msi_send(vmm_vm *vm, uint64_t addr, uint32_t data, vmmgo_err *e)
 { return ret(vmm_msi_send(vm, addr, data), e); }
+int vmmgo_hide_cpu_features(vmm_vm *vm, const char *names, vmmgo_err *e)
+{ return ret(vmm_vm_hide_cpu_features(vm, names), e); }
 
 /* ---- trampolines into Go ---- */
 

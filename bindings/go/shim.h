@@ -38,6 +38,7 @@ int vmmgo_load_elf_buffer(vmm_vm *vm, const void *image, size_t len,
 int vmmgo_load_linux(vmm_vm *vm, const vmm_linux_options *o, vmmgo_err *e);
 int vmmgo_irq_line(vmm_vm *vm, uint32_t gsi, uint32_t level, vmmgo_err *e);
 int vmmgo_msi_send(vmm_vm *vm, uint64_t addr, uint32_t data, vmmgo_err *e);
+int vmmgo_hide_cpu_features(vmm_vm *vm, const char *names, vmmgo_err *e);
 
 /* Devices and serial output: h is a cgo.Handle for the Go device. */
 int vmmgo_pio_register(vmm_vm *vm, uint16_t base, uint16_t len, uintptr_t h, vmmgo_err *e);

@@ -189,6 +189,22 @@ func (v *VM) LoadELFBytes(image []byte, cmdline string) error {
 		C.size_t(len(image)), cl, &e), &e)
 }
 
+// HideCPUFeatures hides CPU features from the guest, as on a CPU without
+// them (vmm_vm_hide_cpu_features): names is a comma-separated list of
+// "pcid" and "invpcid". Only before the vCPUs exist (before LoadELF):
+// ErrBusy afterwards, ErrInval for an unknown name.
+func (v *VM) HideCPUFeatures(names string) error {
+	vm, err := v.handle()
+	if err != nil {
+		return err
+	}
+	defer v.release()
+	n := C.CString(names)
+	defer C.free(unsafe.Pointer(n))
+	var e C.vmmgo_err
+	return check("HideCPUFeatures", C.vmmgo_hide_cpu_features(vm, n, &e), &e)
+}
+
 // IRQLine sets interrupt line gsi (0..23) to level (true: asserted). It
 // needs FlagIRQChip (ErrState without it). Safe from any goroutine.
 func (v *VM) IRQLine(gsi uint32, level bool) error {

@@ -540,3 +540,32 @@ func TestLoadLinuxErrors(t *testing.T) {
 		t.Errorf("junk kernel: %v, want ErrBadImage", err)
 	}
 }
+
+func TestHideCPUFeatures(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b string) {
+		res, out, err := runGuest(t, timeout(t, 60*time.Second),
+			vmm.Config{VCPUs: 1, MemSize: 64 << 20, Backend: b}, "hello",
+			func(vm *vmm.VM) {
+				if err := vm.HideCPUFeatures("nope"); !errors.Is(err, vmm.ErrInval) {
+					t.Errorf("HideCPUFeatures(nope): %v, want ErrInval", err)
+				}
+				if err := vm.HideCPUFeatures("pcid,invpcid"); err != nil {
+					t.Errorf("HideCPUFeatures: %v", err)
+				}
+			})
+		if err != nil || res.End != vmm.EndHalted || out != expected(t, "hello") {
+			t.Errorf("hello with hidden features: %v, end %d, serial %q", err, res.End, out)
+		}
+	})
+	vm, err := vmm.NewVM(vmm.Config{Backend: "emu"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vm.Close()
+	if err := vm.LoadELF(guest(t, "hello"), ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := vm.HideCPUFeatures("pcid"); !errors.Is(err, vmm.ErrBusy) {
+		t.Errorf("HideCPUFeatures after LoadELF: %v, want ErrBusy", err)
+	}
+}

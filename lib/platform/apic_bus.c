@@ -177,3 +177,58 @@ int vmm__intr_poll(vmm_vcpu *vcpu, bool if_on, bool nmi_blocked, uint8_t *vector
 		atomic_store_explicit(&vcpu->intr_attention, 1, memory_order_relaxed);
 	return r;
 }
+
+/* ---- KVM's paravirtual IPI hypercall (KVM_HC_SEND_IPI) ---------------------- */
+
+static uint32_t apic_id_of(struct vmm__lapic *l)
+{
+	uint32_t id;
+
+	pthread_mutex_lock(&l->lock);
+	id = !lapic_hw_enabled(l) ? UINT32_MAX : lapic_x2(l) ? l->vcpu->index : l->id;
+	pthread_mutex_unlock(&l->lock);
+	return id;
+}
+
+/* Sends the fixed/NMI/... interrupt of icr to APIC ID min + i for each bit
+ * i of the bitmap of bits bits (KVM: kvm_pv_send_ipi). */
+static int64_t pv_ipi_bits(vmm_vm *vm, uint64_t map, unsigned bits, uint64_t min,
+			   const vmm__apic_msg *msg)
+{
+	int64_t count = 0;
+
+	for (unsigned i = 0; i < bits; i++) {
+		if (!((map >> i) & 1))
+			continue;
+		for (uint32_t v = 0; v < vm->config.vcpus && v < VMM_MAX_VCPUS; v++) {
+			struct vmm__lapic *l = lapic_of(vm, v);
+
+			if (l && (uint64_t)apic_id_of(l) == min + i) {
+				lapic_accept(l, msg);
+				count++;
+				break;
+			}
+		}
+	}
+	return count;
+}
+
+int64_t vmm__lapic_pv_send_ipi(vmm_vcpu *vcpu, uint64_t low, uint64_t high, uint32_t min,
+			       uint64_t icr, int op64)
+{
+	vmm__apic_msg msg = { 0 };
+	unsigned bits = op64 ? 64 : 32;
+
+	if (icr & ((1u << 11) | (3u << 18)))    /* logical destination, shorthand */
+		return -22;                     /* -KVM_EINVAL */
+	msg.vector = (uint8_t)icr;
+	msg.delivery = (uint8_t)((icr >> 8) & 7);
+	msg.level_trig = (icr >> 15) & 1;
+	msg.source = (uint8_t)vcpu->index;
+	if (!op64) {
+		low = (uint32_t)low;
+		high = (uint32_t)high;
+	}
+	return pv_ipi_bits(vcpu->vm, low, bits, min, &msg) +
+	       pv_ipi_bits(vcpu->vm, high, bits, (uint64_t)min + bits, &msg);
+}

@@ -455,6 +455,8 @@ static int base_write(struct vmm__lapic *l, uint64_t v)
 	__atomic_store_n(&l->base, v, __ATOMIC_RELAXED);
 	if ((old & LAPIC_BASE_EN) && !en)
 		lapic_reset_regs(l);
+	if (!(old & LAPIC_BASE_EN) && en)   /* enabled again: the initial APIC ID, as KVM */
+		l->id = l->vcpu->index;
 	if (x2 && !(old & LAPIC_BASE_EXTD))
 		l->ldr = ((l->vcpu->index >> 4) << 16) | (1u << (l->vcpu->index & 15));
 	attention(l);

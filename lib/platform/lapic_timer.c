@@ -73,8 +73,10 @@ static void timer_fire(void *opaque, uint64_t now)
 		vmm__vcpu_wake(l->vcpu);
 }
 
-/* The vCPU's own thread, when it looks for interrupts: an expiry the timer
- * thread has not run yet (a loaded host schedules it late) happens now. */
+/* The vCPU's own thread, when it looks for interrupts or changes the timer:
+ * an expiry the timer thread has not run yet (a loaded host schedules it
+ * late) happens now; then the vCPU is told to look (intr_attention: no
+ * wait_lock taken, l->lock may be held). */
 void lapic_timer_catch_up(struct vmm__lapic *l)
 {
 	uint64_t now;
@@ -82,8 +84,8 @@ void lapic_timer_catch_up(struct vmm__lapic *l)
 	if (!l->t_deadline_ns)
 		return;
 	now = vmm__now_ns();
-	if (now >= l->t_deadline_ns)
-		expire(l, now);
+	if (now >= l->t_deadline_ns && expire(l, now))
+		atomic_store_explicit(&l->vcpu->intr_attention, 1, memory_order_release);
 }
 
 void lapic_timer_init(struct vmm__lapic *l)
@@ -121,6 +123,7 @@ void lapic_timer_set_lvt(struct vmm__lapic *l, uint32_t value)
 {
 	bool was_tsc = timer_mode(l) == TIMER_TSC_DEADLINE;
 
+	lapic_timer_catch_up(l);   /* a count that reached 0 did so in the old mode */
 	l->lvt[LVT_TIMER] = value;
 	if (was_tsc != (timer_mode(l) == TIMER_TSC_DEADLINE))
 		lapic_timer_stop(l);   /* to or from TSC-deadline mode: disarmed */
@@ -153,7 +156,8 @@ uint32_t lapic_timer_ccr(const struct vmm__lapic *l)
  * guest's); 0 disarms. A deadline in the past fires at once. */
 void lapic_timer_set_deadline(struct vmm__lapic *l, uint64_t host_tsc)
 {
-	uint64_t tsc, now, delta_ns = 0;
+	uint64_t tsc, now, delta_ns;
+	unsigned __int128 ns;
 
 	if (timer_mode(l) != TIMER_TSC_DEADLINE)
 		return;   /* writes are ignored in the other modes */
@@ -165,11 +169,12 @@ void lapic_timer_set_deadline(struct vmm__lapic *l, uint64_t host_tsc)
 		return;
 	tsc = __rdtsc();
 	now = vmm__now_ns();
-	if (host_tsc > tsc) {
-		unsigned __int128 ns = (unsigned __int128)(host_tsc - tsc) * 1000000000u /
-				       vmm__tsc_hz();
-
-		delta_ns = ns > UINT64_MAX - now ? UINT64_MAX - now : (uint64_t)ns;
+	if (host_tsc <= tsc) {        /* passed: the interrupt is due now */
+		l->t_deadline_ns = now ? now : 1;
+		lapic_timer_catch_up(l);
+		return;
 	}
+	ns = (unsigned __int128)(host_tsc - tsc) * 1000000000u / vmm__tsc_hz();
+	delta_ns = ns > UINT64_MAX - now ? UINT64_MAX - now : (uint64_t)ns;
 	arm(l, now + delta_ns);
 }

@@ -109,6 +109,12 @@ typedef struct vmm__apic_msg {
 	uint8_t source;              /* sending vCPU for shorthands */
 } vmm__apic_msg;
 void vmm__apic_bus_deliver(vmm_vm *vm, const vmm__apic_msg *msg);
+/* KVM_HC_SEND_IPI (nr 10) as KVM answers it: the interrupt of icr (fixed,
+ * NMI, ...; physical destination, no shorthand, else -22) to APIC ID
+ * min + i for each bit i of low, then of high (IDs from min + 64, or + 32
+ * when op64 is 0); returns how many local APICs it reached. */
+int64_t vmm__lapic_pv_send_ipi(vmm_vcpu *vcpu, uint64_t low, uint64_t high, uint32_t min,
+			       uint64_t icr, int op64);
 /* A level-triggered vector was EOIed by a local APIC: clears remote IRR of
  * the IOAPIC pins with that vector (lapic.c calls ioapic.c). */
 void vmm__ioapic_eoi(vmm_vm *vm, uint8_t vector);

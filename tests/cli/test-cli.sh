@@ -67,6 +67,17 @@ build_guests() {
 	out %al, $0xf4
 	hlt
 	S
+	# writes CPUID.1:ECX.PCID (bit 17) to the debug exit: status 3 or 1
+	guest pcid 64 0x100000 <<-'S' || return 1
+	.globl _start
+	_start: mov $1, %eax
+	cpuid
+	shr $17, %ecx
+	and $1, %ecx
+	mov %ecx, %eax
+	out %al, $0xf4
+	hlt
+	S
 	guest hello 64 0x100000 <<-'S' || return 1
 	.globl _start
 	_start: lea msg(%rip), %rsi
@@ -438,6 +449,11 @@ guest_cases() {
 	check "$b/fw-cfg-off" 0 '' 'no' -- run --backend "$b" --cpus 3 --mem 16M "$T/fwcfg.elf"
 	check "$b/test-devices" 1 '' '' -- run --backend "$b" --test-devices "$T/testdev.elf"
 	check "$b/test-devices-off" 3 '' '' -- run --backend "$b" "$T/testdev.elf"
+	if [ "$b" = emu ]; then   # kvm reports PCID only where the host has it
+		check "$b/cpu-pcid" 3 '' '' -- run --backend "$b" "$T/pcid.elf"
+	fi
+	check "$b/cpu-hide" 1 '' '' -- run --backend "$b" --cpu-hide invpcid,pcid "$T/pcid.elf"
+	check "$b/cpu-hide-unknown" 2 "^vmm: --cpu-hide: .*unknown CPU feature 'avx' \(features that can be hidden: pcid, invpcid\)$" '' -- run --backend "$b" --cpu-hide avx "$T/pcid.elf"
 	check "$b/multiboot-cmdline" 1 '' "$T/mbcmd.elf a=1 b" -- run --backend "$b" --cmdline 'a=1 b' "$T/mbcmd.elf"
 	check "$b/multiboot-no-cmdline" 1 '' "$T/mbcmd.elf" -- run --backend "$b" "$T/mbcmd.elf"
 	if [ -e build/guests/hello.elf ]; then

@@ -135,6 +135,14 @@ static void report(nat_stats *st, const seq *s, const result *n, const result *e
 			printf("    st%u=%02x%02x:%02x%02x%02x%02x%02x%02x%02x%02x\n", i, f[9], f[8],
 			       f[7], f[6], f[5], f[4], f[3], f[2], f[1], f[0]);
 		}
+	if (getenv("EMU_NATIVE_DEBUG"))
+		printf("    fsw=0x%04x\n", *(const uint16_t *)((const uint8_t *)(g + 32) + 2));
+	if (getenv("EMU_NATIVE_DEBUG"))
+		for (unsigned i = 0; i < 16; i++) {
+			const uint32_t *x = (const uint32_t *)((const uint8_t *)(g + 32) + 160 + 16 * i);
+
+			printf("    xmm%u=%08x %08x %08x %08x\n", i, x[0], x[1], x[2], x[3]);
+		}
 	printf("  native: %s%d rip 0x%llx; emu: %s%d vector %d rip 0x%llx %s\n",
 	       n->signo ? "signal " : "completed ", n->signo, (unsigned long long)n->rip,
 	       e->signo ? "exception " : "completed ", e->signo, e->vec,

@@ -116,6 +116,7 @@ static const unsigned nat_banned[] = {
 	X86_INS_MWAIT, X86_INS_CLFLUSHOPT, X86_INS_UD0, X86_INS_LFS, X86_INS_LGS, X86_INS_LSS,
 	X86_INS_CLWB, X86_INS_IN, X86_INS_OUT, X86_INS_CLTS, X86_INS_WBINVD, X86_INS_INVD,
 	X86_INS_RDMSR, X86_INS_WRMSR, X86_INS_HLT, X86_INS_CLI, X86_INS_STI,
+	X86_INS_ENCLS, X86_INS_ENCLU,    /* SGX: #UD or #GP by host configuration */
 };
 
 static const unsigned nat_banned_groups[] = {
@@ -266,8 +267,9 @@ static inline int nat_vex(const uint8_t *b, unsigned n)
 {
 	unsigned j = 0;
 
-	while (j < n && (b[j] == 0x66 || b[j] == 0xf2 || b[j] == 0xf3 || b[j] == 0xf0 ||
-			 (b[j] & 0xf0) == 0x40))
+	while (j < n && (b[j] == 0x66 || b[j] == 0x67 || b[j] == 0xf2 || b[j] == 0xf3 ||
+			 b[j] == 0xf0 || b[j] == 0x26 || b[j] == 0x2e || b[j] == 0x36 ||
+			 b[j] == 0x3e || b[j] == 0x64 || b[j] == 0x65 || (b[j] & 0xf0) == 0x40))
 		j++;
 	return j < n && (b[j] == 0xc4 || b[j] == 0xc5 || b[j] == 0x62);
 }

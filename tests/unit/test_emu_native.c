@@ -19,7 +19,8 @@
  *
  * EMU_NATIVE_INSNS: generated instructions to execute (default 1,000,000,
  * under ASan 200,000; `make check-long` 10,000,000); EMU_NATIVE_SEED (default 1);
- * EMU_NATIVE_SHOW: divergences printed in full (default 5). */
+ * EMU_NATIVE_SHOW: divergences printed in full (default 5); EMU_NATIVE_DEBUG:
+ * also the input x87 and XMM registers. */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <signal.h>

@@ -386,7 +386,7 @@ static void test_protected_mode_flat_and_based(void **state)
 	fx_destroy(&fx);
 }
 
-/* ---- Task switches (32-bit TSS) --------------------------------------------------- */
+/* ---- Task switches (32- and 16-bit TSS) ------------------------------------------------ */
 
 #define TSS_A 0x9000ull
 #define TSS_B 0x9100ull
@@ -457,6 +457,72 @@ static void test_task_switch_call_and_iret(void **state)
 	assert_int_equal(vmm_vcpu_get_sregs(fx.vcpu, &s), 0);
 	assert_int_equal(s.tr.selector, 0x40);
 	assert_int_equal(s.cr0 & 8, 8);                  /* CR0.TS */
+	fx_destroy(&fx);
+}
+
+/* A 32-bit task calls a task with a 16-bit TSS (type 1, limit 0x2b) through
+ * a task gate: the upper words of its general registers are 0xffff (so it
+ * sets ESP for its 32-bit stack segment), FS/GS null, and its IRET (NT)
+ * saves IP, FLAGS (NT cleared) and the low words into the 16-bit TSS and
+ * returns to A. */
+#define TSS16 0x9200ull
+#define CODE16 0xa000ull
+EMU_GUEST32(g_task16, "mov %eax, 0x300\n mov %esp, 0x30c\n mov $0x7000, %esp\n"
+		"mov $0x2222, %bx\n pushf\n pop %edx\n"
+		"mov %edx, 0x304\n mov %fs, %ecx\n mov %ecx, 0x308\n iret");
+
+static void test_task_switch_16bit_tss(void **state)
+{
+	uint64_t ext[3] = { tss_desc32(TSS_A, 1),
+			    0x2b | ((TSS16 & 0xffffff) << 16) | (0x1ull << 40) | (1ull << 47),
+			    (0x48ull << 16) | (0x5ull << 40) | (1ull << 47) };   /* task gate */
+	uint16_t b[22] = { 0 };
+	emu_fx fx;
+	vmm_sregs s;
+	vmm_regs r;
+	uint16_t w = 0;
+
+	et_setup(&fx, g_task_a, EMU_LEN(g_task_a));
+	protected_mode(&fx, 0x11, 0, 0);
+	assert_int_equal(vmm_mem_write(fx.vm, CODE16, g_task16, EMU_LEN(g_task16)), 0);
+	assert_int_equal(vmm_mem_write(fx.vm, GDT + 0x40, ext, sizeof(ext)), 0);
+	b[7] = (uint16_t)CODE16;                /* IP */
+	b[8] = 0x2;                             /* FLAGS */
+	b[9] = 0x1111;                          /* AX */
+	b[13] = 0x7000;                         /* SP */
+	b[17] = b[19] = b[20] = 0x10;           /* ES SS DS */
+	b[18] = 0x18;                           /* CS */
+	assert_int_equal(vmm_mem_write(fx.vm, TSS16, b, sizeof(b)), 0);
+	assert_int_equal(vmm_vcpu_get_sregs(fx.vcpu, &s), 0);
+	s.gdt.limit = 0x57;
+	s.ds.base = 0;
+	memset(&s.tr, 0, sizeof(s.tr));
+	s.tr.selector = 0x40;
+	s.tr.base = TSS_A;
+	s.tr.limit = 0x67;
+	s.tr.type = 0xb;
+	s.tr.present = 1;
+	assert_int_equal(vmm_vcpu_set_sregs(fx.vcpu, &s), 0);
+	et_run(&fx, VMM_EXIT_HLT);
+	r = fx_regs(&fx);
+	assert_int_equal(r.rax, 0xaaaa);                 /* A's state came back */
+	assert_int_equal(r.rip, FX_CODE + EMU_LEN(g_task_a));
+	assert_int_equal(mem32(&fx, 0x300), 0xffff1111); /* B's EAX */
+	assert_int_equal(mem32(&fx, 0x304) & 0x4000, 0x4000);   /* B ran with NT */
+	assert_int_equal(mem32(&fx, 0x308), 0);          /* FS null */
+	assert_int_equal(mem32(&fx, 0x30c), 0xffff7000); /* B's ESP: upper word ones */
+	assert_int_equal(vmm_mem_read(fx.vm, TSS16, &w, 2), 0);
+	assert_int_equal(w, 0x40);                       /* back link */
+	assert_int_equal(vmm_mem_read(fx.vm, TSS16 + 14, &w, 2), 0);
+	assert_int_equal(w, CODE16 + EMU_LEN(g_task16)); /* IP after IRET */
+	assert_int_equal(vmm_mem_read(fx.vm, TSS16 + 24, &w, 2), 0);
+	assert_int_equal(w, 0x2222);                     /* BX */
+	assert_int_equal(vmm_mem_read(fx.vm, TSS16 + 16, &w, 2), 0);
+	assert_int_equal(w & 0x4000, 0);                 /* IRET cleared NT in the image */
+	assert_int_equal(vmm_mem_read(fx.vm, TSS16 + 22, &w, 2), 0);
+	assert_int_equal(w & 0x4000, 0x4000);            /* DX: PUSHF with NT */
+	assert_int_equal((mem32(&fx, GDT + 0x4c) >> 8) & 0xf, 0x1);  /* B available again */
+	assert_int_equal((mem32(&fx, GDT + 0x44) >> 8) & 0xf, 0xb);  /* A busy */
 	fx_destroy(&fx);
 }
 
@@ -580,6 +646,7 @@ int main(void)
 		cmocka_unit_test(test_real_mode),
 		cmocka_unit_test(test_call_gate_64_to_cpl0),
 		cmocka_unit_test(test_task_switch_call_and_iret),
+		cmocka_unit_test(test_task_switch_16bit_tss),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

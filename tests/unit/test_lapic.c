@@ -396,6 +396,63 @@ static void test_timer_tsc_deadline(void **state)
 	afx_destroy(&fx);
 }
 
+/* What kvm-unit-tests' apic test asks and a loaded host must not break:
+ * a TSC deadline in the past is in IRR when the WRMSR returns (no timer
+ * thread involved), a one-shot count that reached 0 stays 0 when the mode
+ * becomes periodic, and re-enabling the APIC restores the initial ID. */
+static void test_timer_immediate_and_id_reset(void **state)
+{
+	apic_fx fx;
+	vmm_vcpu *c;
+	uint64_t v;
+
+	afx_create(&fx, 2);
+	c = fx.cpu[1];
+	apic_on(c);
+	aw(c, 0x320, 0x40052);
+	assert_int_equal(vmm__lapic_msr_write(c, 0x6e0, __rdtsc()), 0);
+	assert_int_equal(vec_bit(c, 0x200, 0x52), 1);      /* at once */
+	assert_int_equal(vmm__lapic_msr_read(c, 0x6e0, &v), 0);
+	assert_int_equal(v, 0);
+	aw(c, 0x320, 0x10053);                              /* one-shot, masked */
+	aw(c, 0x3e0, 0xb);                                  /* divide by 1 */
+	aw(c, 0x380, 1000);                                 /* ~1 us at 1 GHz */
+	sleep_ms(5);
+	assert_int_equal(ar(c, 0x390), 0);
+	aw(c, 0x320, 0x30053);                              /* periodic now */
+	assert_int_equal(ar(c, 0x390), 0);                  /* stays at zero */
+	aw(c, 0x20, 7u << 24);                              /* ID 7 */
+	assert_int_equal(ar(c, 0x20), 7u << 24);
+	assert_int_equal(vmm__lapic_msr_read(c, 0x1b, &v), 0);
+	assert_int_equal(vmm__lapic_msr_write(c, 0x1b, v & ~(1ull << 11)), 0);   /* off */
+	assert_int_equal(vmm__lapic_msr_write(c, 0x1b, v), 0);                   /* on */
+	assert_int_equal(ar(c, 0x20), 1u << 24);            /* the initial ID again */
+	afx_destroy(&fx);
+}
+
+/* KVM_HC_SEND_IPI as KVM answers it: a fixed IPI to APIC IDs min + bit,
+ * the count of APICs reached, none past the last ID, -22 for a logical
+ * destination or a shorthand. */
+static void test_pv_send_ipi(void **state)
+{
+	apic_fx fx;
+
+	afx_create(&fx, 3);
+	for (uint32_t i = 0; i < 3; i++)
+		apic_on(fx.cpu[i]);
+	assert_int_equal(vmm__lapic_pv_send_ipi(fx.cpu[0], 0x6, 0, 0, 0x61, 1), 2);
+	assert_int_equal(vec_bit(fx.cpu[0], 0x200, 0x61), 0);
+	assert_int_equal(vec_bit(fx.cpu[1], 0x200, 0x61), 1);
+	assert_int_equal(vec_bit(fx.cpu[2], 0x200, 0x61), 1);
+	assert_int_equal(vmm__lapic_pv_send_ipi(fx.cpu[0], 1, 0, 2, 0x62, 1), 1);
+	assert_int_equal(vec_bit(fx.cpu[2], 0x200, 0x62), 1);
+	assert_int_equal(vmm__lapic_pv_send_ipi(fx.cpu[0], 0xffffffff, 0, 0xffffffff, 0, 1), 0);
+	assert_int_equal(vmm__lapic_pv_send_ipi(fx.cpu[0], 1, 0, 0, 0x862, 1), -22);
+	assert_int_equal(vmm__lapic_pv_send_ipi(fx.cpu[0], 1, 0, 0, 0xc0062, 1), -22);
+	assert_int_equal(vmm__lapic_pv_send_ipi(fx.cpu[0], 1ull << 40, 0, 0, 0x63, 0), 0);
+	afx_destroy(&fx);
+}
+
 /* Hostile: every register of both APIC modes, the IOAPIC and the MSRs get
  * random values (wild vectors, modes, destinations, timer counts) while
  * events are taken; nothing may crash, hang or trip a sanitizer. */
@@ -453,6 +510,8 @@ int main(void)
 		cmocka_unit_test(test_timer_oneshot),
 		cmocka_unit_test(test_timer_periodic),
 		cmocka_unit_test(test_timer_tsc_deadline),
+		cmocka_unit_test(test_timer_immediate_and_id_reset),
+		cmocka_unit_test(test_pv_send_ipi),
 		cmocka_unit_test(test_random_writes),
 	};
 

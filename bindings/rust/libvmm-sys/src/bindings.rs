@@ -356,6 +356,12 @@ extern "C" {
 extern "C" {
     pub fn vmm_vm_flavour(vm: *const vmm_vm) -> *const std::os::raw::c_char;
 }
+extern "C" {
+    pub fn vmm_vm_hide_cpu_features(
+        vm: *mut vmm_vm,
+        names: *const std::os::raw::c_char,
+    ) -> std::os::raw::c_int;
+}
 pub const VMM_MEM_READ: _bindgen_ty_3 = 1;
 pub const VMM_MEM_WRITE: _bindgen_ty_3 = 2;
 pub const VMM_MEM_EXEC: _bindgen_ty_3 = 4;

@@ -215,6 +215,16 @@ impl Vm {
         unsafe { cstr(ffi::vmm_vm_flavour(self.raw)) }
     }
 
+    /// Hides CPU features from the guest, as on a CPU without them
+    /// (`vmm_vm_hide_cpu_features`): a comma-separated list of "pcid" and
+    /// "invpcid". Only before the vCPUs exist (before a load):
+    /// `ErrorKind::Busy` afterwards, `InvalidArgument` for an unknown name.
+    pub fn hide_cpu_features(&mut self, names: &str) -> Result<()> {
+        let n = c_string("names", names)?;
+        // SAFETY: raw is a live VM; the string lives across the call.
+        check(unsafe { ffi::vmm_vm_hide_cpu_features(self.raw, n.as_ptr()) })
+    }
+
     /// Loads an ELF image and creates the vCPUs with their boot state.
     pub fn load_elf(&mut self, path: impl AsRef<Path>, cmdline: Option<&str>) -> Result<()> {
         let p = CString::new(path.as_ref().as_os_str().as_bytes())

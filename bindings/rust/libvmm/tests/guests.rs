@@ -24,6 +24,19 @@ fn hello_serial() {
 }
 
 #[test]
+fn hide_cpu_features() {
+    let mut vm = Vm::new(&Config::new().backend("emu")).unwrap();
+    assert_eq!(vm.hide_cpu_features("nope").unwrap_err().kind(), ErrorKind::InvalidArgument);
+    vm.hide_cpu_features("pcid,invpcid").unwrap();
+    let out = vm.capture_serial().unwrap();
+    vm.load_elf(guest("hello"), None).unwrap();
+    assert_eq!(vm.hide_cpu_features("pcid").unwrap_err().kind(), ErrorKind::Busy);
+    let res = vm.run(Some(Duration::from_secs(60))).unwrap();
+    assert_eq!(res.end, End::Halted, "{}", res.message);
+    assert_eq!(String::from_utf8_lossy(&out.lock().unwrap()), expected("hello"));
+}
+
+#[test]
 fn kvm_hello_serial() {
     run_hello("kvm");
 }
