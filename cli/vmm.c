@@ -36,7 +36,7 @@ static const char usage_text[] =
 	"  --test-devices          QEMU's pc-testdev (ports 0xe0-0xeb, 0x2000-0x2017,\n"
 	"                          MMIO 0xff000000), as kvm-unit-tests expect\n"
 	"  --cpu-hide LIST         CPU features the guest must not have, comma-separated:\n"
-	"                          pcid, invpcid (CPUID clear, their use faults)\n"
+	"                          pcid, invpcid, pku (CPUID clear, their use faults)\n"
 	"  --kernel FILE           Linux bzImage or vmlinux (PVH); stdin goes to COM1\n"
 	"  --initrd FILE           initial ramdisk for --kernel\n"
 	"  --disk FILE[,ro]        a virtio-blk disk over a raw image (up to 8)\n"

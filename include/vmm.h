@@ -116,8 +116,9 @@ VMM_API const char *vmm_vm_flavour(const vmm_vm *vm);
 /* Hides CPU features from the guest, as on a CPU without them: CPUID stops
  * reporting them and their instructions and control-register bits fault
  * (#UD / #GP) on every backend. names is a comma-separated list of
- * "pcid" (CPUID.1:ECX.PCID, CR4.PCIDE) and "invpcid" (CPUID.7:EBX.INVPCID,
- * the INVPCID instruction); "" hides nothing. Calls add up. Only before
+ * "pcid" (CPUID.1:ECX.PCID, CR4.PCIDE), "invpcid" (CPUID.7:EBX.INVPCID,
+ * the INVPCID instruction) and "pku" (CPUID.7:ECX.PKU, CR4.PKE and so
+ * RDPKRU/WRPKRU); "" hides nothing. Calls add up. Only before
  * the VM's first vCPU is created: VMM_EBUSY afterwards, VMM_EINVAL for an
  * unknown name. */
 VMM_API int vmm_vm_hide_cpu_features(vmm_vm *vm, const char *names);

@@ -191,7 +191,7 @@ func (v *VM) LoadELFBytes(image []byte, cmdline string) error {
 
 // HideCPUFeatures hides CPU features from the guest, as on a CPU without
 // them (vmm_vm_hide_cpu_features): names is a comma-separated list of
-// "pcid" and "invpcid". Only before the vCPUs exist (before LoadELF):
+// "pcid", "invpcid" and "pku". Only before the vCPUs exist (before LoadELF):
 // ErrBusy afterwards, ErrInval for an unknown name.
 func (v *VM) HideCPUFeatures(names string) error {
 	vm, err := v.handle()

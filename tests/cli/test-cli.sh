@@ -453,7 +453,7 @@ guest_cases() {
 		check "$b/cpu-pcid" 3 '' '' -- run --backend "$b" "$T/pcid.elf"
 	fi
 	check "$b/cpu-hide" 1 '' '' -- run --backend "$b" --cpu-hide invpcid,pcid "$T/pcid.elf"
-	check "$b/cpu-hide-unknown" 2 "^vmm: --cpu-hide: .*unknown CPU feature 'avx' \(features that can be hidden: pcid, invpcid\)$" '' -- run --backend "$b" --cpu-hide avx "$T/pcid.elf"
+	check "$b/cpu-hide-unknown" 2 "^vmm: --cpu-hide: .*unknown CPU feature 'avx' \(features that can be hidden: pcid, invpcid, pku\)$" '' -- run --backend "$b" --cpu-hide avx "$T/pcid.elf"
 	check "$b/multiboot-cmdline" 1 '' "$T/mbcmd.elf a=1 b" -- run --backend "$b" --cmdline 'a=1 b' "$T/mbcmd.elf"
 	check "$b/multiboot-no-cmdline" 1 '' "$T/mbcmd.elf" -- run --backend "$b" "$T/mbcmd.elf"
 	if [ -e build/guests/hello.elf ]; then

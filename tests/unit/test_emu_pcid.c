@@ -291,9 +291,11 @@ static void test_invpcid_cpl3(void **state)
 EMU_GUEST64(g_hidden, "mov $1, %eax\n cpuid\n mov %ecx, %esi\n mov $7, %eax\n"
 		"xor %ecx, %ecx\n cpuid\n mov %ebx, %edi\n" T_MACRO
 		"mov %cr4, %rax\n bts $17, %rax\n T mov %rax, %cr4\n"
-		"xor %ecx, %ecx\n T invpcid 0x280000, %rcx\n hlt\n" T_END);
+		"xor %ecx, %ecx\n T invpcid 0x280000, %rcx\n"
+		"mov %cr4, %rax\n bts $22, %rax\n T mov %rax, %cr4\n"   /* PKE */
+		"mov $7, %eax\n xor %ecx, %ecx\n cpuid\n mov %ecx, %ebp\n hlt\n" T_END);
 
-static void hidden_run(const char *names, vmm_regs *r, int64_t res[2])
+static void hidden_run(const char *names, vmm_regs *r, int64_t res[3])
 {
 	vmm_vm_config cfg = VMM_VM_CONFIG_INIT;
 	emu_fx fx;
@@ -315,25 +317,29 @@ static void hidden_run(const char *names, vmm_regs *r, int64_t res[2])
 	pc_tables(&fx);
 	et_run(&fx, VMM_EXIT_HLT);
 	*r = fx_regs(&fx);
-	assert_int_equal(vmm_mem_read(fx.vm, RESULTS, res, 16), 0);
+	assert_int_equal(vmm_mem_read(fx.vm, RESULTS, res, 24), 0);
 	fx_destroy(&fx);
 }
 
 static void test_hidden_features(void **state)
 {
 	vmm_regs r;
-	int64_t res[2];
+	int64_t res[3];
 
-	hidden_run("pcid,invpcid", &r, res);
+	hidden_run("pcid,invpcid,pku", &r, res);
 	assert_int_equal(r.rsi & (1u << 17), 0);
 	assert_int_equal(r.rdi & (1u << 10), 0);
+	assert_int_equal(r.rbp & (1u << 3), 0);             /* PKU */
 	assert_int_equal(res[0], 13);                       /* CR4.PCIDE */
 	assert_int_equal(res[1], 6);                        /* INVPCID */
+	assert_int_equal(res[2], 13);                       /* CR4.PKE */
 	hidden_run("invpcid", &r, res);
 	assert_int_equal(r.rsi & (1u << 17), 1u << 17);
 	assert_int_equal(r.rdi & (1u << 10), 0);
+	assert_int_equal(r.rbp & (1u << 3), 1u << 3);
 	assert_int_equal(res[0], -1);
 	assert_int_equal(res[1], 6);
+	assert_int_equal(res[2], -1);
 }
 
 int main(void)

@@ -216,8 +216,8 @@ impl Vm {
     }
 
     /// Hides CPU features from the guest, as on a CPU without them
-    /// (`vmm_vm_hide_cpu_features`): a comma-separated list of "pcid" and
-    /// "invpcid". Only before the vCPUs exist (before a load):
+    /// (`vmm_vm_hide_cpu_features`): a comma-separated list of "pcid",
+    /// "invpcid" and "pku". Only before the vCPUs exist (before a load):
     /// `ErrorKind::Busy` afterwards, `InvalidArgument` for an unknown name.
     pub fn hide_cpu_features(&mut self, names: &str) -> Result<()> {
         let n = c_string("names", names)?;
