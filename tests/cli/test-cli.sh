@@ -276,6 +276,54 @@ usage_cases() {
 	check unknown-backend 2 "^vmm: unknown backend 'foo'" - -- run --backend foo x.elf
 }
 
+# ---- vmm run --net: each bad value is one line naming it ----------------------
+net_usage_cases() {
+	local k="--kernel $T/notelf"
+	check net-needs-kernel 2 "^vmm: --initrd, --disk, --net, --rng and --vsock need --kernel" - -- run --net user x.elf
+	check net-unknown-backend 2 "^vmm: bad --net 'slirp': expected tap=IFNAME, pair=NAME or user" - -- run $k --net slirp
+	check net-tap-empty 2 "^vmm: bad --net 'tap=': the tap name must be 1 to 15 bytes" - -- run $k --net tap=
+	check net-tap-long 2 "^vmm: bad --net 'tap=abcdefghijklmnop': the tap name must be 1 to 15 bytes" - -- run $k --net tap=abcdefghijklmnop
+	check net-pair-long 2 "^vmm: bad --net 'pair=p+': the pair name must be 1 to 63 bytes" - -- run $k --net "pair=$(printf 'p%.0s' $(seq 64))"
+	check net-empty-part 2 "^vmm: bad --net 'user,': an empty part" - -- run $k --net user,
+	check net-unknown-option 2 "^vmm: bad --net 'pair=a,speed=9': unknown option 'speed' \(known: mac, mtu, offload, hostfwd\)" - -- run $k --net pair=a,speed=9
+	check net-option-no-value 2 "^vmm: bad --net 'pair=a,mac': option 'mac' needs a value" - -- run $k --net pair=a,mac
+	check net-mac-bad 2 "^vmm: bad --net 'pair=a,mac=52:54:00:zz:00:01': mac '52:54:00:zz:00:01' is not six hex bytes" - -- run $k --net pair=a,mac=52:54:00:zz:00:01
+	check net-mac-multicast 2 "^vmm: bad --net 'tap=t0,mac=01:00:5e:00:00:01': mac '01:00:5e:00:00:01' is a multicast address" - -- run $k --net tap=t0,mac=01:00:5e:00:00:01
+	check net-mtu-range 2 "^vmm: bad --net 'pair=a,mtu=67': mtu '67' is not a number from 68 to 65518" - -- run $k --net pair=a,mtu=67
+	check net-user-mtu 2 "^vmm: bad --net 'user,mtu=9000': user-mode networking has MTU 1500" - -- run $k --net user,mtu=9000
+	check net-offload-bad 2 "^vmm: bad --net 'pair=a,offload=yes': offload 'yes': expected on or off" - -- run $k --net pair=a,offload=yes
+	check net-hostfwd-not-user 2 "^vmm: bad --net 'pair=a,hostfwd=tcp::2222-:22': hostfwd needs the user backend" - -- run $k --net pair=a,hostfwd=tcp::2222-:22
+	check net-hostfwd-syntax 2 "^vmm: bad --net 'user,hostfwd=tcp:2222:22': hostfwd=tcp:2222:22: expected hostfwd=\[tcp\|udp\]:\[HOSTADDR\]:HOSTPORT-\[GUESTADDR\]:GUESTPORT" - -- run $k --net user,hostfwd=tcp:2222:22
+	check net-hostfwd-proto 2 "^vmm: bad --net 'user,hostfwd=sctp::2222-:22': hostfwd protocol 'sctp': expected tcp or udp" - -- run $k --net user,hostfwd=sctp::2222-:22
+	check net-hostfwd-addr 2 "^vmm: bad --net 'user,hostfwd=tcp:127.1:2222-:22': hostfwd address '127.1' is not an IPv4 address" - -- run $k --net user,hostfwd=tcp:127.1:2222-:22
+	check net-hostfwd-port 2 "^vmm: bad --net 'user,hostfwd=tcp::2222-:65536': hostfwd port '65536' is not a number from 1 to 65535" - -- run $k --net user,hostfwd=tcp::2222-:65536
+	check net-hostfwd-many 2 "^vmm: bad --net 'user,hostfwd=.*': more than 16 hostfwd" - -- run $k --net "user$(for i in $(seq 17); do printf ',hostfwd=tcp::%d-:22' $((40000 + i)); done)"
+	check net-too-many 2 "^vmm: more than 8 --net options" - -- run $k $(for i in $(seq 9); do printf -- '--net pair=p%d ' $i; done)
+	check net-pair-third 2 "^vmm: --net pair=a: vmm_virtio_net_add: pair 'a' already connects two devices" - -- run $k --net pair=a --net pair=a --net pair=a
+}
+
+# Refusals that need the device: a forwarded port in use, a TAP without
+# the right to create it (as an unprivileged user when run as root).
+net_device_cases() {
+	local b=$1 k="--backend $1 --kernel $T/notelf" pid port
+	port=$(( 20000 + RANDOM % 40000 ))
+	socat TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork /dev/null &
+	pid=$!
+	for _ in $(seq 50); do [ -n "$(ss -Htln "sport = :$port" 2>/dev/null)" ] && break; sleep 0.1; done
+	check "$b/net-hostfwd-in-use" 2 "^vmm: --net user,hostfwd=tcp:127.0.0.1:$port-:22: vmm_virtio_net_add: cannot forward host TCP port $port to the guest" - -- run $k --net "user,hostfwd=tcp:127.0.0.1:$port-:22"
+	kill $pid
+	wait $pid 2>/dev/null
+	if [ "$(id -u)" != 0 ]; then
+		check "$b/net-tap-no-rights" 2 "^vmm: --net tap=vmmcli0: vmm_virtio_net_add: .*(Permission denied|Operation not permitted)" - -- run $k --net tap=vmmcli0
+	elif command -v setpriv >/dev/null && [ "$b" = emu ]; then
+		chmod 755 "$T"
+		RUN_AS="setpriv --reuid=65534 --regid=65534 --clear-groups"
+		check "$b/net-tap-no-rights" 2 "^vmm: --net tap=vmmcli0: vmm_virtio_net_add: .*(Permission denied|Operation not permitted)" - -- run $k --net tap=vmmcli0
+		RUN_AS=
+		chmod 700 "$T"
+	fi
+}
+
 # ---- vmm up: config files (docs/config.md) ------------------------------------
 # cfg NAME JSON: writes $T/NAME.json.
 cfg() { printf '%s\n' "$2" >"$T/$1.json"; }
@@ -478,6 +526,7 @@ trace_cases() {
 }
 
 usage_cases
+net_usage_cases
 up_usage_cases
 if ! build_guests; then
 	fail build-guests "gcc could not build the test guests: $(cat "$T"/*.log | head -c 300)"
@@ -492,6 +541,7 @@ for b in $backends; do
 	image_cases "$b"
 	guest_cases "$b"
 	trace_cases "$b"
+	command -v socat >/dev/null && net_device_cases "$b"
 	up_cases "$b"
 done
 exit $failed
