@@ -360,19 +360,99 @@ up_usage_cases() {
 	cfg mac-bad '{"vms": [{"kernel": "k", "nets": [{"pair": "p", "mac": "52:54:00:zz:00:01"}]}]}'
 	check up-mac-bad 2 'vms\[0\]\.nets\[0\]\.mac: "52:54:00:zz:00:01": expected six hex bytes' - -- up "$T/mac-bad.json"
 	cfg two-backends '{"vms": [{"kernel": "k", "nets": [{"pair": "p", "tap": "t"}]}]}'
-	check up-net-two-kinds 2 'vms\[0\]\.nets\[0\]: needs exactly one of "pair", "tap" and "user"' - -- up "$T/two-backends.json"
+	check up-net-two-kinds 2 'vms\[0\]\.nets\[0\]: needs exactly one of "pair", "tap", "user" and "switch"' - -- up "$T/two-backends.json"
 	cfg dup-name '{"vms": [{"name": "a", "elf": "x"}, {"name": "a", "elf": "y"}]}'
 	check up-duplicate-name 2 'vms\[1\]\.name: "a" is the name of vms\[0\] too' - -- up "$T/dup-name.json"
 	cfg no-image '{"vms": [{"name": "a"}]}'
 	check up-no-image 2 'vms\[0\]: needs exactly one of "kernel" \(Linux\) and "elf"' - -- up "$T/no-image.json"
 	cfg elf-disk '{"vms": [{"elf": "x", "disks": [{"path": "d"}]}]}'
 	check up-elf-with-disk 2 'vms\[0\]: "initrd", "disks", "nets", "rng", "vsock" and "console" need "kernel"' - -- up "$T/elf-disk.json"
-	cfg switches '{"vms": [{"elf": "x"}], "switches": [{"name": "sw0"}]}'
-	check up-switches-reserved 2 'switches: not supported yet' - -- up "$T/switches.json"
 	cfg storage '{"vms": [{"kernel": "k", "disks": [{"storage": "s"}]}]}'
 	check up-storage-reserved 2 'vms\[0\]\.disks\[0\]\.storage: not supported yet' - -- up "$T/storage.json"
 	cfg version '{"version": 2, "vms": [{"elf": "x"}]}'
 	check up-version 2 'version: 2 is out of range \(1 to 1\)' - -- up "$T/version.json"
+}
+
+# "switches" and the VMs' {"switch", "port"} entries: each refusal names its
+# key path.
+up_switch_cases() {
+	local e='"vms": [{"elf": "x"}]' k='"kernel": "k"' sw='"switches": [{"name": "sw0", "ports": [{"name": "p"}]}]'
+	cfg sw-uplink "{\"switches\": [{\"name\": \"sw0\", \"uplink\": {}}], $e}"
+	check up-switch-uplink 2 'switches\[0\]\.uplink: not supported yet by this vmm .*distributed switch' - -- up "$T/sw-uplink.json"
+	cfg sw-etcd "{\"switches\": [{\"name\": \"sw0\", \"etcd\": \"http://127.0.0.1:2379\"}], $e}"
+	check up-switch-etcd 2 'switches\[0\]\.etcd: not supported yet by this vmm' - -- up "$T/sw-etcd.json"
+	cfg sw-not-array "{\"switches\": {\"name\": \"sw0\"}, $e}"
+	check up-switches-not-array 2 'sw-not-array.json: switches: expected an array$' - -- up "$T/sw-not-array.json"
+	cfg sw-no-name "{\"switches\": [{\"mtu\": 1500}], $e}"
+	check up-switch-no-name 2 'switches\[0\]: missing key "name"' - -- up "$T/sw-no-name.json"
+	cfg sw-unknown "{\"switches\": [{\"name\": \"sw0\", \"vlans\": 1}], $e}"
+	check up-switch-unknown-key 2 'switches\[0\]: unknown key "vlans" \(known here: name, mtu, fdb_size, ageing, ports, uplink, etcd\)' - -- up "$T/sw-unknown.json"
+	cfg sw-dup "{\"switches\": [{\"name\": \"sw0\"}, {\"name\": \"sw0\"}], $e}"
+	check up-switch-duplicate 2 'switches\[1\]\.name: "sw0" is the name of switches\[0\] too' - -- up "$T/sw-dup.json"
+	cfg sw-mtu "{\"switches\": [{\"name\": \"sw0\", \"mtu\": 65519}], $e}"
+	check up-switch-mtu 2 'switches\[0\]\.mtu: 65519 is out of range \(68 to 65518\)' - -- up "$T/sw-mtu.json"
+	cfg port-dup "{\"switches\": [{\"name\": \"sw0\", \"ports\": [{\"name\": \"p\"}, {\"name\": \"p\"}]}], $e}"
+	check up-port-duplicate 2 'switches\[0\]\.ports\[1\]\.name: "p" is the name of ports\[0\] too' - -- up "$T/port-dup.json"
+	cfg port-vlan "{\"switches\": [{\"name\": \"sw0\", \"ports\": [{\"name\": \"p\", \"vlan\": 4095}]}], $e}"
+	check up-port-vlan 2 'switches\[0\]\.ports\[0\]\.vlan: 4095 is out of range \(1 to 4094\)' - -- up "$T/port-vlan.json"
+	cfg port-both "{\"switches\": [{\"name\": \"sw0\", \"ports\": [{\"name\": \"p\", \"vlan\": 2, \"trunk\": [3]}]}], $e}"
+	check up-port-vlan-and-trunk 2 'switches\[0\]\.ports\[0\]: give "vlan" \(an access port\) or "trunk"' - -- up "$T/port-both.json"
+	cfg port-trunk "{\"switches\": [{\"name\": \"sw0\", \"ports\": [{\"name\": \"p\", \"trunk\": [3, \"4\"]}]}], $e}"
+	check up-port-trunk-type 2 'switches\[0\]\.ports\[0\]\.trunk\[1\]: expected a VLAN, an integer from 1 to 4094' - -- up "$T/port-trunk.json"
+	cfg port-trunk2 "{\"switches\": [{\"name\": \"sw0\", \"ports\": [{\"name\": \"p\", \"trunk\": [3, 3]}]}], $e}"
+	check up-port-trunk-twice 2 'switches\[0\]\.ports\[0\]\.trunk\[1\]: VLAN 3 is listed twice' - -- up "$T/port-trunk2.json"
+	cfg port-native "{\"switches\": [{\"name\": \"sw0\", \"ports\": [{\"name\": \"p\", \"native\": 3}]}], $e}"
+	check up-port-native-alone 2 'switches\[0\]\.ports\[0\]\.native: only with "trunk"' - -- up "$T/port-native.json"
+	cfg pol-sec "{\"switches\": [{\"name\": \"sw0\", \"ports\": [{\"name\": \"p\", \"policy\": {\"forged_transmits\": \"no\"}}]}], $e}"
+	check up-policy-security 2 'ports\[0\]\.policy\.forged_transmits: "no": expected "reject" or "accept"' - -- up "$T/pol-sec.json"
+	cfg pol-unknown "{\"switches\": [{\"name\": \"sw0\", \"ports\": [{\"name\": \"p\", \"policy\": {\"promisc\": \"accept\"}}]}], $e}"
+	check up-policy-unknown-key 2 'ports\[0\]\.policy: unknown key "promisc"' - -- up "$T/pol-unknown.json"
+	cfg pol-ip "{\"switches\": [{\"name\": \"sw0\", \"ports\": [{\"name\": \"p\", \"policy\": {\"antispoof\": {\"ipv4\": [\"10.0.0.256\"]}}}]}], $e}"
+	check up-policy-antispoof-ip 2 'policy\.antispoof\.ipv4\[0\]: expected an IPv4 address' - -- up "$T/pol-ip.json"
+	cfg pol-shape "{\"switches\": [{\"name\": \"sw0\", \"ports\": [{\"name\": \"p\", \"policy\": {\"shaping\": {\"out\": {\"average\": 2000, \"peak\": 1000}}}}]}], $e}"
+	check up-policy-shaping-peak 2 'policy\.shaping\.out: "peak" is below "average"' - -- up "$T/pol-shape.json"
+	cfg pol-rule "{\"switches\": [{\"name\": \"sw0\", \"ports\": [{\"name\": \"p\", \"policy\": {\"firewall\": {\"rules\": [{\"action\": \"allow\", \"src\": \"10.0.0.0/40\"}]}}}]}], $e}"
+	check up-policy-rule-src 2 'policy\.firewall\.rules\[0\]\.src: "10.0.0.0/40": expected "any", an IPv4 address or ADDRESS/BITS' - -- up "$T/pol-rule.json"
+	cfg pol-rule2 "{\"switches\": [{\"name\": \"sw0\", \"ports\": [{\"name\": \"p\", \"policy\": {\"firewall\": {\"rules\": [{\"proto\": \"tcp\"}]}}}]}], $e}"
+	check up-policy-rule-action 2 'policy\.firewall\.rules\[0\]: needs "action"' - -- up "$T/pol-rule2.json"
+	cfg pol-rule3 "{\"switches\": [{\"name\": \"sw0\", \"ports\": [{\"name\": \"p\", \"policy\": {\"firewall\": {\"rules\": [{\"action\": \"allow\", \"dst_ports\": \"90-80\"}]}}}]}], $e}"
+	check up-policy-rule-ports 2 'policy\.firewall\.rules\[0\]\.dst_ports: expected a port or a range "LO-HI"' - -- up "$T/pol-rule3.json"
+	cfg pol-mirror "{\"switches\": [{\"name\": \"sw0\", \"ports\": [{\"name\": \"p\", \"policy\": {\"mirror\": {\"port\": \"p\"}}}]}], $e}"
+	check up-policy-mirror-self 2 'ports\[0\]\.policy\.mirror\.port: "p" is the port itself' - -- up "$T/pol-mirror.json"
+	cfg ref-switch "{$sw, \"vms\": [{$k, \"nets\": [{\"switch\": \"sw1\", \"port\": \"p\"}]}]}"
+	check up-net-no-switch 2 'vms\[0\]\.nets\[0\]\.switch: no switch "sw1" in "switches"' - -- up "$T/ref-switch.json"
+	cfg ref-port "{$sw, \"vms\": [{$k, \"nets\": [{\"switch\": \"sw0\", \"port\": \"q\"}]}]}"
+	check up-net-no-port 2 'vms\[0\]\.nets\[0\]\.port: switch "sw0" has no port "q"' - -- up "$T/ref-port.json"
+	cfg ref-noport "{$sw, \"vms\": [{$k, \"nets\": [{\"switch\": \"sw0\"}]}]}"
+	check up-net-switch-needs-port 2 'vms\[0\]\.nets\[0\]: "switch" needs "port"' - -- up "$T/ref-noport.json"
+	cfg ref-twice "{$sw, \"vms\": [{$k, \"nets\": [{\"switch\": \"sw0\", \"port\": \"p\"}]}, {$k, \"nets\": [{\"switch\": \"sw0\", \"port\": \"p\"}]}]}"
+	check up-net-port-taken 2 'vms\[1\]\.nets\[0\]\.port: "p" of switch "sw0" is taken by vms\[0\]\.nets\[0\]' - -- up "$T/ref-twice.json"
+	cfg ref-tap "{\"switches\": [{\"name\": \"sw0\", \"ports\": [{\"name\": \"p\", \"tap\": \"t0\"}]}], \"vms\": [{$k, \"nets\": [{\"switch\": \"sw0\", \"port\": \"p\"}]}]}"
+	check up-net-tap-port 2 'vms\[0\]\.nets\[0\]\.port: "p" of switch "sw0" is a TAP port' - -- up "$T/ref-tap.json"
+	cfg ref-mac "{\"switches\": [{\"name\": \"sw0\", \"ports\": [{\"name\": \"p\", \"mac\": \"52:54:00:00:00:01\"}]}], \"vms\": [{$k, \"nets\": [{\"switch\": \"sw0\", \"port\": \"p\", \"mac\": \"52:54:00:00:00:02\"}]}]}"
+	check up-net-port-mac 2 'vms\[0\]\.nets\[0\]\.mac: differs from the mac of port "p" of switch "sw0"' - -- up "$T/ref-mac.json"
+	cfg ref-mtu "{$sw, \"vms\": [{$k, \"nets\": [{\"switch\": \"sw0\", \"port\": \"p\", \"mtu\": 9000}]}]}"
+	check up-net-port-mtu 2 'vms\[0\]\.nets\[0\]\.mtu: a switch port has its switch.s MTU' - -- up "$T/ref-mtu.json"
+	cfg ref-port-alone "{\"vms\": [{$k, \"nets\": [{\"pair\": \"x\", \"port\": \"p\"}]}]}"
+	check up-net-port-without-switch 2 'vms\[0\]\.nets\[0\]\.port: only with "switch"' - -- up "$T/ref-port-alone.json"
+}
+
+# A TAP port the user may not create: refused by the library at setup,
+# named by its switch and port (as an unprivileged user when run as root).
+up_switch_setup_case() {
+	cfg sw-tap "{\"switches\": [{\"name\": \"sw0\", \"ports\": [{\"name\": \"t\", \"tap\": \"vmmcli1\"}]}], \"vms\": [{\"backend\": \"emu\", \"elf\": \"halt.elf\"}]}"
+	chmod 755 "$T"
+	chmod 644 "$T/sw-tap.json"
+	if [ "$(id -u)" != 0 ]; then
+		check up-switch-tap-no-rights 2 'sw-tap.json: switches\[0\] \(sw0\): ports\[0\] \(t\): .*(Permission denied|Operation not permitted)' - -- up "$T/sw-tap.json"
+	elif command -v setpriv >/dev/null; then
+		RUN_AS="setpriv --reuid=65534 --regid=65534 --clear-groups"
+		check up-switch-tap-no-rights 2 'sw-tap.json: switches\[0\] \(sw0\): ports\[0\] \(t\): .*(Permission denied|Operation not permitted)' - -- up "$T/sw-tap.json"
+		RUN_AS=
+	else
+		notrun up-switch-tap-no-rights "running as root without setpriv"
+	fi
+	chmod 700 "$T"
 }
 
 # lockhold FILE: holds an OFD write lock on FILE (as a VM's writable disk
@@ -421,6 +501,7 @@ up_cases() {
 		fail "$b/up-disk-locked-by-process" "gcc could not build the lock holder: $(head -c 200 "$T/lockhold.log")"
 	fi
 	[ "$b" = emu ] && up_unreadable_case
+	[ "$b" = emu ] && up_switch_setup_case
 	up_guest_cases "$b"
 }
 
@@ -528,6 +609,7 @@ trace_cases() {
 usage_cases
 net_usage_cases
 up_usage_cases
+up_switch_cases
 if ! build_guests; then
 	fail build-guests "gcc could not build the test guests: $(cat "$T"/*.log | head -c 300)"
 	exit 1
