@@ -106,6 +106,7 @@ static const struct option run_options[] = {
 	{ "kernel", required_argument, NULL, 'k' },
 	{ "initrd", required_argument, NULL, 'i' },
 	{ "disk", required_argument, NULL, 'd' },
+	{ "net", required_argument, NULL, 'n' },
 	{ "rng", no_argument, NULL, 'r' },
 	{ "vsock", required_argument, NULL, 'v' },
 	{ "fw-cfg", no_argument, NULL, 'f' },
@@ -135,6 +136,11 @@ static int run_option(int c, const char *arg, cli_run_opts *o, char *err, size_t
 			return FAIL("more than %d --disk options", CLI_MAX_DISKS);
 		o->disks[o->ndisks++] = arg;
 		return 0;
+	case 'n':
+		if (o->nnets == CLI_MAX_NETS)
+			return FAIL("more than %d --net options", CLI_MAX_NETS);
+		o->net_args[o->nnets] = arg;
+		return cli_net_parse(arg, &o->nets[o->nnets++], err, errlen);
 	case 'f': o->fw_cfg = 1; return 0;
 	case 'D': o->test_devices = 1; return 0;
 	case 'T':
@@ -181,8 +187,8 @@ int cli_parse_run(int argc, char **argv, cli_run_opts *o, char *err, size_t errl
 	}
 	if (o->help)
 		return 0;
-	if (!o->kernel && (o->initrd || o->ndisks || o->rng || o->vsock))
-		return FAIL("--initrd, --disk, --rng and --vsock need --kernel");
+	if (!o->kernel && (o->initrd || o->ndisks || o->nnets || o->rng || o->vsock))
+		return FAIL("--initrd, --disk, --net, --rng and --vsock need --kernel");
 	if (o->kernel && optind < argc)
 		return FAIL("unexpected argument '%.64s': --kernel takes the place of IMAGE",
 			    argv[optind]);

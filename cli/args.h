@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cli/net.h"
+
 #define CLI_MAX_DISKS 8
 
 typedef struct cli_run_opts {
@@ -20,6 +22,9 @@ typedef struct cli_run_opts {
 	const char *initrd;
 	const char *disks[CLI_MAX_DISKS];   /* --disk FILE[,ro], as typed */
 	uint32_t ndisks;
+	cli_net nets[CLI_MAX_NETS];         /* --net, parsed */
+	const char *net_args[CLI_MAX_NETS]; /* as typed, for messages */
+	uint32_t nnets;
 	int rng;                 /* --rng: a virtio-rng device */
 	const char *vsock;       /* --vsock CID,PATH, as typed */
 	int fw_cfg;              /* --fw-cfg: QEMU's fw_cfg at 0x510 */

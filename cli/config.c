@@ -1,7 +1,8 @@
 /* config.c - reading a `vmm up` file (config.h, docs/config.md): the JSON
  * text with json-c's strict tokenizer (a syntax error names its line and
- * column), the top level ("version", "vms", and the sections later
- * releases fill), and the typed getters cli/config_vm.c uses. */
+ * column), the top level ("version", "switches" (cli/config_switch.c),
+ * "vms" (cli/config_vm.c), and "storage", which a later release fills),
+ * and the typed getters the other parts use. */
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
@@ -258,7 +259,6 @@ static int parse_vms(cfg_ctx *x, json_object *root, cfg *c)
 static int parse_top(cfg_ctx *x, json_object *root, cfg *c)
 {
 	static const char *const keys[] = { "version", "vms", "switches", "storage", NULL };
-	static const char *const later[] = { "switches", "storage" };
 	json_object *v;
 	uint64_t version = 1;
 
@@ -267,13 +267,12 @@ static int parse_top(cfg_ctx *x, json_object *root, cfg *c)
 				type_name(root));
 	if (cfg_check_keys(x, "", root, keys))
 		return -1;
-	for (unsigned i = 0; i < 2; i++)
-		if (!member(root, later[i], &v))
-			return cfg_fail(x, later[i], "not supported yet by this vmm (%s)",
-					vmm_version());
-	if (cfg_get_uint(x, "", root, "version", 1, 1, &version) < 0)
+	if (!member(root, "storage", &v))
+		return cfg_fail(x, "storage", "not supported yet by this vmm (%s)", vmm_version());
+	if (cfg_get_uint(x, "", root, "version", 1, 1, &version) < 0 ||
+	    cfg_switches_parse(x, root, c) || parse_vms(x, root, c))
 		return -1;
-	return parse_vms(x, root, c);
+	return cfg_switches_link(x, c);
 }
 
 cfg *cfg_load(const char *path, char *err, size_t errlen)
@@ -316,5 +315,6 @@ void cfg_free(cfg *c)
 		return;
 	for (uint32_t i = 0; i < c->nvms; i++)
 		cfg_vm_free(&c->vms[i]);
+	cfg_switches_free(c);
 	free(c);
 }

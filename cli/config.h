@@ -18,7 +18,10 @@
 #define CFG_NAME_MAX 32
 
 enum { CFG_OUT_NONE, CFG_OUT_STDOUT, CFG_OUT_FILE };
-enum { CFG_NET_PAIR = 1, CFG_NET_TAP, CFG_NET_USER };
+#define CFG_MAX_SWITCHES 8
+#define CFG_MAX_PORTS 64          /* per switch */
+
+enum { CFG_NET_PAIR = 1, CFG_NET_TAP, CFG_NET_USER, CFG_NET_SWITCH };
 
 typedef struct cfg_out {
 	int kind;                 /* CFG_OUT_* */
@@ -33,7 +36,9 @@ typedef struct cfg_disk {
 
 typedef struct cfg_net {
 	int kind;                 /* CFG_NET_* */
-	char *name;               /* pair name or tap interface */
+	char *name;               /* pair name, tap interface or switch name */
+	char *port;               /* CFG_NET_SWITCH: the port's name */
+	uint32_t sw, sw_port;     /* CFG_NET_SWITCH: resolved indexes */
 	uint8_t mac[6];           /* all zero: chosen by libvmm */
 	uint16_t mtu;             /* 0: default */
 	int no_offload;
@@ -61,7 +66,33 @@ typedef struct cfg_vm {
 	char *vsock_socket;
 } cfg_vm;
 
+/* A port of a switch (vmm_net_port_config and its vmm_net_policy). */
+typedef struct cfg_port {
+	char name[CFG_NAME_MAX + 1];
+	int trunk;                /* "trunk" given: VMM_NET_PORT_TRUNK */
+	uint32_t vlan;            /* access VLAN, or the trunk's native (0: none) */
+	uint16_t *trunk_vlans;
+	uint32_t ntrunk;
+	uint8_t mac[6];           /* all zero: none (or the VM's, set by vmm up) */
+	char *tap;                /* a TAP port: the interface */
+	vmm_net_policy policy;    /* ipv4 and rules point into the arrays below */
+	uint32_t *ipv4;
+	vmm_net_fw_rule *rules;
+	char mirror[CFG_NAME_MAX + 1];   /* the mirror port's name, "" none */
+	int vm, net;              /* the VM net entry on it: indexes, -1 none */
+} cfg_port;
+
+typedef struct cfg_switch {
+	char name[CFG_NAME_MAX + 1];
+	uint32_t mtu, fdb_size;   /* 0: the library's defaults */
+	uint64_t ageing_ms;
+	cfg_port ports[CFG_MAX_PORTS];
+	uint32_t nports;
+} cfg_switch;
+
 typedef struct cfg {
+	cfg_switch switches[CFG_MAX_SWITCHES];
+	uint32_t nswitches;
 	cfg_vm vms[CFG_MAX_VMS];
 	uint32_t nvms;
 } cfg;
@@ -93,10 +124,25 @@ int cfg_get_bool(cfg_ctx *x, const char *path, struct json_object *obj, const ch
 		 int *out);
 int cfg_get_uint(cfg_ctx *x, const char *path, struct json_object *obj, const char *key,
 		 uint64_t min, uint64_t max, uint64_t *out);
+/* key as an array of at most max entries: 0 (in *arr), 1 absent, -1 bad. */
+int cfg_get_array(cfg_ctx *x, const char *path, struct json_object *obj, const char *key,
+		  size_t max, struct json_object **arr);
+/* 0 if o is an object, -1 (err set) otherwise. */
+int cfg_need_object(cfg_ctx *x, const char *path, struct json_object *o);
+/* "mac" of obj (absent: 0, mac unchanged); an IPv4 string key (1 absent). */
+int cfg_get_mac(cfg_ctx *x, const char *path, struct json_object *obj, uint8_t mac[6]);
+int cfg_get_ip(cfg_ctx *x, const char *path, struct json_object *obj, const char *key,
+	       uint32_t *out);
 /* A path from the file, made relative to its directory; NULL on ENOMEM. */
 char *cfg_path(cfg_ctx *x, const char *s);
 int cfg_vm_parse(cfg_ctx *x, const char *path, struct json_object *obj, uint32_t index,
 		 cfg_vm *vm);
 void cfg_vm_free(cfg_vm *vm);
+/* A name of 1-32 of A-Za-z0-9-_. at path; -1 with err set. */
+int cfg_check_name(cfg_ctx *x, const char *path, const char *s);
+/* "switches" (cli/config_switch.c): parse, then resolve the VMs' ports. */
+int cfg_switches_parse(cfg_ctx *x, struct json_object *root, cfg *c);
+int cfg_switches_link(cfg_ctx *x, cfg *c);
+void cfg_switches_free(cfg *c);
 
 #endif

@@ -32,21 +32,22 @@ static int get_path(cfg_ctx *x, const char *path, json_object *o, const char *ke
 	return *out ? 0 : cfg_fail(x, path, "out of memory");
 }
 
-static int get_array(cfg_ctx *x, const char *path, json_object *o, const char *key,
+int cfg_get_array(cfg_ctx *x, const char *path, json_object *o, const char *key,
 		     size_t max, json_object **arr)
 {
 	char p[160];
 
 	if (!json_object_object_get_ex(o, key, arr))
 		return 1;
+	snprintf(p, sizeof(p), "%.100s%s%.40s", path, *path ? "." : "", key);
 	if (!json_object_is_type(*arr, json_type_array))
-		return cfg_fail(x, P(p, path, key), "expected an array");
+		return cfg_fail(x, p, "expected an array");
 	if (json_object_array_length(*arr) > max)
-		return cfg_fail(x, P(p, path, key), "more than %zu entries", max);
+		return cfg_fail(x, p, "more than %zu entries", max);
 	return 0;
 }
 
-static int need_object(cfg_ctx *x, const char *path, json_object *o)
+int cfg_need_object(cfg_ctx *x, const char *path, json_object *o)
 {
 	return json_object_is_type(o, json_type_object) ? 0
 	       : cfg_fail(x, path, "expected an object");
@@ -80,7 +81,7 @@ static int parse_disk(cfg_ctx *x, const char *path, json_object *o, cfg_disk *d)
 	char p[160];
 	int rc;
 
-	if (need_object(x, path, o) || cfg_check_keys(x, path, o, keys))
+	if (cfg_need_object(x, path, o) || cfg_check_keys(x, path, o, keys))
 		return -1;
 	if (json_object_object_get_ex(o, "storage", NULL))
 		return cfg_fail(x, P(p, path, "storage"), "not supported yet by this vmm (%s)",
@@ -98,7 +99,7 @@ static int parse_disk(cfg_ctx *x, const char *path, json_object *o, cfg_disk *d)
 	return 0;
 }
 
-static int get_ip(cfg_ctx *x, const char *path, json_object *o, const char *key,
+int cfg_get_ip(cfg_ctx *x, const char *path, json_object *o, const char *key,
 		  uint32_t *out)
 {
 	struct in_addr a;
@@ -123,15 +124,15 @@ static int parse_fwd(cfg_ctx *x, const char *path, json_object *o, vmm_net_fwd *
 	char p[160];
 	int a, b;
 
-	if (need_object(x, path, o) || cfg_check_keys(x, path, o, keys) ||
+	if (cfg_need_object(x, path, o) || cfg_check_keys(x, path, o, keys) ||
 	    cfg_get_str(x, path, o, "proto", &proto) < 0)
 		return -1;
 	if (strcmp(proto, "tcp") && strcmp(proto, "udp"))
 		return cfg_fail(x, P(p, path, "proto"), "\"%.32s\": expected \"tcp\" or "
 				"\"udp\"", proto);
 	f->udp = proto[0] == 'u';
-	if (get_ip(x, path, o, "host_addr", &f->host_addr) < 0 ||
-	    get_ip(x, path, o, "guest_addr", &f->guest_addr) < 0)
+	if (cfg_get_ip(x, path, o, "host_addr", &f->host_addr) < 0 ||
+	    cfg_get_ip(x, path, o, "guest_addr", &f->guest_addr) < 0)
 		return -1;
 	if ((a = cfg_get_uint(x, path, o, "host_port", 1, 65535, &hp)) < 0 ||
 	    (b = cfg_get_uint(x, path, o, "guest_port", 1, 65535, &gp)) < 0)
@@ -150,9 +151,9 @@ static int parse_user(cfg_ctx *x, const char *path, json_object *o, cfg_net *n)
 	int rc;
 
 	n->kind = CFG_NET_USER;
-	if (need_object(x, path, o) || cfg_check_keys(x, path, o, keys))
+	if (cfg_need_object(x, path, o) || cfg_check_keys(x, path, o, keys))
 		return -1;
-	if ((rc = get_array(x, path, o, "forward", CFG_MAX_FWD, &arr)) != 0)
+	if ((rc = cfg_get_array(x, path, o, "forward", CFG_MAX_FWD, &arr)) != 0)
 		return rc < 0 ? -1 : 0;
 	for (size_t i = 0; i < json_object_array_length(arr); i++) {
 		char p[160];
@@ -165,7 +166,7 @@ static int parse_user(cfg_ctx *x, const char *path, json_object *o, cfg_net *n)
 	return 0;
 }
 
-static int get_mac(cfg_ctx *x, const char *path, json_object *o, uint8_t mac[6])
+int cfg_get_mac(cfg_ctx *x, const char *path, json_object *o, uint8_t mac[6])
 {
 	unsigned b[6];
 	const char *s;
@@ -185,9 +186,29 @@ static int get_mac(cfg_ctx *x, const char *path, json_object *o, uint8_t mac[6])
 	return 0;
 }
 
+/* {"switch": NAME, "port": NAME}: resolved against "switches" later. */
+static int parse_switch_ref(cfg_ctx *x, const char *path, json_object *o, cfg_net *n)
+{
+	const char *sw, *port;
+	char p[160];
+	int rc;
+
+	n->kind = CFG_NET_SWITCH;
+	if (cfg_get_str(x, path, o, "switch", &sw) < 0 || cfg_check_name(x, P(p, path, "switch"), sw))
+		return -1;
+	if ((rc = cfg_get_str(x, path, o, "port", &port)) != 0)
+		return rc < 0 ? -1 : cfg_fail(x, path, "\"switch\" needs \"port\" (the name of "
+					      "one of the switch's ports)");
+	if (cfg_check_name(x, P(p, path, "port"), port))
+		return -1;
+	if (!(n->name = strdup(sw)) || !(n->port = strdup(port)))
+		return cfg_fail(x, path, "out of memory");
+	return 0;
+}
+
 static int parse_net(cfg_ctx *x, const char *path, json_object *o, cfg_net *n)
 {
-	static const char *const keys[] = { "pair", "tap", "user", "switch", "mac", "mtu",
+	static const char *const keys[] = { "pair", "tap", "user", "switch", "port", "mac", "mtu",
 					    "offload", NULL };
 	static const char *const kinds[] = { "pair", "tap", "user", "switch" };
 	json_object *v = NULL;
@@ -196,16 +217,19 @@ static int parse_net(cfg_ctx *x, const char *path, json_object *o, cfg_net *n)
 	int offload = 1, found = 0;
 	char p[160];
 
-	if (need_object(x, path, o) || cfg_check_keys(x, path, o, keys))
+	if (cfg_need_object(x, path, o) || cfg_check_keys(x, path, o, keys))
 		return -1;
 	for (unsigned i = 0; i < 4; i++)
 		found += json_object_object_get_ex(o, kinds[i], NULL);
 	if (found != 1)
-		return cfg_fail(x, path, "needs exactly one of \"pair\", \"tap\" and \"user\"");
-	if (json_object_object_get_ex(o, "switch", NULL))
-		return cfg_fail(x, P(p, path, "switch"), "not supported yet by this vmm (%s)",
-				vmm_version());
-	if (json_object_object_get_ex(o, "user", &v)) {
+		return cfg_fail(x, path, "needs exactly one of \"pair\", \"tap\", \"user\" and "
+				"\"switch\"");
+	if (json_object_object_get_ex(o, "switch", NULL)) {
+		if (parse_switch_ref(x, path, o, n))
+			return -1;
+	} else if (json_object_object_get_ex(o, "port", NULL)) {
+		return cfg_fail(x, P(p, path, "port"), "only with \"switch\"");
+	} else if (json_object_object_get_ex(o, "user", &v)) {
 		if (parse_user(x, P(p, path, "user"), v, n))
 			return -1;
 	} else {
@@ -220,9 +244,12 @@ static int parse_net(cfg_ctx *x, const char *path, json_object *o, cfg_net *n)
 		if (!(n->name = strdup(name)))
 			return cfg_fail(x, path, "out of memory");
 	}
-	if (get_mac(x, path, o, n->mac) || cfg_get_uint(x, path, o, "mtu", 68, 65518, &mtu) < 0 ||
+	if (cfg_get_mac(x, path, o, n->mac) || cfg_get_uint(x, path, o, "mtu", 68, 65518, &mtu) < 0 ||
 	    cfg_get_bool(x, path, o, "offload", &offload) < 0)
 		return -1;
+	if (n->kind == CFG_NET_SWITCH && mtu)
+		return cfg_fail(x, P(p, path, "mtu"), "a switch port has its switch's MTU "
+				"(switches[].mtu)");
 	n->mtu = (uint16_t)mtu;
 	n->no_offload = !offload;
 	return 0;
@@ -233,7 +260,7 @@ static int parse_list(cfg_ctx *x, const char *path, json_object *o, cfg_vm *vm, 
 	const char *key = nets ? "nets" : "disks";
 	size_t max = nets ? CFG_MAX_NETS : CFG_MAX_DISKS;
 	json_object *arr;
-	int rc = get_array(x, path, o, key, max, &arr);
+	int rc = cfg_get_array(x, path, o, key, max, &arr);
 
 	if (rc)
 		return rc < 0 ? -1 : 0;
@@ -260,7 +287,7 @@ static int parse_vsock(cfg_ctx *x, const char *path, json_object *o, cfg_vm *vm)
 	if (!json_object_object_get_ex(o, "vsock", &v))
 		return 0;
 	P(p, path, "vsock");
-	if (need_object(x, p, v) || cfg_check_keys(x, p, v, keys))
+	if (cfg_need_object(x, p, v) || cfg_check_keys(x, p, v, keys))
 		return -1;
 	if ((rc = cfg_get_uint(x, p, v, "cid", 3, 0xfffffffeu, &cid)) != 0)
 		return rc < 0 ? -1 : cfg_fail(x, p, "missing key \"cid\" (3 to 4294967294)");
@@ -310,6 +337,17 @@ static int parse_timeout(cfg_ctx *x, const char *path, json_object *o, cfg_vm *v
 	return 0;
 }
 
+int cfg_check_name(cfg_ctx *x, const char *path, const char *s)
+{
+	if (!*s || strlen(s) > CFG_NAME_MAX)
+		return cfg_fail(x, path, "must be 1 to %d characters", CFG_NAME_MAX);
+	for (const char *c = s; *c; c++)
+		if (!isalnum((unsigned char)*c) && !strchr("-_.", *c))
+			return cfg_fail(x, path, "\"%s\": only letters, digits, '-', '_' and '.'",
+					s);
+	return 0;
+}
+
 static int parse_name(cfg_ctx *x, const char *path, json_object *o, uint32_t index,
 		      cfg_vm *vm)
 {
@@ -323,12 +361,8 @@ static int parse_name(cfg_ctx *x, const char *path, json_object *o, uint32_t ind
 		snprintf(vm->name, sizeof(vm->name), "vm%u", index);
 		return 0;
 	}
-	if (!*s || strlen(s) > CFG_NAME_MAX)
-		return cfg_fail(x, P(p, path, "name"), "must be 1 to %d characters", CFG_NAME_MAX);
-	for (const char *c = s; *c; c++)
-		if (!isalnum((unsigned char)*c) && !strchr("-_.", *c))
-			return cfg_fail(x, P(p, path, "name"), "\"%s\": only letters, digits, "
-					"'-', '_' and '.'", s);
+	if (cfg_check_name(x, P(p, path, "name"), s))
+		return -1;
 	strcpy(vm->name, s);
 	return 0;
 }
@@ -402,7 +436,7 @@ int cfg_vm_parse(cfg_ctx *x, const char *path, json_object *o, uint32_t index, c
 	memset(vm, 0, sizeof(*vm));
 	vm->mem = 64ull << 20;
 	vm->serial.kind = CFG_OUT_STDOUT;
-	if (need_object(x, path, o) || cfg_check_keys(x, path, o, keys) ||
+	if (cfg_need_object(x, path, o) || cfg_check_keys(x, path, o, keys) ||
 	    parse_name(x, path, o, index, vm) || parse_backend(x, path, o, vm) ||
 	    parse_scalars(x, path, o, vm) || parse_list(x, path, o, vm, 0) ||
 	    parse_list(x, path, o, vm, 1) || parse_vsock(x, path, o, vm))
@@ -423,6 +457,8 @@ void cfg_vm_free(cfg_vm *vm)
 		free(vm->disks[i].path);
 		free(vm->disks[i].serial);
 	}
-	for (uint32_t i = 0; i < vm->nnets; i++)
+	for (uint32_t i = 0; i < vm->nnets; i++) {
 		free(vm->nets[i].name);
+		free(vm->nets[i].port);
+	}
 }

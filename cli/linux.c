@@ -1,5 +1,5 @@
 /* linux.c - `vmm run --kernel`: a Linux VM on the PC platform: the kernel,
- * initrd and command line, virtio disks and entropy, and the host's stdin
+ * initrd and command line, virtio disks, network devices and entropy, and the host's stdin
  * typed into the serial console. */
 #include <errno.h>
 #include <pthread.h>
@@ -55,6 +55,9 @@ int cli_linux_setup(vmm_vm *vm, const cli_run_opts *o, char *err, size_t errlen)
 
 	for (uint32_t i = 0; i < o->ndisks; i++)
 		if (add_disk(vm, o->disks[i], err, errlen))
+			return -1;
+	for (uint32_t i = 0; i < o->nnets; i++)
+		if (cli_net_add(vm, &o->nets[i], o->net_args[i], err, errlen))
 			return -1;
 	if (o->rng && vmm_virtio_rng_add(vm) != 0)
 		return snprintf(err, errlen, "--rng: %s", vmm_last_error()), -1;

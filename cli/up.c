@@ -1,5 +1,6 @@
 /* up.c - `vmm up CONFIG.json`: every VM of the file (cli/config.h) is set
- * up first (any error: status 2 before a guest runs), then each runs with
+ * up first, after the file's switches and their ports (cli/up_switch.c;
+ * any error: status 2 before a guest runs), then each runs with
  * its own runner on its own thread of this process; the command ends when
  * all have ended. Output of several VMs on stdout is prefixed line by line
  * with the VM's name. docs/config.md. */
@@ -15,6 +16,7 @@
 #include "cli/config.h"
 #include "cli/testdev.h"
 #include "cli/up.h"
+#include "cli/up_switch.h"
 
 /* Where a VM's serial or console output goes: an fd, whole lines with the
  * VM's name in front when several VMs share stdout. */
@@ -28,6 +30,7 @@ typedef struct sink {
 
 typedef struct up_vm {
 	const cfg_vm *c;
+	const up_switches *sw;    /* the file's switches: ports for its nets */
 	vmm_vm *vm;
 	cli_testdev *td;
 	pthread_t thread;
@@ -125,6 +128,8 @@ static int add_nets(up_vm *u, char *err, size_t errlen)
 			nc.pair = n->name;
 		else if (n->kind == CFG_NET_TAP)
 			nc.tap = n->name;
+		else if (n->kind == CFG_NET_SWITCH)
+			nc.port = u->sw->port[n->sw][n->sw_port];
 		else
 			nc.flags |= VMM_NET_USER;
 		nc.fwd = n->fwd;
@@ -280,14 +285,23 @@ static int start_all(up_vm *u, uint32_t n)
 static int run_config(const char *file, const cfg *c)
 {
 	up_vm *u = calloc(c->nvms, sizeof(*u));
+	up_switches *sw = calloc(1, sizeof(*sw));
 	char err[700], msg[900];
 	int status = 0;
 	uint32_t i;
 
-	if (!u)
+	if (!u || !sw) {
+		free(u);
+		free(sw);
 		return cli_fail(ST_INTERNAL, "", "out of memory");
+	}
+	if ((status = up_switches_create(c, sw, err, sizeof(err)))) {
+		snprintf(msg, sizeof(msg), "%.200s: %.600s", file, err);
+		cli_fail(status, "", msg);
+	}
 	for (i = 0; i < c->nvms && !status; i++) {
 		u[i].c = &c->vms[i];
+		u[i].sw = sw;
 		if (c->nvms > 1)
 			snprintf(u[i].who, sizeof(u[i].who), "%s: ", c->vms[i].name);
 		status = setup(&u[i], u[i].who, err, sizeof(err));
@@ -305,6 +319,8 @@ static int run_config(const char *file, const cfg *c)
 		sink_close(&u[i].serial);
 		sink_close(&u[i].console);
 	}
+	up_switches_destroy(sw);
+	free(sw);
 	free(u);
 	return status;
 }

@@ -51,7 +51,10 @@ typedef struct vmm_virtio_ops {
 	void (*config_read)(void *opaque, uint32_t off, void *buf, uint32_t len);
 	void (*config_write)(void *opaque, uint32_t off, const void *buf, uint32_t len);
 	/* The driver reset the device (status 0): drop in-flight requests.
-	 * May be NULL. */
+	 * Called on the thread that wrote the status (a vCPU's), after the
+	 * transport's reset and before that write completes, with no libvmm
+	 * lock held. A request popped before the reset may still be pushed
+	 * (that frees it) but is not written to the rings. May be NULL. */
 	void (*reset)(void *opaque, vmm_virtio_dev *dev);
 } vmm_virtio_ops;
 

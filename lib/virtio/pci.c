@@ -54,6 +54,8 @@ static void settle(vmm_virtio_dev *d)
 		vmm__vpci_raise(d, vector, 2);
 }
 
+/* The transport's side of a reset, under d->lock (ops->reset, the
+ * device's side, is called by bar_write once the lock is dropped). */
 void vmm__vpci_reset(vmm_virtio_dev *d)
 {
 	for (unsigned i = 0; i < d->ops->num_queues; i++) {
@@ -61,6 +63,8 @@ void vmm__vpci_reset(vmm_virtio_dev *d)
 		d->q[i].size = d->ops->queue_size;
 		d->q[i].msix = VMM__VPCI_NO_VECTOR;
 		d->q[i].enable = 0;
+		d->q[i].epoch++;               /* inflight still counts what the
+						  device holds from before */
 	}
 	d->status = 0;
 	d->driver_features = 0;
@@ -104,7 +108,7 @@ static int bar_write(vmm__pci_dev *p, unsigned bar, uint64_t off, uint8_t size, 
 {
 	vmm_virtio_dev *d = of(p);
 	uint64_t q = (off - VMM__VPCI_NOTIFY) / VMM__VPCI_NOTIFY_MULT;
-	bool notify = false, started = false;
+	bool notify = false, started = false, reset = false;
 
 	pthread_mutex_lock(&d->lock);
 	if (off < VMM__VPCI_COMMON_LEN) {
@@ -113,6 +117,8 @@ static int bar_write(vmm__pci_dev *p, unsigned bar, uint64_t off, uint8_t size, 
 		vmm__vpci_common_write(d, (uint32_t)off, size, v);
 		started = !(before & VMM__VIRTIO_DRIVER_OK) &&
 			  (d->status & VMM__VIRTIO_DRIVER_OK);
+		reset = d->reset_owed;
+		d->reset_owed = false;
 	} else if (off >= VMM__VPCI_DEVICE && off + size <= VMM__VPCI_DEVICE + d->ops->config_size) {
 		if (d->ops->config_write)
 			d->ops->config_write(d->opaque, (uint32_t)(off - VMM__VPCI_DEVICE), &v, size);
@@ -121,6 +127,10 @@ static int bar_write(vmm__pci_dev *p, unsigned bar, uint64_t off, uint8_t size, 
 	}
 	pthread_mutex_unlock(&d->lock);
 	settle(d);
+	/* Before the write completes: a driver that reads status 0 back finds
+	 * the device's side reset too. */
+	if (reset && d->ops->reset)
+		d->ops->reset(d->opaque, d);
 	if (notify)
 		d->ops->queue_notify(d->opaque, d, (uint16_t)q);
 	/* Buffers made available before DRIVER_OK are looked at now. */

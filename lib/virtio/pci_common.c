@@ -64,6 +64,7 @@ static void set_status(vmm_virtio_dev *d, uint8_t s)
 {
 	if (s == 0) {
 		vmm__vpci_reset(d);
+		d->reset_owed = true;           /* ops->reset, once d->lock is dropped */
 		return;
 	}
 	if ((s & VMM__VIRTIO_FEATURES_OK) && !(d->status & VMM__VIRTIO_FEATURES_OK) &&

@@ -31,6 +31,8 @@ typedef struct vmm__vpci_queue {
 	vmm__vq vq;
 	uint16_t size, msix, enable;
 	uint32_t inflight;                /* popped, not yet pushed (state.c) */
+	uint32_t epoch;                   /* bumped by each reset: elements popped
+					     before it are not pushed after it */
 } vmm__vpci_queue;
 
 /* The device-specific part of a libvmm device's state, carried inside its
@@ -54,6 +56,7 @@ struct vmm_virtio_dev {
 	uint8_t status, generation, isr;
 	uint8_t cfg_cap;                  /* VIRTIO_PCI_CAP_PCI_CFG offset */
 	bool raise_config;                /* a config interrupt is owed (broken) */
+	bool reset_owed;                  /* the driver reset it: ops->reset is owed */
 	vmm__vpci_queue q[VMM_VIRTIO_MAX_QUEUES];
 	struct vmm_virtio_dev *next;      /* the VM's list, for destroy */
 	void (*fini)(void *opaque);       /* libvmm's devices: stop threads, free */
@@ -63,6 +66,7 @@ struct vmm_virtio_dev {
 
 struct vmm_virtq_elem {
 	vmm__vq_elem e;
+	uint32_t epoch;                   /* its queue's at pop */
 };
 
 /* pci_common.c: the common configuration structure. */

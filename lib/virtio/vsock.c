@@ -206,6 +206,22 @@ static void vsock_config_read(void *opaque, uint32_t off, void *buf, uint32_t le
 	memcpy(buf, ((vsock *)opaque)->config + off, len);  /* off + len <= 8: checked */
 }
 
+/* The driver reset the device (on its vCPU thread): every connection
+ * ends now, the host's sockets closed, before a new DRIVER_OK could find
+ * them; the rx buffer kept from before is given back (dropped: its ring
+ * is gone). */
+static void vsock_reset(void *opaque, vmm_virtio_dev *dev)
+{
+	vsock *v = opaque;
+
+	pthread_mutex_lock(&v->lock);
+	if (v->spare)
+		vmm_virtq_push(dev, Q_RX, v->spare, 0);
+	v->spare = NULL;
+	drop_all(v);
+	pthread_mutex_unlock(&v->lock);
+}
+
 static const vmm_virtio_ops vsock_ops = {
 	.version = VMM_VIRTIO_OPS_VERSION,
 	.device_id = 19,
@@ -215,6 +231,7 @@ static const vmm_virtio_ops vsock_ops = {
 	.config_size = 8,
 	.queue_notify = vsock_notify,
 	.config_read = vsock_config_read,
+	.reset = vsock_reset,
 };
 
 static void vsock_fini(void *opaque)

@@ -287,6 +287,54 @@ usage_cases() {
 	check unknown-backend 2 "^vmm: unknown backend 'foo'" - -- run --backend foo x.elf
 }
 
+# ---- vmm run --net: each bad value is one line naming it ----------------------
+net_usage_cases() {
+	local k="--kernel $T/notelf"
+	check net-needs-kernel 2 "^vmm: --initrd, --disk, --net, --rng and --vsock need --kernel" - -- run --net user x.elf
+	check net-unknown-backend 2 "^vmm: bad --net 'slirp': expected tap=IFNAME, pair=NAME or user" - -- run $k --net slirp
+	check net-tap-empty 2 "^vmm: bad --net 'tap=': the tap name must be 1 to 15 bytes" - -- run $k --net tap=
+	check net-tap-long 2 "^vmm: bad --net 'tap=abcdefghijklmnop': the tap name must be 1 to 15 bytes" - -- run $k --net tap=abcdefghijklmnop
+	check net-pair-long 2 "^vmm: bad --net 'pair=p+': the pair name must be 1 to 63 bytes" - -- run $k --net "pair=$(printf 'p%.0s' $(seq 64))"
+	check net-empty-part 2 "^vmm: bad --net 'user,': an empty part" - -- run $k --net user,
+	check net-unknown-option 2 "^vmm: bad --net 'pair=a,speed=9': unknown option 'speed' \(known: mac, mtu, offload, hostfwd\)" - -- run $k --net pair=a,speed=9
+	check net-option-no-value 2 "^vmm: bad --net 'pair=a,mac': option 'mac' needs a value" - -- run $k --net pair=a,mac
+	check net-mac-bad 2 "^vmm: bad --net 'pair=a,mac=52:54:00:zz:00:01': mac '52:54:00:zz:00:01' is not six hex bytes" - -- run $k --net pair=a,mac=52:54:00:zz:00:01
+	check net-mac-multicast 2 "^vmm: bad --net 'tap=t0,mac=01:00:5e:00:00:01': mac '01:00:5e:00:00:01' is a multicast address" - -- run $k --net tap=t0,mac=01:00:5e:00:00:01
+	check net-mtu-range 2 "^vmm: bad --net 'pair=a,mtu=67': mtu '67' is not a number from 68 to 65518" - -- run $k --net pair=a,mtu=67
+	check net-user-mtu 2 "^vmm: bad --net 'user,mtu=9000': user-mode networking has MTU 1500" - -- run $k --net user,mtu=9000
+	check net-offload-bad 2 "^vmm: bad --net 'pair=a,offload=yes': offload 'yes': expected on or off" - -- run $k --net pair=a,offload=yes
+	check net-hostfwd-not-user 2 "^vmm: bad --net 'pair=a,hostfwd=tcp::2222-:22': hostfwd needs the user backend" - -- run $k --net pair=a,hostfwd=tcp::2222-:22
+	check net-hostfwd-syntax 2 "^vmm: bad --net 'user,hostfwd=tcp:2222:22': hostfwd=tcp:2222:22: expected hostfwd=\[tcp\|udp\]:\[HOSTADDR\]:HOSTPORT-\[GUESTADDR\]:GUESTPORT" - -- run $k --net user,hostfwd=tcp:2222:22
+	check net-hostfwd-proto 2 "^vmm: bad --net 'user,hostfwd=sctp::2222-:22': hostfwd protocol 'sctp': expected tcp or udp" - -- run $k --net user,hostfwd=sctp::2222-:22
+	check net-hostfwd-addr 2 "^vmm: bad --net 'user,hostfwd=tcp:127.1:2222-:22': hostfwd address '127.1' is not an IPv4 address" - -- run $k --net user,hostfwd=tcp:127.1:2222-:22
+	check net-hostfwd-port 2 "^vmm: bad --net 'user,hostfwd=tcp::2222-:65536': hostfwd port '65536' is not a number from 1 to 65535" - -- run $k --net user,hostfwd=tcp::2222-:65536
+	check net-hostfwd-many 2 "^vmm: bad --net 'user,hostfwd=.*': more than 16 hostfwd" - -- run $k --net "user$(for i in $(seq 17); do printf ',hostfwd=tcp::%d-:22' $((40000 + i)); done)"
+	check net-too-many 2 "^vmm: more than 8 --net options" - -- run $k $(for i in $(seq 9); do printf -- '--net pair=p%d ' $i; done)
+	check net-pair-third 2 "^vmm: --net pair=a: vmm_virtio_net_add: pair 'a' already connects two devices" - -- run $k --net pair=a --net pair=a --net pair=a
+}
+
+# Refusals that need the device: a forwarded port in use, a TAP without
+# the right to create it (as an unprivileged user when run as root).
+net_device_cases() {
+	local b=$1 k="--backend $1 --kernel $T/notelf" pid port
+	port=$(( 20000 + RANDOM % 40000 ))
+	socat TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork /dev/null &
+	pid=$!
+	for _ in $(seq 50); do [ -n "$(ss -Htln "sport = :$port" 2>/dev/null)" ] && break; sleep 0.1; done
+	check "$b/net-hostfwd-in-use" 2 "^vmm: --net user,hostfwd=tcp:127.0.0.1:$port-:22: vmm_virtio_net_add: cannot forward host TCP port $port to the guest" - -- run $k --net "user,hostfwd=tcp:127.0.0.1:$port-:22"
+	kill $pid
+	wait $pid 2>/dev/null
+	if [ "$(id -u)" != 0 ]; then
+		check "$b/net-tap-no-rights" 2 "^vmm: --net tap=vmmcli0: vmm_virtio_net_add: .*(Permission denied|Operation not permitted)" - -- run $k --net tap=vmmcli0
+	elif command -v setpriv >/dev/null && [ "$b" = emu ]; then
+		chmod 755 "$T"
+		RUN_AS="setpriv --reuid=65534 --regid=65534 --clear-groups"
+		check "$b/net-tap-no-rights" 2 "^vmm: --net tap=vmmcli0: vmm_virtio_net_add: .*(Permission denied|Operation not permitted)" - -- run $k --net tap=vmmcli0
+		RUN_AS=
+		chmod 700 "$T"
+	fi
+}
+
 # ---- vmm up: config files (docs/config.md) ------------------------------------
 # cfg NAME JSON: writes $T/NAME.json.
 cfg() { printf '%s\n' "$2" >"$T/$1.json"; }
@@ -323,19 +371,99 @@ up_usage_cases() {
 	cfg mac-bad '{"vms": [{"kernel": "k", "nets": [{"pair": "p", "mac": "52:54:00:zz:00:01"}]}]}'
 	check up-mac-bad 2 'vms\[0\]\.nets\[0\]\.mac: "52:54:00:zz:00:01": expected six hex bytes' - -- up "$T/mac-bad.json"
 	cfg two-backends '{"vms": [{"kernel": "k", "nets": [{"pair": "p", "tap": "t"}]}]}'
-	check up-net-two-kinds 2 'vms\[0\]\.nets\[0\]: needs exactly one of "pair", "tap" and "user"' - -- up "$T/two-backends.json"
+	check up-net-two-kinds 2 'vms\[0\]\.nets\[0\]: needs exactly one of "pair", "tap", "user" and "switch"' - -- up "$T/two-backends.json"
 	cfg dup-name '{"vms": [{"name": "a", "elf": "x"}, {"name": "a", "elf": "y"}]}'
 	check up-duplicate-name 2 'vms\[1\]\.name: "a" is the name of vms\[0\] too' - -- up "$T/dup-name.json"
 	cfg no-image '{"vms": [{"name": "a"}]}'
 	check up-no-image 2 'vms\[0\]: needs exactly one of "kernel" \(Linux\) and "elf"' - -- up "$T/no-image.json"
 	cfg elf-disk '{"vms": [{"elf": "x", "disks": [{"path": "d"}]}]}'
 	check up-elf-with-disk 2 'vms\[0\]: "initrd", "disks", "nets", "rng", "vsock" and "console" need "kernel"' - -- up "$T/elf-disk.json"
-	cfg switches '{"vms": [{"elf": "x"}], "switches": [{"name": "sw0"}]}'
-	check up-switches-reserved 2 'switches: not supported yet' - -- up "$T/switches.json"
 	cfg storage '{"vms": [{"kernel": "k", "disks": [{"storage": "s"}]}]}'
 	check up-storage-reserved 2 'vms\[0\]\.disks\[0\]\.storage: not supported yet' - -- up "$T/storage.json"
 	cfg version '{"version": 2, "vms": [{"elf": "x"}]}'
 	check up-version 2 'version: 2 is out of range \(1 to 1\)' - -- up "$T/version.json"
+}
+
+# "switches" and the VMs' {"switch", "port"} entries: each refusal names its
+# key path.
+up_switch_cases() {
+	local e='"vms": [{"elf": "x"}]' k='"kernel": "k"' sw='"switches": [{"name": "sw0", "ports": [{"name": "p"}]}]'
+	cfg sw-uplink "{\"switches\": [{\"name\": \"sw0\", \"uplink\": {}}], $e}"
+	check up-switch-uplink 2 'switches\[0\]\.uplink: not supported yet by this vmm .*distributed switch' - -- up "$T/sw-uplink.json"
+	cfg sw-etcd "{\"switches\": [{\"name\": \"sw0\", \"etcd\": \"http://127.0.0.1:2379\"}], $e}"
+	check up-switch-etcd 2 'switches\[0\]\.etcd: not supported yet by this vmm' - -- up "$T/sw-etcd.json"
+	cfg sw-not-array "{\"switches\": {\"name\": \"sw0\"}, $e}"
+	check up-switches-not-array 2 'sw-not-array.json: switches: expected an array$' - -- up "$T/sw-not-array.json"
+	cfg sw-no-name "{\"switches\": [{\"mtu\": 1500}], $e}"
+	check up-switch-no-name 2 'switches\[0\]: missing key "name"' - -- up "$T/sw-no-name.json"
+	cfg sw-unknown "{\"switches\": [{\"name\": \"sw0\", \"vlans\": 1}], $e}"
+	check up-switch-unknown-key 2 'switches\[0\]: unknown key "vlans" \(known here: name, mtu, fdb_size, ageing, ports, uplink, etcd\)' - -- up "$T/sw-unknown.json"
+	cfg sw-dup "{\"switches\": [{\"name\": \"sw0\"}, {\"name\": \"sw0\"}], $e}"
+	check up-switch-duplicate 2 'switches\[1\]\.name: "sw0" is the name of switches\[0\] too' - -- up "$T/sw-dup.json"
+	cfg sw-mtu "{\"switches\": [{\"name\": \"sw0\", \"mtu\": 65519}], $e}"
+	check up-switch-mtu 2 'switches\[0\]\.mtu: 65519 is out of range \(68 to 65518\)' - -- up "$T/sw-mtu.json"
+	cfg port-dup "{\"switches\": [{\"name\": \"sw0\", \"ports\": [{\"name\": \"p\"}, {\"name\": \"p\"}]}], $e}"
+	check up-port-duplicate 2 'switches\[0\]\.ports\[1\]\.name: "p" is the name of ports\[0\] too' - -- up "$T/port-dup.json"
+	cfg port-vlan "{\"switches\": [{\"name\": \"sw0\", \"ports\": [{\"name\": \"p\", \"vlan\": 4095}]}], $e}"
+	check up-port-vlan 2 'switches\[0\]\.ports\[0\]\.vlan: 4095 is out of range \(1 to 4094\)' - -- up "$T/port-vlan.json"
+	cfg port-both "{\"switches\": [{\"name\": \"sw0\", \"ports\": [{\"name\": \"p\", \"vlan\": 2, \"trunk\": [3]}]}], $e}"
+	check up-port-vlan-and-trunk 2 'switches\[0\]\.ports\[0\]: give "vlan" \(an access port\) or "trunk"' - -- up "$T/port-both.json"
+	cfg port-trunk "{\"switches\": [{\"name\": \"sw0\", \"ports\": [{\"name\": \"p\", \"trunk\": [3, \"4\"]}]}], $e}"
+	check up-port-trunk-type 2 'switches\[0\]\.ports\[0\]\.trunk\[1\]: expected a VLAN, an integer from 1 to 4094' - -- up "$T/port-trunk.json"
+	cfg port-trunk2 "{\"switches\": [{\"name\": \"sw0\", \"ports\": [{\"name\": \"p\", \"trunk\": [3, 3]}]}], $e}"
+	check up-port-trunk-twice 2 'switches\[0\]\.ports\[0\]\.trunk\[1\]: VLAN 3 is listed twice' - -- up "$T/port-trunk2.json"
+	cfg port-native "{\"switches\": [{\"name\": \"sw0\", \"ports\": [{\"name\": \"p\", \"native\": 3}]}], $e}"
+	check up-port-native-alone 2 'switches\[0\]\.ports\[0\]\.native: only with "trunk"' - -- up "$T/port-native.json"
+	cfg pol-sec "{\"switches\": [{\"name\": \"sw0\", \"ports\": [{\"name\": \"p\", \"policy\": {\"forged_transmits\": \"no\"}}]}], $e}"
+	check up-policy-security 2 'ports\[0\]\.policy\.forged_transmits: "no": expected "reject" or "accept"' - -- up "$T/pol-sec.json"
+	cfg pol-unknown "{\"switches\": [{\"name\": \"sw0\", \"ports\": [{\"name\": \"p\", \"policy\": {\"promisc\": \"accept\"}}]}], $e}"
+	check up-policy-unknown-key 2 'ports\[0\]\.policy: unknown key "promisc"' - -- up "$T/pol-unknown.json"
+	cfg pol-ip "{\"switches\": [{\"name\": \"sw0\", \"ports\": [{\"name\": \"p\", \"policy\": {\"antispoof\": {\"ipv4\": [\"10.0.0.256\"]}}}]}], $e}"
+	check up-policy-antispoof-ip 2 'policy\.antispoof\.ipv4\[0\]: expected an IPv4 address' - -- up "$T/pol-ip.json"
+	cfg pol-shape "{\"switches\": [{\"name\": \"sw0\", \"ports\": [{\"name\": \"p\", \"policy\": {\"shaping\": {\"out\": {\"average\": 2000, \"peak\": 1000}}}}]}], $e}"
+	check up-policy-shaping-peak 2 'policy\.shaping\.out: "peak" is below "average"' - -- up "$T/pol-shape.json"
+	cfg pol-rule "{\"switches\": [{\"name\": \"sw0\", \"ports\": [{\"name\": \"p\", \"policy\": {\"firewall\": {\"rules\": [{\"action\": \"allow\", \"src\": \"10.0.0.0/40\"}]}}}]}], $e}"
+	check up-policy-rule-src 2 'policy\.firewall\.rules\[0\]\.src: "10.0.0.0/40": expected "any", an IPv4 address or ADDRESS/BITS' - -- up "$T/pol-rule.json"
+	cfg pol-rule2 "{\"switches\": [{\"name\": \"sw0\", \"ports\": [{\"name\": \"p\", \"policy\": {\"firewall\": {\"rules\": [{\"proto\": \"tcp\"}]}}}]}], $e}"
+	check up-policy-rule-action 2 'policy\.firewall\.rules\[0\]: needs "action"' - -- up "$T/pol-rule2.json"
+	cfg pol-rule3 "{\"switches\": [{\"name\": \"sw0\", \"ports\": [{\"name\": \"p\", \"policy\": {\"firewall\": {\"rules\": [{\"action\": \"allow\", \"dst_ports\": \"90-80\"}]}}}]}], $e}"
+	check up-policy-rule-ports 2 'policy\.firewall\.rules\[0\]\.dst_ports: expected a port or a range "LO-HI"' - -- up "$T/pol-rule3.json"
+	cfg pol-mirror "{\"switches\": [{\"name\": \"sw0\", \"ports\": [{\"name\": \"p\", \"policy\": {\"mirror\": {\"port\": \"p\"}}}]}], $e}"
+	check up-policy-mirror-self 2 'ports\[0\]\.policy\.mirror\.port: "p" is the port itself' - -- up "$T/pol-mirror.json"
+	cfg ref-switch "{$sw, \"vms\": [{$k, \"nets\": [{\"switch\": \"sw1\", \"port\": \"p\"}]}]}"
+	check up-net-no-switch 2 'vms\[0\]\.nets\[0\]\.switch: no switch "sw1" in "switches"' - -- up "$T/ref-switch.json"
+	cfg ref-port "{$sw, \"vms\": [{$k, \"nets\": [{\"switch\": \"sw0\", \"port\": \"q\"}]}]}"
+	check up-net-no-port 2 'vms\[0\]\.nets\[0\]\.port: switch "sw0" has no port "q"' - -- up "$T/ref-port.json"
+	cfg ref-noport "{$sw, \"vms\": [{$k, \"nets\": [{\"switch\": \"sw0\"}]}]}"
+	check up-net-switch-needs-port 2 'vms\[0\]\.nets\[0\]: "switch" needs "port"' - -- up "$T/ref-noport.json"
+	cfg ref-twice "{$sw, \"vms\": [{$k, \"nets\": [{\"switch\": \"sw0\", \"port\": \"p\"}]}, {$k, \"nets\": [{\"switch\": \"sw0\", \"port\": \"p\"}]}]}"
+	check up-net-port-taken 2 'vms\[1\]\.nets\[0\]\.port: "p" of switch "sw0" is taken by vms\[0\]\.nets\[0\]' - -- up "$T/ref-twice.json"
+	cfg ref-tap "{\"switches\": [{\"name\": \"sw0\", \"ports\": [{\"name\": \"p\", \"tap\": \"t0\"}]}], \"vms\": [{$k, \"nets\": [{\"switch\": \"sw0\", \"port\": \"p\"}]}]}"
+	check up-net-tap-port 2 'vms\[0\]\.nets\[0\]\.port: "p" of switch "sw0" is a TAP port' - -- up "$T/ref-tap.json"
+	cfg ref-mac "{\"switches\": [{\"name\": \"sw0\", \"ports\": [{\"name\": \"p\", \"mac\": \"52:54:00:00:00:01\"}]}], \"vms\": [{$k, \"nets\": [{\"switch\": \"sw0\", \"port\": \"p\", \"mac\": \"52:54:00:00:00:02\"}]}]}"
+	check up-net-port-mac 2 'vms\[0\]\.nets\[0\]\.mac: differs from the mac of port "p" of switch "sw0"' - -- up "$T/ref-mac.json"
+	cfg ref-mtu "{$sw, \"vms\": [{$k, \"nets\": [{\"switch\": \"sw0\", \"port\": \"p\", \"mtu\": 9000}]}]}"
+	check up-net-port-mtu 2 'vms\[0\]\.nets\[0\]\.mtu: a switch port has its switch.s MTU' - -- up "$T/ref-mtu.json"
+	cfg ref-port-alone "{\"vms\": [{$k, \"nets\": [{\"pair\": \"x\", \"port\": \"p\"}]}]}"
+	check up-net-port-without-switch 2 'vms\[0\]\.nets\[0\]\.port: only with "switch"' - -- up "$T/ref-port-alone.json"
+}
+
+# A TAP port the user may not create: refused by the library at setup,
+# named by its switch and port (as an unprivileged user when run as root).
+up_switch_setup_case() {
+	cfg sw-tap "{\"switches\": [{\"name\": \"sw0\", \"ports\": [{\"name\": \"t\", \"tap\": \"vmmcli1\"}]}], \"vms\": [{\"backend\": \"emu\", \"elf\": \"halt.elf\"}]}"
+	chmod 755 "$T"
+	chmod 644 "$T/sw-tap.json"
+	if [ "$(id -u)" != 0 ]; then
+		check up-switch-tap-no-rights 2 'sw-tap.json: switches\[0\] \(sw0\): ports\[0\] \(t\): .*(Permission denied|Operation not permitted)' - -- up "$T/sw-tap.json"
+	elif command -v setpriv >/dev/null; then
+		RUN_AS="setpriv --reuid=65534 --regid=65534 --clear-groups"
+		check up-switch-tap-no-rights 2 'sw-tap.json: switches\[0\] \(sw0\): ports\[0\] \(t\): .*(Permission denied|Operation not permitted)' - -- up "$T/sw-tap.json"
+		RUN_AS=
+	else
+		notrun up-switch-tap-no-rights "running as root without setpriv"
+	fi
+	chmod 700 "$T"
 }
 
 # lockhold FILE: holds an OFD write lock on FILE (as a VM's writable disk
@@ -384,6 +512,7 @@ up_cases() {
 		fail "$b/up-disk-locked-by-process" "gcc could not build the lock holder: $(head -c 200 "$T/lockhold.log")"
 	fi
 	[ "$b" = emu ] && up_unreadable_case
+	[ "$b" = emu ] && up_switch_setup_case
 	up_guest_cases "$b"
 }
 
@@ -494,7 +623,9 @@ trace_cases() {
 }
 
 usage_cases
+net_usage_cases
 up_usage_cases
+up_switch_cases
 if ! build_guests; then
 	fail build-guests "gcc could not build the test guests: $(cat "$T"/*.log | head -c 300)"
 	exit 1
@@ -508,6 +639,7 @@ for b in $backends; do
 	image_cases "$b"
 	guest_cases "$b"
 	trace_cases "$b"
+	command -v socat >/dev/null && net_device_cases "$b"
 	up_cases "$b"
 done
 exit $failed

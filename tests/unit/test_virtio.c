@@ -2,7 +2,8 @@
  * virtio-rng, driven the way Linux's virtio_pci_modern drives them: find
  * the capabilities, negotiate, set up a queue, enable MSI-X, kick, and
  * check the used ring, the buffer and the interrupt. Plus INTx with ISR,
- * refused negotiation, a broken driver and reset. */
+ * refused negotiation, a broken driver and reset, and an embedder's
+ * device whose reset callback runs when the driver writes status 0. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -153,6 +154,116 @@ static void test_refusals_and_reset(void **state)
 	}
 }
 
+/* An embedder's device: queue_notify keeps the request it pops; reset
+ * counts the calls and may push what it kept (dropped: popped before). */
+static struct {
+	vmm_virtio_dev *dev;
+	vmm_virtq_elem *held;
+	int resets, status_at_reset, push_in_reset;
+} emb;
+
+static void emb_notify(void *opaque, vmm_virtio_dev *dev, uint16_t q)
+{
+	vmm_virtq_elem *e;
+
+	if (!emb.held && vmm_virtq_pop(dev, q, &e) == 1)
+		emb.held = e;
+}
+
+static void emb_reset(void *opaque, vmm_virtio_dev *dev)
+{
+	uint64_t st = 0xff;
+
+	assert_ptr_equal(opaque, &emb);
+	assert_ptr_equal(dev, emb.dev);
+	emb.resets++;
+	assert_int_equal(vmm__bus_mmio(vcpu, bar4 + 20, 1, 0, &st), VMM__BUS_DONE);
+	emb.status_at_reset = (int)st;           /* d->lock is not held here */
+	if (emb.push_in_reset && emb.held) {
+		vmm_virtq_push(dev, 0, emb.held, 4);
+		emb.held = NULL;
+	}
+}
+
+static const vmm_virtio_ops emb_ops = {
+	.version = VMM_VIRTIO_OPS_VERSION, .device_id = 0x1f, .pci_class = 0xff0000,
+	.num_queues = 1, .queue_size = 256, .queue_notify = emb_notify, .reset = emb_reset,
+};
+
+static int add_emb(vmm_vm *v)
+{
+	memset(&emb, 0, sizeof(emb));
+	emb.status_at_reset = -1;
+	return vmm_virtio_add(v, &emb_ops, &emb, &emb.dev);
+}
+
+static int setup_emb(void **state)
+{
+	return driver_setup(add_emb);
+}
+
+static uint16_t used_idx(void)
+{
+	uint16_t idx;
+
+	vmm_mem_read(vm, USED + 2, &idx, 2);
+	return idx;
+}
+
+/* Status 0 calls ops->reset once per write, on the writing thread, after
+ * the transport's reset; a request popped before it is dropped when
+ * pushed, never written into the rings the driver sets up afterwards. */
+static void test_reset_callback(void **state)
+{
+	uint32_t used[2];
+
+	negotiate(1);
+	setup_queue(VMM__VPCI_NO_VECTOR);
+	assert_int_equal(emb.resets, 0);
+	offer_buffer(16, VMM__VRING_DESC_F_WRITE);
+	bar(VMM__VPCI_NOTIFY, 2, 1, 0);
+	assert_non_null(emb.held);
+	bar(20, 1, 1, 0);                                 /* reset */
+	assert_int_equal(emb.resets, 1);
+	assert_int_equal(emb.status_at_reset, 0);
+	assert_int_equal(bar(20, 1, 0, 0), 0);
+	assert_int_equal(bar(28, 2, 0, 0), 0);            /* queue disabled */
+	/* The driver starts again on fresh rings; the old request completes. */
+	negotiate(1);
+	setup_queue(VMM__VPCI_NO_VECTOR);
+	assert_int_equal(emb.resets, 1);                  /* other writes: no call */
+	vmm_virtq_push(emb.dev, 0, emb.held, 7);
+	emb.held = NULL;
+	assert_int_equal(used_idx(), 0);
+	/* A request of the new epoch completes as usual. */
+	offer_buffer(16, VMM__VRING_DESC_F_WRITE);
+	bar(VMM__VPCI_NOTIFY, 2, 1, 0);
+	assert_non_null(emb.held);
+	vmm_virtq_push(emb.dev, 0, emb.held, 5);
+	emb.held = NULL;
+	assert_int_equal(used_idx(), 1);
+	vmm_mem_read(vm, USED + 4, used, 8);
+	assert_int_equal(used[0], 0);
+	assert_int_equal(used[1], 5);
+	/* The callback may push what it holds (and so free it). */
+	offer_buffer(16, VMM__VRING_DESC_F_WRITE);
+	{
+		uint16_t idx = 2, head = 0;
+
+		vmm_mem_write(vm, AVAIL + 4 + 2, &head, 2);
+		vmm_mem_write(vm, AVAIL + 2, &idx, 2);
+	}
+	bar(VMM__VPCI_NOTIFY, 2, 1, 0);
+	assert_non_null(emb.held);
+	emb.push_in_reset = 1;
+	bar(20, 1, 1, 0);
+	assert_int_equal(emb.resets, 2);
+	assert_null(emb.held);
+	assert_int_equal(used_idx(), 1);                  /* nothing written */
+	bar(20, 1, 1, 0);                                 /* a reset of a reset device */
+	assert_int_equal(emb.resets, 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -160,6 +271,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rng_with_msix, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rng_with_intx, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals_and_reset, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reset_callback, setup_emb, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,7 +3,8 @@
  * a guest connection reaching PATH_P and data both ways with the credit
  * fields, a host "CONNECT P" answered "OK H", refusals as RST, and hostile
  * packets (short, bad lengths, unknown operations, spoofed CIDs, credit
- * lies, random headers) answered with RST or dropped. */
+ * lies, random headers) answered with RST or dropped; a driver reset ends
+ * every connection at once. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -247,6 +248,33 @@ static void test_guest_connect(void **state)
 	close(lfd);
 }
 
+/* The driver resets the device and starts it again at once: the reset
+ * callback has closed the host's side before the restart, so the I/O
+ * thread never sees a connection the new driver does not know. */
+static void test_reset_ends_connections(void **state)
+{
+	char p5000[160], buf[16];
+	int lfd, hfd;
+	pkt p;
+
+	snprintf(p5000, sizeof(p5000), "%s_5000", path);
+	lfd = unix_listen(p5000);
+	post_rx(8);
+	send_pkt(REQUEST, 1234, 5000, NULL, 0);
+	expect_pkt(RESPONSE, 5000, 1234, &p);
+	hfd = accept(lfd, NULL, NULL);
+	assert_true(hfd >= 0);
+	drv_start(&d, 0, 3);                         /* status 0, then DRIVER_OK */
+	{
+		struct pollfd pf = { hfd, POLLIN, 0 };
+
+		assert_int_equal(poll(&pf, 1, 0), 1);    /* EOF already there */
+	}
+	assert_int_equal(read(hfd, buf, sizeof(buf)), 0);
+	close(hfd);
+	close(lfd);
+}
+
 static void test_refused(void **state)
 {
 	pkt p;
@@ -483,6 +511,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_identity, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_guest_connect, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reset_ends_connections, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_connect, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_connect_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_packets, setup, teardown),

@@ -1,0 +1,83 @@
+/* up_switch.c - `vmm up`: the file's switches (vmm_switch_create) and their
+ * ports (vmm_net_port_create: a VM's virtio port, or a TAP port), made
+ * through the public API before any VM; a port's mirror is set once every
+ * port of its switch exists (it names the other port by id). The VMs'
+ * devices attach to the ports in cli/up.c. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/common.h"
+#include "cli/up_switch.h"
+
+static int create_port(const cfg_port *pt, vmm_switch *sw, vmm_net_port **out)
+{
+	vmm_net_port_config pc = VMM_NET_PORT_CONFIG_INIT;
+	vmm_net_policy pol = pt->policy;
+
+	pol.mirror_port = 0;                 /* set_mirror, once all ports exist */
+	pol.mirror_dirs = 0;
+	pc.kind = pt->tap ? VMM_NET_PORT_TAP : VMM_NET_PORT_VIRTIO;
+	pc.flags = pt->trunk ? VMM_NET_PORT_TRUNK : 0;
+	pc.vlan = pt->vlan;
+	pc.trunk_vlans = pt->trunk_vlans;
+	pc.ntrunk = pt->ntrunk;
+	memcpy(pc.mac, pt->mac, 6);
+	pc.tap = pt->tap;
+	pc.policy = &pol;
+	pc.name = pt->name;
+	return vmm_net_port_create(sw, &pc, out);
+}
+
+static int set_mirror(const cfg_switch *cs, uint32_t i, vmm_net_port *const *ports)
+{
+	const cfg_port *pt = &cs->ports[i];
+	vmm_net_policy pol = pt->policy;
+
+	for (uint32_t j = 0; j < cs->nports; j++)
+		if (!strcmp(cs->ports[j].name, pt->mirror))
+			pol.mirror_port = vmm_net_port_id(ports[j]);
+	return vmm_net_port_set_policy(ports[i], &pol);
+}
+
+static int create_switch(const cfg_switch *cs, up_switches *s, uint32_t k, char *err,
+			 size_t errlen)
+{
+	vmm_switch_config sc = VMM_SWITCH_CONFIG_INIT;
+	int rc;
+
+	sc.mtu = cs->mtu;
+	sc.fdb_size = cs->fdb_size;
+	sc.ageing_ms = cs->ageing_ms;
+	if ((rc = vmm_switch_create(&sc, &s->sw[k])))
+		return snprintf(err, errlen, "cannot create the switch: %.300s",
+				vmm_last_error()), rc;
+	for (uint32_t i = 0; i < cs->nports; i++)
+		if ((rc = create_port(&cs->ports[i], s->sw[k], &s->port[k][i])))
+			return snprintf(err, errlen, "ports[%u] (%s): %.300s", i,
+					cs->ports[i].name, vmm_last_error()), rc;
+	for (uint32_t i = 0; i < cs->nports; i++)
+		if (cs->ports[i].mirror[0] && (rc = set_mirror(cs, i, s->port[k])))
+			return snprintf(err, errlen, "ports[%u] (%s): policy.mirror: %.300s", i,
+					cs->ports[i].name, vmm_last_error()), rc;
+	return 0;
+}
+
+int up_switches_create(const cfg *c, up_switches *s, char *err, size_t errlen)
+{
+	char e[400];
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	for (uint32_t k = 0; k < c->nswitches; k++)
+		if ((rc = create_switch(&c->switches[k], s, k, e, sizeof(e))))
+			return snprintf(err, errlen, "switches[%u] (%s): %s", k,
+					c->switches[k].name, e), cli_status_for(rc);
+	return 0;
+}
+
+void up_switches_destroy(up_switches *s)
+{
+	for (uint32_t k = 0; k < CFG_MAX_SWITCHES; k++)
+		vmm_switch_destroy(s->sw[k]);       /* and its ports */
+	memset(s, 0, sizeof(*s));
+}
