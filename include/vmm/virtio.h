@@ -51,7 +51,7 @@ typedef struct vmm_virtio_ops {
 	void (*config_read)(void *opaque, uint32_t off, void *buf, uint32_t len);
 	void (*config_write)(void *opaque, uint32_t off, const void *buf, uint32_t len);
 	/* The driver reset the device (status 0): drop in-flight requests.
-	 * May be NULL. */
+	 * Called on the writing vCPU's thread after the reset. May be NULL. */
 	void (*reset)(void *opaque, vmm_virtio_dev *dev);
 } vmm_virtio_ops;
 
@@ -75,7 +75,8 @@ VMM_API uint64_t vmm_virtq_read(const vmm_virtq_elem *elem, uint64_t off, void *
 				uint64_t len);
 VMM_API uint64_t vmm_virtq_write(vmm_virtq_elem *elem, uint64_t off, const void *buf,
 				 uint64_t len);
-/* Completes elem with len bytes written and frees it. */
+/* Completes elem with len bytes written and frees it. An element popped
+ * before the driver reset the device is only freed: the reset ended it. */
 VMM_API void vmm_virtq_push(vmm_virtio_dev *dev, uint16_t q, vmm_virtq_elem *elem,
 			    uint32_t len);
 /* Interrupts the driver for queue q if it asked to be (event index, flags). */

@@ -358,6 +358,8 @@ VMM_API int vmm_virtio_net_add(vmm_vm *vm, const vmm_net_config *c)
 	}
 	atomic_store(&n->dev, dev);
 	vmm__virtio_set_fini(dev, net_fini);
+	if (n->tap_fd >= 0)
+		vmm__virtio_set_iothread(dev, &n->io);
 	vmm__virtio_set_state(dev, &net_state);
 	vmm__iothread_kick(&n->io);                  /* now it may deliver */
 	return 0;

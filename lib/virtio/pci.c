@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "lib/platform/platform.h"
+#include "lib/virtio/iothread.h"
 #include "lib/virtio/virtio_pci.h"
 
 #define CAP_VNDR 0x09
@@ -58,6 +59,7 @@ void vmm__vpci_reset(vmm_virtio_dev *d)
 {
 	for (unsigned i = 0; i < d->ops->num_queues; i++) {
 		vmm__vq_reset(&d->q[i].vq);
+		d->q[i].epoch++;
 		d->q[i].size = d->ops->queue_size;
 		d->q[i].msix = VMM__VPCI_NO_VECTOR;
 		d->q[i].enable = 0;
@@ -104,7 +106,7 @@ static int bar_write(vmm__pci_dev *p, unsigned bar, uint64_t off, uint8_t size, 
 {
 	vmm_virtio_dev *d = of(p);
 	uint64_t q = (off - VMM__VPCI_NOTIFY) / VMM__VPCI_NOTIFY_MULT;
-	bool notify = false, started = false;
+	bool notify = false, started = false, reset = false;
 
 	pthread_mutex_lock(&d->lock);
 	if (off < VMM__VPCI_COMMON_LEN) {
@@ -113,6 +115,7 @@ static int bar_write(vmm__pci_dev *p, unsigned bar, uint64_t off, uint8_t size, 
 		vmm__vpci_common_write(d, (uint32_t)off, size, v);
 		started = !(before & VMM__VIRTIO_DRIVER_OK) &&
 			  (d->status & VMM__VIRTIO_DRIVER_OK);
+		reset = off == 20 && (uint8_t)v == 0;
 	} else if (off >= VMM__VPCI_DEVICE && off + size <= VMM__VPCI_DEVICE + d->ops->config_size) {
 		if (d->ops->config_write)
 			d->ops->config_write(d->opaque, (uint32_t)(off - VMM__VPCI_DEVICE), &v, size);
@@ -121,6 +124,8 @@ static int bar_write(vmm__pci_dev *p, unsigned bar, uint64_t off, uint8_t size, 
 	}
 	pthread_mutex_unlock(&d->lock);
 	settle(d);
+	if (reset && d->ops->reset)      /* the device drops what it holds */
+		d->ops->reset(d->opaque, d);
 	if (notify)
 		d->ops->queue_notify(d->opaque, d, (uint16_t)q);
 	/* Buffers made available before DRIVER_OK are looked at now. */
@@ -274,6 +279,17 @@ VMM_API int vmm_virtio_add(vmm_vm *vm, const vmm_virtio_ops *ops, void *opaque,
 void vmm__virtio_set_fini(vmm_virtio_dev *d, void (*fini)(void *opaque))
 {
 	d->fini = fini;
+}
+
+void vmm__virtio_set_iothread(vmm_virtio_dev *d, struct vmm__iothread *io)
+{
+	d->io = io;
+}
+
+void vmm__virtio_flush(vmm_virtio_dev *d)
+{
+	if (d->io)
+		vmm__iothread_flush(d->io);
 }
 
 void vmm__virtio_destroy_all(vmm_vm *vm)

@@ -319,5 +319,6 @@ VMM_API int vmm_virtio_vsock_add(vmm_vm *vm, const vmm_vsock_config *c)
 		return rc;
 	}
 	vmm__virtio_set_fini(v->dev, vsock_fini);
+	vmm__virtio_set_iothread(v->dev, &v->io);
 	return 0;
 }
