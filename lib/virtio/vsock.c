@@ -68,7 +68,7 @@ vsock_conn *vmm__vsock_find(vsock *v, uint32_t host_port, uint32_t guest_port)
 }
 
 void vmm__vsock_rx_push(vsock *v, vmm_virtq_elem *e, const vsock_hdr *h, const void *data,
-			uint32_t len)
+			uint32_t len, uint64_t conn_id)
 {
 	uint8_t b[VSOCK_HDR_LEN];
 	vsock_conn *c = vmm__vsock_find(v, h->src_port, h->dst_port);
@@ -79,8 +79,10 @@ void vmm__vsock_rx_push(vsock *v, vmm_virtq_elem *e, const vsock_hdr *h, const v
 		vmm_virtq_write(e, VSOCK_HDR_LEN, data, len);
 	vmm_virtq_push(v->dev, Q_RX, e, VSOCK_HDR_LEN + len);
 	v->rx_pushed = true;
-	if (c && h->buf_alloc && (int32_t)(h->fwd_cnt - c->fwd_told) > 0)
-		c->fwd_told = h->fwd_cnt;        /* what the guest now knows */
+	/* What the guest now knows, if the packet was for this connection and
+	 * not for an earlier one with the same ports (queued before it ended). */
+	if (c && c->id == conn_id && h->buf_alloc && (int32_t)(h->fwd_cnt - c->fwd_told) > 0)
+		c->fwd_told = h->fwd_cnt;
 }
 
 void vmm__vsock_ctrl(vsock *v, vsock_conn *c, const vsock_hdr *about, uint16_t op,
@@ -90,6 +92,7 @@ void vmm__vsock_ctrl(vsock *v, vsock_conn *c, const vsock_hdr *about, uint16_t o
 
 	if (v->ctrl_len == VSOCK_MAX_CTRL)
 		return;                          /* a flood: the guest loses replies */
+	v->ctrl_conn[(v->ctrl_head + v->ctrl_len) % VSOCK_MAX_CTRL] = c ? c->id : 0;
 	h = &v->ctrl[(v->ctrl_head + v->ctrl_len++) % VSOCK_MAX_CTRL];
 	*h = (vsock_hdr){ .src_cid = VSOCK_HOST_CID, .dst_cid = v->guest_cid,
 			  .type = VSOCK_TYPE_STREAM, .op = op, .flags = flags,
@@ -111,7 +114,8 @@ void vmm__vsock_flush_ctrl(vsock *v)
 	vmm_virtq_elem *e;
 
 	while (v->ctrl_len && (e = vmm__vsock_rx_buf(v))) {
-		vmm__vsock_rx_push(v, e, &v->ctrl[v->ctrl_head], NULL, 0);
+		vmm__vsock_rx_push(v, e, &v->ctrl[v->ctrl_head], NULL, 0,
+				   v->ctrl_conn[v->ctrl_head]);
 		v->ctrl_head = (v->ctrl_head + 1) % VSOCK_MAX_CTRL;
 		v->ctrl_len--;
 	}
