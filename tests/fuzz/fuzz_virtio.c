@@ -398,6 +398,14 @@ static void setup(rd *r, unsigned dev)
 			desc = addr_of(r);
 			avail = addr_of(r);
 			used = addr_of(r);
+		} else if (g & 0x20) {                 /* rings ending at the end of RAM,
+							  without the event fields */
+			uint64_t n = 1u << (g & 15);
+
+			if (g & 0x10)
+				used = MEM - 4 - 8 * n;
+			else
+				avail = MEM - 4 - 2 * n;
 		}
 		memset(ram + QBASE(dev, q), 0, 0x4000);
 		bar(dev, 22, 2, 1, q);
@@ -577,7 +585,7 @@ static void host_op(rd *r)
 
 enum {
 	OP_CHAIN, OP_CHAIN2, OP_DESC, OP_AVAIL, OP_MEM, OP_NOTIFY, OP_NOTIFY2, OP_BAR,
-	OP_CFG, OP_MSIX, OP_SETUP, OP_RESET, OP_HOST, OP_SETTLE, OP_COUNT
+	OP_CFG, OP_MSIX, OP_SETUP, OP_RESET, OP_HOST, OP_SETTLE, OP_FEATURES, OP_COUNT
 };
 
 static void run_op(rd *r)
@@ -586,7 +594,7 @@ static void run_op(rd *r)
 	uint16_t q = (uint16_t)(u8(r) % nq());
 	static const char *names[] = { "chain", "chain+notify", "desc", "avail", "mem",
 				       "notify", "notify-maybe-async", "bar", "cfg", "msix",
-				       "setup", "reset", "host", "settle" };
+				       "setup", "reset", "host", "settle", "features" };
 
 	if (getenv("FUZZ_VIRTIO_TRACE"))        /* what a crash input does */
 		fprintf(stderr, "fuzz_virtio: %s dev %u queue %u (%zu bytes left)\n",
@@ -675,6 +683,18 @@ static void run_op(rd *r)
 	case OP_HOST:
 		host_op(r);
 		break;
+	case OP_FEATURES: {                          /* new features, no reset */
+		uint8_t s = u8(r);
+		uint64_t f = u64(r);
+
+		bar(dev, 20, 1, 1, s);                   /* e.g. FEATURES_OK cleared */
+		bar(dev, 8, 4, 1, 0);
+		bar(dev, 12, 4, 1, (uint32_t)f);
+		bar(dev, 8, 4, 1, 1);
+		bar(dev, 12, 4, 1, f >> 32);
+		bar(dev, 20, 1, 1, 1 | 2 | 4 | 8);
+		break;
+	}
 	default:
 		settle();
 		break;
