@@ -121,13 +121,19 @@ void vmm__vsock_flush_ctrl(vsock *v)
 	}
 }
 
-static void drop_all(vsock *v)
+/* Every connection closed, nothing queued for the guest. The spare rx
+ * buffer is pushed back empty (after a reset that only frees it and ends
+ * it as in flight), or freed when the VM goes. */
+static void drop_all(vsock *v, bool vm_gone)
 {
 	for (unsigned i = 0; i < VSOCK_MAX_CONNS; i++)
 		if (v->conn[i])
 			vmm__vsock_conn_free(v, v->conn[i]);
 	v->ctrl_len = 0;
-	free(v->spare);                          /* its ring is gone: not pushed */
+	if (v->spare && vm_gone)
+		free(v->spare);
+	else if (v->spare)
+		vmm_virtq_push(v->dev, Q_RX, v->spare, 0);
 	v->spare = NULL;
 }
 
@@ -172,9 +178,9 @@ static void vsock_work(void *opaque)
 		return;
 	}
 	if (!driver_ok(v)) {
-		drop_all(v);                     /* reset, or not started yet */
+		drop_all(v, false);              /* reset, or not started yet */
 		host_events(v);                  /* refuses host connections */
-		drop_all(v);
+		drop_all(v, false);
 		pthread_mutex_unlock(&v->lock);
 		return;
 	}
@@ -205,6 +211,18 @@ static void vsock_notify(void *opaque, vmm_virtio_dev *dev, uint16_t q)
 	vmm__iothread_kick(&((vsock *)opaque)->io);
 }
 
+/* The driver reset the device (on its vCPU's thread): the guest's
+ * connections are gone, even if it sets DRIVER_OK again before the I/O
+ * thread would have seen the reset. */
+static void vsock_reset(void *opaque, vmm_virtio_dev *dev)
+{
+	vsock *v = opaque;
+
+	pthread_mutex_lock(&v->lock);
+	drop_all(v, false);
+	pthread_mutex_unlock(&v->lock);
+}
+
 static void vsock_config_read(void *opaque, uint32_t off, void *buf, uint32_t len)
 {
 	memcpy(buf, ((vsock *)opaque)->config + off, len);  /* off + len <= 8: checked */
@@ -219,6 +237,7 @@ static const vmm_virtio_ops vsock_ops = {
 	.config_size = 8,
 	.queue_notify = vsock_notify,
 	.config_read = vsock_config_read,
+	.reset = vsock_reset,
 };
 
 static void vsock_fini(void *opaque)
@@ -226,7 +245,7 @@ static void vsock_fini(void *opaque)
 	vsock *v = opaque;
 
 	vmm__iothread_stop(&v->io);
-	drop_all(v);
+	drop_all(v, true);
 	if (v->listen_fd >= 0) {
 		close(v->listen_fd);
 		unlink(v->path);

@@ -436,6 +436,28 @@ static void test_stale_credit(void **state)
 	close(lfd);
 }
 
+/* A reset at once followed by DRIVER_OK: the I/O thread never saw the
+ * driver not ready, so the guest's connection stayed open on the host.
+ * The transport now calls the device's reset: the host sees EOF. */
+static void test_reset_closes(void **state)
+{
+	char p5002[160], buf[8];
+	int lfd, hfd;
+	pkt p;
+
+	snprintf(p5002, sizeof(p5002), "%s_5002", path);
+	lfd = unix_listen(p5002);
+	post_rx(2);
+	send_pkt(REQUEST, 1234, 5002, NULL, 0);
+	expect_pkt(RESPONSE, 5002, 1234, &p);
+	hfd = accept(lfd, NULL, NULL);
+	assert_true(hfd >= 0);
+	drv_start(&d, 0, 3);                          /* reset, set up, DRIVER_OK */
+	assert_int_equal(read_wait(hfd, buf, sizeof(buf)), 0);
+	close(hfd);
+	close(lfd);
+}
+
 static void test_random_headers(void **state)
 {
 	uint32_t seed = 12345;
@@ -533,6 +555,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hostile_packets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_credit_lie, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_credit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reset_closes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_random_headers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_errors, setup, teardown),
 		cmocka_unit_test(test_bad_path),
