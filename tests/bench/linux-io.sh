@@ -38,7 +38,7 @@ io_summary() {
 		ma = med(vals[a, key]); la = lo; ha = hi
 		mb = med(vals[b, key]); lb = lo; hb = hi
 		printf "  %-10s %s %.1f (%s-%s)  %s %.1f (%s-%s)  ratio %.2fx\n", key,
-		       a, ma, la, ha, b, mb, lb, hb, mb > 0 ? ma / mb : 0 } }'
+		       a, ma, la, ha, b, mb, lb, hb, (mb > 0 ? ma / mb : 0) } }'
 }
 
 # io_net_ours LABEL VMM KDIR WORK BACKEND SECS: two guests of one `vmm up`
