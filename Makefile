@@ -227,7 +227,7 @@ FUZZ_DEV_blk := DEV_BLK
 FUZZ_DEV_net := DEV_NET
 FUZZ_DEV_console := DEV_CONSOLE
 FUZZ_DEV_vsock := DEV_VSOCK
-# Seconds per virtio target for make fuzz-virtio (make check: 6 each).
+# Seconds per virtio target for make fuzz-virtio (make check: 5 each).
 FUZZ_TIME  ?= 120
 
 .PHONY: fuzz fuzz-qcow2 fuzz-qcow2-build fuzz-virtio fuzz-virtio-build
@@ -265,7 +265,7 @@ fuzz-qcow2: fuzz-qcow2-build
 	    $(B)/fuzz/corpus_qcow2 $(B)/fuzz/seeds_qcow2
 
 # Every virtio target for FUZZ_TIME seconds each (tests/fuzz/run-virtio);
-# make check's fuzz-virtio step runs them 6 s each.
+# make check's fuzz-virtio step runs them 5 s each.
 fuzz-virtio: $(FUZZ_VIRTIO)
 	@tests/fuzz/run-virtio $(FUZZ_TIME)
 fuzz-virtio-build: $(FUZZ_VIRTIO)
