@@ -78,6 +78,7 @@ help:
 	@echo "make rust-test  cargo test the Rust crates (bindings/rust); rust-clippy"
 	@echo "make bindings   regenerate bindings/rust/libvmm-sys/src/bindings.rs from include/"
 	@echo "make fuzz       libFuzzer targets (clang, ASan+UBSan) in build/fuzz; fuzz-qcow2 runs one 30 s"
+	@echo "make fuzz-virtio the virtio device targets, FUZZ_TIME (120) seconds each"
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -211,16 +212,45 @@ clean:
 # libFuzzer targets built with clang and ASan+UBSan from the library sources
 # they exercise; seed corpora are made by qemu-img at build time.
 FUZZ_CC    ?= clang
-FUZZ_FLAGS := -std=gnu11 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
-              -fno-sanitize-recover=all $(WARN) -Iinclude -I. -DVMM_BUILDING_LIBRARY
+FUZZ_SAN   := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_FLAGS := -std=gnu11 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer $(FUZZ_SAN) \
+              $(WARN) -Iinclude -I. -DVMM_BUILDING_LIBRARY
 FUZZ_QCOW2_SRCS := $(wildcard lib/storage/qcow2_*.c) lib/error.c
+# The virtio targets link the whole library built by clang (ASan+UBSan);
+# only the virtio transport, rings and devices carry coverage feedback.
+FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(B)/fuzz/obj/%.o)
+FUZZ_LIB      := $(B)/fuzz/libvmm-fuzz.a
+FUZZ_VIRTIO_DEVS := rng blk net console vsock
+FUZZ_VIRTIO   := $(FUZZ_VIRTIO_DEVS:%=$(B)/fuzz/fuzz_virtio_%)
+FUZZ_DEV_rng := DEV_RNG
+FUZZ_DEV_blk := DEV_BLK
+FUZZ_DEV_net := DEV_NET
+FUZZ_DEV_console := DEV_CONSOLE
+FUZZ_DEV_vsock := DEV_VSOCK
+# Seconds per virtio target for make fuzz-virtio (make check: 5 each).
+FUZZ_TIME  ?= 120
 
-.PHONY: fuzz fuzz-qcow2
-fuzz: $(B)/fuzz/fuzz_qcow2 $(B)/fuzz/seeds_qcow2/.done
+.PHONY: fuzz fuzz-qcow2 fuzz-qcow2-build fuzz-virtio fuzz-virtio-build
+fuzz: $(B)/fuzz/fuzz_qcow2 $(B)/fuzz/seeds_qcow2/.done $(FUZZ_VIRTIO)
 
 $(B)/fuzz/fuzz_qcow2: tests/fuzz/fuzz_qcow2.c $(FUZZ_QCOW2_SRCS) $(wildcard lib/storage/qcow2*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_qcow2.c $(FUZZ_QCOW2_SRCS) -lpthread
+
+$(B)/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=gnu11 -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) \
+	    $(if $(filter lib/virtio/% lib/platform/pci%,$<),-fsanitize=fuzzer-no-link) \
+	    $(WARN) -Wno-string-plus-int -Wno-gnu-variable-sized-type-not-at-end \
+	    -Iinclude -I. -DVMM_BUILDING_LIBRARY -MMD -MP -c $< -o $@
+
+$(FUZZ_LIB): $(FUZZ_LIB_OBJS)
+	@rm -f $@
+	@ar rcs $@ $(FUZZ_LIB_OBJS)
+
+$(B)/fuzz/fuzz_virtio_%: tests/fuzz/fuzz_virtio.c $(FUZZ_LIB)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -DFUZZ_DEV=$(FUZZ_DEV_$*) -o $@ $< $(FUZZ_LIB) $(LIBS)
 
 $(B)/fuzz/seeds_qcow2/.done: tests/fuzz/make-seeds
 	rm -rf $(B)/fuzz/seeds_qcow2
@@ -228,10 +258,19 @@ $(B)/fuzz/seeds_qcow2/.done: tests/fuzz/make-seeds
 	@touch $@
 
 # 30 s of fuzzing from the seeds (new inputs collect in build/fuzz/corpus_qcow2).
-fuzz-qcow2: fuzz
+fuzz-qcow2-build: $(B)/fuzz/fuzz_qcow2 $(B)/fuzz/seeds_qcow2/.done
+fuzz-qcow2: fuzz-qcow2-build
 	@mkdir -p $(B)/fuzz/corpus_qcow2
 	$(B)/fuzz/fuzz_qcow2 -max_total_time=30 -max_len=400000 -timeout=10 -rss_limit_mb=2048 -artifact_prefix=$(B)/fuzz/ \
 	    $(B)/fuzz/corpus_qcow2 $(B)/fuzz/seeds_qcow2
+
+# Every virtio target for FUZZ_TIME seconds each (tests/fuzz/run-virtio);
+# make check's fuzz-virtio step runs them 5 s each.
+fuzz-virtio: $(FUZZ_VIRTIO)
+	@tests/fuzz/run-virtio $(FUZZ_TIME)
+fuzz-virtio-build: $(FUZZ_VIRTIO)
+
+-include $(FUZZ_LIB_OBJS:.o=.d)
 
 # ---- Bindings and examples ---------------------------------------------------
 # Debian's toolchains (golang-go, rustc, cargo, bindgen), never a rustup one

@@ -78,7 +78,8 @@ VMM_API uint64_t vmm_virtq_read(const vmm_virtq_elem *elem, uint64_t off, void *
 				uint64_t len);
 VMM_API uint64_t vmm_virtq_write(vmm_virtq_elem *elem, uint64_t off, const void *buf,
 				 uint64_t len);
-/* Completes elem with len bytes written and frees it. */
+/* Completes elem with len bytes written and frees it. An element popped
+ * before the driver reset the device is only freed: the reset ended it. */
 VMM_API void vmm_virtq_push(vmm_virtio_dev *dev, uint16_t q, vmm_virtq_elem *elem,
 			    uint32_t len);
 /* Interrupts the driver for queue q if it asked to be (event index, flags). */

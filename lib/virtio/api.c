@@ -29,9 +29,10 @@ VMM_API int vmm_virtq_pop(vmm_virtio_dev *d, uint16_t q, vmm_virtq_elem **out)
 		return vmm__err(VMM_ENOMEM, "vmm_virtq_pop: out of memory");
 	pthread_mutex_lock(&d->lock);
 	rc = vq->enable && !d->frozen ? vmm__vq_pop(&vq->vq, &e->e) : 0;
-	if (rc == 1)
+	if (rc == 1) {
 		vq->inflight++;
-	e->epoch = vq->epoch;
+		e->epoch = vq->epoch;
+	}
 	if (rc < 0) {
 		vmm__vpci_broken(d);
 		d->raise_config = false;         /* raised just below */
@@ -76,7 +77,7 @@ VMM_API void vmm_virtq_push(vmm_virtio_dev *d, uint16_t q, vmm_virtq_elem *e, ui
 		if (len > e->e.in_len)
 			len = (uint32_t)e->e.in_len;   /* never claim more than was there */
 		pthread_mutex_lock(&d->lock);
-		if (e->epoch == vq->epoch)       /* else popped before a reset: dropped */
+		if (e->epoch == vq->epoch)       /* not from before a reset */
 			vmm__vq_push(&vq->vq, e->e.head, len);
 		if (vq->inflight)
 			vq->inflight--;

@@ -321,6 +321,7 @@ VMM_API int vmm_virtio_blk_add(vmm_vm *vm, const vmm_blk_config *c)
 		return rc;
 	}
 	vmm__virtio_set_fini(d->dev, blk_fini);
+	vmm__virtio_set_iothread(d->dev, &d->io);
 	vmm__virtio_set_state(d->dev, &blk_state);
 	return 0;
 }

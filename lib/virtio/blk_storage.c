@@ -264,5 +264,6 @@ int vmm__blk_storage_add(vmm_vm *vm, const vmm_blk_config *c)
 		return rc;
 	}
 	vmm__virtio_set_fini(d->dev, fini);
+	vmm__virtio_set_iothread(d->dev, &d->io);
 	return 0;
 }

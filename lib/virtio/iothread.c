@@ -19,6 +19,21 @@ static void drain(int fd)
 		;
 }
 
+/* One work() pass; passes asked for before it began are then done. */
+static void pass(vmm__iothread *t)
+{
+	uint64_t asked;
+
+	pthread_mutex_lock(&t->pass_lock);
+	asked = t->pass_asked;
+	pthread_mutex_unlock(&t->pass_lock);
+	t->work(t->opaque);
+	pthread_mutex_lock(&t->pass_lock);
+	t->pass_done = asked;
+	pthread_cond_broadcast(&t->pass_cond);
+	pthread_mutex_unlock(&t->pass_lock);
+}
+
 static void *loop(void *arg)
 {
 	vmm__iothread *t = arg;
@@ -37,9 +52,9 @@ static void *loop(void *arg)
 			break;
 		if (fds[0].revents & POLLIN) {
 			drain(t->kick_fd);
-			t->work(t->opaque);
+			pass(t);
 		} else if (extra && fds[2].revents) {
-			t->work(t->opaque);
+			pass(t);
 		}
 	}
 	return NULL;
@@ -62,6 +77,8 @@ int vmm__iothread_start_fd(vmm__iothread *t, const char *name, void (*work)(void
 	t->opaque = opaque;
 	t->fd = fd;
 	t->fd_wanted = true;
+	pthread_mutex_init(&t->pass_lock, NULL);
+	pthread_cond_init(&t->pass_cond, NULL);
 	t->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	t->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (t->kick_fd < 0 || t->stop_fd < 0) {
@@ -86,6 +103,8 @@ fail:
 	if (t->stop_fd >= 0)
 		close(t->stop_fd);
 	t->kick_fd = t->stop_fd = -1;
+	pthread_cond_destroy(&t->pass_cond);
+	pthread_mutex_destroy(&t->pass_lock);
 	return rc;
 }
 
@@ -96,6 +115,22 @@ void vmm__iothread_kick(vmm__iothread *t)
 	if (t->started)
 		while (write(t->kick_fd, &one, sizeof(one)) < 0 && errno == EINTR)
 			;
+}
+
+void vmm__iothread_flush(vmm__iothread *t)
+{
+	uint64_t mine;
+
+	if (!t->started)
+		return;
+	pthread_mutex_lock(&t->pass_lock);
+	mine = ++t->pass_asked;
+	pthread_mutex_unlock(&t->pass_lock);
+	vmm__iothread_kick(t);
+	pthread_mutex_lock(&t->pass_lock);
+	while (t->pass_done < mine)
+		pthread_cond_wait(&t->pass_cond, &t->pass_lock);
+	pthread_mutex_unlock(&t->pass_lock);
 }
 
 void vmm__iothread_stop(vmm__iothread *t)
@@ -109,5 +144,7 @@ void vmm__iothread_stop(vmm__iothread *t)
 	pthread_join(t->thread, NULL);
 	close(t->kick_fd);
 	close(t->stop_fd);
+	pthread_cond_destroy(&t->pass_cond);
+	pthread_mutex_destroy(&t->pass_lock);
 	t->started = false;
 }

@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 typedef struct vmm__iothread {
 	pthread_t thread;
@@ -18,6 +19,9 @@ typedef struct vmm__iothread {
 	int fd;                      /* an extra fd polled for POLLIN, or -1 */
 	bool fd_wanted;              /* work() sets it: poll fd, or only kicks */
 	bool started;
+	pthread_mutex_t pass_lock;   /* the two counters (vmm__iothread_flush) */
+	pthread_cond_t pass_cond;
+	uint64_t pass_asked, pass_done;
 } vmm__iothread;
 
 int vmm__iothread_start(vmm__iothread *t, const char *name, void (*work)(void *),
@@ -26,6 +30,10 @@ int vmm__iothread_start(vmm__iothread *t, const char *name, void (*work)(void *)
 int vmm__iothread_start_fd(vmm__iothread *t, const char *name, void (*work)(void *),
 			   void *opaque, int fd);
 void vmm__iothread_kick(vmm__iothread *t);
+/* Kicks the thread and waits until a work() pass that began after this
+ * call has ended: what the device was given before is done (tests and
+ * fuzzers; never from the thread itself). No-op if not started. */
+void vmm__iothread_flush(vmm__iothread *t);
 void vmm__iothread_stop(vmm__iothread *t);   /* joins; no-op if not started */
 
 #endif /* VMM_IOTHREAD_H */

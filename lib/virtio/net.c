@@ -17,10 +17,10 @@
 #define F_GUEST_TSO4 VMM__NET_F_GUEST_TSO4
 #define F_GUEST_TSO6 VMM__NET_F_GUEST_TSO6
 #define F_GUEST_ECN VMM__NET_F_GUEST_ECN
-#define F_HOST_TSO4 (1ull << 11)
-#define F_HOST_TSO6 (1ull << 12)
-#define F_HOST_ECN (1ull << 13)
-#define F_TAP_GSO (F_GUEST_TSO4 | F_GUEST_TSO6 | F_GUEST_ECN | F_HOST_TSO4 | F_HOST_TSO6 | \
+#define F_HOST_TSO4 VMM__NET_F_HOST_TSO4
+#define F_HOST_TSO6 VMM__NET_F_HOST_TSO6
+#define F_HOST_ECN VMM__NET_F_HOST_ECN
+#define F_GSO (F_GUEST_TSO4 | F_GUEST_TSO6 | F_GUEST_ECN | F_HOST_TSO4 | F_HOST_TSO6 | \
 		   F_HOST_ECN)
 #define F_MAC (1ull << 5)
 #define F_STATUS (1ull << 16)
@@ -86,16 +86,25 @@ static unsigned way(uint64_t f, bool rx)
 	       (f & (rx ? F_GUEST_ECN : F_HOST_ECN) ? W_ECN : 0);
 }
 
-int vmm__net_receive(vmm__net *n, uint8_t *pkt, size_t len, bool keep)
+typedef struct rx_ctx {
+	vmm__net *n;
+	vmm_virtio_dev *dev;
+	bool keep;
+} rx_ctx;
+
+/* One frame whose header the receiver takes (checked) into a buffer. */
+static int receive_one(void *opaque, uint8_t *pkt, size_t len)
 {
-	vmm_virtio_dev *dev = atomic_load(&n->dev);
+	rx_ctx *x = opaque;
+	vmm__net *n = x->n;
+	vmm_virtio_dev *dev = x->dev;
 	vmm_virtq_elem *e;
 	uint16_t one = 1;
 	int rc;
 
 	/* A partial checksum is always taken (filled in below if need be). */
-	if (!dev || !hdr_ok(pkt, len, way(vmm_virtio_features(dev), true) | W_CSUM)) {
-		atomic_fetch_add(dev ? &n->rx_errors : &n->rx_dropped, 1);
+	if (!hdr_ok(pkt, len, way(vmm_virtio_features(dev), true) | W_CSUM)) {
+		atomic_fetch_add(&n->rx_errors, 1);
 		return -1;
 	}
 	if (!(vmm_virtio_features(dev) & VMM__NET_F_GUEST_CSUM)) {
@@ -108,7 +117,7 @@ int vmm__net_receive(vmm__net *n, uint8_t *pkt, size_t len, bool keep)
 	rc = vmm_virtq_pop(dev, 0, &e);
 	if (rc != 1) {
 		pthread_mutex_unlock(&n->rx_lock);
-		if (!keep || rc < 0)
+		if (!x->keep || rc < 0)
 			atomic_fetch_add(&n->rx_dropped, 1);
 		return rc < 0 ? -1 : 0;
 	}
@@ -125,6 +134,39 @@ int vmm__net_receive(vmm__net *n, uint8_t *pkt, size_t len, bool keep)
 	vmm_virtio_interrupt(dev, 0);
 	pthread_mutex_unlock(&n->rx_lock);
 	return rc;
+}
+
+/* A TSO frame whose kind (or ECN) the receiver did not negotiate. */
+static bool must_segment(const uint8_t *pkt, size_t len, uint64_t f)
+{
+	unsigned gso = len >= HDR ? pkt[1] & 0x7fu : 0;
+
+	return (gso == VMM__NET_GSO_TCPV4 && !(f & F_GUEST_TSO4)) ||
+	       (gso == VMM__NET_GSO_TCPV6 && !(f & F_GUEST_TSO6)) ||
+	       (gso && (pkt[1] & 0x80) && !(f & F_GUEST_ECN));
+}
+
+int vmm__net_receive(vmm__net *n, uint8_t *pkt, size_t len, bool keep)
+{
+	rx_ctx x = { n, atomic_load(&n->dev), keep };
+	uint8_t *seg;
+	int rc;
+
+	if (!x.dev) {
+		atomic_fetch_add(&n->rx_dropped, 1);
+		return -1;
+	}
+	if (!must_segment(pkt, len, vmm_virtio_features(x.dev)))
+		return receive_one(&x, pkt, len);
+	if (!(seg = malloc(HDR + VMM__NET_MAX_FRAME))) {
+		atomic_fetch_add(&n->rx_dropped, 1);
+		return -1;
+	}
+	rc = vmm__net_gso_segment(pkt, len, seg, receive_one, &x);
+	if (rc == -2)                            /* not a TCP frame of its kind */
+		atomic_fetch_add(&n->rx_errors, 1);
+	free(seg);
+	return rc < 0 ? -1 : rc;
 }
 
 static int send_frame(vmm__net *n, uint8_t *pkt, size_t len)
@@ -295,8 +337,7 @@ static vmm__net *net_new(const vmm_net_config *c)
 		.features = F_MAC | F_STATUS | F_MTU |
 			    ((c->flags & VMM_NET_NO_OFFLOAD) ? 0 :
 			     (c->flags & VMM_NET_USER) || config_port(c) ? F_CSUM :
-			     c->tap ? F_CSUM | VMM__NET_F_GUEST_CSUM | F_TAP_GSO :
-			     F_CSUM | VMM__NET_F_GUEST_CSUM),
+			     F_CSUM | VMM__NET_F_GUEST_CSUM | F_GSO),   /* tap, pair */
 		.queue_notify = net_notify, .config_read = net_config_read,
 	};
 	return n;
@@ -358,6 +399,8 @@ VMM_API int vmm_virtio_net_add(vmm_vm *vm, const vmm_net_config *c)
 	}
 	atomic_store(&n->dev, dev);
 	vmm__virtio_set_fini(dev, net_fini);
+	if (n->tap_fd >= 0)
+		vmm__virtio_set_iothread(dev, &n->io);
 	vmm__virtio_set_state(dev, &net_state);
 	vmm__iothread_kick(&n->io);                  /* now it may deliver */
 	return 0;

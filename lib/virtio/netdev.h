@@ -22,6 +22,11 @@
 #define VMM__NET_F_GUEST_TSO4 (1ull << 7)
 #define VMM__NET_F_GUEST_TSO6 (1ull << 8)
 #define VMM__NET_F_GUEST_ECN (1ull << 9)
+#define VMM__NET_F_HOST_TSO4 (1ull << 11)
+#define VMM__NET_F_HOST_TSO6 (1ull << 12)
+#define VMM__NET_F_HOST_ECN (1ull << 13)
+#define VMM__NET_GSO_TCPV4 1u
+#define VMM__NET_GSO_TCPV6 4u
 
 typedef struct vmm__net_pair vmm__net_pair;
 typedef struct vmm__net_slirp vmm__net_slirp;
@@ -53,6 +58,14 @@ typedef struct vmm__net {
  * 1 delivered, 0 no buffer (counted as dropped unless keep), -1 bad frame
  * or buffer too small (counted). Takes n->rx_lock. */
 int vmm__net_receive(vmm__net *n, uint8_t *pkt, size_t len, bool keep);
+
+/* net_gso.c: cuts the TSO frame pkt (header + frame, len bytes) into its
+ * segments, each built in seg (VMM__NET_HDR + VMM__NET_MAX_FRAME bytes)
+ * and handed to emit; returns the lowest of emit's results (1, 0, -1), or
+ * -2 for a frame that is not TCP over IPv4/IPv6 of its header's kind (or
+ * would make more than 1024 segments). */
+int vmm__net_gso_segment(const uint8_t *pkt, size_t len, uint8_t *seg,
+			 int (*emit)(void *opaque, uint8_t *seg, size_t len), void *opaque);
 
 /* net_pair.c */
 int vmm__net_pair_join(vmm__net *n, const char *name);

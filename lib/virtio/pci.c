@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "lib/platform/platform.h"
+#include "lib/virtio/iothread.h"
 #include "lib/virtio/virtio_pci.h"
 
 #define CAP_VNDR 0x09
@@ -60,6 +61,7 @@ void vmm__vpci_reset(vmm_virtio_dev *d)
 {
 	for (unsigned i = 0; i < d->ops->num_queues; i++) {
 		vmm__vq_reset(&d->q[i].vq);
+		d->q[i].epoch++;
 		d->q[i].size = d->ops->queue_size;
 		d->q[i].msix = VMM__VPCI_NO_VECTOR;
 		d->q[i].enable = 0;
@@ -284,6 +286,17 @@ VMM_API int vmm_virtio_add(vmm_vm *vm, const vmm_virtio_ops *ops, void *opaque,
 void vmm__virtio_set_fini(vmm_virtio_dev *d, void (*fini)(void *opaque))
 {
 	d->fini = fini;
+}
+
+void vmm__virtio_set_iothread(vmm_virtio_dev *d, struct vmm__iothread *io)
+{
+	d->io = io;
+}
+
+void vmm__virtio_flush(vmm_virtio_dev *d)
+{
+	if (d->io)
+		vmm__iothread_flush(d->io);
 }
 
 void vmm__virtio_destroy_all(vmm_vm *vm)

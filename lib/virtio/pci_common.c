@@ -59,7 +59,9 @@ void vmm__vpci_common_read(vmm_virtio_dev *d, uint32_t off, uint8_t size, uint64
 	*v = size == 8 ? r : r & ((1ull << (8 * size)) - 1);
 }
 
-/* FEATURES_OK only for a subset of what we offer that includes VERSION_1. */
+/* FEATURES_OK only for a subset of what we offer that includes VERSION_1.
+ * Bits stay set until a reset (the driver must not clear them, 2.1.2): the
+ * features, frozen at FEATURES_OK, cannot change under enabled queues. */
 static void set_status(vmm_virtio_dev *d, uint8_t s)
 {
 	if (s == 0) {
@@ -71,11 +73,7 @@ static void set_status(vmm_virtio_dev *d, uint8_t s)
 	    ((d->driver_features & ~d->device_features) ||
 	     !(d->driver_features & VMM__VIRTIO_F_VERSION_1)))
 		s &= (uint8_t)~VMM__VIRTIO_FEATURES_OK;
-	d->status = (uint8_t)(s | (d->status & VMM__VIRTIO_NEEDS_RESET));
-	for (unsigned i = 0; i < d->ops->num_queues; i++) {
-		d->q[i].vq.event_idx = d->driver_features & VMM__VIRTIO_F_EVENT_IDX;
-		d->q[i].vq.indirect = d->driver_features & VMM__VIRTIO_F_INDIRECT;
-	}
+	d->status |= s;
 }
 
 static uint16_t valid_vector(vmm_virtio_dev *d, uint64_t v)
@@ -83,8 +81,12 @@ static uint16_t valid_vector(vmm_virtio_dev *d, uint64_t v)
 	return v < d->pci.msix_vectors ? (uint16_t)v : VMM__VPCI_NO_VECTOR;
 }
 
+/* Only once the features are final (FEATURES_OK): the ring layout
+ * depends on EVENT_IDX and must not change under an enabled queue. */
 static void enable_queue(vmm_virtio_dev *d, vmm__vpci_queue *q)
 {
+	if (!(d->status & VMM__VIRTIO_FEATURES_OK))
+		return;
 	q->vq.size = q->size;
 	q->vq.event_idx = d->driver_features & VMM__VIRTIO_F_EVENT_IDX;
 	q->vq.indirect = d->driver_features & VMM__VIRTIO_F_INDIRECT;

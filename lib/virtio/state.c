@@ -225,6 +225,7 @@ static void queue_apply(vmm_virtio_dev *d, vmm__vpci_queue *q, const vq_state *s
 			uint64_t features)
 {
 	vmm__vq_reset(&q->vq);
+	q->epoch++;
 	q->size = s->size;
 	q->msix = s->msix;
 	q->enable = s->enable;

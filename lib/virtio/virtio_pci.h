@@ -62,6 +62,7 @@ struct vmm_virtio_dev {
 	void (*fini)(void *opaque);       /* libvmm's devices: stop threads, free */
 	const vmm__vdev_state *state;     /* libvmm's devices: their own state */
 	bool frozen;                      /* saved: pops take nothing (state.c) */
+	struct vmm__iothread *io;         /* libvmm's devices: their I/O thread */
 };
 
 struct vmm_virtq_elem {
@@ -80,6 +81,11 @@ int vmm__vpci_raise(vmm_virtio_dev *d, uint16_t vector, uint8_t isr_bit);
 void vmm__virtio_destroy_all(vmm_vm *vm);
 /* For libvmm's own devices: fini(opaque) runs before the VM's devices go. */
 void vmm__virtio_set_fini(vmm_virtio_dev *d, void (*fini)(void *opaque));
+/* For libvmm's devices: the I/O thread their queues are served on, and a
+ * wait until it has handled everything notified so far (tests, fuzzers;
+ * no-op for a device without one). */
+void vmm__virtio_set_iothread(vmm_virtio_dev *d, struct vmm__iothread *io);
+void vmm__virtio_flush(vmm_virtio_dev *d);
 /* For libvmm's devices: the save/load of their own state (state.c). */
 void vmm__virtio_set_state(vmm_virtio_dev *d, const vmm__vdev_state *state);
 /* state.c: unfreezes every device of the VM a save froze; each started one

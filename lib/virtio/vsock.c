@@ -68,7 +68,7 @@ vsock_conn *vmm__vsock_find(vsock *v, uint32_t host_port, uint32_t guest_port)
 }
 
 void vmm__vsock_rx_push(vsock *v, vmm_virtq_elem *e, const vsock_hdr *h, const void *data,
-			uint32_t len)
+			uint32_t len, uint64_t conn_id)
 {
 	uint8_t b[VSOCK_HDR_LEN];
 	vsock_conn *c = vmm__vsock_find(v, h->src_port, h->dst_port);
@@ -79,8 +79,10 @@ void vmm__vsock_rx_push(vsock *v, vmm_virtq_elem *e, const vsock_hdr *h, const v
 		vmm_virtq_write(e, VSOCK_HDR_LEN, data, len);
 	vmm_virtq_push(v->dev, Q_RX, e, VSOCK_HDR_LEN + len);
 	v->rx_pushed = true;
-	if (c && h->buf_alloc && (int32_t)(h->fwd_cnt - c->fwd_told) > 0)
-		c->fwd_told = h->fwd_cnt;        /* what the guest now knows */
+	/* What the guest now knows, if the packet was for this connection and
+	 * not for an earlier one with the same ports (queued before it ended). */
+	if (c && c->id == conn_id && h->buf_alloc && (int32_t)(h->fwd_cnt - c->fwd_told) > 0)
+		c->fwd_told = h->fwd_cnt;
 }
 
 void vmm__vsock_ctrl(vsock *v, vsock_conn *c, const vsock_hdr *about, uint16_t op,
@@ -90,6 +92,7 @@ void vmm__vsock_ctrl(vsock *v, vsock_conn *c, const vsock_hdr *about, uint16_t o
 
 	if (v->ctrl_len == VSOCK_MAX_CTRL)
 		return;                          /* a flood: the guest loses replies */
+	v->ctrl_conn[(v->ctrl_head + v->ctrl_len) % VSOCK_MAX_CTRL] = c ? c->id : 0;
 	h = &v->ctrl[(v->ctrl_head + v->ctrl_len++) % VSOCK_MAX_CTRL];
 	*h = (vsock_hdr){ .src_cid = VSOCK_HOST_CID, .dst_cid = v->guest_cid,
 			  .type = VSOCK_TYPE_STREAM, .op = op, .flags = flags,
@@ -111,19 +114,26 @@ void vmm__vsock_flush_ctrl(vsock *v)
 	vmm_virtq_elem *e;
 
 	while (v->ctrl_len && (e = vmm__vsock_rx_buf(v))) {
-		vmm__vsock_rx_push(v, e, &v->ctrl[v->ctrl_head], NULL, 0);
+		vmm__vsock_rx_push(v, e, &v->ctrl[v->ctrl_head], NULL, 0,
+				   v->ctrl_conn[v->ctrl_head]);
 		v->ctrl_head = (v->ctrl_head + 1) % VSOCK_MAX_CTRL;
 		v->ctrl_len--;
 	}
 }
 
-static void drop_all(vsock *v)
+/* Every connection closed, nothing queued for the guest. The spare rx
+ * buffer is pushed back empty (after a reset that only frees it and ends
+ * it as in flight), or freed when the VM goes. */
+static void drop_all(vsock *v, bool vm_gone)
 {
 	for (unsigned i = 0; i < VSOCK_MAX_CONNS; i++)
 		if (v->conn[i])
 			vmm__vsock_conn_free(v, v->conn[i]);
 	v->ctrl_len = 0;
-	free(v->spare);                          /* its ring is gone: not pushed */
+	if (v->spare && vm_gone)
+		free(v->spare);
+	else if (v->spare)
+		vmm_virtq_push(v->dev, Q_RX, v->spare, 0);
 	v->spare = NULL;
 }
 
@@ -168,9 +178,9 @@ static void vsock_work(void *opaque)
 		return;
 	}
 	if (!driver_ok(v)) {
-		drop_all(v);                     /* reset, or not started yet */
+		drop_all(v, false);              /* reset, or not started yet */
 		host_events(v);                  /* refuses host connections */
-		drop_all(v);
+		drop_all(v, false);
 		pthread_mutex_unlock(&v->lock);
 		return;
 	}
@@ -201,25 +211,21 @@ static void vsock_notify(void *opaque, vmm_virtio_dev *dev, uint16_t q)
 	vmm__iothread_kick(&((vsock *)opaque)->io);
 }
 
-static void vsock_config_read(void *opaque, uint32_t off, void *buf, uint32_t len)
-{
-	memcpy(buf, ((vsock *)opaque)->config + off, len);  /* off + len <= 8: checked */
-}
-
-/* The driver reset the device (on its vCPU thread): every connection
- * ends now, the host's sockets closed, before a new DRIVER_OK could find
- * them; the rx buffer kept from before is given back (dropped: its ring
- * is gone). */
+/* The driver reset the device (on its vCPU's thread): the guest's
+ * connections are gone, even if it sets DRIVER_OK again before the I/O
+ * thread would have seen the reset. */
 static void vsock_reset(void *opaque, vmm_virtio_dev *dev)
 {
 	vsock *v = opaque;
 
 	pthread_mutex_lock(&v->lock);
-	if (v->spare)
-		vmm_virtq_push(dev, Q_RX, v->spare, 0);
-	v->spare = NULL;
-	drop_all(v);
+	drop_all(v, false);
 	pthread_mutex_unlock(&v->lock);
+}
+
+static void vsock_config_read(void *opaque, uint32_t off, void *buf, uint32_t len)
+{
+	memcpy(buf, ((vsock *)opaque)->config + off, len);  /* off + len <= 8: checked */
 }
 
 static const vmm_virtio_ops vsock_ops = {
@@ -239,7 +245,7 @@ static void vsock_fini(void *opaque)
 	vsock *v = opaque;
 
 	vmm__iothread_stop(&v->io);
-	drop_all(v);
+	drop_all(v, true);
 	if (v->listen_fd >= 0) {
 		close(v->listen_fd);
 		unlink(v->path);
@@ -336,5 +342,6 @@ VMM_API int vmm_virtio_vsock_add(vmm_vm *vm, const vmm_vsock_config *c)
 		return rc;
 	}
 	vmm__virtio_set_fini(v->dev, vsock_fini);
+	vmm__virtio_set_iothread(v->dev, &v->io);
 	return 0;
 }

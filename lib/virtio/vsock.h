@@ -43,6 +43,7 @@ enum {
 };
 
 typedef struct vsock_conn {
+	uint64_t id;                     /* unique per device: never reused */
 	int fd;                          /* the host's Unix socket */
 	int state;                       /* C_* */
 	uint32_t host_port, guest_port;
@@ -75,6 +76,8 @@ typedef struct vsock {
 	uint32_t next_host_port;
 	vsock_conn *conn[VSOCK_MAX_CONNS];
 	vsock_hdr ctrl[VSOCK_MAX_CTRL];  /* control packets for the guest, FIFO */
+	uint64_t ctrl_conn[VSOCK_MAX_CTRL];  /* the id of the connection each is for */
+	uint64_t next_id;                /* of connections */
 	uint32_t ctrl_head, ctrl_len;
 	vmm_virtq_elem *spare;           /* an rx buffer taken but not used */
 	bool rx_starved;                 /* the guest had no rx buffer: wait for a kick */
@@ -102,7 +105,9 @@ void vmm__vsock_ctrl(vsock *v, vsock_conn *c, const vsock_hdr *about, uint16_t o
 /* An rx buffer of at least VSOCK_HDR_LEN + 1 bytes, or NULL (starved). */
 vmm_virtq_elem *vmm__vsock_rx_buf(vsock *v);
 void vmm__vsock_flush_ctrl(vsock *v);
+/* Gives the guest a packet; its fwd_cnt counts as told to connection
+ * conn_id (0: none) only if that connection still has the packet's ports. */
 void vmm__vsock_rx_push(vsock *v, vmm_virtq_elem *e, const vsock_hdr *h,
-			const void *data, uint32_t len);
+			const void *data, uint32_t len, uint64_t conn_id);
 
 #endif /* VMM_VSOCK_H */

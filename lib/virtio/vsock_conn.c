@@ -40,6 +40,7 @@ static vsock_conn *conn_new(vsock *v, int fd, int state)
 		;
 	if (i == VSOCK_MAX_CONNS || !(c = calloc(1, sizeof(*c))))
 		return NULL;
+	c->id = ++v->next_id;
 	c->fd = fd;
 	c->state = state;
 	c->epoll_events = ev.events;
@@ -119,9 +120,10 @@ static int host_write(vsock_conn *c, const uint8_t *p, uint32_t len)
 			len -= (uint32_t)n;
 		}
 	}
-	if (len && !c->stage && !(c->stage = malloc(VSOCK_BUF_ALLOC)))
-		return -1;
-	for (uint32_t i = 0; i < len; i++)      /* len <= room: credit was checked */
+	if (len > VSOCK_BUF_ALLOC - c->stage_len ||
+	    (len && !c->stage && !(c->stage = malloc(VSOCK_BUF_ALLOC))))
+		return -1;                       /* more than the credit we gave */
+	for (uint32_t i = 0; i < len; i++)
 		c->stage[(c->stage_head + c->stage_len + i) % VSOCK_BUF_ALLOC] = p[i];
 	c->stage_len += len;
 	return 0;
@@ -393,7 +395,7 @@ static int host_read(vsock *v, vsock_conn *c)
 			 .buf_alloc = VSOCK_BUF_ALLOC, .fwd_cnt = c->fwd_cnt };
 	c->fwd_queued = c->fwd_cnt;
 	c->tx_cnt += (uint32_t)r;
-	vmm__vsock_rx_push(v, e, &h, v->scratch, (uint32_t)r);
+	vmm__vsock_rx_push(v, e, &h, v->scratch, (uint32_t)r, c->id);
 	return 1;
 }
 

@@ -34,3 +34,29 @@ linux_disk() {
 	truncate -s "${2:-16M}" "$1"
 	printf 'LIBVMM-DISK-SECTOR-0-KNOWN-TEXT!' | dd of="$1" conv=notrunc 2>/dev/null
 }
+
+# linux_initrd_add INITRD INIT APPLETS BINARY...: appends to INITRD an
+# uncompressed archive (no decompression for the guest to emulate) (the kernel unpacks every archive, later files
+# replacing earlier ones) with INIT as /init, busybox links for the
+# space-separated APPLETS, and each BINARY in /bin with the libraries ldd
+# lists at the paths its loader looks in.
+linux_initrd_add() {
+	local initrd=$1 init=$2 applets=$3 extra a b lib
+	shift 3
+	extra=$(mktemp -d "$(dirname "$initrd")/extra.XXXXXX")
+	mkdir -p "$extra/bin"
+	cp "$init" "$extra/init"
+	for a in $applets; do ln -s busybox "$extra/bin/$a"; done
+	for b in "$@"; do
+		cp "$b" "$extra/bin/"
+		for lib in $(ldd "$b" | grep -o '/[^ ]*'); do
+			mkdir -p "$extra$(dirname "$lib")"
+			cp -L "$lib" "$extra$lib"
+		done
+	done
+	# An uncompressed archive must start 4-byte aligned: zeros between
+	# archives are skipped.
+	truncate -s %4 "$initrd"
+	(cd "$extra" && find . | cpio -o -H newc 2>/dev/null) >>"$initrd"
+	rm -rf "$extra"
+}

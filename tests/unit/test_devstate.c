@@ -750,6 +750,7 @@ static void test_inflight_waits_then_refuses(void **state)
 	ecam(a.cpu[0], 1, 0x04, 2, 1, 0x6);
 	b4 = bar4_of(a.cpu[0], 1);
 	mmio(a.cpu[0], b4 + 20, 1, 1, 3);
+	mmio(a.cpu[0], b4 + 8, 4, 1, 1);             /* features 32-63: VERSION_1 */
 	mmio(a.cpu[0], b4 + 12, 4, 1, 1);
 	mmio(a.cpu[0], b4 + 20, 1, 1, 11);
 	mmio(a.cpu[0], b4 + 32, 8, 1, DESC);

@@ -38,6 +38,7 @@
 #define F_MAC (1ull << 5)
 #define F_STATUS (1ull << 16)
 #define F_ALL (F_CSUM | F_GUEST_CSUM | F_MTU | F_MAC | F_STATUS)
+#define F_PAIR_GSO (0x7ull << 7 | 0x7ull << 11)   /* GUEST_ and HOST_ TSO4, TSO6, ECN */
 #define RXBUF 0x100000ull           /* rx buffers: 0x1000 apart */
 #define TXHDR 0x200000ull
 #define TXDATA 0x201000ull
@@ -141,7 +142,7 @@ static void test_config_and_features(void **state)
 	assert_int_equal(drv_bar(&b, VMM__VPCI_DEVICE + 10, 2, 0, 0), 9000);
 	assert_int_equal(drv_bar(&b, VMM__VPCI_DEVICE, 1, 0, 0), 0x52);   /* generated */
 	feat = drv_features(&a);
-	assert_int_equal(feat & 0xffffffu, F_ALL);
+	assert_int_equal(feat & 0xffffffu, F_ALL | F_PAIR_GSO);
 	assert_int_equal(drv_bar(&a, 18, 2, 0, 0), 2);               /* rx + tx */
 	drv_close(&a), drv_close(&b);
 	open_pair("cfg2", VMM_NET_NO_OFFLOAD);
@@ -720,6 +721,46 @@ static void test_tap(void **state)
 	close(ps);
 }
 
+/* A TSO frame over the pair: whole to a peer that took GUEST_TSO4, cut
+ * into its three segments (checksums completed) for one that did not. */
+static void test_pair_tso(void **state)
+{
+	uint8_t f[54 + TSO_PAYLOAD], hdr[12], got[12 + 54 + 1000];
+
+	open_pair("tso", 0);
+	drv_start(&a, F_ALL | F_HOST_TSO4, 2);
+	drv_start(&b, F_MAC, 2);                          /* no GUEST_TSO4, no GUEST_CSUM */
+	post_rx(&b, 4, 2048);
+	send_frame(&a, hdr, 12, f, tso_frame(f, hdr));
+	assert_int_equal(drv_used_idx(&b, 0), 3);
+	for (uint16_t i = 0; i < 3; i++) {
+		uint8_t *ip = got + 12 + 14, *tcp = got + 12 + 34;
+		uint8_t pseudo[12] = { 127, 0, 0, 2, 127, 0, 0, 1, 0, 6, 1020 >> 8, 1020 & 0xff };
+		uint32_t seq;
+
+		assert_int_equal(drv_used_len(&b, 0, i, NULL), 12 + 54 + 1000);
+		vmm_mem_read(b.vm, rx_gpa(i), got, sizeof(got));
+		assert_int_equal(got[0] | got[1], 0);        /* complete, no GSO */
+		assert_int_equal(ip[2] << 8 | ip[3], 1040);
+		assert_int_equal(fold(sum16(ip, 20, 0)), 0xffff);
+		seq = (uint32_t)tcp[4] << 24 | tcp[5] << 16 | tcp[6] << 8 | tcp[7];
+		assert_int_equal(seq, 1 + 1000u * i);
+		assert_int_equal(tcp[13], i == 2 ? 0x18 : 0x10);   /* PSH on the last */
+		assert_int_equal(fold(sum16(tcp, 1020, sum16(pseudo, 12, 0))), 0xffff);
+		assert_memory_equal(got + 12 + 54, f + 54 + 1000 * i, 1000);
+	}
+	assert_int_equal(stats(&b).rx_frames, 3);
+	/* A peer that took GUEST_TSO4 gets the frame as it was sent. */
+	drv_start(&b, F_ALL | F_GUEST_TSO4, 2);
+	post_rx(&b, 1, 8192);
+	send_frame(&a, hdr, 12, f, tso_frame(f, hdr));
+	assert_int_equal(drv_used_idx(&b, 0), 1);
+	assert_int_equal(drv_used_len(&b, 0, 0, NULL), 12 + 54 + TSO_PAYLOAD);
+	vmm_mem_read(b.vm, rx_gpa(0), got, 12);
+	assert_int_equal(got[1], 1);                     /* GSO_TCPV4 */
+	assert_int_equal(got[4] | got[5] << 8, 1000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -732,6 +773,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_random_rings, teardown),
 		cmocka_unit_test_teardown(test_bad_configs, teardown),
 		cmocka_unit_test_teardown(test_user_net, teardown),
+		cmocka_unit_test_teardown(test_pair_tso, teardown),
 		cmocka_unit_test_teardown(test_tap, teardown),   /* last: leaves the netns */
 	};
 

@@ -419,6 +419,73 @@ static void test_credit_lie(void **state)
 	close(lfd);
 }
 
+/* A CREDIT_UPDATE queued for a connection (the guest gave no rx buffer)
+ * reached the guest after the guest reset it and connected again with the
+ * same ports: its fwd_cnt counted as told to the new connection, whose
+ * first packet then looked past its credit (reset), or, had that packet
+ * been as large as the stale count, let it take more than the 256 KiB of
+ * credit it was given. Now the packet counts only for its own connection. */
+static void test_stale_credit(void **state)
+{
+	static uint8_t chunk[4096];
+	char p5001[160], buf[4096];
+	int lfd, h1, h2;
+	bool rst = false;
+	pkt p;
+
+	snprintf(p5001, sizeof(p5001), "%s_5001", path);
+	lfd = unix_listen(p5001);
+	post_rx(1);
+	send_pkt(REQUEST, 1234, 5001, NULL, 0);
+	expect_pkt(RESPONSE, 5001, 1234, &p);
+	h1 = accept(lfd, NULL, NULL);
+	for (int i = 0; i < 16; i++)                 /* 64 KiB reach the host */
+		send_pkt(RW, 1234, 5001, chunk, sizeof(chunk));
+	send_pkt(CREDIT_REQUEST, 1234, 5001, NULL, 0);   /* queued: no rx buffer */
+	send_pkt(RST, 1234, 5001, NULL, 0);
+	send_pkt(REQUEST, 1234, 5001, NULL, 0);          /* the same ports again */
+	h2 = accept(lfd, NULL, NULL);
+	post_rx(2);
+	expect_pkt(CREDIT_UPDATE, 5001, 1234, &p);       /* the old connection's */
+	assert_int_equal(p.fwd_cnt, 65536);
+	expect_pkt(RESPONSE, 5001, 1234, &p);
+	send_pkt(RW, 1234, 5001, chunk, sizeof(chunk));  /* within the new credit */
+	assert_int_equal(read_wait(h2, buf, sizeof(buf)), (ssize_t)sizeof(buf));
+	for (int i = 1; i < 64 + 1; i++)                 /* to 256 KiB, then 4 more */
+		send_pkt(RW, 1234, 5001, chunk, sizeof(chunk));
+	for (int got = 1; got;) {                         /* the updates queued, then RST */
+		post_rx(8);
+		for (got = 0; got < 8 && recv_pkt(&p, 300); got++)
+			rst |= p.op == RST && p.dst_port == 1234;
+	}
+	assert_true(rst);
+	close(h1);
+	close(h2);
+	close(lfd);
+}
+
+/* A reset at once followed by DRIVER_OK: the I/O thread never saw the
+ * driver not ready, so the guest's connection stayed open on the host.
+ * The transport now calls the device's reset: the host sees EOF. */
+static void test_reset_closes(void **state)
+{
+	char p5002[160], buf[8];
+	int lfd, hfd;
+	pkt p;
+
+	snprintf(p5002, sizeof(p5002), "%s_5002", path);
+	lfd = unix_listen(p5002);
+	post_rx(2);
+	send_pkt(REQUEST, 1234, 5002, NULL, 0);
+	expect_pkt(RESPONSE, 5002, 1234, &p);
+	hfd = accept(lfd, NULL, NULL);
+	assert_true(hfd >= 0);
+	drv_start(&d, 0, 3);                          /* reset, set up, DRIVER_OK */
+	assert_int_equal(read_wait(hfd, buf, sizeof(buf)), 0);
+	close(hfd);
+	close(lfd);
+}
+
 static void test_random_headers(void **state)
 {
 	uint32_t seed = 12345;
@@ -516,6 +583,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_connect_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_packets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_credit_lie, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stale_credit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reset_closes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_random_headers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_errors, setup, teardown),
 		cmocka_unit_test(test_bad_path),
