@@ -166,5 +166,17 @@ static int file_service(vmm__path *p, short revents)
 	return 0;
 }
 
+/* A raw file holds what its host blocks hold: both figures are st_blocks. */
+static int file_space(vmm__path *p, uint64_t *allocated, uint64_t *host_bytes)
+{
+	file_be *f = p->be;
+	struct stat st;
+
+	if (f->blockdev || fstat(f->fd, &st) < 0)
+		return -1;   /* a block device's provisioning is its own business */
+	*allocated = *host_bytes = (uint64_t)st.st_blocks * 512;
+	return 0;
+}
+
 const vmm__path_ops vmm__path_file_ops = { "file", file_open, file_close, file_start,
-					   file_poll_fd, file_service, NULL };
+					   file_poll_fd, file_service, NULL, file_space };

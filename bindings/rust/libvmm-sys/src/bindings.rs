@@ -15,6 +15,7 @@ pub const VMM_STORAGE_MAX_PATHS: u32 = 32;
 pub const VMM_STORAGE_SATP_VERSION: u32 = 1;
 pub const VMM_STORAGE_PSP_VERSION: u32 = 1;
 pub const VMM_STORAGE_MPP_VERSION: u32 = 1;
+pub const VMM_DATASTORE_THRESHOLDS: u32 = 4;
 pub const VMM_DISK_BACKING_MAX: u32 = 1024;
 pub const VMM_NET_MTU_MAX: u32 = 65518;
 pub const VMM_NET_MAX_PORTS: u32 = 1024;
@@ -7706,9 +7707,797 @@ extern "C" {
         result: std::os::raw::c_int,
     );
 }
-pub const VMM_DISK_RAW: _bindgen_ty_24 = 1;
-pub const VMM_DISK_QCOW2: _bindgen_ty_24 = 2;
+pub const VMM_STORAGE_SPACE_KNOWN: _bindgen_ty_24 = 1;
 pub type _bindgen_ty_24 = std::os::raw::c_uint;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct vmm_storage_space {
+    pub size: u32,
+    pub flags: u32,
+    pub provisioned: u64,
+    pub allocated: u64,
+    pub host_bytes: u64,
+    pub path: u32,
+    pub reserved: u32,
+}
+#[test]
+fn bindgen_test_layout_vmm_storage_space() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_storage_space>(),
+        40usize,
+        concat!("Size of: ", stringify!(vmm_storage_space))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_storage_space>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vmm_storage_space))
+    );
+    fn test_field_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_space>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_space),
+                "::",
+                stringify!(size)
+            )
+        );
+    }
+    test_field_size();
+    fn test_field_flags() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_space>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).flags) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_space),
+                "::",
+                stringify!(flags)
+            )
+        );
+    }
+    test_field_flags();
+    fn test_field_provisioned() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_space>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).provisioned) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_space),
+                "::",
+                stringify!(provisioned)
+            )
+        );
+    }
+    test_field_provisioned();
+    fn test_field_allocated() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_space>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).allocated) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_space),
+                "::",
+                stringify!(allocated)
+            )
+        );
+    }
+    test_field_allocated();
+    fn test_field_host_bytes() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_space>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).host_bytes) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_space),
+                "::",
+                stringify!(host_bytes)
+            )
+        );
+    }
+    test_field_host_bytes();
+    fn test_field_path() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_space>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).path) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_space),
+                "::",
+                stringify!(path)
+            )
+        );
+    }
+    test_field_path();
+    fn test_field_reserved() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_space>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).reserved) as usize - ptr as usize
+            },
+            36usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_space),
+                "::",
+                stringify!(reserved)
+            )
+        );
+    }
+    test_field_reserved();
+}
+extern "C" {
+    pub fn vmm_storage_get_space(
+        dev: *mut vmm_storage_dev,
+        space: *mut vmm_storage_space,
+    ) -> std::os::raw::c_int;
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct vmm_datastore {
+    _unused: [u8; 0],
+}
+pub const VMM_STORAGE_ALERT_DATASTORE_USED: _bindgen_ty_25 = 1;
+pub const VMM_STORAGE_ALERT_DISK_ALLOCATED: _bindgen_ty_25 = 2;
+pub const VMM_STORAGE_ALERT_OVERCOMMIT: _bindgen_ty_25 = 3;
+pub type _bindgen_ty_25 = std::os::raw::c_uint;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct vmm_storage_alert {
+    pub size: u32,
+    pub kind: u32,
+    pub raised: u32,
+    pub threshold_pct: u32,
+    pub threshold: u64,
+    pub value: u64,
+    pub dev: *mut vmm_storage_dev,
+    pub datastore: *const std::os::raw::c_char,
+}
+#[test]
+fn bindgen_test_layout_vmm_storage_alert() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_storage_alert>(),
+        48usize,
+        concat!("Size of: ", stringify!(vmm_storage_alert))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_storage_alert>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vmm_storage_alert))
+    );
+    fn test_field_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_alert>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_alert),
+                "::",
+                stringify!(size)
+            )
+        );
+    }
+    test_field_size();
+    fn test_field_kind() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_alert>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).kind) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_alert),
+                "::",
+                stringify!(kind)
+            )
+        );
+    }
+    test_field_kind();
+    fn test_field_raised() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_alert>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).raised) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_alert),
+                "::",
+                stringify!(raised)
+            )
+        );
+    }
+    test_field_raised();
+    fn test_field_threshold_pct() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_alert>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).threshold_pct) as usize - ptr as usize
+            },
+            12usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_alert),
+                "::",
+                stringify!(threshold_pct)
+            )
+        );
+    }
+    test_field_threshold_pct();
+    fn test_field_threshold() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_alert>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).threshold) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_alert),
+                "::",
+                stringify!(threshold)
+            )
+        );
+    }
+    test_field_threshold();
+    fn test_field_value() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_alert>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).value) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_alert),
+                "::",
+                stringify!(value)
+            )
+        );
+    }
+    test_field_value();
+    fn test_field_dev() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_alert>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).dev) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_alert),
+                "::",
+                stringify!(dev)
+            )
+        );
+    }
+    test_field_dev();
+    fn test_field_datastore() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_alert>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).datastore) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_alert),
+                "::",
+                stringify!(datastore)
+            )
+        );
+    }
+    test_field_datastore();
+}
+impl Default for vmm_storage_alert {
+    fn default() -> Self {
+        let mut s = ::std::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::std::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct vmm_datastore_config {
+    pub size: u32,
+    pub flags: u32,
+    pub path: *const std::os::raw::c_char,
+    pub name: *const std::os::raw::c_char,
+    pub used_pct: [u32; 4usize],
+    pub poll_ms: u32,
+    pub reserved: u32,
+    pub alert: ::std::option::Option<
+        unsafe extern "C" fn(
+            opaque: *mut std::os::raw::c_void,
+            ds: *mut vmm_datastore,
+            alert: *const vmm_storage_alert,
+        ),
+    >,
+    pub opaque: *mut std::os::raw::c_void,
+}
+#[test]
+fn bindgen_test_layout_vmm_datastore_config() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_datastore_config>(),
+        64usize,
+        concat!("Size of: ", stringify!(vmm_datastore_config))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_datastore_config>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vmm_datastore_config))
+    );
+    fn test_field_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_datastore_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_datastore_config),
+                "::",
+                stringify!(size)
+            )
+        );
+    }
+    test_field_size();
+    fn test_field_flags() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_datastore_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).flags) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_datastore_config),
+                "::",
+                stringify!(flags)
+            )
+        );
+    }
+    test_field_flags();
+    fn test_field_path() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_datastore_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).path) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_datastore_config),
+                "::",
+                stringify!(path)
+            )
+        );
+    }
+    test_field_path();
+    fn test_field_name() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_datastore_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).name) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_datastore_config),
+                "::",
+                stringify!(name)
+            )
+        );
+    }
+    test_field_name();
+    fn test_field_used_pct() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_datastore_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).used_pct) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_datastore_config),
+                "::",
+                stringify!(used_pct)
+            )
+        );
+    }
+    test_field_used_pct();
+    fn test_field_poll_ms() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_datastore_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).poll_ms) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_datastore_config),
+                "::",
+                stringify!(poll_ms)
+            )
+        );
+    }
+    test_field_poll_ms();
+    fn test_field_reserved() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_datastore_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).reserved) as usize - ptr as usize
+            },
+            44usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_datastore_config),
+                "::",
+                stringify!(reserved)
+            )
+        );
+    }
+    test_field_reserved();
+    fn test_field_alert() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_datastore_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).alert) as usize - ptr as usize
+            },
+            48usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_datastore_config),
+                "::",
+                stringify!(alert)
+            )
+        );
+    }
+    test_field_alert();
+    fn test_field_opaque() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_datastore_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).opaque) as usize - ptr as usize
+            },
+            56usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_datastore_config),
+                "::",
+                stringify!(opaque)
+            )
+        );
+    }
+    test_field_opaque();
+}
+impl Default for vmm_datastore_config {
+    fn default() -> Self {
+        let mut s = ::std::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::std::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct vmm_datastore_info {
+    pub size: u32,
+    pub ndisks: u32,
+    pub capacity: u64,
+    pub used: u64,
+    pub available: u64,
+    pub provisioned: u64,
+    pub allocated: u64,
+    pub overcommit: u64,
+    pub used_pct: u32,
+    pub provisioned_pct: u32,
+    pub alerts: u64,
+    pub polls: u64,
+}
+#[test]
+fn bindgen_test_layout_vmm_datastore_info() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_datastore_info>(),
+        80usize,
+        concat!("Size of: ", stringify!(vmm_datastore_info))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_datastore_info>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vmm_datastore_info))
+    );
+    fn test_field_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_datastore_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_datastore_info),
+                "::",
+                stringify!(size)
+            )
+        );
+    }
+    test_field_size();
+    fn test_field_ndisks() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_datastore_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).ndisks) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_datastore_info),
+                "::",
+                stringify!(ndisks)
+            )
+        );
+    }
+    test_field_ndisks();
+    fn test_field_capacity() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_datastore_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).capacity) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_datastore_info),
+                "::",
+                stringify!(capacity)
+            )
+        );
+    }
+    test_field_capacity();
+    fn test_field_used() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_datastore_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).used) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_datastore_info),
+                "::",
+                stringify!(used)
+            )
+        );
+    }
+    test_field_used();
+    fn test_field_available() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_datastore_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).available) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_datastore_info),
+                "::",
+                stringify!(available)
+            )
+        );
+    }
+    test_field_available();
+    fn test_field_provisioned() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_datastore_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).provisioned) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_datastore_info),
+                "::",
+                stringify!(provisioned)
+            )
+        );
+    }
+    test_field_provisioned();
+    fn test_field_allocated() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_datastore_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).allocated) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_datastore_info),
+                "::",
+                stringify!(allocated)
+            )
+        );
+    }
+    test_field_allocated();
+    fn test_field_overcommit() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_datastore_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).overcommit) as usize - ptr as usize
+            },
+            48usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_datastore_info),
+                "::",
+                stringify!(overcommit)
+            )
+        );
+    }
+    test_field_overcommit();
+    fn test_field_used_pct() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_datastore_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).used_pct) as usize - ptr as usize
+            },
+            56usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_datastore_info),
+                "::",
+                stringify!(used_pct)
+            )
+        );
+    }
+    test_field_used_pct();
+    fn test_field_provisioned_pct() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_datastore_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).provisioned_pct) as usize - ptr as usize
+            },
+            60usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_datastore_info),
+                "::",
+                stringify!(provisioned_pct)
+            )
+        );
+    }
+    test_field_provisioned_pct();
+    fn test_field_alerts() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_datastore_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).alerts) as usize - ptr as usize
+            },
+            64usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_datastore_info),
+                "::",
+                stringify!(alerts)
+            )
+        );
+    }
+    test_field_alerts();
+    fn test_field_polls() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_datastore_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).polls) as usize - ptr as usize
+            },
+            72usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_datastore_info),
+                "::",
+                stringify!(polls)
+            )
+        );
+    }
+    test_field_polls();
+}
+extern "C" {
+    pub fn vmm_datastore_create(
+        config: *const vmm_datastore_config,
+        out: *mut *mut vmm_datastore,
+    ) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_datastore_destroy(ds: *mut vmm_datastore);
+}
+extern "C" {
+    pub fn vmm_datastore_add(
+        ds: *mut vmm_datastore,
+        dev: *mut vmm_storage_dev,
+        alloc_limit: u64,
+    ) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_datastore_remove(
+        ds: *mut vmm_datastore,
+        dev: *mut vmm_storage_dev,
+    ) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_datastore_poll(ds: *mut vmm_datastore) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_datastore_get_info(
+        ds: *mut vmm_datastore,
+        info: *mut vmm_datastore_info,
+    ) -> std::os::raw::c_int;
+}
+pub const VMM_DISK_RAW: _bindgen_ty_26 = 1;
+pub const VMM_DISK_QCOW2: _bindgen_ty_26 = 2;
+pub type _bindgen_ty_26 = std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct vmm_disk_config {
@@ -8597,18 +9386,18 @@ extern "C" {
         port_id: *mut u32,
     ) -> std::os::raw::c_int;
 }
-pub const VMM_NET_SEC_PROMISC: _bindgen_ty_25 = 1;
-pub const VMM_NET_SEC_MAC_CHANGES: _bindgen_ty_25 = 2;
-pub const VMM_NET_SEC_FORGED: _bindgen_ty_25 = 4;
-pub const VMM_NET_ANTISPOOF: _bindgen_ty_25 = 8;
-pub const VMM_NET_FIREWALL: _bindgen_ty_25 = 16;
-pub type _bindgen_ty_25 = std::os::raw::c_uint;
-pub const VMM_NET_IN: _bindgen_ty_26 = 0;
-pub const VMM_NET_OUT: _bindgen_ty_26 = 1;
-pub type _bindgen_ty_26 = std::os::raw::c_uint;
-pub const VMM_NET_DIR_IN: _bindgen_ty_27 = 1;
-pub const VMM_NET_DIR_OUT: _bindgen_ty_27 = 2;
+pub const VMM_NET_SEC_PROMISC: _bindgen_ty_27 = 1;
+pub const VMM_NET_SEC_MAC_CHANGES: _bindgen_ty_27 = 2;
+pub const VMM_NET_SEC_FORGED: _bindgen_ty_27 = 4;
+pub const VMM_NET_ANTISPOOF: _bindgen_ty_27 = 8;
+pub const VMM_NET_FIREWALL: _bindgen_ty_27 = 16;
 pub type _bindgen_ty_27 = std::os::raw::c_uint;
+pub const VMM_NET_IN: _bindgen_ty_28 = 0;
+pub const VMM_NET_OUT: _bindgen_ty_28 = 1;
+pub type _bindgen_ty_28 = std::os::raw::c_uint;
+pub const VMM_NET_DIR_IN: _bindgen_ty_29 = 1;
+pub const VMM_NET_DIR_OUT: _bindgen_ty_29 = 2;
+pub type _bindgen_ty_29 = std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
 pub struct vmm_net_shaping {
@@ -8680,9 +9469,9 @@ fn bindgen_test_layout_vmm_net_shaping() {
     }
     test_field_burst_bytes();
 }
-pub const VMM_NET_FW_DENY: _bindgen_ty_28 = 0;
-pub const VMM_NET_FW_ALLOW: _bindgen_ty_28 = 1;
-pub type _bindgen_ty_28 = std::os::raw::c_uint;
+pub const VMM_NET_FW_DENY: _bindgen_ty_30 = 0;
+pub const VMM_NET_FW_ALLOW: _bindgen_ty_30 = 1;
+pub type _bindgen_ty_30 = std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
 pub struct vmm_net_fw_rule {
@@ -9140,13 +9929,13 @@ impl Default for vmm_net_policy {
         }
     }
 }
-pub const VMM_NET_PORT_EMBEDDER: _bindgen_ty_29 = 1;
-pub const VMM_NET_PORT_VIRTIO: _bindgen_ty_29 = 2;
-pub const VMM_NET_PORT_TAP: _bindgen_ty_29 = 3;
-pub const VMM_NET_PORT_UPLINK: _bindgen_ty_29 = 4;
-pub type _bindgen_ty_29 = std::os::raw::c_uint;
-pub const VMM_NET_PORT_TRUNK: _bindgen_ty_30 = 1;
-pub type _bindgen_ty_30 = std::os::raw::c_uint;
+pub const VMM_NET_PORT_EMBEDDER: _bindgen_ty_31 = 1;
+pub const VMM_NET_PORT_VIRTIO: _bindgen_ty_31 = 2;
+pub const VMM_NET_PORT_TAP: _bindgen_ty_31 = 3;
+pub const VMM_NET_PORT_UPLINK: _bindgen_ty_31 = 4;
+pub type _bindgen_ty_31 = std::os::raw::c_uint;
+pub const VMM_NET_PORT_TRUNK: _bindgen_ty_32 = 1;
+pub type _bindgen_ty_32 = std::os::raw::c_uint;
 pub type vmm_net_rx_fn = ::std::option::Option<
     unsafe extern "C" fn(
         opaque: *mut std::os::raw::c_void,
@@ -9444,26 +10233,26 @@ extern "C" {
 extern "C" {
     pub fn vmm_net_port_set_mac(port: *mut vmm_net_port, mac: *const u8) -> std::os::raw::c_int;
 }
-pub const VMM_NET_DROP_RUNT: _bindgen_ty_31 = 0;
-pub const VMM_NET_DROP_OVERSIZE: _bindgen_ty_31 = 1;
-pub const VMM_NET_DROP_BAD_VLAN: _bindgen_ty_31 = 2;
-pub const VMM_NET_DROP_VLAN: _bindgen_ty_31 = 3;
-pub const VMM_NET_DROP_BAD_SRC: _bindgen_ty_31 = 4;
-pub const VMM_NET_DROP_FORGED: _bindgen_ty_31 = 5;
-pub const VMM_NET_DROP_MAC_CHANGE: _bindgen_ty_31 = 6;
-pub const VMM_NET_DROP_SPOOF: _bindgen_ty_31 = 7;
-pub const VMM_NET_DROP_ARP: _bindgen_ty_31 = 8;
-pub const VMM_NET_DROP_SHAPED: _bindgen_ty_31 = 9;
-pub const VMM_NET_DROP_FIREWALL: _bindgen_ty_31 = 10;
-pub const VMM_NET_DROP_MALFORMED: _bindgen_ty_31 = 11;
-pub const VMM_NET_DROP_FW_FULL: _bindgen_ty_31 = 12;
-pub const VMM_NET_DROP_FILTER: _bindgen_ty_31 = 13;
-pub const VMM_NET_DROP_PLUGIN: _bindgen_ty_31 = 14;
-pub const VMM_NET_DROP_NO_LINK: _bindgen_ty_31 = 15;
-pub const VMM_NET_DROP_LOOP: _bindgen_ty_31 = 16;
-pub const VMM_NET_DROP_ENDPOINT: _bindgen_ty_31 = 17;
-pub const VMM_NET_DROP_REASONS: _bindgen_ty_31 = 24;
-pub type _bindgen_ty_31 = std::os::raw::c_uint;
+pub const VMM_NET_DROP_RUNT: _bindgen_ty_33 = 0;
+pub const VMM_NET_DROP_OVERSIZE: _bindgen_ty_33 = 1;
+pub const VMM_NET_DROP_BAD_VLAN: _bindgen_ty_33 = 2;
+pub const VMM_NET_DROP_VLAN: _bindgen_ty_33 = 3;
+pub const VMM_NET_DROP_BAD_SRC: _bindgen_ty_33 = 4;
+pub const VMM_NET_DROP_FORGED: _bindgen_ty_33 = 5;
+pub const VMM_NET_DROP_MAC_CHANGE: _bindgen_ty_33 = 6;
+pub const VMM_NET_DROP_SPOOF: _bindgen_ty_33 = 7;
+pub const VMM_NET_DROP_ARP: _bindgen_ty_33 = 8;
+pub const VMM_NET_DROP_SHAPED: _bindgen_ty_33 = 9;
+pub const VMM_NET_DROP_FIREWALL: _bindgen_ty_33 = 10;
+pub const VMM_NET_DROP_MALFORMED: _bindgen_ty_33 = 11;
+pub const VMM_NET_DROP_FW_FULL: _bindgen_ty_33 = 12;
+pub const VMM_NET_DROP_FILTER: _bindgen_ty_33 = 13;
+pub const VMM_NET_DROP_PLUGIN: _bindgen_ty_33 = 14;
+pub const VMM_NET_DROP_NO_LINK: _bindgen_ty_33 = 15;
+pub const VMM_NET_DROP_LOOP: _bindgen_ty_33 = 16;
+pub const VMM_NET_DROP_ENDPOINT: _bindgen_ty_33 = 17;
+pub const VMM_NET_DROP_REASONS: _bindgen_ty_33 = 24;
+pub type _bindgen_ty_33 = std::os::raw::c_uint;
 extern "C" {
     pub fn vmm_net_drop_name(reason: u32) -> *const std::os::raw::c_char;
 }
@@ -9876,11 +10665,11 @@ impl Default for vmm_net_frame {
         }
     }
 }
-pub const VMM_NET_PASS: _bindgen_ty_32 = 0;
-pub const VMM_NET_DROP: _bindgen_ty_32 = 1;
-pub const VMM_NET_MODIFY: _bindgen_ty_32 = 2;
-pub const VMM_NET_QUEUE: _bindgen_ty_32 = 3;
-pub type _bindgen_ty_32 = std::os::raw::c_uint;
+pub const VMM_NET_PASS: _bindgen_ty_34 = 0;
+pub const VMM_NET_DROP: _bindgen_ty_34 = 1;
+pub const VMM_NET_MODIFY: _bindgen_ty_34 = 2;
+pub const VMM_NET_QUEUE: _bindgen_ty_34 = 3;
+pub type _bindgen_ty_34 = std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct vmm_net_filter {
@@ -10028,8 +10817,8 @@ extern "C" {
         vlan: u32,
     ) -> std::os::raw::c_int;
 }
-pub const VMM_NET_FWD_BUILTIN: _bindgen_ty_33 = -1;
-pub type _bindgen_ty_33 = std::os::raw::c_int;
+pub const VMM_NET_FWD_BUILTIN: _bindgen_ty_35 = -1;
+pub type _bindgen_ty_35 = std::os::raw::c_int;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct vmm_net_forwarder {
