@@ -106,6 +106,7 @@ static const struct option run_options[] = {
 	{ "kernel", required_argument, NULL, 'k' },
 	{ "initrd", required_argument, NULL, 'i' },
 	{ "disk", required_argument, NULL, 'd' },
+	{ "scsi", required_argument, NULL, 's' },
 	{ "rng", no_argument, NULL, 'r' },
 	{ "vsock", required_argument, NULL, 'v' },
 	{ "fw-cfg", no_argument, NULL, 'f' },
@@ -133,6 +134,11 @@ static int run_option(int c, const char *arg, cli_run_opts *o, char *err, size_t
 		if (o->ndisks == CLI_MAX_DISKS)
 			return FAIL("more than %d --disk options", CLI_MAX_DISKS);
 		o->disks[o->ndisks++] = arg;
+		return 0;
+	case 's':
+		if (o->nscsi == CLI_MAX_DISKS)
+			return FAIL("more than %d --scsi options", CLI_MAX_DISKS);
+		o->scsi[o->nscsi++] = arg;
 		return 0;
 	case 'f': o->fw_cfg = 1; return 0;
 	case 'D': o->test_devices = 1; return 0;
@@ -179,8 +185,8 @@ int cli_parse_run(int argc, char **argv, cli_run_opts *o, char *err, size_t errl
 	}
 	if (o->help)
 		return 0;
-	if (!o->kernel && (o->initrd || o->ndisks || o->rng || o->vsock))
-		return FAIL("--initrd, --disk, --rng and --vsock need --kernel");
+	if (!o->kernel && (o->initrd || o->ndisks || o->nscsi || o->rng || o->vsock))
+		return FAIL("--initrd, --disk, --scsi, --rng and --vsock need --kernel");
 	if (o->kernel && optind < argc)
 		return FAIL("unexpected argument '%.64s': --kernel takes the place of IMAGE",
 			    argv[optind]);

@@ -20,6 +20,8 @@ typedef struct cli_run_opts {
 	const char *initrd;
 	const char *disks[CLI_MAX_DISKS];   /* --disk FILE[,ro], as typed */
 	uint32_t ndisks;
+	const char *scsi[CLI_MAX_DISKS];    /* --scsi FILE[,ro]: LUNs 0.. of one controller */
+	uint32_t nscsi;
 	int rng;                 /* --rng: a virtio-rng device */
 	const char *vsock;       /* --vsock CID,PATH, as typed */
 	int fw_cfg;              /* --fw-cfg: QEMU's fw_cfg at 0x510 */

@@ -16,7 +16,7 @@
 static const char usage_text[] =
 	"usage: vmm run [OPTIONS] IMAGE   run an ELF64 or Multiboot (ELF32) guest\n"
 	"       vmm run --kernel KERNEL [--initrd FILE] [--disk FILE[,ro]]... [--rng]\n"
-	"               [--vsock CID,PATH]\n"
+	"               [--scsi FILE[,ro]]... [--vsock CID,PATH]\n"
 	"                                 boot Linux (bzImage or vmlinux) on the PC platform\n"
 	"       vmm up CONFIG.json        run the VMs a JSON file describes (docs/config.md)\n"
 	"       vmm info                  list backends and whether they are usable\n"
@@ -38,6 +38,8 @@ static const char usage_text[] =
 	"  --kernel FILE           Linux bzImage or vmlinux (PVH); stdin goes to COM1\n"
 	"  --initrd FILE           initial ramdisk for --kernel\n"
 	"  --disk FILE[,ro]        a virtio-blk disk over a raw image (up to 8)\n"
+	"  --scsi FILE[,ro]        a LUN of one virtio-scsi controller (LUN 0, 1, ... in\n"
+	"                          order, up to 8) over a raw or qcow2 image\n"
 	"  --rng                   a virtio-rng device\n"
 	"  --vsock CID,PATH        a virtio-vsock device: guest CID, host Unix socket\n"
 	"                          (guest port P reaches PATH_P; docs/virtio.md)\n"
@@ -206,6 +208,7 @@ static int cmd_run(int argc, char **argv)
 	else
 		status = run_vm(vm, &o);
 	vmm_vm_destroy(vm);
+	cli_linux_cleanup();    /* the storage devices outlive the VM */
 	cli_testdev_free(td);
 	return status;
 }

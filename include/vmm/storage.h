@@ -270,8 +270,16 @@ struct vmm_storage_req {
 	/* Called once, on a device thread, when the request is finished. */
 	void (*done)(vmm_storage_req *req);
 	void *opaque;            /* the caller's */
+	/* Set with a failed result when the last path tried answered with a
+	 * SCSI status (iSCSI): for passing sense data on (virtio-scsi). Only
+	 * written when size covers them (older callers' requests end at
+	 * opaque). */
+	uint8_t scsi_status;     /* 0x02 CHECK CONDITION; 0 otherwise */
+	uint8_t sense_key, asc, ascq;
+	uint32_t reserved;
 };
-#define VMM_STORAGE_REQ_INIT { sizeof(vmm_storage_req), 0, 0, 0, NULL, 0, 0, 0, 0, NULL, NULL }
+#define VMM_STORAGE_REQ_INIT { sizeof(vmm_storage_req), 0, 0, 0, NULL, 0, 0, 0, 0, NULL, NULL, \
+			       0, 0, 0, 0, 0 }
 
 /* ---- Multipathing plug-in (instead of the native SATP+PSP) -------------- */
 

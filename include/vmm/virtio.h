@@ -108,6 +108,40 @@ typedef struct vmm_blk_config {
 #define VMM_BLK_CONFIG_INIT { sizeof(vmm_blk_config), 0, NULL, NULL, NULL }
 VMM_API int vmm_virtio_blk_add(vmm_vm *vm, const vmm_blk_config *config);
 
+/* virtio-scsi (device type 8): a paravirtual SCSI controller with one
+ * target whose LUNs 0..nluns-1 are storage devices (vmm/storage.h), each a
+ * SCSI disk (SPC-4/SBC-3): INQUIRY with VPD pages 0x00, 0x80 (serial),
+ * 0x83 (NAA and T10 identifiers), 0xb0 (block limits), 0xb1, 0xb2 (thin
+ * provisioning), REPORT LUNS, READ CAPACITY(10)/(16), READ/WRITE
+ * (6/10/12/16), VERIFY, SYNCHRONIZE CACHE, UNMAP and WRITE SAME(10/16)
+ * with UNMAP (on devices that discard), MODE SENSE(6/10), TEST UNIT READY,
+ * REQUEST SENSE. Bad CDBs get CHECK CONDITION with ILLEGAL REQUEST sense;
+ * a request that fails on every path gets the sense its iSCSI target gave
+ * (else MEDIUM ERROR). Requests are parsed on the controller's I/O thread
+ * ("vmm-scsiN", started here, joined when the VM is destroyed) and go to
+ * the devices asynchronously; the devices must outlive the VM, which waits
+ * for their requests in flight when destroyed. Task management (abort,
+ * LUN reset) is answered once the LUN's requests in flight finished. */
+#define VMM_SCSI_MAX_LUNS 64
+enum { VMM_SCSI_LUN_READONLY = 1u << 0 };
+typedef struct vmm_scsi_lun_config {
+	uint32_t size;              /* sizeof(vmm_scsi_lun_config) */
+	uint32_t flags;             /* VMM_SCSI_LUN_* (a read-only device is read-only anyway) */
+	struct vmm_storage_dev *storage;
+	const char *serial;         /* VPD 0x80, 1..32 printable ASCII bytes;
+				       NULL: "vmmscsiC.L" (controller, LUN) */
+} vmm_scsi_lun_config;
+#define VMM_SCSI_LUN_CONFIG_INIT { sizeof(vmm_scsi_lun_config), 0, NULL, NULL }
+typedef struct vmm_scsi_config {
+	uint32_t size;              /* sizeof(vmm_scsi_config) */
+	uint32_t flags;             /* 0 */
+	const vmm_scsi_lun_config *luns;   /* LUN i is luns[i] */
+	uint32_t nluns;             /* 1..VMM_SCSI_MAX_LUNS */
+	uint32_t reserved;
+} vmm_scsi_config;
+#define VMM_SCSI_CONFIG_INIT { sizeof(vmm_scsi_config), 0, NULL, 0, 0 }
+VMM_API int vmm_virtio_scsi_add(vmm_vm *vm, const vmm_scsi_config *config);
+
 /* ---- virtio-net and virtio-console (lib/virtio/net*.c, console.c) ------
  *
  * virtio-net: receive queue 0, transmit queue 1, no control queue. The

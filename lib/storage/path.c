@@ -224,6 +224,7 @@ static uint64_t fill_locked(vmm__path *p, uint64_t now, vmm__post *post)
 	       (r = vmm__sq_pop(&p->pending))) {
 		r->attempts++;
 		r->issued = false;
+		r->scsi_status = r->sense_key = r->asc = r->ascq = 0;   /* this attempt's */
 		r->start_ns = now;
 		r->deadline_ns = now + dev->config.timeout_ms * NS_PER_MS;
 		vmm__sq_push(&p->inflight, r);

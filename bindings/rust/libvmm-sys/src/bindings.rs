@@ -7,6 +7,7 @@ pub const VMM_VERSION_PATCH: u32 = 0;
 pub const VMM_MAX_VCPUS: u32 = 64;
 pub const VMM_VIRTIO_OPS_VERSION: u32 = 1;
 pub const VMM_VIRTIO_MAX_QUEUES: u32 = 64;
+pub const VMM_SCSI_MAX_LUNS: u32 = 64;
 pub const VMM_FW_CFG_MAX_FILES: u32 = 64;
 pub const VMM_FW_CFG_NAME_MAX: u32 = 55;
 pub const VMM_FW_CFG_FILE_MAX: u32 = 67108864;
@@ -3135,9 +3136,231 @@ extern "C" {
         config: *const vmm_blk_config,
     ) -> std::os::raw::c_int;
 }
-pub const VMM_NET_NO_OFFLOAD: _bindgen_ty_9 = 1;
-pub const VMM_NET_USER: _bindgen_ty_9 = 2;
+pub const VMM_SCSI_LUN_READONLY: _bindgen_ty_9 = 1;
 pub type _bindgen_ty_9 = std::os::raw::c_uint;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct vmm_scsi_lun_config {
+    pub size: u32,
+    pub flags: u32,
+    pub storage: *mut vmm_storage_dev,
+    pub serial: *const std::os::raw::c_char,
+}
+#[test]
+fn bindgen_test_layout_vmm_scsi_lun_config() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_scsi_lun_config>(),
+        24usize,
+        concat!("Size of: ", stringify!(vmm_scsi_lun_config))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_scsi_lun_config>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vmm_scsi_lun_config))
+    );
+    fn test_field_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_scsi_lun_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_scsi_lun_config),
+                "::",
+                stringify!(size)
+            )
+        );
+    }
+    test_field_size();
+    fn test_field_flags() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_scsi_lun_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).flags) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_scsi_lun_config),
+                "::",
+                stringify!(flags)
+            )
+        );
+    }
+    test_field_flags();
+    fn test_field_storage() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_scsi_lun_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).storage) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_scsi_lun_config),
+                "::",
+                stringify!(storage)
+            )
+        );
+    }
+    test_field_storage();
+    fn test_field_serial() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_scsi_lun_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).serial) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_scsi_lun_config),
+                "::",
+                stringify!(serial)
+            )
+        );
+    }
+    test_field_serial();
+}
+impl Default for vmm_scsi_lun_config {
+    fn default() -> Self {
+        let mut s = ::std::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::std::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct vmm_scsi_config {
+    pub size: u32,
+    pub flags: u32,
+    pub luns: *const vmm_scsi_lun_config,
+    pub nluns: u32,
+    pub reserved: u32,
+}
+#[test]
+fn bindgen_test_layout_vmm_scsi_config() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_scsi_config>(),
+        24usize,
+        concat!("Size of: ", stringify!(vmm_scsi_config))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_scsi_config>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vmm_scsi_config))
+    );
+    fn test_field_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_scsi_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_scsi_config),
+                "::",
+                stringify!(size)
+            )
+        );
+    }
+    test_field_size();
+    fn test_field_flags() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_scsi_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).flags) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_scsi_config),
+                "::",
+                stringify!(flags)
+            )
+        );
+    }
+    test_field_flags();
+    fn test_field_luns() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_scsi_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).luns) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_scsi_config),
+                "::",
+                stringify!(luns)
+            )
+        );
+    }
+    test_field_luns();
+    fn test_field_nluns() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_scsi_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).nluns) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_scsi_config),
+                "::",
+                stringify!(nluns)
+            )
+        );
+    }
+    test_field_nluns();
+    fn test_field_reserved() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_scsi_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).reserved) as usize - ptr as usize
+            },
+            20usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_scsi_config),
+                "::",
+                stringify!(reserved)
+            )
+        );
+    }
+    test_field_reserved();
+}
+impl Default for vmm_scsi_config {
+    fn default() -> Self {
+        let mut s = ::std::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::std::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+extern "C" {
+    pub fn vmm_virtio_scsi_add(
+        vm: *mut vmm_vm,
+        config: *const vmm_scsi_config,
+    ) -> std::os::raw::c_int;
+}
+pub const VMM_NET_NO_OFFLOAD: _bindgen_ty_10 = 1;
+pub const VMM_NET_USER: _bindgen_ty_10 = 2;
+pub type _bindgen_ty_10 = std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
 pub struct vmm_net_fwd {
@@ -4280,24 +4503,24 @@ extern "C" {
 extern "C" {
     pub fn vmm_vcpu_get_dregs(vcpu: *mut vmm_vcpu, dregs: *mut vmm_dregs) -> std::os::raw::c_int;
 }
-pub const VMM_EV_BREAK: _bindgen_ty_10 = 1;
-pub const VMM_EV_HWBREAK: _bindgen_ty_10 = 2;
-pub const VMM_EV_STEP: _bindgen_ty_10 = 3;
-pub const VMM_EV_WATCH: _bindgen_ty_10 = 4;
-pub const VMM_EV_CR_WRITE: _bindgen_ty_10 = 5;
-pub const VMM_EV_MSR_WRITE: _bindgen_ty_10 = 6;
-pub const VMM_EV_CPUID: _bindgen_ty_10 = 7;
-pub const VMM_EV_HLT: _bindgen_ty_10 = 8;
-pub const VMM_EV_EXCEPTION: _bindgen_ty_10 = 9;
-pub const VMM_EV_PAGE: _bindgen_ty_10 = 10;
-pub const VMM_EV_PAUSE: _bindgen_ty_10 = 11;
-pub const VMM_EV_MAX: _bindgen_ty_10 = 11;
-pub type _bindgen_ty_10 = std::os::raw::c_uint;
-pub const VMM_ACT_CONTINUE: _bindgen_ty_11 = 0;
-pub const VMM_ACT_SKIP: _bindgen_ty_11 = 1;
-pub const VMM_ACT_STOP: _bindgen_ty_11 = 2;
-pub const VMM_ACT_INJECT: _bindgen_ty_11 = 3;
+pub const VMM_EV_BREAK: _bindgen_ty_11 = 1;
+pub const VMM_EV_HWBREAK: _bindgen_ty_11 = 2;
+pub const VMM_EV_STEP: _bindgen_ty_11 = 3;
+pub const VMM_EV_WATCH: _bindgen_ty_11 = 4;
+pub const VMM_EV_CR_WRITE: _bindgen_ty_11 = 5;
+pub const VMM_EV_MSR_WRITE: _bindgen_ty_11 = 6;
+pub const VMM_EV_CPUID: _bindgen_ty_11 = 7;
+pub const VMM_EV_HLT: _bindgen_ty_11 = 8;
+pub const VMM_EV_EXCEPTION: _bindgen_ty_11 = 9;
+pub const VMM_EV_PAGE: _bindgen_ty_11 = 10;
+pub const VMM_EV_PAUSE: _bindgen_ty_11 = 11;
+pub const VMM_EV_MAX: _bindgen_ty_11 = 11;
 pub type _bindgen_ty_11 = std::os::raw::c_uint;
+pub const VMM_ACT_CONTINUE: _bindgen_ty_12 = 0;
+pub const VMM_ACT_SKIP: _bindgen_ty_12 = 1;
+pub const VMM_ACT_STOP: _bindgen_ty_12 = 2;
+pub const VMM_ACT_INJECT: _bindgen_ty_12 = 3;
+pub type _bindgen_ty_12 = std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
 pub struct vmm_event {
@@ -4811,9 +5034,9 @@ extern "C" {
 extern "C" {
     pub fn vmm_vcpu_pause(vcpu: *mut vmm_vcpu) -> std::os::raw::c_int;
 }
-pub const VMM_ICAP_INVISIBLE_BREAK: _bindgen_ty_12 = 1;
-pub const VMM_ICAP_DR_VIRTUAL: _bindgen_ty_12 = 2;
-pub type _bindgen_ty_12 = std::os::raw::c_uint;
+pub const VMM_ICAP_INVISIBLE_BREAK: _bindgen_ty_13 = 1;
+pub const VMM_ICAP_DR_VIRTUAL: _bindgen_ty_13 = 2;
+pub type _bindgen_ty_13 = std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct vmm_hook_caps {
@@ -4942,9 +5165,9 @@ extern "C" {
 pub struct vmm_gdb {
     _unused: [u8; 0],
 }
-pub const VMM_GDB_WAIT: _bindgen_ty_13 = 1;
-pub const VMM_GDB_NO_THREAD: _bindgen_ty_13 = 2;
-pub type _bindgen_ty_13 = std::os::raw::c_uint;
+pub const VMM_GDB_WAIT: _bindgen_ty_14 = 1;
+pub const VMM_GDB_NO_THREAD: _bindgen_ty_14 = 2;
+pub type _bindgen_ty_14 = std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct vmm_gdb_config {
@@ -5044,10 +5267,10 @@ extern "C" {
 extern "C" {
     pub fn vmm_gdb_destroy(gdb: *mut vmm_gdb);
 }
-pub const VMM_TRACE_RETIRED: _bindgen_ty_14 = 0;
-pub const VMM_TRACE_EXCEPTION: _bindgen_ty_14 = 1;
-pub const VMM_TRACE_PARTIAL: _bindgen_ty_14 = 2;
-pub type _bindgen_ty_14 = std::os::raw::c_uint;
+pub const VMM_TRACE_RETIRED: _bindgen_ty_15 = 0;
+pub const VMM_TRACE_EXCEPTION: _bindgen_ty_15 = 1;
+pub const VMM_TRACE_PARTIAL: _bindgen_ty_15 = 2;
+pub type _bindgen_ty_15 = std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
 pub struct vmm_trace_insn {
@@ -5259,19 +5482,19 @@ extern "C" {
         opaque: *mut std::os::raw::c_void,
     ) -> std::os::raw::c_int;
 }
-pub const VMM_STORAGE_PATH_FILE: _bindgen_ty_15 = 1;
-pub const VMM_STORAGE_PATH_NBD: _bindgen_ty_15 = 2;
-pub const VMM_STORAGE_PATH_ISCSI: _bindgen_ty_15 = 3;
-pub const VMM_STORAGE_PATH_QCOW2: _bindgen_ty_15 = 4;
-pub type _bindgen_ty_15 = std::os::raw::c_uint;
-pub const VMM_STORAGE_ACTIVE: _bindgen_ty_16 = 0;
-pub const VMM_STORAGE_ACTIVE_NON_OPTIMIZED: _bindgen_ty_16 = 1;
-pub const VMM_STORAGE_STANDBY: _bindgen_ty_16 = 2;
-pub const VMM_STORAGE_UNAVAILABLE: _bindgen_ty_16 = 3;
-pub const VMM_STORAGE_DEAD: _bindgen_ty_16 = 4;
+pub const VMM_STORAGE_PATH_FILE: _bindgen_ty_16 = 1;
+pub const VMM_STORAGE_PATH_NBD: _bindgen_ty_16 = 2;
+pub const VMM_STORAGE_PATH_ISCSI: _bindgen_ty_16 = 3;
+pub const VMM_STORAGE_PATH_QCOW2: _bindgen_ty_16 = 4;
 pub type _bindgen_ty_16 = std::os::raw::c_uint;
-pub const VMM_STORAGE_PATH_PREFERRED: _bindgen_ty_17 = 1;
+pub const VMM_STORAGE_ACTIVE: _bindgen_ty_17 = 0;
+pub const VMM_STORAGE_ACTIVE_NON_OPTIMIZED: _bindgen_ty_17 = 1;
+pub const VMM_STORAGE_STANDBY: _bindgen_ty_17 = 2;
+pub const VMM_STORAGE_UNAVAILABLE: _bindgen_ty_17 = 3;
+pub const VMM_STORAGE_DEAD: _bindgen_ty_17 = 4;
 pub type _bindgen_ty_17 = std::os::raw::c_uint;
+pub const VMM_STORAGE_PATH_PREFERRED: _bindgen_ty_18 = 1;
+pub type _bindgen_ty_18 = std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct vmm_storage_path_config {
@@ -5864,12 +6087,12 @@ impl Default for vmm_storage_path_info {
         }
     }
 }
-pub const VMM_STORAGE_EV_OPENED: _bindgen_ty_18 = 1;
-pub const VMM_STORAGE_EV_IO_ERROR: _bindgen_ty_18 = 2;
-pub const VMM_STORAGE_EV_CONN_LOST: _bindgen_ty_18 = 3;
-pub const VMM_STORAGE_EV_TIMEOUT: _bindgen_ty_18 = 4;
-pub const VMM_STORAGE_EV_ALUA: _bindgen_ty_18 = 5;
-pub type _bindgen_ty_18 = std::os::raw::c_uint;
+pub const VMM_STORAGE_EV_OPENED: _bindgen_ty_19 = 1;
+pub const VMM_STORAGE_EV_IO_ERROR: _bindgen_ty_19 = 2;
+pub const VMM_STORAGE_EV_CONN_LOST: _bindgen_ty_19 = 3;
+pub const VMM_STORAGE_EV_TIMEOUT: _bindgen_ty_19 = 4;
+pub const VMM_STORAGE_EV_ALUA: _bindgen_ty_19 = 5;
+pub type _bindgen_ty_19 = std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
 pub struct vmm_storage_event {
@@ -6121,11 +6344,11 @@ fn bindgen_test_layout_vmm_storage_event() {
     }
     test_field_alua_state();
 }
-pub const VMM_STORAGE_RETRY: _bindgen_ty_19 = 0;
-pub const VMM_STORAGE_RETRY_SAME: _bindgen_ty_19 = 1;
-pub const VMM_STORAGE_FAIL: _bindgen_ty_19 = 2;
-pub const VMM_STORAGE_RECHECK: _bindgen_ty_19 = 3;
-pub type _bindgen_ty_19 = std::os::raw::c_uint;
+pub const VMM_STORAGE_RETRY: _bindgen_ty_20 = 0;
+pub const VMM_STORAGE_RETRY_SAME: _bindgen_ty_20 = 1;
+pub const VMM_STORAGE_FAIL: _bindgen_ty_20 = 2;
+pub const VMM_STORAGE_RECHECK: _bindgen_ty_20 = 3;
+pub type _bindgen_ty_20 = std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
 pub struct vmm_storage_decision {
@@ -6215,8 +6438,8 @@ fn bindgen_test_layout_vmm_storage_decision() {
     }
     test_field_reserved();
 }
-pub const VMM_STORAGE_SATP_ALUA: _bindgen_ty_20 = 1;
-pub type _bindgen_ty_20 = std::os::raw::c_uint;
+pub const VMM_STORAGE_SATP_ALUA: _bindgen_ty_21 = 1;
+pub type _bindgen_ty_21 = std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct vmm_storage_satp {
@@ -6751,14 +6974,14 @@ extern "C" {
 extern "C" {
     pub fn vmm_storage_unregister_psp(name: *const std::os::raw::c_char) -> std::os::raw::c_int;
 }
-pub const VMM_STORAGE_OP_READ: _bindgen_ty_21 = 1;
-pub const VMM_STORAGE_OP_WRITE: _bindgen_ty_21 = 2;
-pub const VMM_STORAGE_OP_FLUSH: _bindgen_ty_21 = 3;
-pub const VMM_STORAGE_OP_DISCARD: _bindgen_ty_21 = 4;
-pub const VMM_STORAGE_OP_WRITE_ZEROES: _bindgen_ty_21 = 5;
-pub type _bindgen_ty_21 = std::os::raw::c_uint;
-pub const VMM_STORAGE_REQ_UNMAP: _bindgen_ty_22 = 1;
+pub const VMM_STORAGE_OP_READ: _bindgen_ty_22 = 1;
+pub const VMM_STORAGE_OP_WRITE: _bindgen_ty_22 = 2;
+pub const VMM_STORAGE_OP_FLUSH: _bindgen_ty_22 = 3;
+pub const VMM_STORAGE_OP_DISCARD: _bindgen_ty_22 = 4;
+pub const VMM_STORAGE_OP_WRITE_ZEROES: _bindgen_ty_22 = 5;
 pub type _bindgen_ty_22 = std::os::raw::c_uint;
+pub const VMM_STORAGE_REQ_UNMAP: _bindgen_ty_23 = 1;
+pub type _bindgen_ty_23 = std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct vmm_storage_req {
@@ -6773,12 +6996,17 @@ pub struct vmm_storage_req {
     pub attempts: u32,
     pub done: ::std::option::Option<unsafe extern "C" fn(req: *mut vmm_storage_req)>,
     pub opaque: *mut std::os::raw::c_void,
+    pub scsi_status: u8,
+    pub sense_key: u8,
+    pub asc: u8,
+    pub ascq: u8,
+    pub reserved: u32,
 }
 #[test]
 fn bindgen_test_layout_vmm_storage_req() {
     assert_eq!(
         ::std::mem::size_of::<vmm_storage_req>(),
-        64usize,
+        72usize,
         concat!("Size of: ", stringify!(vmm_storage_req))
     );
     assert_eq!(
@@ -6973,6 +7201,91 @@ fn bindgen_test_layout_vmm_storage_req() {
         );
     }
     test_field_opaque();
+    fn test_field_scsi_status() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_req>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).scsi_status) as usize - ptr as usize
+            },
+            64usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_req),
+                "::",
+                stringify!(scsi_status)
+            )
+        );
+    }
+    test_field_scsi_status();
+    fn test_field_sense_key() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_req>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).sense_key) as usize - ptr as usize
+            },
+            65usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_req),
+                "::",
+                stringify!(sense_key)
+            )
+        );
+    }
+    test_field_sense_key();
+    fn test_field_asc() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_req>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).asc) as usize - ptr as usize
+            },
+            66usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_req),
+                "::",
+                stringify!(asc)
+            )
+        );
+    }
+    test_field_asc();
+    fn test_field_ascq() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_req>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).ascq) as usize - ptr as usize
+            },
+            67usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_req),
+                "::",
+                stringify!(ascq)
+            )
+        );
+    }
+    test_field_ascq();
+    fn test_field_reserved() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_req>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).reserved) as usize - ptr as usize
+            },
+            68usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_req),
+                "::",
+                stringify!(reserved)
+            )
+        );
+    }
+    test_field_reserved();
 }
 impl Default for vmm_storage_req {
     fn default() -> Self {
@@ -7085,8 +7398,8 @@ fn bindgen_test_layout_vmm_storage_mpp() {
     }
     test_field_path_event();
 }
-pub const VMM_STORAGE_READONLY: _bindgen_ty_23 = 1;
-pub type _bindgen_ty_23 = std::os::raw::c_uint;
+pub const VMM_STORAGE_READONLY: _bindgen_ty_24 = 1;
+pub type _bindgen_ty_24 = std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct vmm_storage_config {
@@ -7707,8 +8020,8 @@ extern "C" {
         result: std::os::raw::c_int,
     );
 }
-pub const VMM_STORAGE_SPACE_KNOWN: _bindgen_ty_24 = 1;
-pub type _bindgen_ty_24 = std::os::raw::c_uint;
+pub const VMM_STORAGE_SPACE_KNOWN: _bindgen_ty_25 = 1;
+pub type _bindgen_ty_25 = std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
 pub struct vmm_storage_space {
@@ -7863,10 +8176,10 @@ extern "C" {
 pub struct vmm_datastore {
     _unused: [u8; 0],
 }
-pub const VMM_STORAGE_ALERT_DATASTORE_USED: _bindgen_ty_25 = 1;
-pub const VMM_STORAGE_ALERT_DISK_ALLOCATED: _bindgen_ty_25 = 2;
-pub const VMM_STORAGE_ALERT_OVERCOMMIT: _bindgen_ty_25 = 3;
-pub type _bindgen_ty_25 = std::os::raw::c_uint;
+pub const VMM_STORAGE_ALERT_DATASTORE_USED: _bindgen_ty_26 = 1;
+pub const VMM_STORAGE_ALERT_DISK_ALLOCATED: _bindgen_ty_26 = 2;
+pub const VMM_STORAGE_ALERT_OVERCOMMIT: _bindgen_ty_26 = 3;
+pub type _bindgen_ty_26 = std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct vmm_storage_alert {
@@ -8495,9 +8808,9 @@ extern "C" {
         info: *mut vmm_datastore_info,
     ) -> std::os::raw::c_int;
 }
-pub const VMM_DISK_RAW: _bindgen_ty_26 = 1;
-pub const VMM_DISK_QCOW2: _bindgen_ty_26 = 2;
-pub type _bindgen_ty_26 = std::os::raw::c_uint;
+pub const VMM_DISK_RAW: _bindgen_ty_27 = 1;
+pub const VMM_DISK_QCOW2: _bindgen_ty_27 = 2;
+pub type _bindgen_ty_27 = std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct vmm_disk_config {
@@ -9386,18 +9699,18 @@ extern "C" {
         port_id: *mut u32,
     ) -> std::os::raw::c_int;
 }
-pub const VMM_NET_SEC_PROMISC: _bindgen_ty_27 = 1;
-pub const VMM_NET_SEC_MAC_CHANGES: _bindgen_ty_27 = 2;
-pub const VMM_NET_SEC_FORGED: _bindgen_ty_27 = 4;
-pub const VMM_NET_ANTISPOOF: _bindgen_ty_27 = 8;
-pub const VMM_NET_FIREWALL: _bindgen_ty_27 = 16;
-pub type _bindgen_ty_27 = std::os::raw::c_uint;
-pub const VMM_NET_IN: _bindgen_ty_28 = 0;
-pub const VMM_NET_OUT: _bindgen_ty_28 = 1;
+pub const VMM_NET_SEC_PROMISC: _bindgen_ty_28 = 1;
+pub const VMM_NET_SEC_MAC_CHANGES: _bindgen_ty_28 = 2;
+pub const VMM_NET_SEC_FORGED: _bindgen_ty_28 = 4;
+pub const VMM_NET_ANTISPOOF: _bindgen_ty_28 = 8;
+pub const VMM_NET_FIREWALL: _bindgen_ty_28 = 16;
 pub type _bindgen_ty_28 = std::os::raw::c_uint;
-pub const VMM_NET_DIR_IN: _bindgen_ty_29 = 1;
-pub const VMM_NET_DIR_OUT: _bindgen_ty_29 = 2;
+pub const VMM_NET_IN: _bindgen_ty_29 = 0;
+pub const VMM_NET_OUT: _bindgen_ty_29 = 1;
 pub type _bindgen_ty_29 = std::os::raw::c_uint;
+pub const VMM_NET_DIR_IN: _bindgen_ty_30 = 1;
+pub const VMM_NET_DIR_OUT: _bindgen_ty_30 = 2;
+pub type _bindgen_ty_30 = std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
 pub struct vmm_net_shaping {
@@ -9469,9 +9782,9 @@ fn bindgen_test_layout_vmm_net_shaping() {
     }
     test_field_burst_bytes();
 }
-pub const VMM_NET_FW_DENY: _bindgen_ty_30 = 0;
-pub const VMM_NET_FW_ALLOW: _bindgen_ty_30 = 1;
-pub type _bindgen_ty_30 = std::os::raw::c_uint;
+pub const VMM_NET_FW_DENY: _bindgen_ty_31 = 0;
+pub const VMM_NET_FW_ALLOW: _bindgen_ty_31 = 1;
+pub type _bindgen_ty_31 = std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
 pub struct vmm_net_fw_rule {
@@ -9929,13 +10242,13 @@ impl Default for vmm_net_policy {
         }
     }
 }
-pub const VMM_NET_PORT_EMBEDDER: _bindgen_ty_31 = 1;
-pub const VMM_NET_PORT_VIRTIO: _bindgen_ty_31 = 2;
-pub const VMM_NET_PORT_TAP: _bindgen_ty_31 = 3;
-pub const VMM_NET_PORT_UPLINK: _bindgen_ty_31 = 4;
-pub type _bindgen_ty_31 = std::os::raw::c_uint;
-pub const VMM_NET_PORT_TRUNK: _bindgen_ty_32 = 1;
+pub const VMM_NET_PORT_EMBEDDER: _bindgen_ty_32 = 1;
+pub const VMM_NET_PORT_VIRTIO: _bindgen_ty_32 = 2;
+pub const VMM_NET_PORT_TAP: _bindgen_ty_32 = 3;
+pub const VMM_NET_PORT_UPLINK: _bindgen_ty_32 = 4;
 pub type _bindgen_ty_32 = std::os::raw::c_uint;
+pub const VMM_NET_PORT_TRUNK: _bindgen_ty_33 = 1;
+pub type _bindgen_ty_33 = std::os::raw::c_uint;
 pub type vmm_net_rx_fn = ::std::option::Option<
     unsafe extern "C" fn(
         opaque: *mut std::os::raw::c_void,
@@ -10233,26 +10546,26 @@ extern "C" {
 extern "C" {
     pub fn vmm_net_port_set_mac(port: *mut vmm_net_port, mac: *const u8) -> std::os::raw::c_int;
 }
-pub const VMM_NET_DROP_RUNT: _bindgen_ty_33 = 0;
-pub const VMM_NET_DROP_OVERSIZE: _bindgen_ty_33 = 1;
-pub const VMM_NET_DROP_BAD_VLAN: _bindgen_ty_33 = 2;
-pub const VMM_NET_DROP_VLAN: _bindgen_ty_33 = 3;
-pub const VMM_NET_DROP_BAD_SRC: _bindgen_ty_33 = 4;
-pub const VMM_NET_DROP_FORGED: _bindgen_ty_33 = 5;
-pub const VMM_NET_DROP_MAC_CHANGE: _bindgen_ty_33 = 6;
-pub const VMM_NET_DROP_SPOOF: _bindgen_ty_33 = 7;
-pub const VMM_NET_DROP_ARP: _bindgen_ty_33 = 8;
-pub const VMM_NET_DROP_SHAPED: _bindgen_ty_33 = 9;
-pub const VMM_NET_DROP_FIREWALL: _bindgen_ty_33 = 10;
-pub const VMM_NET_DROP_MALFORMED: _bindgen_ty_33 = 11;
-pub const VMM_NET_DROP_FW_FULL: _bindgen_ty_33 = 12;
-pub const VMM_NET_DROP_FILTER: _bindgen_ty_33 = 13;
-pub const VMM_NET_DROP_PLUGIN: _bindgen_ty_33 = 14;
-pub const VMM_NET_DROP_NO_LINK: _bindgen_ty_33 = 15;
-pub const VMM_NET_DROP_LOOP: _bindgen_ty_33 = 16;
-pub const VMM_NET_DROP_ENDPOINT: _bindgen_ty_33 = 17;
-pub const VMM_NET_DROP_REASONS: _bindgen_ty_33 = 24;
-pub type _bindgen_ty_33 = std::os::raw::c_uint;
+pub const VMM_NET_DROP_RUNT: _bindgen_ty_34 = 0;
+pub const VMM_NET_DROP_OVERSIZE: _bindgen_ty_34 = 1;
+pub const VMM_NET_DROP_BAD_VLAN: _bindgen_ty_34 = 2;
+pub const VMM_NET_DROP_VLAN: _bindgen_ty_34 = 3;
+pub const VMM_NET_DROP_BAD_SRC: _bindgen_ty_34 = 4;
+pub const VMM_NET_DROP_FORGED: _bindgen_ty_34 = 5;
+pub const VMM_NET_DROP_MAC_CHANGE: _bindgen_ty_34 = 6;
+pub const VMM_NET_DROP_SPOOF: _bindgen_ty_34 = 7;
+pub const VMM_NET_DROP_ARP: _bindgen_ty_34 = 8;
+pub const VMM_NET_DROP_SHAPED: _bindgen_ty_34 = 9;
+pub const VMM_NET_DROP_FIREWALL: _bindgen_ty_34 = 10;
+pub const VMM_NET_DROP_MALFORMED: _bindgen_ty_34 = 11;
+pub const VMM_NET_DROP_FW_FULL: _bindgen_ty_34 = 12;
+pub const VMM_NET_DROP_FILTER: _bindgen_ty_34 = 13;
+pub const VMM_NET_DROP_PLUGIN: _bindgen_ty_34 = 14;
+pub const VMM_NET_DROP_NO_LINK: _bindgen_ty_34 = 15;
+pub const VMM_NET_DROP_LOOP: _bindgen_ty_34 = 16;
+pub const VMM_NET_DROP_ENDPOINT: _bindgen_ty_34 = 17;
+pub const VMM_NET_DROP_REASONS: _bindgen_ty_34 = 24;
+pub type _bindgen_ty_34 = std::os::raw::c_uint;
 extern "C" {
     pub fn vmm_net_drop_name(reason: u32) -> *const std::os::raw::c_char;
 }
@@ -10665,11 +10978,11 @@ impl Default for vmm_net_frame {
         }
     }
 }
-pub const VMM_NET_PASS: _bindgen_ty_34 = 0;
-pub const VMM_NET_DROP: _bindgen_ty_34 = 1;
-pub const VMM_NET_MODIFY: _bindgen_ty_34 = 2;
-pub const VMM_NET_QUEUE: _bindgen_ty_34 = 3;
-pub type _bindgen_ty_34 = std::os::raw::c_uint;
+pub const VMM_NET_PASS: _bindgen_ty_35 = 0;
+pub const VMM_NET_DROP: _bindgen_ty_35 = 1;
+pub const VMM_NET_MODIFY: _bindgen_ty_35 = 2;
+pub const VMM_NET_QUEUE: _bindgen_ty_35 = 3;
+pub type _bindgen_ty_35 = std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct vmm_net_filter {
@@ -10817,8 +11130,8 @@ extern "C" {
         vlan: u32,
     ) -> std::os::raw::c_int;
 }
-pub const VMM_NET_FWD_BUILTIN: _bindgen_ty_35 = -1;
-pub type _bindgen_ty_35 = std::os::raw::c_int;
+pub const VMM_NET_FWD_BUILTIN: _bindgen_ty_36 = -1;
+pub type _bindgen_ty_36 = std::os::raw::c_int;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct vmm_net_forwarder {
