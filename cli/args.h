@@ -24,6 +24,7 @@ typedef struct cli_run_opts {
 	uint32_t nscsi;
 	int rng;                 /* --rng: a virtio-rng device */
 	const char *vsock;       /* --vsock CID,PATH, as typed */
+	const char *control;     /* --control PATH: vmm disk resize --control */
 	int fw_cfg;              /* --fw-cfg: QEMU's fw_cfg at 0x510 */
 	int test_devices;        /* --test-devices: QEMU's pc-testdev */
 	int trace;               /* --trace given */

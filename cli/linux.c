@@ -93,6 +93,11 @@ static int add_scsi(vmm_vm *vm, const cli_run_opts *o, char *err, size_t errlen)
 	return 0;
 }
 
+vmm_storage_dev *cli_linux_scsi_dev(uint32_t i)
+{
+	return i < nscsi_devs ? scsi_devs[i] : NULL;
+}
+
 void cli_linux_cleanup(void)
 {
 	while (nscsi_devs)

@@ -366,6 +366,15 @@ VMM_API int vmm_storage_io(vmm_storage_dev *dev, uint32_t op, uint64_t offset, v
 VMM_API int vmm_storage_get_info(vmm_storage_dev *dev, vmm_storage_info *info);
 VMM_API int vmm_storage_path_get_info(vmm_storage_dev *dev, uint32_t path,
 				      vmm_storage_path_info *info);
+/* Grows the device to new_size bytes (a multiple of the block size): the
+ * image behind each path is grown (qcow2: a bigger L1 table if needed;
+ * raw file: extended, sparse), then the capacity. Every path must be a
+ * file or qcow2 path and open (VMM_ENOTSUP / VMM_ESTATE otherwise); a
+ * smaller size is VMM_ENOTSUP. Guest-facing devices over it learn the new
+ * size: virtio-scsi LUNs report "capacity data has changed" (a unit
+ * attention) on their next command; virtio-blk is told with
+ * vmm_virtio_blk_resize. */
+VMM_API int vmm_storage_resize(vmm_storage_dev *dev, uint64_t new_size);
 /* Sets a path's state by hand (administrative standby, or from an mpp).
  * VMM_STORAGE_DEAD closes the path (it is then probed). */
 VMM_API int vmm_storage_path_set_state(vmm_storage_dev *dev, uint32_t path, uint32_t state);

@@ -107,6 +107,15 @@ typedef struct vmm_blk_config {
 } vmm_blk_config;
 #define VMM_BLK_CONFIG_INIT { sizeof(vmm_blk_config), 0, NULL, NULL, NULL }
 VMM_API int vmm_virtio_blk_add(vmm_vm *vm, const vmm_blk_config *config);
+/* Grows the VM's index-th virtio-blk disk (0 = added first) to new_size
+ * bytes (a multiple of 512 and of the disk's block size) and raises the
+ * configuration-change interrupt, so the guest's driver reads the new
+ * capacity (Linux: /sys/block/vdX/size) while it runs. A disk over a path
+ * extends its image file (the disk holds its lock); a disk over a storage
+ * device grows it with vmm_storage_resize. new_size 0: take the size the
+ * image or device has now (grown by its owner). Smaller than now:
+ * VMM_ENOTSUP. Any thread. */
+VMM_API int vmm_virtio_blk_resize(vmm_vm *vm, uint32_t index, uint64_t new_size);
 
 /* virtio-scsi (device type 8): a paravirtual SCSI controller with one
  * target whose LUNs 0..nluns-1 are storage devices (vmm/storage.h), each a

@@ -89,6 +89,11 @@ static int qcow2_space(vmm__path *p, uint64_t *allocated, uint64_t *host_bytes)
 	return 0;
 }
 
+static int qcow2_grow(vmm__path *p, uint64_t new_size)
+{
+	return vmm__qcow2_resize(p->be, new_size);
+}
+
 const vmm__path_ops vmm__path_qcow2_ops = { "qcow2", qcow2_open_path, qcow2_close_path,
 					    qcow2_start, qcow2_poll_fd, qcow2_service, NULL,
-					    qcow2_space };
+					    qcow2_space, qcow2_grow };

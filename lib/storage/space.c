@@ -71,3 +71,60 @@ bool vmm__storage_on_fs(vmm_storage_dev *dev, dev_t fs_dev)
 	pthread_mutex_unlock(&dev->lock);
 	return on;
 }
+
+/* ---- Growing a device ---- */
+
+static int grow_paths(vmm_storage_dev *dev, vmm__path **paths, uint32_t n, uint64_t size)
+{
+	int rc = 0;
+
+	for (uint32_t i = 0; i < n && !rc; i++)
+		if (!paths[i]->ops->grow)
+			rc = vmm__err(VMM_ENOTSUP, "%s: path %u (%s) has the size its target gives",
+				      dev->name, i, paths[i]->ops->kind);
+	for (uint32_t i = 0; i < n && !rc; i++) {
+		vmm__path *p = paths[i];
+
+		pthread_mutex_lock(&p->be_lock);
+		rc = p->open ? p->ops->grow(p, size)
+			     : vmm__err(VMM_ESTATE, "%s: path %u is dead", dev->name, i);
+		pthread_mutex_unlock(&p->be_lock);
+	}
+	return rc;
+}
+
+VMM_API int vmm_storage_resize(vmm_storage_dev *dev, uint64_t new_size)
+{
+	vmm__path *paths[VMM_STORAGE_MAX_PATHS];
+	uint64_t cap;
+	uint32_t n;
+	int rc = 0;
+
+	if (!dev)
+		return vmm__err(VMM_EINVAL, "vmm_storage_resize: device is NULL");
+	pthread_mutex_lock(&dev->lock);
+	n = dev->npaths;
+	memcpy(paths, dev->paths, n * sizeof(paths[0]));
+	cap = dev->capacity;
+	if (!n || dev->stopping)
+		rc = vmm__err(VMM_ESTATE, "%s: no path, or being destroyed", dev->name);
+	else if (dev->readonly)
+		rc = vmm__err(VMM_EINVAL, "%s: device is read-only", dev->name);
+	else if (!new_size || new_size % dev->block_size)
+		rc = vmm__err(VMM_EINVAL, "%s: %llu is not a non-zero multiple of the block size %u",
+			      dev->name, (unsigned long long)new_size, dev->block_size);
+	else if (new_size < cap)
+		rc = vmm__err(VMM_ENOTSUP, "%s: shrinking a device is not supported", dev->name);
+	pthread_mutex_unlock(&dev->lock);
+	if (rc || new_size == cap)
+		return rc;
+	if ((rc = grow_paths(dev, paths, n, new_size)))
+		return rc;
+	pthread_mutex_lock(&dev->lock);
+	for (uint32_t i = 0; i < n; i++)
+		paths[i]->size = new_size;
+	if (dev->capacity < new_size)
+		dev->capacity = new_size;
+	pthread_mutex_unlock(&dev->lock);
+	return 0;
+}

@@ -69,6 +69,9 @@ typedef struct vmm__path_ops {
 	 * and the host blocks its file occupies. Runs on any thread with
 	 * p->be_lock held and p->open true. NULL: not measurable (remote). */
 	int (*space)(vmm__path *p, uint64_t *allocated, uint64_t *host_bytes);
+	/* Grows the image to new_size bytes (any thread, p->be_lock held, p->open
+	 * true; sets the error message). NULL: the target's size is its own. */
+	int (*grow)(vmm__path *p, uint64_t new_size);
 } vmm__path_ops;
 
 extern const vmm__path_ops vmm__path_file_ops;

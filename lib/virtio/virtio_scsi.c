@@ -33,7 +33,8 @@ enum {
 
 typedef struct vlun {
 	vmm_storage_dev *st;
-	vmm__scsi_lun info;
+	vmm__scsi_lun info;         /* the I/O thread's */
+	bool capacity_changed;      /* a unit attention is owed (I/O thread) */
 	uint32_t inflight;          /* d->lock */
 } vlun;
 
@@ -300,6 +301,27 @@ static void start_io(vscsi *d, sreq *s, const uint8_t *head)
 
 /* ---- The request queue ---- */
 
+/* The device grew (vmm_storage_resize): the LUN takes the new capacity and
+ * owes the guest a unit attention, "capacity data has changed" (06/2a/09),
+ * given to the next command other than INQUIRY, REPORT LUNS and REQUEST
+ * SENSE (SAM-5). true when this command gets it. */
+static bool unit_attention(vlun *l, const uint8_t *cdb, vmm__scsi_cmd *c)
+{
+	vmm_storage_info info = VMM_STORAGE_INFO_INIT;
+
+	if (vmm_storage_get_info(l->st, &info) == 0 &&
+	    info.capacity / l->info.block_size > l->info.blocks) {
+		l->info.blocks = info.capacity / l->info.block_size;
+		l->capacity_changed = true;
+	}
+	if (!l->capacity_changed || cdb[0] == 0x12 || cdb[0] == 0xa0 || cdb[0] == 0x03)
+		return false;
+	l->capacity_changed = false;
+	memset(c, 0, sizeof(*c));
+	vmm__scsi_sense(c, VMM__SK_UNIT_ATTENTION, 0x2a, 0x09);
+	return true;
+}
+
 typedef struct hdr_info {
 	uint32_t sense_size, cdb_size;
 	uint64_t out_data, in_data;     /* data-out / data-in bytes */
@@ -374,7 +396,8 @@ static void handle_req(vscsi *d, vmm_virtq_elem *e)
 	a.datain = in;
 	a.datain_cap = (uint32_t)(h.in_data < sizeof(in) ? h.in_data : sizeof(in));
 	a.datain_total = h.in_data;
-	vmm__scsi_exec(&a, &s->cmd);
+	if (!s->lun || !unit_attention(s->lun, h.cdb, &s->cmd))
+		vmm__scsi_exec(&a, &s->cmd);
 	if (s->cmd.overrun || s->cmd.io == VMM__SCSI_IO_NONE) {
 		if (s->cmd.datain_len)
 			vmm__vq_write(&e->e, s->datain_off, in, s->cmd.datain_len);

@@ -7,6 +7,8 @@
 #        reads it back with debugfs), writes and deletes a 4 MiB file, trims
 #   LUN 1: a 1 GiB thin qcow2 image: 8 MiB written (the host sees the
 #        image grow), then discarded (the host sees it shrink)
+#   vda  a 16 MiB raw virtio-blk disk; the host grows it (and LUN 1) while
+#        the guest runs (vmm disk resize --control): the guest sees both
 export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
@@ -56,5 +58,17 @@ echo "@@STORAGE-WAIT written"
 read -r answer
 blkdiscard -o 0 -l 8388608 /dev/$sdb && echo "T: lun 1: discarded 8 MiB"
 echo "T: lun 1: non-zero bytes after the discard: $(dd if=/dev/$sdb bs=1M count=8 2>/dev/null | tr -d '\000' | wc -c)"
+# growing disks: vda by the config-change interrupt, LUN 1 by a unit attention
+n=0
+while [ ! -b /dev/vda ] && [ $n -lt 300 ]; do sleep 0.1; n=$((n + 1)); done
+echo "T: vda: $(cat /sys/block/vda/size) sectors"
+echo "@@STORAGE-WAIT resize"
+read -r answer
+n=0
+while [ "$(cat /sys/block/vda/size)" = 32768 ] && [ $n -lt 200 ]; do sleep 0.1; n=$((n + 1)); done
+echo "T: vda after the resize: $(cat /sys/block/vda/size) sectors"
+echo 1 > /sys/block/$sdb/device/rescan
+echo "T: lun 1: capacity change reported: $(dmesg | grep -c 'Capacity data has changed')"
+echo "T: lun 1 after the rescan: $(cat /sys/block/$sdb/size) sectors"
 echo "T: powering off"
 poweroff -f

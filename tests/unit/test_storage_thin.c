@@ -6,7 +6,7 @@
  * datastore's used_pct thresholds, a disk's allocation limit and
  * overcommit are raised once per crossing, cleared on the way back down,
  * raised again on the next crossing; by vmm_datastore_poll and by the
- * datastore's own thread. Skipped without qemu-img or without a way to
+ * datastore's own thread. vmm_storage_resize grows qcow2 and raw devices. Skipped without qemu-img or without a way to
  * mount the tmpfs (neither root nor user namespaces). */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -495,6 +495,57 @@ static void test_datastore_bad(void **state)
 	unlink(path_in("bad.raw"));
 }
 
+/* vmm_storage_resize: qcow2 and raw devices grow; qemu-img agrees. */
+static void test_resize(void **state)
+{
+	vmm_storage_info in = VMM_STORAGE_INFO_INIT;
+	vmm_datastore_info di = VMM_DATASTORE_INFO_INIT;
+	vmm_datastore_config c = VMM_DATASTORE_CONFIG_INIT;
+	vmm_storage_dev *q, *r, *ro;
+	vmm_storage_config rc = VMM_STORAGE_CONFIG_INIT;
+	vmm_storage_path_config pc = VMM_STORAGE_PATH_CONFIG_INIT;
+	vmm_datastore *ds;
+	char cmd[300];
+	struct stat st;
+
+	need_fs();
+	q = new_qcow2("rs.qcow2", "1G");
+	r = new_raw("rs.raw", 32 * MiB);
+	c.path = dir;
+	assert_int_equal(vmm_datastore_create(&c, &ds), 0);
+	assert_int_equal(vmm_datastore_add(ds, q, 0), 0);
+	assert_int_equal(vmm_storage_resize(q, 2ull << 30), 0);
+	assert_int_equal(vmm_storage_get_info(q, &in), 0);
+	assert_int_equal(in.capacity, 2ull << 30);
+	assert_int_equal(space_of(q).provisioned, 2ull << 30);
+	assert_int_equal(vmm_datastore_get_info(ds, &di), 0);
+	assert_int_equal(di.provisioned, 2ull << 30);
+	write_mib(q, (3ull << 29), 1);                       /* at 1.5 GiB */
+	assert_int_equal(vmm_storage_resize(r, 64 * MiB), 0);
+	assert_int_equal(stat(path_in("rs.raw"), &st), 0);
+	assert_int_equal(st.st_size, 64 * MiB);
+	write_mib(r, 63 * MiB, 1);
+	assert_int_equal(vmm_storage_resize(r, 64 * MiB), 0);     /* the same size */
+	assert_int_equal(vmm_storage_resize(r, 32 * MiB), VMM_ENOTSUP);
+	assert_int_equal(vmm_storage_resize(r, 64 * MiB + 100), VMM_EINVAL);
+	assert_int_equal(vmm_storage_resize(NULL, MiB), VMM_EINVAL);
+	rc.flags = VMM_STORAGE_READONLY;
+	assert_int_equal(vmm_storage_create(&rc, &ro), 0);
+	pc.kind = VMM_STORAGE_PATH_FILE;
+	pc.target = path_in("rs.raw");
+	assert_int_equal(vmm_storage_add_path(ro, &pc, NULL), 0);
+	assert_int_equal(vmm_storage_resize(ro, 128 * MiB), VMM_EINVAL);
+	vmm_storage_destroy(ro);
+	vmm_datastore_destroy(ds);
+	vmm_storage_destroy(q);
+	vmm_storage_destroy(r);
+	snprintf(cmd, sizeof(cmd), "qemu-img info %s | grep -q 'virtual size: 2 GiB' && "
+		 "qemu-img check -q %s", path_in("rs.qcow2"), path_in("rs.qcow2"));
+	assert_int_equal(system(cmd), 0);
+	unlink(path_in("rs.qcow2"));
+	unlink(path_in("rs.raw"));
+}
+
 /* A private mount namespace with a 64 MiB tmpfs at dir; made before
  * cmocka starts (unshare needs a single thread). */
 static void mount_fs(void)
@@ -528,6 +579,7 @@ int main(void)
 		cmocka_unit_test(test_datastore_alerts),
 		cmocka_unit_test(test_datastore_thread),
 		cmocka_unit_test(test_datastore_bad),
+		cmocka_unit_test(test_resize),
 	};
 	int rc;
 

@@ -3136,6 +3136,10 @@ extern "C" {
         config: *const vmm_blk_config,
     ) -> std::os::raw::c_int;
 }
+extern "C" {
+    pub fn vmm_virtio_blk_resize(vm: *mut vmm_vm, index: u32, new_size: u64)
+        -> std::os::raw::c_int;
+}
 pub const VMM_SCSI_LUN_READONLY: _bindgen_ty_9 = 1;
 pub type _bindgen_ty_9 = std::os::raw::c_uint;
 #[repr(C)]
@@ -7998,6 +8002,9 @@ extern "C" {
         path: u32,
         info: *mut vmm_storage_path_info,
     ) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_storage_resize(dev: *mut vmm_storage_dev, new_size: u64) -> std::os::raw::c_int;
 }
 extern "C" {
     pub fn vmm_storage_path_set_state(
