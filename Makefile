@@ -230,8 +230,26 @@ FUZZ_DEV_vsock := DEV_VSOCK
 # Seconds per virtio target for make fuzz-virtio (make check: 5 each).
 FUZZ_TIME  ?= 120
 
-.PHONY: fuzz fuzz-qcow2 fuzz-qcow2-build fuzz-virtio fuzz-virtio-build
-fuzz: $(B)/fuzz/fuzz_qcow2 $(B)/fuzz/seeds_qcow2/.done $(FUZZ_VIRTIO)
+.PHONY: fuzz fuzz-qcow2 fuzz-qcow2-build fuzz-virtio fuzz-virtio-build fuzz-scsi fuzz-scsi-build
+fuzz: $(B)/fuzz/fuzz_qcow2 $(B)/fuzz/seeds_qcow2/.done $(FUZZ_VIRTIO) \
+      $(B)/fuzz/fuzz_scsi $(B)/fuzz/seeds_scsi/.done
+
+FUZZ_SCSI_SRCS := lib/virtio/scsi_cmd.c lib/virtio/scsi_page.c
+$(B)/fuzz/fuzz_scsi: tests/fuzz/fuzz_scsi.c $(FUZZ_SCSI_SRCS) lib/virtio/scsi.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_scsi.c $(FUZZ_SCSI_SRCS)
+
+$(B)/fuzz/seeds_scsi/.done: tests/fuzz/make-scsi-seeds
+	rm -rf $(B)/fuzz/seeds_scsi
+	tests/fuzz/make-scsi-seeds $(B)/fuzz/seeds_scsi
+	@touch $@
+
+# 30 s of the CDB parser from the seeds (new inputs in build/fuzz/corpus_scsi).
+fuzz-scsi-build: $(B)/fuzz/fuzz_scsi $(B)/fuzz/seeds_scsi/.done
+fuzz-scsi: fuzz-scsi-build
+	@mkdir -p $(B)/fuzz/corpus_scsi
+	$(B)/fuzz/fuzz_scsi -max_total_time=30 -max_len=8192 -timeout=10 -artifact_prefix=$(B)/fuzz/scsi- \
+	    $(B)/fuzz/corpus_scsi $(B)/fuzz/seeds_scsi
 
 $(B)/fuzz/fuzz_qcow2: tests/fuzz/fuzz_qcow2.c $(FUZZ_QCOW2_SRCS) $(wildcard lib/storage/qcow2*.h)
 	@mkdir -p $(dir $@)

@@ -107,6 +107,8 @@ static const struct option run_options[] = {
 	{ "initrd", required_argument, NULL, 'i' },
 	{ "disk", required_argument, NULL, 'd' },
 	{ "net", required_argument, NULL, 'n' },
+	{ "scsi", required_argument, NULL, 's' },
+	{ "control", required_argument, NULL, 'C' },
 	{ "rng", no_argument, NULL, 'r' },
 	{ "vsock", required_argument, NULL, 'v' },
 	{ "fw-cfg", no_argument, NULL, 'f' },
@@ -131,6 +133,7 @@ static int run_option(int c, const char *arg, cli_run_opts *o, char *err, size_t
 	case 'i': o->initrd = arg; return 0;
 	case 'r': o->rng = 1; return 0;
 	case 'v': o->vsock = arg; return 0;
+	case 'C': o->control = arg; return 0;
 	case 'd':
 		if (o->ndisks == CLI_MAX_DISKS)
 			return FAIL("more than %d --disk options", CLI_MAX_DISKS);
@@ -141,6 +144,11 @@ static int run_option(int c, const char *arg, cli_run_opts *o, char *err, size_t
 			return FAIL("more than %d --net options", CLI_MAX_NETS);
 		o->net_args[o->nnets] = arg;
 		return cli_net_parse(arg, &o->nets[o->nnets++], err, errlen);
+	case 's':
+		if (o->nscsi == CLI_MAX_DISKS)
+			return FAIL("more than %d --scsi options", CLI_MAX_DISKS);
+		o->scsi[o->nscsi++] = arg;
+		return 0;
 	case 'f': o->fw_cfg = 1; return 0;
 	case 'D': o->test_devices = 1; return 0;
 	case 'T':
@@ -187,8 +195,9 @@ int cli_parse_run(int argc, char **argv, cli_run_opts *o, char *err, size_t errl
 	}
 	if (o->help)
 		return 0;
-	if (!o->kernel && (o->initrd || o->ndisks || o->nnets || o->rng || o->vsock))
-		return FAIL("--initrd, --disk, --net, --rng and --vsock need --kernel");
+	if (!o->kernel && (o->initrd || o->ndisks || o->nnets || o->nscsi || o->rng ||
+			   o->vsock || o->control))
+		return FAIL("--initrd, --disk, --net, --scsi, --rng, --vsock and --control need --kernel");
 	if (o->kernel && optind < argc)
 		return FAIL("unexpected argument '%.64s': --kernel takes the place of IMAGE",
 			    argv[optind]);

@@ -25,8 +25,11 @@ typedef struct cli_run_opts {
 	cli_net nets[CLI_MAX_NETS];         /* --net, parsed */
 	const char *net_args[CLI_MAX_NETS]; /* as typed, for messages */
 	uint32_t nnets;
+	const char *scsi[CLI_MAX_DISKS];    /* --scsi FILE[,ro]: LUNs 0.. of one controller */
+	uint32_t nscsi;
 	int rng;                 /* --rng: a virtio-rng device */
 	const char *vsock;       /* --vsock CID,PATH, as typed */
+	const char *control;     /* --control PATH: vmm disk resize --control */
 	int fw_cfg;              /* --fw-cfg: QEMU's fw_cfg at 0x510 */
 	int test_devices;        /* --test-devices: QEMU's pc-testdev */
 	int trace;               /* --trace given */

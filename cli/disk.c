@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/args.h"
+#include "cli/control.h"
 #include "cli/disk.h"
 #include "vmm.h"
 
@@ -12,7 +13,9 @@ static const char disk_usage[] =
 	"                       FILE [SIZE]    (SIZE may be left out with -b: the backing file's)\n"
 	"       vmm disk info FILE\n"
 	"       vmm disk check [--repair] FILE\n"
-	"       vmm disk resize FILE SIZE      (grow only)\n"
+	"       vmm disk resize [--control SOCKET] FILE SIZE   (grow only; --control: the\n"
+	"                       image of a running 'vmm run --control SOCKET', whose guest\n"
+	"                       sees the new size)\n"
 	"exit status of check: 0 no errors, 2 corruptions, 3 leaked clusters only,\n"
 	"  1 the check could not be done (unreadable or unusable image), 63 raw image\n";
 
@@ -167,16 +170,34 @@ static int cmd_check(int argc, char **argv)
 
 static int cmd_resize(int argc, char **argv)
 {
-	char err[256];
+	const char *sock = NULL;
+	char err[600];
 	uint64_t size;
 	int rc;
 
+	if (argc == 5 && !strcmp(argv[1], "--control")) {
+		sock = argv[2];
+		argv += 2;
+		argc -= 2;
+	}
 	if (argc != 3)
-		return disk_fail(DS_USAGE, "resize", "usage: vmm disk resize FILE SIZE");
+		return disk_fail(DS_USAGE, "resize", "usage: vmm disk resize [--control SOCKET] FILE SIZE");
 	if (cli_parse_size(argv[2], &size, err, sizeof(err)) < 0)
 		return disk_fail(DS_USAGE, "resize", err);
-	if ((rc = vmm_disk_resize(argv[1], size)) < 0)
+	if (sock) {
+		if (cli_control_resize(sock, argv[1], argv[2], err, sizeof(err)) < 0)
+			return disk_fail(DS_USAGE, "resize", strncmp(err, "error ", 6) ? err : err + 6);
+		return DS_OK;
+	}
+	if ((rc = vmm_disk_resize(argv[1], size)) < 0) {
+		if (rc == VMM_EBUSY) {
+			snprintf(err, sizeof(err), "%.300s (a running VM grows it with vmm run "
+				 "--control SOCKET and vmm disk resize --control SOCKET FILE SIZE)",
+				 vmm_last_error());
+			return disk_fail(DS_USAGE, "resize", err);
+		}
 		return disk_lib_fail("resize", rc);
+	}
 	return DS_OK;
 }
 

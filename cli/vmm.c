@@ -6,6 +6,7 @@
 
 #include "cli/args.h"
 #include "cli/common.h"
+#include "cli/control.h"
 #include "cli/disk.h"
 #include "cli/linux.h"
 #include "cli/testdev.h"
@@ -17,6 +18,7 @@ static const char usage_text[] =
 	"usage: vmm run [OPTIONS] IMAGE   run an ELF64 or Multiboot (ELF32) guest\n"
 	"       vmm run --kernel KERNEL [--initrd FILE] [--disk FILE[,ro]]... [--rng]\n"
 	"               [--net tap=IF|pair=NAME|user[,hostfwd=...]]... [--vsock CID,PATH]\n"
+	"               [--scsi FILE[,ro]]... [--control PATH]\n"
 	"                                 boot Linux (bzImage or vmlinux) on the PC platform\n"
 	"       vmm up CONFIG.json        run the VMs a JSON file describes (docs/config.md)\n"
 	"       vmm info                  list backends and whether they are usable\n"
@@ -48,7 +50,11 @@ static const char usage_text[] =
 	"                          10.0.2.2); OPTIONs: mac=52:54:00:12:34:56, mtu=N,\n"
 	"                          offload=on|off and, for user, up to 16\n"
 	"                          hostfwd=[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT\n"
+	"  --scsi FILE[,ro]        a LUN of one virtio-scsi controller (LUN 0, 1, ... in\n"
+	"                          order, up to 8) over a raw or qcow2 image\n"
 	"  --rng                   a virtio-rng device\n"
+	"  --control PATH          a Unix socket through which 'vmm disk resize --control\n"
+	"                          PATH FILE SIZE' grows a --disk or --scsi image live\n"
 	"  --vsock CID,PATH        a virtio-vsock device: guest CID, host Unix socket\n"
 	"                          (guest port P reaches PATH_P; docs/virtio.md)\n"
 	"  --gdb tcp:HOST:PORT|unix:PATH\n"
@@ -158,11 +164,16 @@ static int run_vm(vmm_vm *vm, const cli_run_opts *o)
 	}
 	ro.timeout_ms = o->timeout_ms;
 	rc = start_gdb(vm, o, &gdb);
+	if (!rc && o->control && cli_control_start(vm, o, err, sizeof(err)))
+		rc = cli_fail(ST_USAGE, "", err);
 	if (rc) {
+		cli_control_stop();
+		vmm_gdb_destroy(gdb);
 		cli_trace_close(trace);
 		return rc;
 	}
 	rc = vmm_vm_run(vm, &ro, &res);
+	cli_control_stop();
 	vmm_gdb_destroy(gdb);   /* tells gdb how the guest ended */
 	cli_trace_close(trace);
 	if (rc)
@@ -221,6 +232,7 @@ static int cmd_run(int argc, char **argv)
 	else
 		status = run_vm(vm, &o);
 	vmm_vm_destroy(vm);
+	cli_linux_cleanup();    /* the storage devices outlive the VM */
 	cli_testdev_free(td);
 	return status;
 }

@@ -270,8 +270,16 @@ struct vmm_storage_req {
 	/* Called once, on a device thread, when the request is finished. */
 	void (*done)(vmm_storage_req *req);
 	void *opaque;            /* the caller's */
+	/* Set with a failed result when the last path tried answered with a
+	 * SCSI status (iSCSI): for passing sense data on (virtio-scsi). Only
+	 * written when size covers them (older callers' requests end at
+	 * opaque). */
+	uint8_t scsi_status;     /* 0x02 CHECK CONDITION; 0 otherwise */
+	uint8_t sense_key, asc, ascq;
+	uint32_t reserved;
 };
-#define VMM_STORAGE_REQ_INIT { sizeof(vmm_storage_req), 0, 0, 0, NULL, 0, 0, 0, 0, NULL, NULL }
+#define VMM_STORAGE_REQ_INIT { sizeof(vmm_storage_req), 0, 0, 0, NULL, 0, 0, 0, 0, NULL, NULL, \
+			       0, 0, 0, 0, 0 }
 
 /* ---- Multipathing plug-in (instead of the native SATP+PSP) -------------- */
 
@@ -358,6 +366,15 @@ VMM_API int vmm_storage_io(vmm_storage_dev *dev, uint32_t op, uint64_t offset, v
 VMM_API int vmm_storage_get_info(vmm_storage_dev *dev, vmm_storage_info *info);
 VMM_API int vmm_storage_path_get_info(vmm_storage_dev *dev, uint32_t path,
 				      vmm_storage_path_info *info);
+/* Grows the device to new_size bytes (a multiple of the block size): the
+ * image behind each path is grown (qcow2: a bigger L1 table if needed;
+ * raw file: extended, sparse), then the capacity. Every path must be a
+ * file or qcow2 path and open (VMM_ENOTSUP / VMM_ESTATE otherwise); a
+ * smaller size is VMM_ENOTSUP. Guest-facing devices over it learn the new
+ * size: virtio-scsi LUNs report "capacity data has changed" (a unit
+ * attention) on their next command; virtio-blk is told with
+ * vmm_virtio_blk_resize. */
+VMM_API int vmm_storage_resize(vmm_storage_dev *dev, uint64_t new_size);
 /* Sets a path's state by hand (administrative standby, or from an mpp).
  * VMM_STORAGE_DEAD closes the path (it is then probed). */
 VMM_API int vmm_storage_path_set_state(vmm_storage_dev *dev, uint32_t path, uint32_t state);
@@ -366,6 +383,117 @@ VMM_API int vmm_storage_path_set_state(vmm_storage_dev *dev, uint32_t path, uint
  * as usual), and finish a request it got through submit. */
 VMM_API int vmm_storage_path_submit(vmm_storage_dev *dev, uint32_t path, vmm_storage_req *req);
 VMM_API void vmm_storage_complete(vmm_storage_dev *dev, vmm_storage_req *req, int result);
+
+/* ---- Thin provisioning ------------------------------------------------- */
+
+/* What a device takes on its host: provisioned (the capacity the guest
+ * sees) against allocated (what the image holds). Measured on the first
+ * file or qcow2 path; NBD and iSCSI paths cannot tell (flags 0). */
+enum {
+	VMM_STORAGE_SPACE_KNOWN = 1u << 0   /* allocated and host_bytes were measured */
+};
+
+typedef struct vmm_storage_space {
+	uint32_t size;           /* sizeof(vmm_storage_space), set by the caller */
+	uint32_t flags;          /* VMM_STORAGE_SPACE_KNOWN */
+	uint64_t provisioned;    /* the device's capacity in bytes */
+	uint64_t allocated;      /* qcow2: clusters with a refcount (data and
+				    metadata); raw file: its host blocks */
+	uint64_t host_bytes;     /* blocks the image file occupies (st_blocks * 512) */
+	uint32_t path;           /* the path measured, ~0u when none could be */
+	uint32_t reserved;
+} vmm_storage_space;
+#define VMM_STORAGE_SPACE_INIT { sizeof(vmm_storage_space), 0, 0, 0, 0, 0, 0 }
+
+/* Fills space now (a qcow2 image's refcounts are counted under its lock;
+ * a dead path's file is stat'ed by name). */
+VMM_API int vmm_storage_get_space(vmm_storage_dev *dev, vmm_storage_space *space);
+
+/* A datastore is a directory whose file system holds disk images. It sums
+ * the provisioned and allocated bytes of the devices added to it, reads
+ * the file system's size and use (statvfs), reports overcommit (the sum
+ * of provisioned sizes above the file system's capacity) and raises
+ * alerts, each once per crossing:
+ *  - DATASTORE_USED: the file system's used share reached used_pct[i]
+ *    (cleared when it falls back below);
+ *  - DISK_ALLOCATED: a device's allocation reached the limit it was added
+ *    with;
+ *  - OVERCOMMIT: the provisioned sum went above the capacity.
+ * A crossing back down is reported too (raised 0), and re-arms the alert.
+ * Measuring happens in vmm_datastore_poll (on the caller's thread) and,
+ * with poll_ms, on the datastore's thread "vmm-dsN" (started by create,
+ * joined by destroy).
+ *
+ * Thread safety: any thread. alert runs with the datastore's poll lock
+ * held (on the polling thread): it may read (vmm_datastore_get_info,
+ * vmm_storage_get_space, ...) but must not add, remove, poll, or destroy
+ * datastores or devices. */
+typedef struct vmm_datastore vmm_datastore;
+
+enum {
+	VMM_STORAGE_ALERT_DATASTORE_USED = 1,
+	VMM_STORAGE_ALERT_DISK_ALLOCATED = 2,
+	VMM_STORAGE_ALERT_OVERCOMMIT = 3
+};
+
+typedef struct vmm_storage_alert {
+	uint32_t size;           /* sizeof(vmm_storage_alert) */
+	uint32_t kind;           /* VMM_STORAGE_ALERT_* */
+	uint32_t raised;         /* 1: crossed upward; 0: back below (cleared) */
+	uint32_t threshold_pct;  /* DATASTORE_USED: the used_pct crossed; else 0 */
+	uint64_t threshold;      /* bytes: used_pct of the capacity, the disk's
+				    limit, or the capacity (OVERCOMMIT) */
+	uint64_t value;          /* bytes now: used, the disk's allocation, or
+				    the provisioned sum */
+	vmm_storage_dev *dev;    /* DISK_ALLOCATED: the device; else NULL */
+	const char *datastore;   /* the datastore's name */
+} vmm_storage_alert;
+
+#define VMM_DATASTORE_THRESHOLDS 4
+
+typedef struct vmm_datastore_config {
+	uint32_t size;           /* sizeof(vmm_datastore_config) */
+	uint32_t flags;          /* 0 */
+	const char *path;        /* a directory (its file system is the datastore) */
+	const char *name;        /* for alerts and messages; NULL: path */
+	uint32_t used_pct[VMM_DATASTORE_THRESHOLDS];  /* 1..100, 0: unused */
+	uint32_t poll_ms;        /* 0: no thread; else 10..3600000 */
+	uint32_t reserved;
+	void (*alert)(void *opaque, vmm_datastore *ds, const vmm_storage_alert *alert);
+	void *opaque;
+} vmm_datastore_config;
+#define VMM_DATASTORE_CONFIG_INIT { sizeof(vmm_datastore_config), 0, NULL, NULL, { 0, 0, 0, 0 }, \
+				    0, 0, NULL, NULL }
+
+typedef struct vmm_datastore_info {
+	uint32_t size;           /* sizeof(vmm_datastore_info), set by the caller */
+	uint32_t ndisks;
+	uint64_t capacity;       /* the file system's bytes (f_blocks) */
+	uint64_t used;           /* bytes in use (f_blocks - f_bfree) */
+	uint64_t available;      /* bytes free for unprivileged users (f_bavail) */
+	uint64_t provisioned;    /* sum of the devices' capacities */
+	uint64_t allocated;      /* sum of the devices' allocations */
+	uint64_t overcommit;     /* provisioned - capacity, 0 when not above */
+	uint32_t used_pct;       /* used * 100 / capacity, rounded down */
+	uint32_t provisioned_pct;/* provisioned * 100 / capacity (over 100: overcommitted) */
+	uint64_t alerts;         /* alerts raised (upward crossings) so far */
+	uint64_t polls;          /* measurements made */
+} vmm_datastore_info;
+#define VMM_DATASTORE_INFO_INIT { sizeof(vmm_datastore_info), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+
+VMM_API int vmm_datastore_create(const vmm_datastore_config *config, vmm_datastore **out);
+/* Stops the thread, forgets the devices (they stay as they are). */
+VMM_API void vmm_datastore_destroy(vmm_datastore *ds);
+/* Adds a device whose file or qcow2 path is on the datastore's file
+ * system (VMM_EINVAL if none is, VMM_EBUSY if it is in a datastore
+ * already). alloc_limit: bytes of allocation that raise DISK_ALLOCATED
+ * (0: none). vmm_storage_destroy removes a device by itself. */
+VMM_API int vmm_datastore_add(vmm_datastore *ds, vmm_storage_dev *dev, uint64_t alloc_limit);
+VMM_API int vmm_datastore_remove(vmm_datastore *ds, vmm_storage_dev *dev);
+/* Measures now and raises the alerts that are due, on this thread. */
+VMM_API int vmm_datastore_poll(vmm_datastore *ds);
+/* Measures now without raising alerts (alerts and polls: so far). */
+VMM_API int vmm_datastore_get_info(vmm_datastore *ds, vmm_datastore_info *info);
 
 #ifdef __cplusplus
 }

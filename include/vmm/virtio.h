@@ -111,6 +111,49 @@ typedef struct vmm_blk_config {
 } vmm_blk_config;
 #define VMM_BLK_CONFIG_INIT { sizeof(vmm_blk_config), 0, NULL, NULL, NULL }
 VMM_API int vmm_virtio_blk_add(vmm_vm *vm, const vmm_blk_config *config);
+/* Grows the VM's index-th virtio-blk disk (0 = added first) to new_size
+ * bytes (a multiple of 512 and of the disk's block size) and raises the
+ * configuration-change interrupt, so the guest's driver reads the new
+ * capacity (Linux: /sys/block/vdX/size) while it runs. A disk over a path
+ * extends its image file (the disk holds its lock); a disk over a storage
+ * device grows it with vmm_storage_resize. new_size 0: take the size the
+ * image or device has now (grown by its owner). Smaller than now:
+ * VMM_ENOTSUP. Any thread. */
+VMM_API int vmm_virtio_blk_resize(vmm_vm *vm, uint32_t index, uint64_t new_size);
+
+/* virtio-scsi (device type 8): a paravirtual SCSI controller with one
+ * target whose LUNs 0..nluns-1 are storage devices (vmm/storage.h), each a
+ * SCSI disk (SPC-4/SBC-3): INQUIRY with VPD pages 0x00, 0x80 (serial),
+ * 0x83 (NAA and T10 identifiers), 0xb0 (block limits), 0xb1, 0xb2 (thin
+ * provisioning), REPORT LUNS, READ CAPACITY(10)/(16), READ/WRITE
+ * (6/10/12/16), VERIFY, SYNCHRONIZE CACHE, UNMAP and WRITE SAME(10/16)
+ * with UNMAP (on devices that discard), MODE SENSE(6/10), TEST UNIT READY,
+ * REQUEST SENSE. Bad CDBs get CHECK CONDITION with ILLEGAL REQUEST sense;
+ * a request that fails on every path gets the sense its iSCSI target gave
+ * (else MEDIUM ERROR). Requests are parsed on the controller's I/O thread
+ * ("vmm-scsiN", started here, joined when the VM is destroyed) and go to
+ * the devices asynchronously; the devices must outlive the VM, which waits
+ * for their requests in flight when destroyed. Task management (abort,
+ * LUN reset) is answered once the LUN's requests in flight finished. */
+#define VMM_SCSI_MAX_LUNS 64
+enum { VMM_SCSI_LUN_READONLY = 1u << 0 };
+typedef struct vmm_scsi_lun_config {
+	uint32_t size;              /* sizeof(vmm_scsi_lun_config) */
+	uint32_t flags;             /* VMM_SCSI_LUN_* (a read-only device is read-only anyway) */
+	struct vmm_storage_dev *storage;
+	const char *serial;         /* VPD 0x80, 1..32 printable ASCII bytes;
+				       NULL: "vmmscsiC.L" (controller, LUN) */
+} vmm_scsi_lun_config;
+#define VMM_SCSI_LUN_CONFIG_INIT { sizeof(vmm_scsi_lun_config), 0, NULL, NULL }
+typedef struct vmm_scsi_config {
+	uint32_t size;              /* sizeof(vmm_scsi_config) */
+	uint32_t flags;             /* 0 */
+	const vmm_scsi_lun_config *luns;   /* LUN i is luns[i] */
+	uint32_t nluns;             /* 1..VMM_SCSI_MAX_LUNS */
+	uint32_t reserved;
+} vmm_scsi_config;
+#define VMM_SCSI_CONFIG_INIT { sizeof(vmm_scsi_config), 0, NULL, 0, 0 }
+VMM_API int vmm_virtio_scsi_add(vmm_vm *vm, const vmm_scsi_config *config);
 
 /* ---- virtio-net and virtio-console (lib/virtio/net*.c, console.c) ------
  *

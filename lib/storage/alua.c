@@ -1,7 +1,8 @@
 /* alua.c - an iSCSI path's ALUA state (SPC-4 ALUA): its target port group
  * from the device identification VPD page (0x83, designator type 5), and
  * that group's asymmetric access state from REPORT TARGET PORT GROUPS
- * (MAINTENANCE IN, service action 0x0a). Runs on the path thread; other
+ * (MAINTENANCE IN, service action 0x0a; unit attentions it gets are
+ * consumed and it is sent again). Runs on the path thread; other
  * tasks in flight keep completing meanwhile. Answers are bounds-checked:
  * a target that answers nonsense gets "unknown" (and so the SATP's
  * default), never an out-of-bounds read. */
@@ -75,7 +76,9 @@ int vmm__alua_find_state(const uint8_t *d, uint32_t size, uint32_t tpg, uint32_t
 	return -1;
 }
 
-static int read_rtpg(vmm__path *p, vmm__iscsi_be *b, uint64_t deadline, uint32_t tpg,
+/* One REPORT TARGET PORT GROUPS: 0 with *state, 1 when the target
+ * answered with a unit attention (retry), -1 on failure. */
+static int rtpg_once(vmm__path *p, vmm__iscsi_be *b, uint64_t deadline, uint32_t tpg,
 		     uint32_t *state)
 {
 	unsigned char cdb[12] = { 0xa3, 0x0a, 0, 0, 0, 0, RTPG_ALLOC >> 24, (RTPG_ALLOC >> 16) & 0xff,
@@ -94,11 +97,28 @@ static int read_rtpg(vmm__path *p, vmm__iscsi_be *b, uint64_t deadline, uint32_t
 		return -1;
 	if (w.status == SCSI_STATUS_GOOD && t->datain.data && t->datain.size > 0)
 		rc = vmm__alua_find_state(t->datain.data, (uint32_t)t->datain.size, tpg, state);
+	else if (w.status == SCSI_STATUS_CHECK_CONDITION &&
+		 t->sense.key == SCSI_SENSE_UNIT_ATTENTION)
+		rc = 1;   /* e.g. the very state change we are reading: it is consumed now */
 	else
 		snprintf(p->msg, sizeof(p->msg), "%s: REPORT TARGET PORT GROUPS: status 0x%x",
 			 p->target, w.status);
 	scsi_free_scsi_task(t);
 	return rc;
+}
+
+/* Unit attentions are reported to every command but INQUIRY, REPORT LUNS
+ * and REQUEST SENSE, this one included: a path that was idle when the
+ * states changed gets "asymmetric access state changed" here. A few are
+ * consumed before giving up. */
+static int read_rtpg(vmm__path *p, vmm__iscsi_be *b, uint64_t deadline, uint32_t tpg,
+		     uint32_t *state)
+{
+	int rc = 1;
+
+	for (int i = 0; i < 8 && rc == 1; i++)
+		rc = rtpg_once(p, b, deadline, tpg, state);
+	return rc == 1 ? -1 : rc;
 }
 
 int vmm__iscsi_alua(vmm__path *p, uint32_t *state, uint32_t *tpg, uint32_t timeout_ms)

@@ -115,8 +115,8 @@ static void free_path(vmm__path *p)
 {
 	if (!p)
 		return;
-	if (p->open)
-		p->ops->close(p);
+	vmm__path_close(p);
+	pthread_mutex_destroy(&p->be_lock);
 	if (p->kick_fd >= 0)
 		close(p->kick_fd);
 	free(p->target);
@@ -144,6 +144,7 @@ static vmm__path *new_path(vmm_storage_dev *dev, const vmm_storage_path_config *
 		return NULL;
 	p->dev = dev;
 	p->ops = ops_of(c->kind);
+	pthread_mutex_init(&p->be_lock, NULL);
 	p->config = *c;
 	p->config.size = sizeof(p->config);
 	if (!p->config.queue_depth)
@@ -265,6 +266,7 @@ VMM_API void vmm_storage_destroy(vmm_storage_dev *dev)
 {
 	if (!dev)
 		return;
+	vmm__datastore_forget(dev);
 	pthread_mutex_lock(&dev->lock);
 	dev->stopping = true;
 	for (uint32_t i = 0; i < dev->npaths; i++)

@@ -1,6 +1,7 @@
 /* dispatch.c - the life of a request (vmm/storage.h): checked at submit,
  * queued on the path the PSP picks (or parked while no path is usable),
  * finished once with its done callback run outside the device lock. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,6 +52,16 @@ bool vmm__storage_usable(uint32_t state)
 
 void vmm__storage_finish(vmm_storage_dev *dev, vmm__sreq *r, int result, vmm__post *post)
 {
+	vmm_storage_req *q = r->req;
+
+	if (q->size >= offsetof(vmm_storage_req, reserved)) {
+		bool scsi = result && r->scsi_status;
+
+		q->scsi_status = scsi ? r->scsi_status : 0;
+		q->sense_key = scsi ? r->sense_key : 0;
+		q->asc = scsi ? r->asc : 0;
+		q->ascq = scsi ? r->ascq : 0;
+	}
 	r->req->result = result;
 	r->req->attempts = r->attempts;
 	if (result)
@@ -191,7 +202,7 @@ static int check_req(vmm_storage_dev *dev, const vmm_storage_req *req)
 {
 	uint64_t bs = dev->block_size;
 
-	if (!req || req->size < sizeof(*req))
+	if (!req || req->size < offsetof(vmm_storage_req, scsi_status))
 		return vmm__err(VMM_EINVAL, "storage: request is NULL or its size is too small");
 	if (req->op < VMM_STORAGE_OP_READ || req->op > VMM_STORAGE_OP_WRITE_ZEROES)
 		return vmm__err(VMM_EINVAL, "%s: unknown request op %u", dev->name, req->op);

@@ -44,6 +44,15 @@ void vmm__path_fail(vmm__path *p, vmm__sreq *r, int code, uint32_t ev_kind, int 
 	vmm__path_finish(p, r);
 }
 
+void vmm__path_close(vmm__path *p)
+{
+	pthread_mutex_lock(&p->be_lock);
+	if (p->open)
+		p->ops->close(p);
+	p->open = false;
+	pthread_mutex_unlock(&p->be_lock);
+}
+
 /* The connection is gone (lost, hung, or closed on purpose): every request
  * in flight on it fails with kind. */
 static void conn_failed(vmm__path *p, uint32_t kind, const char *why)
@@ -51,8 +60,7 @@ static void conn_failed(vmm__path *p, uint32_t kind, const char *why)
 	uint64_t now = vmm__now_ns();
 	vmm__sreq *r;
 
-	p->ops->close(p);
-	p->open = false;
+	vmm__path_close(p);
 	p->next_probe_ns = now + p->dev->config.probe_ms * NS_PER_MS;
 	pthread_mutex_lock(&p->dev->lock);
 	while ((r = vmm__sq_pop(&p->inflight))) {
@@ -216,6 +224,7 @@ static uint64_t fill_locked(vmm__path *p, uint64_t now, vmm__post *post)
 	       (r = vmm__sq_pop(&p->pending))) {
 		r->attempts++;
 		r->issued = false;
+		r->scsi_status = r->sense_key = r->asc = r->ascq = 0;   /* this attempt's */
 		r->start_ns = now;
 		r->deadline_ns = now + dev->config.timeout_ms * NS_PER_MS;
 		vmm__sq_push(&p->inflight, r);
@@ -329,7 +338,9 @@ static void probe(vmm__path *p)
 	if (vmm__now_ns() < p->next_probe_ns)
 		return;
 	if (p->ops->open(p, p->dev->config.timeout_ms) == 0) {
+		pthread_mutex_lock(&p->be_lock);
 		p->open = true;
+		pthread_mutex_unlock(&p->be_lock);
 		read_alua(p, VMM_STORAGE_EV_OPENED);
 		return;
 	}

@@ -166,5 +166,34 @@ static int file_service(vmm__path *p, short revents)
 	return 0;
 }
 
+/* A raw file holds what its host blocks hold: both figures are st_blocks. */
+static int file_space(vmm__path *p, uint64_t *allocated, uint64_t *host_bytes)
+{
+	file_be *f = p->be;
+	struct stat st;
+
+	if (f->blockdev || fstat(f->fd, &st) < 0)
+		return -1;   /* a block device's provisioning is its own business */
+	*allocated = *host_bytes = (uint64_t)st.st_blocks * 512;
+	return 0;
+}
+
+static int file_grow(vmm__path *p, uint64_t new_size)
+{
+	file_be *f = p->be;
+	struct stat st;
+
+	if (f->blockdev)
+		return vmm__err(VMM_ENOTSUP, "%s: a block device's size is its own", p->target);
+	if (fstat(f->fd, &st) < 0 || new_size > INT64_MAX)
+		return vmm__err(VMM_EIO, "%s: fstat failed or size too large", p->target);
+	if (new_size < (uint64_t)st.st_size)
+		return vmm__err(VMM_ENOTSUP, "%s: shrinking is not supported", p->target);
+	if (ftruncate(f->fd, (off_t)new_size) < 0)
+		return vmm__err(VMM_EIO, "%s: ftruncate: %s", p->target, strerror(errno));
+	return 0;
+}
+
 const vmm__path_ops vmm__path_file_ops = { "file", file_open, file_close, file_start,
-					   file_poll_fd, file_service, NULL };
+					   file_poll_fd, file_service, NULL, file_space,
+					   file_grow };

@@ -253,4 +253,4 @@ static int iscsi_service_path(vmm__path *p, short revents)
 
 const vmm__path_ops vmm__path_iscsi_ops = { "iscsi", iscsi_open, iscsi_close_path, iscsi_start,
 					    iscsi_poll_fd, iscsi_service_path,
-					    vmm__iscsi_alua };
+					    vmm__iscsi_alua, NULL, NULL };

@@ -199,4 +199,4 @@ static int nbd_service(vmm__path *p, short revents)
 }
 
 const vmm__path_ops vmm__path_nbd_ops = { "nbd", nbd_open, nbd_close_path, nbd_start,
-					  nbd_poll_fd, nbd_service, NULL };
+					  nbd_poll_fd, nbd_service, NULL, NULL, NULL };

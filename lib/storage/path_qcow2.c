@@ -77,5 +77,23 @@ static int qcow2_service(vmm__path *p, short revents)
 	return 0;
 }
 
+/* Clusters with a refcount (data and metadata) and the file's blocks. */
+static int qcow2_space(vmm__path *p, uint64_t *allocated, uint64_t *host_bytes)
+{
+	vmm__qcow2_stats st;
+
+	if (vmm__qcow2_get_stats(p->be, &st) < 0)
+		return -1;
+	*allocated = st.allocated_bytes;
+	*host_bytes = st.file_bytes;
+	return 0;
+}
+
+static int qcow2_grow(vmm__path *p, uint64_t new_size)
+{
+	return vmm__qcow2_resize(p->be, new_size);
+}
+
 const vmm__path_ops vmm__path_qcow2_ops = { "qcow2", qcow2_open_path, qcow2_close_path,
-					    qcow2_start, qcow2_poll_fd, qcow2_service, NULL };
+					    qcow2_start, qcow2_poll_fd, qcow2_service, NULL,
+					    qcow2_space, qcow2_grow };

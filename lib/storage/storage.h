@@ -12,6 +12,7 @@
 #define VMM_STORAGE_INTERNAL_H
 
 #include <pthread.h>
+#include <sys/types.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -64,6 +65,13 @@ typedef struct vmm__path_ops {
 	int (*service)(vmm__path *p, short revents);
 	/* Reads this path's ALUA state and target port group (may be NULL). */
 	int (*alua)(vmm__path *p, uint32_t *state, uint32_t *tpg, uint32_t timeout_ms);
+	/* Thin provisioning: bytes the image has in use (its format's view)
+	 * and the host blocks its file occupies. Runs on any thread with
+	 * p->be_lock held and p->open true. NULL: not measurable (remote). */
+	int (*space)(vmm__path *p, uint64_t *allocated, uint64_t *host_bytes);
+	/* Grows the image to new_size bytes (any thread, p->be_lock held, p->open
+	 * true; sets the error message). NULL: the target's size is its own. */
+	int (*grow)(vmm__path *p, uint64_t new_size);
 } vmm__path_ops;
 
 extern const vmm__path_ops vmm__path_file_ops;
@@ -78,7 +86,10 @@ struct vmm__path {
 	vmm_storage_path_config config;
 	char *target, *initiator;   /* copies */
 	void *be;                   /* the backend's connection */
-	bool open;                  /* be is connected (path thread only) */
+	bool open;                  /* be is connected (written by the path
+				       thread under be_lock) */
+	pthread_mutex_t be_lock;    /* be's life: held while it is closed and by
+				       readers from other threads (space) */
 	/* Filled by open: */
 	uint64_t size;
 	uint32_t block_size;
@@ -129,6 +140,7 @@ struct vmm_storage_dev {
 	vmm__sq parked;             /* waiting for a usable path */
 	bool stopping;
 	uint64_t completed, failed, failovers;
+	vmm_datastore *datastore;   /* the one it is in (datastore.c's lock) */
 };
 
 /* ---- device.c / dispatch.c ---- */
@@ -160,6 +172,18 @@ void vmm__path_fail(vmm__path *p, vmm__sreq *r, int code, uint32_t ev_kind, int 
 		    const char *msg);
 /* Handles one failure of r on p (SATP decision); lock held. */
 void vmm__path_failed_locked(vmm__path *p, vmm__sreq *r, vmm__post *post);
+
+/* ---- path.c: the connection's life, seen from other threads ---- */
+/* Closes the connection (path thread, or destroy after the thread ended). */
+void vmm__path_close(vmm__path *p);
+
+/* ---- space.c ---- */
+/* Whether a file or qcow2 path of dev is a regular file on fs_dev. */
+bool vmm__storage_on_fs(vmm_storage_dev *dev, dev_t fs_dev);
+
+/* ---- datastore.c ---- */
+/* vmm_storage_destroy: leave the datastore the device is in, if any. */
+void vmm__datastore_forget(vmm_storage_dev *dev);
 
 /* ---- alua.c ---- */
 /* The asymmetric access state of target port group tpg (0: the only group)

@@ -27,8 +27,9 @@ typedef struct blk {
 	vmm__iothread io;
 	int fd;
 	bool ro;
-	uint64_t sectors;
+	uint64_t sectors;            /* atomic: vmm_virtio_blk_resize grows it */
 	char serial[ID_LEN];
+	pthread_mutex_t cfg_lock;    /* config */
 	uint8_t config[CONFIG_LEN];
 } blk;
 
@@ -81,8 +82,9 @@ static int rw_all(blk *d, bool write, struct iovec *iov, int n, uint64_t pos)
 
 static bool in_range(const blk *d, uint64_t sector, uint64_t bytes)
 {
-	return bytes % SECTOR == 0 && sector <= d->sectors &&
-	       bytes / SECTOR <= d->sectors - sector;
+	uint64_t sectors = __atomic_load_n(&d->sectors, __ATOMIC_ACQUIRE);
+
+	return bytes % SECTOR == 0 && sector <= sectors && bytes / SECTOR <= sectors - sector;
 }
 
 static int do_rw(blk *d, vmm__vq_elem *e, uint64_t sector, bool write, uint32_t *wrote)
@@ -184,9 +186,11 @@ static void blk_notify(void *opaque, vmm_virtio_dev *dev, uint16_t q)
 
 static void blk_config_read(void *opaque, uint32_t off, void *buf, uint32_t len)
 {
-	const blk *d = opaque;
+	blk *d = opaque;
 
+	pthread_mutex_lock(&d->cfg_lock);
 	memcpy(buf, d->config + off, len);   /* off + len <= CONFIG_LEN: checked */
+	pthread_mutex_unlock(&d->cfg_lock);
 }
 
 void vmm__blk_fill_config(uint8_t *config, uint64_t sectors, uint32_t bsz)
@@ -211,6 +215,7 @@ static void blk_fini(void *opaque)
 
 	vmm__iothread_stop(&d->io);
 	close(d->fd);
+	pthread_mutex_destroy(&d->cfg_lock);
 	free(d);
 }
 
@@ -292,6 +297,7 @@ VMM_API int vmm_virtio_blk_add(vmm_vm *vm, const vmm_blk_config *c)
 		return vmm__blk_storage_add(vm, c);
 	if (!(d = calloc(1, sizeof(*d))))
 		return vmm__err(VMM_ENOMEM, "vmm_virtio_blk_add: out of memory");
+	pthread_mutex_init(&d->cfg_lock, NULL);
 	d->ro = c->flags & VMM_BLK_READONLY;
 	if (c->serial)
 		memcpy(d->serial, c->serial, strlen(c->serial));
@@ -324,4 +330,74 @@ VMM_API int vmm_virtio_blk_add(vmm_vm *vm, const vmm_blk_config *c)
 	vmm__virtio_set_iothread(d->dev, &d->io);
 	vmm__virtio_set_state(d->dev, &blk_state);
 	return 0;
+}
+
+/* ---- Growing a disk while the guest runs ---- */
+
+/* The image's size now (new_size 0), or new_size after extending it. */
+static int grow_image(blk *d, uint64_t new_size, uint64_t *size)
+{
+	struct stat st;
+
+	if (fstat(d->fd, &st) < 0)
+		return vmm__err(VMM_EIO, "vmm_virtio_blk_resize: fstat: %s", strerror(errno));
+	if (S_ISBLK(st.st_mode)) {
+		if (new_size)
+			return vmm__err(VMM_ENOTSUP, "vmm_virtio_blk_resize: a block device's size "
+					"is its own (pass 0 to pick it up)");
+		return ioctl(d->fd, BLKGETSIZE64, size) < 0 ?
+		       vmm__err(VMM_EIO, "vmm_virtio_blk_resize: BLKGETSIZE64: %s", strerror(errno)) : 0;
+	}
+	*size = new_size ? new_size : (uint64_t)st.st_size;
+	if (d->ro && new_size)
+		return vmm__err(VMM_EINVAL, "vmm_virtio_blk_resize: the disk is read-only");
+	if (new_size > INT64_MAX)
+		return vmm__err(VMM_ERANGE, "vmm_virtio_blk_resize: size too large");
+	if (new_size > (uint64_t)st.st_size && ftruncate(d->fd, (off_t)new_size) < 0)
+		return vmm__err(VMM_EIO, "vmm_virtio_blk_resize: ftruncate: %s", strerror(errno));
+	return 0;
+}
+
+static int blk_resize(vmm_virtio_dev *dev, uint64_t new_size)
+{
+	blk *d = dev->opaque;
+	uint64_t size = 0;
+	int rc;
+
+	if (new_size % SECTOR)
+		return vmm__err(VMM_EINVAL, "vmm_virtio_blk_resize: %llu is not a multiple of 512",
+				(unsigned long long)new_size);
+	if (new_size && new_size / SECTOR < __atomic_load_n(&d->sectors, __ATOMIC_ACQUIRE))
+		return vmm__err(VMM_ENOTSUP, "vmm_virtio_blk_resize: shrinking a disk is not "
+				"supported");
+	if ((rc = grow_image(d, new_size, &size)))
+		return rc;
+	if (size / SECTOR < __atomic_load_n(&d->sectors, __ATOMIC_ACQUIRE))
+		return vmm__err(VMM_ENOTSUP, "vmm_virtio_blk_resize: the image shrank");
+	pthread_mutex_lock(&d->cfg_lock);
+	__atomic_store_n(&d->sectors, size / SECTOR, __ATOMIC_RELEASE);
+	vmm__blk_fill_config(d->config, size / SECTOR, 512);
+	pthread_mutex_unlock(&d->cfg_lock);
+	return vmm_virtio_config_changed(dev);
+}
+
+VMM_API int vmm_virtio_blk_resize(vmm_vm *vm, uint32_t index, uint64_t new_size)
+{
+	vmm_virtio_dev *found = NULL;
+	uint32_t total = 0, at = 0;
+
+	if (!vm)
+		return vmm__err(VMM_EINVAL, "vmm_virtio_blk_resize: vm is NULL");
+	for (vmm_virtio_dev *d = vm->platform ? vm->platform->virtio : NULL; d; d = d->next)
+		total += d->ops->queue_notify == blk_notify || vmm__blk_storage_is(d);
+	for (vmm_virtio_dev *d = vm->platform ? vm->platform->virtio : NULL; d; d = d->next)
+		if ((d->ops->queue_notify == blk_notify || vmm__blk_storage_is(d)) &&
+		    total - 1 - at++ == index)
+			found = d;                  /* the list is newest first */
+	if (!found)
+		return vmm__err(VMM_ENOENT, "vmm_virtio_blk_resize: the VM has %u virtio-blk "
+				"disks, no disk %u", total, index);
+	if (vmm__blk_storage_is(found))
+		return vmm__blk_storage_resize(found, new_size);
+	return blk_resize(found, new_size);
 }

@@ -4,6 +4,7 @@
 #ifndef VMM_VIRTIO_BLK_H
 #define VMM_VIRTIO_BLK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "lib/internal.h"
@@ -25,5 +26,9 @@ enum { S_OK = 0, S_IOERR = 1, S_UNSUPP = 2 };
 void vmm__blk_fill_config(uint8_t *config, uint64_t sectors, uint32_t blk_size);
 /* vmm_virtio_blk_add with config->storage set. */
 int vmm__blk_storage_add(vmm_vm *vm, const vmm_blk_config *c);
+/* Whether dev is a virtio-blk disk over a storage device (blk_storage.c);
+ * its resize (vmm_virtio_blk_resize). */
+bool vmm__blk_storage_is(const vmm_virtio_dev *dev);
+int vmm__blk_storage_resize(vmm_virtio_dev *dev, uint64_t new_size);
 
 #endif /* VMM_VIRTIO_BLK_H */

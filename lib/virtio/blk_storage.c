@@ -70,8 +70,10 @@ static void req_done(vmm_storage_req *r)
 
 static bool in_range(const sblk *d, uint64_t sector, uint64_t bytes)
 {
-	return bytes % d->bsz == 0 && (sector * SECTOR) % d->bsz == 0 && sector <= d->sectors &&
-	       bytes / SECTOR <= d->sectors - sector;
+	uint64_t sectors = __atomic_load_n(&d->sectors, __ATOMIC_ACQUIRE);
+
+	return bytes % d->bsz == 0 && (sector * SECTOR) % d->bsz == 0 && sector <= sectors &&
+	       bytes / SECTOR <= sectors - sector;
 }
 
 /* Read, write or flush: submitted; the status comes from req_done. */
@@ -201,7 +203,40 @@ static void notify(void *opaque, vmm_virtio_dev *dev, uint16_t q)
 
 static void config_read(void *opaque, uint32_t off, void *buf, uint32_t len)
 {
-	memcpy(buf, ((sblk *)opaque)->config + off, len);   /* checked by the transport */
+	sblk *d = opaque;
+
+	pthread_mutex_lock(&d->lock);
+	memcpy(buf, d->config + off, len);   /* checked by the transport */
+	pthread_mutex_unlock(&d->lock);
+}
+
+bool vmm__blk_storage_is(const vmm_virtio_dev *dev)
+{
+	return dev->ops->queue_notify == notify;
+}
+
+int vmm__blk_storage_resize(vmm_virtio_dev *dev, uint64_t new_size)
+{
+	vmm_storage_info info = VMM_STORAGE_INFO_INIT;
+	sblk *d = dev->opaque;
+	int rc = 0;
+
+	if (new_size && new_size % SECTOR)
+		return vmm__err(VMM_EINVAL, "vmm_virtio_blk_resize: %llu is not a multiple of 512",
+				(unsigned long long)new_size);
+	if (new_size)
+		rc = vmm_storage_resize(d->st, new_size);
+	if (!rc)
+		rc = vmm_storage_get_info(d->st, &info);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&d->lock);
+	if (info.capacity / SECTOR > d->sectors) {
+		__atomic_store_n(&d->sectors, info.capacity / SECTOR, __ATOMIC_RELEASE);
+		vmm__blk_fill_config(d->config, d->sectors, d->bsz);
+	}
+	pthread_mutex_unlock(&d->lock);
+	return vmm_virtio_config_changed(dev);
 }
 
 static void free_disk(sblk *d)

@@ -285,6 +285,16 @@ usage_cases() {
 	check timeout-bad 2 "^vmm: bad timeout 'soon'" - -- run --timeout soon x.elf
 	check timeout-negative 2 "^vmm: bad timeout '-1'" - -- run --timeout=-1 x.elf
 	check unknown-backend 2 "^vmm: unknown backend 'foo'" - -- run --backend foo x.elf
+	check scsi-needs-kernel 2 "^vmm: --initrd, --disk, --scsi, --rng, --vsock and --control need --kernel" - \
+		-- run --scsi x.img x.elf
+	check scsi-nine 2 "^vmm: more than 8 --scsi options" - -- run --kernel k \
+		$(for i in 1 2 3 4 5 6 7 8 9; do printf -- '--scsi d%d ' $i; done)
+	truncate -s 1M "$T/grow.img"
+	check resize-control-no-vm 2 "^vmm: disk resize: --control $T/none.sock: No such file" - \
+		-- disk resize --control "$T/none.sock" "$T/grow.img" 2M
+	check control-needs-kernel 2 "need --kernel" - -- run --control "$T/c.sock" x.elf
+	check scsi-missing 2 "^vmm: --scsi $T/none.img: LUN 0: $T/none.img: No such file" - \
+		-- run --backend emu --kernel "$T/none" --scsi "$T/none.img"
 }
 
 # ---- vmm run --net: each bad value is one line naming it ----------------------

@@ -241,6 +241,48 @@ static void test_read_only_and_lock(void **state)
 	assert_int_equal(vmm_virtio_blk_add(vm, &bc), VMM_EINVAL);
 }
 
+static uint64_t capacity(void)
+{
+	uint64_t c = 0;
+
+	for (int i = 0; i < 8; i++)
+		c |= (uint64_t)bar(VMM__VPCI_DEVICE + (unsigned)i, 1, 0, 0) << (8 * i);
+	return c;
+}
+
+/* vmm_virtio_blk_resize: the image grows, the configuration says so, its
+ * generation moves and the configuration-change interrupt is raised. */
+static void test_resize(void **state)
+{
+	uint32_t gen;
+	struct stat st;
+	uint8_t buf[512];
+
+	start();
+	gen = (uint32_t)bar(21, 1, 0, 0);
+	assert_int_equal(bar(VMM__VPCI_ISR, 1, 0, 0), 0);
+	assert_int_equal(request(0, 3000, 512, 1, NULL), 1);        /* past the end */
+	assert_int_equal(vmm_virtio_blk_resize(vm, 0, 2u << 20), 0);
+	assert_int_equal(capacity(), 4096);
+	assert_int_equal(bar(21, 1, 0, 0), (gen + 1) & 0xff);
+	assert_int_equal(bar(VMM__VPCI_ISR, 1, 0, 0) & 2, 2);       /* configuration change */
+	assert_int_equal(stat(img, &st), 0);
+	assert_int_equal(st.st_size, 2u << 20);
+	memset(buf, 0x5c, sizeof(buf));
+	vmm_mem_write(vm, DATA, buf, sizeof(buf));
+	assert_int_equal(request(1, 3000, 512, 0, NULL), 0);
+	assert_int_equal(disk_byte(3000 * 512 + 9), 0x5c);
+	/* grown by its owner: 0 picks the size up */
+	assert_int_equal(truncate(img, 3u << 20), 0);
+	assert_int_equal(vmm_virtio_blk_resize(vm, 0, 0), 0);
+	assert_int_equal(capacity(), 6144);
+	assert_int_equal(vmm_virtio_blk_resize(vm, 0, 1u << 20), VMM_ENOTSUP);
+	assert_int_equal(vmm_virtio_blk_resize(vm, 0, (4u << 20) + 1), VMM_EINVAL);
+	assert_int_equal(vmm_virtio_blk_resize(vm, 1, 4u << 20), VMM_ENOENT);
+	assert_int_equal(vmm_virtio_blk_resize(NULL, 0, 4u << 20), VMM_EINVAL);
+	assert_int_equal(capacity(), 6144);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -248,6 +290,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_discard_write_zeroes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_only_and_lock, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resize, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,8 +11,15 @@ KERNEL_META=linux-image-cloud-amd64
 declare -A KVM_MODULE_OF=([svm]=kvm-amd [vmx]=kvm-intel)
 # The virtio drivers a Linux guest of libvmm loads (tests/linux), in order.
 GUEST_MODULES="virtio_pci virtio_blk virtio_net virtio_console virtio-rng vmw_vsock_virtio_transport"
+# Extra module sets, each cached with its dependencies as modules.order-NAME
+# (only what the base sets above do not have): the SCSI disk stack a guest
+# loads for virtio-scsi (tests/linux/run-linux-scsi), and the kernel's iSCSI
+# target (LIO) with its file backend for the svm host's ALUA test
+# (tests/linux/in-host-alua.sh), loaded there by the test itself.
+declare -A EXTRA_MODULES=([guest-scsi]="sd_mod virtio_scsi"
+                          [lio]="target_core_file iscsi_target_mod")
 # Bumped when the cache entry gains files: older entries are fetched again.
-KERNEL_CACHE_FORMAT=3
+KERNEL_CACHE_FORMAT=4
 
 # kernel_package: the versioned image package KERNEL_META depends on, or the
 # one named by VMM_HOST_KERNEL_PKG. Prints "PACKAGE VERSION".
@@ -99,12 +106,28 @@ kernel_keep() {
         fi
         awk '!seen[$0]++' "$out/order.tmp" >"$out/modules.order-$arch"
         rm -f "$out/order.tmp"
-        local m
-        while read -r m; do
-            [ -f "$out/modules/$m.ko" ] || module_copy "$root" "$m" "$out/modules/$m.ko"
-        done <"$out/modules.order-$arch"
-        sed -i 's/$/.ko/' "$out/modules.order-$arch"
+        kernel_copy_order "$root" "$out" "$arch"
     done
+    for arch in "${!EXTRA_MODULES[@]}"; do
+        for m in ${EXTRA_MODULES[$arch]}; do module_closure "$root" "$m" || exit; done \
+            >"$out/order.tmp"
+        # what the guest (or host) list loads already stays out
+        awk 'FILENAME != "-" { seen[$0]; next } !($0 ".ko" in seen) && !done[$0]++' \
+            "$out/modules.order-guest" "$out/modules.order-svm" - <"$out/order.tmp" \
+            >"$out/modules.order-$arch"
+        rm -f "$out/order.tmp"
+        kernel_copy_order "$root" "$out" "$arch"
+    done
+}
+
+# kernel_copy_order ROOT OUT NAME: copy the modules OUT/modules.order-NAME
+# lists (names without .ko) into OUT/modules, then add the .ko suffixes.
+kernel_copy_order() {
+    local m
+    while read -r m; do
+        [ -f "$2/modules/$m.ko" ] || module_copy "$1" "$m" "$2/modules/$m.ko"
+    done <"$2/modules.order-$3"
+    sed -i 's/$/.ko/' "$2/modules.order-$3"
 }
 
 # module_file ROOT NAME: path of module NAME (dashes and underscores are the

@@ -7,6 +7,7 @@ pub const VMM_VERSION_PATCH: u32 = 0;
 pub const VMM_MAX_VCPUS: u32 = 64;
 pub const VMM_VIRTIO_OPS_VERSION: u32 = 1;
 pub const VMM_VIRTIO_MAX_QUEUES: u32 = 64;
+pub const VMM_SCSI_MAX_LUNS: u32 = 64;
 pub const VMM_FW_CFG_MAX_FILES: u32 = 64;
 pub const VMM_FW_CFG_NAME_MAX: u32 = 55;
 pub const VMM_FW_CFG_FILE_MAX: u32 = 67108864;
@@ -15,6 +16,7 @@ pub const VMM_STORAGE_MAX_PATHS: u32 = 32;
 pub const VMM_STORAGE_SATP_VERSION: u32 = 1;
 pub const VMM_STORAGE_PSP_VERSION: u32 = 1;
 pub const VMM_STORAGE_MPP_VERSION: u32 = 1;
+pub const VMM_DATASTORE_THRESHOLDS: u32 = 4;
 pub const VMM_DISK_BACKING_MAX: u32 = 1024;
 pub const VMM_NET_MTU_MAX: u32 = 65518;
 pub const VMM_NET_MAX_PORTS: u32 = 1024;
@@ -3140,9 +3142,235 @@ extern "C" {
         config: *const vmm_blk_config,
     ) -> std::os::raw::c_int;
 }
-pub const VMM_NET_NO_OFFLOAD: _bindgen_ty_9 = 1;
-pub const VMM_NET_USER: _bindgen_ty_9 = 2;
+extern "C" {
+    pub fn vmm_virtio_blk_resize(vm: *mut vmm_vm, index: u32, new_size: u64)
+        -> std::os::raw::c_int;
+}
+pub const VMM_SCSI_LUN_READONLY: _bindgen_ty_9 = 1;
 pub type _bindgen_ty_9 = std::os::raw::c_uint;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct vmm_scsi_lun_config {
+    pub size: u32,
+    pub flags: u32,
+    pub storage: *mut vmm_storage_dev,
+    pub serial: *const std::os::raw::c_char,
+}
+#[test]
+fn bindgen_test_layout_vmm_scsi_lun_config() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_scsi_lun_config>(),
+        24usize,
+        concat!("Size of: ", stringify!(vmm_scsi_lun_config))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_scsi_lun_config>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vmm_scsi_lun_config))
+    );
+    fn test_field_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_scsi_lun_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_scsi_lun_config),
+                "::",
+                stringify!(size)
+            )
+        );
+    }
+    test_field_size();
+    fn test_field_flags() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_scsi_lun_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).flags) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_scsi_lun_config),
+                "::",
+                stringify!(flags)
+            )
+        );
+    }
+    test_field_flags();
+    fn test_field_storage() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_scsi_lun_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).storage) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_scsi_lun_config),
+                "::",
+                stringify!(storage)
+            )
+        );
+    }
+    test_field_storage();
+    fn test_field_serial() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_scsi_lun_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).serial) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_scsi_lun_config),
+                "::",
+                stringify!(serial)
+            )
+        );
+    }
+    test_field_serial();
+}
+impl Default for vmm_scsi_lun_config {
+    fn default() -> Self {
+        let mut s = ::std::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::std::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct vmm_scsi_config {
+    pub size: u32,
+    pub flags: u32,
+    pub luns: *const vmm_scsi_lun_config,
+    pub nluns: u32,
+    pub reserved: u32,
+}
+#[test]
+fn bindgen_test_layout_vmm_scsi_config() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_scsi_config>(),
+        24usize,
+        concat!("Size of: ", stringify!(vmm_scsi_config))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_scsi_config>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vmm_scsi_config))
+    );
+    fn test_field_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_scsi_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_scsi_config),
+                "::",
+                stringify!(size)
+            )
+        );
+    }
+    test_field_size();
+    fn test_field_flags() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_scsi_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).flags) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_scsi_config),
+                "::",
+                stringify!(flags)
+            )
+        );
+    }
+    test_field_flags();
+    fn test_field_luns() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_scsi_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).luns) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_scsi_config),
+                "::",
+                stringify!(luns)
+            )
+        );
+    }
+    test_field_luns();
+    fn test_field_nluns() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_scsi_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).nluns) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_scsi_config),
+                "::",
+                stringify!(nluns)
+            )
+        );
+    }
+    test_field_nluns();
+    fn test_field_reserved() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_scsi_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).reserved) as usize - ptr as usize
+            },
+            20usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_scsi_config),
+                "::",
+                stringify!(reserved)
+            )
+        );
+    }
+    test_field_reserved();
+}
+impl Default for vmm_scsi_config {
+    fn default() -> Self {
+        let mut s = ::std::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::std::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+extern "C" {
+    pub fn vmm_virtio_scsi_add(
+        vm: *mut vmm_vm,
+        config: *const vmm_scsi_config,
+    ) -> std::os::raw::c_int;
+}
+pub const VMM_NET_NO_OFFLOAD: _bindgen_ty_10 = 1;
+pub const VMM_NET_USER: _bindgen_ty_10 = 2;
+pub type _bindgen_ty_10 = std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
 pub struct vmm_net_fwd {
@@ -4285,24 +4513,24 @@ extern "C" {
 extern "C" {
     pub fn vmm_vcpu_get_dregs(vcpu: *mut vmm_vcpu, dregs: *mut vmm_dregs) -> std::os::raw::c_int;
 }
-pub const VMM_EV_BREAK: _bindgen_ty_10 = 1;
-pub const VMM_EV_HWBREAK: _bindgen_ty_10 = 2;
-pub const VMM_EV_STEP: _bindgen_ty_10 = 3;
-pub const VMM_EV_WATCH: _bindgen_ty_10 = 4;
-pub const VMM_EV_CR_WRITE: _bindgen_ty_10 = 5;
-pub const VMM_EV_MSR_WRITE: _bindgen_ty_10 = 6;
-pub const VMM_EV_CPUID: _bindgen_ty_10 = 7;
-pub const VMM_EV_HLT: _bindgen_ty_10 = 8;
-pub const VMM_EV_EXCEPTION: _bindgen_ty_10 = 9;
-pub const VMM_EV_PAGE: _bindgen_ty_10 = 10;
-pub const VMM_EV_PAUSE: _bindgen_ty_10 = 11;
-pub const VMM_EV_MAX: _bindgen_ty_10 = 11;
-pub type _bindgen_ty_10 = std::os::raw::c_uint;
-pub const VMM_ACT_CONTINUE: _bindgen_ty_11 = 0;
-pub const VMM_ACT_SKIP: _bindgen_ty_11 = 1;
-pub const VMM_ACT_STOP: _bindgen_ty_11 = 2;
-pub const VMM_ACT_INJECT: _bindgen_ty_11 = 3;
+pub const VMM_EV_BREAK: _bindgen_ty_11 = 1;
+pub const VMM_EV_HWBREAK: _bindgen_ty_11 = 2;
+pub const VMM_EV_STEP: _bindgen_ty_11 = 3;
+pub const VMM_EV_WATCH: _bindgen_ty_11 = 4;
+pub const VMM_EV_CR_WRITE: _bindgen_ty_11 = 5;
+pub const VMM_EV_MSR_WRITE: _bindgen_ty_11 = 6;
+pub const VMM_EV_CPUID: _bindgen_ty_11 = 7;
+pub const VMM_EV_HLT: _bindgen_ty_11 = 8;
+pub const VMM_EV_EXCEPTION: _bindgen_ty_11 = 9;
+pub const VMM_EV_PAGE: _bindgen_ty_11 = 10;
+pub const VMM_EV_PAUSE: _bindgen_ty_11 = 11;
+pub const VMM_EV_MAX: _bindgen_ty_11 = 11;
 pub type _bindgen_ty_11 = std::os::raw::c_uint;
+pub const VMM_ACT_CONTINUE: _bindgen_ty_12 = 0;
+pub const VMM_ACT_SKIP: _bindgen_ty_12 = 1;
+pub const VMM_ACT_STOP: _bindgen_ty_12 = 2;
+pub const VMM_ACT_INJECT: _bindgen_ty_12 = 3;
+pub type _bindgen_ty_12 = std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
 pub struct vmm_event {
@@ -4816,9 +5044,9 @@ extern "C" {
 extern "C" {
     pub fn vmm_vcpu_pause(vcpu: *mut vmm_vcpu) -> std::os::raw::c_int;
 }
-pub const VMM_ICAP_INVISIBLE_BREAK: _bindgen_ty_12 = 1;
-pub const VMM_ICAP_DR_VIRTUAL: _bindgen_ty_12 = 2;
-pub type _bindgen_ty_12 = std::os::raw::c_uint;
+pub const VMM_ICAP_INVISIBLE_BREAK: _bindgen_ty_13 = 1;
+pub const VMM_ICAP_DR_VIRTUAL: _bindgen_ty_13 = 2;
+pub type _bindgen_ty_13 = std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct vmm_hook_caps {
@@ -4947,9 +5175,9 @@ extern "C" {
 pub struct vmm_gdb {
     _unused: [u8; 0],
 }
-pub const VMM_GDB_WAIT: _bindgen_ty_13 = 1;
-pub const VMM_GDB_NO_THREAD: _bindgen_ty_13 = 2;
-pub type _bindgen_ty_13 = std::os::raw::c_uint;
+pub const VMM_GDB_WAIT: _bindgen_ty_14 = 1;
+pub const VMM_GDB_NO_THREAD: _bindgen_ty_14 = 2;
+pub type _bindgen_ty_14 = std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct vmm_gdb_config {
@@ -5049,10 +5277,10 @@ extern "C" {
 extern "C" {
     pub fn vmm_gdb_destroy(gdb: *mut vmm_gdb);
 }
-pub const VMM_TRACE_RETIRED: _bindgen_ty_14 = 0;
-pub const VMM_TRACE_EXCEPTION: _bindgen_ty_14 = 1;
-pub const VMM_TRACE_PARTIAL: _bindgen_ty_14 = 2;
-pub type _bindgen_ty_14 = std::os::raw::c_uint;
+pub const VMM_TRACE_RETIRED: _bindgen_ty_15 = 0;
+pub const VMM_TRACE_EXCEPTION: _bindgen_ty_15 = 1;
+pub const VMM_TRACE_PARTIAL: _bindgen_ty_15 = 2;
+pub type _bindgen_ty_15 = std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
 pub struct vmm_trace_insn {
@@ -5264,19 +5492,19 @@ extern "C" {
         opaque: *mut std::os::raw::c_void,
     ) -> std::os::raw::c_int;
 }
-pub const VMM_STORAGE_PATH_FILE: _bindgen_ty_15 = 1;
-pub const VMM_STORAGE_PATH_NBD: _bindgen_ty_15 = 2;
-pub const VMM_STORAGE_PATH_ISCSI: _bindgen_ty_15 = 3;
-pub const VMM_STORAGE_PATH_QCOW2: _bindgen_ty_15 = 4;
-pub type _bindgen_ty_15 = std::os::raw::c_uint;
-pub const VMM_STORAGE_ACTIVE: _bindgen_ty_16 = 0;
-pub const VMM_STORAGE_ACTIVE_NON_OPTIMIZED: _bindgen_ty_16 = 1;
-pub const VMM_STORAGE_STANDBY: _bindgen_ty_16 = 2;
-pub const VMM_STORAGE_UNAVAILABLE: _bindgen_ty_16 = 3;
-pub const VMM_STORAGE_DEAD: _bindgen_ty_16 = 4;
+pub const VMM_STORAGE_PATH_FILE: _bindgen_ty_16 = 1;
+pub const VMM_STORAGE_PATH_NBD: _bindgen_ty_16 = 2;
+pub const VMM_STORAGE_PATH_ISCSI: _bindgen_ty_16 = 3;
+pub const VMM_STORAGE_PATH_QCOW2: _bindgen_ty_16 = 4;
 pub type _bindgen_ty_16 = std::os::raw::c_uint;
-pub const VMM_STORAGE_PATH_PREFERRED: _bindgen_ty_17 = 1;
+pub const VMM_STORAGE_ACTIVE: _bindgen_ty_17 = 0;
+pub const VMM_STORAGE_ACTIVE_NON_OPTIMIZED: _bindgen_ty_17 = 1;
+pub const VMM_STORAGE_STANDBY: _bindgen_ty_17 = 2;
+pub const VMM_STORAGE_UNAVAILABLE: _bindgen_ty_17 = 3;
+pub const VMM_STORAGE_DEAD: _bindgen_ty_17 = 4;
 pub type _bindgen_ty_17 = std::os::raw::c_uint;
+pub const VMM_STORAGE_PATH_PREFERRED: _bindgen_ty_18 = 1;
+pub type _bindgen_ty_18 = std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct vmm_storage_path_config {
@@ -5869,12 +6097,12 @@ impl Default for vmm_storage_path_info {
         }
     }
 }
-pub const VMM_STORAGE_EV_OPENED: _bindgen_ty_18 = 1;
-pub const VMM_STORAGE_EV_IO_ERROR: _bindgen_ty_18 = 2;
-pub const VMM_STORAGE_EV_CONN_LOST: _bindgen_ty_18 = 3;
-pub const VMM_STORAGE_EV_TIMEOUT: _bindgen_ty_18 = 4;
-pub const VMM_STORAGE_EV_ALUA: _bindgen_ty_18 = 5;
-pub type _bindgen_ty_18 = std::os::raw::c_uint;
+pub const VMM_STORAGE_EV_OPENED: _bindgen_ty_19 = 1;
+pub const VMM_STORAGE_EV_IO_ERROR: _bindgen_ty_19 = 2;
+pub const VMM_STORAGE_EV_CONN_LOST: _bindgen_ty_19 = 3;
+pub const VMM_STORAGE_EV_TIMEOUT: _bindgen_ty_19 = 4;
+pub const VMM_STORAGE_EV_ALUA: _bindgen_ty_19 = 5;
+pub type _bindgen_ty_19 = std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
 pub struct vmm_storage_event {
@@ -6126,11 +6354,11 @@ fn bindgen_test_layout_vmm_storage_event() {
     }
     test_field_alua_state();
 }
-pub const VMM_STORAGE_RETRY: _bindgen_ty_19 = 0;
-pub const VMM_STORAGE_RETRY_SAME: _bindgen_ty_19 = 1;
-pub const VMM_STORAGE_FAIL: _bindgen_ty_19 = 2;
-pub const VMM_STORAGE_RECHECK: _bindgen_ty_19 = 3;
-pub type _bindgen_ty_19 = std::os::raw::c_uint;
+pub const VMM_STORAGE_RETRY: _bindgen_ty_20 = 0;
+pub const VMM_STORAGE_RETRY_SAME: _bindgen_ty_20 = 1;
+pub const VMM_STORAGE_FAIL: _bindgen_ty_20 = 2;
+pub const VMM_STORAGE_RECHECK: _bindgen_ty_20 = 3;
+pub type _bindgen_ty_20 = std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
 pub struct vmm_storage_decision {
@@ -6220,8 +6448,8 @@ fn bindgen_test_layout_vmm_storage_decision() {
     }
     test_field_reserved();
 }
-pub const VMM_STORAGE_SATP_ALUA: _bindgen_ty_20 = 1;
-pub type _bindgen_ty_20 = std::os::raw::c_uint;
+pub const VMM_STORAGE_SATP_ALUA: _bindgen_ty_21 = 1;
+pub type _bindgen_ty_21 = std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct vmm_storage_satp {
@@ -6756,14 +6984,14 @@ extern "C" {
 extern "C" {
     pub fn vmm_storage_unregister_psp(name: *const std::os::raw::c_char) -> std::os::raw::c_int;
 }
-pub const VMM_STORAGE_OP_READ: _bindgen_ty_21 = 1;
-pub const VMM_STORAGE_OP_WRITE: _bindgen_ty_21 = 2;
-pub const VMM_STORAGE_OP_FLUSH: _bindgen_ty_21 = 3;
-pub const VMM_STORAGE_OP_DISCARD: _bindgen_ty_21 = 4;
-pub const VMM_STORAGE_OP_WRITE_ZEROES: _bindgen_ty_21 = 5;
-pub type _bindgen_ty_21 = std::os::raw::c_uint;
-pub const VMM_STORAGE_REQ_UNMAP: _bindgen_ty_22 = 1;
+pub const VMM_STORAGE_OP_READ: _bindgen_ty_22 = 1;
+pub const VMM_STORAGE_OP_WRITE: _bindgen_ty_22 = 2;
+pub const VMM_STORAGE_OP_FLUSH: _bindgen_ty_22 = 3;
+pub const VMM_STORAGE_OP_DISCARD: _bindgen_ty_22 = 4;
+pub const VMM_STORAGE_OP_WRITE_ZEROES: _bindgen_ty_22 = 5;
 pub type _bindgen_ty_22 = std::os::raw::c_uint;
+pub const VMM_STORAGE_REQ_UNMAP: _bindgen_ty_23 = 1;
+pub type _bindgen_ty_23 = std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct vmm_storage_req {
@@ -6778,12 +7006,17 @@ pub struct vmm_storage_req {
     pub attempts: u32,
     pub done: ::std::option::Option<unsafe extern "C" fn(req: *mut vmm_storage_req)>,
     pub opaque: *mut std::os::raw::c_void,
+    pub scsi_status: u8,
+    pub sense_key: u8,
+    pub asc: u8,
+    pub ascq: u8,
+    pub reserved: u32,
 }
 #[test]
 fn bindgen_test_layout_vmm_storage_req() {
     assert_eq!(
         ::std::mem::size_of::<vmm_storage_req>(),
-        64usize,
+        72usize,
         concat!("Size of: ", stringify!(vmm_storage_req))
     );
     assert_eq!(
@@ -6978,6 +7211,91 @@ fn bindgen_test_layout_vmm_storage_req() {
         );
     }
     test_field_opaque();
+    fn test_field_scsi_status() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_req>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).scsi_status) as usize - ptr as usize
+            },
+            64usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_req),
+                "::",
+                stringify!(scsi_status)
+            )
+        );
+    }
+    test_field_scsi_status();
+    fn test_field_sense_key() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_req>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).sense_key) as usize - ptr as usize
+            },
+            65usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_req),
+                "::",
+                stringify!(sense_key)
+            )
+        );
+    }
+    test_field_sense_key();
+    fn test_field_asc() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_req>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).asc) as usize - ptr as usize
+            },
+            66usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_req),
+                "::",
+                stringify!(asc)
+            )
+        );
+    }
+    test_field_asc();
+    fn test_field_ascq() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_req>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).ascq) as usize - ptr as usize
+            },
+            67usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_req),
+                "::",
+                stringify!(ascq)
+            )
+        );
+    }
+    test_field_ascq();
+    fn test_field_reserved() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_req>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).reserved) as usize - ptr as usize
+            },
+            68usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_req),
+                "::",
+                stringify!(reserved)
+            )
+        );
+    }
+    test_field_reserved();
 }
 impl Default for vmm_storage_req {
     fn default() -> Self {
@@ -7090,8 +7408,8 @@ fn bindgen_test_layout_vmm_storage_mpp() {
     }
     test_field_path_event();
 }
-pub const VMM_STORAGE_READONLY: _bindgen_ty_23 = 1;
-pub type _bindgen_ty_23 = std::os::raw::c_uint;
+pub const VMM_STORAGE_READONLY: _bindgen_ty_24 = 1;
+pub type _bindgen_ty_24 = std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct vmm_storage_config {
@@ -7692,6 +8010,9 @@ extern "C" {
     ) -> std::os::raw::c_int;
 }
 extern "C" {
+    pub fn vmm_storage_resize(dev: *mut vmm_storage_dev, new_size: u64) -> std::os::raw::c_int;
+}
+extern "C" {
     pub fn vmm_storage_path_set_state(
         dev: *mut vmm_storage_dev,
         path: u32,
@@ -7712,9 +8033,797 @@ extern "C" {
         result: std::os::raw::c_int,
     );
 }
-pub const VMM_DISK_RAW: _bindgen_ty_24 = 1;
-pub const VMM_DISK_QCOW2: _bindgen_ty_24 = 2;
-pub type _bindgen_ty_24 = std::os::raw::c_uint;
+pub const VMM_STORAGE_SPACE_KNOWN: _bindgen_ty_25 = 1;
+pub type _bindgen_ty_25 = std::os::raw::c_uint;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct vmm_storage_space {
+    pub size: u32,
+    pub flags: u32,
+    pub provisioned: u64,
+    pub allocated: u64,
+    pub host_bytes: u64,
+    pub path: u32,
+    pub reserved: u32,
+}
+#[test]
+fn bindgen_test_layout_vmm_storage_space() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_storage_space>(),
+        40usize,
+        concat!("Size of: ", stringify!(vmm_storage_space))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_storage_space>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vmm_storage_space))
+    );
+    fn test_field_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_space>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_space),
+                "::",
+                stringify!(size)
+            )
+        );
+    }
+    test_field_size();
+    fn test_field_flags() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_space>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).flags) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_space),
+                "::",
+                stringify!(flags)
+            )
+        );
+    }
+    test_field_flags();
+    fn test_field_provisioned() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_space>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).provisioned) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_space),
+                "::",
+                stringify!(provisioned)
+            )
+        );
+    }
+    test_field_provisioned();
+    fn test_field_allocated() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_space>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).allocated) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_space),
+                "::",
+                stringify!(allocated)
+            )
+        );
+    }
+    test_field_allocated();
+    fn test_field_host_bytes() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_space>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).host_bytes) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_space),
+                "::",
+                stringify!(host_bytes)
+            )
+        );
+    }
+    test_field_host_bytes();
+    fn test_field_path() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_space>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).path) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_space),
+                "::",
+                stringify!(path)
+            )
+        );
+    }
+    test_field_path();
+    fn test_field_reserved() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_space>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).reserved) as usize - ptr as usize
+            },
+            36usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_space),
+                "::",
+                stringify!(reserved)
+            )
+        );
+    }
+    test_field_reserved();
+}
+extern "C" {
+    pub fn vmm_storage_get_space(
+        dev: *mut vmm_storage_dev,
+        space: *mut vmm_storage_space,
+    ) -> std::os::raw::c_int;
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct vmm_datastore {
+    _unused: [u8; 0],
+}
+pub const VMM_STORAGE_ALERT_DATASTORE_USED: _bindgen_ty_26 = 1;
+pub const VMM_STORAGE_ALERT_DISK_ALLOCATED: _bindgen_ty_26 = 2;
+pub const VMM_STORAGE_ALERT_OVERCOMMIT: _bindgen_ty_26 = 3;
+pub type _bindgen_ty_26 = std::os::raw::c_uint;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct vmm_storage_alert {
+    pub size: u32,
+    pub kind: u32,
+    pub raised: u32,
+    pub threshold_pct: u32,
+    pub threshold: u64,
+    pub value: u64,
+    pub dev: *mut vmm_storage_dev,
+    pub datastore: *const std::os::raw::c_char,
+}
+#[test]
+fn bindgen_test_layout_vmm_storage_alert() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_storage_alert>(),
+        48usize,
+        concat!("Size of: ", stringify!(vmm_storage_alert))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_storage_alert>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vmm_storage_alert))
+    );
+    fn test_field_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_alert>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_alert),
+                "::",
+                stringify!(size)
+            )
+        );
+    }
+    test_field_size();
+    fn test_field_kind() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_alert>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).kind) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_alert),
+                "::",
+                stringify!(kind)
+            )
+        );
+    }
+    test_field_kind();
+    fn test_field_raised() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_alert>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).raised) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_alert),
+                "::",
+                stringify!(raised)
+            )
+        );
+    }
+    test_field_raised();
+    fn test_field_threshold_pct() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_alert>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).threshold_pct) as usize - ptr as usize
+            },
+            12usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_alert),
+                "::",
+                stringify!(threshold_pct)
+            )
+        );
+    }
+    test_field_threshold_pct();
+    fn test_field_threshold() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_alert>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).threshold) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_alert),
+                "::",
+                stringify!(threshold)
+            )
+        );
+    }
+    test_field_threshold();
+    fn test_field_value() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_alert>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).value) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_alert),
+                "::",
+                stringify!(value)
+            )
+        );
+    }
+    test_field_value();
+    fn test_field_dev() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_alert>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).dev) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_alert),
+                "::",
+                stringify!(dev)
+            )
+        );
+    }
+    test_field_dev();
+    fn test_field_datastore() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_storage_alert>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).datastore) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_storage_alert),
+                "::",
+                stringify!(datastore)
+            )
+        );
+    }
+    test_field_datastore();
+}
+impl Default for vmm_storage_alert {
+    fn default() -> Self {
+        let mut s = ::std::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::std::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct vmm_datastore_config {
+    pub size: u32,
+    pub flags: u32,
+    pub path: *const std::os::raw::c_char,
+    pub name: *const std::os::raw::c_char,
+    pub used_pct: [u32; 4usize],
+    pub poll_ms: u32,
+    pub reserved: u32,
+    pub alert: ::std::option::Option<
+        unsafe extern "C" fn(
+            opaque: *mut std::os::raw::c_void,
+            ds: *mut vmm_datastore,
+            alert: *const vmm_storage_alert,
+        ),
+    >,
+    pub opaque: *mut std::os::raw::c_void,
+}
+#[test]
+fn bindgen_test_layout_vmm_datastore_config() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_datastore_config>(),
+        64usize,
+        concat!("Size of: ", stringify!(vmm_datastore_config))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_datastore_config>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vmm_datastore_config))
+    );
+    fn test_field_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_datastore_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_datastore_config),
+                "::",
+                stringify!(size)
+            )
+        );
+    }
+    test_field_size();
+    fn test_field_flags() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_datastore_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).flags) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_datastore_config),
+                "::",
+                stringify!(flags)
+            )
+        );
+    }
+    test_field_flags();
+    fn test_field_path() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_datastore_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).path) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_datastore_config),
+                "::",
+                stringify!(path)
+            )
+        );
+    }
+    test_field_path();
+    fn test_field_name() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_datastore_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).name) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_datastore_config),
+                "::",
+                stringify!(name)
+            )
+        );
+    }
+    test_field_name();
+    fn test_field_used_pct() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_datastore_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).used_pct) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_datastore_config),
+                "::",
+                stringify!(used_pct)
+            )
+        );
+    }
+    test_field_used_pct();
+    fn test_field_poll_ms() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_datastore_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).poll_ms) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_datastore_config),
+                "::",
+                stringify!(poll_ms)
+            )
+        );
+    }
+    test_field_poll_ms();
+    fn test_field_reserved() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_datastore_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).reserved) as usize - ptr as usize
+            },
+            44usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_datastore_config),
+                "::",
+                stringify!(reserved)
+            )
+        );
+    }
+    test_field_reserved();
+    fn test_field_alert() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_datastore_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).alert) as usize - ptr as usize
+            },
+            48usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_datastore_config),
+                "::",
+                stringify!(alert)
+            )
+        );
+    }
+    test_field_alert();
+    fn test_field_opaque() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_datastore_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).opaque) as usize - ptr as usize
+            },
+            56usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_datastore_config),
+                "::",
+                stringify!(opaque)
+            )
+        );
+    }
+    test_field_opaque();
+}
+impl Default for vmm_datastore_config {
+    fn default() -> Self {
+        let mut s = ::std::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::std::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct vmm_datastore_info {
+    pub size: u32,
+    pub ndisks: u32,
+    pub capacity: u64,
+    pub used: u64,
+    pub available: u64,
+    pub provisioned: u64,
+    pub allocated: u64,
+    pub overcommit: u64,
+    pub used_pct: u32,
+    pub provisioned_pct: u32,
+    pub alerts: u64,
+    pub polls: u64,
+}
+#[test]
+fn bindgen_test_layout_vmm_datastore_info() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_datastore_info>(),
+        80usize,
+        concat!("Size of: ", stringify!(vmm_datastore_info))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_datastore_info>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vmm_datastore_info))
+    );
+    fn test_field_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_datastore_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_datastore_info),
+                "::",
+                stringify!(size)
+            )
+        );
+    }
+    test_field_size();
+    fn test_field_ndisks() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_datastore_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).ndisks) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_datastore_info),
+                "::",
+                stringify!(ndisks)
+            )
+        );
+    }
+    test_field_ndisks();
+    fn test_field_capacity() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_datastore_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).capacity) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_datastore_info),
+                "::",
+                stringify!(capacity)
+            )
+        );
+    }
+    test_field_capacity();
+    fn test_field_used() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_datastore_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).used) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_datastore_info),
+                "::",
+                stringify!(used)
+            )
+        );
+    }
+    test_field_used();
+    fn test_field_available() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_datastore_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).available) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_datastore_info),
+                "::",
+                stringify!(available)
+            )
+        );
+    }
+    test_field_available();
+    fn test_field_provisioned() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_datastore_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).provisioned) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_datastore_info),
+                "::",
+                stringify!(provisioned)
+            )
+        );
+    }
+    test_field_provisioned();
+    fn test_field_allocated() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_datastore_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).allocated) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_datastore_info),
+                "::",
+                stringify!(allocated)
+            )
+        );
+    }
+    test_field_allocated();
+    fn test_field_overcommit() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_datastore_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).overcommit) as usize - ptr as usize
+            },
+            48usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_datastore_info),
+                "::",
+                stringify!(overcommit)
+            )
+        );
+    }
+    test_field_overcommit();
+    fn test_field_used_pct() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_datastore_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).used_pct) as usize - ptr as usize
+            },
+            56usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_datastore_info),
+                "::",
+                stringify!(used_pct)
+            )
+        );
+    }
+    test_field_used_pct();
+    fn test_field_provisioned_pct() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_datastore_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).provisioned_pct) as usize - ptr as usize
+            },
+            60usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_datastore_info),
+                "::",
+                stringify!(provisioned_pct)
+            )
+        );
+    }
+    test_field_provisioned_pct();
+    fn test_field_alerts() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_datastore_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).alerts) as usize - ptr as usize
+            },
+            64usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_datastore_info),
+                "::",
+                stringify!(alerts)
+            )
+        );
+    }
+    test_field_alerts();
+    fn test_field_polls() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_datastore_info>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).polls) as usize - ptr as usize
+            },
+            72usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_datastore_info),
+                "::",
+                stringify!(polls)
+            )
+        );
+    }
+    test_field_polls();
+}
+extern "C" {
+    pub fn vmm_datastore_create(
+        config: *const vmm_datastore_config,
+        out: *mut *mut vmm_datastore,
+    ) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_datastore_destroy(ds: *mut vmm_datastore);
+}
+extern "C" {
+    pub fn vmm_datastore_add(
+        ds: *mut vmm_datastore,
+        dev: *mut vmm_storage_dev,
+        alloc_limit: u64,
+    ) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_datastore_remove(
+        ds: *mut vmm_datastore,
+        dev: *mut vmm_storage_dev,
+    ) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_datastore_poll(ds: *mut vmm_datastore) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_datastore_get_info(
+        ds: *mut vmm_datastore,
+        info: *mut vmm_datastore_info,
+    ) -> std::os::raw::c_int;
+}
+pub const VMM_DISK_RAW: _bindgen_ty_27 = 1;
+pub const VMM_DISK_QCOW2: _bindgen_ty_27 = 2;
+pub type _bindgen_ty_27 = std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct vmm_disk_config {
@@ -8603,18 +9712,18 @@ extern "C" {
         port_id: *mut u32,
     ) -> std::os::raw::c_int;
 }
-pub const VMM_NET_SEC_PROMISC: _bindgen_ty_25 = 1;
-pub const VMM_NET_SEC_MAC_CHANGES: _bindgen_ty_25 = 2;
-pub const VMM_NET_SEC_FORGED: _bindgen_ty_25 = 4;
-pub const VMM_NET_ANTISPOOF: _bindgen_ty_25 = 8;
-pub const VMM_NET_FIREWALL: _bindgen_ty_25 = 16;
-pub type _bindgen_ty_25 = std::os::raw::c_uint;
-pub const VMM_NET_IN: _bindgen_ty_26 = 0;
-pub const VMM_NET_OUT: _bindgen_ty_26 = 1;
-pub type _bindgen_ty_26 = std::os::raw::c_uint;
-pub const VMM_NET_DIR_IN: _bindgen_ty_27 = 1;
-pub const VMM_NET_DIR_OUT: _bindgen_ty_27 = 2;
-pub type _bindgen_ty_27 = std::os::raw::c_uint;
+pub const VMM_NET_SEC_PROMISC: _bindgen_ty_28 = 1;
+pub const VMM_NET_SEC_MAC_CHANGES: _bindgen_ty_28 = 2;
+pub const VMM_NET_SEC_FORGED: _bindgen_ty_28 = 4;
+pub const VMM_NET_ANTISPOOF: _bindgen_ty_28 = 8;
+pub const VMM_NET_FIREWALL: _bindgen_ty_28 = 16;
+pub type _bindgen_ty_28 = std::os::raw::c_uint;
+pub const VMM_NET_IN: _bindgen_ty_29 = 0;
+pub const VMM_NET_OUT: _bindgen_ty_29 = 1;
+pub type _bindgen_ty_29 = std::os::raw::c_uint;
+pub const VMM_NET_DIR_IN: _bindgen_ty_30 = 1;
+pub const VMM_NET_DIR_OUT: _bindgen_ty_30 = 2;
+pub type _bindgen_ty_30 = std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
 pub struct vmm_net_shaping {
@@ -8686,9 +9795,9 @@ fn bindgen_test_layout_vmm_net_shaping() {
     }
     test_field_burst_bytes();
 }
-pub const VMM_NET_FW_DENY: _bindgen_ty_28 = 0;
-pub const VMM_NET_FW_ALLOW: _bindgen_ty_28 = 1;
-pub type _bindgen_ty_28 = std::os::raw::c_uint;
+pub const VMM_NET_FW_DENY: _bindgen_ty_31 = 0;
+pub const VMM_NET_FW_ALLOW: _bindgen_ty_31 = 1;
+pub type _bindgen_ty_31 = std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
 pub struct vmm_net_fw_rule {
@@ -9146,13 +10255,13 @@ impl Default for vmm_net_policy {
         }
     }
 }
-pub const VMM_NET_PORT_EMBEDDER: _bindgen_ty_29 = 1;
-pub const VMM_NET_PORT_VIRTIO: _bindgen_ty_29 = 2;
-pub const VMM_NET_PORT_TAP: _bindgen_ty_29 = 3;
-pub const VMM_NET_PORT_UPLINK: _bindgen_ty_29 = 4;
-pub type _bindgen_ty_29 = std::os::raw::c_uint;
-pub const VMM_NET_PORT_TRUNK: _bindgen_ty_30 = 1;
-pub type _bindgen_ty_30 = std::os::raw::c_uint;
+pub const VMM_NET_PORT_EMBEDDER: _bindgen_ty_32 = 1;
+pub const VMM_NET_PORT_VIRTIO: _bindgen_ty_32 = 2;
+pub const VMM_NET_PORT_TAP: _bindgen_ty_32 = 3;
+pub const VMM_NET_PORT_UPLINK: _bindgen_ty_32 = 4;
+pub type _bindgen_ty_32 = std::os::raw::c_uint;
+pub const VMM_NET_PORT_TRUNK: _bindgen_ty_33 = 1;
+pub type _bindgen_ty_33 = std::os::raw::c_uint;
 pub type vmm_net_rx_fn = ::std::option::Option<
     unsafe extern "C" fn(
         opaque: *mut std::os::raw::c_void,
@@ -9450,26 +10559,26 @@ extern "C" {
 extern "C" {
     pub fn vmm_net_port_set_mac(port: *mut vmm_net_port, mac: *const u8) -> std::os::raw::c_int;
 }
-pub const VMM_NET_DROP_RUNT: _bindgen_ty_31 = 0;
-pub const VMM_NET_DROP_OVERSIZE: _bindgen_ty_31 = 1;
-pub const VMM_NET_DROP_BAD_VLAN: _bindgen_ty_31 = 2;
-pub const VMM_NET_DROP_VLAN: _bindgen_ty_31 = 3;
-pub const VMM_NET_DROP_BAD_SRC: _bindgen_ty_31 = 4;
-pub const VMM_NET_DROP_FORGED: _bindgen_ty_31 = 5;
-pub const VMM_NET_DROP_MAC_CHANGE: _bindgen_ty_31 = 6;
-pub const VMM_NET_DROP_SPOOF: _bindgen_ty_31 = 7;
-pub const VMM_NET_DROP_ARP: _bindgen_ty_31 = 8;
-pub const VMM_NET_DROP_SHAPED: _bindgen_ty_31 = 9;
-pub const VMM_NET_DROP_FIREWALL: _bindgen_ty_31 = 10;
-pub const VMM_NET_DROP_MALFORMED: _bindgen_ty_31 = 11;
-pub const VMM_NET_DROP_FW_FULL: _bindgen_ty_31 = 12;
-pub const VMM_NET_DROP_FILTER: _bindgen_ty_31 = 13;
-pub const VMM_NET_DROP_PLUGIN: _bindgen_ty_31 = 14;
-pub const VMM_NET_DROP_NO_LINK: _bindgen_ty_31 = 15;
-pub const VMM_NET_DROP_LOOP: _bindgen_ty_31 = 16;
-pub const VMM_NET_DROP_ENDPOINT: _bindgen_ty_31 = 17;
-pub const VMM_NET_DROP_REASONS: _bindgen_ty_31 = 24;
-pub type _bindgen_ty_31 = std::os::raw::c_uint;
+pub const VMM_NET_DROP_RUNT: _bindgen_ty_34 = 0;
+pub const VMM_NET_DROP_OVERSIZE: _bindgen_ty_34 = 1;
+pub const VMM_NET_DROP_BAD_VLAN: _bindgen_ty_34 = 2;
+pub const VMM_NET_DROP_VLAN: _bindgen_ty_34 = 3;
+pub const VMM_NET_DROP_BAD_SRC: _bindgen_ty_34 = 4;
+pub const VMM_NET_DROP_FORGED: _bindgen_ty_34 = 5;
+pub const VMM_NET_DROP_MAC_CHANGE: _bindgen_ty_34 = 6;
+pub const VMM_NET_DROP_SPOOF: _bindgen_ty_34 = 7;
+pub const VMM_NET_DROP_ARP: _bindgen_ty_34 = 8;
+pub const VMM_NET_DROP_SHAPED: _bindgen_ty_34 = 9;
+pub const VMM_NET_DROP_FIREWALL: _bindgen_ty_34 = 10;
+pub const VMM_NET_DROP_MALFORMED: _bindgen_ty_34 = 11;
+pub const VMM_NET_DROP_FW_FULL: _bindgen_ty_34 = 12;
+pub const VMM_NET_DROP_FILTER: _bindgen_ty_34 = 13;
+pub const VMM_NET_DROP_PLUGIN: _bindgen_ty_34 = 14;
+pub const VMM_NET_DROP_NO_LINK: _bindgen_ty_34 = 15;
+pub const VMM_NET_DROP_LOOP: _bindgen_ty_34 = 16;
+pub const VMM_NET_DROP_ENDPOINT: _bindgen_ty_34 = 17;
+pub const VMM_NET_DROP_REASONS: _bindgen_ty_34 = 24;
+pub type _bindgen_ty_34 = std::os::raw::c_uint;
 extern "C" {
     pub fn vmm_net_drop_name(reason: u32) -> *const std::os::raw::c_char;
 }
@@ -9882,11 +10991,11 @@ impl Default for vmm_net_frame {
         }
     }
 }
-pub const VMM_NET_PASS: _bindgen_ty_32 = 0;
-pub const VMM_NET_DROP: _bindgen_ty_32 = 1;
-pub const VMM_NET_MODIFY: _bindgen_ty_32 = 2;
-pub const VMM_NET_QUEUE: _bindgen_ty_32 = 3;
-pub type _bindgen_ty_32 = std::os::raw::c_uint;
+pub const VMM_NET_PASS: _bindgen_ty_35 = 0;
+pub const VMM_NET_DROP: _bindgen_ty_35 = 1;
+pub const VMM_NET_MODIFY: _bindgen_ty_35 = 2;
+pub const VMM_NET_QUEUE: _bindgen_ty_35 = 3;
+pub type _bindgen_ty_35 = std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct vmm_net_filter {
@@ -10034,8 +11143,8 @@ extern "C" {
         vlan: u32,
     ) -> std::os::raw::c_int;
 }
-pub const VMM_NET_FWD_BUILTIN: _bindgen_ty_33 = -1;
-pub type _bindgen_ty_33 = std::os::raw::c_int;
+pub const VMM_NET_FWD_BUILTIN: _bindgen_ty_36 = -1;
+pub type _bindgen_ty_36 = std::os::raw::c_int;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct vmm_net_forwarder {
