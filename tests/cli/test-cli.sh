@@ -285,7 +285,7 @@ usage_cases() {
 	check timeout-bad 2 "^vmm: bad timeout 'soon'" - -- run --timeout soon x.elf
 	check timeout-negative 2 "^vmm: bad timeout '-1'" - -- run --timeout=-1 x.elf
 	check unknown-backend 2 "^vmm: unknown backend 'foo'" - -- run --backend foo x.elf
-	check scsi-needs-kernel 2 "^vmm: --initrd, --disk, --scsi, --rng, --vsock and --control need --kernel" - \
+	check scsi-needs-kernel 2 "^vmm: --initrd, --disk, --net, --scsi, --rng, --vsock and --control need --kernel" - \
 		-- run --scsi x.img x.elf
 	check scsi-nine 2 "^vmm: more than 8 --scsi options" - -- run --kernel k \
 		$(for i in 1 2 3 4 5 6 7 8 9; do printf -- '--scsi d%d ' $i; done)
@@ -300,7 +300,7 @@ usage_cases() {
 # ---- vmm run --net: each bad value is one line naming it ----------------------
 net_usage_cases() {
 	local k="--kernel $T/notelf"
-	check net-needs-kernel 2 "^vmm: --initrd, --disk, --net, --rng and --vsock need --kernel" - -- run --net user x.elf
+	check net-needs-kernel 2 "^vmm: --initrd, --disk, --net, --scsi, --rng, --vsock and --control need --kernel" - -- run --net user x.elf
 	check net-unknown-backend 2 "^vmm: bad --net 'slirp': expected tap=IFNAME, pair=NAME or user" - -- run $k --net slirp
 	check net-tap-empty 2 "^vmm: bad --net 'tap=': the tap name must be 1 to 15 bytes" - -- run $k --net tap=
 	check net-tap-long 2 "^vmm: bad --net 'tap=abcdefghijklmnop': the tap name must be 1 to 15 bytes" - -- run $k --net tap=abcdefghijklmnop
