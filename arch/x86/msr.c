@@ -47,6 +47,10 @@ const vmm__x86_msr_desc vmm__x86_msrs[] = {
 	 * ITS_NO */
 	{ 0x10a, VMM__MSR_CONST, 0, ARCH_CAP_NO, 0, "ARCH_CAPABILITIES" },
 	{ X86_MSR_MTRRCAP, VMM__MSR_CONST, 0, 0x508, 0, "MTRRCAP" },   /* 8 var, fixed, WC */
+	/* no machine-check banks: CPUID shows no MCE/MCA, but as under KVM the
+	 * count reads 0 (kvm-unit-tests' msr reads it unconditionally) and
+	 * every MCi_* MSR (0x400-0x47f) raises #GP */
+	{ 0x179, VMM__MSR_CONST, 0, 0, 0, "MCG_CAP" },
 	CPU(X86_MSR_SYSENTER_CS, "SYSENTER_CS"),
 	CPU(X86_MSR_SYSENTER_ESP, "SYSENTER_ESP"),
 	CPU(X86_MSR_SYSENTER_EIP, "SYSENTER_EIP"),

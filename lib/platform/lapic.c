@@ -483,6 +483,7 @@ int vmm__lapic_msr_read(vmm_vcpu *vcpu, uint32_t msr, uint64_t *value)
 int vmm__lapic_msr_write(vmm_vcpu *vcpu, uint32_t msr, uint64_t value)
 {
 	struct vmm__lapic *l = vcpu->lapic;
+	uint32_t reg;
 	int rc = 0;
 
 	if (!l)
@@ -496,9 +497,16 @@ int vmm__lapic_msr_write(vmm_vcpu *vcpu, uint32_t msr, uint64_t value)
 		pthread_mutex_unlock(&l->lock);
 		return rc;
 	}
-	if (((msr - 0x800) << 4) == LAPIC_ICR && lapic_x2(l) && (value & 0xfff32000ull))
+	reg = (msr - 0x800) << 4;
+	if (reg == LAPIC_ICR && lapic_x2(l) && (value & 0xfff32000ull))
 		return -1;   /* x2APIC ICR reserved bits 13, 16, 17, 20-31 */
-	return lapic_write(l, (msr - 0x800) << 4, value, true);
+	/* every other x2APIC register is 32 bits: bits 63:32 set is #GP, and
+	 * SELF IPI takes only a vector (bits 31:8 reserved), as KVM checks */
+	if (reg != LAPIC_ICR && (value >> 32))
+		return -1;
+	if (reg == LAPIC_SELF_IPI && (value & ~0xffull))
+		return -1;
+	return lapic_write(l, reg, value, true);
 }
 
 uint8_t vmm__lapic_get_cr8(vmm_vcpu *vcpu)

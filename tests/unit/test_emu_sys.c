@@ -157,6 +157,10 @@ EMU_GUEST64(g_spec, "mov $7, %eax\n xor %ecx, %ecx\n cpuid\n mov %rdx, %r8\n"
 		"wrmsr");
 EMU_GUEST64(g_pred_cmd_read, "mov $0x49, %ecx\n rdmsr");
 EMU_GUEST64(g_arch_cap_write, "mov $0x10a, %ecx\n xor %eax, %eax\n xor %edx, %edx\n wrmsr");
+/* MCG_CAP reads 0 banks (rax was all ones), MC0_CTL then raises #GP */
+EMU_GUEST64(g_mcg_cap, "mov $-1, %rax\n mov $0x179, %ecx\n rdmsr\n mov %rax, %r8\n"
+	    "mov $0x400, %ecx\n rdmsr");
+EMU_GUEST64(g_mcg_cap_write, "mov $0x179, %ecx\n xor %eax, %eax\n xor %edx, %edx\n wrmsr");
 
 static void test_speculation_msrs(void **state)
 {
@@ -179,6 +183,22 @@ static void test_speculation_msrs(void **state)
 	sys_setup(&fx, g_arch_cap_write, EMU_LEN(g_arch_cap_write));
 	r = to_handler(&fx);
 	assert_int_equal(et_mem64(&fx, r.r15 + 8), FX_CODE + 9);   /* #GP at WRMSR */
+	fx_destroy(&fx);
+}
+
+static void test_machine_check_msrs(void **state)
+{
+	emu_fx fx;
+	vmm_regs r;
+
+	sys_setup(&fx, g_mcg_cap, EMU_LEN(g_mcg_cap));
+	r = to_handler(&fx);
+	assert_int_equal(r.r8, 0);                                 /* no banks */
+	assert_int_equal(et_mem64(&fx, r.r15 + 8), FX_CODE + 22);  /* #GP: MC0_CTL */
+	fx_destroy(&fx);
+	sys_setup(&fx, g_mcg_cap_write, EMU_LEN(g_mcg_cap_write));
+	r = to_handler(&fx);
+	assert_int_equal(et_mem64(&fx, r.r15 + 8), FX_CODE + 9);   /* read-only */
 	fx_destroy(&fx);
 }
 
@@ -635,6 +655,7 @@ int main(void)
 		cmocka_unit_test(test_page_fault_code_and_cr2),
 		cmocka_unit_test(test_gp_and_de),
 		cmocka_unit_test(test_speculation_msrs),
+		cmocka_unit_test(test_machine_check_msrs),
 		cmocka_unit_test(test_double_and_triple_fault),
 		cmocka_unit_test(test_user_mode_syscall_and_int),
 		cmocka_unit_test(test_user_mode_hlt_is_gp),

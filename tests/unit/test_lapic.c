@@ -86,6 +86,9 @@ static void test_apic_base_and_x2apic(void **state)
 	assert_int_equal(vmm__lapic_msr_write(c, 0x802, 5), -1);   /* ID read-only */
 	assert_int_equal(vmm__lapic_msr_read(c, 0x80b, &v), -1);   /* EOI write-only */
 	assert_int_equal(vmm__lapic_msr_write(c, 0x80b, 1), -1);   /* EOI must be 0 */
+	assert_int_equal(vmm__lapic_msr_write(c, 0x808, 1ull << 32), -1);   /* TPR: 32 bits */
+	assert_int_equal(vmm__lapic_msr_write(c, 0x832, ~0ull), -1);        /* LVT timer */
+	assert_int_equal(vmm__lapic_msr_write(c, 0x83f, 0x100), -1);        /* SELF IPI: vector only */
 	assert_int_equal(vmm__lapic_msr_write(c, 0x80b, 0), 0);
 	assert_int_equal(mmio_rd(c, LAPIC + 0x30), 0xffffffffu);   /* no MMIO in x2APIC */
 	assert_int_equal(vmm__lapic_msr_write(c, 0x1b, 0xfee00800ull), -1);  /* x2 -> xAPIC */
