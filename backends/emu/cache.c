@@ -450,13 +450,16 @@ static emu_block *hash_lookup(emu_cpu *cpu, uint64_t gpa)
 {
 	emu_block **pp = &cpu->cache.hash[hash_index(gpa)];
 
+	/* The key first: checking each block's page generation on the way
+	 * costs a dependent cache miss per link. A stale block is unlinked
+	 * when its key is looked up again (its successor is decoded then). */
 	for (emu_block *b = *pp; b; b = *pp) {
-		if (!emu_block_valid(b)) {
-			*pp = b->hnext;      /* drop stale blocks on the way */
+		if (b->gpa == gpa && b->rip == cpu->rip && b->mode_key == cpu->mode_key) {
+			if (emu_block_valid(b))
+				return b;
+			*pp = b->hnext;
 			continue;
 		}
-		if (b->gpa == gpa && b->rip == cpu->rip && b->mode_key == cpu->mode_key)
-			return b;
 		pp = &b->hnext;
 	}
 	return NULL;

@@ -144,7 +144,7 @@ typedef struct emu_ix {
 /* ---- Block cache ----------------------------------------------------------- */
 #define EMU_BLOCK_MAX_INSNS 64
 #define EMU_JC_BITS 12
-#define EMU_HASH_BITS 14
+#define EMU_HASH_BITS 16             /* ~97k blocks fill the 16 MiB arena */
 
 typedef struct emu_block {
 	uint64_t rip;                 /* RIP (CS offset) of the first instruction */
