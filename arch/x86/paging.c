@@ -13,6 +13,7 @@
 #define PTE_A   (1ull << 5)
 #define PTE_D   (1ull << 6)
 #define PTE_PS  (1ull << 7)
+#define PTE_G   (1ull << 8)
 #define PTE_NX  (1ull << 63)
 
 #define PHYS_MASK (((1ull << VMM__X86_PHYS_BITS) - 1) & ~0xfffull)
@@ -131,6 +132,7 @@ static int finish(walk *w, uint64_t leaf)
 	if (fetch && !res->exec)
 		return fault(w, X86_PF_P);
 	res->dirty = !!(leaf & PTE_D);
+	res->global = (leaf & PTE_G) && (env->cr4 & X86_CR4_PGE);
 	if (w->access & VMM__X86_ACC_NO_AD)
 		return VMM__X86_WALK_OK;
 	for (int i = 0; i < w->levels; i++) {

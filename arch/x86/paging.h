@@ -36,6 +36,7 @@ typedef struct vmm__x86_walk_result {
 	uint8_t user;          /* U/S=1 on every level */
 	uint8_t exec;          /* fetch allowed (no NX on any level) */
 	uint8_t dirty;         /* the leaf has D=1 (after this walk) */
+	uint8_t global;        /* the leaf has G=1 and CR4.PGE is set */
 	uint32_t pfec;         /* #PF error code when VMM__X86_WALK_FAULT */
 	uint64_t bad_gpa;      /* table address when VMM__X86_WALK_BAD_TABLE */
 } vmm__x86_walk_result;

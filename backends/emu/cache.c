@@ -21,14 +21,15 @@ int emu_cache_init(emu_cache *c)
 {
 	c->arena = malloc(ARENA_SIZE);
 	c->hash = calloc(HASH_SIZE, sizeof(*c->hash));
-	if (!c->arena || !c->hash) {
+	c->jc = calloc(JC_SIZE, sizeof(*c->jc));
+	if (!c->arena || !c->hash || !c->jc) {
 		emu_cache_fini(c);
 		return vmm__err(VMM_ENOMEM, "emu: cannot allocate the block cache (%u MiB)",
 				ARENA_SIZE >> 20);
 	}
 	c->arena_size = ARENA_SIZE;
 	c->arena_used = 0;
-	memset(c->jc, 0, sizeof(c->jc));
+	c->jc_gen = 1;                       /* the zeroed entries are invalid */
 	return 0;
 }
 
@@ -36,13 +37,15 @@ void emu_cache_fini(emu_cache *c)
 {
 	free(c->arena);
 	free(c->hash);
+	free(c->jc);
 	c->arena = NULL;
 	c->hash = NULL;
+	c->jc = NULL;
 }
 
 void emu_jc_flush(emu_cpu *cpu)
 {
-	memset(cpu->cache.jc, 0, sizeof(cpu->cache.jc));
+	cpu->cache.jc_gen++;
 }
 
 void emu_cache_flush(emu_cpu *cpu)
@@ -519,6 +522,7 @@ int emu_block_get(emu_cpu *cpu, emu_block **out)
 	}
 	jc->rip = cpu->rip;
 	jc->blk = b;
+	jc->gen = cpu->cache.jc_gen;
 	*out = b;
 	return EMU_OK;
 }

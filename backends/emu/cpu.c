@@ -146,9 +146,11 @@ int emu_set_cr0(emu_cpu *cpu, uint64_t v)
 
 /* With CR4.PCIDE, bits 11:0 are the PCID and bit 63 (not stored) asks to
  * keep the TLB entries of that PCID. The emu TLB holds only the current
- * address space's entries, so every load flushes it: flushing more than
- * asked is architecturally allowed (a TLB may drop entries at any time),
- * and no entry of another PCID can be used after the switch. */
+ * address space's entries, so every load flushes its non-global ones:
+ * flushing more than asked is architecturally allowed (a TLB may drop
+ * entries at any time), and no entry of another PCID can be used after
+ * the switch. Global entries (CR4.PGE, G=1) are shared by every address
+ * space and PCID, and stay. */
 int emu_set_cr3(emu_cpu *cpu, uint64_t v)
 {
 	if (cpu->cr4 & X86_CR4_PCIDE)
@@ -156,7 +158,7 @@ int emu_set_cr3(emu_cpu *cpu, uint64_t v)
 	if (cpu->long_mode && (v >> 52))
 		return emu_gp(cpu, 0);
 	cpu->cr3 = v;
-	emu_tlb_flush(cpu);
+	emu_tlb_flush_nonglobal(cpu);
 	return EMU_OK;
 }
 

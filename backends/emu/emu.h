@@ -94,6 +94,8 @@ typedef struct emu_tlb_entry {
 	uint64_t tag_r, tag_w, tag_x;   /* page-aligned linear address or INVALID */
 	uint64_t addend;                /* host address = linear + addend */
 	uint64_t gpa;                   /* guest-physical address of the page */
+	uint64_t lmask;                 /* ~(size - 1) of the mapping (INVLPG) */
+	uint64_t global;                /* G: kept across CR3 loads */
 } emu_tlb_entry;
 
 /* ---- MMIO / port I/O replay log -------------------------------------------
@@ -143,7 +145,7 @@ typedef struct emu_ix {
 
 /* ---- Block cache ----------------------------------------------------------- */
 #define EMU_BLOCK_MAX_INSNS 64
-#define EMU_JC_BITS 12
+#define EMU_JC_BITS 14   /* 16k entries: a fio guest missed 1M times a second at 4k */
 #define EMU_HASH_BITS 16             /* ~97k blocks fill the 16 MiB arena */
 
 typedef struct emu_block {
@@ -168,13 +170,15 @@ typedef union emu_one_block {
 typedef struct emu_jc_entry {
 	uint64_t rip;
 	emu_block *blk;
+	uint64_t gen;                 /* valid while equal to the cache's jc_gen */
 } emu_jc_entry;
 
 typedef struct emu_cache {
 	uint8_t *arena;               /* blocks, bump-allocated */
 	size_t arena_size, arena_used;
 	emu_block **hash;             /* 1 << EMU_HASH_BITS chains by gpa */
-	emu_jc_entry jc[1u << EMU_JC_BITS];   /* by RIP */
+	emu_jc_entry *jc;             /* 1 << EMU_JC_BITS entries by RIP */
+	uint64_t jc_gen;              /* bumped by each flush: O(1), never wraps */
 	uint64_t flushes;
 } emu_cache;
 
@@ -512,8 +516,8 @@ static inline emu_block *emu_jc_lookup(emu_cpu *cpu)
 	const emu_jc_entry *jc = &cpu->cache.jc[emu_jc_index(cpu->rip)];
 	emu_block *b = jc->blk;
 
-	if (EMU_LIKELY(b && jc->rip == cpu->rip && b->mode_key == cpu->mode_key &&
-		       emu_block_valid(b)))
+	if (EMU_LIKELY(jc->gen == cpu->cache.jc_gen && jc->rip == cpu->rip &&
+		       b->mode_key == cpu->mode_key && emu_block_valid(b)))
 		return b;
 	return NULL;
 }

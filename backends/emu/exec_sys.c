@@ -350,7 +350,12 @@ int emu_h_invpcid(emu_cpu *cpu, const emu_insn *ins)
 	if ((pcid >> 12) || (type == 0 && !vmm__x86_canonical(addr)) ||
 	    (type < 2 && (pcid & 0xfff) && !(cpu->cr4 & X86_CR4_PCIDE)))
 		return emu_gp(cpu, 0);
-	emu_tlb_flush(cpu);
+	if (type == 0)
+		emu_tlb_flush_page(cpu, addr);      /* with its global entry: more than asked */
+	else if (type == 2)
+		emu_tlb_flush(cpu);
+	else
+		emu_tlb_flush_nonglobal(cpu);       /* 1 (any PCID's: more) and 3 */
 	return EMU_NEXT;
 }
 

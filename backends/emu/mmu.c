@@ -24,12 +24,33 @@ void emu_tlb_flush(emu_cpu *cpu)
 	emu_jc_flush(cpu);
 }
 
+/* Every entry but the global ones (MOV CR3, task switches, INVPCID types
+ * 1 and 3). The jump cache goes too: a RIP may be other code now. */
+void emu_tlb_flush_nonglobal(emu_cpu *cpu)
+{
+	for (unsigned s = 0; s < 2; s++)
+		for (unsigned i = 0; i < EMU_TLB_SIZE; i++) {
+			emu_tlb_entry *e = &cpu->tlbs[s][i];
+
+			if (!e->global)
+				e->tag_r = e->tag_w = e->tag_x = EMU_TLB_INVALID;
+		}
+	emu_jc_flush(cpu);
+}
+
+/* INVLPG: every entry of the mapping that holds la, global or not; for a
+ * large page that is each of its 4 KiB entries (tag_r is valid whenever
+ * any tag of an entry is). */
 void emu_tlb_flush_page(emu_cpu *cpu, uint64_t la)
 {
-	/* A large page may cover many entries: drop every entry for it is
-	 * not possible cheaply, so INVLPG flushes the whole TLB. */
-	(void)la;
-	emu_tlb_flush(cpu);
+	for (unsigned s = 0; s < 2; s++)
+		for (unsigned i = 0; i < EMU_TLB_SIZE; i++) {
+			emu_tlb_entry *e = &cpu->tlbs[s][i];
+
+			if (e->tag_r != EMU_TLB_INVALID && !((e->tag_r ^ la) & e->lmask))
+				e->tag_r = e->tag_w = e->tag_x = EMU_TLB_INVALID;
+		}
+	emu_jc_flush(cpu);
 }
 
 void emu_tlb_drop_writes(emu_cpu *cpu, uint64_t gpa_page)
@@ -76,6 +97,8 @@ static void fill_tlb(emu_cpu *cpu, uint64_t la, const vmm__x86_walk_result *w,
 	if (e->gpa != gpage || e->tag_r != page)
 		e->tag_w = e->tag_x = EMU_TLB_INVALID;
 	e->tag_r = page;
+	e->lmask = w->page_mask;
+	e->global = w->global;
 	e->addend = (uint64_t)(uintptr_t)(slot->hva + (gpage - slot->gpa)) - page;
 	e->gpa = gpage;
 	if (w->exec && (slot->flags & VMM_MEM_EXEC))

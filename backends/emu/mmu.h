@@ -42,6 +42,7 @@ static inline void emu_io_commit(emu_cpu *cpu)
 }
 
 void emu_tlb_flush(emu_cpu *cpu);
+void emu_tlb_flush_nonglobal(emu_cpu *cpu);
 void emu_tlb_flush_page(emu_cpu *cpu, uint64_t la);
 void emu_tlb_drop_writes(emu_cpu *cpu, uint64_t gpa_page);   /* all if ~0 */
 

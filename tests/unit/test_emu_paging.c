@@ -145,6 +145,54 @@ static void test_pks(void **state)
 	assert_int_equal(r.r11, 13);
 }
 
+/* INVLPG of one address drops every 4 KiB entry of its 2 MiB mapping: the
+ * TLB holds 0x600000 and 0x601000 of PD entry 3, which is moved to
+ * 0x800000; after invlpg 0x600000, 0x601000 reads the new page (rdx). */
+EMU_GUEST64(g_invlpg_large,
+	    "mov 0x601000, %rax\n mov 0x600000, %rbx\n"
+	    "mov $0x800083, %rcx\n mov %rcx, 0x3018\n"
+	    "invlpg 0x600000\n mov 0x601000, %rdx\n hlt");
+
+/* With CR4.PGE, a MOV CR3 keeps global entries (G=1: PD entry 5,
+ * 0xa00000) and drops the others (entry 3): both entries are moved to
+ * 0x800000 without INVLPG; after the CR3 load, rdx (non-global) reads the
+ * new page and rsi (global) still the old one, as a CPU may (0xa02000:
+ * not the TLB slot of 0x601000, which the read of rdx refills). */
+EMU_GUEST64(g_cr3_global,
+	    "mov %cr4, %rax\n or $0x80, %rax\n mov %rax, %cr4\n"
+	    "mov 0x601000, %rax\n mov 0xa02000, %rbx\n"
+	    "mov $0x800083, %rcx\n mov %rcx, 0x3018\n mov %rcx, 0x3028\n"
+	    "mov %cr3, %rcx\n mov %rcx, %cr3\n"
+	    "mov 0x601000, %rdx\n mov 0xa02000, %rsi\n hlt");
+
+static void test_tlb_invlpg_and_global(void **state)
+{
+	emu_fx fx;
+	vmm_regs r;
+
+	pg_setup(&fx, g_invlpg_large, EMU_LEN(g_invlpg_large), 0);
+	write64(&fx, 0x601000, 0x1111);
+	write64(&fx, 0x801000, 0x2222);
+	et_run(&fx, VMM_EXIT_HLT);
+	r = fx_regs(&fx);
+	assert_int_equal(r.rax, 0x1111);
+	assert_int_equal(r.rdx, 0x2222);
+	fx_destroy(&fx);
+
+	pg_setup(&fx, g_cr3_global, EMU_LEN(g_cr3_global), 0);
+	write64(&fx, FX_PD + 5 * 8, 0xa00000 | 0x183);             /* G */
+	write64(&fx, 0x601000, 0x1111);
+	write64(&fx, 0xa02000, 0x3333);
+	write64(&fx, 0x801000, 0x2222);
+	et_run(&fx, VMM_EXIT_HLT);
+	r = fx_regs(&fx);
+	assert_int_equal(r.rax, 0x1111);
+	assert_int_equal(r.rbx, 0x3333);
+	assert_int_equal(r.rdx, 0x2222);
+	assert_int_equal(r.rsi, 0x3333);
+	fx_destroy(&fx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -153,6 +201,7 @@ int main(void)
 		cmocka_unit_test(test_smep_fetch),
 		cmocka_unit_test(test_smap_stac_clac),
 		cmocka_unit_test(test_pks),
+		cmocka_unit_test(test_tlb_invlpg_and_global),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
