@@ -214,9 +214,10 @@ FUZZ_CC    ?= clang
 FUZZ_FLAGS := -std=gnu11 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
               -fno-sanitize-recover=all $(WARN) -Iinclude -I. -DVMM_BUILDING_LIBRARY
 FUZZ_QCOW2_SRCS := $(wildcard lib/storage/qcow2_*.c) lib/error.c
+FUZZ_VXLAN_SRCS := lib/net/vxlan_parse.c lib/error.c
 
-.PHONY: fuzz fuzz-qcow2
-fuzz: $(B)/fuzz/fuzz_qcow2 $(B)/fuzz/seeds_qcow2/.done
+.PHONY: fuzz fuzz-qcow2 fuzz-vxlan
+fuzz: $(B)/fuzz/fuzz_qcow2 $(B)/fuzz/seeds_qcow2/.done $(B)/fuzz/fuzz_vxlan
 
 $(B)/fuzz/fuzz_qcow2: tests/fuzz/fuzz_qcow2.c $(FUZZ_QCOW2_SRCS) $(wildcard lib/storage/qcow2*.h)
 	@mkdir -p $(dir $@)
@@ -226,6 +227,21 @@ $(B)/fuzz/seeds_qcow2/.done: tests/fuzz/make-seeds
 	rm -rf $(B)/fuzz/seeds_qcow2
 	tests/fuzz/make-seeds $(B)/fuzz/seeds_qcow2
 	@touch $@
+
+$(B)/fuzz/fuzz_vxlan: tests/fuzz/fuzz_vxlan.c $(FUZZ_VXLAN_SRCS) lib/net/vxlan.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_vxlan.c $(FUZZ_VXLAN_SRCS)
+
+# 30 s of the VXLAN parser from a few seeds written here: a taken datagram
+# (VNI 100), an unknown VNI, a tagged inner frame, a map read from the input.
+fuzz-vxlan: $(B)/fuzz/fuzz_vxlan
+	@mkdir -p $(B)/fuzz/corpus_vxlan $(B)/fuzz/seeds_vxlan
+	printf '\000\010\000\000\000\000\000\144\000\377\377\377\377\377\377\002\000\000\000\000\001\010\006abcdefgh' > $(B)/fuzz/seeds_vxlan/ok
+	printf '\000\010\000\000\000\000\001\000\000\377\377\377\377\377\377\002\000\000\000\000\001\010\000abcdefgh' > $(B)/fuzz/seeds_vxlan/unknown
+	printf '\000\010\000\000\000\000\000\001\000\377\377\377\377\377\377\002\000\000\000\000\001\201\000\000\005' > $(B)/fuzz/seeds_vxlan/tagged
+	printf '\005\000\007\000\000\011\000\010\000\000\012\010\000\000\000\000\000\011\000\377\377\377\377\377\377\002\000\000\000\000\001\010\000xy' > $(B)/fuzz/seeds_vxlan/map
+	$(B)/fuzz/fuzz_vxlan -max_total_time=30 -max_len=4096 -timeout=10 -rss_limit_mb=1024 -artifact_prefix=$(B)/fuzz/vxlan- \
+	    $(B)/fuzz/corpus_vxlan $(B)/fuzz/seeds_vxlan
 
 # 30 s of fuzzing from the seeds (new inputs collect in build/fuzz/corpus_qcow2).
 fuzz-qcow2: fuzz

@@ -13,8 +13,10 @@
  *  - VMM_NET_PORT_TAP: a TAP interface (created if absent, needs
  *    CAP_NET_ADMIN), read by the port's thread "vmm-swtapN", started by
  *    vmm_net_port_create and joined by vmm_net_port_destroy;
- *  - VMM_NET_PORT_UPLINK: reserved for the distributed switch (VXLAN);
- *    VMM_ENOTSUP for now.
+ *  - VMM_NET_PORT_UPLINK: a VXLAN tunnel endpoint (RFC 7348) to other
+ *    hosts (config.uplink): a UDP socket, read by the port's thread
+ *    "vmm-swvxN" (started by vmm_net_port_create, joined by
+ *    vmm_net_port_destroy). One per switch.
  *
  * Each port carries a policy (vmm_net_policy), replaceable at any time
  * while traffic flows, and state kept with the port (shaper buckets,
@@ -174,7 +176,7 @@ enum {
 	VMM_NET_PORT_EMBEDDER = 1,
 	VMM_NET_PORT_VIRTIO = 2,
 	VMM_NET_PORT_TAP = 3,
-	VMM_NET_PORT_UPLINK = 4     /* reserved: VMM_ENOTSUP */
+	VMM_NET_PORT_UPLINK = 4     /* VXLAN to other hosts: config.uplink */
 };
 enum { VMM_NET_PORT_TRUNK = 1u << 0 };
 
@@ -200,9 +202,11 @@ typedef struct vmm_net_port_config {
 	const char *tap;            /* TAP: interface name */
 	const vmm_net_policy *policy;   /* NULL: VMM_NET_POLICY_INIT */
 	const char *name;           /* for messages; NULL: "portN" */
+	/* Added in 1.2 (a config.size that ends before it means NULL): */
+	const struct vmm_net_uplink_config *uplink;   /* UPLINK: the tunnel */
 } vmm_net_port_config;
 #define VMM_NET_PORT_CONFIG_INIT { sizeof(vmm_net_port_config), VMM_NET_PORT_EMBEDDER, 0, 0, \
-	NULL, 0, { 0 }, 0, NULL, NULL, NULL, NULL, NULL }
+	NULL, 0, { 0 }, 0, NULL, NULL, NULL, NULL, NULL, NULL }
 
 VMM_API int vmm_net_port_create(vmm_switch *sw, const vmm_net_port_config *config,
 				vmm_net_port **out);
@@ -257,6 +261,78 @@ typedef struct vmm_net_port_stats {
 	uint64_t drops[VMM_NET_DROP_REASONS];   /* by VMM_NET_DROP_*, both ways */
 } vmm_net_port_stats;
 VMM_API int vmm_net_port_stats_get(vmm_net_port *port, vmm_net_port_stats *stats);
+
+/* ---- Uplinks: VXLAN (RFC 7348) ----------------------------------------- *
+ *
+ * An uplink port carries the switch's VLANs to other hosts, each VLAN of
+ * its map as one VXLAN network (VNI), over UDP (port 4789 unless told
+ * otherwise) and IPv4. It interoperates with Linux's vxlan device. Frames
+ * for unknown or broadcast/multicast destinations go to every remote
+ * tunnel endpoint (VTEP) of the flood list that carries the VNI (head-end
+ * replication; no multicast underlay); the source MAC of every frame
+ * received is learned with the VTEP it came from (and ages as the
+ * switch's MAC table does), so known unicast goes to that VTEP only.
+ * Received datagrams that are short, carry other flags than I (0x08 in the
+ * first byte: GPE/GBP are not spoken), an unmapped VNI or an 802.1Q-tagged
+ * inner frame are dropped and counted (vmm_net_uplink_stats); the reserved
+ * fields are ignored, as the RFC says. The uplink is a trunk of the mapped
+ * VLANs (no native VLAN); its vlan/flags/trunk_vlans must be 0. */
+typedef struct vmm_net_vni {
+	uint32_t vlan;              /* 1..4094 */
+	uint32_t vni;               /* 1..16777215 */
+} vmm_net_vni;
+
+enum {
+	VMM_NET_UPLINK_KNOWN_ONLY = 1u << 0,   /* take datagrams only from VTEPs of
+						  the flood list */
+	VMM_NET_UPLINK_NO_LEARN = 1u << 1      /* never learn remote MACs: flood
+						  every frame to the flood list */
+};
+
+typedef struct vmm_net_uplink_config {
+	uint32_t size;              /* sizeof(vmm_net_uplink_config) */
+	uint32_t flags;             /* VMM_NET_UPLINK_* */
+	const char *local;          /* IPv4 address to bind ("10.0.0.1"); NULL: any */
+	uint32_t udp_port;          /* 0: 4789; bound here and sent to on remotes */
+	uint32_t nvnis;             /* up to 4094 */
+	const vmm_net_vni *vnis;    /* VLAN -> VNI; each VLAN and each VNI once */
+	const char *const *remotes; /* the first flood list: IPv4 addresses, all VNIs */
+	uint32_t nremotes;          /* up to 4096 */
+	uint32_t reserved;
+} vmm_net_uplink_config;
+#define VMM_NET_UPLINK_CONFIG_INIT { sizeof(vmm_net_uplink_config), 0, NULL, 0, 0, NULL, \
+	NULL, 0, 0 }
+
+/* Adds a remote VTEP (IPv4 address) to the flood list of one VNI, or of
+ * every VNI with vni 0. Adding it again is no error. */
+VMM_API int vmm_net_uplink_add_remote(vmm_net_port *uplink, const char *addr, uint32_t vni);
+/* Removes that entry (VMM_ENOENT if absent); when the address has no
+ * entry left, the MACs learned behind it are forgotten too. */
+VMM_API int vmm_net_uplink_remove_remote(vmm_net_port *uplink, const char *addr,
+					 uint32_t vni);
+/* Replaces the VLAN -> VNI map (n up to 4094; 0 empties it). */
+VMM_API int vmm_net_uplink_set_vnis(vmm_net_port *uplink, const vmm_net_vni *vnis,
+				    uint32_t n);
+
+typedef struct vmm_net_uplink_stats {
+	uint32_t size;              /* sizeof(vmm_net_uplink_stats), set by the caller */
+	uint32_t remotes;           /* flood list entries now */
+	uint32_t vnis;              /* VLAN -> VNI entries now */
+	uint32_t reserved;
+	uint64_t tx_datagrams, tx_bytes;   /* sent (a flooded frame counts once per VTEP) */
+	uint64_t tx_flooded;        /* frames sent to the flood list */
+	uint64_t tx_errors;         /* the socket refused a datagram */
+	uint64_t tx_no_vni;         /* frames of a VLAN the map lost meanwhile */
+	uint64_t rx_datagrams, rx_bytes;   /* received, well-formed or not */
+	uint64_t rx_short;          /* under 8 + 14 bytes */
+	uint64_t rx_flags;          /* the I flag missing, or another flag set */
+	uint64_t rx_unknown_vni;    /* a VNI not in the map */
+	uint64_t rx_inner_tagged;   /* an 802.1Q/802.1ad tag in the inner frame */
+	uint64_t rx_oversize;       /* longer than the switch's MTU allows */
+	uint64_t rx_unknown_remote; /* KNOWN_ONLY: from a VTEP not in the flood list */
+	uint64_t learned;           /* remote MACs learned or moved to another VTEP */
+} vmm_net_uplink_stats;
+VMM_API int vmm_net_uplink_stats_get(vmm_net_port *uplink, vmm_net_uplink_stats *stats);
 
 /* ---- Plugins ----------------------------------------------------------- */
 

@@ -9171,12 +9171,13 @@ pub struct vmm_net_port_config {
     pub tap: *const std::os::raw::c_char,
     pub policy: *const vmm_net_policy,
     pub name: *const std::os::raw::c_char,
+    pub uplink: *const vmm_net_uplink_config,
 }
 #[test]
 fn bindgen_test_layout_vmm_net_port_config() {
     assert_eq!(
         ::std::mem::size_of::<vmm_net_port_config>(),
-        80usize,
+        88usize,
         concat!("Size of: ", stringify!(vmm_net_port_config))
     );
     assert_eq!(
@@ -9405,6 +9406,23 @@ fn bindgen_test_layout_vmm_net_port_config() {
         );
     }
     test_field_name();
+    fn test_field_uplink() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_port_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).uplink) as usize - ptr as usize
+            },
+            80usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_port_config),
+                "::",
+                stringify!(uplink)
+            )
+        );
+    }
+    test_field_uplink();
 }
 impl Default for vmm_net_port_config {
     fn default() -> Self {
@@ -9707,6 +9725,618 @@ extern "C" {
     ) -> std::os::raw::c_int;
 }
 #[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct vmm_net_vni {
+    pub vlan: u32,
+    pub vni: u32,
+}
+#[test]
+fn bindgen_test_layout_vmm_net_vni() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_net_vni>(),
+        8usize,
+        concat!("Size of: ", stringify!(vmm_net_vni))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_net_vni>(),
+        4usize,
+        concat!("Alignment of ", stringify!(vmm_net_vni))
+    );
+    fn test_field_vlan() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_vni>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).vlan) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_vni),
+                "::",
+                stringify!(vlan)
+            )
+        );
+    }
+    test_field_vlan();
+    fn test_field_vni() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_vni>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).vni) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_vni),
+                "::",
+                stringify!(vni)
+            )
+        );
+    }
+    test_field_vni();
+}
+pub const VMM_NET_UPLINK_KNOWN_ONLY: _bindgen_ty_32 = 1;
+pub const VMM_NET_UPLINK_NO_LEARN: _bindgen_ty_32 = 2;
+pub type _bindgen_ty_32 = std::os::raw::c_uint;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct vmm_net_uplink_config {
+    pub size: u32,
+    pub flags: u32,
+    pub local: *const std::os::raw::c_char,
+    pub udp_port: u32,
+    pub nvnis: u32,
+    pub vnis: *const vmm_net_vni,
+    pub remotes: *const *const std::os::raw::c_char,
+    pub nremotes: u32,
+    pub reserved: u32,
+}
+#[test]
+fn bindgen_test_layout_vmm_net_uplink_config() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_net_uplink_config>(),
+        48usize,
+        concat!("Size of: ", stringify!(vmm_net_uplink_config))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_net_uplink_config>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vmm_net_uplink_config))
+    );
+    fn test_field_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_config),
+                "::",
+                stringify!(size)
+            )
+        );
+    }
+    test_field_size();
+    fn test_field_flags() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).flags) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_config),
+                "::",
+                stringify!(flags)
+            )
+        );
+    }
+    test_field_flags();
+    fn test_field_local() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).local) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_config),
+                "::",
+                stringify!(local)
+            )
+        );
+    }
+    test_field_local();
+    fn test_field_udp_port() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).udp_port) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_config),
+                "::",
+                stringify!(udp_port)
+            )
+        );
+    }
+    test_field_udp_port();
+    fn test_field_nvnis() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).nvnis) as usize - ptr as usize
+            },
+            20usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_config),
+                "::",
+                stringify!(nvnis)
+            )
+        );
+    }
+    test_field_nvnis();
+    fn test_field_vnis() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).vnis) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_config),
+                "::",
+                stringify!(vnis)
+            )
+        );
+    }
+    test_field_vnis();
+    fn test_field_remotes() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).remotes) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_config),
+                "::",
+                stringify!(remotes)
+            )
+        );
+    }
+    test_field_remotes();
+    fn test_field_nremotes() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).nremotes) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_config),
+                "::",
+                stringify!(nremotes)
+            )
+        );
+    }
+    test_field_nremotes();
+    fn test_field_reserved() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).reserved) as usize - ptr as usize
+            },
+            44usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_config),
+                "::",
+                stringify!(reserved)
+            )
+        );
+    }
+    test_field_reserved();
+}
+impl Default for vmm_net_uplink_config {
+    fn default() -> Self {
+        let mut s = ::std::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::std::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+extern "C" {
+    pub fn vmm_net_uplink_add_remote(
+        uplink: *mut vmm_net_port,
+        addr: *const std::os::raw::c_char,
+        vni: u32,
+    ) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_net_uplink_remove_remote(
+        uplink: *mut vmm_net_port,
+        addr: *const std::os::raw::c_char,
+        vni: u32,
+    ) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_net_uplink_set_vnis(
+        uplink: *mut vmm_net_port,
+        vnis: *const vmm_net_vni,
+        n: u32,
+    ) -> std::os::raw::c_int;
+}
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct vmm_net_uplink_stats {
+    pub size: u32,
+    pub remotes: u32,
+    pub vnis: u32,
+    pub reserved: u32,
+    pub tx_datagrams: u64,
+    pub tx_bytes: u64,
+    pub tx_flooded: u64,
+    pub tx_errors: u64,
+    pub tx_no_vni: u64,
+    pub rx_datagrams: u64,
+    pub rx_bytes: u64,
+    pub rx_short: u64,
+    pub rx_flags: u64,
+    pub rx_unknown_vni: u64,
+    pub rx_inner_tagged: u64,
+    pub rx_oversize: u64,
+    pub rx_unknown_remote: u64,
+    pub learned: u64,
+}
+#[test]
+fn bindgen_test_layout_vmm_net_uplink_stats() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_net_uplink_stats>(),
+        128usize,
+        concat!("Size of: ", stringify!(vmm_net_uplink_stats))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_net_uplink_stats>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vmm_net_uplink_stats))
+    );
+    fn test_field_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_stats),
+                "::",
+                stringify!(size)
+            )
+        );
+    }
+    test_field_size();
+    fn test_field_remotes() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).remotes) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_stats),
+                "::",
+                stringify!(remotes)
+            )
+        );
+    }
+    test_field_remotes();
+    fn test_field_vnis() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).vnis) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_stats),
+                "::",
+                stringify!(vnis)
+            )
+        );
+    }
+    test_field_vnis();
+    fn test_field_reserved() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).reserved) as usize - ptr as usize
+            },
+            12usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_stats),
+                "::",
+                stringify!(reserved)
+            )
+        );
+    }
+    test_field_reserved();
+    fn test_field_tx_datagrams() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).tx_datagrams) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_stats),
+                "::",
+                stringify!(tx_datagrams)
+            )
+        );
+    }
+    test_field_tx_datagrams();
+    fn test_field_tx_bytes() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).tx_bytes) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_stats),
+                "::",
+                stringify!(tx_bytes)
+            )
+        );
+    }
+    test_field_tx_bytes();
+    fn test_field_tx_flooded() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).tx_flooded) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_stats),
+                "::",
+                stringify!(tx_flooded)
+            )
+        );
+    }
+    test_field_tx_flooded();
+    fn test_field_tx_errors() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).tx_errors) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_stats),
+                "::",
+                stringify!(tx_errors)
+            )
+        );
+    }
+    test_field_tx_errors();
+    fn test_field_tx_no_vni() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).tx_no_vni) as usize - ptr as usize
+            },
+            48usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_stats),
+                "::",
+                stringify!(tx_no_vni)
+            )
+        );
+    }
+    test_field_tx_no_vni();
+    fn test_field_rx_datagrams() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).rx_datagrams) as usize - ptr as usize
+            },
+            56usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_stats),
+                "::",
+                stringify!(rx_datagrams)
+            )
+        );
+    }
+    test_field_rx_datagrams();
+    fn test_field_rx_bytes() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).rx_bytes) as usize - ptr as usize
+            },
+            64usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_stats),
+                "::",
+                stringify!(rx_bytes)
+            )
+        );
+    }
+    test_field_rx_bytes();
+    fn test_field_rx_short() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).rx_short) as usize - ptr as usize
+            },
+            72usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_stats),
+                "::",
+                stringify!(rx_short)
+            )
+        );
+    }
+    test_field_rx_short();
+    fn test_field_rx_flags() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).rx_flags) as usize - ptr as usize
+            },
+            80usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_stats),
+                "::",
+                stringify!(rx_flags)
+            )
+        );
+    }
+    test_field_rx_flags();
+    fn test_field_rx_unknown_vni() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).rx_unknown_vni) as usize - ptr as usize
+            },
+            88usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_stats),
+                "::",
+                stringify!(rx_unknown_vni)
+            )
+        );
+    }
+    test_field_rx_unknown_vni();
+    fn test_field_rx_inner_tagged() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).rx_inner_tagged) as usize - ptr as usize
+            },
+            96usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_stats),
+                "::",
+                stringify!(rx_inner_tagged)
+            )
+        );
+    }
+    test_field_rx_inner_tagged();
+    fn test_field_rx_oversize() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).rx_oversize) as usize - ptr as usize
+            },
+            104usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_stats),
+                "::",
+                stringify!(rx_oversize)
+            )
+        );
+    }
+    test_field_rx_oversize();
+    fn test_field_rx_unknown_remote() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).rx_unknown_remote) as usize - ptr as usize
+            },
+            112usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_stats),
+                "::",
+                stringify!(rx_unknown_remote)
+            )
+        );
+    }
+    test_field_rx_unknown_remote();
+    fn test_field_learned() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).learned) as usize - ptr as usize
+            },
+            120usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_stats),
+                "::",
+                stringify!(learned)
+            )
+        );
+    }
+    test_field_learned();
+}
+extern "C" {
+    pub fn vmm_net_uplink_stats_get(
+        uplink: *mut vmm_net_port,
+        stats: *mut vmm_net_uplink_stats,
+    ) -> std::os::raw::c_int;
+}
+#[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct vmm_net_frame {
     pub size: u32,
@@ -9876,11 +10506,11 @@ impl Default for vmm_net_frame {
         }
     }
 }
-pub const VMM_NET_PASS: _bindgen_ty_32 = 0;
-pub const VMM_NET_DROP: _bindgen_ty_32 = 1;
-pub const VMM_NET_MODIFY: _bindgen_ty_32 = 2;
-pub const VMM_NET_QUEUE: _bindgen_ty_32 = 3;
-pub type _bindgen_ty_32 = std::os::raw::c_uint;
+pub const VMM_NET_PASS: _bindgen_ty_33 = 0;
+pub const VMM_NET_DROP: _bindgen_ty_33 = 1;
+pub const VMM_NET_MODIFY: _bindgen_ty_33 = 2;
+pub const VMM_NET_QUEUE: _bindgen_ty_33 = 3;
+pub type _bindgen_ty_33 = std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct vmm_net_filter {
@@ -10028,8 +10658,8 @@ extern "C" {
         vlan: u32,
     ) -> std::os::raw::c_int;
 }
-pub const VMM_NET_FWD_BUILTIN: _bindgen_ty_33 = -1;
-pub type _bindgen_ty_33 = std::os::raw::c_int;
+pub const VMM_NET_FWD_BUILTIN: _bindgen_ty_34 = -1;
+pub type _bindgen_ty_34 = std::os::raw::c_int;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct vmm_net_forwarder {
