@@ -21,7 +21,7 @@ CFLAGS    ?=
 LIBCFLAGS := $(CFLAGS_BASE) $(OPT) -fPIC -fvisibility=hidden -DVMM_BUILDING_LIBRARY $(CFLAGS)
 APPCFLAGS := $(CFLAGS_BASE) $(OPT) -fPIE $(CFLAGS)
 HARDEN_LD := -Wl,-z,relro,-z,now -Wl,-z,noexecstack
-LIBS      := -lelf -lpthread -lcapstone -lslirp -lnbd -liscsi
+LIBS      := -lelf -lpthread -lcapstone -lslirp -lnbd -liscsi -ljson-c
 
 # Library sources: every .c below these folders is part of libvmm.
 LIB_SRCS  := $(wildcard lib/*.c lib/devices/*.c lib/loaders/*.c lib/platform/*.c lib/virtio/*.c \

@@ -334,6 +334,101 @@ typedef struct vmm_net_uplink_stats {
 } vmm_net_uplink_stats;
 VMM_API int vmm_net_uplink_stats_get(vmm_net_port *uplink, vmm_net_uplink_stats *stats);
 
+/* ---- The distributed switch: one configuration in etcd ----------------- *
+ *
+ * A switch joins a cluster: the configuration of a switch of that name
+ * lives in etcd (its v3 API, through etcd's JSON gateway over HTTP) under
+ * <prefix>switch/<name>/ (docs/net.md has the layout and the JSON):
+ *   config        {"mtu": 1500, "udp_port": 4789}     checked at join
+ *   vni/<vlan>    {"vni": 5010}                       the VLAN -> VNI map
+ *   group/<name>  {"vlan": 10, "policy": {...}}       a port group; or
+ *                 {"trunk": [10, 20], "native": 0, ...}
+ *   host/<name>   {"vtep": "10.0.0.1"}                a member host, kept by its
+ *                                                    lease
+ * The joining host reads it all, writes its own host key with a lease it
+ * keeps alive, and watches the prefix from the cluster's thread
+ * ("vmm-swetcd", started by vmm_switch_join_cluster, joined by
+ * vmm_net_cluster_leave or vmm_switch_destroy): a group's policy changed
+ * in etcd is applied to this host's ports of that group, the VNI map to
+ * the uplink, member hosts come and go in the uplink's flood list (a host
+ * that leaves or whose lease expires is removed). If etcd is unreachable
+ * the switch keeps its last configuration and the thread reconnects and
+ * reads everything again. A value that does not parse is refused (the
+ * last good one stays) with a message to the switch's log. */
+typedef struct vmm_net_cluster vmm_net_cluster;
+
+enum {                                 /* events, with the key's name */
+	VMM_NET_CLUSTER_SYNCED = 1,        /* the whole configuration was read ("") */
+	VMM_NET_CLUSTER_LOST = 2,          /* etcd is unreachable; retrying ("") */
+	VMM_NET_CLUSTER_GROUP = 3,         /* a group was added or changed (its name) */
+	VMM_NET_CLUSTER_GROUP_GONE = 4,    /* a group was deleted: its ports keep
+					      their last policy */
+	VMM_NET_CLUSTER_HOST_UP = 5,       /* a member host (its name) */
+	VMM_NET_CLUSTER_HOST_DOWN = 6,     /* left, or its lease expired */
+	VMM_NET_CLUSTER_VNIS = 7,          /* the VNI map changed ("") */
+	VMM_NET_CLUSTER_REFUSED = 8        /* a value was refused (its key) */
+};
+/* Called on the cluster's thread after a change is applied; it must not
+ * call vmm_net_cluster_leave (other calls are fine). */
+typedef void (*vmm_net_cluster_event_fn)(void *opaque, uint32_t event, const char *name);
+
+typedef struct vmm_net_cluster_config {
+	uint32_t size;              /* sizeof(vmm_net_cluster_config) */
+	uint32_t flags;             /* 0 */
+	const char *etcd;           /* "http://127.0.0.1:2379" (plain http) */
+	const char *prefix;         /* NULL: "/vmm/" */
+	const char *name;           /* the switch's name in the cluster */
+	const char *host;           /* this host's name, unique in the cluster */
+	const char *vtep;           /* this host's tunnel address as the others
+				       reach it (IPv4) */
+	vmm_net_port *uplink;       /* the switch's uplink (its map and flood list
+				       are the cluster's from now on) */
+	uint32_t lease_ttl_s;       /* the host key's lease, 0: 10; 2..3600 */
+	uint32_t timeout_ms;        /* each etcd request, 0: 5000 */
+	vmm_net_cluster_event_fn event; /* NULL: none */
+	void *event_opaque;
+} vmm_net_cluster_config;
+#define VMM_NET_CLUSTER_CONFIG_INIT { sizeof(vmm_net_cluster_config), 0, NULL, NULL, NULL, \
+	NULL, NULL, NULL, 0, 0, NULL, NULL }
+
+/* Joins: reads the configuration, registers this host (VMM_EBUSY if a
+ * live host of that name has another VTEP), starts the watch. VMM_EIO
+ * when etcd cannot be reached, VMM_EINVAL for a config etcd contradicts
+ * (the switch's MTU, the uplink's UDP port). One cluster per switch. */
+VMM_API int vmm_switch_join_cluster(vmm_switch *sw, const vmm_net_cluster_config *config,
+				    vmm_net_cluster **out);
+/* Leaves: revokes this host's lease (the others drop it from their flood
+ * lists at once), joins the thread. The ports stay, with their policy. */
+VMM_API void vmm_net_cluster_leave(vmm_net_cluster *cl);
+/* A port of a group: config gives the endpoint (kind, rx, mac, name ...);
+ * the VLANs and the policy are the group's (config's vlan, flags,
+ * trunk_vlans and policy must be 0/NULL), and follow its policy. Destroy
+ * it with vmm_net_port_destroy. VMM_ENOENT: no such group (yet). */
+VMM_API int vmm_net_cluster_port_create(vmm_net_cluster *cl, const char *group,
+					const vmm_net_port_config *config, vmm_net_port **out);
+/* Writes one key of this switch's configuration ("config", "vni/10",
+ * "group/web"; host keys are the hosts' own) after checking the JSON as
+ * every host will: the way to seed etcd from a file. */
+VMM_API int vmm_net_cluster_put(vmm_net_cluster *cl, const char *key, const char *json);
+VMM_API int vmm_net_cluster_delete(vmm_net_cluster *cl, const char *key);
+
+typedef struct vmm_net_cluster_stats {
+	uint32_t size;              /* sizeof(vmm_net_cluster_stats), set by the caller */
+	uint32_t connected;         /* 1 while the watch is up */
+	uint32_t hosts;             /* member hosts, this one included */
+	uint32_t groups;
+	uint32_t vnis;
+	uint32_t ports;             /* this host's live ports of groups */
+	uint64_t revision;          /* the etcd revision applied */
+	uint64_t changes;           /* keys applied (added, changed, deleted) */
+	uint64_t refused;           /* values refused */
+	uint64_t syncs;             /* whole reads (1 at join, 1 per reconnection) */
+	uint64_t lease_renewals;
+	uint64_t lease_regrants;    /* the lease was lost (etcd down longer than
+				       its TTL) and the host key written again */
+} vmm_net_cluster_stats;
+VMM_API int vmm_net_cluster_stats_get(vmm_net_cluster *cl, vmm_net_cluster_stats *stats);
+
 /* ---- Plugins ----------------------------------------------------------- */
 
 /* A frame as filters and the forwarder see it: untagged, its VLAN aside. */

@@ -111,7 +111,7 @@ struct vmm_switch {
 	struct vmm__fdb *fdb;
 	_Atomic(struct vmm__fwd *) fwd;
 	vmm__sw_port *uplink;              /* the VXLAN uplink, under ctl */
-	struct vmm__cluster *cluster;      /* vmm_switch_join_cluster's, under ctl */
+	struct vmm_net_cluster *cluster;   /* vmm_switch_join_cluster's, under ctl */
 	uint32_t next_id;
 	atomic_uint npromisc;              /* ports accepting promiscuous mode */
 	atomic_uint_fast64_t frames, flooded, learned, fdb_full, plugin_disabled;
@@ -200,6 +200,10 @@ int vmm__vx_open(vmm__sw_port *p, const vmm_net_uplink_config *u);   /* before a
 int vmm__vx_start(vmm__sw_port *p);                              /* after attach */
 void vmm__vx_stop(vmm__sw_port *p);                              /* joins the thread */
 void vmm__vx_free(vmm__sw_port *p);
+uint32_t vmm__vx_udp_port(const vmm__sw_port *p);
+
+/* ---- cluster.c ---- */
+void vmm__cluster_leave_switch(vmm_switch *sw);                 /* switch destroy */
 
 /* ---- vlan.c ---- */
 /* Classifies an IN frame: its VLAN and priority, and where its untagged

@@ -377,6 +377,11 @@ void vmm__vx_free(vmm__sw_port *p)
 	p->vx = NULL;
 }
 
+uint32_t vmm__vx_udp_port(const vmm__sw_port *p)
+{
+	return p->vx ? p->vx->port : 0;
+}
+
 /* ---- control ---- */
 
 static int uplink_of(const char *fn, vmm_net_port *p)
