@@ -23,6 +23,8 @@ typedef struct etcd_fx {
 	int port;
 	char dir[128];
 	char url[64];
+	char also[32];                 /* another address to listen on ("10.77.0.254"); "" none */
+	char url_also[64];             /* its URL, for hosts in other namespaces */
 } etcd_fx;
 
 static inline bool etcd_fx_have(void)
@@ -50,9 +52,14 @@ static inline int etcd_fx_ctl(const etcd_fx *e, const char *fmt, ...)
 /* Starts etcd (again, on the same data) and waits until it answers. */
 static inline bool etcd_fx_start(etcd_fx *e)
 {
-	char client[64], peer[64], cluster[96], log[160];
+	char client[64], listen[160], peer[64], cluster[96], log[160];
 
 	snprintf(client, sizeof(client), "http://127.0.0.1:%d", e->port);
+	snprintf(listen, sizeof(listen), "%s", client);
+	if (e->also[0]) {
+		snprintf(e->url_also, sizeof(e->url_also), "http://%s:%d", e->also, e->port);
+		snprintf(listen, sizeof(listen), "%s,%s", client, e->url_also);
+	}
 	snprintf(peer, sizeof(peer), "http://127.0.0.1:%d", e->port + 1);
 	snprintf(cluster, sizeof(cluster), "fx=%s", peer);
 	snprintf(log, sizeof(log), "%s.log", e->dir);
@@ -67,7 +74,7 @@ static inline bool etcd_fx_start(etcd_fx *e)
 			dup2(fd, 2);
 		}
 		execl("/usr/bin/etcd", "etcd", "--name", "fx", "--data-dir", e->dir,
-		      "--listen-client-urls", client, "--advertise-client-urls", client,
+		      "--listen-client-urls", listen, "--advertise-client-urls", client,
 		      "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
 		      "--initial-cluster", cluster, (char *)NULL);
 		_exit(127);
@@ -80,10 +87,12 @@ static inline bool etcd_fx_start(etcd_fx *e)
 	return false;
 }
 
-static inline bool etcd_fx_init(etcd_fx *e, int port)
+/* also: another address to listen on too, or NULL. */
+static inline bool etcd_fx_init(etcd_fx *e, int port, const char *also)
 {
 	memset(e, 0, sizeof(*e));
 	e->port = port;
+	snprintf(e->also, sizeof(e->also), "%s", also ? also : "");
 	snprintf(e->dir, sizeof(e->dir), "/tmp/vmm-etcd-%d-%d", (int)getpid(), port);
 	return etcd_fx_have() && etcd_fx_start(e);
 }

@@ -164,7 +164,7 @@ static int setup(void **state)
 		snprintf(why, sizeof(why), "cannot make a network namespace: %s", strerror(errno));
 		return 0;
 	}
-	if (!etcd_fx_init(&etcd, 2379)) {
+	if (!etcd_fx_init(&etcd, 2379, NULL)) {
 		snprintf(why, sizeof(why), "etcd did not start (%s.log)", etcd.dir);
 		return 0;
 	}
