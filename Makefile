@@ -215,9 +215,10 @@ FUZZ_FLAGS := -std=gnu11 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,addres
               -fno-sanitize-recover=all $(WARN) -Iinclude -I. -DVMM_BUILDING_LIBRARY
 FUZZ_QCOW2_SRCS := $(wildcard lib/storage/qcow2_*.c) lib/error.c
 FUZZ_VXLAN_SRCS := lib/net/vxlan_parse.c lib/error.c
+FUZZ_ETCD_SRCS  := lib/net/http.c lib/net/etcd.c lib/net/cluster_cfg.c lib/error.c
 
-.PHONY: fuzz fuzz-qcow2 fuzz-vxlan
-fuzz: $(B)/fuzz/fuzz_qcow2 $(B)/fuzz/seeds_qcow2/.done $(B)/fuzz/fuzz_vxlan
+.PHONY: fuzz fuzz-qcow2 fuzz-vxlan fuzz-etcd
+fuzz: $(B)/fuzz/fuzz_qcow2 $(B)/fuzz/seeds_qcow2/.done $(B)/fuzz/fuzz_vxlan $(B)/fuzz/fuzz_etcd
 
 $(B)/fuzz/fuzz_qcow2: tests/fuzz/fuzz_qcow2.c $(FUZZ_QCOW2_SRCS) $(wildcard lib/storage/qcow2*.h)
 	@mkdir -p $(dir $@)
@@ -242,6 +243,22 @@ fuzz-vxlan: $(B)/fuzz/fuzz_vxlan
 	printf '\005\000\007\000\000\011\000\010\000\000\012\010\000\000\000\000\000\011\000\377\377\377\377\377\377\002\000\000\000\000\001\010\000xy' > $(B)/fuzz/seeds_vxlan/map
 	$(B)/fuzz/fuzz_vxlan -max_total_time=30 -max_len=4096 -timeout=10 -rss_limit_mb=1024 -artifact_prefix=$(B)/fuzz/vxlan- \
 	    $(B)/fuzz/corpus_vxlan $(B)/fuzz/seeds_vxlan
+
+$(B)/fuzz/fuzz_etcd: tests/fuzz/fuzz_etcd.c $(FUZZ_ETCD_SRCS) lib/net/http.h lib/net/etcd.h lib/net/cluster.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_etcd.c $(FUZZ_ETCD_SRCS) -ljson-c
+
+# 30 s of what the distributed switch reads from etcd, from seeds written
+# here: a chunked HTTP response with two watch lines (fed in 7-byte pieces),
+# a sized one, a watch message with a PUT and a DELETE, a group's JSON.
+fuzz-etcd: $(B)/fuzz/fuzz_etcd
+	@mkdir -p $(B)/fuzz/corpus_etcd $(B)/fuzz/seeds_etcd
+	printf '\000\007HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n19\r\n{"result":{"header":{}}}\n\r\n5;x=y\r\n{}\n{}\r\n0\r\nT: 1\r\n\r\n' > $(B)/fuzz/seeds_etcd/chunked
+	printf '\003\377HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n{"kvs":[]}\n\n' > $(B)/fuzz/seeds_etcd/sized
+	printf '\001{"result":{"events":[{"kv":{"key":"L3ZtbS94","value":"e30=","mod_revision":"7"}},{"type":"DELETE","kv":{"key":"eA=="}}]}}' > $(B)/fuzz/seeds_etcd/watch
+	printf '\002group/web\n{"trunk":[10,20],"native":5,"policy":{"firewall":{"default":"deny","rules":[{"action":"allow","proto":"tcp","dport":[80,81],"src":"10.0.0.0/8"}]},"shape_in":{"avg_bps":1000}}}' > $(B)/fuzz/seeds_etcd/group
+	$(B)/fuzz/fuzz_etcd -max_total_time=30 -max_len=8192 -timeout=10 -rss_limit_mb=1024 -artifact_prefix=$(B)/fuzz/etcd- \
+	    $(B)/fuzz/corpus_etcd $(B)/fuzz/seeds_etcd
 
 # 30 s of fuzzing from the seeds (new inputs collect in build/fuzz/corpus_qcow2).
 fuzz-qcow2: fuzz

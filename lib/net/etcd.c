@@ -62,6 +62,8 @@ long vmm__b64_decode(const char *s, uint8_t *out)
 				return -1;
 			}
 		}
+		if ((pad == 2 && (v[1] & 15)) || (pad == 1 && (v[2] & 3)))
+			return -1;             /* not canonical: bits after the end */
 		out[o++] = (uint8_t)(v[0] << 2 | v[1] >> 4);
 		if (pad < 2)
 			out[o++] = (uint8_t)(v[1] << 4 | v[2] >> 2);

@@ -312,10 +312,12 @@ int vmm__http_pump(vmm__http *h)
 
 int vmm__http_line(vmm__http *h, char **line, size_t *len)
 {
-	char *s = h->body + h->body_at, *nl;
+	char *s, *nl;
 
-	if (!h->body || h->body_at >= h->body_len ||
-	    !(nl = memchr(s, '\n', h->body_len - h->body_at)))
+	if (!h->body || h->body_at >= h->body_len)
+		return 0;
+	s = h->body + h->body_at;
+	if (!(nl = memchr(s, '\n', h->body_len - h->body_at)))
 		return 0;
 	*nl = 0;
 	*line = s;

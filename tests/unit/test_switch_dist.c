@@ -140,7 +140,7 @@ static void *h_bg(void *arg)
 			return NULL;
 		}
 		pthread_mutex_unlock(&h->lock);
-		ok = ips_ping(&h->ep[h->bg_port], h->bg_ip, 0x7777, seq, 1000);
+		ok = ips_ping(&h->ep[h->bg_port], h->bg_ip, 0x7777, seq, 5000);  /* load-proof */
 		pthread_mutex_lock(&h->lock);
 		h->bg_sent++;
 		h->bg_ok += ok;
@@ -574,22 +574,22 @@ static void test_policy_everywhere(void **state)
 	assert_true(ping(&H3, 0, "10.9.0.1", 5, 5));
 }
 
-static void bg_check(host *h, const char *what)
+/* Stops h's background pings: how many went unanswered (-1: none sent). */
+static int bg_stop(host *h, const char *what)
 {
 	char ans[100];
 	unsigned sent = 0, ok = 0;
 
-	assert_true(hcmd(h, ans, sizeof(ans), "bgstop"));
-	assert_int_equal(sscanf(ans, "%u %u", &sent, &ok), 2);
+	if (!hcmd(h, ans, sizeof(ans), "bgstop") || sscanf(ans, "%u %u", &sent, &ok) != 2 || !sent)
+		return -1;
 	printf("# %s: %s %u of %u pings answered\n", what, h->name, ok, sent);
-	assert_true(sent > 0);
-	assert_int_equal(ok, sent);
+	return (int)(sent - ok);
 }
 
 /* h2 killed with SIGKILL: h1 and h3 talk on, and drop it when its lease ends. */
 static void test_sigkill_host(void **state)
 {
-	int m1, m3;
+	int m1, m3, lost1, lost3;
 	uint64_t t0, d1, d3;
 
 	NEED_SETUP();
@@ -606,8 +606,10 @@ static void test_sigkill_host(void **state)
 	assert_true((d3 = hwait(&H3, m3, VMM_NET_CLUSTER_HOST_DOWN, "h2", 15000)) != 0);
 	printf("# h2 (lease TTL 2 s) left the flood lists %.0f ms (h1) and %.0f ms (h3) after "
 	       "SIGKILL\n", ms_since(t0, d1), ms_since(t0, d3));
-	bg_check(&H1, "during SIGKILL");
-	bg_check(&H3, "during SIGKILL");
+	lost1 = bg_stop(&H1, "during SIGKILL");
+	lost3 = bg_stop(&H3, "during SIGKILL");
+	assert_int_equal(lost1, 0);
+	assert_int_equal(lost3, 0);
 	assert_int_equal(stats(&H1).remotes, 1);
 	assert_int_equal(stats(&H3).remotes, 1);
 	assert_int_equal(stats(&H1).hosts, 2);
@@ -635,7 +637,7 @@ static int config_keys(void)
 /* etcd killed while pings flow, restarted on its data: nothing lost. */
 static void test_etcd_restart(void **state)
 {
-	int m1, m3, keys;
+	int m1, m3, keys, lost1, lost3;
 	hst s;
 
 	NEED_SETUP();
@@ -653,8 +655,10 @@ static void test_etcd_restart(void **state)
 	assert_true(etcd_fx_start(&etcd));
 	assert_true(hwait(&H1, m1, VMM_NET_CLUSTER_SYNCED, "-", 15000));
 	assert_true(hwait(&H3, m3, VMM_NET_CLUSTER_SYNCED, "-", 15000));
-	bg_check(&H1, "across the etcd restart");
-	bg_check(&H3, "across the etcd restart");
+	lost1 = bg_stop(&H1, "across the etcd restart");
+	lost3 = bg_stop(&H3, "across the etcd restart");
+	assert_int_equal(lost1, 0);
+	assert_int_equal(lost3, 0);
 	assert_int_equal(config_keys(), keys);
 	for (int i = 0; i < 100 && (s = stats(&H1)).hosts != 2; i++)
 		usleep(100000);                               /* a lease may be granted again */
