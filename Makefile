@@ -215,7 +215,7 @@ FUZZ_FLAGS := -std=gnu11 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,addres
               -fno-sanitize-recover=all $(WARN) -Iinclude -I. -DVMM_BUILDING_LIBRARY
 FUZZ_QCOW2_SRCS := $(wildcard lib/storage/qcow2_*.c) lib/error.c
 FUZZ_VXLAN_SRCS := lib/net/vxlan_parse.c lib/error.c
-FUZZ_ETCD_SRCS  := lib/net/http.c lib/net/etcd.c lib/net/cluster_cfg.c lib/error.c
+FUZZ_ETCD_SRCS  := lib/net/http.c lib/net/etcd.c lib/net/cluster_cfg.c lib/net/port_state_parse.c lib/error.c
 
 .PHONY: fuzz fuzz-qcow2 fuzz-vxlan fuzz-etcd
 fuzz: $(B)/fuzz/fuzz_qcow2 $(B)/fuzz/seeds_qcow2/.done $(B)/fuzz/fuzz_vxlan $(B)/fuzz/fuzz_etcd
@@ -244,19 +244,21 @@ fuzz-vxlan: $(B)/fuzz/fuzz_vxlan
 	$(B)/fuzz/fuzz_vxlan -max_total_time=30 -max_len=4096 -timeout=10 -rss_limit_mb=1024 -artifact_prefix=$(B)/fuzz/vxlan- \
 	    $(B)/fuzz/corpus_vxlan $(B)/fuzz/seeds_vxlan
 
-$(B)/fuzz/fuzz_etcd: tests/fuzz/fuzz_etcd.c $(FUZZ_ETCD_SRCS) lib/net/http.h lib/net/etcd.h lib/net/cluster.h
+$(B)/fuzz/fuzz_etcd: tests/fuzz/fuzz_etcd.c $(FUZZ_ETCD_SRCS) lib/net/http.h lib/net/etcd.h lib/net/cluster.h lib/net/port_state.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_etcd.c $(FUZZ_ETCD_SRCS) -ljson-c
 
 # 30 s of what the distributed switch reads from etcd, from seeds written
 # here: a chunked HTTP response with two watch lines (fed in 7-byte pieces),
-# a sized one, a watch message with a PUT and a DELETE, a group's JSON.
+# a sized one, a watch message with a PUT and a DELETE, a group's JSON, a
+# port's exported state.
 fuzz-etcd: $(B)/fuzz/fuzz_etcd
 	@mkdir -p $(B)/fuzz/corpus_etcd $(B)/fuzz/seeds_etcd
 	printf '\000\007HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n19\r\n{"result":{"header":{}}}\n\r\n5;x=y\r\n{}\n{}\r\n0\r\nT: 1\r\n\r\n' > $(B)/fuzz/seeds_etcd/chunked
-	printf '\003\377HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n{"kvs":[]}\n\n' > $(B)/fuzz/seeds_etcd/sized
+	printf '\004\377HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n{"kvs":[]}\n\n' > $(B)/fuzz/seeds_etcd/sized
 	printf '\001{"result":{"events":[{"kv":{"key":"L3ZtbS94","value":"e30=","mod_revision":"7"}},{"type":"DELETE","kv":{"key":"eA=="}}]}}' > $(B)/fuzz/seeds_etcd/watch
 	printf '\002group/web\n{"trunk":[10,20],"native":5,"policy":{"firewall":{"default":"deny","rules":[{"action":"allow","proto":"tcp","dport":[80,81],"src":"10.0.0.0/8"}]},"shape_in":{"avg_bps":1000}}}' > $(B)/fuzz/seeds_etcd/group
+	printf '\003{"version":1,"policy":{"antispoof":true,"ipv4":["10.1.0.1"],"firewall":{"default":"deny","rules":[{"action":"allow","dirs":"in","proto":1}]}},"counters":{"in_frames":2,"drops":[0,1]},"conns":[{"proto":1,"src":"10.1.0.1","dst":"10.1.0.2","sport":7,"dport":7,"dir":"in","replied":true,"ttl_ms":29700}]}' > $(B)/fuzz/seeds_etcd/state
 	$(B)/fuzz/fuzz_etcd -max_total_time=30 -max_len=8192 -timeout=10 -rss_limit_mb=1024 -artifact_prefix=$(B)/fuzz/etcd- \
 	    $(B)/fuzz/corpus_etcd $(B)/fuzz/seeds_etcd
 

@@ -262,6 +262,20 @@ typedef struct vmm_net_port_stats {
 } vmm_net_port_stats;
 VMM_API int vmm_net_port_stats_get(vmm_net_port *port, vmm_net_port_stats *stats);
 
+/* A port's state, so it can follow its VM to another host: its policy
+ * (not its mirror, which names a port of this switch), counters and the
+ * firewall's tracked connections with the time each has left, as JSON
+ * (docs/net.md). buf gets it NUL-terminated, *len its length; VMM_ERANGE
+ * if cap is too small (*len says what is needed: call with cap 0 to ask),
+ * VMM_ENOTSUP for a firewall rule whose mask is not a prefix. */
+VMM_API int vmm_net_port_state_export(vmm_net_port *port, char *buf, size_t cap, size_t *len);
+/* Applies an exported state to a port (of this switch or another host's):
+ * the policy replaces its own (its mirror stays), the counters are added
+ * to its, the connections are tracked again with their time left. The
+ * JSON is checked whole first: VMM_EINVAL with what is wrong, and nothing
+ * changed. */
+VMM_API int vmm_net_port_state_import(vmm_net_port *port, const char *json);
+
 /* ---- Uplinks: VXLAN (RFC 7348) ----------------------------------------- *
  *
  * An uplink port carries the switch's VLANs to other hosts, each VLAN of

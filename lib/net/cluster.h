@@ -31,6 +31,9 @@ enum { CL_KEY_UNKNOWN = 0, CL_KEY_CONFIG, CL_KEY_VNI, CL_KEY_GROUP, CL_KEY_HOST 
 int vmm__cl_key(const char *rel, const char **name, uint32_t *vlan);
 /* Parsers: 0, or -1 with the reason in err (CL_ERR bytes). */
 int vmm__cl_group_parse(const char *json, vmm__cl_group *g, char *err);
+/* A policy object alone, into g->pol (g zeroed, g->pol VMM_NET_POLICY_INIT first). */
+struct json_object;
+int vmm__cl_policy_parse(struct json_object *pol, vmm__cl_group *g, char *err);
 void vmm__cl_group_free(vmm__cl_group *g);
 int vmm__cl_vni_parse(const char *json, uint32_t *vni, char *err);
 int vmm__cl_host_parse(const char *json, uint32_t *addr, char *err);   /* network order */

@@ -299,7 +299,7 @@ static int addresses(json_object *pol, vmm__cl_group *g, char *err)
 	return 0;
 }
 
-static int policy(json_object *pol, vmm__cl_group *g, char *err)
+int vmm__cl_policy_parse(struct json_object *pol, vmm__cl_group *g, char *err)
 {
 	static const char *const allowed[] = { "promiscuous", "mac_changes", "forged_transmits",
 					       "antispoof", "ipv4", "firewall", "shape_in",
@@ -377,7 +377,7 @@ int vmm__cl_group_parse(const char *json, vmm__cl_group *g, char *err)
 	if (!o)
 		return -1;
 	rc = fields(o, "group", allowed, err) || vlans(o, g, err) ||
-	     (json_object_object_get_ex(o, "policy", &pol) && policy(pol, g, err)) ? -1 : 0;
+	     (json_object_object_get_ex(o, "policy", &pol) && vmm__cl_policy_parse(pol, g, err)) ? -1 : 0;
 	json_object_put(o);
 	if (rc)
 		vmm__cl_group_free(g);

@@ -287,6 +287,7 @@ int32_t vmm__firewall(void *opaque, vmm_net_port *port, vmm_net_frame *f);
 int32_t vmm__mirror(void *opaque, vmm_net_port *port, vmm_net_frame *f);
 int vmm__fw_init(vmm__fw *fw, uint32_t cap);
 void vmm__fw_fini(vmm__fw *fw);
+/* (port_state.h: the firewall's connections as they move with a port) */
 /* Built-in filters report their drop reason here instead of VMM_NET_DROP. */
 enum { VMM__DROP_AS = 0x100 };          /* returns VMM__DROP_AS + reason */
 

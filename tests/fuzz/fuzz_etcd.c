@@ -2,12 +2,13 @@
  * etcd (make fuzz-etcd): the HTTP/1.1 response decoder (lib/net/http.c:
  * status line, headers, sized / chunked / to-EOF bodies, streamed lines),
  * the watch messages of etcd's JSON gateway and their base64 (etcd.c),
- * and the values of the cluster's keys (cluster_cfg.c). The first byte
- * picks the part:
- *   0 mod 3: an HTTP response, fed to the decoder through a socket in
+ * the values of the cluster's keys (cluster_cfg.c) and a port's exported
+ * state (port_state_parse.c). The first byte picks the part:
+ *   0 mod 4: an HTTP response, fed to the decoder through a socket in
  *            pieces of (second byte | 1) bytes, lines taken after each;
- *   1 mod 3: one watch message line;
- *   2 mod 3: "key\nvalue": a key relative to the switch and its JSON.
+ *   1 mod 4: one watch message line;
+ *   2 mod 4: "key\nvalue": a key relative to the switch and its JSON;
+ *   3 mod 4: a port's state (vmm_net_port_state_import's JSON).
  * Checked: lines are NUL-terminated within the body and hold no newline;
  * watch events have NUL-terminated keys and values of their stated length;
  * base64 that decodes encodes back to itself. Any crash, hang or
@@ -22,6 +23,7 @@
 #include "lib/net/cluster.h"
 #include "lib/net/etcd.h"
 #include "lib/net/http.h"
+#include "lib/net/port_state.h"
 
 static void fuzz_http(const uint8_t *d, size_t n)
 {
@@ -100,7 +102,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!size)
 		return 0;
-	if (data[0] % 3 == 0) {
+	if (data[0] % 4 == 0) {
 		fuzz_http(data + 1, size - 1);
 		return 0;
 	}
@@ -108,7 +110,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(s, data + 1, size - 1);
 	s[size - 1] = 0;
-	if (data[0] % 3 == 1) {
+	if (data[0] % 4 == 3) {
+		vmm__pstate *st = malloc(sizeof(*st));
+
+		err[0] = 0;
+		if (st && vmm__pstate_parse(s, st, err) == 0)
+			vmm__pstate_free(st);
+		else if (st && !err[0])
+			abort();
+		free(st);
+	} else if (data[0] % 4 == 1) {
 		vmm__etcd_watch_line(s, on_event, NULL, &rev);
 		b64_roundtrip(s);
 	} else if ((nl = strchr(s, '\n'))) {

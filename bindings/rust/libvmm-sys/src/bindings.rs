@@ -9724,6 +9724,20 @@ extern "C" {
         stats: *mut vmm_net_port_stats,
     ) -> std::os::raw::c_int;
 }
+extern "C" {
+    pub fn vmm_net_port_state_export(
+        port: *mut vmm_net_port,
+        buf: *mut std::os::raw::c_char,
+        cap: size_t,
+        len: *mut size_t,
+    ) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_net_port_state_import(
+        port: *mut vmm_net_port,
+        json: *const std::os::raw::c_char,
+    ) -> std::os::raw::c_int;
+}
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
 pub struct vmm_net_vni {
