@@ -410,21 +410,23 @@ static void lost(vmm__cluster *cl, const char *why)
 	pthread_mutex_unlock(&cl->lock);
 }
 
-/* Renews the lease; a lost lease (or host key) is granted and written again. */
-static void keepalive(vmm__cluster *cl)
+/* Renews the lease; a lost lease (or host key) is granted and written
+ * again. -1 when etcd did not answer: the watch's connection may be dead
+ * without a word (a partitioned network), so it is read again whole. */
+static int keepalive(vmm__cluster *cl)
 {
 	int64_t ttl = 0;
 	bool again;
 
 	if (cl->lease && vmm__etcd_lease_keepalive(&cl->etcd, cl->lease, &ttl))
-		return;                        /* etcd away: the watch notices */
+		return -1;
 	pthread_mutex_lock(&cl->lock);
 	again = cl->reregister || ttl <= 0;
 	if (ttl > 0)
 		cl->st.lease_renewals++;
 	pthread_mutex_unlock(&cl->lock);
 	if (!again)
-		return;
+		return 0;
 	if (ttl <= 0)
 		cl->lease = 0;
 	if (vmm__cl_register(cl) == 0) {
@@ -435,6 +437,7 @@ static void keepalive(vmm__cluster *cl)
 	} else {
 		vmm__cl_log(cl, "cannot register again: %s", vmm_last_error());
 	}
+	return 0;
 }
 
 static bool stopped(vmm__cluster *cl, uint32_t wait_ms, int fd)
@@ -470,8 +473,16 @@ void *vmm__cl_thread(void *arg)
 			next_ka = 0;               /* renew (or register) at once */
 		}
 		if ((t = now_ms()) >= next_ka) {
-			keepalive(cl);
+			int ka = keepalive(cl);
+
 			next_ka = now_ms() + cl->ttl_s * 1000u / 3;
+			if (ka) {
+				lost(cl, vmm_last_error());
+				vmm__cl_deliver(cl);
+				if (stopped(cl, (uint32_t)backoff, -1))
+					break;
+				continue;      /* read it all again */
+			}
 			t = now_ms();
 		}
 		vmm__cl_deliver(cl);

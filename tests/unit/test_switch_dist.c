@@ -11,7 +11,9 @@
  * killed with SIGKILL does not stop traffic among the others and leaves
  * their flood lists when its lease expires; etcd killed and restarted
  * while traffic flows loses no configuration and the hosts resume their
- * watch. NOT RUN without etcd, namespaces or veth/bridge devices. */
+ * watch; a host cut off from etcd is dropped by the others when its lease
+ * ends and, back, reads what it missed and joins them again. NOT RUN
+ * without etcd, namespaces or veth/bridge devices. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -60,6 +62,7 @@ typedef struct hstate {
 	pthread_t bg;
 	bool bg_on, bg_stop;
 	uint32_t bg_port, bg_ip, bg_sent, bg_ok;
+	uint64_t bg_fail_ns;                   /* when the first unanswered ping was sent */
 } hstate;
 
 static uint64_t real_ns(void)
@@ -140,8 +143,12 @@ static void *h_bg(void *arg)
 			return NULL;
 		}
 		pthread_mutex_unlock(&h->lock);
+		uint64_t t = real_ns();
+
 		ok = ips_ping(&h->ep[h->bg_port], h->bg_ip, 0x7777, seq, 5000);  /* load-proof */
 		pthread_mutex_lock(&h->lock);
+		if (!ok && !h->bg_fail_ns)
+			h->bg_fail_ns = t;
 		h->bg_sent++;
 		h->bg_ok += ok;
 		pthread_mutex_unlock(&h->lock);
@@ -212,6 +219,9 @@ static void h_cmd(hstate *h, char *line, FILE *out)
 		fprintf(out, "ok\n");
 	} else if (!strncmp(line, "stats", 5)) {
 		h_stats(h, out);
+	} else if (sscanf(line, "etcd %7s", a) == 1) {         /* cut off from etcd, or not */
+		fprintf(out, system(!strcmp(a, "off") ? "ip route add blackhole " BRIDGE_IP "/32" :
+				    "ip route del blackhole " BRIDGE_IP "/32") == 0 ? "ok\n" : "err ip\n");
 	} else if (!strncmp(line, "upstats", 7)) {
 		vmm_net_uplink_stats us = { .size = sizeof(us) };
 
@@ -233,6 +243,7 @@ static void h_cmd(hstate *h, char *line, FILE *out)
 		h->bg_port = x;
 		h->bg_ip = ip_of(a);
 		h->bg_sent = h->bg_ok = 0;
+		h->bg_fail_ns = 0;
 		h->bg_stop = false;
 		h->bg_on = pthread_create(&h->bg, NULL, h_bg, h) == 0;
 		fprintf(out, h->bg_on ? "ok\n" : "err thread\n");
@@ -242,7 +253,8 @@ static void h_cmd(hstate *h, char *line, FILE *out)
 		pthread_mutex_unlock(&h->lock);
 		pthread_join(h->bg, NULL);
 		h->bg_on = false;
-		fprintf(out, "ok %u %u\n", h->bg_sent, h->bg_ok);
+		fprintf(out, "ok %u %u %llu\n", h->bg_sent, h->bg_ok,
+			(unsigned long long)h->bg_fail_ns);
 	} else {
 		fprintf(out, "err unknown: %.60s\n", line);
 	}
@@ -437,8 +449,8 @@ static int setup(void **state)
 		return 0;
 	}
 	if (unshare(CLONE_NEWNET) != 0 ||
-	    sh("ip link set lo up && ip link add br0 type bridge && ip addr add %s/24 dev br0 && "
-	       "ip link set br0 up", BRIDGE_IP)) {
+	    sh("ip link set lo up && ip link add br0 type bridge && ip link set br0 address "
+	       "02:77:00:00:00:fe && ip addr add %s/24 dev br0 && ip link set br0 up", BRIDGE_IP)) {
 		snprintf(why, sizeof(why), "cannot make a network namespace with a bridge: %s",
 			 strerror(errno));
 		return 0;
@@ -574,15 +586,23 @@ static void test_policy_everywhere(void **state)
 	assert_true(ping(&H3, 0, "10.9.0.1", 5, 5));
 }
 
-/* Stops h's background pings: how many went unanswered (-1: none sent). */
-static int bg_stop(host *h, const char *what)
+/* Stops h's background pings: how many went unanswered (-1: none sent).
+ * A loss is told with when it was sent (relative to t0) and the uplink's
+ * counters. */
+static int bg_stop(host *h, const char *what, uint64_t t0)
 {
-	char ans[100];
+	char ans[200];
 	unsigned sent = 0, ok = 0;
+	unsigned long long fail = 0;
 
-	if (!hcmd(h, ans, sizeof(ans), "bgstop") || sscanf(ans, "%u %u", &sent, &ok) != 2 || !sent)
+	if (!hcmd(h, ans, sizeof(ans), "bgstop") ||
+	    sscanf(ans, "%u %u %llu", &sent, &ok, &fail) != 3 || !sent)
 		return -1;
 	printf("# %s: %s %u of %u pings answered\n", what, h->name, ok, sent);
+	if (fail && hcmd(h, ans, sizeof(ans), "upstats"))
+		printf("# %s: first unanswered ping sent %.0f ms after the event; uplink: %s\n",
+		       h->name, fail > t0 ? (double)(fail - t0) / 1e6 : -(double)(t0 - fail) / 1e6,
+		       ans);
 	return (int)(sent - ok);
 }
 
@@ -606,8 +626,8 @@ static void test_sigkill_host(void **state)
 	assert_true((d3 = hwait(&H3, m3, VMM_NET_CLUSTER_HOST_DOWN, "h2", 15000)) != 0);
 	printf("# h2 (lease TTL 2 s) left the flood lists %.0f ms (h1) and %.0f ms (h3) after "
 	       "SIGKILL\n", ms_since(t0, d1), ms_since(t0, d3));
-	lost1 = bg_stop(&H1, "during SIGKILL");
-	lost3 = bg_stop(&H3, "during SIGKILL");
+	lost1 = bg_stop(&H1, "during SIGKILL", t0);
+	lost3 = bg_stop(&H3, "during SIGKILL", t0);
 	assert_int_equal(lost1, 0);
 	assert_int_equal(lost3, 0);
 	assert_int_equal(stats(&H1).remotes, 1);
@@ -638,6 +658,7 @@ static int config_keys(void)
 static void test_etcd_restart(void **state)
 {
 	int m1, m3, keys, lost1, lost3;
+	uint64_t t0;
 	hst s;
 
 	NEED_SETUP();
@@ -647,6 +668,7 @@ static void test_etcd_restart(void **state)
 	m3 = hnum(&H3, "mark");
 	assert_true(hcmd(&H1, NULL, 0, "bg 0 10.9.0.3"));
 	assert_true(hcmd(&H3, NULL, 0, "bg 1 10.9.0.8"));
+	t0 = real_ns();
 	etcd_fx_stop(&etcd, SIGKILL);
 	assert_true(hwait(&H1, m1, VMM_NET_CLUSTER_LOST, "-", 15000));
 	assert_true(hwait(&H3, m3, VMM_NET_CLUSTER_LOST, "-", 15000));
@@ -655,8 +677,8 @@ static void test_etcd_restart(void **state)
 	assert_true(etcd_fx_start(&etcd));
 	assert_true(hwait(&H1, m1, VMM_NET_CLUSTER_SYNCED, "-", 15000));
 	assert_true(hwait(&H3, m3, VMM_NET_CLUSTER_SYNCED, "-", 15000));
-	lost1 = bg_stop(&H1, "across the etcd restart");
-	lost3 = bg_stop(&H3, "across the etcd restart");
+	lost1 = bg_stop(&H1, "across the etcd restart", t0);
+	lost3 = bg_stop(&H3, "across the etcd restart", t0);
 	assert_int_equal(lost1, 0);
 	assert_int_equal(lost3, 0);
 	assert_int_equal(config_keys(), keys);
@@ -679,6 +701,37 @@ static void test_etcd_restart(void **state)
 	assert_true(ping(&H3, 0, "10.9.0.1", 7, 2));
 }
 
+/* h3 cut off from etcd (a blackhole route: its connections hang without
+ * a word) while VXLAN to h1 still works: h1 drops it when its lease ends;
+ * when the route is back h3 reads everything again (the change it missed
+ * included) and registers again, and h1 takes it back. */
+static void test_partition(void **state)
+{
+	int m1, m3;
+	hst s;
+
+	NEED_SETUP();
+	m1 = hnum(&H1, "mark");
+	m3 = hnum(&H3, "mark");
+	assert_true(hcmd(&H3, NULL, 0, "etcd off"));
+	assert_true(hwait(&H1, m1, VMM_NET_CLUSTER_HOST_DOWN, "h3", 15000));
+	assert_int_equal(etcd_fx_ctl(&etcd, "put " PFX "group/db '{\"vlan\": 20}'"), 0);
+	assert_true(hwait(&H1, m1, VMM_NET_CLUSTER_GROUP, "db", 10000));
+	assert_true(hwait(&H3, m3, VMM_NET_CLUSTER_LOST, "-", 15000));
+	assert_false(hwait(&H3, m3, VMM_NET_CLUSTER_GROUP, "db", 100));   /* cut off */
+	assert_true(hcmd(&H3, NULL, 0, "etcd on"));
+	assert_true(hwait(&H3, m3, VMM_NET_CLUSTER_GROUP, "db", 20000));  /* missed, now read */
+	assert_true(hwait(&H1, m1, VMM_NET_CLUSTER_HOST_UP, "h3", 20000));
+	for (int i = 0; i < 100 && (s = stats(&H3)).hosts != 2; i++)
+		usleep(100000);                               /* its own key comes back by the watch */
+	assert_int_equal(s.connected, 1);
+	assert_int_equal(s.hosts, 2);
+	assert_true(s.regrants >= 1);
+	assert_int_equal(stats(&H1).remotes, 1);
+	assert_true(ping(&H1, 1, "10.9.0.9", 8, 1));          /* db open again, both ways */
+	assert_true(ping(&H3, 0, "10.9.0.1", 8, 2));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -688,6 +741,7 @@ int main(void)
 		cmocka_unit_test(test_policy_everywhere),
 		cmocka_unit_test(test_sigkill_host),
 		cmocka_unit_test(test_etcd_restart),
+		cmocka_unit_test(test_partition),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
