@@ -12,6 +12,8 @@
 
 #define CL_NAME_MAX 63                 /* group and host names */
 #define CL_ERR 256
+#define CL_GROUPS_MAX 4096u            /* a group's parsed form is ~8 KiB */
+#define CL_KEYS_MAX 16384u             /* config, 4094 VNIs, groups, hosts */
 
 /* A port group as its key says. */
 typedef struct vmm__cl_group {

@@ -240,8 +240,18 @@ void vmm__cl_put(vmm__cluster *cl, const char *rel, const char *value)
 	vmm__cl_entry n = { 0 }, *e = vmm__cl_find(cl, rel), old;
 	char err[CL_ERR];
 
+	const char *name;
+	uint32_t vlan;
+
 	if (e && !strcmp(e->value, value))
 		return;                        /* unchanged */
+	if (!e && vmm__cl_key(rel, &name, &vlan) == CL_KEY_GROUP && cl->st.groups >= CL_GROUPS_MAX) {
+		cl->st.refused++;
+		vmm__cl_log(cl, "key '%s' refused: the cluster has %u groups already", rel,
+			    CL_GROUPS_MAX);
+		queue(cl, VMM_NET_CLUSTER_REFUSED, rel);
+		return;
+	}
 	if (parse_into(cl, rel, value, &n, err)) {
 		vmm__cl_entry_free(&n);
 		if (n.kind == CL_KEY_UNKNOWN)
@@ -253,7 +263,7 @@ void vmm__cl_put(vmm__cluster *cl, const char *rel, const char *value)
 	}
 	if (!e && cl->ne == cl->cape) {
 		size_t cap = cl->cape ? cl->cape * 2 : 16;
-		vmm__cl_entry *ne = cap <= (1u << 20) ? realloc(cl->e, cap * sizeof(*ne)) : NULL;
+		vmm__cl_entry *ne = cap <= CL_KEYS_MAX ? realloc(cl->e, cap * sizeof(*ne)) : NULL;
 
 		if (ne) {
 			cl->e = ne;
@@ -262,7 +272,7 @@ void vmm__cl_put(vmm__cluster *cl, const char *rel, const char *value)
 	}
 	if (!(n.rel = strdup(rel)) || !(n.value = strdup(value)) || (!e && cl->ne == cl->cape)) {
 		vmm__cl_entry_free(&n);
-		vmm__cl_log(cl, "out of memory (or over 1M keys) for key '%s'", rel);
+		vmm__cl_log(cl, "out of memory (or over %u keys) for key '%s'", CL_KEYS_MAX, rel);
 		return;
 	}
 	cl->st.changes++;
