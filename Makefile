@@ -21,7 +21,7 @@ CFLAGS    ?=
 LIBCFLAGS := $(CFLAGS_BASE) $(OPT) -fPIC -fvisibility=hidden -DVMM_BUILDING_LIBRARY $(CFLAGS)
 APPCFLAGS := $(CFLAGS_BASE) $(OPT) -fPIE $(CFLAGS)
 HARDEN_LD := -Wl,-z,relro,-z,now -Wl,-z,noexecstack
-LIBS      := -lelf -lpthread -lcapstone -lslirp -lnbd -liscsi
+LIBS      := -lelf -lpthread -lcapstone -lslirp -lnbd -liscsi -ljson-c
 
 # Library sources: every .c below these folders is part of libvmm.
 LIB_SRCS  := $(wildcard lib/*.c lib/devices/*.c lib/loaders/*.c lib/platform/*.c lib/virtio/*.c \
@@ -230,9 +230,13 @@ FUZZ_DEV_vsock := DEV_VSOCK
 # Seconds per virtio target for make fuzz-virtio (make check: 5 each).
 FUZZ_TIME  ?= 120
 
-.PHONY: fuzz fuzz-qcow2 fuzz-qcow2-build fuzz-virtio fuzz-virtio-build fuzz-scsi fuzz-scsi-build
+FUZZ_VXLAN_SRCS := lib/net/vxlan_parse.c lib/error.c
+FUZZ_ETCD_SRCS  := lib/net/http.c lib/net/etcd.c lib/net/cluster_cfg.c lib/net/port_state_parse.c lib/error.c
+
+.PHONY: fuzz fuzz-qcow2 fuzz-qcow2-build fuzz-virtio fuzz-virtio-build fuzz-scsi fuzz-scsi-build \
+        fuzz-vxlan fuzz-etcd
 fuzz: $(B)/fuzz/fuzz_qcow2 $(B)/fuzz/seeds_qcow2/.done $(FUZZ_VIRTIO) \
-      $(B)/fuzz/fuzz_scsi $(B)/fuzz/seeds_scsi/.done
+      $(B)/fuzz/fuzz_scsi $(B)/fuzz/seeds_scsi/.done $(B)/fuzz/fuzz_vxlan $(B)/fuzz/fuzz_etcd
 
 FUZZ_SCSI_SRCS := lib/virtio/scsi_cmd.c lib/virtio/scsi_page.c
 $(B)/fuzz/fuzz_scsi: tests/fuzz/fuzz_scsi.c $(FUZZ_SCSI_SRCS) lib/virtio/scsi.h
@@ -274,6 +278,39 @@ $(B)/fuzz/seeds_qcow2/.done: tests/fuzz/make-seeds
 	rm -rf $(B)/fuzz/seeds_qcow2
 	tests/fuzz/make-seeds $(B)/fuzz/seeds_qcow2
 	@touch $@
+
+$(B)/fuzz/fuzz_vxlan: tests/fuzz/fuzz_vxlan.c $(FUZZ_VXLAN_SRCS) lib/net/vxlan.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_vxlan.c $(FUZZ_VXLAN_SRCS)
+
+# 30 s of the VXLAN parser from a few seeds written here: a taken datagram
+# (VNI 100), an unknown VNI, a tagged inner frame, a map read from the input.
+fuzz-vxlan: $(B)/fuzz/fuzz_vxlan
+	@mkdir -p $(B)/fuzz/corpus_vxlan $(B)/fuzz/seeds_vxlan
+	printf '\000\010\000\000\000\000\000\144\000\377\377\377\377\377\377\002\000\000\000\000\001\010\006abcdefgh' > $(B)/fuzz/seeds_vxlan/ok
+	printf '\000\010\000\000\000\000\001\000\000\377\377\377\377\377\377\002\000\000\000\000\001\010\000abcdefgh' > $(B)/fuzz/seeds_vxlan/unknown
+	printf '\000\010\000\000\000\000\000\001\000\377\377\377\377\377\377\002\000\000\000\000\001\201\000\000\005' > $(B)/fuzz/seeds_vxlan/tagged
+	printf '\005\000\007\000\000\011\000\010\000\000\012\010\000\000\000\000\000\011\000\377\377\377\377\377\377\002\000\000\000\000\001\010\000xy' > $(B)/fuzz/seeds_vxlan/map
+	$(B)/fuzz/fuzz_vxlan -max_total_time=30 -max_len=4096 -timeout=10 -rss_limit_mb=1024 -artifact_prefix=$(B)/fuzz/vxlan- \
+	    $(B)/fuzz/corpus_vxlan $(B)/fuzz/seeds_vxlan
+
+$(B)/fuzz/fuzz_etcd: tests/fuzz/fuzz_etcd.c $(FUZZ_ETCD_SRCS) lib/net/http.h lib/net/etcd.h lib/net/cluster.h lib/net/port_state.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_etcd.c $(FUZZ_ETCD_SRCS) -ljson-c
+
+# 30 s of what the distributed switch reads from etcd, from seeds written
+# here: a chunked HTTP response with two watch lines (fed in 7-byte pieces),
+# a sized one, a watch message with a PUT and a DELETE, a group's JSON, a
+# port's exported state.
+fuzz-etcd: $(B)/fuzz/fuzz_etcd
+	@mkdir -p $(B)/fuzz/corpus_etcd $(B)/fuzz/seeds_etcd
+	printf '\000\007HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n19\r\n{"result":{"header":{}}}\n\r\n5;x=y\r\n{}\n{}\r\n0\r\nT: 1\r\n\r\n' > $(B)/fuzz/seeds_etcd/chunked
+	printf '\004\377HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n{"kvs":[]}\n\n' > $(B)/fuzz/seeds_etcd/sized
+	printf '\001{"result":{"events":[{"kv":{"key":"L3ZtbS94","value":"e30=","mod_revision":"7"}},{"type":"DELETE","kv":{"key":"eA=="}}]}}' > $(B)/fuzz/seeds_etcd/watch
+	printf '\002group/web\n{"trunk":[10,20],"native":5,"policy":{"firewall":{"default":"deny","rules":[{"action":"allow","proto":"tcp","dport":[80,81],"src":"10.0.0.0/8"}]},"shape_in":{"avg_bps":1000}}}' > $(B)/fuzz/seeds_etcd/group
+	printf '\003{"version":1,"policy":{"antispoof":true,"ipv4":["10.1.0.1"],"firewall":{"default":"deny","rules":[{"action":"allow","dirs":"in","proto":1}]}},"counters":{"in_frames":2,"drops":[0,1]},"conns":[{"proto":1,"src":"10.1.0.1","dst":"10.1.0.2","sport":7,"dport":7,"dir":"in","replied":true,"ttl_ms":29700}]}' > $(B)/fuzz/seeds_etcd/state
+	$(B)/fuzz/fuzz_etcd -max_total_time=30 -max_len=8192 -timeout=10 -rss_limit_mb=1024 -artifact_prefix=$(B)/fuzz/etcd- \
+	    $(B)/fuzz/corpus_etcd $(B)/fuzz/seeds_etcd
 
 # 30 s of fuzzing from the seeds (new inputs collect in build/fuzz/corpus_qcow2).
 fuzz-qcow2-build: $(B)/fuzz/fuzz_qcow2 $(B)/fuzz/seeds_qcow2/.done

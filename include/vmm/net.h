@@ -13,8 +13,10 @@
  *  - VMM_NET_PORT_TAP: a TAP interface (created if absent, needs
  *    CAP_NET_ADMIN), read by the port's thread "vmm-swtapN", started by
  *    vmm_net_port_create and joined by vmm_net_port_destroy;
- *  - VMM_NET_PORT_UPLINK: reserved for the distributed switch (VXLAN);
- *    VMM_ENOTSUP for now.
+ *  - VMM_NET_PORT_UPLINK: a VXLAN tunnel endpoint (RFC 7348) to other
+ *    hosts (config.uplink): a UDP socket, read by the port's thread
+ *    "vmm-swvxN" (started by vmm_net_port_create, joined by
+ *    vmm_net_port_destroy). One per switch.
  *
  * Each port carries a policy (vmm_net_policy), replaceable at any time
  * while traffic flows, and state kept with the port (shaper buckets,
@@ -174,7 +176,7 @@ enum {
 	VMM_NET_PORT_EMBEDDER = 1,
 	VMM_NET_PORT_VIRTIO = 2,
 	VMM_NET_PORT_TAP = 3,
-	VMM_NET_PORT_UPLINK = 4     /* reserved: VMM_ENOTSUP */
+	VMM_NET_PORT_UPLINK = 4     /* VXLAN to other hosts: config.uplink */
 };
 enum { VMM_NET_PORT_TRUNK = 1u << 0 };
 
@@ -200,9 +202,11 @@ typedef struct vmm_net_port_config {
 	const char *tap;            /* TAP: interface name */
 	const vmm_net_policy *policy;   /* NULL: VMM_NET_POLICY_INIT */
 	const char *name;           /* for messages; NULL: "portN" */
+	/* Added in 1.2 (a config.size that ends before it means NULL): */
+	const struct vmm_net_uplink_config *uplink;   /* UPLINK: the tunnel */
 } vmm_net_port_config;
 #define VMM_NET_PORT_CONFIG_INIT { sizeof(vmm_net_port_config), VMM_NET_PORT_EMBEDDER, 0, 0, \
-	NULL, 0, { 0 }, 0, NULL, NULL, NULL, NULL, NULL }
+	NULL, 0, { 0 }, 0, NULL, NULL, NULL, NULL, NULL, NULL }
 
 VMM_API int vmm_net_port_create(vmm_switch *sw, const vmm_net_port_config *config,
 				vmm_net_port **out);
@@ -257,6 +261,187 @@ typedef struct vmm_net_port_stats {
 	uint64_t drops[VMM_NET_DROP_REASONS];   /* by VMM_NET_DROP_*, both ways */
 } vmm_net_port_stats;
 VMM_API int vmm_net_port_stats_get(vmm_net_port *port, vmm_net_port_stats *stats);
+
+/* A port's state, so it can follow its VM to another host: its policy
+ * (not its mirror, which names a port of this switch), counters and the
+ * firewall's tracked connections with the time each has left, as JSON
+ * (docs/net.md). buf gets it NUL-terminated, *len its length; VMM_ERANGE
+ * if cap is too small (*len says what is needed: call with cap 0 to ask),
+ * VMM_ENOTSUP for a firewall rule whose mask is not a prefix. */
+VMM_API int vmm_net_port_state_export(vmm_net_port *port, char *buf, size_t cap, size_t *len);
+/* Applies an exported state to a port (of this switch or another host's):
+ * the policy replaces its own (its mirror stays), the counters are added
+ * to its, the connections are tracked again with their time left. The
+ * JSON is checked whole first: VMM_EINVAL with what is wrong, and nothing
+ * changed. */
+VMM_API int vmm_net_port_state_import(vmm_net_port *port, const char *json);
+
+/* ---- Uplinks: VXLAN (RFC 7348) ----------------------------------------- *
+ *
+ * An uplink port carries the switch's VLANs to other hosts, each VLAN of
+ * its map as one VXLAN network (VNI), over UDP (port 4789 unless told
+ * otherwise) and IPv4. It interoperates with Linux's vxlan device. Frames
+ * for unknown or broadcast/multicast destinations go to every remote
+ * tunnel endpoint (VTEP) of the flood list that carries the VNI (head-end
+ * replication; no multicast underlay); the source MAC of every frame
+ * received is learned with the VTEP it came from (and ages as the
+ * switch's MAC table does), so known unicast goes to that VTEP only.
+ * Received datagrams that are short, carry other flags than I (0x08 in the
+ * first byte: GPE/GBP are not spoken), an unmapped VNI or an 802.1Q-tagged
+ * inner frame are dropped and counted (vmm_net_uplink_stats); the reserved
+ * fields are ignored, as the RFC says. The uplink is a trunk of the mapped
+ * VLANs (no native VLAN); its vlan/flags/trunk_vlans must be 0. */
+typedef struct vmm_net_vni {
+	uint32_t vlan;              /* 1..4094 */
+	uint32_t vni;               /* 1..16777215 */
+} vmm_net_vni;
+
+enum {
+	VMM_NET_UPLINK_KNOWN_ONLY = 1u << 0,   /* take datagrams only from VTEPs of
+						  the flood list */
+	VMM_NET_UPLINK_NO_LEARN = 1u << 1      /* never learn remote MACs: flood
+						  every frame to the flood list */
+};
+
+typedef struct vmm_net_uplink_config {
+	uint32_t size;              /* sizeof(vmm_net_uplink_config) */
+	uint32_t flags;             /* VMM_NET_UPLINK_* */
+	const char *local;          /* IPv4 address to bind ("10.0.0.1"); NULL: any */
+	uint32_t udp_port;          /* 0: 4789; bound here and sent to on remotes */
+	uint32_t nvnis;             /* up to 4094 */
+	const vmm_net_vni *vnis;    /* VLAN -> VNI; each VLAN and each VNI once */
+	const char *const *remotes; /* the first flood list: IPv4 addresses, all VNIs */
+	uint32_t nremotes;          /* up to 4096 */
+	uint32_t reserved;
+} vmm_net_uplink_config;
+#define VMM_NET_UPLINK_CONFIG_INIT { sizeof(vmm_net_uplink_config), 0, NULL, 0, 0, NULL, \
+	NULL, 0, 0 }
+
+/* Adds a remote VTEP (IPv4 address) to the flood list of one VNI, or of
+ * every VNI with vni 0. Adding it again is no error. */
+VMM_API int vmm_net_uplink_add_remote(vmm_net_port *uplink, const char *addr, uint32_t vni);
+/* Removes that entry (VMM_ENOENT if absent); when the address has no
+ * entry left, the MACs learned behind it are forgotten too. */
+VMM_API int vmm_net_uplink_remove_remote(vmm_net_port *uplink, const char *addr,
+					 uint32_t vni);
+/* Replaces the VLAN -> VNI map (n up to 4094; 0 empties it). */
+VMM_API int vmm_net_uplink_set_vnis(vmm_net_port *uplink, const vmm_net_vni *vnis,
+				    uint32_t n);
+
+typedef struct vmm_net_uplink_stats {
+	uint32_t size;              /* sizeof(vmm_net_uplink_stats), set by the caller */
+	uint32_t remotes;           /* flood list entries now */
+	uint32_t vnis;              /* VLAN -> VNI entries now */
+	uint32_t reserved;
+	uint64_t tx_datagrams, tx_bytes;   /* sent (a flooded frame counts once per VTEP) */
+	uint64_t tx_flooded;        /* frames sent to the flood list */
+	uint64_t tx_errors;         /* the socket refused a datagram */
+	uint64_t tx_no_vni;         /* frames of a VLAN the map lost meanwhile */
+	uint64_t rx_datagrams, rx_bytes;   /* received, well-formed or not */
+	uint64_t rx_short;          /* under 8 + 14 bytes */
+	uint64_t rx_flags;          /* the I flag missing, or another flag set */
+	uint64_t rx_unknown_vni;    /* a VNI not in the map */
+	uint64_t rx_inner_tagged;   /* an 802.1Q/802.1ad tag in the inner frame */
+	uint64_t rx_oversize;       /* longer than the switch's MTU allows */
+	uint64_t rx_unknown_remote; /* KNOWN_ONLY: from a VTEP not in the flood list */
+	uint64_t learned;           /* remote MACs learned or moved to another VTEP */
+} vmm_net_uplink_stats;
+VMM_API int vmm_net_uplink_stats_get(vmm_net_port *uplink, vmm_net_uplink_stats *stats);
+
+/* ---- The distributed switch: one configuration in etcd ----------------- *
+ *
+ * A switch joins a cluster: the configuration of a switch of that name
+ * lives in etcd (its v3 API, through etcd's JSON gateway over HTTP) under
+ * <prefix>switch/<name>/ (docs/net.md has the layout and the JSON):
+ *   config        {"mtu": 1500, "udp_port": 4789}     checked at join
+ *   vni/<vlan>    {"vni": 5010}                       the VLAN -> VNI map
+ *   group/<name>  {"vlan": 10, "policy": {...}}       a port group; or
+ *                 {"trunk": [10, 20], "native": 0, ...}
+ *   host/<name>   {"vtep": "10.0.0.1"}                a member host, kept by its
+ *                                                    lease
+ * The joining host reads it all, writes its own host key with a lease it
+ * keeps alive, and watches the prefix from the cluster's thread
+ * ("vmm-swetcd", started by vmm_switch_join_cluster, joined by
+ * vmm_net_cluster_leave or vmm_switch_destroy): a group's policy changed
+ * in etcd is applied to this host's ports of that group, the VNI map to
+ * the uplink, member hosts come and go in the uplink's flood list (a host
+ * that leaves or whose lease expires is removed). If etcd is unreachable
+ * the switch keeps its last configuration and the thread reconnects and
+ * reads everything again. A value that does not parse is refused (the
+ * last good one stays) with a message to the switch's log. */
+typedef struct vmm_net_cluster vmm_net_cluster;
+
+enum {                                 /* events, with the key's name */
+	VMM_NET_CLUSTER_SYNCED = 1,        /* the whole configuration was read ("") */
+	VMM_NET_CLUSTER_LOST = 2,          /* etcd is unreachable; retrying ("") */
+	VMM_NET_CLUSTER_GROUP = 3,         /* a group was added or changed (its name) */
+	VMM_NET_CLUSTER_GROUP_GONE = 4,    /* a group was deleted: its ports keep
+					      their last policy */
+	VMM_NET_CLUSTER_HOST_UP = 5,       /* a member host (its name) */
+	VMM_NET_CLUSTER_HOST_DOWN = 6,     /* left, or its lease expired */
+	VMM_NET_CLUSTER_VNIS = 7,          /* the VNI map changed ("") */
+	VMM_NET_CLUSTER_REFUSED = 8        /* a value was refused (its key) */
+};
+/* Called on the cluster's thread after a change is applied; it must not
+ * call vmm_net_cluster_leave (other calls are fine). */
+typedef void (*vmm_net_cluster_event_fn)(void *opaque, uint32_t event, const char *name);
+
+typedef struct vmm_net_cluster_config {
+	uint32_t size;              /* sizeof(vmm_net_cluster_config) */
+	uint32_t flags;             /* 0 */
+	const char *etcd;           /* "http://127.0.0.1:2379" (plain http) */
+	const char *prefix;         /* NULL: "/vmm/" */
+	const char *name;           /* the switch's name in the cluster */
+	const char *host;           /* this host's name, unique in the cluster */
+	const char *vtep;           /* this host's tunnel address as the others
+				       reach it (IPv4) */
+	vmm_net_port *uplink;       /* the switch's uplink (its map and flood list
+				       are the cluster's from now on) */
+	uint32_t lease_ttl_s;       /* the host key's lease, 0: 10; 2..3600 */
+	uint32_t timeout_ms;        /* each etcd request, 0: 5000 */
+	vmm_net_cluster_event_fn event; /* NULL: none */
+	void *event_opaque;
+} vmm_net_cluster_config;
+#define VMM_NET_CLUSTER_CONFIG_INIT { sizeof(vmm_net_cluster_config), 0, NULL, NULL, NULL, \
+	NULL, NULL, NULL, 0, 0, NULL, NULL }
+
+/* Joins: reads the configuration, registers this host (VMM_EBUSY if a
+ * live host of that name has another VTEP), starts the watch. VMM_EIO
+ * when etcd cannot be reached, VMM_EINVAL for a config etcd contradicts
+ * (the switch's MTU, the uplink's UDP port). One cluster per switch. */
+VMM_API int vmm_switch_join_cluster(vmm_switch *sw, const vmm_net_cluster_config *config,
+				    vmm_net_cluster **out);
+/* Leaves: revokes this host's lease (the others drop it from their flood
+ * lists at once), joins the thread. The ports stay, with their policy. */
+VMM_API void vmm_net_cluster_leave(vmm_net_cluster *cl);
+/* A port of a group: config gives the endpoint (kind, rx, mac, name ...);
+ * the VLANs and the policy are the group's (config's vlan, flags,
+ * trunk_vlans and policy must be 0/NULL), and follow its policy. Destroy
+ * it with vmm_net_port_destroy. VMM_ENOENT: no such group (yet). */
+VMM_API int vmm_net_cluster_port_create(vmm_net_cluster *cl, const char *group,
+					const vmm_net_port_config *config, vmm_net_port **out);
+/* Writes one key of this switch's configuration ("config", "vni/10",
+ * "group/web"; host keys are the hosts' own) after checking the JSON as
+ * every host will: the way to seed etcd from a file. */
+VMM_API int vmm_net_cluster_put(vmm_net_cluster *cl, const char *key, const char *json);
+VMM_API int vmm_net_cluster_delete(vmm_net_cluster *cl, const char *key);
+
+typedef struct vmm_net_cluster_stats {
+	uint32_t size;              /* sizeof(vmm_net_cluster_stats), set by the caller */
+	uint32_t connected;         /* 1 while the watch is up */
+	uint32_t hosts;             /* member hosts, this one included */
+	uint32_t groups;
+	uint32_t vnis;
+	uint32_t ports;             /* this host's live ports of groups */
+	uint64_t revision;          /* the etcd revision applied */
+	uint64_t changes;           /* keys applied (added, changed, deleted) */
+	uint64_t refused;           /* values refused */
+	uint64_t syncs;             /* whole reads (1 at join, 1 per reconnection) */
+	uint64_t lease_renewals;
+	uint64_t lease_regrants;    /* the lease was lost (etcd down longer than
+				       its TTL) and the host key written again */
+} vmm_net_cluster_stats;
+VMM_API int vmm_net_cluster_stats_get(vmm_net_cluster *cl, vmm_net_cluster_stats *stats);
 
 /* ---- Plugins ----------------------------------------------------------- */
 

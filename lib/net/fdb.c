@@ -125,3 +125,14 @@ int vmm__fdb_learn(struct vmm__fdb *f, uint64_t mac, uint32_t vlan, uint32_t por
 	}
 	return -1;
 }
+
+void vmm__fdb_forget(struct vmm__fdb *f, uint32_t value)
+{
+	for (uint32_t i = 0; i <= f->mask; i++) {
+		fdb_entry *e = &f->e[i];
+		uint64_t key = atomic_load_explicit(&e->key, memory_order_acquire);
+
+		if (key > BUSY && atomic_load_explicit(&e->port, memory_order_relaxed) == value)
+			atomic_compare_exchange_strong(&e->key, &key, 0);
+	}
+}

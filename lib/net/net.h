@@ -110,6 +110,8 @@ struct vmm_switch {
 	_Atomic(struct vmm__ptable *) ports;
 	struct vmm__fdb *fdb;
 	_Atomic(struct vmm__fwd *) fwd;
+	vmm__sw_port *uplink;              /* the VXLAN uplink, under ctl */
+	struct vmm_net_cluster *cluster;   /* vmm_switch_join_cluster's, under ctl */
 	uint32_t next_id;
 	atomic_uint npromisc;              /* ports accepting promiscuous mode */
 	atomic_uint_fast64_t frames, flooded, learned, fdb_full, plugin_disabled;
@@ -157,6 +159,7 @@ struct vmm_net_port {
 	vmm__iothread io;
 	uint8_t *tap_buf;
 	vmm__endpoint own_ep;              /* the endpoint of EMBEDDER / TAP */
+	struct vmm__vxlan *vx;             /* UPLINK (vxlan.c) */
 	void (*on_free)(vmm__sw_port *p);
 	/* counters */
 	atomic_uint_fast64_t in_frames, in_bytes, out_frames, out_bytes;
@@ -187,6 +190,20 @@ int vmm__fdb_learn(struct vmm__fdb *f, uint64_t mac, uint32_t vlan, uint32_t por
 		   uint64_t now, uint64_t ageing);
 uint32_t vmm__fdb_lookup(struct vmm__fdb *f, uint64_t mac, uint32_t vlan, uint64_t now,
 			 uint64_t ageing);                        /* 0: unknown */
+/* Forgets every entry whose value is value (a VTEP that left). A learner
+ * racing it on the same entry may leave one stale value, corrected by
+ * that MAC's next frame. */
+void vmm__fdb_forget(struct vmm__fdb *f, uint32_t value);
+
+/* ---- vxlan.c ---- */
+int vmm__vx_open(vmm__sw_port *p, const vmm_net_uplink_config *u);   /* before attach */
+int vmm__vx_start(vmm__sw_port *p);                              /* after attach */
+void vmm__vx_stop(vmm__sw_port *p);                              /* joins the thread */
+void vmm__vx_free(vmm__sw_port *p);
+uint32_t vmm__vx_udp_port(const vmm__sw_port *p);
+
+/* ---- cluster.c ---- */
+void vmm__cluster_leave_switch(vmm_switch *sw);                 /* switch destroy */
 
 /* ---- vlan.c ---- */
 /* Classifies an IN frame: its VLAN and priority, and where its untagged
@@ -270,6 +287,7 @@ int32_t vmm__firewall(void *opaque, vmm_net_port *port, vmm_net_frame *f);
 int32_t vmm__mirror(void *opaque, vmm_net_port *port, vmm_net_frame *f);
 int vmm__fw_init(vmm__fw *fw, uint32_t cap);
 void vmm__fw_fini(vmm__fw *fw);
+/* (port_state.h: the firewall's connections as they move with a port) */
 /* Built-in filters report their drop reason here instead of VMM_NET_DROP. */
 enum { VMM__DROP_AS = 0x100 };          /* returns VMM__DROP_AS + reason */
 

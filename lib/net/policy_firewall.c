@@ -15,6 +15,7 @@
 #include <stdlib.h>
 
 #include "lib/net/net.h"
+#include "lib/net/port_state.h"
 
 #define PROBE 16u
 #define S 1000000000ull
@@ -237,4 +238,49 @@ uint64_t vmm__fw_count(vmm__fw *fw, uint64_t now)
 		n += fw->conns[i].used && fw->conns[i].expires > now;
 	vmm__spin_unlock(&fw->lock);
 	return n;
+}
+
+/* ---- a port's state moving to another port (port_state.c) ---- */
+
+uint32_t vmm__fw_snapshot(vmm__fw *fw, uint64_t now, vmm__fw_entry *out, uint32_t max)
+{
+	uint32_t n = 0;
+
+	vmm__spin_lock(&fw->lock);
+	for (uint32_t i = 0; fw->conns && i < fw->cap && n < max; i++) {
+		const vmm__fw_conn *c = &fw->conns[i];
+
+		if (!LD(c->used) || LD(c->expires) <= now)
+			continue;
+		out[n++] = (vmm__fw_entry){ LD(c->a), LD(c->b), LD(c->ap), LD(c->bp), LD(c->proto),
+					    LD(c->dir), LD(c->replied), LD(c->expires) - now };
+	}
+	vmm__spin_unlock(&fw->lock);
+	return n;
+}
+
+/* 0, or -1 when the table has no room around the connection's slot. */
+int vmm__fw_restore(vmm__fw *fw, const vmm__fw_entry *e, uint64_t now)
+{
+	vmm__ip4 ip = { .src = e->a, .dst = e->b, .proto = e->proto, .sport = e->ap,
+			.dport = e->bp };
+	int rc = -1;
+
+	vmm__spin_lock(&fw->lock);
+	if (fw->conns && track_add(fw, &ip, e->dir, now) == 0) {
+		uint32_t h = hash_of(&ip);
+
+		for (uint32_t i = 0; i < PROBE; i++) {
+			vmm__fw_conn *c = &fw->conns[(h + i) & (fw->cap - 1)];
+
+			if (covers(c, &ip, e->dir, now) == 1) {
+				ST(c->replied, e->replied ? 1 : 0);
+				ST(c->expires, now + e->ttl_ns);
+				break;
+			}
+		}
+		rc = 0;
+	}
+	vmm__spin_unlock(&fw->lock);
+	return rc;
 }

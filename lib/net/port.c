@@ -2,6 +2,7 @@
  * swapped whole), the filter chains rebuilt from it, the endpoint slot,
  * the effective MAC, and the reference counts that let a VM's device keep
  * its port (and the port its switch) until the VM is gone. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -217,6 +218,7 @@ void vmm__port_unref(vmm__sw_port *p)
 	if (atomic_fetch_sub(&p->refs, 1) != 1)
 		return;
 	vmm__net_tap_port_close(p);
+	vmm__vx_free(p);
 	vmm__filt_release_all(p);
 	free(atomic_load(&p->chain[0]));
 	free(atomic_load(&p->chain[1]));
@@ -227,16 +229,25 @@ void vmm__port_unref(vmm__sw_port *p)
 	vmm__sw_unref(sw);
 }
 
+/* config.uplink, if the caller's struct has it (1.2). */
+static const vmm_net_uplink_config *uplink_of(const vmm_net_port_config *c)
+{
+	return c->size >= offsetof(vmm_net_port_config, uplink) + sizeof(c->uplink) ? c->uplink
+										       : NULL;
+}
+
 static int port_check(const vmm_net_port_config *c)
 {
-	if (!c || c->size < sizeof(*c) || (c->flags & ~(uint32_t)VMM_NET_PORT_TRUNK))
+	if (!c || c->size < offsetof(vmm_net_port_config, uplink) ||
+	    (c->flags & ~(uint32_t)VMM_NET_PORT_TRUNK))
 		return vmm__err(VMM_EINVAL, "vmm_net_port_create: config is NULL, too small or "
 				"has unknown flags");
-	if (c->kind == VMM_NET_PORT_UPLINK)
-		return vmm__err(VMM_ENOTSUP, "vmm_net_port_create: uplink ports are not "
-				"implemented yet");
-	if (c->kind < VMM_NET_PORT_EMBEDDER || c->kind > VMM_NET_PORT_TAP)
+	if (c->kind < VMM_NET_PORT_EMBEDDER || c->kind > VMM_NET_PORT_UPLINK)
 		return vmm__err(VMM_EINVAL, "vmm_net_port_create: kind %u is unknown", c->kind);
+	if (c->kind == VMM_NET_PORT_UPLINK && (!uplink_of(c) || c->vlan || c->flags || c->ntrunk))
+		return vmm__err(VMM_EINVAL, "vmm_net_port_create: an uplink needs config.uplink, "
+				"and takes no vlan, flags or trunk_vlans (its VLANs are its VNI "
+				"map's)");
 	if (c->kind == VMM_NET_PORT_EMBEDDER && !c->rx)
 		return vmm__err(VMM_EINVAL, "vmm_net_port_create: an embedder port needs rx");
 	if (c->kind == VMM_NET_PORT_TAP && !c->tap)
@@ -341,7 +352,8 @@ VMM_API int vmm_net_port_create(vmm_switch *sw, const vmm_net_port_config *c,
 	}
 	atomic_fetch_add(&sw->refs, 1);        /* p's, dropped with its last reference */
 	if ((rc = vmm__vlan_trunk_set(p, c->trunk_vlans, c->ntrunk)) || (rc = builtins_make(p)) ||
-	    (c->kind == VMM_NET_PORT_TAP && (rc = vmm__net_tap_port_open(p, c->tap)))) {
+	    (c->kind == VMM_NET_PORT_TAP && (rc = vmm__net_tap_port_open(p, c->tap))) ||
+	    (c->kind == VMM_NET_PORT_UPLINK && (rc = vmm__vx_open(p, uplink_of(c))))) {
 		policy_free(pol);
 		vmm__port_unref(p);
 		return rc;
@@ -353,6 +365,8 @@ VMM_API int vmm_net_port_create(vmm_switch *sw, const vmm_net_port_config *c,
 		rc = vmm__port_set_endpoint(p, &(vmm__endpoint){ embedder_deliver, NULL });
 	if (rc == 0 && c->kind == VMM_NET_PORT_TAP)
 		rc = vmm__net_tap_port_start(p);
+	if (rc == 0 && c->kind == VMM_NET_PORT_UPLINK)
+		rc = vmm__vx_start(p);
 	if (rc) {
 		vmm_net_port_destroy(p);
 		return rc;
@@ -373,8 +387,11 @@ VMM_API void vmm_net_port_destroy(vmm_net_port *p)
 		vmm__sw_table_del(sw, p);      /* syncs: no frame in flight reaches p */
 		promisc_track(p, atomic_load(&p->policy));
 	}
+	if (sw->uplink == p)
+		sw->uplink = NULL;
 	pthread_mutex_unlock(&sw->ctl);
 	vmm__net_tap_port_close(p);
+	vmm__vx_stop(p);
 	if (p->kind != VMM_NET_PORT_VIRTIO)
 		vmm__port_set_endpoint(p, NULL);
 	vmm__port_unref(p);

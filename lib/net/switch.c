@@ -202,6 +202,7 @@ VMM_API void vmm_switch_destroy(vmm_switch *sw)
 {
 	if (!sw)
 		return;
+	vmm__cluster_leave_switch(sw);         /* joins its thread, drops its ports */
 	for (;;) {
 		vmm__ptable *t;
 		vmm__sw_port *victim = NULL;

@@ -431,7 +431,7 @@ static void test_config_errors(void **state)
 	pc.rx = sink_rx;
 	pc.rx_opaque = &s1;
 	pc.kind = VMM_NET_PORT_UPLINK;
-	assert_int_equal(vmm_net_port_create(sw, &pc, &p), VMM_ENOTSUP);
+	assert_int_equal(vmm_net_port_create(sw, &pc, &p), VMM_EINVAL);    /* no config.uplink */
 	pc.kind = 9;
 	assert_int_equal(vmm_net_port_create(sw, &pc, &p), VMM_EINVAL);
 	pc.kind = VMM_NET_PORT_EMBEDDER;

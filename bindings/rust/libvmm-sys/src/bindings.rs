@@ -10286,12 +10286,13 @@ pub struct vmm_net_port_config {
     pub tap: *const std::os::raw::c_char,
     pub policy: *const vmm_net_policy,
     pub name: *const std::os::raw::c_char,
+    pub uplink: *const vmm_net_uplink_config,
 }
 #[test]
 fn bindgen_test_layout_vmm_net_port_config() {
     assert_eq!(
         ::std::mem::size_of::<vmm_net_port_config>(),
-        80usize,
+        88usize,
         concat!("Size of: ", stringify!(vmm_net_port_config))
     );
     assert_eq!(
@@ -10520,6 +10521,23 @@ fn bindgen_test_layout_vmm_net_port_config() {
         );
     }
     test_field_name();
+    fn test_field_uplink() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_port_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).uplink) as usize - ptr as usize
+            },
+            80usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_port_config),
+                "::",
+                stringify!(uplink)
+            )
+        );
+    }
+    test_field_uplink();
 }
 impl Default for vmm_net_port_config {
     fn default() -> Self {
@@ -10821,6 +10839,1165 @@ extern "C" {
         stats: *mut vmm_net_port_stats,
     ) -> std::os::raw::c_int;
 }
+extern "C" {
+    pub fn vmm_net_port_state_export(
+        port: *mut vmm_net_port,
+        buf: *mut std::os::raw::c_char,
+        cap: size_t,
+        len: *mut size_t,
+    ) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_net_port_state_import(
+        port: *mut vmm_net_port,
+        json: *const std::os::raw::c_char,
+    ) -> std::os::raw::c_int;
+}
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct vmm_net_vni {
+    pub vlan: u32,
+    pub vni: u32,
+}
+#[test]
+fn bindgen_test_layout_vmm_net_vni() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_net_vni>(),
+        8usize,
+        concat!("Size of: ", stringify!(vmm_net_vni))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_net_vni>(),
+        4usize,
+        concat!("Alignment of ", stringify!(vmm_net_vni))
+    );
+    fn test_field_vlan() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_vni>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).vlan) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_vni),
+                "::",
+                stringify!(vlan)
+            )
+        );
+    }
+    test_field_vlan();
+    fn test_field_vni() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_vni>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).vni) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_vni),
+                "::",
+                stringify!(vni)
+            )
+        );
+    }
+    test_field_vni();
+}
+pub const VMM_NET_UPLINK_KNOWN_ONLY: _bindgen_ty_35 = 1;
+pub const VMM_NET_UPLINK_NO_LEARN: _bindgen_ty_35 = 2;
+pub type _bindgen_ty_35 = std::os::raw::c_uint;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct vmm_net_uplink_config {
+    pub size: u32,
+    pub flags: u32,
+    pub local: *const std::os::raw::c_char,
+    pub udp_port: u32,
+    pub nvnis: u32,
+    pub vnis: *const vmm_net_vni,
+    pub remotes: *const *const std::os::raw::c_char,
+    pub nremotes: u32,
+    pub reserved: u32,
+}
+#[test]
+fn bindgen_test_layout_vmm_net_uplink_config() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_net_uplink_config>(),
+        48usize,
+        concat!("Size of: ", stringify!(vmm_net_uplink_config))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_net_uplink_config>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vmm_net_uplink_config))
+    );
+    fn test_field_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_config),
+                "::",
+                stringify!(size)
+            )
+        );
+    }
+    test_field_size();
+    fn test_field_flags() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).flags) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_config),
+                "::",
+                stringify!(flags)
+            )
+        );
+    }
+    test_field_flags();
+    fn test_field_local() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).local) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_config),
+                "::",
+                stringify!(local)
+            )
+        );
+    }
+    test_field_local();
+    fn test_field_udp_port() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).udp_port) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_config),
+                "::",
+                stringify!(udp_port)
+            )
+        );
+    }
+    test_field_udp_port();
+    fn test_field_nvnis() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).nvnis) as usize - ptr as usize
+            },
+            20usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_config),
+                "::",
+                stringify!(nvnis)
+            )
+        );
+    }
+    test_field_nvnis();
+    fn test_field_vnis() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).vnis) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_config),
+                "::",
+                stringify!(vnis)
+            )
+        );
+    }
+    test_field_vnis();
+    fn test_field_remotes() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).remotes) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_config),
+                "::",
+                stringify!(remotes)
+            )
+        );
+    }
+    test_field_remotes();
+    fn test_field_nremotes() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).nremotes) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_config),
+                "::",
+                stringify!(nremotes)
+            )
+        );
+    }
+    test_field_nremotes();
+    fn test_field_reserved() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).reserved) as usize - ptr as usize
+            },
+            44usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_config),
+                "::",
+                stringify!(reserved)
+            )
+        );
+    }
+    test_field_reserved();
+}
+impl Default for vmm_net_uplink_config {
+    fn default() -> Self {
+        let mut s = ::std::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::std::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+extern "C" {
+    pub fn vmm_net_uplink_add_remote(
+        uplink: *mut vmm_net_port,
+        addr: *const std::os::raw::c_char,
+        vni: u32,
+    ) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_net_uplink_remove_remote(
+        uplink: *mut vmm_net_port,
+        addr: *const std::os::raw::c_char,
+        vni: u32,
+    ) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_net_uplink_set_vnis(
+        uplink: *mut vmm_net_port,
+        vnis: *const vmm_net_vni,
+        n: u32,
+    ) -> std::os::raw::c_int;
+}
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct vmm_net_uplink_stats {
+    pub size: u32,
+    pub remotes: u32,
+    pub vnis: u32,
+    pub reserved: u32,
+    pub tx_datagrams: u64,
+    pub tx_bytes: u64,
+    pub tx_flooded: u64,
+    pub tx_errors: u64,
+    pub tx_no_vni: u64,
+    pub rx_datagrams: u64,
+    pub rx_bytes: u64,
+    pub rx_short: u64,
+    pub rx_flags: u64,
+    pub rx_unknown_vni: u64,
+    pub rx_inner_tagged: u64,
+    pub rx_oversize: u64,
+    pub rx_unknown_remote: u64,
+    pub learned: u64,
+}
+#[test]
+fn bindgen_test_layout_vmm_net_uplink_stats() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_net_uplink_stats>(),
+        128usize,
+        concat!("Size of: ", stringify!(vmm_net_uplink_stats))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_net_uplink_stats>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vmm_net_uplink_stats))
+    );
+    fn test_field_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_stats),
+                "::",
+                stringify!(size)
+            )
+        );
+    }
+    test_field_size();
+    fn test_field_remotes() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).remotes) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_stats),
+                "::",
+                stringify!(remotes)
+            )
+        );
+    }
+    test_field_remotes();
+    fn test_field_vnis() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).vnis) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_stats),
+                "::",
+                stringify!(vnis)
+            )
+        );
+    }
+    test_field_vnis();
+    fn test_field_reserved() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).reserved) as usize - ptr as usize
+            },
+            12usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_stats),
+                "::",
+                stringify!(reserved)
+            )
+        );
+    }
+    test_field_reserved();
+    fn test_field_tx_datagrams() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).tx_datagrams) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_stats),
+                "::",
+                stringify!(tx_datagrams)
+            )
+        );
+    }
+    test_field_tx_datagrams();
+    fn test_field_tx_bytes() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).tx_bytes) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_stats),
+                "::",
+                stringify!(tx_bytes)
+            )
+        );
+    }
+    test_field_tx_bytes();
+    fn test_field_tx_flooded() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).tx_flooded) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_stats),
+                "::",
+                stringify!(tx_flooded)
+            )
+        );
+    }
+    test_field_tx_flooded();
+    fn test_field_tx_errors() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).tx_errors) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_stats),
+                "::",
+                stringify!(tx_errors)
+            )
+        );
+    }
+    test_field_tx_errors();
+    fn test_field_tx_no_vni() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).tx_no_vni) as usize - ptr as usize
+            },
+            48usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_stats),
+                "::",
+                stringify!(tx_no_vni)
+            )
+        );
+    }
+    test_field_tx_no_vni();
+    fn test_field_rx_datagrams() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).rx_datagrams) as usize - ptr as usize
+            },
+            56usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_stats),
+                "::",
+                stringify!(rx_datagrams)
+            )
+        );
+    }
+    test_field_rx_datagrams();
+    fn test_field_rx_bytes() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).rx_bytes) as usize - ptr as usize
+            },
+            64usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_stats),
+                "::",
+                stringify!(rx_bytes)
+            )
+        );
+    }
+    test_field_rx_bytes();
+    fn test_field_rx_short() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).rx_short) as usize - ptr as usize
+            },
+            72usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_stats),
+                "::",
+                stringify!(rx_short)
+            )
+        );
+    }
+    test_field_rx_short();
+    fn test_field_rx_flags() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).rx_flags) as usize - ptr as usize
+            },
+            80usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_stats),
+                "::",
+                stringify!(rx_flags)
+            )
+        );
+    }
+    test_field_rx_flags();
+    fn test_field_rx_unknown_vni() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).rx_unknown_vni) as usize - ptr as usize
+            },
+            88usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_stats),
+                "::",
+                stringify!(rx_unknown_vni)
+            )
+        );
+    }
+    test_field_rx_unknown_vni();
+    fn test_field_rx_inner_tagged() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).rx_inner_tagged) as usize - ptr as usize
+            },
+            96usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_stats),
+                "::",
+                stringify!(rx_inner_tagged)
+            )
+        );
+    }
+    test_field_rx_inner_tagged();
+    fn test_field_rx_oversize() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).rx_oversize) as usize - ptr as usize
+            },
+            104usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_stats),
+                "::",
+                stringify!(rx_oversize)
+            )
+        );
+    }
+    test_field_rx_oversize();
+    fn test_field_rx_unknown_remote() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).rx_unknown_remote) as usize - ptr as usize
+            },
+            112usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_stats),
+                "::",
+                stringify!(rx_unknown_remote)
+            )
+        );
+    }
+    test_field_rx_unknown_remote();
+    fn test_field_learned() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_uplink_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).learned) as usize - ptr as usize
+            },
+            120usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_uplink_stats),
+                "::",
+                stringify!(learned)
+            )
+        );
+    }
+    test_field_learned();
+}
+extern "C" {
+    pub fn vmm_net_uplink_stats_get(
+        uplink: *mut vmm_net_port,
+        stats: *mut vmm_net_uplink_stats,
+    ) -> std::os::raw::c_int;
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct vmm_net_cluster {
+    _unused: [u8; 0],
+}
+pub const VMM_NET_CLUSTER_SYNCED: _bindgen_ty_36 = 1;
+pub const VMM_NET_CLUSTER_LOST: _bindgen_ty_36 = 2;
+pub const VMM_NET_CLUSTER_GROUP: _bindgen_ty_36 = 3;
+pub const VMM_NET_CLUSTER_GROUP_GONE: _bindgen_ty_36 = 4;
+pub const VMM_NET_CLUSTER_HOST_UP: _bindgen_ty_36 = 5;
+pub const VMM_NET_CLUSTER_HOST_DOWN: _bindgen_ty_36 = 6;
+pub const VMM_NET_CLUSTER_VNIS: _bindgen_ty_36 = 7;
+pub const VMM_NET_CLUSTER_REFUSED: _bindgen_ty_36 = 8;
+pub type _bindgen_ty_36 = std::os::raw::c_uint;
+pub type vmm_net_cluster_event_fn = ::std::option::Option<
+    unsafe extern "C" fn(
+        opaque: *mut std::os::raw::c_void,
+        event: u32,
+        name: *const std::os::raw::c_char,
+    ),
+>;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct vmm_net_cluster_config {
+    pub size: u32,
+    pub flags: u32,
+    pub etcd: *const std::os::raw::c_char,
+    pub prefix: *const std::os::raw::c_char,
+    pub name: *const std::os::raw::c_char,
+    pub host: *const std::os::raw::c_char,
+    pub vtep: *const std::os::raw::c_char,
+    pub uplink: *mut vmm_net_port,
+    pub lease_ttl_s: u32,
+    pub timeout_ms: u32,
+    pub event: vmm_net_cluster_event_fn,
+    pub event_opaque: *mut std::os::raw::c_void,
+}
+#[test]
+fn bindgen_test_layout_vmm_net_cluster_config() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_net_cluster_config>(),
+        80usize,
+        concat!("Size of: ", stringify!(vmm_net_cluster_config))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_net_cluster_config>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vmm_net_cluster_config))
+    );
+    fn test_field_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_cluster_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_cluster_config),
+                "::",
+                stringify!(size)
+            )
+        );
+    }
+    test_field_size();
+    fn test_field_flags() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_cluster_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).flags) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_cluster_config),
+                "::",
+                stringify!(flags)
+            )
+        );
+    }
+    test_field_flags();
+    fn test_field_etcd() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_cluster_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).etcd) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_cluster_config),
+                "::",
+                stringify!(etcd)
+            )
+        );
+    }
+    test_field_etcd();
+    fn test_field_prefix() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_cluster_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).prefix) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_cluster_config),
+                "::",
+                stringify!(prefix)
+            )
+        );
+    }
+    test_field_prefix();
+    fn test_field_name() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_cluster_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).name) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_cluster_config),
+                "::",
+                stringify!(name)
+            )
+        );
+    }
+    test_field_name();
+    fn test_field_host() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_cluster_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).host) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_cluster_config),
+                "::",
+                stringify!(host)
+            )
+        );
+    }
+    test_field_host();
+    fn test_field_vtep() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_cluster_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).vtep) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_cluster_config),
+                "::",
+                stringify!(vtep)
+            )
+        );
+    }
+    test_field_vtep();
+    fn test_field_uplink() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_cluster_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).uplink) as usize - ptr as usize
+            },
+            48usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_cluster_config),
+                "::",
+                stringify!(uplink)
+            )
+        );
+    }
+    test_field_uplink();
+    fn test_field_lease_ttl_s() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_cluster_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).lease_ttl_s) as usize - ptr as usize
+            },
+            56usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_cluster_config),
+                "::",
+                stringify!(lease_ttl_s)
+            )
+        );
+    }
+    test_field_lease_ttl_s();
+    fn test_field_timeout_ms() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_cluster_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).timeout_ms) as usize - ptr as usize
+            },
+            60usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_cluster_config),
+                "::",
+                stringify!(timeout_ms)
+            )
+        );
+    }
+    test_field_timeout_ms();
+    fn test_field_event() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_cluster_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).event) as usize - ptr as usize
+            },
+            64usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_cluster_config),
+                "::",
+                stringify!(event)
+            )
+        );
+    }
+    test_field_event();
+    fn test_field_event_opaque() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_cluster_config>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).event_opaque) as usize - ptr as usize
+            },
+            72usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_cluster_config),
+                "::",
+                stringify!(event_opaque)
+            )
+        );
+    }
+    test_field_event_opaque();
+}
+impl Default for vmm_net_cluster_config {
+    fn default() -> Self {
+        let mut s = ::std::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::std::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+extern "C" {
+    pub fn vmm_switch_join_cluster(
+        sw: *mut vmm_switch,
+        config: *const vmm_net_cluster_config,
+        out: *mut *mut vmm_net_cluster,
+    ) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_net_cluster_leave(cl: *mut vmm_net_cluster);
+}
+extern "C" {
+    pub fn vmm_net_cluster_port_create(
+        cl: *mut vmm_net_cluster,
+        group: *const std::os::raw::c_char,
+        config: *const vmm_net_port_config,
+        out: *mut *mut vmm_net_port,
+    ) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_net_cluster_put(
+        cl: *mut vmm_net_cluster,
+        key: *const std::os::raw::c_char,
+        json: *const std::os::raw::c_char,
+    ) -> std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vmm_net_cluster_delete(
+        cl: *mut vmm_net_cluster,
+        key: *const std::os::raw::c_char,
+    ) -> std::os::raw::c_int;
+}
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct vmm_net_cluster_stats {
+    pub size: u32,
+    pub connected: u32,
+    pub hosts: u32,
+    pub groups: u32,
+    pub vnis: u32,
+    pub ports: u32,
+    pub revision: u64,
+    pub changes: u64,
+    pub refused: u64,
+    pub syncs: u64,
+    pub lease_renewals: u64,
+    pub lease_regrants: u64,
+}
+#[test]
+fn bindgen_test_layout_vmm_net_cluster_stats() {
+    assert_eq!(
+        ::std::mem::size_of::<vmm_net_cluster_stats>(),
+        72usize,
+        concat!("Size of: ", stringify!(vmm_net_cluster_stats))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vmm_net_cluster_stats>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vmm_net_cluster_stats))
+    );
+    fn test_field_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_cluster_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_cluster_stats),
+                "::",
+                stringify!(size)
+            )
+        );
+    }
+    test_field_size();
+    fn test_field_connected() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_cluster_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).connected) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_cluster_stats),
+                "::",
+                stringify!(connected)
+            )
+        );
+    }
+    test_field_connected();
+    fn test_field_hosts() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_cluster_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).hosts) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_cluster_stats),
+                "::",
+                stringify!(hosts)
+            )
+        );
+    }
+    test_field_hosts();
+    fn test_field_groups() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_cluster_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).groups) as usize - ptr as usize
+            },
+            12usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_cluster_stats),
+                "::",
+                stringify!(groups)
+            )
+        );
+    }
+    test_field_groups();
+    fn test_field_vnis() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_cluster_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).vnis) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_cluster_stats),
+                "::",
+                stringify!(vnis)
+            )
+        );
+    }
+    test_field_vnis();
+    fn test_field_ports() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_cluster_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).ports) as usize - ptr as usize
+            },
+            20usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_cluster_stats),
+                "::",
+                stringify!(ports)
+            )
+        );
+    }
+    test_field_ports();
+    fn test_field_revision() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_cluster_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).revision) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_cluster_stats),
+                "::",
+                stringify!(revision)
+            )
+        );
+    }
+    test_field_revision();
+    fn test_field_changes() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_cluster_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).changes) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_cluster_stats),
+                "::",
+                stringify!(changes)
+            )
+        );
+    }
+    test_field_changes();
+    fn test_field_refused() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_cluster_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).refused) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_cluster_stats),
+                "::",
+                stringify!(refused)
+            )
+        );
+    }
+    test_field_refused();
+    fn test_field_syncs() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_cluster_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).syncs) as usize - ptr as usize
+            },
+            48usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_cluster_stats),
+                "::",
+                stringify!(syncs)
+            )
+        );
+    }
+    test_field_syncs();
+    fn test_field_lease_renewals() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_cluster_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).lease_renewals) as usize - ptr as usize
+            },
+            56usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_cluster_stats),
+                "::",
+                stringify!(lease_renewals)
+            )
+        );
+    }
+    test_field_lease_renewals();
+    fn test_field_lease_regrants() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vmm_net_cluster_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).lease_regrants) as usize - ptr as usize
+            },
+            64usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vmm_net_cluster_stats),
+                "::",
+                stringify!(lease_regrants)
+            )
+        );
+    }
+    test_field_lease_regrants();
+}
+extern "C" {
+    pub fn vmm_net_cluster_stats_get(
+        cl: *mut vmm_net_cluster,
+        stats: *mut vmm_net_cluster_stats,
+    ) -> std::os::raw::c_int;
+}
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct vmm_net_frame {
@@ -10991,11 +12168,11 @@ impl Default for vmm_net_frame {
         }
     }
 }
-pub const VMM_NET_PASS: _bindgen_ty_35 = 0;
-pub const VMM_NET_DROP: _bindgen_ty_35 = 1;
-pub const VMM_NET_MODIFY: _bindgen_ty_35 = 2;
-pub const VMM_NET_QUEUE: _bindgen_ty_35 = 3;
-pub type _bindgen_ty_35 = std::os::raw::c_uint;
+pub const VMM_NET_PASS: _bindgen_ty_37 = 0;
+pub const VMM_NET_DROP: _bindgen_ty_37 = 1;
+pub const VMM_NET_MODIFY: _bindgen_ty_37 = 2;
+pub const VMM_NET_QUEUE: _bindgen_ty_37 = 3;
+pub type _bindgen_ty_37 = std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct vmm_net_filter {
@@ -11143,8 +12320,8 @@ extern "C" {
         vlan: u32,
     ) -> std::os::raw::c_int;
 }
-pub const VMM_NET_FWD_BUILTIN: _bindgen_ty_36 = -1;
-pub type _bindgen_ty_36 = std::os::raw::c_int;
+pub const VMM_NET_FWD_BUILTIN: _bindgen_ty_38 = -1;
+pub type _bindgen_ty_38 = std::os::raw::c_int;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct vmm_net_forwarder {
