@@ -35,8 +35,9 @@ void kvm__ix_caps(vmm_vm *vm, vmm_hook_caps *caps)
 		 "kvm: BREAK, HWBREAK and WATCH share the 4 debug registers of "
 		 "KVM_SET_GUEST_DEBUG; MSR_WRITE uses KVM's user-space MSR filter (at "
 		 "most %d MSRs); HLT is reported after it ran, and only without "
-		 "VMM_VM_IRQCHIP; PAGE takes READ or WRITE (not EXEC) through memory "
-		 "slots split around the pages; CR writes and CPUID are handled inside "
+		 "VMM_VM_IRQCHIP; PAGE hooks split memory slots around the pages (EXEC: "
+		 "the page has no slot, each fetch from it is an event, the instruction "
+		 "then runs single-stepped with the page mapped); CR writes and CPUID are handled inside "
 		 "KVM without an exit to user space; exception hooks are not "
 		 "implemented on kvm yet", KVM_MSR_FILTER_MAX_RANGES);
 }
@@ -155,6 +156,8 @@ int kvm__debug_apply(vmm_vcpu *vcpu, kvm__vcpu *kv)
 				d.arch.debugreg[7] &= ~(3ull << (2 * i));
 		d.control |= KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP;
 	}
+	if (kv->exec_step)   /* page.c's EXEC window */
+		d.control |= KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP;
 	if (ioctl(kv->fd, KVM_SET_GUEST_DEBUG, &d) < 0)
 		return vmm__err(VMM_EINTERNAL, "kvm: KVM_SET_GUEST_DEBUG on vCPU %u: %s",
 				vcpu->index, strerror(errno));
@@ -197,7 +200,7 @@ static int debug_event(vmm_vm *vm, const struct kvm_debug_exit_arch *a, vmm_even
 }
 
 /* Instruction length at RIP, by the emu decoder (for SKIP). */
-static int insn_len(vmm_vcpu *vcpu, const vmm_regs *r)
+int kvm__insn_len(vmm_vcpu *vcpu, const vmm_regs *r)
 {
 	vmm_sregs s;
 	uint8_t bytes[15];
@@ -210,6 +213,33 @@ static int insn_len(vmm_vcpu *vcpu, const vmm_regs *r)
 	sz = s.cs.l ? 3 : s.cs.db ? 2 : 1;
 	len = emu_decode(bytes, 15, sz, &d);
 	return len > 0 ? len : -1;
+}
+
+/* VMM_ACT_INJECT: ev->inject_vector is delivered before the next
+ * instruction (an exception below 32, with its error code if asked; an
+ * interrupt otherwise), as KVM_SET_VCPU_EVENTS queues it. */
+int kvm__inject(vmm_vcpu *vcpu, const vmm_event *ev)
+{
+	kvm__vcpu *kv = kvm__vcpu_of(vcpu);
+	struct kvm_vcpu_events e;
+
+	if (ioctl(kv->fd, KVM_GET_VCPU_EVENTS, &e) < 0)
+		return vmm__err(VMM_EINTERNAL, "kvm: KVM_GET_VCPU_EVENTS: %s", strerror(errno));
+	e.flags = 0;
+	if (ev->inject_vector < 32) {
+		e.exception.injected = 1;
+		e.exception.nr = (uint8_t)ev->inject_vector;
+		e.exception.has_error_code = ev->inject_has_error ? 1 : 0;
+		e.exception.error_code = ev->inject_error_code;
+	} else {
+		e.interrupt.injected = 1;
+		e.interrupt.nr = (uint8_t)ev->inject_vector;
+		e.interrupt.soft = 0;
+	}
+	if (ioctl(kv->fd, KVM_SET_VCPU_EVENTS, &e) < 0)
+		return vmm__err(VMM_EINVAL, "kvm: KVM_SET_VCPU_EVENTS (vector %u): %s",
+				ev->inject_vector, strerror(errno));
+	return 0;
 }
 
 int kvm__exit_debug(vmm_vcpu *vcpu, struct kvm_run *run, vmm_exit *exit)
@@ -237,7 +267,7 @@ int kvm__exit_debug(vmm_vcpu *vcpu, struct kvm_run *run, vmm_exit *exit)
 		return KVM__EXIT_RETURN;
 	}
 	if ((ev.type == VMM_EV_HWBREAK || ev.type == VMM_EV_BREAK) && r.rip == ev.rip) {
-		if (act == VMM_ACT_SKIP && (len = insn_len(vcpu, &r)) > 0) {
+		if (act == VMM_ACT_SKIP && (len = kvm__insn_len(vcpu, &r)) > 0) {
 			r.rip += (uint64_t)len;
 			kvm__set_regs(vcpu, &r);
 		} else {

@@ -257,9 +257,125 @@ static void test_page(void **state)
 	assert_int_equal(page_run(vm, vcpu, VMM_ACT_SKIP, &r), 0x11223344);
 	assert_int_equal(r.n, 0);
 	assert_int_equal(kt_regs(vcpu).rax, 0x11223344);
-	/* EXEC cannot be taken away on kvm: refused with the reason. */
-	assert_int_equal(page_hook(vm, VMM_MEM_EXEC, &r, &id), VMM_ENOTSUP);
-	assert_non_null(strstr(vmm_last_error(), "EXEC"));
+	/* EXEC on a data page: reads and writes complete without events. */
+	assert_int_equal(page_hook(vm, VMM_MEM_EXEC, &r, &id), 0);
+	assert_int_equal(page_run(vm, vcpu, VMM_ACT_SKIP, &r), 0x11223344);
+	assert_int_equal(r.n, 0);
+	assert_int_equal(kt_regs(vcpu).rax, 0x11223344);
+	vmm_vm_destroy(vm);
+}
+
+/* EXEC: the code page has no slot; every instruction fetched from it is an
+ * event before it runs (as on emu), then runs in the window. */
+static uint32_t on_exec(void *opaque, vmm_vcpu *vcpu, vmm_event *ev)
+{
+	rec *r = opaque;
+	unsigned n = r->n;
+
+	on_event(opaque, vcpu, ev);
+	if (r->act == VMM_ACT_SKIP)   /* skip the second instruction only */
+		return n == 1 ? VMM_ACT_SKIP : VMM_ACT_CONTINUE;
+	if (r->act == VMM_ACT_STOP)   /* stop at the third, once */
+		return n == 2 ? VMM_ACT_STOP : VMM_ACT_CONTINUE;
+	return r->act;
+}
+
+static void exec_run(vmm_vcpu *vcpu, rec *r, uint32_t act)
+{
+	kt_set_long_mode(vcpu, KT_CODE);
+	memset(r, 0, sizeof(*r));
+	r->act = act;
+}
+
+static void test_page_exec(void **state)
+{
+	vmm_vm *vm = kt_vm(0);
+	vmm_vcpu *vcpu = kt_vcpu_long(vm, k_seq, GUEST_LEN(k_seq), KT_CODE);
+	vmm_hook_config c = VMM_HOOK_CONFIG_INIT;
+	vmm_exit *e;
+	rec r;
+	uint32_t id;
+	uint8_t code[13];
+
+	c.type = VMM_EV_PAGE;
+	c.addr = KT_CODE;
+	c.len = 4096;
+	c.access = VMM_MEM_EXEC;
+	c.fn = on_exec;
+	c.opaque = &r;
+	exec_run(vcpu, &r, VMM_ACT_CONTINUE);
+	assert_int_equal(vmm_hook_add(vm, &c, &id), 0);
+	kt_expect_hlt(vcpu);
+	assert_int_equal(r.n, 4);                    /* every fetch from the page */
+	for (unsigned i = 0; i < 4; i++) {
+		static const uint64_t at[4] = { 0, 5, 10, 12 };
+
+		assert_int_equal(r.ev[i].type, VMM_EV_PAGE);
+		assert_int_equal(r.ev[i].access, VMM_MEM_EXEC);
+		assert_int_equal(r.ev[i].rip, KT_CODE + at[i]);
+		assert_int_equal(r.ev[i].addr, KT_CODE + at[i]);   /* gpa */
+		assert_int_equal(r.ev[i].value, KT_CODE + at[i]);  /* linear */
+		assert_int_equal(r.regs[i].rip, KT_CODE + at[i]);
+	}
+	assert_int_equal(r.regs[1].rax, 1);          /* before the second ran */
+	assert_int_equal(r.regs[1].rbx, 0);
+	assert_int_equal(kt_regs(vcpu).rax, 3);
+	assert_int_equal(vmm_mem_read(vm, KT_CODE, code, sizeof(code)), 0);
+	assert_memory_equal(code, k_seq, sizeof(code));
+	/* SKIP the second: rbx stays 0. */
+	exec_run(vcpu, &r, VMM_ACT_SKIP);
+	kt_expect_hlt(vcpu);
+	assert_int_equal(r.n, 4);
+	assert_int_equal(kt_regs(vcpu).rbx, 0);
+	assert_int_equal(kt_regs(vcpu).rax, 1);
+	/* STOP at the third: it has not run; the next run goes on from there. */
+	exec_run(vcpu, &r, VMM_ACT_STOP);
+	e = kt_run(vcpu);
+	assert_int_equal(e->reason, VMM_EXIT_STOPPED);
+	assert_int_equal(kt_regs(vcpu).rip, KT_CODE + 10);
+	assert_int_equal(kt_regs(vcpu).rax, 1);
+	kt_expect_hlt(vcpu);
+	assert_int_equal(kt_regs(vcpu).rax, 3);
+	assert_int_equal(r.n, 5);                    /* the third again, the hlt */
+	/* Removed: no more events. */
+	assert_int_equal(vmm_hook_del(vm, id), 0);
+	exec_run(vcpu, &r, VMM_ACT_CONTINUE);
+	kt_expect_hlt(vcpu);
+	assert_int_equal(r.n, 0);
+	assert_int_equal(kt_regs(vcpu).rax, 3);
+	vmm_vm_destroy(vm);
+}
+
+/* An instruction of the hooked page that exits to the caller (an unclaimed
+ * OUT) inside the window: one event, completed when the caller runs again. */
+GUEST64(k_out, "mov $0x42, %al\n out %al, $0x99\n mov $7, %ecx\n hlt");
+
+static void test_page_exec_io(void **state)
+{
+	vmm_vm *vm = kt_vm(0);
+	vmm_vcpu *vcpu = kt_vcpu_long(vm, k_out, GUEST_LEN(k_out), KT_CODE);
+	vmm_hook_config c = VMM_HOOK_CONFIG_INIT;
+	vmm_exit *e;
+	rec r = { 0 };
+	uint32_t id;
+
+	c.type = VMM_EV_PAGE;
+	c.addr = KT_CODE;
+	c.len = 4096;
+	c.access = VMM_MEM_EXEC;
+	c.fn = on_event;
+	c.opaque = &r;
+	assert_int_equal(vmm_hook_add(vm, &c, &id), 0);
+	e = kt_run(vcpu);
+	assert_int_equal(e->reason, VMM_EXIT_IO);
+	assert_int_equal(e->io.port, 0x99);
+	assert_int_equal(e->io.data, 0x42);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.ev[1].rip, KT_CODE + 2);
+	kt_expect_hlt(vcpu);
+	assert_int_equal(r.n, 4);                    /* the OUT once; mov, hlt */
+	assert_int_equal(r.ev[2].rip, KT_CODE + 4);
+	assert_int_equal(kt_regs(vcpu).rcx, 7);
 	vmm_vm_destroy(vm);
 }
 
@@ -355,6 +471,8 @@ int main(void)
 		cmocka_unit_test(test_hlt),
 		cmocka_unit_test(test_page),
 		cmocka_unit_test(test_page_while_running),
+		cmocka_unit_test(test_page_exec),
+		cmocka_unit_test(test_page_exec_io),
 		cmocka_unit_test(test_refused_and_caps),
 	};
 
