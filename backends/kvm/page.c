@@ -104,7 +104,8 @@ static int mode_of(uint32_t acc)
  * KVM_CAP_EXIT_ON_EMULATION_FAILURE, KVM queues #UD for the guest first. */
 static int exec_cap(vmm_vm *vm, kvm__vm *kvm)
 {
-	struct kvm_enable_cap cap = { .cap = KVM_CAP_EXIT_ON_EMULATION_FAILURE };
+	/* args[0] = 1 turns it on (0 would turn it off again) */
+	struct kvm_enable_cap cap = { .cap = KVM_CAP_EXIT_ON_EMULATION_FAILURE, .args = { 1 } };
 
 	if (kvm->emul_exit_on)
 		return 0;
