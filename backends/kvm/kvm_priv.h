@@ -111,6 +111,7 @@ int kvm__pages_mmio(vmm_vcpu *vcpu, struct kvm_run *run, vmm_exit *exit, int *re
 int kvm__pages_exec_fault(vmm_vcpu *vcpu, struct kvm_run *run, vmm_exit *exit, int *ret);
 int kvm__exec_open(vmm_vcpu *vcpu, struct kvm__vcpu *kv);
 int kvm__exec_close(vmm_vcpu *vcpu, struct kvm__vcpu *kv);
+int kvm__exec_stalled(vmm_vcpu *vcpu, struct kvm__vcpu *kv);
 void kvm__pages_destroy(kvm__vm *kvm);
 void kvm__gate_wait(kvm__vm *kvm);
 
@@ -165,6 +166,10 @@ typedef struct kvm__vcpu {
 	uint8_t exec_npages;
 	uint64_t exec_rip;
 	uint64_t exec_page[2];        /* guest-physical pages the window maps */
+	vmm_regs exec_regs;           /* at the window's start */
+	uint8_t stepping;             /* KVM_GUESTDBG_SINGLESTEP applied */
+	uint8_t step_check;           /* step_regs: when it was turned on */
+	vmm_regs step_regs;
 } kvm__vcpu;
 
 static inline kvm__vm *kvm__vm_of(const vmm_vm *vm)

@@ -547,6 +547,7 @@ int kvm__exec_open(vmm_vcpu *vcpu, kvm__vcpu *kv)
 	}
 	if (is_hlt(vcpu, r.rip))
 		return exec_hlt(vcpu, kv, &r);
+	kv->exec_regs = r;
 	gate_close(vcpu->vm, kvm, (int)vcpu->index + 1);
 	pg->ntemp = 0;
 	for (unsigned i = 0; !rc && i < kv->exec_npages; i++) {
@@ -572,6 +573,20 @@ int kvm__exec_open(vmm_vcpu *vcpu, kvm__vcpu *kv)
 		return rc < 0 ? rc : VMM_EINTERNAL;
 	}
 	return 0;
+}
+
+/* Did the window's KVM_RUN end in its single-step trap with nothing run
+ * (every register as at the window's start)? Bochs's VT-x reports the trap
+ * once at the entry, before the instruction (measured); the window then
+ * enters again. A REP iteration changes RCX, so it counts as progress. */
+int kvm__exec_stalled(vmm_vcpu *vcpu, kvm__vcpu *kv)
+{
+	struct kvm_run *run = kv->run;
+	vmm_regs r;
+
+	return run->exit_reason == KVM_EXIT_DEBUG && (run->debug.arch.dr6 & (1u << 14)) &&
+	       !(run->debug.arch.dr6 & 0xf) && !kvm__get_regs(vcpu, &r) &&
+	       !memcmp(&r, &kv->exec_regs, sizeof(r));
 }
 
 /* After the window's KVM_RUN: unmaps, lets the others in, stops stepping.

@@ -245,8 +245,14 @@ static __attribute__((noinline)) int exec_window(vmm_vcpu *vcpu, kvm__vcpu *kv,
 		return kvm__exit_other(vcpu, kv->run, exit);   /* a HLT */
 	if (r)
 		return r < 0 ? r : KVM__EXIT_CONTINUE;
-	r = ioctl(kv->fd, KVM_RUN, 0);
-	err = errno;
+	/* Enters again (at most 8 times) while nothing ran: a host that traps
+	 * before the instruction; a guest's `jmp .` only loses events. */
+	for (unsigned n = 0;; n++) {
+		r = ioctl(kv->fd, KVM_RUN, 0);
+		err = errno;
+		if (r < 0 || n == 8 || !kvm__exec_stalled(vcpu, kv))
+			break;
+	}
 	if (kvm__exec_close(vcpu, kv))
 		return KVM__EXIT_CONTINUE;   /* the instruction ran: nothing to report */
 	errno = err;

@@ -44,6 +44,8 @@ GUEST64(k_seq, "mov $1, %eax\n mov $2, %ebx\n add %ebx, %eax\n hlt");
 static void test_break_and_skip(void **state)
 {
 	vmm_vm *vm = kt_vm(0);
+
+	kt_skip_in_svm_host(vm, "no KVM_EXIT_DEBUG arrives for the monitor's debug-register breakpoints and watchpoints");
 	vmm_vcpu *vcpu = kt_vcpu_long(vm, k_seq, GUEST_LEN(k_seq), KT_CODE);
 	rec r = { 0 };
 	uint32_t id;
@@ -73,6 +75,9 @@ static void test_break_and_skip(void **state)
 static void test_step(void **state)
 {
 	vmm_vm *vm = kt_vm(0);
+
+	kt_skip_in_svm_host(vm, "the first KVM_GUESTDBG_SINGLESTEP trap after entering the "
+			    "guest is lost: events start after the second instruction");
 	vmm_vcpu *vcpu = kt_vcpu_long(vm, k_seq, GUEST_LEN(k_seq), KT_CODE);
 	rec r = { 0 };
 	uint32_t id;
@@ -130,6 +135,7 @@ static void test_watch(void **state)
 	rec r = { 0 };
 	uint32_t id;
 
+	kt_skip_in_svm_host(vm, "no KVM_EXIT_DEBUG arrives for the monitor's debug-register breakpoints and watchpoints");
 	if (kt_is_pvm(vm)) {
 		vmm_vm_destroy(vm);
 		print_message("# SKIP reason: PVM does not deliver hardware data "
@@ -560,6 +566,10 @@ static void test_exception_emu(void **state)
 static void test_exception(void **state)
 {
 	vmm_vm *vm = kt_vm(0);
+
+	kt_skip_in_svm_host(vm, "INT3 never checks the #BP exception intercept, only the INTn "
+			    "one (target/i386/tcg/excp_helper.c, raise_interrupt2 with is_int), so "
+			    "KVM_GUESTDBG_USE_SW_BP sees no INT3: no event");
 
 	if (kt_is_pvm(vm)) {
 		vmm_vm_destroy(vm);
