@@ -85,6 +85,18 @@ static inline void kt_skip_in_svm_host(vmm_vm *vm, const char *why)
 	skip();
 }
 
+/* The same for the vmx test host (Bochs 2.7's VT-x). */
+static inline void kt_skip_in_vmx_host(vmm_vm *vm, const char *why)
+{
+	const char *h = getenv("VMM_TEST_HOST");
+
+	if (!h || strcmp(h, "vmx") != 0)
+		return;
+	vmm_vm_destroy(vm);
+	print_message("# SKIP reason: in the vmx test host (Bochs 2.7, nested VT-x) %s\n", why);
+	skip();
+}
+
 static inline void kt_set_real_ip(vmm_vcpu *vcpu, uint64_t ip)
 {
 	vmm_regs r;
