@@ -189,8 +189,11 @@ int emu_h_vmcall(emu_cpu *cpu, const emu_insn *ins)
 	return EMU_EXIT_NEXT;
 }
 
+/* INT3, INTO and INT1 raise exceptions (#BP, #OF, #DB): EXCEPTION hooks
+ * see them before delivery, as the faults (introspect.c). */
 int emu_h_int3(emu_cpu *cpu, const emu_insn *ins)
 {
+	EMU_IX_CHECK(cpu, ins, VMM_EV_EXCEPTION, X86_EXC_BP, 0);
 	return emu_soft_int(cpu, X86_EXC_BP, emu_next_rip(cpu, ins), 1);
 }
 
@@ -203,11 +206,13 @@ int emu_h_into(emu_cpu *cpu, const emu_insn *ins)
 {
 	if (!emu_cond(cpu, 0))
 		return EMU_OK;
+	EMU_IX_CHECK(cpu, ins, VMM_EV_EXCEPTION, X86_EXC_OF, 0);
 	return emu_soft_int(cpu, X86_EXC_OF, emu_next_rip(cpu, ins), 1);
 }
 
 int emu_h_int1(emu_cpu *cpu, const emu_insn *ins)
 {
+	EMU_IX_CHECK(cpu, ins, VMM_EV_EXCEPTION, X86_EXC_DB, 0);
 	return emu_soft_int(cpu, X86_EXC_DB, emu_next_rip(cpu, ins), 0);
 }
 

@@ -61,7 +61,8 @@ int emu_ix_insn(emu_cpu *cpu, const emu_insn *ins, unsigned type, uint32_t index
 		uint64_t value)
 {
 	if ((cpu->ix.allow & EMU_IX_ALLOW_INSN) ||
-	    ((type == VMM_EV_CR_WRITE || type == VMM_EV_MSR_WRITE) &&
+	    ((type == VMM_EV_CR_WRITE || type == VMM_EV_MSR_WRITE ||
+	      type == VMM_EV_EXCEPTION) &&
 	     !vmm__ix_index_hooked(cpu->vm, type, cpu->vcpu->index, index)))
 		return EMU_OK;
 	cpu->rip = emu_this_rip(cpu, ins);

@@ -115,8 +115,11 @@ static const char *internal_suberror_name(uint32_t suberror)
 static int on_internal_error(vmm_vcpu *vcpu, struct kvm_run *run, vmm_exit *exit)
 {
 	uint32_t n = run->internal.ndata, sub = run->internal.suberror;
-	int used;
+	int used, ret;
 
+	if (atomic_load_explicit(&kvm__vm_of(vcpu->vm)->prot_on, memory_order_relaxed) &&
+	    kvm__pages_exec_fault(vcpu, run, exit, &ret))
+		return ret;   /* a fetch from a page hooked for EXEC (page.c) */
 	internal(exit, sub, "kvm: KVM_EXIT_INTERNAL_ERROR suberror %u (%s), data:", sub,
 		 internal_suberror_name(sub));
 	if (n > sizeof(run->internal.data) / sizeof(run->internal.data[0]))

@@ -26,19 +26,21 @@ void kvm__ix_caps(vmm_vm *vm, vmm_hook_caps *caps)
 {
 	caps->events = VMM__IX_BIT(VMM_EV_BREAK) | VMM__IX_BIT(VMM_EV_HWBREAK) |
 		       VMM__IX_BIT(VMM_EV_STEP) | VMM__IX_BIT(VMM_EV_WATCH) |
-		       VMM__IX_BIT(VMM_EV_MSR_WRITE) | VMM__IX_BIT(VMM_EV_PAGE);
+		       VMM__IX_BIT(VMM_EV_MSR_WRITE) | VMM__IX_BIT(VMM_EV_PAGE) |
+		       VMM__IX_BIT(VMM_EV_EXCEPTION);   /* vector 3 only (the notes) */
 	if (!(vm->config.flags & VMM_VM_IRQCHIP))
 		caps->events |= VMM__IX_BIT(VMM_EV_HLT);   /* HLT exits to user space */
 	caps->flags = VMM_ICAP_INVISIBLE_BREAK | VMM_ICAP_DR_VIRTUAL;
 	caps->hw_slots = 4;
 	snprintf(caps->notes, sizeof(caps->notes),
-		 "kvm: BREAK, HWBREAK and WATCH share the 4 debug registers of "
-		 "KVM_SET_GUEST_DEBUG; MSR_WRITE uses KVM's user-space MSR filter (at "
-		 "most %d MSRs); HLT is reported after it ran, and only without "
-		 "VMM_VM_IRQCHIP; PAGE takes READ or WRITE (not EXEC) through memory "
-		 "slots split around the pages; CR writes and CPUID are handled inside "
-		 "KVM without an exit to user space; exception hooks are not "
-		 "implemented on kvm yet", KVM_MSR_FILTER_MAX_RANGES);
+		 "kvm: BREAK, HWBREAK and WATCH share the 4 debug registers "
+		 "(KVM_SET_GUEST_DEBUG); MSR_WRITE: KVM's MSR filter, at most %d MSRs; "
+		 "HLT is reported after it ran, only without VMM_VM_IRQCHIP; PAGE splits "
+		 "memory slots (EXEC: each fetch from the page is an event, the "
+		 "instruction then runs single-stepped); EXCEPTION: only vector 3, the "
+		 "guest's INT3 (KVM_GUESTDBG_USE_SW_BP); CR writes, CPUID and other "
+		 "exceptions are handled inside KVM without an exit to user space",
+		 KVM_MSR_FILTER_MAX_RANGES);
 }
 
 /* DR7 bits for slot i: enable (G), R/W and LEN. */
@@ -92,12 +94,25 @@ static int msr_filter(vmm_vm *vm, const vmm__ix *ix)
 	return 0;
 }
 
+/* EXCEPTION hooks: KVM hands user space only the #BP of the guest's INT3
+ * (KVM_GUESTDBG_USE_SW_BP). */
+static int exc_refused(uint32_t vector)
+{
+	return vmm__err(VMM_ENOTSUP, "kvm: EXCEPTION hooks take only vector 3 (#BP, the "
+			"guest's INT3, through KVM_GUESTDBG_USE_SW_BP), not %u: KVM delivers "
+			"other exceptions to the guest inside the kernel without an exit to "
+			"user space (#DB exits only while KVM single-steps or uses the debug "
+			"registers for the monitor, and the guest's own DR0-DR7 breakpoints "
+			"are then not armed)", vector);
+}
+
 int kvm__ix_changed(vmm_vm *vm)
 {
 	kvm__vm *kvm = kvm__vm_of(vm);
 	vmm__ix *ix = atomic_load(&vm->ix);
 	struct kvm_guest_debug d;
 	uint64_t step = 0;
+	uint32_t sw_bp = 0;
 	unsigned n = 0;
 
 	int rc = msr_filter(vm, ix);
@@ -114,6 +129,10 @@ int kvm__ix_changed(vmm_vm *vm)
 			continue;
 		if (c->type == VMM_EV_STEP)
 			step |= 1ull << c->vcpu;
+		if (c->type == VMM_EV_EXCEPTION && c->index != 3)
+			return exc_refused(c->index);
+		if (c->type == VMM_EV_EXCEPTION)
+			sw_bp = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP;
 		if (c->type != VMM_EV_BREAK && c->type != VMM_EV_HWBREAK &&
 		    c->type != VMM_EV_WATCH)
 			continue;
@@ -126,6 +145,7 @@ int kvm__ix_changed(vmm_vm *vm)
 	}
 	if (n)
 		d.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP;
+	d.control |= sw_bp;   /* the guest's INT3 exits (EXCEPTION 3) */
 	pthread_mutex_lock(&kvm->lock);
 	kvm->dbg = d;
 	kvm->dbg_step = step;
@@ -155,6 +175,11 @@ int kvm__debug_apply(vmm_vcpu *vcpu, kvm__vcpu *kv)
 				d.arch.debugreg[7] &= ~(3ull << (2 * i));
 		d.control |= KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP;
 	}
+	if (kv->exec_step)   /* page.c's EXEC window */
+		d.control |= KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP;
+	if ((d.control & KVM_GUESTDBG_SINGLESTEP) && !kv->stepping && !kv->exec_step)
+		kv->step_check = !kvm__get_regs(vcpu, &kv->step_regs);
+	kv->stepping = !!(d.control & KVM_GUESTDBG_SINGLESTEP);
 	if (ioctl(kv->fd, KVM_SET_GUEST_DEBUG, &d) < 0)
 		return vmm__err(VMM_EINTERNAL, "kvm: KVM_SET_GUEST_DEBUG on vCPU %u: %s",
 				vcpu->index, strerror(errno));
@@ -197,7 +222,7 @@ static int debug_event(vmm_vm *vm, const struct kvm_debug_exit_arch *a, vmm_even
 }
 
 /* Instruction length at RIP, by the emu decoder (for SKIP). */
-static int insn_len(vmm_vcpu *vcpu, const vmm_regs *r)
+int kvm__insn_len(vmm_vcpu *vcpu, const vmm_regs *r)
 {
 	vmm_sregs s;
 	uint8_t bytes[15];
@@ -212,6 +237,90 @@ static int insn_len(vmm_vcpu *vcpu, const vmm_regs *r)
 	return len > 0 ? len : -1;
 }
 
+/* VMM_ACT_INJECT: ev->inject_vector is delivered before the next
+ * instruction (an exception below 32, with its error code if asked; an
+ * interrupt otherwise), as KVM_SET_VCPU_EVENTS queues it. */
+int kvm__inject(vmm_vcpu *vcpu, const vmm_event *ev)
+{
+	kvm__vcpu *kv = kvm__vcpu_of(vcpu);
+	struct kvm_vcpu_events e;
+
+	if (ioctl(kv->fd, KVM_GET_VCPU_EVENTS, &e) < 0)
+		return vmm__err(VMM_EINTERNAL, "kvm: KVM_GET_VCPU_EVENTS: %s", strerror(errno));
+	e.flags = 0;
+	if (ev->inject_vector < 32) {
+		e.exception.injected = 1;
+		e.exception.nr = (uint8_t)ev->inject_vector;
+		e.exception.has_error_code = ev->inject_has_error ? 1 : 0;
+		e.exception.error_code = ev->inject_error_code;
+	} else {
+		e.interrupt.injected = 1;
+		e.interrupt.nr = (uint8_t)ev->inject_vector;
+		e.interrupt.soft = 0;
+	}
+	if (ioctl(kv->fd, KVM_SET_VCPU_EVENTS, &e) < 0)
+		return vmm__err(VMM_EINVAL, "kvm: KVM_SET_VCPU_EVENTS (vector %u): %s",
+				ev->inject_vector, strerror(errno));
+	return 0;
+}
+
+/* The guest's INT3 (KVM_GUESTDBG_USE_SW_BP; RIP at the INT3): the EXCEPTION
+ * 3 hooks decide, as on emu. CONTINUE delivers the #BP (KVM_SET_VCPU_EVENTS;
+ * KVM keeps the INT3's length, so the guest's frame points past it), SKIP
+ * drops it (RIP past the INT3), INJECT delivers inject_vector instead, STOP
+ * leaves RIP at the INT3 (it runs again on the next run). */
+static int exit_bp(vmm_vcpu *vcpu, const struct kvm_debug_exit_arch *a, vmm_exit *exit)
+{
+	vmm_event ev;
+	vmm_regs r;
+	uint32_t act;
+	int len;
+
+	if (kvm__get_regs(vcpu, &r))
+		return VMM_EINTERNAL;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = VMM_EV_EXCEPTION;
+	ev.index = 3;
+	ev.rip = ev.addr = r.rip;
+	act = vmm__ix_index_hooked(vcpu->vm, VMM_EV_EXCEPTION, vcpu->index, 3)
+		      ? vmm__ix_fire(vcpu, &ev)
+		      : VMM_ACT_CONTINUE;   /* the hook went meanwhile */
+	(void)a;
+	if (act == VMM_ACT_STOP) {
+		exit->reason = VMM_EXIT_STOPPED;
+		return KVM__EXIT_RETURN;
+	}
+	if (kvm__get_regs(vcpu, &r))
+		return VMM_EINTERNAL;
+	if (r.rip != ev.rip)
+		return KVM__EXIT_CONTINUE;   /* the handler moved RIP: resume there */
+	if (act == VMM_ACT_SKIP) {
+		if ((len = kvm__insn_len(vcpu, &r)) > 0) {
+			r.rip += (uint64_t)len;
+			return kvm__set_regs(vcpu, &r) ? VMM_EINTERNAL : KVM__EXIT_CONTINUE;
+		}
+		return KVM__EXIT_CONTINUE;
+	}
+	if (act != VMM_ACT_INJECT) {
+		ev.inject_vector = 3;
+		ev.inject_has_error = 0;
+	}
+	return kvm__inject(vcpu, &ev) ? VMM_EINTERNAL : KVM__EXIT_CONTINUE;
+}
+
+/* The first single-step exit after stepping was turned on, with every
+ * register as it was then: nothing ran (Bochs's VT-x traps once at the
+ * entry, before the instruction; measured), so it is no STEP event. */
+static int stalled_step(vmm_vcpu *vcpu, kvm__vcpu *kv)
+{
+	vmm_regs r;
+
+	if (!kv->step_check)
+		return 0;
+	kv->step_check = 0;
+	return !kvm__get_regs(vcpu, &r) && !memcmp(&r, &kv->step_regs, sizeof(r));
+}
+
 int kvm__exit_debug(vmm_vcpu *vcpu, struct kvm_run *run, vmm_exit *exit)
 {
 	kvm__vcpu *kv = kvm__vcpu_of(vcpu);
@@ -221,7 +330,11 @@ int kvm__exit_debug(vmm_vcpu *vcpu, struct kvm_run *run, vmm_exit *exit)
 	uint32_t act;
 	int len;
 
+	if (run->debug.arch.exception == 3)
+		return exit_bp(vcpu, &run->debug.arch, exit);
 	if (debug_event(vcpu->vm, &run->debug.arch, &ev))
+		return KVM__EXIT_CONTINUE;
+	if (ev.type == VMM_EV_STEP && stalled_step(vcpu, kv))
 		return KVM__EXIT_CONTINUE;
 	if (kv->step_over && ev.type == VMM_EV_STEP) {
 		kv->step_over = 0;     /* past the breakpoint: restore it */
@@ -237,7 +350,7 @@ int kvm__exit_debug(vmm_vcpu *vcpu, struct kvm_run *run, vmm_exit *exit)
 		return KVM__EXIT_RETURN;
 	}
 	if ((ev.type == VMM_EV_HWBREAK || ev.type == VMM_EV_BREAK) && r.rip == ev.rip) {
-		if (act == VMM_ACT_SKIP && (len = insn_len(vcpu, &r)) > 0) {
+		if (act == VMM_ACT_SKIP && (len = kvm__insn_len(vcpu, &r)) > 0) {
 			r.rip += (uint64_t)len;
 			kvm__set_regs(vcpu, &r);
 		} else {

@@ -72,6 +72,7 @@ typedef struct kvm__pages {
 	kvm__prot_set set;
 	uint8_t split[VMM__MAX_MEMSLOTS];       /* by vmm slot id: mapped in pieces */
 	uint32_t npieces;
+	uint32_t ntemp;                         /* last pieces: an EXEC window's */
 	struct kvm_userspace_memory_region pieces[KVM__MAX_PIECES];
 	uint32_t owner[KVM__MAX_PIECES];        /* vmm slot id of each piece */
 } kvm__pages;
@@ -96,14 +97,21 @@ typedef struct kvm__vm {
 	atomic_int gate;
 	pthread_cond_t gate_cv;
 	atomic_int prot_on;                   /* pages->set.n != 0 */
+	int gate_owner;                       /* vCPU index + 1 of an EXEC window */
+	int emul_exit_on;                     /* KVM_CAP_EXIT_ON_EMULATION_FAILURE */
 	kvm__pages *pages;
 } kvm__vm;
 
 /* page.c */
+struct kvm__vcpu;
 int kvm__pages_changed(vmm_vm *vm, const struct vmm__ix *ix);
 int kvm__pages_map(vmm_vm *vm, const vmm__memslot *s, int *rc);
 int kvm__pages_unmap(vmm_vm *vm, const vmm__memslot *s);
 int kvm__pages_mmio(vmm_vcpu *vcpu, struct kvm_run *run, vmm_exit *exit, int *ret);
+int kvm__pages_exec_fault(vmm_vcpu *vcpu, struct kvm_run *run, vmm_exit *exit, int *ret);
+int kvm__exec_open(vmm_vcpu *vcpu, struct kvm__vcpu *kv);
+int kvm__exec_close(vmm_vcpu *vcpu, struct kvm__vcpu *kv);
+int kvm__exec_stalled(vmm_vcpu *vcpu, struct kvm__vcpu *kv);
 void kvm__pages_destroy(kvm__vm *kvm);
 void kvm__gate_wait(kvm__vm *kvm);
 
@@ -149,6 +157,19 @@ typedef struct kvm__vcpu {
 	unsigned dbg_gen;             /* kvm__vm.dbg_gen applied (introspect.c) */
 	uint8_t step_over;            /* stepping past a breakpoint at step_over_addr */
 	uint64_t step_over_addr;
+	/* page.c: an instruction fetched from a page hooked for EXEC runs in a
+	 * window (the page mapped, the vCPU single-stepping, the others held at
+	 * the gate) once its hooks said CONTINUE. */
+	uint8_t exec_pending;         /* the instruction at exec_rip may run */
+	uint8_t exec_step;            /* single-stepping it (kvm__debug_apply) */
+	uint8_t exec_nofire;          /* the window's KVM_RUN failed: no event */
+	uint8_t exec_npages;
+	uint64_t exec_rip;
+	uint64_t exec_page[2];        /* guest-physical pages the window maps */
+	vmm_regs exec_regs;           /* at the window's start */
+	uint8_t stepping;             /* KVM_GUESTDBG_SINGLESTEP applied */
+	uint8_t step_check;           /* step_regs: when it was turned on */
+	vmm_regs step_regs;
 } kvm__vcpu;
 
 static inline kvm__vm *kvm__vm_of(const vmm_vm *vm)
@@ -185,6 +206,8 @@ int kvm__debug_apply(vmm_vcpu *vcpu, kvm__vcpu *kv);
 int kvm__exit_debug(vmm_vcpu *vcpu, struct kvm_run *run, vmm_exit *exit);
 int kvm__exit_wrmsr(vmm_vcpu *vcpu, struct kvm_run *run, vmm_exit *exit);
 int kvm__exit_hlt(vmm_vcpu *vcpu, vmm_exit *exit);
+int kvm__insn_len(vmm_vcpu *vcpu, const vmm_regs *r);
+int kvm__inject(vmm_vcpu *vcpu, const vmm_event *ev);
 int kvm__get_msr(vmm_vcpu *vcpu, uint32_t msr, uint64_t *value);
 int kvm__get_fpu(vmm_vcpu *vcpu, vmm_fpu *fpu);
 int kvm__set_fpu(vmm_vcpu *vcpu, const vmm_fpu *fpu);

@@ -210,14 +210,9 @@ static int gate_enter(vmm_vcpu *vcpu, kvm__vcpu *kv)
 	return 1;
 }
 
-static int enter_guest(vmm_vcpu *vcpu, kvm__vcpu *kv, vmm_exit *exit)
+/* The exit of a KVM_RUN that returned r. */
+static int dispatch(vmm_vcpu *vcpu, kvm__vcpu *kv, vmm_exit *exit, int r)
 {
-	int r;
-
-	if (gate_enter(vcpu, kv))
-		return KVM__EXIT_CONTINUE;
-	r = ioctl(kv->fd, KVM_RUN, 0);
-	atomic_store_explicit(&kv->in_guest, 0, memory_order_release);
 	if (r < 0) {
 		if (errno != EINTR && errno != EAGAIN)
 			return vmm__err(VMM_EINTERNAL, "kvm: KVM_RUN on vCPU %u: %s",
@@ -238,6 +233,43 @@ static int enter_guest(vmm_vcpu *vcpu, kvm__vcpu *kv, vmm_exit *exit)
 	default:
 		return kvm__exit_other(vcpu, kv->run, exit);
 	}
+}
+
+/* page.c's EXEC window: one KVM_RUN with the hooked page mapped. */
+static __attribute__((noinline)) int exec_window(vmm_vcpu *vcpu, kvm__vcpu *kv,
+						 vmm_exit *exit)
+{
+	int r = kvm__exec_open(vcpu, kv), err;
+
+	if (r == 2)
+		return kvm__exit_other(vcpu, kv->run, exit);   /* a HLT */
+	if (r)
+		return r < 0 ? r : KVM__EXIT_CONTINUE;
+	/* Enters again (at most 8 times) while nothing ran: a host that traps
+	 * before the instruction; a guest's `jmp .` only loses events. */
+	for (unsigned n = 0;; n++) {
+		r = ioctl(kv->fd, KVM_RUN, 0);
+		err = errno;
+		if (r < 0 || n == 8 || !kvm__exec_stalled(vcpu, kv))
+			break;
+	}
+	if (kvm__exec_close(vcpu, kv))
+		return KVM__EXIT_CONTINUE;   /* the instruction ran: nothing to report */
+	errno = err;
+	return dispatch(vcpu, kv, exit, r);
+}
+
+static int enter_guest(vmm_vcpu *vcpu, kvm__vcpu *kv, vmm_exit *exit)
+{
+	int r;
+
+	if (__builtin_expect(kv->exec_pending, 0))
+		return exec_window(vcpu, kv, exit);
+	if (gate_enter(vcpu, kv))
+		return KVM__EXIT_CONTINUE;
+	r = ioctl(kv->fd, KVM_RUN, 0);
+	atomic_store_explicit(&kv->in_guest, 0, memory_order_release);
+	return dispatch(vcpu, kv, exit, r);
 }
 
 static int cancelled(kvm__vcpu *kv, vmm_exit *exit)

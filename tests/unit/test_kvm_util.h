@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -67,6 +68,33 @@ static inline vmm_vm *kt_vm(uint32_t flags)
 static inline int kt_is_pvm(const vmm_vm *vm)
 {
 	return strcmp(vmm_vm_flavour(vm), "kvm_pvm") == 0;
+}
+
+/* Skips the calling test inside the svm test host (QEMU 7.2 TCG's nested
+ * SVM; tests/hosts/host-batch sets VMM_TEST_HOST) for a limit measured
+ * there, named by why. */
+static inline void kt_skip_in_svm_host(vmm_vm *vm, const char *why)
+{
+	const char *h = getenv("VMM_TEST_HOST");
+
+	if (!h || strcmp(h, "svm") != 0)
+		return;
+	vmm_vm_destroy(vm);
+	print_message("# SKIP reason: in the svm test host (QEMU 7.2 TCG, nested SVM) %s "
+		      "(measured)\n", why);
+	skip();
+}
+
+/* The same for the vmx test host (Bochs 2.7's VT-x). */
+static inline void kt_skip_in_vmx_host(vmm_vm *vm, const char *why)
+{
+	const char *h = getenv("VMM_TEST_HOST");
+
+	if (!h || strcmp(h, "vmx") != 0)
+		return;
+	vmm_vm_destroy(vm);
+	print_message("# SKIP reason: in the vmx test host (Bochs 2.7, nested VT-x) %s\n", why);
+	skip();
 }
 
 static inline void kt_set_real_ip(vmm_vcpu *vcpu, uint64_t ip)
