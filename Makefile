@@ -72,7 +72,8 @@ help:
 	@echo "make bench-linux Linux boot and virtio-blk: emu vs QEMU TCG, kvm vs QEMU (svm host)"
 	@echo "make bench-net  the virtual switch's frames/s vs a Linux bridge, with and without policies"
 	@echo "make bench-storage storage paths' IOPS and MiB/s vs qemu-img bench, round robin over two"
-	@echo "                NBD paths, failover times; guest virtio-blk/virtio-scsi: emu vs QEMU TCG"
+	@echo "                NBD paths, failover times; fio in a guest on virtio-blk/virtio-scsi over"
+	@echo "                raw, qcow2 and NBD (round robin vs one path): emu vs QEMU TCG"
 	@echo "make install PREFIX=/usr/local"
 	@echo "make abi-update rewrite abi/libvmm.abi (a deliberate ABI change)"
 	@echo "make examples   build examples/ (sandbox, harness, appliance)"
@@ -112,11 +113,6 @@ $(B)/tests/unit/%: tests/unit/%.c $(ALIB)
 $(B)/tests/bench/bench_emu: tests/bench/bench_emu.c
 	@mkdir -p $(dir $@)
 	$(CC) $(APPCFLAGS) -o $@ $< $(SANLD) -lelf -lunicorn
-
-# bench-storage's guest program: static, for the guest's initramfs.
-$(B)/tests/bench/guest_io: tests/bench/guest_io.c
-	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 -O2 $(WARN) -static -o $@ $<
 
 $(B)/tests/%: tests/%.c $(ALIB)
 	@mkdir -p $(dir $@)
@@ -195,7 +191,7 @@ bench-linux: all
 	@tests/bench/run-bench-linux
 bench-net: $(B)/tests/bench/bench_net
 	@tests/bench/run-bench-net
-bench-storage: all $(B)/tests/bench/bench_storage $(B)/tests/bench/guest_io
+bench-storage: all $(B)/tests/bench/bench_storage
 	@tests/bench/run-bench-storage
 
 # ---- Install ----------------------------------------------------------------

@@ -121,14 +121,15 @@ static double run(load *l, uint32_t op, uint32_t len, bool random, double second
 	return (double)l->done / ((double)(now_ns() - start) / 1e9);
 }
 
-static vmm_storage_dev *open_dev(uint32_t kind, char *targets, const char *psp, uint32_t timeout)
+static vmm_storage_dev *open_dev(uint32_t kind, char *targets, const char *psp, uint32_t timeout,
+				 uint32_t rr)
 {
 	vmm_storage_config c = VMM_STORAGE_CONFIG_INIT;
 	vmm_storage_dev *dev;
 	char *save, *t;
 
 	c.psp = psp;
-	c.rr_requests = 16;
+	c.rr_requests = rr;
 	c.timeout_ms = timeout;
 	c.probe_ms = 100000;
 	if (vmm_storage_create(&c, &dev) != 0)
@@ -170,7 +171,7 @@ static int cmd_io(char **argv)
 {
 	static load l;
 	double secs = atof(argv[4]);
-	vmm_storage_dev *dev = open_dev(kind_of(argv[2]), argv[3], "rr", 30000);
+	vmm_storage_dev *dev = open_dev(kind_of(argv[2]), argv[3], "rr", 30000, 16);
 
 	init_load(&l, dev);
 	printf("randread-4k %.0f IOPS\n", run(&l, VMM_STORAGE_OP_READ, 4096, true, secs));
@@ -193,7 +194,7 @@ static int cmd_failover(char **argv)
 
 	snprintf(uris, sizeof(uris), "nbd+unix:///?socket=%s,nbd+unix:///?socket=%s", argv[2],
 		 argv[3]);
-	dev = open_dev(VMM_STORAGE_PATH_NBD, uris, "fixed", hang ? 1000 : 30000);
+	dev = open_dev(VMM_STORAGE_PATH_NBD, uris, "fixed", hang ? 1000 : 30000, 16);
 	init_load(&l, dev);
 	l.op = VMM_STORAGE_OP_READ;
 	l.len = 4096;
@@ -225,6 +226,90 @@ static int cmd_failover(char **argv)
 	return 0;
 }
 
+/* guest: the devices of one boot, destroyed after the VM. */
+#define GUEST_MAX 16
+static vmm_storage_dev *gdevs[GUEST_MAX];
+static uint32_t ngdevs;
+
+/* "blk|scsi:NAME:KIND:TARGET[,TARGET2]": KIND raw, qcow2 or nbd (a storage
+ * device; two targets: two paths, round robin switching every request), or
+ * for blk "file" (the disk's own file I/O, as `vmm run --disk`). A blk disk
+ * gets NAME as its serial, a scsi LUN the next LUN number. */
+static void guest_dev(vmm_vm *vm, char *spec, vmm_scsi_lun_config *luns, uint32_t *nluns)
+{
+	char *name = strchr(spec, ':'), *kind = name ? strchr(name + 1, ':') : NULL;
+	char *targets = kind ? strchr(kind + 1, ':') : NULL;
+	bool blk = !strncmp(spec, "blk:", 4);
+
+	if (!targets || (!blk && strncmp(spec, "scsi:", 5)) || ngdevs == GUEST_MAX) {
+		fprintf(stderr, "bench_storage: bad device '%s'\n", spec);
+		exit(2);
+	}
+	*name++ = *kind++ = *targets++ = 0;
+	if (blk) {
+		vmm_blk_config c = VMM_BLK_CONFIG_INIT;
+
+		c.serial = name;
+		if (!strcmp(kind, "file"))
+			c.path = targets;
+		else
+			c.storage = gdevs[ngdevs++] = open_dev(kind_of(kind), targets, "rr", 30000, 1);
+		if (vmm_virtio_blk_add(vm, &c) == 0)
+			return;
+	} else {
+		luns[*nluns] = (vmm_scsi_lun_config)VMM_SCSI_LUN_CONFIG_INIT;
+		luns[*nluns].serial = name;
+		luns[(*nluns)++].storage = gdevs[ngdevs++] = open_dev(kind_of(kind), targets, "rr",
+								      30000, 1);
+		return;
+	}
+	fprintf(stderr, "bench_storage: %s: %s\n", name, vmm_last_error());
+	exit(1);
+}
+
+/* guest BACKEND MEM_MIB KERNEL INITRD CMDLINE TIMEOUT_S DEVICE...: a Linux
+ * guest (1 vCPU) with the devices, its serial console on stdout. */
+static int cmd_guest(int argc, char **argv)
+{
+	vmm_vm_config vc = VMM_VM_CONFIG_INIT;
+	vmm_linux_options lo = VMM_LINUX_OPTIONS_INIT;
+	vmm_run_options ro = VMM_RUN_OPTIONS_INIT;
+	vmm_run_result res = VMM_RUN_RESULT_INIT;
+	vmm_scsi_lun_config luns[GUEST_MAX];
+	vmm_scsi_config sc = VMM_SCSI_CONFIG_INIT;
+	uint32_t nluns = 0;
+	vmm_vm *vm;
+	int rc;
+
+	vc.backend = argv[2];
+	vc.mem_size = strtoull(argv[3], NULL, 10) << 20;
+	vc.flags = VMM_VM_IRQCHIP;
+	if (vmm_vm_create(&vc, &vm) != 0)
+		goto fail;
+	for (int i = 8; i < argc; i++)
+		guest_dev(vm, argv[i], luns, &nluns);
+	sc.luns = luns;
+	sc.nluns = nluns;
+	lo.kernel = argv[4];
+	lo.initrd = argv[5];
+	lo.cmdline = argv[6];
+	ro.timeout_ms = strtoull(argv[7], NULL, 10) * 1000;
+	if ((nluns && vmm_virtio_scsi_add(vm, &sc) != 0) || vmm_load_linux(vm, &lo) != 0 ||
+	    vmm_uart_output(vm, 1, NULL, NULL) != 0 || vmm_vm_run(vm, &ro, &res) != 0)
+		goto fail;
+	rc = res.end != VMM_END_POWEROFF;
+	vmm_vm_destroy(vm);
+	while (ngdevs)
+		vmm_storage_destroy(gdevs[--ngdevs]);
+	if (rc)
+		fprintf(stderr, "bench_storage: the guest ended (%u) without powering off: %s\n", res.end,
+			res.message);
+	return rc;
+fail:
+	fprintf(stderr, "bench_storage: guest: %s\n", vmm_last_error());
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -232,7 +317,11 @@ int main(int argc, char **argv)
 		return cmd_io(argv);
 	if (argc == 6 && !strcmp(argv[1], "failover"))
 		return cmd_failover(argv);
+	if (argc >= 9 && !strcmp(argv[1], "guest"))
+		return cmd_guest(argc, argv);
 	fprintf(stderr, "usage: bench_storage io raw|qcow2|nbd TARGET[,TARGET2] SECONDS\n"
-		"       bench_storage failover SOCK0 SOCK1 NBDKIT0-PID reset|hang\n");
+		"       bench_storage failover SOCK0 SOCK1 NBDKIT0-PID reset|hang\n"
+		"       bench_storage guest BACKEND MEM_MIB KERNEL INITRD CMDLINE TIMEOUT_S "
+		"blk|scsi:NAME:file|raw|qcow2|nbd:TARGET[,TARGET2]...\n");
 	return 2;
 }
