@@ -231,10 +231,84 @@ static int cmd_failover(char **argv)
 static vmm_storage_dev *gdevs[GUEST_MAX];
 static uint32_t ngdevs;
 
+/* A failover disk: fixed PSP over two NBD paths; once the guest's reads on
+ * path 0 run, nbdkit PID is killed (reset) or stopped (hang, timeout_ms
+ * 1000) and the time to the first request completed on path 1 printed. */
+typedef struct watch {
+	vmm_storage_dev *dev;
+	pid_t pid;
+	bool hang;
+	volatile bool quit;
+	pthread_t thread;
+	char name[32];
+} watch;
+static watch watches[4];
+static uint32_t nwatches;
+
+static uint64_t path_done(vmm_storage_dev *dev, uint32_t path)
+{
+	vmm_storage_path_info pi = VMM_STORAGE_PATH_INFO_INIT;
+
+	if (vmm_storage_path_get_info(dev, path, &pi) != 0)
+		return 0;
+	return pi.reads + pi.writes;
+}
+
+static void *watch_fn(void *arg)
+{
+	watch *w = arg;
+	uint64_t t0, t1 = 0, before;
+
+	while (!w->quit && path_done(w->dev, 0) < 2000)   /* fio has begun */
+		usleep(10000);
+	if (w->quit)
+		return NULL;
+	usleep(500000);
+	before = path_done(w->dev, 1);
+	t0 = now_ns();
+	kill(w->pid, w->hang ? SIGSTOP : SIGKILL);
+	while (!w->quit && now_ns() - t0 < 20000000000ull) {
+		if (path_done(w->dev, 1) > before) {
+			t1 = now_ns();
+			break;
+		}
+		usleep(100);
+	}
+	if (w->hang)
+		kill(w->pid, SIGCONT);
+	if (t1)
+		fprintf(stderr, "\nFO: %s failover ms=%.1f timeout_ms=%u\n", w->name,
+			(double)(t1 - t0) / 1e6, w->hang ? 1000u : 30000u);
+	else
+		fprintf(stderr, "\nFO: %s failover none\n", w->name);
+	return NULL;
+}
+
+/* KIND "foreset@PID" or "fohang@PID": a failover disk (above). */
+static vmm_storage_dev *guest_storage(const char *name, const char *kind, char *targets)
+{
+	watch *w = &watches[nwatches];
+	bool hang = !strncmp(kind, "fohang@", 7);
+	vmm_storage_dev *dev;
+
+	if (strncmp(kind, "foreset@", 8) && !hang)
+		return open_dev(kind_of(kind), targets, "rr", 30000, 1);
+	if (nwatches == 4) {
+		fprintf(stderr, "bench_storage: more than four failover disks\n");
+		exit(2);
+	}
+	dev = open_dev(VMM_STORAGE_PATH_NBD, targets, "fixed", hang ? 1000 : 30000, 1);
+	*w = (watch){ .dev = dev, .pid = (pid_t)atoi(strchr(kind, '@') + 1), .hang = hang };
+	snprintf(w->name, sizeof(w->name), "%s", name);
+	nwatches++;
+	return dev;
+}
+
 /* "blk|scsi:NAME:KIND:TARGET[,TARGET2]": KIND raw, qcow2 or nbd (a storage
- * device; two targets: two paths, round robin switching every request), or
- * for blk "file" (the disk's own file I/O, as `vmm run --disk`). A blk disk
- * gets NAME as its serial, a scsi LUN the next LUN number. */
+ * device; two targets: two paths, round robin switching every request),
+ * foreset@PID or fohang@PID (failover, above), or for blk "file" (the
+ * disk's own file I/O, as `vmm run --disk`). A blk disk gets NAME as its
+ * serial, a scsi LUN the next LUN number and NAME as its serial. */
 static void guest_dev(vmm_vm *vm, char *spec, vmm_scsi_lun_config *luns, uint32_t *nluns)
 {
 	char *name = strchr(spec, ':'), *kind = name ? strchr(name + 1, ':') : NULL;
@@ -253,14 +327,13 @@ static void guest_dev(vmm_vm *vm, char *spec, vmm_scsi_lun_config *luns, uint32_
 		if (!strcmp(kind, "file"))
 			c.path = targets;
 		else
-			c.storage = gdevs[ngdevs++] = open_dev(kind_of(kind), targets, "rr", 30000, 1);
+			c.storage = gdevs[ngdevs++] = guest_storage(name, kind, targets);
 		if (vmm_virtio_blk_add(vm, &c) == 0)
 			return;
 	} else {
 		luns[*nluns] = (vmm_scsi_lun_config)VMM_SCSI_LUN_CONFIG_INIT;
 		luns[*nluns].serial = name;
-		luns[(*nluns)++].storage = gdevs[ngdevs++] = open_dev(kind_of(kind), targets, "rr",
-								      30000, 1);
+		luns[(*nluns)++].storage = gdevs[ngdevs++] = guest_storage(name, kind, targets);
 		return;
 	}
 	fprintf(stderr, "bench_storage: %s: %s\n", name, vmm_last_error());
@@ -295,7 +368,16 @@ static int cmd_guest(int argc, char **argv)
 	lo.cmdline = argv[6];
 	ro.timeout_ms = strtoull(argv[7], NULL, 10) * 1000;
 	if ((nluns && vmm_virtio_scsi_add(vm, &sc) != 0) || vmm_load_linux(vm, &lo) != 0 ||
-	    vmm_uart_output(vm, 1, NULL, NULL) != 0 || vmm_vm_run(vm, &ro, &res) != 0)
+	    vmm_uart_output(vm, 1, NULL, NULL) != 0)
+		goto fail;
+	for (uint32_t i = 0; i < nwatches; i++)
+		pthread_create(&watches[i].thread, NULL, watch_fn, &watches[i]);
+	rc = vmm_vm_run(vm, &ro, &res);
+	for (uint32_t i = 0; i < nwatches; i++) {
+		watches[i].quit = true;
+		pthread_join(watches[i].thread, NULL);
+	}
+	if (rc != 0)
 		goto fail;
 	rc = res.end != VMM_END_POWEROFF;
 	vmm_vm_destroy(vm);
