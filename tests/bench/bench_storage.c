@@ -284,8 +284,10 @@ static void *watch_fn(void *arg)
 	return NULL;
 }
 
-/* KIND "foreset@PID" or "fohang@PID": a failover disk (above). */
-static vmm_storage_dev *guest_storage(const char *name, const char *kind, char *targets)
+/* KIND "foreset@PID" or "fohang@PID": a failover disk (above), reported
+ * as CTL-NAME. */
+static vmm_storage_dev *guest_storage(const char *ctl, const char *name, const char *kind,
+				      char *targets)
 {
 	watch *w = &watches[nwatches];
 	bool hang = !strncmp(kind, "fohang@", 7);
@@ -299,7 +301,7 @@ static vmm_storage_dev *guest_storage(const char *name, const char *kind, char *
 	}
 	dev = open_dev(VMM_STORAGE_PATH_NBD, targets, "fixed", hang ? 1000 : 30000, 1);
 	*w = (watch){ .dev = dev, .pid = (pid_t)atoi(strchr(kind, '@') + 1), .hang = hang };
-	snprintf(w->name, sizeof(w->name), "%s", name);
+	snprintf(w->name, sizeof(w->name), "%s-%s", ctl, name);
 	nwatches++;
 	return dev;
 }
@@ -327,13 +329,14 @@ static void guest_dev(vmm_vm *vm, char *spec, vmm_scsi_lun_config *luns, uint32_
 		if (!strcmp(kind, "file"))
 			c.path = targets;
 		else
-			c.storage = gdevs[ngdevs++] = guest_storage(name, kind, targets);
+			c.storage = gdevs[ngdevs++] = guest_storage("blk", name, kind, targets);
 		if (vmm_virtio_blk_add(vm, &c) == 0)
 			return;
 	} else {
 		luns[*nluns] = (vmm_scsi_lun_config)VMM_SCSI_LUN_CONFIG_INIT;
 		luns[*nluns].serial = name;
-		luns[(*nluns)++].storage = gdevs[ngdevs++] = guest_storage(name, kind, targets);
+		luns[(*nluns)++].storage = gdevs[ngdevs++] = guest_storage("scsi", name, kind,
+									   targets);
 		return;
 	}
 	fprintf(stderr, "bench_storage: %s: %s\n", name, vmm_last_error());
