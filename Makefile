@@ -56,7 +56,7 @@ GUESTS       := $(GUEST_C:tests/guests/%.c=$(GUEST_DIR)/%.elf) \
                 $(patsubst examples/hello/%.c,$(GUEST_DIR)/%.elf,$(wildcard examples/hello/hello.c))
 
 .PHONY: all lib cli guests check check-long check-unit check-guests check-header check-abi \
-        check-asan check-hosts check-kut bench bench-emu bench-kvm bench-linux bench-net abi-update \
+        check-asan check-hosts check-kut bench bench-emu bench-kvm bench-linux bench-net bench-storage abi-update \
         install clean help
 
 all: $(SOLIB) $(ALIB) $(CLI) guests
@@ -71,6 +71,9 @@ help:
 	@echo "make bench-kvm  kvm exit and VM lifecycle cost vs bare ioctls"
 	@echo "make bench-linux Linux boot and virtio-blk: emu vs QEMU TCG, kvm vs QEMU (svm host)"
 	@echo "make bench-net  the virtual switch's frames/s vs a Linux bridge, with and without policies"
+	@echo "make bench-storage storage paths' IOPS and MiB/s vs qemu-img bench, round robin over two"
+	@echo "                NBD paths, failover times; fio in a guest on virtio-blk/virtio-scsi over"
+	@echo "                raw, qcow2 and NBD (round robin vs one path): emu vs QEMU TCG"
 	@echo "make install PREFIX=/usr/local"
 	@echo "make abi-update rewrite abi/libvmm.abi (a deliberate ABI change)"
 	@echo "make examples   build examples/ (sandbox, harness, appliance)"
@@ -189,6 +192,8 @@ bench-linux: all
 	@tests/bench/run-bench-linux
 bench-net: $(B)/tests/bench/bench_net
 	@tests/bench/run-bench-net
+bench-storage: all $(B)/tests/bench/bench_storage
+	@tests/bench/run-bench-storage
 
 # ---- Install ----------------------------------------------------------------
 install: $(SOLIB) $(ALIB) $(CLI)
