@@ -13,44 +13,41 @@ typedef struct xlat {
 	uint8_t *hva;        /* NULL: not RAM for this access (MMIO) */
 } xlat;
 
-void emu_tlb_flush(emu_cpu *cpu)
+/* Drops TLB entries, then the jump cache (a RIP may be other code now):
+ * every entry (DROP_ALL), the non-global ones (MOV CR3, task switches,
+ * INVPCID types 1 and 3), or those of the mapping that holds la, global
+ * or not (INVLPG: for a large page each of its 4 KiB entries; tag_r is
+ * valid whenever any tag of an entry is). */
+enum { DROP_ALL, DROP_NONGLOBAL, DROP_PAGE };
+
+static void tlb_drop(emu_cpu *cpu, int what, uint64_t la)
 {
 	for (unsigned s = 0; s < 2; s++)
 		for (unsigned i = 0; i < EMU_TLB_SIZE; i++) {
 			emu_tlb_entry *e = &cpu->tlbs[s][i];
 
+			if ((what == DROP_NONGLOBAL && e->global) ||
+			    (what == DROP_PAGE && (e->tag_r == EMU_TLB_INVALID ||
+						   ((e->tag_r ^ la) & e->lmask))))
+				continue;
 			e->tag_r = e->tag_w = e->tag_x = EMU_TLB_INVALID;
 		}
 	emu_jc_flush(cpu);
 }
 
-/* Every entry but the global ones (MOV CR3, task switches, INVPCID types
- * 1 and 3). The jump cache goes too: a RIP may be other code now. */
-void emu_tlb_flush_nonglobal(emu_cpu *cpu)
+void emu_tlb_flush(emu_cpu *cpu)
 {
-	for (unsigned s = 0; s < 2; s++)
-		for (unsigned i = 0; i < EMU_TLB_SIZE; i++) {
-			emu_tlb_entry *e = &cpu->tlbs[s][i];
-
-			if (!e->global)
-				e->tag_r = e->tag_w = e->tag_x = EMU_TLB_INVALID;
-		}
-	emu_jc_flush(cpu);
+	tlb_drop(cpu, DROP_ALL, 0);
 }
 
-/* INVLPG: every entry of the mapping that holds la, global or not; for a
- * large page that is each of its 4 KiB entries (tag_r is valid whenever
- * any tag of an entry is). */
+void emu_tlb_flush_nonglobal(emu_cpu *cpu)
+{
+	tlb_drop(cpu, DROP_NONGLOBAL, 0);
+}
+
 void emu_tlb_flush_page(emu_cpu *cpu, uint64_t la)
 {
-	for (unsigned s = 0; s < 2; s++)
-		for (unsigned i = 0; i < EMU_TLB_SIZE; i++) {
-			emu_tlb_entry *e = &cpu->tlbs[s][i];
-
-			if (e->tag_r != EMU_TLB_INVALID && !((e->tag_r ^ la) & e->lmask))
-				e->tag_r = e->tag_w = e->tag_x = EMU_TLB_INVALID;
-		}
-	emu_jc_flush(cpu);
+	tlb_drop(cpu, DROP_PAGE, la);
 }
 
 void emu_tlb_drop_writes(emu_cpu *cpu, uint64_t gpa_page)
