@@ -38,6 +38,7 @@
 #include "vmm.h"
 #include "tests/net/etcd_fixture.h"
 #include "tests/net/ipstack.h"
+#include "tests/net/shell.h"
 
 #define IP4(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
 #define BRIDGE_IP "10.77.0.254"
@@ -351,20 +352,6 @@ static int hnum(host *h, const char *fmt, ...)
 	if (!hcmd(h, ans, sizeof(ans), "%s", line))
 		return -1;
 	return atoi(ans);
-}
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[512];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	rc = system(cmd);
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
 /* Forks the host into its own namespace, joins it to the bridge, joins it

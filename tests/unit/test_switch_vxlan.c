@@ -34,6 +34,7 @@
 
 #include "vmm.h"
 #include "tests/net/ipstack.h"
+#include "tests/net/shell.h"
 
 #define IP4(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
 
@@ -48,20 +49,6 @@ static uint8_t vx0_mac[6], vx1_mac[6];
 static const uint8_t MAC_A[6] = { 0x02, 0x00, 0x00, 0x00, 0x0a, 0x01 };
 static const uint8_t MAC_B[6] = { 0x02, 0x00, 0x00, 0x00, 0x14, 0x01 };
 static const uint8_t MAC_BAD[6] = { 0x02, 0x99, 0, 0, 0, 1 };   /* crafted datagrams' */
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	rc = system(cmd);
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
 
 static bool read_mac(const char *dev, uint8_t *mac)
 {
