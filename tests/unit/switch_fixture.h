@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "vmm.h"
+#include "tests/net/ipstack.h"   /* ips_csum */
 
 #define SINK_MAX 64
 
@@ -134,19 +135,6 @@ static inline size_t arp(uint8_t *f, uint16_t op, const uint8_t *sha, uint32_t s
 	return 14 + 28;
 }
 
-static inline uint16_t csum(const uint8_t *b, size_t n)
-{
-	uint32_t s = 0;
-
-	for (size_t i = 0; i + 1 < n; i += 2)
-		s += (uint32_t)(b[i] << 8 | b[i + 1]);
-	if (n & 1)
-		s += (uint32_t)b[n - 1] << 8;
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
-}
-
 /* IPv4 with an L4 header of l4len bytes (already at f + 34) and payload. */
 static inline size_t ip4(uint8_t *f, const uint8_t *dst, const uint8_t *src, uint8_t proto,
 		  uint32_t saddr, uint32_t daddr, size_t l4len)
@@ -166,7 +154,7 @@ static inline size_t ip4(uint8_t *f, const uint8_t *dst, const uint8_t *src, uin
 	put16(h + 10, 0);
 	put32(h + 12, saddr);
 	put32(h + 16, daddr);
-	put16(h + 10, csum(h, 20));
+	put16(h + 10, ips_csum(h, 20));
 	return 34 + l4len;
 }
 
@@ -208,7 +196,7 @@ static inline size_t icmp_echo(uint8_t *f, const uint8_t *dst, const uint8_t *sr
 	c[0] = type;
 	put16(c + 4, id);
 	put16(c + 6, 1);
-	put16(c + 2, csum(c, 16));
+	put16(c + 2, ips_csum(c, 16));
 	return ip4(f, dst, src, 1, saddr, daddr, 16);
 }
 

@@ -153,7 +153,7 @@ static void test_guests_and_host(void **state)
 	assert_int_equal(drv_used_idx(&a, 0), 2);
 	vmm_mem_read(a.vm, rx_gpa(1) + 12, got, n);
 	assert_true(got[40] | got[41]);
-	assert_int_equal(csum(got + 34, n - 34), 0);
+	assert_int_equal(ips_csum(got + 34, n - 34), 0);
 	/* A forged source from A's guest is dropped by its port's policy. */
 	hdr[0] = 0;
 	n = eth(f, BCAST, MACX, 0x88b5, 50);
