@@ -168,7 +168,8 @@ typedef struct kvm__vcpu {
 	uint64_t exec_page[2];        /* guest-physical pages the window maps */
 	vmm_regs exec_regs;           /* at the window's start */
 	uint8_t stepping;             /* KVM_GUESTDBG_SINGLESTEP applied */
-	uint8_t step_check;           /* step_regs: when it was turned on */
+	uint8_t step_check;           /* stalled steps still to drop (step_regs:
+					 the registers when stepping began) */
 	vmm_regs step_regs;
 } kvm__vcpu;
 
