@@ -116,15 +116,15 @@ void vmm__fwd_to_endpoint(vmm__sw_port *p, uint8_t *frame, size_t len, uint32_t 
 /* One destination: its own copy, its OUT chain from start, its endpoint. */
 static void deliver(level *l, vmm__sw_port *q, const vmm_net_frame *f, uint32_t start)
 {
-	vmm_net_frame g = *f;
+	vmm__frame g = *(const vmm__frame *)f;   /* the parse goes along */
 
-	g.dir = VMM_NET_OUT;
-	g.data = l->out + SW_HEADROOM;
-	g.cap = q->sw->mtu + 14;
-	copy(g.data, f->data, f->len);
-	if (vmm__chain_run(q, atomic_load(&q->chain[VMM_NET_OUT]), start, &g) != VMM_NET_PASS)
+	g.f.dir = VMM_NET_OUT;
+	g.f.data = l->out + SW_HEADROOM;
+	g.f.cap = q->sw->mtu + 14;
+	copy(g.f.data, f->data, f->len);
+	if (vmm__chain_run(q, atomic_load(&q->chain[VMM_NET_OUT]), start, &g.f) != VMM_NET_PASS)
 		return;
-	vmm__fwd_to_endpoint(q, g.data, g.len, g.vlan, g.pcp);
+	vmm__fwd_to_endpoint(q, g.f.data, g.f.len, g.f.vlan, g.f.pcp);
 }
 
 /* Does q take a frame for dst? A port with a MAC takes its own unicast
@@ -233,8 +233,10 @@ static void forward(level *l, vmm__sw_port *src, const vmm_net_frame *f)
 /* Checks and copies an IN frame untagged into l->in; 0 or VMM__DROP_AS +
  * a drop reason. */
 static int take(vmm__sw_port *p, level *l, const uint8_t *frame, size_t len,
-		vmm_net_frame *f)
+		vmm__frame *fr)
 {
+	vmm_net_frame *f = &fr->f;
+
 	vmm__l2 l2;
 	size_t body;
 	int r = vmm__vlan_classify(p, frame, len, &l2);
@@ -247,6 +249,7 @@ static int take(vmm__sw_port *p, level *l, const uint8_t *frame, size_t len,
 	*f = (vmm_net_frame){ .size = sizeof(*f), .dir = VMM_NET_IN, .data = l->in + SW_HEADROOM,
 			      .len = (uint32_t)body, .cap = p->sw->mtu + 14, .vlan = l2.vlan,
 			      .pcp = l2.pcp, .now_ns = vmm__sw_now(p->sw) };
+	fr->parsed = false;
 	if (l2.tag_at) {
 		memcpy(f->data, frame, 12);
 		copy(f->data + 12, frame + 16, len - 16);
@@ -259,7 +262,7 @@ static int take(vmm__sw_port *p, level *l, const uint8_t *frame, size_t len,
 void vmm__fwd_input(vmm__sw_port *p, const uint8_t *frame, size_t len)
 {
 	vmm_switch *sw = p->sw;
-	vmm_net_frame f;
+	vmm__frame f;
 	vmm__rcu_token tok;
 	level *l;
 	int r;
@@ -281,8 +284,8 @@ void vmm__fwd_input(vmm__sw_port *p, const uint8_t *frame, size_t len)
 		r = take(p, l, frame, len, &f);
 	if (r)
 		vmm__count_drop(p, VMM_NET_IN, (uint32_t)(r - VMM__DROP_AS));
-	else if (vmm__chain_run(p, atomic_load(&p->chain[VMM_NET_IN]), 0, &f) == VMM_NET_PASS)
-		forward(l, p, &f);
+	else if (vmm__chain_run(p, atomic_load(&p->chain[VMM_NET_IN]), 0, &f.f) == VMM_NET_PASS)
+		forward(l, p, &f.f);
 	vmm__rcu_exit(&sw->rcu, tok);
 	level_exit();
 }
@@ -327,16 +330,18 @@ int vmm__fwd_reinject(vmm__sw_port *p, uint32_t id, uint32_t dir, const uint8_t 
 		rc = vmm__err(VMM_ENOENT, "vmm_net_filter_reinject: port '%s' has no filter %u "
 			      "on that direction, or is off its switch", p->name, id);
 	} else {
-		vmm_net_frame f = { .size = sizeof(f), .dir = dir, .data = l->in + SW_HEADROOM,
-				    .len = (uint32_t)len, .cap = sw->mtu + 14, .vlan = vlan,
-				    .now_ns = vmm__sw_now(sw) };
+		vmm__frame fr = { .f = { .size = sizeof(fr.f), .dir = dir,
+					 .data = l->in + SW_HEADROOM, .len = (uint32_t)len,
+					 .cap = sw->mtu + 14, .vlan = vlan,
+					 .now_ns = vmm__sw_now(sw) } };
+		vmm_net_frame *f = &fr.f;
 
-		memcpy(f.data, frame, len);
+		memcpy(f->data, frame, len);
 		if (dir == VMM_NET_OUT)
-			deliver(l, p, &f, (uint32_t)start);
+			deliver(l, p, f, (uint32_t)start);
 		else if (vmm__chain_run(p, atomic_load(&p->chain[VMM_NET_IN]), (uint32_t)start,
-					&f) == VMM_NET_PASS)
-			forward(l, p, &f);
+					f) == VMM_NET_PASS)
+			forward(l, p, f);
 	}
 	vmm__rcu_exit(&sw->rcu, tok);
 	level_exit();

@@ -278,6 +278,25 @@ static inline uint64_t vmm__mac_pack(const uint8_t *m)
 /* 1 parsed (IPv4), 0 not IPv4, -1 malformed (lengths lie). */
 int vmm__parse_ip4(const uint8_t *f, size_t len, bool want_l4, vmm__ip4 *ip);
 
+/* A frame on its way through the chains: the public frame the filters
+ * see, and what the built-in policies parsed of it, shared by all of them
+ * (both directions: an OUT copy starts with the IN frame's). Whatever an
+ * embedder's filter returns, the parse is forgotten after it (it may have
+ * written the frame). */
+typedef struct vmm__frame {
+	vmm_net_frame f;                   /* first: filters get &f */
+	bool parsed, hashed;
+	int8_t r3, r4;                     /* vmm__parse_ip4 without, with L4 */
+	uint32_t hash;                     /* the firewall's (policy_firewall.c) */
+	vmm__ip4 ip;
+} vmm__frame;
+static inline vmm__frame *vmm__frame_of(vmm_net_frame *f)
+{
+	return (vmm__frame *)f;        /* every frame a chain runs on is one */
+}
+/* vmm__parse_ip4 of the frame, parsed at most once; *ip stays valid. */
+int vmm__frame_ip4(vmm__frame *fr, bool want_l4, const vmm__ip4 **ip);
+
 /* ---- policies ---- */
 int32_t vmm__sec_in(void *opaque, vmm_net_port *port, vmm_net_frame *f);
 int32_t vmm__sec_out(void *opaque, vmm_net_port *port, vmm_net_frame *f);

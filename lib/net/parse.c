@@ -36,7 +36,10 @@ static int l4(const uint8_t *h, size_t n, vmm__ip4 *ip)
 	return 1;
 }
 
-int vmm__parse_ip4(const uint8_t *f, size_t len, bool want_l4, vmm__ip4 *ip)
+/* The IPv4 header: 1, 0 or -1 as vmm__parse_ip4; *l4_at, *l4_len the
+ * datagram's payload. */
+static int l3(const uint8_t *f, size_t len, vmm__ip4 *ip, const uint8_t **l4_at,
+	      size_t *l4_len)
 {
 	const uint8_t *h = f + 14;
 	size_t avail, ihl, total;
@@ -55,7 +58,33 @@ int vmm__parse_ip4(const uint8_t *f, size_t len, bool want_l4, vmm__ip4 *ip)
 	ip->fragment = (vmm__be16(h + 6) & 0x1fff) != 0;
 	ip->src = vmm__be32(h + 12);
 	ip->dst = vmm__be32(h + 16);
-	if (!want_l4 || ip->fragment)
-		return 1;
-	return l4(h + ihl, total - ihl, ip);
+	*l4_at = h + ihl;
+	*l4_len = total - ihl;
+	return 1;
+}
+
+int vmm__parse_ip4(const uint8_t *f, size_t len, bool want_l4, vmm__ip4 *ip)
+{
+	const uint8_t *at;
+	size_t n;
+	int r = l3(f, len, ip, &at, &n);
+
+	if (r <= 0 || !want_l4 || ip->fragment)
+		return r;
+	return l4(at, n, ip);
+}
+
+int vmm__frame_ip4(vmm__frame *fr, bool want_l4, const vmm__ip4 **ip)
+{
+	if (!fr->parsed) {
+		const uint8_t *at;
+		size_t n;
+
+		fr->r3 = (int8_t)l3(fr->f.data, fr->f.len, &fr->ip, &at, &n);
+		fr->r4 = fr->r3 <= 0 || fr->ip.fragment ? fr->r3 : (int8_t)l4(at, n, &fr->ip);
+		fr->parsed = true;
+		fr->hashed = false;
+	}
+	*ip = &fr->ip;
+	return want_l4 ? fr->r4 : fr->r3;
 }

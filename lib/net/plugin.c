@@ -64,6 +64,8 @@ int vmm__chain_run(vmm__sw_port *p, vmm__chain *c, uint32_t start, vmm_net_frame
 		if (atomic_load_explicit(&f->disabled, memory_order_relaxed))
 			continue;
 		r = one(p, f, fr);
+		if (!f->builtin)
+			vmm__frame_of(fr)->parsed = false;   /* it may have written */
 		if (r == VMM_NET_PASS)
 			continue;
 		if (r == VMM_NET_QUEUE) {

@@ -35,7 +35,7 @@ int32_t vmm__antispoof_in(void *opaque, vmm_net_port *port, vmm_net_frame *f)
 {
 	vmm__sw_port *p = opaque;
 	const vmm__policy *pol = atomic_load(&p->policy);
-	vmm__ip4 ip;
+	const vmm__ip4 *ip;
 	int r;
 
 	if (!(pol->p.flags & VMM_NET_ANTISPOOF))
@@ -44,10 +44,10 @@ int32_t vmm__antispoof_in(void *opaque, vmm_net_port *port, vmm_net_frame *f)
 		return VMM__DROP_AS + VMM_NET_DROP_SPOOF;
 	if (vmm__be16(f->data + 12) == ETH_ARP)
 		return p->has_mac ? arp(p, pol, f) : VMM_NET_PASS;
-	r = vmm__parse_ip4(f->data, f->len, false, &ip);
+	r = vmm__frame_ip4(vmm__frame_of(f), false, &ip);
 	if (r < 0)
 		return VMM__DROP_AS + VMM_NET_DROP_MALFORMED;
-	if (r > 0 && !bound(pol, ip.src))
+	if (r > 0 && !bound(pol, ip->src))
 		return VMM__DROP_AS + VMM_NET_DROP_SPOOF;
 	return VMM_NET_PASS;
 }

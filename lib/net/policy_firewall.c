@@ -75,7 +75,7 @@ static uint64_t lifetime(const vmm__fw_conn *c, const vmm__ip4 *ip)
 #define ST(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 
 /* Does c carry the frame: 1 its original direction, 2 the reply, 0 no. */
-static int covers(vmm__fw_conn *c, const vmm__ip4 *ip, uint32_t dir, uint64_t now)
+static inline int covers(vmm__fw_conn *c, const vmm__ip4 *ip, uint32_t dir, uint64_t now)
 {
 	uint32_t a = LD(c->a), b = LD(c->b);
 	uint16_t ap = LD(c->ap), bp = LD(c->bp);
@@ -92,10 +92,8 @@ static int covers(vmm__fw_conn *c, const vmm__ip4 *ip, uint32_t dir, uint64_t no
 
 /* Under the lock: 1 a tracked connection covers the frame (refreshed),
  * 0 not. */
-static int track_find(vmm__fw *fw, const vmm__ip4 *ip, uint32_t dir, uint64_t now)
+static int track_find(vmm__fw *fw, const vmm__ip4 *ip, uint32_t h, uint32_t dir, uint64_t now)
 {
-	uint32_t h = hash_of(ip);
-
 	for (uint32_t i = 0; i < PROBE; i++) {
 		vmm__fw_conn *c = &fw->conns[(h + i) & (fw->cap - 1)];
 		int k = covers(c, ip, dir, now);
@@ -114,10 +112,9 @@ static int track_find(vmm__fw *fw, const vmm__ip4 *ip, uint32_t dir, uint64_t no
  * nothing but its expiry (moved on at most once a second): 1 passed, 0
  * take the locked path. A connection being replaced (seq odd or moved)
  * sends it there too. */
-static int track_fast(vmm__fw *fw, const vmm__ip4 *ip, uint32_t dir, uint64_t now)
+static int track_fast(vmm__fw *fw, const vmm__ip4 *ip, uint32_t h, uint32_t dir, uint64_t now)
 {
 	unsigned seq = atomic_load_explicit(&fw->seq, memory_order_acquire);
-	uint32_t h = hash_of(ip);
 
 	if ((seq & 1) || (ip->proto == 6 && (ip->tcp_flags & 0x05)))
 		return 0;
@@ -142,10 +139,8 @@ static int track_fast(vmm__fw *fw, const vmm__ip4 *ip, uint32_t dir, uint64_t no
 }
 
 /* Under the lock: 0 tracked, -1 the table is full around that slot. */
-static int track_add(vmm__fw *fw, const vmm__ip4 *ip, uint32_t dir, uint64_t now)
+static int track_add(vmm__fw *fw, const vmm__ip4 *ip, uint32_t h, uint32_t dir, uint64_t now)
 {
-	uint32_t h = hash_of(ip);
-
 	for (uint32_t i = 0; i < PROBE; i++) {
 		vmm__fw_conn *c = &fw->conns[(h + i) & (fw->cap - 1)];
 		vmm__fw_conn n = { .a = ip->src, .b = ip->dst, .ap = ip->sport, .bp = ip->dport,
@@ -205,23 +200,30 @@ int32_t vmm__firewall(void *opaque, vmm_net_port *port, vmm_net_frame *f)
 	vmm__sw_port *p = opaque;
 	const vmm__policy *pol = atomic_load(&p->policy);
 	vmm__fw *fw = &p->fw;
-	vmm__ip4 ip;
-	int r = vmm__parse_ip4(f->data, f->len, true, &ip), rc = VMM_NET_PASS;
+	vmm__frame *fr = vmm__frame_of(f);
+	const vmm__ip4 *ip;
+	int r = vmm__frame_ip4(fr, true, &ip), rc = VMM_NET_PASS;
+	uint32_t h;
 
 	if (r < 0)
 		return VMM__DROP_AS + VMM_NET_DROP_MALFORMED;
 	if (r == 0)
 		return vmm__be16(f->data + 12) == ETH_IPV6 ? VMM__DROP_AS + VMM_NET_DROP_FIREWALL :
 							     VMM_NET_PASS;
-	if (ip.fragment || !fw->cap)
+	if (ip->fragment || !fw->cap)
 		return VMM__DROP_AS + VMM_NET_DROP_FIREWALL;
-	if (track_fast(fw, &ip, f->dir, f->now_ns))
+	if (!fr->hashed) {
+		fr->hash = hash_of(ip);        /* both directions, every port: one */
+		fr->hashed = true;
+	}
+	h = fr->hash;
+	if (track_fast(fw, ip, h, f->dir, f->now_ns))
 		return VMM_NET_PASS;
 	vmm__spin_lock(&fw->lock);
-	if (!track_find(fw, &ip, f->dir, f->now_ns)) {
-		if (rules_verdict(pol, &ip, f->dir) != VMM_NET_FW_ALLOW)
+	if (!track_find(fw, ip, h, f->dir, f->now_ns)) {
+		if (rules_verdict(pol, ip, f->dir) != VMM_NET_FW_ALLOW)
 			rc = VMM__DROP_AS + VMM_NET_DROP_FIREWALL;
-		else if (starts(&ip) && track_add(fw, &ip, f->dir, f->now_ns))
+		else if (starts(ip) && track_add(fw, ip, h, f->dir, f->now_ns))
 			rc = VMM__DROP_AS + VMM_NET_DROP_FW_FULL;
 	}
 	vmm__spin_unlock(&fw->lock);
@@ -267,8 +269,9 @@ int vmm__fw_restore(vmm__fw *fw, const vmm__fw_entry *e, uint64_t now)
 	int rc = -1;
 
 	vmm__spin_lock(&fw->lock);
-	if (fw->conns && track_add(fw, &ip, e->dir, now) == 0) {
-		uint32_t h = hash_of(&ip);
+	uint32_t h = hash_of(&ip);
+
+	if (fw->conns && track_add(fw, &ip, h, e->dir, now) == 0) {
 
 		for (uint32_t i = 0; i < PROBE; i++) {
 			vmm__fw_conn *c = &fw->conns[(h + i) & (fw->cap - 1)];
