@@ -294,8 +294,15 @@ static inline vmm__frame *vmm__frame_of(vmm_net_frame *f)
 {
 	return (vmm__frame *)f;        /* every frame a chain runs on is one */
 }
+void vmm__frame_parse(vmm__frame *fr);
 /* vmm__parse_ip4 of the frame, parsed at most once; *ip stays valid. */
-int vmm__frame_ip4(vmm__frame *fr, bool want_l4, const vmm__ip4 **ip);
+static inline int vmm__frame_ip4(vmm__frame *fr, bool want_l4, const vmm__ip4 **ip)
+{
+	if (!fr->parsed)
+		vmm__frame_parse(fr);
+	*ip = &fr->ip;
+	return want_l4 ? fr->r4 : fr->r3;
+}
 
 /* ---- policies ---- */
 int32_t vmm__sec_in(void *opaque, vmm_net_port *port, vmm_net_frame *f);

@@ -74,17 +74,13 @@ int vmm__parse_ip4(const uint8_t *f, size_t len, bool want_l4, vmm__ip4 *ip)
 	return l4(at, n, ip);
 }
 
-int vmm__frame_ip4(vmm__frame *fr, bool want_l4, const vmm__ip4 **ip)
+void vmm__frame_parse(vmm__frame *fr)
 {
-	if (!fr->parsed) {
-		const uint8_t *at;
-		size_t n;
+	const uint8_t *at = NULL;
+	size_t n = 0;
 
-		fr->r3 = (int8_t)l3(fr->f.data, fr->f.len, &fr->ip, &at, &n);
-		fr->r4 = fr->r3 <= 0 || fr->ip.fragment ? fr->r3 : (int8_t)l4(at, n, &fr->ip);
-		fr->parsed = true;
-		fr->hashed = false;
-	}
-	*ip = &fr->ip;
-	return want_l4 ? fr->r4 : fr->r3;
+	fr->r3 = (int8_t)l3(fr->f.data, fr->f.len, &fr->ip, &at, &n);
+	fr->r4 = fr->r3 <= 0 || fr->ip.fragment ? fr->r3 : (int8_t)l4(at, n, &fr->ip);
+	fr->parsed = true;
+	fr->hashed = false;
 }

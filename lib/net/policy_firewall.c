@@ -195,14 +195,16 @@ static bool starts(const vmm__ip4 *ip)
 	return true;
 }
 
+static int32_t fw_locked(vmm__sw_port *p, const vmm__ip4 *ip, uint32_t h,
+			 const vmm_net_frame *f);
+
 int32_t vmm__firewall(void *opaque, vmm_net_port *port, vmm_net_frame *f)
 {
 	vmm__sw_port *p = opaque;
-	const vmm__policy *pol = atomic_load(&p->policy);
 	vmm__fw *fw = &p->fw;
 	vmm__frame *fr = vmm__frame_of(f);
 	const vmm__ip4 *ip;
-	int r = vmm__frame_ip4(fr, true, &ip), rc = VMM_NET_PASS;
+	int r = vmm__frame_ip4(fr, true, &ip);
 	uint32_t h;
 
 	if (r < 0)
@@ -219,6 +221,17 @@ int32_t vmm__firewall(void *opaque, vmm_net_port *port, vmm_net_frame *f)
 	h = fr->hash;
 	if (track_fast(fw, ip, h, f->dir, f->now_ns))
 		return VMM_NET_PASS;
+	return fw_locked(p, ip, h, f);
+}
+
+/* Not a frame of a known connection, or one that changes its state. */
+static __attribute__((noinline)) int32_t fw_locked(vmm__sw_port *p, const vmm__ip4 *ip,
+						   uint32_t h, const vmm_net_frame *f)
+{
+	const vmm__policy *pol = atomic_load(&p->policy);
+	vmm__fw *fw = &p->fw;
+	int32_t rc = VMM_NET_PASS;
+
 	vmm__spin_lock(&fw->lock);
 	if (!track_find(fw, ip, h, f->dir, f->now_ns)) {
 		if (rules_verdict(pol, ip, f->dir) != VMM_NET_FW_ALLOW)
