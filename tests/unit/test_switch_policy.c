@@ -407,6 +407,67 @@ static void test_policy_while_sending(void **state)
 	vmm_switch_destroy(sw);
 }
 
+/* An embedder's IN filter on p1 that rewrites the UDP destination port
+ * (opaque: the new one) and says so. */
+static int32_t set_dport(void *opaque, vmm_net_port *port, vmm_net_frame *f)
+{
+	uint16_t to = (uint16_t)(uintptr_t)opaque;
+
+	if (f->len < 38 || f->data[23] != 17)
+		return VMM_NET_PASS;
+	f->data[36] = (uint8_t)(to >> 8);
+	f->data[37] = (uint8_t)to;
+	return VMM_NET_MODIFY;
+}
+
+/* The policies share one parse of a frame's headers (IN anti-spoofing
+ * and firewall of p1, the OUT firewall of p2); an embedder's filter in
+ * between that rewrites the frame makes the next policy read it again:
+ * p2's firewall judges the port the filter wrote, not the one sent. */
+static void test_shared_parse_after_modify(void **state)
+{
+	static const uint32_t bound[] = { IP(10, 0, 0, 1) };
+	static const vmm_net_fw_rule any = { VMM_NET_FW_ALLOW, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+	static const vmm_net_fw_rule dns = { VMM_NET_FW_ALLOW, VMM_NET_DIR_OUT, 17, 0, 0, 0, 0,
+					     0, 0, 53, 53 };
+	static const vmm_net_filter ops = { .version = VMM_NET_FILTER_VERSION, .name = "dport",
+					    .filter = set_dport };
+	vmm_net_policy pol1 = VMM_NET_POLICY_INIT, pol2 = VMM_NET_POLICY_INIT;
+	vmm_switch *sw = make_switch(0, true);
+	vmm_net_port *p1, *p2;
+	uint32_t id;
+	uint8_t f[256];
+	size_t n;
+
+	sink_reset(&s1);
+	sink_reset(&s2);
+	pol1.flags |= VMM_NET_FIREWALL | VMM_NET_ANTISPOOF;
+	pol1.ipv4 = bound;
+	pol1.nipv4 = 1;
+	pol1.rules = &any;
+	pol1.nrules = 1;
+	pol2.flags |= VMM_NET_FIREWALL;
+	pol2.rules = &dns;
+	pol2.nrules = 1;
+	pol2.fw_default = VMM_NET_FW_DENY;
+	assert_non_null(p1 = make_port(sw, &s1, MAC1, 0, NULL, 0, &pol1));
+	assert_non_null(p2 = make_port(sw, &s2, MAC2, 0, NULL, 0, &pol2));
+	assert_int_equal(vmm_net_filter_add(p1, VMM_NET_DIR_IN, &ops, (void *)(uintptr_t)53, &id),
+			 0);
+	n = udp(f, MAC2, MAC1, A1, 5000, A2, 2000, 10);   /* to 2000, rewritten to 53 */
+	assert_int_equal(vmm_net_port_send(p1, f, n), 0);
+	assert_int_equal(s2.count, 1);
+	assert_int_equal(s2.frame[0][36] << 8 | s2.frame[0][37], 53);
+	assert_int_equal(vmm_net_filter_remove(p1, id), 0);
+	assert_int_equal(vmm_net_filter_add(p1, VMM_NET_DIR_IN, &ops, (void *)(uintptr_t)2000,
+					    &id), 0);
+	n = udp(f, MAC2, MAC1, A1, 5001, A2, 53, 10);     /* to 53, rewritten to 2000 */
+	assert_int_equal(vmm_net_port_send(p1, f, n), 0);
+	assert_int_equal(s2.count, 1);
+	assert_int_equal(stats(p2).drops[VMM_NET_DROP_FIREWALL], 1);
+	vmm_switch_destroy(sw);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -417,6 +478,7 @@ int main(void)
 		cmocka_unit_test(test_mirror),
 		cmocka_unit_test(test_counters_exact),
 		cmocka_unit_test(test_policy_while_sending),
+		cmocka_unit_test(test_shared_parse_after_modify),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
