@@ -120,7 +120,7 @@ static int create_switch(const cfg_switch *cs, up_switches *s, uint32_t k, char 
 	if (cs->uplink.on && (rc = create_uplink(cs, s, k)))
 		return snprintf(err, errlen, "uplink: %.300s", vmm_last_error()), rc;
 	if (cs->etcd.on && (rc = join(cs, s, k)))
-		return snprintf(err, errlen, "etcd: %.300s", vmm_last_error()), rc;
+		return snprintf(err, errlen, "cluster: %.300s", vmm_last_error()), rc;
 	for (uint32_t i = 0; i < cs->nports; i++)
 		if ((rc = create_port(&cs->ports[i], s->sw[k], s->cl[k], &s->port[k][i])))
 			return snprintf(err, errlen, "ports[%u] (%s): %.300s", i,
