@@ -82,7 +82,8 @@ static int group_json(seed *s, const cfg_port *pt, char **out)
 	}
 	json_object_object_add(g, "policy", json_object_get(pol));
 	json_object_put(st);
-	rc = (*out = strdup(json_object_to_json_string_ext(g, JSON_C_TO_STRING_PLAIN))) ? 0 : -1;
+	rc = (*out = strdup(json_object_to_json_string_ext(g, JSON_C_TO_STRING_PLAIN |
+								   JSON_C_TO_STRING_NOSLASHESCAPE))) ? 0 : -1;
 	if (rc)
 		snprintf(s->err, sizeof(s->err), "out of memory");
 out:

@@ -18,15 +18,15 @@ static void sw_log(void *opaque, const char *msg)
 	fprintf(stderr, "vmm: %s: %s\n", (const char *)opaque, msg);
 }
 
+/* A value refused and a group deleted are in the switch's log already. */
 static void cl_event(void *opaque, uint32_t ev, const char *name)
 {
-	static const char *const what[] = { "", "configuration read", "etcd unreachable, "
-		"retrying", "group %s applied", "group %s deleted (its ports keep their "
-		"policy)", "host %s up", "host %s down", "VNI map applied",
-		"value of %s refused (the last good one stays)" };
+	static const char *const what[] = { NULL, "configuration read", "etcd unreachable, "
+		"retrying", "group %s applied", NULL, "host %s up", "host %s down",
+		"VNI map applied", NULL };
 	char msg[200];
 
-	if (ev >= sizeof(what) / sizeof(what[0]))
+	if (ev >= sizeof(what) / sizeof(what[0]) || !what[ev])
 		return;
 	snprintf(msg, sizeof(msg), what[ev], name);
 	fprintf(stderr, "vmm: %s: cluster: %s\n", (const char *)opaque, msg);
