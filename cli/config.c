@@ -237,13 +237,15 @@ static int parse_vms(cfg_ctx *x, json_object *root, cfg *c)
 	json_object *vms;
 	size_t n;
 
-	if (member(root, "vms", &vms))
-		return cfg_fail(x, "", "missing key \"vms\" (an array of VMs)");
+	if (member(root, "vms", &vms))     /* a file of switches alone runs them */
+		return c->nswitches ? 0 : cfg_fail(x, "", "missing key \"vms\" (an array of "
+						   "VMs)");
 	if (!json_object_is_type(vms, json_type_array))
 		return cfg_fail(x, "vms", "expected an array of VMs, got %s", type_name(vms));
 	n = json_object_array_length(vms);
-	if (n < 1 || n > CFG_MAX_VMS)
-		return cfg_fail(x, "vms", "has %zu VMs (1 to %d allowed)", n, CFG_MAX_VMS);
+	if ((n < 1 && !c->nswitches) || n > CFG_MAX_VMS)
+		return cfg_fail(x, "vms", "has %zu VMs (1 to %d allowed; none only in a file "
+				"with switches)", n, CFG_MAX_VMS);
 	for (size_t i = 0; i < n; i++) {
 		char p[32];
 

@@ -20,6 +20,8 @@
 enum { CFG_OUT_NONE, CFG_OUT_STDOUT, CFG_OUT_FILE };
 #define CFG_MAX_SWITCHES 8
 #define CFG_MAX_PORTS 64          /* per switch */
+#define CFG_CL_NAME_MAX 63        /* cluster, host and group names (vmm/net.h) */
+#define CFG_MAX_REMOTES 4096      /* an uplink's flood list */
 
 enum { CFG_NET_PAIR = 1, CFG_NET_TAP, CFG_NET_USER, CFG_NET_SWITCH };
 
@@ -80,7 +82,31 @@ typedef struct cfg_port {
 	vmm_net_fw_rule *rules;
 	char mirror[CFG_NAME_MAX + 1];   /* the mirror port's name, "" none */
 	int vm, net;              /* the VM net entry on it: indexes, -1 none */
+	char group[CFG_CL_NAME_MAX + 1];  /* etcd switch: the cluster's port group */
 } cfg_port;
+
+/* A switch's VXLAN uplink (vmm_net_uplink_config). */
+typedef struct cfg_uplink {
+	int on;
+	char local[16];           /* IPv4 to bind, "" any */
+	uint32_t udp_port;        /* 0: 4789 */
+	uint32_t flags;           /* VMM_NET_UPLINK_* */
+	vmm_net_vni *vnis;        /* standalone only */
+	uint32_t nvnis;
+	char **remotes;           /* standalone only: the flood list */
+	uint32_t nremotes;
+} cfg_uplink;
+
+/* The cluster a switch joins (vmm_net_cluster_config). */
+typedef struct cfg_etcd {
+	int on;
+	char *endpoint;           /* "http://10.0.0.254:2379" */
+	char *prefix;             /* NULL: the library's "/vmm/" */
+	char name[CFG_CL_NAME_MAX + 1];   /* the switch in the cluster */
+	char host[CFG_CL_NAME_MAX + 1];
+	char vtep[16];
+	uint32_t lease_ttl_s, timeout_ms;   /* 0: the library's defaults */
+} cfg_etcd;
 
 typedef struct cfg_switch {
 	char name[CFG_NAME_MAX + 1];
@@ -88,6 +114,8 @@ typedef struct cfg_switch {
 	uint64_t ageing_ms;
 	cfg_port ports[CFG_MAX_PORTS];
 	uint32_t nports;
+	cfg_uplink uplink;
+	cfg_etcd etcd;
 } cfg_switch;
 
 typedef struct cfg {
@@ -144,5 +172,8 @@ int cfg_check_name(cfg_ctx *x, const char *path, const char *s);
 int cfg_switches_parse(cfg_ctx *x, struct json_object *root, cfg *c);
 int cfg_switches_link(cfg_ctx *x, cfg *c);
 void cfg_switches_free(cfg *c);
+/* A switch's "uplink" and "etcd" (cli/config_uplink.c); before its ports. */
+int cfg_uplink_parse(cfg_ctx *x, const char *path, struct json_object *sw, cfg_switch *s);
+void cfg_uplink_free(cfg_switch *s);
 
 #endif

@@ -3,8 +3,9 @@
  * (vmm_net_port_config: access VLAN or trunk, MAC, TAP, policy), then the
  * VMs' {"switch", "port"} net entries resolved against them: each names an
  * existing port, at most one device per port, and the device's and the
- * port's MACs agree. The distributed switch's keys (uplink, etcd) are
- * refused until the library has them. */
+ * port's MACs agree. A switch's "uplink" and "etcd" are
+ * cli/config_uplink.c's; the ports of a switch with "etcd" name the
+ * cluster's port group instead of VLANs and a policy. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,10 +53,34 @@ static int parse_trunk(cfg_ctx *x, const char *path, json_object *o, cfg_port *p
 	return 0;
 }
 
-static int parse_port(cfg_ctx *x, const char *path, json_object *o, cfg_port *pt)
+/* A port of a switch with "etcd": its group gives the VLANs and the policy. */
+static int parse_group(cfg_ctx *x, const char *path, json_object *o, cfg_port *pt)
+{
+	static const char *const theirs[] = { "vlan", "trunk", "native", "policy" };
+	const char *s;
+	char p[160];
+	int rc;
+
+	for (unsigned i = 0; i < 4; i++)
+		if (json_object_object_get_ex(o, theirs[i], NULL))
+			return cfg_fail(x, P(p, path, theirs[i]), "the port's group in etcd says "
+					"this (the switch has \"etcd\")");
+	if ((rc = cfg_get_str(x, path, o, "group", &s)) != 0)
+		return rc < 0 ? -1 : cfg_fail(x, path, "missing key \"group\" (the cluster's "
+					      "port group, its group/NAME key in etcd)");
+	if (!*s || strlen(s) > CFG_CL_NAME_MAX ||
+	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
+	    strlen(s))
+		return cfg_fail(x, P(p, path, "group"), "\"%.64s\": 1 to %d letters, digits, "
+				"'-', '_' or '.'", s, CFG_CL_NAME_MAX);
+	strcpy(pt->group, s);
+	return 0;
+}
+
+static int parse_port(cfg_ctx *x, const char *path, json_object *o, cfg_port *pt, int etcd)
 {
 	static const char *const keys[] = { "name", "vlan", "trunk", "native", "mac", "tap",
-					    "policy", NULL };
+					    "policy", "group", NULL };
 	static const vmm_net_policy defaults = VMM_NET_POLICY_INIT;
 	json_object *v;
 	const char *s;
@@ -72,7 +97,13 @@ static int parse_port(cfg_ctx *x, const char *path, json_object *o, cfg_port *pt
 	if (cfg_check_name(x, P(p, path, "name"), s))
 		return -1;
 	strcpy(pt->name, s);
-	if (json_object_object_get_ex(o, "trunk", NULL)) {
+	if (etcd) {
+		if (parse_group(x, path, o, pt))
+			return -1;
+	} else if (json_object_object_get_ex(o, "group", NULL)) {
+		return cfg_fail(x, P(p, path, "group"), "only in a switch with \"etcd\" (a "
+				"standalone switch's port has \"vlan\" or \"trunk\")");
+	} else if (json_object_object_get_ex(o, "trunk", NULL)) {
 		if (json_object_object_get_ex(o, "vlan", NULL))
 			return cfg_fail(x, path, "give \"vlan\" (an access port) or \"trunk\" (a "
 					"trunk port, with \"native\" for its untagged VLAN), not both");
@@ -131,7 +162,6 @@ static int parse_switch(cfg_ctx *x, const char *path, json_object *o, cfg_switch
 {
 	static const char *const keys[] = { "name", "mtu", "fdb_size", "ageing", "ports",
 					    "uplink", "etcd", NULL };
-	static const char *const later[] = { "uplink", "etcd" };
 	json_object *arr;
 	uint64_t mtu = 0, fdb = 0, ageing = 0;
 	const char *s;
@@ -140,12 +170,6 @@ static int parse_switch(cfg_ctx *x, const char *path, json_object *o, cfg_switch
 
 	if (cfg_need_object(x, path, o) || cfg_check_keys(x, path, o, keys))
 		return -1;
-	for (unsigned i = 0; i < 2; i++)
-		if (json_object_object_get_ex(o, later[i], NULL))
-			return cfg_fail(x, P(p, path, later[i]), "not supported yet by this vmm "
-					"(%s): the distributed switch (VXLAN uplinks, etcd) is "
-					"not in this release; the switch is standalone",
-					vmm_version());
 	if ((rc = cfg_get_str(x, path, o, "name", &s)) != 0)
 		return rc < 0 ? -1 : cfg_fail(x, path, "missing key \"name\"");
 	if (cfg_check_name(x, P(p, path, "name"), s))
@@ -158,12 +182,15 @@ static int parse_switch(cfg_ctx *x, const char *path, json_object *o, cfg_switch
 	sw->mtu = (uint32_t)mtu;
 	sw->fdb_size = (uint32_t)fdb;
 	sw->ageing_ms = ageing * 1000;
+	if (cfg_uplink_parse(x, path, o, sw))
+		return -1;
 	if ((rc = cfg_get_array(x, path, o, "ports", CFG_MAX_PORTS, &arr)) < 0)
 		return -1;
 	for (size_t i = 0; rc == 0 && i < json_object_array_length(arr); i++) {
 		snprintf(p, sizeof(p), "%.100s.ports[%zu]", path, i);
 		sw->nports = (uint32_t)i + 1;
-		if (parse_port(x, p, json_object_array_get_idx(arr, i), &sw->ports[i]))
+		if (parse_port(x, p, json_object_array_get_idx(arr, i), &sw->ports[i],
+			       sw->etcd.on))
 			return -1;
 	}
 	return check_ports(x, path, sw);
@@ -174,6 +201,20 @@ static int find_switch(const cfg *c, const char *name)
 	for (uint32_t i = 0; i < c->nswitches; i++)
 		if (!strcmp(c->switches[i].name, name))
 			return (int)i;
+	return -1;
+}
+
+/* An earlier switch of the file in the same cluster switch (etcd, prefix, name). */
+static int find_cluster(const cfg *c, size_t i)
+{
+	const cfg_etcd *e = &c->switches[i].etcd, *f;
+
+	for (size_t j = 0; e->on && j < i; j++) {
+		f = &c->switches[j].etcd;
+		if (f->on && !strcmp(e->endpoint, f->endpoint) && !strcmp(e->name, f->name) &&
+		    !strcmp(e->prefix ? e->prefix : "/vmm/", f->prefix ? f->prefix : "/vmm/"))
+			return (int)j;
+	}
 	return -1;
 }
 
@@ -197,6 +238,10 @@ int cfg_switches_parse(cfg_ctx *x, json_object *root, cfg *c)
 		if ((at = find_switch(c, c->switches[i].name)) != (int)i)
 			return cfg_fail(x, P(k, p, "name"), "\"%s\" is the name of switches[%d] too",
 					c->switches[i].name, at);
+		if ((at = find_cluster(c, i)) >= 0)
+			return cfg_fail(x, P(k, p, "etcd.name"), "\"%s\" at %s is the cluster "
+					"switch of switches[%d] too", c->switches[i].etcd.name,
+					c->switches[i].etcd.endpoint, at);
 	}
 	return 0;
 }
@@ -253,7 +298,8 @@ int cfg_switches_link(cfg_ctx *x, cfg *c)
 
 void cfg_switches_free(cfg *c)
 {
-	for (uint32_t s = 0; s < c->nswitches; s++)
+	for (uint32_t s = 0; s < c->nswitches; s++) {
+		cfg_uplink_free(&c->switches[s]);
 		for (uint32_t i = 0; i < c->switches[s].nports; i++) {
 			cfg_port *pt = &c->switches[s].ports[i];
 
@@ -262,4 +308,5 @@ void cfg_switches_free(cfg *c)
 			free(pt->ipv4);
 			free(pt->rules);
 		}
+	}
 }

@@ -3,10 +3,12 @@
  * any error: status 2 before a guest runs), then each runs with
  * its own runner on its own thread of this process; the command ends when
  * all have ended. Output of several VMs on stdout is prefixed line by line
- * with the VM's name. docs/config.md. */
+ * with the VM's name. A file of switches alone runs them until SIGINT or
+ * SIGTERM (then leaves their clusters). docs/config.md. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -282,11 +284,25 @@ static int start_all(up_vm *u, uint32_t n)
 	return finish(u, n);
 }
 
+/* No VMs: the switches (TAP ports, uplinks, clusters) run until SIGINT or
+ * SIGTERM, blocked before any thread started so only sigwait sees them. */
+static int serve_switches(const char *file, const cfg *c, const sigset_t *sigs)
+{
+	int sig = 0;
+
+	fprintf(stderr, "vmm: %s: %u switch%s up, no VMs: running until SIGINT or SIGTERM\n",
+		file, c->nswitches, c->nswitches == 1 ? "" : "es");
+	while (sigwait(sigs, &sig) != 0)
+		;
+	return 0;
+}
+
 static int run_config(const char *file, const cfg *c)
 {
-	up_vm *u = calloc(c->nvms, sizeof(*u));
+	up_vm *u = calloc(c->nvms ? c->nvms : 1, sizeof(*u));
 	up_switches *sw = calloc(1, sizeof(*sw));
 	char err[700], msg[900];
+	sigset_t sigs;
 	int status = 0;
 	uint32_t i;
 
@@ -294,6 +310,12 @@ static int run_config(const char *file, const cfg *c)
 		free(u);
 		free(sw);
 		return cli_fail(ST_INTERNAL, "", "out of memory");
+	}
+	if (!c->nvms) {
+		sigemptyset(&sigs);
+		sigaddset(&sigs, SIGINT);
+		sigaddset(&sigs, SIGTERM);
+		pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	}
 	if ((status = up_switches_create(c, sw, err, sizeof(err)))) {
 		snprintf(msg, sizeof(msg), "%.200s: %.600s", file, err);
@@ -312,7 +334,7 @@ static int run_config(const char *file, const cfg *c)
 		}
 	}
 	if (!status)
-		status = start_all(u, c->nvms);
+		status = c->nvms ? start_all(u, c->nvms) : serve_switches(file, c, &sigs);
 	for (i = 0; i < c->nvms; i++) {
 		vmm_vm_destroy(u[i].vm);
 		cli_testdev_free(u[i].td);

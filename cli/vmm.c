@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/args.h"
+#include "cli/cluster.h"
 #include "cli/common.h"
 #include "cli/control.h"
 #include "cli/disk.h"
@@ -20,7 +21,11 @@ static const char usage_text[] =
 	"               [--net tap=IF|pair=NAME|user[,hostfwd=...]]... [--vsock CID,PATH]\n"
 	"               [--scsi FILE[,ro]]... [--control PATH]\n"
 	"                                 boot Linux (bzImage or vmlinux) on the PC platform\n"
-	"       vmm up CONFIG.json        run the VMs a JSON file describes (docs/config.md)\n"
+	"       vmm up CONFIG.json        run the VMs and switches a JSON file describes\n"
+	"                                 (docs/config.md)\n"
+	"       vmm cluster seed --etcd URL [--prefix PREFIX] CONFIG.json\n"
+	"                                 write a file's switches into etcd as distributed\n"
+	"                                 switches' configuration (docs/net.md)\n"
 	"       vmm info                  list backends and whether they are usable\n"
 	"       vmm disk create|info|check|resize ...\n"
 	"                                 raw and qcow2 image files (vmm disk --help)\n"
@@ -260,6 +265,8 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(cmd, "up"))
 		return cli_cmd_up(argc - 1, argv + 1);
+	if (!strcmp(cmd, "cluster"))
+		return cli_cluster(argc - 1, argv + 1);
 	if (!strcmp(cmd, "disk"))
 		return cli_disk(argc - 1, argv + 1);
 	if (cmd[0] == '-')

@@ -398,10 +398,6 @@ up_usage_cases() {
 # key path.
 up_switch_cases() {
 	local e='"vms": [{"elf": "x"}]' k='"kernel": "k"' sw='"switches": [{"name": "sw0", "ports": [{"name": "p"}]}]'
-	cfg sw-uplink "{\"switches\": [{\"name\": \"sw0\", \"uplink\": {}}], $e}"
-	check up-switch-uplink 2 'switches\[0\]\.uplink: not supported yet by this vmm .*distributed switch' - -- up "$T/sw-uplink.json"
-	cfg sw-etcd "{\"switches\": [{\"name\": \"sw0\", \"etcd\": \"http://127.0.0.1:2379\"}], $e}"
-	check up-switch-etcd 2 'switches\[0\]\.etcd: not supported yet by this vmm' - -- up "$T/sw-etcd.json"
 	cfg sw-not-array "{\"switches\": {\"name\": \"sw0\"}, $e}"
 	check up-switches-not-array 2 'sw-not-array.json: switches: expected an array$' - -- up "$T/sw-not-array.json"
 	cfg sw-no-name "{\"switches\": [{\"mtu\": 1500}], $e}"
@@ -456,6 +452,112 @@ up_switch_cases() {
 	check up-net-port-mtu 2 'vms\[0\]\.nets\[0\]\.mtu: a switch port has its switch.s MTU' - -- up "$T/ref-mtu.json"
 	cfg ref-port-alone "{\"vms\": [{$k, \"nets\": [{\"pair\": \"x\", \"port\": \"p\"}]}]}"
 	check up-net-port-without-switch 2 'vms\[0\]\.nets\[0\]\.port: only with "switch"' - -- up "$T/ref-port-alone.json"
+}
+
+# A switch's "uplink" and "etcd" (cli/config_uplink.c), the ports of a
+# switch in a cluster, files of switches alone, and `vmm cluster seed`:
+# each refusal names its key path.
+up_cluster_cases() {
+	local e='"vms": [{"elf": "x"}]' u='"uplink": {"local": "10.0.0.1"}'
+	local et='"endpoint": "http://127.0.0.1:1", "host": "h1"'
+	sw() { cfg "$1" "{\"switches\": [{\"name\": \"sw0\", $2}], $e}"; }
+	sw ul-type '"uplink": 1'
+	check up-uplink-not-object 2 'switches\[0\]\.uplink: expected an object$' - -- up "$T/ul-type.json"
+	sw ul-key '"uplink": {"vni": 1}'
+	check up-uplink-unknown-key 2 'switches\[0\]\.uplink: unknown key "vni" \(known here: local, udp_port, vnis, remotes, known_only, learn\)' - -- up "$T/ul-key.json"
+	sw ul-local '"uplink": {"local": "10.0.0.300"}'
+	check up-uplink-local 2 'switches\[0\]\.uplink\.local: "10\.0\.0\.300" is not an IPv4 address' - -- up "$T/ul-local.json"
+	sw ul-local0 '"uplink": {"local": "0.0.0.0"}'
+	check up-uplink-local-zero 2 'switches\[0\]\.uplink\.local: 0\.0\.0\.0 is no tunnel address' - -- up "$T/ul-local0.json"
+	sw ul-port '"uplink": {"udp_port": 0}'
+	check up-uplink-udp-port 2 'switches\[0\]\.uplink\.udp_port: 0 is out of range \(1 to 65535\)' - -- up "$T/ul-port.json"
+	sw ul-learn '"uplink": {"learn": "no"}'
+	check up-uplink-learn-type 2 'switches\[0\]\.uplink\.learn: expected true or false, got a string' - -- up "$T/ul-learn.json"
+	sw ul-vnis '"uplink": {"vnis": {"10": 5010}}'
+	check up-uplink-vnis-type 2 'switches\[0\]\.uplink\.vnis: expected an array$' - -- up "$T/ul-vnis.json"
+	sw ul-vni '"uplink": {"vnis": [{"vlan": 10, "vni": 16777216}]}'
+	check up-uplink-vni-range 2 'switches\[0\]\.uplink\.vnis\[0\]\.vni: 16777216 is out of range \(1 to 16777215\)' - -- up "$T/ul-vni.json"
+	sw ul-vlan '"uplink": {"vnis": [{"vlan": 4095, "vni": 1}]}'
+	check up-uplink-vni-vlan-range 2 'switches\[0\]\.uplink\.vnis\[0\]\.vlan: 4095 is out of range \(1 to 4094\)' - -- up "$T/ul-vlan.json"
+	sw ul-vni-half '"uplink": {"vnis": [{"vlan": 10}]}'
+	check up-uplink-vni-missing 2 'switches\[0\]\.uplink\.vnis\[0\]: needs "vlan" \(1 to 4094\) and "vni" \(1 to 16777215\)' - -- up "$T/ul-vni-half.json"
+	sw ul-vni-key '"uplink": {"vnis": [{"vlan": 10, "vni": 1, "id": 2}]}'
+	check up-uplink-vni-unknown-key 2 'switches\[0\]\.uplink\.vnis\[0\]: unknown key "id" \(known here: vlan, vni\)' - -- up "$T/ul-vni-key.json"
+	sw ul-vlan2 '"uplink": {"vnis": [{"vlan": 10, "vni": 100}, {"vlan": 10, "vni": 200}]}'
+	check up-uplink-vlan-twice 2 'switches\[0\]\.uplink\.vnis\[1\]: VLAN 10 is mapped by vnis\[0\] too' - -- up "$T/ul-vlan2.json"
+	sw ul-vni2 '"uplink": {"vnis": [{"vlan": 10, "vni": 100}, {"vlan": 20, "vni": 100}]}'
+	check up-uplink-vni-twice 2 'switches\[0\]\.uplink\.vnis\[1\]: VNI 100 is the one of vnis\[0\] too' - -- up "$T/ul-vni2.json"
+	sw ul-rem '"uplink": {"remotes": ["10.0.0.2", "x"]}'
+	check up-uplink-remote-bad 2 'switches\[0\]\.uplink\.remotes\[1\]: "x" is not an IPv4 address of a remote VTEP' - -- up "$T/ul-rem.json"
+	sw ul-rem-type '"uplink": {"remotes": [167772162]}'
+	check up-uplink-remote-type 2 'switches\[0\]\.uplink\.remotes\[0\]: expected an IPv4 address \(a string\)' - -- up "$T/ul-rem-type.json"
+	sw ul-rem2 '"uplink": {"remotes": ["10.0.0.2", "10.0.0.2"]}'
+	check up-uplink-remote-twice 2 'switches\[0\]\.uplink\.remotes\[1\]: 10\.0\.0\.2 is remotes\[0\] too' - -- up "$T/ul-rem2.json"
+	sw et-noup "\"etcd\": {$et}"
+	check up-etcd-needs-uplink 2 'switches\[0\]: "etcd" needs "uplink" \(the VXLAN tunnel' - -- up "$T/et-noup.json"
+	sw et-type "$u, \"etcd\": \"http://127.0.0.1:2379\""
+	check up-etcd-not-object 2 'switches\[0\]\.etcd: expected an object$' - -- up "$T/et-type.json"
+	sw et-key "$u, \"etcd\": {\"endpoints\": [\"http://127.0.0.1:2379\"]}"
+	check up-etcd-unknown-key 2 'switches\[0\]\.etcd: unknown key "endpoints" \(known here: endpoint, prefix, name, host, vtep, lease_ttl, timeout_ms\)' - -- up "$T/et-key.json"
+	sw et-noend "$u, \"etcd\": {\"host\": \"h1\"}"
+	check up-etcd-no-endpoint 2 'switches\[0\]\.etcd: missing key "endpoint"' - -- up "$T/et-noend.json"
+	sw et-https "$u, \"etcd\": {\"endpoint\": \"https://127.0.0.1:2379\", \"host\": \"h1\"}"
+	check up-etcd-endpoint-not-http 2 'switches\[0\]\.etcd\.endpoint: "https://127\.0\.0\.1:2379": expected an http:// URL' - -- up "$T/et-https.json"
+	sw et-nohost "$u, \"etcd\": {\"endpoint\": \"http://127.0.0.1:2379\"}"
+	check up-etcd-no-host 2 'switches\[0\]\.etcd: missing key "host" \(this host.s name' - -- up "$T/et-nohost.json"
+	sw et-host "$u, \"etcd\": {\"endpoint\": \"http://127.0.0.1:2379\", \"host\": \"a b\"}"
+	check up-etcd-host-bad 2 'switches\[0\]\.etcd\.host: "a b": 1 to 63 letters, digits' - -- up "$T/et-host.json"
+	sw et-name "$u, \"etcd\": {$et, \"name\": \"\"}"
+	check up-etcd-name-empty 2 'switches\[0\]\.etcd\.name: "": 1 to 63 letters' - -- up "$T/et-name.json"
+	sw et-novtep "\"uplink\": {}, \"etcd\": {$et}"
+	check up-etcd-no-vtep 2 'switches\[0\]\.etcd: missing key "vtep" \(this host.s tunnel address' - -- up "$T/et-novtep.json"
+	sw et-vtep "$u, \"etcd\": {$et, \"vtep\": \"0.0.0.0\"}"
+	check up-etcd-vtep-zero 2 'switches\[0\]\.etcd\.vtep: 0\.0\.0\.0 is no tunnel address' - -- up "$T/et-vtep.json"
+	sw et-prefix "$u, \"etcd\": {$et, \"prefix\": \"vmm/\"}"
+	check up-etcd-prefix 2 'switches\[0\]\.etcd\.prefix: "vmm/": must start with ./.' - -- up "$T/et-prefix.json"
+	sw et-ttl "$u, \"etcd\": {$et, \"lease_ttl\": 1}"
+	check up-etcd-lease-ttl 2 'switches\[0\]\.etcd\.lease_ttl: 1 is out of range \(2 to 3600\)' - -- up "$T/et-ttl.json"
+	sw et-tmo "$u, \"etcd\": {$et, \"timeout_ms\": 0.5}"
+	check up-etcd-timeout-type 2 'switches\[0\]\.etcd\.timeout_ms: expected an integer, got a number with a fraction' - -- up "$T/et-tmo.json"
+	sw et-vnis "\"uplink\": {\"local\": \"10.0.0.1\", \"vnis\": [{\"vlan\": 10, \"vni\": 5010}]}, \"etcd\": {$et}"
+	check up-etcd-uplink-vnis 2 'switches\[0\]\.uplink\.vnis: the cluster.s with "etcd" \(its vni/VLAN keys\)' - -- up "$T/et-vnis.json"
+	sw et-rem "\"uplink\": {\"local\": \"10.0.0.1\", \"remotes\": [\"10.0.0.2\"]}, \"etcd\": {$et}"
+	check up-etcd-uplink-remotes 2 'switches\[0\]\.uplink\.remotes: the cluster.s with "etcd" \(its host/NAME keys\)' - -- up "$T/et-rem.json"
+	sw et-pvlan "$u, \"etcd\": {$et}, \"ports\": [{\"name\": \"p\", \"group\": \"web\", \"vlan\": 10}]"
+	check up-etcd-port-vlan 2 'switches\[0\]\.ports\[0\]\.vlan: the port.s group in etcd says this' - -- up "$T/et-pvlan.json"
+	sw et-ppol "$u, \"etcd\": {$et}, \"ports\": [{\"name\": \"p\", \"group\": \"web\", \"policy\": {}}]"
+	check up-etcd-port-policy 2 'switches\[0\]\.ports\[0\]\.policy: the port.s group in etcd says this' - -- up "$T/et-ppol.json"
+	sw et-pnog "$u, \"etcd\": {$et}, \"ports\": [{\"name\": \"p\"}]"
+	check up-etcd-port-no-group 2 'switches\[0\]\.ports\[0\]: missing key "group" \(the cluster.s port group' - -- up "$T/et-pnog.json"
+	sw et-pgrp "$u, \"etcd\": {$et}, \"ports\": [{\"name\": \"p\", \"group\": \"w/x\"}]"
+	check up-etcd-port-group-bad 2 'switches\[0\]\.ports\[0\]\.group: "w/x": 1 to 63 letters' - -- up "$T/et-pgrp.json"
+	sw grp-alone '"ports": [{"name": "p", "group": "web"}]'
+	check up-port-group-standalone 2 'switches\[0\]\.ports\[0\]\.group: only in a switch with "etcd"' - -- up "$T/grp-alone.json"
+	cfg et-same "{\"switches\": [{\"name\": \"a\", $u, \"etcd\": {$et, \"name\": \"c\"}}, {\"name\": \"b\", \"uplink\": {\"local\": \"10.0.0.2\"}, \"etcd\": {$et, \"name\": \"c\"}}], $e}"
+	check up-etcd-same-cluster 2 'switches\[1\]\.etcd\.name: "c" at http://127\.0\.0\.1:1 is the cluster switch of switches\[0\] too' - -- up "$T/et-same.json"
+	# the library's refusals at setup: etcd not reachable (no etcd on port 1)
+	cfg et-down "{\"switches\": [{\"name\": \"sw0\", \"uplink\": {\"local\": \"127.0.0.1\", \"udp_port\": 47917}, \"etcd\": {$et, \"timeout_ms\": 2000}}]}"
+	check up-etcd-unreachable 2 'et-down.json: switches\[0\] \(sw0\): cluster: etcd: cannot connect to 127\.0\.0\.1:1' - -- up "$T/et-down.json"
+	cfg novms '{}'
+	check up-no-vms 2 'novms.json: missing key "vms" \(an array of VMs\)' - -- up "$T/novms.json"
+	cfg emptyvms '{"vms": []}'
+	check up-empty-vms 2 'emptyvms.json: vms: has 0 VMs \(1 to 16 allowed; none only in a file with switches\)' - -- up "$T/emptyvms.json"
+	# vmm cluster seed
+	check cluster-no-subcommand 2 '^vmm: cluster: missing subcommand' - -- cluster
+	check cluster-unknown-subcommand 2 '^vmm: cluster: unknown subcommand' - -- cluster sow
+	cfg seed-ok '{"switches": [{"name": "sw0", "ports": [{"name": "web", "vlan": 10}]}]}'
+	check cluster-seed-no-etcd 2 '^vmm: cluster seed: missing --etcd URL' - -- cluster seed "$T/seed-ok.json"
+	check cluster-seed-no-file 2 '^vmm: cluster seed: missing CONFIG.json' - -- cluster seed --etcd http://127.0.0.1:1
+	check cluster-seed-two-files 2 '^vmm: cluster seed: takes one CONFIG file' - -- cluster seed --etcd http://127.0.0.1:1 "$T/seed-ok.json" "$T/seed-ok.json"
+	check cluster-seed-bad-option 2 '^vmm: cluster seed: unknown option or missing value' - -- cluster seed --etc http://127.0.0.1:1 "$T/seed-ok.json"
+	check cluster-seed-bad-file 2 'et-vtep.json: switches\[0\]\.etcd\.vtep: 0\.0\.0\.0' - -- cluster seed --etcd http://127.0.0.1:1 "$T/et-vtep.json"
+	cfg seed-vms "{$e}"
+	check cluster-seed-no-switches 2 '^vmm: cluster seed: the file has no "switches"' - -- cluster seed --etcd http://127.0.0.1:1 "$T/seed-vms.json"
+	cfg seed-etcd "{\"switches\": [{\"name\": \"sw0\", $u, \"etcd\": {$et}}]}"
+	check cluster-seed-etcd-switch 2 'switches\[0\] \(sw0\): has "etcd": seed from a file of standalone switches' - -- cluster seed --etcd http://127.0.0.1:1 "$T/seed-etcd.json"
+	cfg seed-mirror '{"switches": [{"name": "sw0", "ports": [{"name": "p"}, {"name": "q", "policy": {"mirror": {"port": "p"}}}]}]}'
+	check cluster-seed-mirror 2 'switches\[0\] \(sw0\): ports\[1\] \(q\): policy\.mirror: a group has no mirror' - -- cluster seed --etcd http://127.0.0.1:1 "$T/seed-mirror.json"
+	check cluster-seed-unreachable 2 'seed-ok.json: switches\[0\] \(sw0\): etcd: cannot connect to 127\.0\.0\.1:1' - -- cluster seed --etcd http://127.0.0.1:1 "$T/seed-ok.json"
 }
 
 # A TAP port the user may not create: refused by the library at setup,
@@ -636,6 +738,7 @@ usage_cases
 net_usage_cases
 up_usage_cases
 up_switch_cases
+up_cluster_cases
 if ! build_guests; then
 	fail build-guests "gcc could not build the test guests: $(cat "$T"/*.log | head -c 300)"
 	exit 1
