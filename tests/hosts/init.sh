@@ -43,6 +43,8 @@ setup_userland() {
     mount -t proc proc /proc
     mount -t sysfs sysfs /sys
     mount -t devtmpfs devtmpfs /dev
+    # Loopback up, as on any machine (gdb reaches the gdb stub on 127.0.0.1).
+    ip link set lo up 2>/dev/null
     # Programs that call system() need /bin/sh; keep a packed one if any.
     [ -e /bin/sh ] || ln -s $B /bin/sh
     # No \n -> \r\n on the console: the command's output arrives byte-exact.
