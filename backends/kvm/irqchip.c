@@ -225,3 +225,25 @@ int kvm__vcpu_start_state(vmm_vcpu *vcpu, kvm__vcpu *kv)
 	kv->mp_state_set = 1;
 	return 0;
 }
+
+/* Power-on (S3 resume): the registers, then the MP state, so an AP waits
+ * for INIT/SIPI in the kernel. The in-kernel local APIC keeps its
+ * registers apart from APIC_BASE (KVM resets them only on a real INIT). */
+int kvm__vcpu_power_on(vmm_vcpu *vcpu, const vmm_regs *regs, const vmm_sregs *sregs)
+{
+	kvm__vcpu *kv = kvm__vcpu_of(vcpu);
+	struct kvm_mp_state mp;
+	int rc = kvm__set_regs(vcpu, regs);
+
+	if (rc == 0)
+		rc = kvm__set_sregs(vcpu, sregs);
+	if (rc || !kvm__vm_of(vcpu->vm)->irqchip)
+		return rc;
+	mp.mp_state = vcpu->runnable ? KVM_MP_STATE_RUNNABLE : KVM_MP_STATE_INIT_RECEIVED;
+	if (ioctl(kv->fd, KVM_SET_MP_STATE, &mp) < 0)
+		return vmm__err(VMM_EINTERNAL, "kvm: KVM_SET_MP_STATE %s on vCPU %u: %s",
+				vcpu->runnable ? "RUNNABLE" : "INIT_RECEIVED", vcpu->index,
+				strerror(errno));
+	kv->mp_state_set = 1;
+	return 0;
+}
