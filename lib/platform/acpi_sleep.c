@@ -95,7 +95,7 @@ static int power_on(vmm_vcpu *vcpu, uint64_t facs)
 
 	if (vcpu->index == 0 &&
 	    vmm_mem_read(vm, facs + VMM__ACPI_FACS_WAKING_VECTOR, &vector, 4) != 0)
-		vector = 0;                   /* the FACS is in RAM; should it not be */
+		vector = 0;                   /* the FACS is not readable RAM: 0 */
 	power_on_state(vcpu, vector, &regs, &sregs);
 	vmm__lapic_power_on(vcpu);
 	vcpu->runnable = vcpu->index == 0;
@@ -115,7 +115,7 @@ static bool exit_pending(const vmm_vcpu *vcpu)
 int vmm__acpi_sleep_point(vmm_vcpu *vcpu)
 {
 	vmm__acpi_pm *pm = pm_of(vcpu->vm);
-	bool resume;
+	bool resume, left = false;
 	uint64_t facs;
 
 	if (!pm || !atomic_load_explicit(&pm->pending, memory_order_acquire) ||
@@ -133,7 +133,6 @@ int vmm__acpi_sleep_point(vmm_vcpu *vcpu)
 	resume = pm->resume[vcpu->index];
 	pm->resume[vcpu->index] = false;
 	facs = pm->facs;
-	bool left = false;
 	for (uint32_t i = 0; i < VMM_MAX_VCPUS && !left; i++)
 		left = pm->resume[i];
 	if (!left && !atomic_load(&pm->asleep))
