@@ -6,8 +6,10 @@
  * runs at CS = vector >> 4, that RAM kept its contents, that nothing after
  * the sleeping OUT ran, that PM1_STS has WAK_STS and RTC_STS (and clears
  * them), that the APIC_BASE MSR is back to its power-on value (xAPIC, BSP)
- * and that the AP no longer runs (wait-for-SIPI), then exits with 0x5a on
- * port 0xf4. Without RTC_EN nothing wakes the VM: the run times out with
+ * and that the AP no longer runs (wait-for-SIPI); where CPUID has x2APIC it
+ * then starts the AP with INIT/SIPI through the x2APIC ICR to APIC ID 1
+ * (the AP's power-on ID must answer) and waits for it, then exits with
+ * 0x5a on port 0xf4. Without RTC_EN nothing wakes the VM: the run times out with
  * the BSP stopped at the OUT. */
 #include "tests/unit/test_kvm_util.h"
 
@@ -37,8 +39,14 @@ GUEST16(g_sleep,
 	"mov $0x604, %dx\n mov $0x2400, %ax\n out %ax, %dx\n"
 	"movb $1, 0x500\n"
 	"4: jmp 4b");
-/* The AP: counts at 0x800 for ever. */
-GUEST16(g_count, "1: incl 0x800\n jmp 1b");
+/* The AP: x2APIC on if CPUID has it (so its power-on must bring back the
+ * xAPIC ID), then counts at 0x800 for ever. */
+GUEST16(g_count,
+	"mov $1, %eax\n cpuid\n test $0x200000, %ecx\n jz 1f\n"
+	"mov $0x1b, %ecx\n rdmsr\n or $0xc00, %eax\n wrmsr\n"
+	"1: incl 0x800\n jmp 1b");
+/* The AP's SIPI target after the resume (vector 4: 0x4000). */
+GUEST16(g_started, "movl $0x5150, 0x900\n 1: hlt\n jmp 1b");
 /* Resume code, copied to 0x2010: %bl numbers the check that failed. */
 GUEST16(g_wake,
 	"mov $1, %bl\n mov %cs, %ax\n cmp $0x201, %ax\n jne 9f\n"
@@ -48,9 +56,15 @@ GUEST16(g_wake,
 	"mov $5, %bl\n mov $0x8400, %ax\n out %ax, %dx\n in %dx, %ax\n test $0x8400, %ax\n jnz 9f\n"
 	"mov $6, %bl\n mov $0x1b, %ecx\n rdmsr\n and $0xd00, %eax\n cmp $0x900, %eax\n jne 9f\n"
 	"mov $7, %bl\n mov 0x800, %esi\n mov $0xffff, %cx\n 5: loop 5b\n cmp 0x800, %esi\n jne 9f\n"
-	"mov $0x5a, %bl\n"
+	"mov $8, %bl\n mov $1, %eax\n cpuid\n test $0x200000, %ecx\n jz 8f\n"
+	"mov $8, %bl\n mov $0x1b, %ecx\n rdmsr\n or $0xc00, %eax\n wrmsr\n"
+	"mov $0x830, %ecx\n mov $1, %edx\n mov $0x4500, %eax\n wrmsr\n"
+	"mov $0x4604, %eax\n wrmsr\n"
+	"mov $0x400, %di\n 7: mov $0xffff, %cx\n 6: cmpl $0x5150, 0x900\n je 8f\n loop 6b\n"
+	"dec %di\n jnz 7b\n jmp 9f\n"
+	"8: mov $0x5a, %bl\n"
 	"9: mov %bl, %al\n out %al, $0xf4\n"
-	"6: hlt\n jmp 6b");
+	"5: hlt\n jmp 5b");
 
 static vmm_vm *s3_vm(const char *backend)
 {
@@ -94,6 +108,7 @@ static void run_s3(vmm_vm *vm, int rtc_en, uint64_t timeout_ms, vmm_run_result *
 	assert_int_equal(vmm_mem_write(vm, 0x1000, g_sleep, GUEST_LEN(g_sleep)), 0);
 	assert_int_equal(vmm_mem_write(vm, 0x3000, g_count, GUEST_LEN(g_count)), 0);
 	assert_int_equal(vmm_mem_write(vm, WAKE_VECTOR, g_wake, GUEST_LEN(g_wake)), 0);
+	assert_int_equal(vmm_mem_write(vm, 0x4000, g_started, GUEST_LEN(g_started)), 0);
 	bsp = real_vcpu(vm, 0, 0x1000);
 	real_vcpu(vm, 1, 0x3000);
 	assert_int_equal(vmm_vcpu_get_regs(bsp, &r), 0);
@@ -108,7 +123,7 @@ static void s3_wakes(const char *backend)
 	vmm_vm *vm = s3_vm(backend);
 	vmm_run_result res = VMM_RUN_RESULT_INIT;
 	vmm_sregs s;
-	uint32_t count = 0;
+	uint32_t count = 0, started = 0;
 
 	run_s3(vm, 1, 20000, &res);
 	if (res.end != VMM_END_DEBUG_EXIT)
@@ -116,11 +131,18 @@ static void s3_wakes(const char *backend)
 			 backend, res.end, res.message);
 	if (res.code != OK_CODE)
 		fail_msg("%s: resume check %u failed", backend, res.code);
-	/* The AP powered on into wait-for-SIPI: reset state, not the BSP. */
-	assert_false(vmm_vcpu_get(vm, 1)->runnable);
+	/* The AP powered on into wait-for-SIPI (reset state, not the BSP), and
+	 * with x2APIC the resume code started it at 0x4000. */
+	assert_int_equal(vmm_mem_read(vm, 0x900, &started, 4), 0);
 	assert_int_equal(vmm_vcpu_get_sregs(vmm_vcpu_get(vm, 1), &s), 0);
-	assert_int_equal(s.cs.selector, 0xf000);
-	assert_int_equal(s.apic_base & 0xd00, 0x800);
+	assert_int_equal(s.apic_base & 0x900, 0x800);
+	if (started == 0x5150) {
+		assert_int_equal(s.cs.selector, 0x400);   /* SIPI vector 4 */
+	} else {
+		print_message("# %s: no x2APIC in CPUID: the AP was not restarted\n", backend);
+		assert_false(vmm_vcpu_get(vm, 1)->runnable);
+		assert_int_equal(s.cs.selector, 0xf000);
+	}
 	assert_int_equal(vmm_mem_read(vm, 0x800, &count, 4), 0);
 	assert_true(count > 0);                      /* it ran before the sleep */
 	vmm_vm_destroy(vm);
