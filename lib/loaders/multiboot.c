@@ -163,8 +163,8 @@ static int find_boot_page(const vmm__ldr_image *img, uint64_t *out)
 
 /* A VM with the PC platform gets its ACPI tables at VMM__ACPI_BASE (outside
  * the memory map's RAM), as a PC's firmware leaves them for a Multiboot
- * kernel (kvm-unit-tests looks there), unless RAM ends below 1 MiB or the
- * kernel loads there. */
+ * kernel (kvm-unit-tests looks there), unless RAM ends before their end
+ * or the kernel loads over them. */
 static int mb_acpi(vmm_vm *vm, const vmm__ldr_image *img)
 {
 	uint64_t rsdp, lo = VMM__ACPI_BASE, hi = VMM__ACPI_BASE + VMM__ACPI_SIZE;

@@ -37,7 +37,6 @@ static int write_byte(vmm__acpi_pm *pm, unsigned off, uint8_t v)
 		pm->en = (uint16_t)((pm->en & ~mask) | val);
 	} else {
 		uint16_t cnt = (uint16_t)((pm->cnt & ~mask) | val);
-
 		unsigned typ = (cnt >> SLP_TYP_SHIFT) & 7;
 
 		pm->cnt = cnt & (uint16_t)~SLP_EN;  /* SLP_EN reads as 0 */
