@@ -110,7 +110,7 @@ int vmm__debug_exit_init(vmm_vm *vm);   /* registers 0xf4 */
 
 struct vmm__state_list;
 /* ---- Backends (lib/backend.c holds the registry) ------------------------- */
-#define VMM__BACKEND_OPS_VERSION 3
+#define VMM__BACKEND_OPS_VERSION 4
 
 /* Backend capabilities (ops->caps). */
 enum {
@@ -190,6 +190,13 @@ typedef struct vmm__backend_ops {
 	/* Adds the devices whose state the backend holds (kvm: the in-kernel
 	 * PIC, IOAPIC, PIT and local APICs) to the VM's list. May be NULL. */
 	int (*state_add)(vmm_vm *vm, struct vmm__state_list *list);
+	/* ---- version 4: power states (lib/platform/acpi.h, S3 resume) ---- */
+	/* The vCPU (stopped, on its own thread) powers on with these registers:
+	 * what INIT clears besides them goes too (halted, pending events, NMI
+	 * blocking, debug registers, cached code); vcpu->runnable false means
+	 * wait-for-SIPI. sregs->apic_base is the power-on value; the core's
+	 * local APIC, if any, was already reset to it. May be NULL (no S3). */
+	int (*vcpu_power_on)(vmm_vcpu *vcpu, const vmm_regs *regs, const vmm_sregs *sregs);
 } vmm__backend_ops;
 
 extern const vmm__backend_ops vmm__emu_ops;

@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include "lib/introspect/ix.h"
+#include "lib/platform/acpi.h"
 #include "lib/platform/platform.h"
 #include "lib/platform/state.h"
 
@@ -138,7 +139,12 @@ VMM_API int vmm_vcpu_run(vmm_vcpu *vcpu, vmm_exit **exit)
 		vmm__ix_pause_point(vcpu);   /* vmm_vcpu_pause: not yet running */
 		rc = 0;
 	} else {
-		rc = vcpu->vm->ops->run(vcpu, &vcpu->exit);
+		/* ACPI S3: a sleeping VM's vCPUs wait here (lib/platform/acpi.h). */
+		rc = vcpu->vm->platform ? vmm__acpi_sleep_point(vcpu) : 0;
+		if (rc == 0)
+			rc = vcpu->vm->ops->run(vcpu, &vcpu->exit);
+		else if (rc == 1)
+			rc = 0;                  /* kicked while asleep: exit CANCELLED */
 		if (rc == 0 && vcpu->exit.reason == VMM_EXIT_CANCELLED &&
 		    atomic_load(&vcpu->ix_pause))
 			vmm__ix_pause_point(vcpu);

@@ -273,6 +273,20 @@ void emu_sipi(emu_cpu *cpu, uint8_t vector)
 	emu_jc_flush(cpu);
 }
 
+/* Power-on (S3 resume): INIT's clearing, then the given registers; the
+ * APIC base first, so neither step writes the old one back. */
+static int emu_vcpu_power_on(vmm_vcpu *vcpu, const vmm_regs *regs, const vmm_sregs *sregs)
+{
+	emu_cpu *cpu = vcpu->backend_priv;
+
+	cpu->apic_base = sregs->apic_base;
+	emu_init_reset(cpu);
+	emu_set_regs(vcpu, regs);
+	emu_set_sregs(vcpu, sregs);
+	emu_jc_flush(cpu);
+	return 0;
+}
+
 static void emu_vcpu_destroy(vmm_vcpu *vcpu)
 {
 	emu_cpu *cpu = vcpu->backend_priv;
@@ -409,4 +423,5 @@ const vmm__backend_ops vmm__emu_ops = {
 	.set_fpu = emu_set_fpu,
 	.get_dregs = emu_get_dregs,
 	.set_trace = emu_set_trace_op,
+	.vcpu_power_on = emu_vcpu_power_on,
 };

@@ -225,3 +225,63 @@ int kvm__vcpu_start_state(vmm_vcpu *vcpu, kvm__vcpu *kv)
 	kv->mp_state_set = 1;
 	return 0;
 }
+
+static void lapic_put(struct kvm_lapic_state *s, unsigned off, uint32_t v)
+{
+	memcpy(s->regs + off, &v, 4);
+}
+
+/* The in-kernel local APIC's power-on registers (SDM 10.4.7.1, as the
+ * core's lapic.c): xAPIC ID = vCPU index, DFR all ones, SVR 0xff, every
+ * LVT masked but vCPU 0's LINT0 (ExtINT, as KVM's reset), the rest 0; the
+ * version register stays. KVM_SET_LAPIC takes them in the xAPIC format,
+ * so APIC_BASE (xAPIC) was set first. */
+static int lapic_power_on(vmm_vcpu *vcpu, kvm__vcpu *kv)
+{
+	struct kvm_lapic_state s;
+	uint32_t version;
+
+	if (ioctl(kv->fd, KVM_GET_LAPIC, &s) < 0)
+		return vmm__err(VMM_EINTERNAL, "kvm: KVM_GET_LAPIC on vCPU %u: %s",
+				vcpu->index, strerror(errno));
+	memcpy(&version, s.regs + 0x30, 4);
+	memset(&s, 0, sizeof(s));
+	lapic_put(&s, 0x20, vcpu->index << 24);
+	lapic_put(&s, 0x30, version);
+	lapic_put(&s, 0xe0, 0xffffffffu);
+	lapic_put(&s, 0xf0, 0xff);
+	for (unsigned off = 0x320; off <= 0x370; off += 0x10)
+		lapic_put(&s, off, 0x10000);            /* masked */
+	lapic_put(&s, 0x2f0, 0x10000);                  /* CMCI */
+	if (vcpu->index == 0)
+		lapic_put(&s, 0x350, 0x700);            /* LINT0: ExtINT */
+	if (ioctl(kv->fd, KVM_SET_LAPIC, &s) < 0)
+		return vmm__err(VMM_EINTERNAL, "kvm: KVM_SET_LAPIC on vCPU %u: %s",
+				vcpu->index, strerror(errno));
+	return 0;
+}
+
+/* Power-on (S3 resume): the registers (APIC_BASE to xAPIC), the in-kernel
+ * local APIC's power-on registers, then the MP state, so an AP waits for
+ * INIT/SIPI in the kernel. */
+int kvm__vcpu_power_on(vmm_vcpu *vcpu, const vmm_regs *regs, const vmm_sregs *sregs)
+{
+	kvm__vcpu *kv = kvm__vcpu_of(vcpu);
+	struct kvm_mp_state mp;
+	int rc = kvm__set_regs(vcpu, regs);
+
+	if (rc == 0)
+		rc = kvm__set_sregs(vcpu, sregs);
+	if (rc || !kvm__vm_of(vcpu->vm)->irqchip)
+		return rc;
+	rc = lapic_power_on(vcpu, kv);
+	if (rc)
+		return rc;
+	mp.mp_state = vcpu->runnable ? KVM_MP_STATE_RUNNABLE : KVM_MP_STATE_INIT_RECEIVED;
+	if (ioctl(kv->fd, KVM_SET_MP_STATE, &mp) < 0)
+		return vmm__err(VMM_EINTERNAL, "kvm: KVM_SET_MP_STATE %s on vCPU %u: %s",
+				vcpu->runnable ? "RUNNABLE" : "INIT_RECEIVED", vcpu->index,
+				strerror(errno));
+	kv->mp_state_set = 1;
+	return 0;
+}

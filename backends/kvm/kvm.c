@@ -33,4 +33,5 @@ const vmm__backend_ops vmm__kvm_ops = {
 	.set_fpu = kvm__set_fpu,
 	.get_dregs = kvm__get_dregs,
 	.state_add = kvm__state_add,
+	.vcpu_power_on = kvm__vcpu_power_on,
 };

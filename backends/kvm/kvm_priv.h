@@ -232,6 +232,8 @@ int kvm__irqfd(vmm_vm *vm, int fd, uint32_t gsi, int assign);
 int kvm__ioeventfd(vmm_vm *vm, uint64_t addr, uint32_t len, int is_pio,
 		   uint64_t datamatch, int has_datamatch, int fd, int assign);
 int kvm__vcpu_start_state(vmm_vcpu *vcpu, kvm__vcpu *kv);
+/* ops->vcpu_power_on (S3 resume). */
+int kvm__vcpu_power_on(vmm_vcpu *vcpu, const vmm_regs *regs, const vmm_sregs *sregs);
 
 /* exits.c: KVM exits other than I/O and MMIO. Each fills *exit and returns
  * KVM__EXIT_RETURN, or KVM__EXIT_CONTINUE to re-enter the guest. */

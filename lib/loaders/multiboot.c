@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "lib/loaders/loader.h"
+#include "lib/platform/acpi.h"
 
 /* Multiboot header fields, as 32-bit words from the header start. */
 enum { MB_MAGIC, MB_FLAGS, MB_CHECKSUM, MB_HEADER_ADDR, MB_LOAD_ADDR,
@@ -160,6 +161,22 @@ static int find_boot_page(const vmm__ldr_image *img, uint64_t *out)
 			"Multiboot information: the kernel fills it");
 }
 
+/* A VM with the PC platform gets its ACPI tables at VMM__ACPI_BASE (outside
+ * the memory map's RAM), as a PC's firmware leaves them for a Multiboot
+ * kernel (kvm-unit-tests looks there), unless RAM ends before their end
+ * or the kernel loads over them. */
+static int mb_acpi(vmm_vm *vm, const vmm__ldr_image *img)
+{
+	uint64_t rsdp, lo = VMM__ACPI_BASE, hi = VMM__ACPI_BASE + VMM__ACPI_SIZE;
+
+	if (!vm->platform || img->ram < hi)
+		return 0;
+	for (uint32_t i = 0; i < img->nsegs; i++)
+		if (img->segs[i].addr < hi && lo < img->segs[i].addr + img->segs[i].memsz)
+			return 0;
+	return vmm__acpi_build(vm, &rsdp);
+}
+
 int vmm__load_multiboot(vmm_vm *vm, Elf *elf, vmm__ldr_image *img)
 {
 	uint64_t entry = 0, base = 0;
@@ -176,6 +193,8 @@ int vmm__load_multiboot(vmm_vm *vm, Elf *elf, vmm__ldr_image *img)
 		rc = find_boot_page(img, &base);
 	if (rc == 0)
 		rc = vmm__ldr_copy_segments(vm, img);
+	if (rc == 0)
+		rc = mb_acpi(vm, img);
 	if (rc == 0)
 		rc = vmm__ldr_create_vcpus(vm);
 	if (rc == 0)

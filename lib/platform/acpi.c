@@ -274,6 +274,7 @@ static void build_mcfg(uint8_t *t)
 
 static int build_dsdt(uint8_t *t, size_t cap, size_t *len)
 {
+	static const uint64_t s3[4] = { VMM__ACPI_SLP_TYP_S3, 0, 0, 0 };
 	static const uint64_t s5[4] = { VMM__ACPI_SLP_TYP_S5, 0, 0, 0 };
 	vmm__aml a;
 
@@ -287,6 +288,7 @@ static int build_dsdt(uint8_t *t, size_t cap, size_t *len)
 	pci_host(&a);
 	ecam_reservation(&a);
 	vmm__aml_close(&a);
+	vmm__aml_name_package(&a, "\\_S3_", s3, 4);
 	vmm__aml_name_package(&a, "\\_S5_", s5, 4);
 	if (a.err || a.depth)
 		return vmm__err(VMM_EINTERNAL, "acpi: the DSDT does not fit in %zu bytes", cap);
@@ -339,7 +341,9 @@ int vmm__acpi_build(vmm_vm *vm, uint64_t *rsdp)
 		rc = vmm_mem_write(vm, VMM__ACPI_BASE, area, AREA);
 	}
 	free(area);
-	if (rc == 0)
+	if (rc == 0) {
 		*rsdp = VMM__ACPI_BASE + OFF_RSDP;
+		vmm__acpi_pm_set_facs(vm, VMM__ACPI_BASE + OFF_FACS);
+	}
 	return rc;
 }

@@ -1,8 +1,9 @@
 /* acpi_pm.c - ACPI fixed hardware in the core: the PM1a event block
  * (status, write 1 to clear; enable) and control block at VMM__ACPI_PM_BASE,
  * and the reset register at 0xcf9 (reached through pci.c). SCI_EN reads as 1 (there is no SMM to
- * hand over from). A write of SLP_EN with SLP_TYP = S5 powers the VM off;
- * a write of 0x06 (or any value with RST_CPU, bit 2) to 0xcf9 resets it. */
+ * hand over from). A write of SLP_EN with SLP_TYP = S5 powers the VM off,
+ * with S3 puts it to sleep (acpi_sleep.c); a write of 0x06 (or any value
+ * with RST_CPU, bit 2) to 0xcf9 resets it. */
 #include <stdlib.h>
 
 #include "lib/platform/acpi.h"
@@ -15,10 +16,7 @@
 #define SLP_EN 0x2000u
 #define RST_CPU 0x04u
 
-typedef struct vmm__acpi_pm {
-	pthread_mutex_t lock;
-	uint16_t sts, en, cnt;
-} vmm__acpi_pm;
+enum { WRITE_DONE, WRITE_S5, WRITE_S3 };
 
 static uint8_t reg_byte(const vmm__acpi_pm *pm, unsigned off)
 {
@@ -27,7 +25,7 @@ static uint8_t reg_byte(const vmm__acpi_pm *pm, unsigned off)
 	return (uint8_t)(r >> (8 * (off & 1)));
 }
 
-/* Applies one written byte; returns 1 when it starts S5. */
+/* Applies one written byte; WRITE_S5 / WRITE_S3 when it starts a sleep. */
 static int write_byte(vmm__acpi_pm *pm, unsigned off, uint8_t v)
 {
 	unsigned sh = 8 * (off & 1);
@@ -39,13 +37,15 @@ static int write_byte(vmm__acpi_pm *pm, unsigned off, uint8_t v)
 		pm->en = (uint16_t)((pm->en & ~mask) | val);
 	} else {
 		uint16_t cnt = (uint16_t)((pm->cnt & ~mask) | val);
+		unsigned typ = (cnt >> SLP_TYP_SHIFT) & 7;
 
 		pm->cnt = cnt & (uint16_t)~SLP_EN;  /* SLP_EN reads as 0 */
-		if ((cnt & SLP_EN) &&
-		    ((cnt >> SLP_TYP_SHIFT) & 7) == VMM__ACPI_SLP_TYP_S5)
-			return 1;
+		if ((cnt & SLP_EN) && typ == VMM__ACPI_SLP_TYP_S5)
+			return WRITE_S5;
+		if ((cnt & SLP_EN) && typ == VMM__ACPI_SLP_TYP_S3)
+			return WRITE_S3;
 	}
-	return 0;
+	return WRITE_DONE;
 }
 
 static int system_event(vmm_vcpu *vcpu, uint32_t type)
@@ -61,7 +61,8 @@ static int pm1_io(void *opaque, vmm_vcpu *vcpu, uint16_t port, uint8_t size,
 {
 	vmm__acpi_pm *pm = opaque;
 	unsigned off = port - VMM__ACPI_PM1_EVT;
-	int off_now = 0;
+	int off_now = 0, ev;
+	bool sleep = false;
 
 	pthread_mutex_lock(&pm->lock);
 	if (!is_write)
@@ -72,13 +73,24 @@ static int pm1_io(void *opaque, vmm_vcpu *vcpu, uint16_t port, uint8_t size,
 				*data |= 0xffu << (8 * i);    /* past the block floats high */
 			continue;
 		}
-		if (is_write)
-			off_now |= write_byte(pm, off + i, (uint8_t)(*data >> (8 * i)));
-		else
+		if (is_write) {
+			ev = write_byte(pm, off + i, (uint8_t)(*data >> (8 * i)));
+			off_now |= ev == WRITE_S5;
+			if (ev == WRITE_S3 && !off_now)
+				sleep |= vmm__acpi_sleep_begin(pm, vcpu->vm);
+		} else
 			*data |= (uint32_t)reg_byte(pm, off + i) << (8 * i);
 	}
 	pthread_mutex_unlock(&pm->lock);
-	return off_now ? system_event(vcpu, VMM_EVENT_POWEROFF) : 0;
+	if (off_now)
+		return system_event(vcpu, VMM_EVENT_POWEROFF);
+	if (!sleep)
+		return 0;
+	/* This vCPU stops at the write, as a CPU does when the chipset
+	 * removes its power: the exit says nothing is to be completed. */
+	vmm__acpi_sleep_kick(vcpu->vm, vcpu);
+	vcpu->exit.reason = VMM_EXIT_CANCELLED;
+	return 1;
 }
 
 /* 0xcf9 shares 0xcf8-0xcff with PCI configuration: pci.c passes byte
@@ -121,6 +133,17 @@ int vmm__acpi_pm_init(vmm_vm *vm)
 void vmm__acpi_pm_fini(vmm_vm *vm)
 {
 	acpi_pm_fini(vm);
+}
+
+void vmm__acpi_pm_set_facs(vmm_vm *vm, uint64_t facs)
+{
+	vmm__acpi_pm *pm = vm->platform ? vm->platform->acpi_pm : NULL;
+
+	if (!pm)
+		return;
+	pthread_mutex_lock(&pm->lock);
+	pm->facs = facs;
+	pthread_mutex_unlock(&pm->lock);
 }
 
 /* ---- Device state (state.h) ---------------------------------------------------- */

@@ -534,6 +534,25 @@ void vmm__lapic_set_cr8(vmm_vcpu *vcpu, uint8_t cr8)
 	pthread_mutex_unlock(&l->lock);
 }
 
+/* The power-on state (S3 resume): APIC_BASE enabled xAPIC at the default
+ * base (BSP bit on vCPU 0), the initial ID, every register reset, nothing
+ * pending, the timers stopped. */
+void vmm__lapic_power_on(vmm_vcpu *vcpu)
+{
+	struct vmm__lapic *l = vcpu->lapic;
+
+	if (!l)
+		return;
+	pthread_mutex_lock(&l->lock);
+	__atomic_store_n(&l->base, VMM__APIC_DEFAULT_BASE | LAPIC_BASE_EN |
+			 (vcpu->index == 0 ? LAPIC_BASE_BSP : 0), __ATOMIC_RELAXED);
+	l->id = vcpu->index;
+	lapic_reset_regs(l);
+	l->init_pending = false;
+	l->tsc_deadline = 0;
+	pthread_mutex_unlock(&l->lock);
+}
+
 /* ---- Lifecycle ------------------------------------------------------------------ */
 
 int vmm__lapic_create(vmm_vcpu *vcpu)

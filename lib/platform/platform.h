@@ -180,6 +180,9 @@ int vmm__lapic_msr_write(vmm_vcpu *vcpu, uint32_t msr, uint64_t value);
 /* CR8 is TPR[7:4]. */
 uint8_t vmm__lapic_get_cr8(vmm_vcpu *vcpu);
 void vmm__lapic_set_cr8(vmm_vcpu *vcpu, uint8_t cr8);
+/* The core's local APIC back to its power-on state (S3 resume, acpi.h);
+ * no-op without one. */
+void vmm__lapic_power_on(vmm_vcpu *vcpu);
 
 /* ---- The VM's platform state -------------------------------------------- */
 typedef struct vmm__timer_svc {

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/platform/acpi.h"
 #include "lib/platform/platform.h"
 #include "lib/platform/state.h"
 
@@ -198,23 +199,28 @@ static int64_t next_alarm(const struct vmm__rtc *r, int64_t s0)
 	return INT64_MAX;
 }
 
-/* Sets the flags of every event in (checked, g]. */
-static void account(struct vmm__rtc *r, int64_t g)
+/* Sets the flags of every event in (checked, g]; true when an alarm was
+ * among them. */
+static bool account(struct vmm__rtc *r, int64_t g)
 {
 	unsigned p = period_ticks(r);
 	int64_t s0 = floor_div(r->checked, NS), s1 = floor_div(g, NS);
+	bool alarm = false;
 
 	if (g <= r->checked)
-		return;
+		return false;
 	if (divider_on(r) && p &&
 	    floor_div(ticks_of(g), p) > floor_div(ticks_of(r->checked), p))
 		r->cmos[REG_C] |= C_PF;
 	if (running(r) && s1 > s0) {
 		r->cmos[REG_C] |= C_UF;
-		if (next_alarm(r, s0) <= s1)
+		if (next_alarm(r, s0) <= s1) {
 			r->cmos[REG_C] |= C_AF;
+			alarm = true;
+		}
 	}
 	r->checked = g;
+	return alarm;
 }
 
 static void update_irq(struct vmm__rtc *r)
@@ -261,12 +267,15 @@ static void rearm(struct vmm__rtc *r, uint64_t mono)
 static void rtc_timer(void *opaque, uint64_t now)
 {
 	struct vmm__rtc *r = opaque;
+	bool alarm;
 
 	pthread_mutex_lock(&r->lock);
-	account(r, guest_ns(r, now));
+	alarm = account(r, guest_ns(r, now)) && (r->cmos[REG_B] & B_AIE);
 	update_irq(r);
 	rearm(r, now);
 	pthread_mutex_unlock(&r->lock);
+	if (alarm)
+		vmm__acpi_rtc_alarm(r->vm);   /* RTC_STS; the S3 wake event */
 }
 
 /* ---- Setting the time ------------------------------------------------------ */
