@@ -278,6 +278,7 @@ void vmm__fwd_input(vmm__sw_port *p, const uint8_t *frame, size_t len)
 		return;
 	}
 	tok = vmm__rcu_enter(&sw->rcu);
+	f.tslot = tok.tid < SW_CREDIT_SLOTS ? tok.tid + 1 : 0;
 	if (!atomic_load(&p->live))
 		r = VMM__DROP_AS + VMM_NET_DROP_NO_LINK;
 	else
@@ -333,7 +334,8 @@ int vmm__fwd_reinject(vmm__sw_port *p, uint32_t id, uint32_t dir, const uint8_t 
 		vmm__frame fr = { .f = { .size = sizeof(fr.f), .dir = dir,
 					 .data = l->in + SW_HEADROOM, .len = (uint32_t)len,
 					 .cap = sw->mtu + 14, .vlan = vlan,
-					 .now_ns = vmm__sw_now(sw) } };
+					 .now_ns = vmm__sw_now(sw) },
+				  .tslot = tok.tid < SW_CREDIT_SLOTS ? tok.tid + 1 : 0 };
 		vmm_net_frame *f = &fr.f;
 
 		memcpy(f->data, frame, len);

@@ -23,8 +23,8 @@
 
 typedef struct vmm_net_port vmm__sw_port;
 
-/* A lock for a few instructions on the data path (shaper buckets,
- * firewall connections): one atomic exchange to take, a store to give. */
+/* A lock for a few instructions on the data path (firewall connections):
+ * one atomic exchange to take, a store to give. */
 typedef struct {
 	atomic_flag f;
 } vmm__spin;
@@ -48,10 +48,14 @@ typedef struct vmm__rcu {
 	atomic_uint epoch;
 	vmm__rcu_slot slot[2][SW_RCU_SLOTS];
 } vmm__rcu;
-typedef struct { unsigned epoch, slot; } vmm__rcu_token;
+typedef struct { unsigned epoch, slot, tid; } vmm__rcu_token;   /* tid: vmm__thread_id */
 vmm__rcu_token vmm__rcu_enter(vmm__rcu *r);
 void vmm__rcu_exit(vmm__rcu *r, vmm__rcu_token t);
 void vmm__rcu_sync(vmm__rcu *r);       /* waits out every reader in flight */
+/* This thread's small index: the lowest free one, given back when the
+ * thread exits (so at most one live thread holds an index); from 1024 on
+ * never reused. */
+unsigned vmm__thread_id(void);
 
 /* ---- filters (plugin.c) ---- */
 typedef struct vmm__filt {
@@ -73,14 +77,24 @@ typedef struct vmm__policy {
 	vmm_net_policy p;                  /* pointers below point into this */
 	uint32_t ipv4[64];
 	vmm_net_fw_rule *rules;
-	uint64_t rate_q[2][2];             /* [dir][avg, peak]: bytes << 16 per ns, << 32 */
+	struct vmm__shaper {               /* by direction (policy_shaping.c) */
+		struct vmm__gcra {
+			uint64_t cap;      /* bytes; 0: this bucket is off */
+			uint64_t rate_q;   /* bytes per ns << 48 */
+			uint64_t a0, t0;   /* its byte clock: a0 at t0 (ns), then rate */
+		} b[2];                    /* average, peak */
+		uint64_t batch;            /* bytes a thread takes at once */
+	} shape[2];
+	uint64_t serial;                   /* unique among every policy ever made */
 } vmm__policy;
 
-typedef struct vmm__bucket {
-	uint64_t tokens, peak_tokens;      /* bytes << 16 */
-	uint64_t last_ns;
-	bool primed;
-} vmm__bucket;
+/* One thread's shaping credit on one port (taken from the buckets, spent
+ * without atomics): a cache line, for thread index i < SW_CREDIT_SLOTS. */
+#define SW_CREDIT_SLOTS 32
+typedef struct vmm__credit {
+	_Alignas(64) uint64_t serial;      /* the policy it was taken under */
+	uint64_t left[2];                  /* bytes, by direction */
+} vmm__credit;
 
 typedef struct vmm__fw {
 	vmm__spin lock;                    /* writers; readers check seq */
@@ -147,8 +161,8 @@ struct vmm_net_port {
 	uint32_t nbuiltin[2];
 	vmm__filt **filt;                  /* the embedder's filters, under ctl */
 	uint32_t nfilt;
-	vmm__bucket bucket[2];
-	vmm__spin shape_lock;
+	_Atomic uint64_t tat[2][2];        /* [dir][avg, peak]: bytes, policy_shaping.c */
+	vmm__credit *credit;               /* SW_CREDIT_SLOTS, once shaping was on */
 	vmm__fw fw;
 	atomic_bool promisc;               /* counted in sw->npromisc */
 	/* embedder */
@@ -287,6 +301,7 @@ typedef struct vmm__frame {
 	vmm_net_frame f;                   /* first: filters get &f */
 	bool parsed, hashed;
 	int8_t r3, r4;                     /* vmm__parse_ip4 without, with L4 */
+	uint32_t tslot;                    /* the sender's credit slot + 1, 0: none */
 	uint32_t hash;                     /* the firewall's (policy_firewall.c) */
 	vmm__ip4 ip;
 } vmm__frame;
@@ -309,6 +324,9 @@ int32_t vmm__sec_in(void *opaque, vmm_net_port *port, vmm_net_frame *f);
 int32_t vmm__sec_out(void *opaque, vmm_net_port *port, vmm_net_frame *f);
 int32_t vmm__antispoof_in(void *opaque, vmm_net_port *port, vmm_net_frame *f);
 int32_t vmm__shape(void *opaque, vmm_net_port *port, vmm_net_frame *f);
+/* Under ctl, before pol replaces old (NULL: a new port): pol's byte clocks
+ * carry on the buckets' bytes; the credit slots once shaping is on. */
+int vmm__shape_install(vmm__sw_port *p, vmm__policy *pol, const vmm__policy *old);
 int32_t vmm__firewall(void *opaque, vmm_net_port *port, vmm_net_frame *f);
 int32_t vmm__mirror(void *opaque, vmm_net_port *port, vmm_net_frame *f);
 int vmm__fw_init(vmm__fw *fw, uint32_t cap);

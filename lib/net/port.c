@@ -16,11 +16,7 @@ void vmm__net_tap_port_close(vmm__sw_port *p);
 
 #define SHAPE_MAX 1000000000000ull
 
-/* bits/s as bytes << 16 per ns, with 32 more bits of fraction. */
-static uint64_t rate_q(uint64_t bps)
-{
-	return (uint64_t)(((unsigned __int128)bps << 48) / 8000000000u);
-}
+static atomic_uint_fast64_t policy_serial;
 
 static int policy_check(const char *fn, const vmm_net_policy *pol)
 {
@@ -77,10 +73,7 @@ static int policy_copy(const char *fn, const vmm_net_policy *pol, vmm__policy **
 		memcpy(c->rules, pol->rules, pol->nrules * sizeof(*c->rules));
 	c->p.ipv4 = c->ipv4;
 	c->p.rules = c->rules;
-	c->rate_q[0][0] = rate_q(pol->shape_in.avg_bps);
-	c->rate_q[0][1] = rate_q(pol->shape_in.peak_bps);
-	c->rate_q[1][0] = rate_q(pol->shape_out.avg_bps);
-	c->rate_q[1][1] = rate_q(pol->shape_out.peak_bps);
+	c->serial = atomic_fetch_add(&policy_serial, 1) + 1;   /* never 0: no credit's */
 	*out = c;
 	return 0;
 }
@@ -143,8 +136,9 @@ static int policy_install(vmm__sw_port *p, vmm__policy *pol)
 	vmm__policy *old;
 	int rc;
 
-	if ((pol->p.flags & VMM_NET_FIREWALL) && !p->fw.conns &&
-	    (rc = vmm__fw_init(&p->fw, pol->p.fw_max_conns ? pol->p.fw_max_conns : 4096))) {
+	if (((pol->p.flags & VMM_NET_FIREWALL) && !p->fw.conns &&
+	     (rc = vmm__fw_init(&p->fw, pol->p.fw_max_conns ? pol->p.fw_max_conns : 4096))) ||
+	    (rc = vmm__shape_install(p, pol, atomic_load(&p->policy)))) {
 		policy_free(pol);
 		return rc;
 	}
@@ -225,6 +219,7 @@ void vmm__port_unref(vmm__sw_port *p)
 	free(atomic_load(&p->ep));
 	policy_free(atomic_load(&p->policy));
 	vmm__fw_fini(&p->fw);
+	free(p->credit);
 	free(p);
 	vmm__sw_unref(sw);
 }
