@@ -86,7 +86,9 @@ typedef struct vmm__policy {
 		uint64_t batch;            /* bytes a thread takes at once */
 	} shape[2];
 	uint64_t serial;                   /* unique among every policy ever made */
+	uint32_t run[2];                   /* VMM__RUN_*, by direction, for the port */
 } vmm__policy;
+enum { VMM__RUN_SEC = 1, VMM__RUN_SPOOF = 2, VMM__RUN_FW = 4, VMM__RUN_SHAPE = 8 };
 
 /* One thread's shaping credit on one port (taken from the buckets, spent
  * without atomics): a cache line, for thread index i < SW_CREDIT_SLOTS. */
@@ -252,7 +254,10 @@ int vmm__chain_run(vmm__sw_port *p, vmm__chain *c, uint32_t start, vmm_net_frame
 vmm__filt *vmm__filt_builtin(const char *name, int32_t (*fn)(void *, vmm_net_port *,
 							      vmm_net_frame *), void *opaque);
 void vmm__filt_release_all(vmm__sw_port *p);                        /* port destroy */
-/* The built-in filters of a direction for the port's policy, in order. */
+/* The built-in filters of a direction for the port's policy, in order
+ * (one: vmm__policy_run, if pol->run[dir] has any). */
+uint32_t vmm__policy_mask(const vmm__sw_port *p, const vmm__policy *pol, uint32_t dir);
+int32_t vmm__policy_run(void *opaque, vmm_net_port *port, vmm_net_frame *f);
 uint32_t vmm__policy_builtins(vmm__sw_port *p, const vmm__policy *pol, uint32_t dir,
 			      vmm__filt **out);
 

@@ -190,20 +190,50 @@ void vmm__filt_release_all(vmm__sw_port *p)
 		}
 }
 
-uint32_t vmm__policy_builtins(vmm__sw_port *p, const vmm__policy *pol, uint32_t dir,
-			      vmm__filt **out)
+/* The built-in policies a direction of the port's policy runs. */
+uint32_t vmm__policy_mask(const vmm__sw_port *p, const vmm__policy *pol, uint32_t dir)
 {
-	uint32_t flags = pol->p.flags, n = 0;
+	uint32_t flags = pol->p.flags, m = 0;
 	const vmm_net_shaping *s = dir == VMM_NET_IN ? &pol->p.shape_in : &pol->p.shape_out;
 
 	if (p->has_mac && !(flags & (dir == VMM_NET_IN ? VMM_NET_SEC_FORGED :
 						       VMM_NET_SEC_MAC_CHANGES)))
-		out[n++] = p->builtin[dir][0];
+		m |= VMM__RUN_SEC;
 	if (dir == VMM_NET_IN && (flags & VMM_NET_ANTISPOOF))
-		out[n++] = p->builtin[dir][1];
+		m |= VMM__RUN_SPOOF;
 	if (flags & VMM_NET_FIREWALL)
-		out[n++] = p->builtin[dir][2];
+		m |= VMM__RUN_FW;
 	if (s->avg_bps)
-		out[n++] = p->builtin[dir][3];
-	return n;
+		m |= VMM__RUN_SHAPE;
+	return m;
+}
+
+/* Every built-in policy of a direction as one filter: one indirect call,
+ * direct ones from there, in order: security, anti-spoofing, firewall,
+ * shaping (each still checks the policy it loads itself). */
+int32_t vmm__policy_run(void *opaque, vmm_net_port *port, vmm_net_frame *f)
+{
+	vmm__sw_port *p = opaque;
+	uint32_t m = atomic_load(&p->policy)->run[f->dir];
+	int32_t r = VMM_NET_PASS;
+
+	if ((m & VMM__RUN_SEC) &&
+	    (r = f->dir == VMM_NET_IN ? vmm__sec_in(p, port, f) : vmm__sec_out(p, port, f)))
+		return r;
+	if ((m & VMM__RUN_SPOOF) && (r = vmm__antispoof_in(p, port, f)))
+		return r;
+	if ((m & VMM__RUN_FW) && (r = vmm__firewall(p, port, f)))
+		return r;
+	if (m & VMM__RUN_SHAPE)
+		r = vmm__shape(p, port, f);
+	return r;
+}
+
+uint32_t vmm__policy_builtins(vmm__sw_port *p, const vmm__policy *pol, uint32_t dir,
+			      vmm__filt **out)
+{
+	if (!pol->run[dir])
+		return 0;
+	out[0] = p->builtin[dir][0];
+	return 1;
 }

@@ -142,6 +142,8 @@ static int policy_install(vmm__sw_port *p, vmm__policy *pol)
 		policy_free(pol);
 		return rc;
 	}
+	pol->run[0] = vmm__policy_mask(p, pol, 0);
+	pol->run[1] = vmm__policy_mask(p, pol, 1);
 	old = atomic_exchange(&p->policy, pol);
 	promisc_track(p, pol);
 	rc = vmm__port_rebuild(p);            /* syncs: nothing sees old after */
@@ -263,14 +265,9 @@ static int builtins_make(vmm__sw_port *p)
 		int32_t (*fn)(void *, vmm_net_port *, vmm_net_frame *);
 		uint32_t dir, at;
 	} tab[] = {
-		{ "security", vmm__sec_in, VMM_NET_IN, 0 },
-		{ "antispoof", vmm__antispoof_in, VMM_NET_IN, 1 },
-		{ "firewall", vmm__firewall, VMM_NET_IN, 2 },
-		{ "shaping", vmm__shape, VMM_NET_IN, 3 },
+		{ "policy", vmm__policy_run, VMM_NET_IN, 0 },
 		{ "mirror", vmm__mirror, VMM_NET_IN, 7 },
-		{ "security", vmm__sec_out, VMM_NET_OUT, 0 },
-		{ "firewall", vmm__firewall, VMM_NET_OUT, 2 },
-		{ "shaping", vmm__shape, VMM_NET_OUT, 3 },
+		{ "policy", vmm__policy_run, VMM_NET_OUT, 0 },
 		{ "mirror", vmm__mirror, VMM_NET_OUT, 7 },
 	};
 
