@@ -21,12 +21,30 @@
 #define S 1000000000ull
 #define ETH_IPV6 0x86ddu
 
+/* A connection in three words, so a look-up compares two of them: the
+ * addresses (original source | destination << 32) and the key (original
+ * source port | destination port << 16 | protocol << 32 | the direction
+ * it started in << 40 | USED, and REPLIED once answered). */
 struct vmm__fw_conn {
-	uint32_t a, b;                     /* original source, destination */
-	uint16_t ap, bp;
-	uint8_t proto, dir, used, replied;
+	uint64_t addrs, key;
 	uint64_t expires;
 };
+#define USED (1ull << 48)
+#define REPLIED (1ull << 56)
+#define KEY_PROTO(k) ((uint8_t)((k) >> 32))
+
+typedef struct {
+	uint64_t addrs[2], key[2];         /* as the original direction, as its reply */
+} lookup;
+
+static inline lookup lookup_of(const vmm__ip4 *ip, uint32_t dir)
+{
+	uint64_t pd = (uint64_t)ip->proto << 32 | USED;
+
+	return (lookup){ { ip->src | (uint64_t)ip->dst << 32, ip->dst | (uint64_t)ip->src << 32 },
+			 { ip->sport | (uint64_t)ip->dport << 16 | pd | (uint64_t)dir << 40,
+			   ip->dport | (uint64_t)ip->sport << 16 | pd | (uint64_t)(dir ^ 1) << 40 } };
+}
 
 int vmm__fw_init(vmm__fw *fw, uint32_t cap)
 {
@@ -61,12 +79,12 @@ static uint32_t hash_of(const vmm__ip4 *ip)
 	return (uint32_t)(k ^ k >> 29);
 }
 
-static uint64_t lifetime(const vmm__fw_conn *c, const vmm__ip4 *ip)
+static uint64_t lifetime(bool replied, const vmm__ip4 *ip)
 {
 	if (ip->proto == 6) {
 		if (ip->tcp_flags & 0x05)      /* FIN or RST */
 			return 10 * S;
-		return c->replied ? 7200 * S : 30 * S;
+		return replied ? 7200 * S : 30 * S;
 	}
 	return ip->proto == 1 ? 30 * S : 60 * S;
 }
@@ -75,34 +93,30 @@ static uint64_t lifetime(const vmm__fw_conn *c, const vmm__ip4 *ip)
 #define ST(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 
 /* Does c carry the frame: 1 its original direction, 2 the reply, 0 no. */
-static inline int covers(vmm__fw_conn *c, const vmm__ip4 *ip, uint32_t dir, uint64_t now)
+static inline int covers(vmm__fw_conn *c, const lookup *l, uint64_t now)
 {
-	uint32_t a = LD(c->a), b = LD(c->b);
-	uint16_t ap = LD(c->ap), bp = LD(c->bp);
-	uint8_t cdir = LD(c->dir);
+	uint64_t k = LD(c->key) & ~REPLIED, ad = LD(c->addrs);
+	int r = k == l->key[0] && ad == l->addrs[0] ? 1 :
+		k == l->key[1] && ad == l->addrs[1] ? 2 : 0;
 
-	if (!LD(c->used) || LD(c->expires) <= now || LD(c->proto) != ip->proto)
-		return 0;
-	if (cdir == dir && a == ip->src && b == ip->dst && ap == ip->sport && bp == ip->dport)
-		return 1;
-	if (cdir != dir && a == ip->dst && b == ip->src && ap == ip->dport && bp == ip->sport)
-		return 2;
-	return 0;
+	return r && LD(c->expires) > now ? r : 0;
 }
 
 /* Under the lock: 1 a tracked connection covers the frame (refreshed),
  * 0 not. */
 static int track_find(vmm__fw *fw, const vmm__ip4 *ip, uint32_t h, uint32_t dir, uint64_t now)
 {
+	lookup l = lookup_of(ip, dir);
+
 	for (uint32_t i = 0; i < PROBE; i++) {
 		vmm__fw_conn *c = &fw->conns[(h + i) & (fw->cap - 1)];
-		int k = covers(c, ip, dir, now);
+		int k = covers(c, &l, now);
 
 		if (!k)
 			continue;
 		if (k == 2)
-			ST(c->replied, 1);
-		ST(c->expires, now + lifetime(c, ip));
+			ST(c->key, LD(c->key) | REPLIED);
+		ST(c->expires, now + lifetime(LD(c->key) & REPLIED, ip));
 		return 1;
 	}
 	return 0;
@@ -116,18 +130,23 @@ static int track_fast(vmm__fw *fw, const vmm__ip4 *ip, uint32_t h, uint32_t dir,
 {
 	unsigned seq = atomic_load_explicit(&fw->seq, memory_order_acquire);
 
+	lookup l;
+
 	if ((seq & 1) || (ip->proto == 6 && (ip->tcp_flags & 0x05)))
 		return 0;
+	l = lookup_of(ip, dir);
 	for (uint32_t i = 0; i < PROBE; i++) {
 		vmm__fw_conn *c = &fw->conns[(h + i) & (fw->cap - 1)];
-		int k = covers(c, ip, dir, now);
+		int k = covers(c, &l, now);
+		bool replied;
 		uint64_t exp;
 
 		if (!k)
 			continue;
-		if (k == 2 && !LD(c->replied))
+		replied = LD(c->key) & REPLIED;
+		if (k == 2 && !replied)
 			return 0;
-		exp = now + lifetime(c, ip);
+		exp = now + lifetime(replied, ip);
 		atomic_thread_fence(memory_order_acquire);
 		if (atomic_load_explicit(&fw->seq, memory_order_relaxed) != seq)
 			return 0;
@@ -141,21 +160,19 @@ static int track_fast(vmm__fw *fw, const vmm__ip4 *ip, uint32_t h, uint32_t dir,
 /* Under the lock: 0 tracked, -1 the table is full around that slot. */
 static int track_add(vmm__fw *fw, const vmm__ip4 *ip, uint32_t h, uint32_t dir, uint64_t now)
 {
+	lookup l = lookup_of(ip, dir);
+
 	for (uint32_t i = 0; i < PROBE; i++) {
 		vmm__fw_conn *c = &fw->conns[(h + i) & (fw->cap - 1)];
-		vmm__fw_conn n = { .a = ip->src, .b = ip->dst, .ap = ip->sport, .bp = ip->dport,
-				   .proto = ip->proto, .dir = (uint8_t)dir, .used = 1 };
 
-		if (LD(c->used) && LD(c->expires) > now)
+		if ((LD(c->key) & USED) && LD(c->expires) > now)
 			continue;
-		n.expires = now + lifetime(&n, ip);
 		atomic_fetch_add_explicit(&fw->seq, 1, memory_order_relaxed);   /* odd */
 		atomic_thread_fence(memory_order_release);
-		ST(c->used, 0);
-		ST(c->a, n.a), ST(c->b, n.b), ST(c->ap, n.ap), ST(c->bp, n.bp);
-		ST(c->proto, n.proto), ST(c->dir, n.dir), ST(c->replied, 0);
-		ST(c->expires, n.expires);
-		ST(c->used, 1);
+		ST(c->key, 0);
+		ST(c->addrs, l.addrs[0]);
+		ST(c->expires, now + lifetime(false, ip));
+		ST(c->key, l.key[0]);
 		atomic_fetch_add_explicit(&fw->seq, 1, memory_order_release);   /* even */
 		return 0;
 	}
@@ -250,7 +267,7 @@ uint64_t vmm__fw_count(vmm__fw *fw, uint64_t now)
 
 	vmm__spin_lock(&fw->lock);
 	for (uint32_t i = 0; i < fw->cap; i++)
-		n += fw->conns[i].used && fw->conns[i].expires > now;
+		n += (LD(fw->conns[i].key) & USED) && LD(fw->conns[i].expires) > now;
 	vmm__spin_unlock(&fw->lock);
 	return n;
 }
@@ -265,10 +282,14 @@ uint32_t vmm__fw_snapshot(vmm__fw *fw, uint64_t now, vmm__fw_entry *out, uint32_
 	for (uint32_t i = 0; fw->conns && i < fw->cap && n < max; i++) {
 		const vmm__fw_conn *c = &fw->conns[i];
 
-		if (!LD(c->used) || LD(c->expires) <= now)
+		uint64_t k = LD(c->key), ad = LD(c->addrs);
+
+		if (!(k & USED) || LD(c->expires) <= now)
 			continue;
-		out[n++] = (vmm__fw_entry){ LD(c->a), LD(c->b), LD(c->ap), LD(c->bp), LD(c->proto),
-					    LD(c->dir), LD(c->replied), LD(c->expires) - now };
+		out[n++] = (vmm__fw_entry){ (uint32_t)ad, (uint32_t)(ad >> 32), (uint16_t)k,
+					    (uint16_t)(k >> 16), KEY_PROTO(k),
+					    (uint8_t)(k >> 40 & 1), (k & REPLIED) != 0,
+					    LD(c->expires) - now };
 	}
 	vmm__spin_unlock(&fw->lock);
 	return n;
@@ -285,12 +306,13 @@ int vmm__fw_restore(vmm__fw *fw, const vmm__fw_entry *e, uint64_t now)
 	uint32_t h = hash_of(&ip);
 
 	if (fw->conns && track_add(fw, &ip, h, e->dir, now) == 0) {
+		lookup l = lookup_of(&ip, e->dir);
 
 		for (uint32_t i = 0; i < PROBE; i++) {
 			vmm__fw_conn *c = &fw->conns[(h + i) & (fw->cap - 1)];
 
-			if (covers(c, &ip, e->dir, now) == 1) {
-				ST(c->replied, e->replied ? 1 : 0);
+			if (covers(c, &l, now) == 1) {
+				ST(c->key, l.key[0] | (e->replied ? REPLIED : 0));
 				ST(c->expires, now + e->ttl_ns);
 				break;
 			}
