@@ -24,10 +24,22 @@ typedef struct {
 } tls;
 
 /* Frames are mostly small: an inlined copy for them, libc's for the rest
- * (whose entry costs more than a short frame's copy). */
+ * of a long one (whose entry costs more than a short frame's copy). The
+ * 16-byte chunks start at 0 and then at 14, the IPv4 header, so the
+ * policies' loads of header fields just after (the destination address
+ * at 30..33, the ports at 34..37) each fall inside one chunk's store and
+ * are forwarded from it: a load across two stores, or from libc's copy,
+ * waits for them to reach the cache, which measured as half of the IPv4
+ * parse's time. */
 static inline void copy(uint8_t *d, const uint8_t *s, size_t n)
 {
+	if (n >= 30) {
+		__builtin_memcpy(d, s, 16);
+		d += 14, s += 14, n -= 14;
+	}
 	if (n > 256) {
+		for (int i = 0; i < 3; i++, n -= 16, d += 16, s += 16)
+			__builtin_memcpy(d, s, 16);
 		memcpy(d, s, n);
 		return;
 	}

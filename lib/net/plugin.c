@@ -55,17 +55,47 @@ static int one(vmm__sw_port *p, vmm__filt *f, vmm_net_frame *fr)
 	}
 }
 
+/* Every built-in policy of a direction as one filter: one call (inlined
+ * in the chain), direct ones from there, in order: security,
+ * anti-spoofing, the firewall, shaping (each still checks the policy it
+ * loads itself). */
+static inline int32_t policy_run(vmm__sw_port *p, vmm_net_frame *f)
+{
+	uint32_t m = atomic_load(&p->policy)->run[f->dir];
+	int32_t r = VMM_NET_PASS;
+
+	if ((m & VMM__RUN_SEC) &&
+	    (r = f->dir == VMM_NET_IN ? vmm__sec_in(p, p, f) : vmm__sec_out(p, p, f)))
+		return r;
+	if ((m & VMM__RUN_SPOOF) && (r = vmm__antispoof_in(p, p, f)))
+		return r;
+	if ((m & VMM__RUN_FW) && (r = vmm__firewall(p, p, f)))
+		return r;
+	if (m & VMM__RUN_SHAPE)
+		r = vmm__shape(p, p, f);
+	return r;
+}
+
+int32_t vmm__policy_run(void *opaque, vmm_net_port *port, vmm_net_frame *f)
+{
+	return policy_run(opaque, f);
+}
+
 int vmm__chain_run(vmm__sw_port *p, vmm__chain *c, uint32_t start, vmm_net_frame *fr)
 {
 	for (uint32_t i = start; c && i < c->n; i++) {
 		vmm__filt *f = c->f[i];
 		int r;
 
-		if (atomic_load_explicit(&f->disabled, memory_order_relaxed))
-			continue;
-		r = one(p, f, fr);
-		if (!f->builtin)
-			vmm__frame_of(fr)->parsed = false;   /* it may have written */
+		if (f->ops.filter == vmm__policy_run) {
+			r = policy_run(p, fr);         /* built in: a drop reason or PASS */
+		} else {
+			if (atomic_load_explicit(&f->disabled, memory_order_relaxed))
+				continue;
+			r = one(p, f, fr);
+			if (!f->builtin)
+				vmm__frame_of(fr)->parsed = false;   /* it may have written */
+		}
 		if (r == VMM_NET_PASS)
 			continue;
 		if (r == VMM_NET_QUEUE) {
@@ -206,27 +236,6 @@ uint32_t vmm__policy_mask(const vmm__sw_port *p, const vmm__policy *pol, uint32_
 	if (s->avg_bps)
 		m |= VMM__RUN_SHAPE;
 	return m;
-}
-
-/* Every built-in policy of a direction as one filter: one indirect call,
- * direct ones from there, in order: security, anti-spoofing, firewall,
- * shaping (each still checks the policy it loads itself). */
-int32_t vmm__policy_run(void *opaque, vmm_net_port *port, vmm_net_frame *f)
-{
-	vmm__sw_port *p = opaque;
-	uint32_t m = atomic_load(&p->policy)->run[f->dir];
-	int32_t r = VMM_NET_PASS;
-
-	if ((m & VMM__RUN_SEC) &&
-	    (r = f->dir == VMM_NET_IN ? vmm__sec_in(p, port, f) : vmm__sec_out(p, port, f)))
-		return r;
-	if ((m & VMM__RUN_SPOOF) && (r = vmm__antispoof_in(p, port, f)))
-		return r;
-	if ((m & VMM__RUN_FW) && (r = vmm__firewall(p, port, f)))
-		return r;
-	if (m & VMM__RUN_SHAPE)
-		r = vmm__shape(p, port, f);
-	return r;
 }
 
 uint32_t vmm__policy_builtins(vmm__sw_port *p, const vmm__policy *pol, uint32_t dir,
