@@ -48,7 +48,10 @@ typedef struct vmm__rcu {
 	atomic_uint epoch;
 	vmm__rcu_slot slot[2][SW_RCU_SLOTS];
 } vmm__rcu;
-typedef struct { unsigned epoch, slot, tid; } vmm__rcu_token;   /* tid: vmm__thread_id */
+/* The reader's epoch and thread index (its slot: the index modulo 32).
+ * Two words, returned in registers: a third went through the stack, and
+ * loading two of them as one word from two stores stalled every frame. */
+typedef struct { unsigned epoch, tid; } vmm__rcu_token;
 vmm__rcu_token vmm__rcu_enter(vmm__rcu *r);
 void vmm__rcu_exit(vmm__rcu *r, vmm__rcu_token t);
 void vmm__rcu_sync(vmm__rcu *r);       /* waits out every reader in flight */

@@ -74,15 +74,16 @@ vmm__rcu_token vmm__rcu_enter(vmm__rcu *r)
 	vmm__rcu_token t;
 
 	t.tid = vmm__thread_id();
-	t.slot = t.tid % SW_RCU_SLOTS;
 	t.epoch = atomic_load(&r->epoch) & 1;
-	atomic_fetch_add(&r->slot[t.epoch][t.slot].n, 1);   /* seq_cst: before any table load */
+	/* seq_cst: before any table load */
+	atomic_fetch_add(&r->slot[t.epoch][t.tid % SW_RCU_SLOTS].n, 1);
 	return t;
 }
 
 void vmm__rcu_exit(vmm__rcu *r, vmm__rcu_token t)
 {
-	atomic_fetch_sub_explicit(&r->slot[t.epoch][t.slot].n, 1, memory_order_release);
+	atomic_fetch_sub_explicit(&r->slot[t.epoch][t.tid % SW_RCU_SLOTS].n, 1,
+				  memory_order_release);
 }
 
 static bool drained(vmm__rcu *r, unsigned e)
