@@ -6,7 +6,9 @@
  * are "malformed". Trailing padding after the datagram is fine. */
 #include "lib/net/net.h"
 
-static int l4(const uint8_t *h, size_t n, vmm__ip4 *ip)
+#define INLINE static inline __attribute__((always_inline))   /* one call per frame */
+
+INLINE int l4(const uint8_t *h, size_t n, vmm__ip4 *ip)
 {
 	switch (ip->proto) {
 	case 6:
@@ -38,7 +40,7 @@ static int l4(const uint8_t *h, size_t n, vmm__ip4 *ip)
 
 /* The IPv4 header: 1, 0 or -1 as vmm__parse_ip4; *l4_at, *l4_len the
  * datagram's payload. */
-static int l3(const uint8_t *f, size_t len, vmm__ip4 *ip, const uint8_t **l4_at,
+INLINE int l3(const uint8_t *f, size_t len, vmm__ip4 *ip, const uint8_t **l4_at,
 	      size_t *l4_len)
 {
 	const uint8_t *h = f + 14;
