@@ -84,20 +84,6 @@ static vmm_vm *s3_vm(const char *backend)
 	return vm;
 }
 
-static vmm_vcpu *real_vcpu(vmm_vm *vm, uint32_t index, uint64_t ip)
-{
-	vmm_vcpu *vcpu = NULL;
-	vmm_sregs s;
-
-	assert_int_equal(vmm_vcpu_create(vm, index, &vcpu), 0);
-	assert_int_equal(vmm_vcpu_get_sregs(vcpu, &s), 0);
-	s.cs.selector = 0;
-	s.cs.base = 0;
-	assert_int_equal(vmm_vcpu_set_sregs(vcpu, &s), 0);
-	kt_set_real_ip(vcpu, ip);
-	return vcpu;
-}
-
 /* Runs the sleeping guest; rtc_en: whether it sets PM1_EN.RTC_EN. */
 static void run_s3(vmm_vm *vm, int rtc_en, uint64_t timeout_ms, vmm_run_result *res)
 {
@@ -109,8 +95,8 @@ static void run_s3(vmm_vm *vm, int rtc_en, uint64_t timeout_ms, vmm_run_result *
 	assert_int_equal(vmm_mem_write(vm, 0x3000, g_count, GUEST_LEN(g_count)), 0);
 	assert_int_equal(vmm_mem_write(vm, WAKE_VECTOR, g_wake, GUEST_LEN(g_wake)), 0);
 	assert_int_equal(vmm_mem_write(vm, 0x4000, g_started, GUEST_LEN(g_started)), 0);
-	bsp = real_vcpu(vm, 0, 0x1000);
-	real_vcpu(vm, 1, 0x3000);
+	bsp = kt_vcpu_real_at(vm, 0, 0x1000);
+	kt_vcpu_real_at(vm, 1, 0x3000);
 	assert_int_equal(vmm_vcpu_get_regs(bsp, &r), 0);
 	r.rsi = (uint64_t)rtc_en;
 	assert_int_equal(vmm_vcpu_set_regs(bsp, &r), 0);

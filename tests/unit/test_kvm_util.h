@@ -107,20 +107,26 @@ static inline void kt_set_real_ip(vmm_vcpu *vcpu, uint64_t ip)
 }
 
 /* Real mode, CS = 0, IP = ip, code copied to ip. */
-static inline vmm_vcpu *kt_vcpu_real(vmm_vm *vm, const void *code, size_t len,
-				     uint64_t ip)
+/* vCPU INDEX in real mode at 0:ip. */
+static inline vmm_vcpu *kt_vcpu_real_at(vmm_vm *vm, uint32_t index, uint64_t ip)
 {
 	vmm_vcpu *vcpu = NULL;
 	vmm_sregs s;
 
-	assert_int_equal(vmm_vcpu_create(vm, 0, &vcpu), 0);
-	assert_int_equal(vmm_mem_write(vm, ip, code, len), 0);
+	assert_int_equal(vmm_vcpu_create(vm, index, &vcpu), 0);
 	assert_int_equal(vmm_vcpu_get_sregs(vcpu, &s), 0);
 	s.cs.selector = 0;
 	s.cs.base = 0;
 	assert_int_equal(vmm_vcpu_set_sregs(vcpu, &s), 0);
 	kt_set_real_ip(vcpu, ip);
 	return vcpu;
+}
+
+static inline vmm_vcpu *kt_vcpu_real(vmm_vm *vm, const void *code, size_t len,
+				     uint64_t ip)
+{
+	assert_int_equal(vmm_mem_write(vm, ip, code, len), 0);
+	return kt_vcpu_real_at(vm, 0, ip);
 }
 
 /* 64-bit long mode at CPL0: GDT at 0x500 (null, code 0x08, data 0x10),
