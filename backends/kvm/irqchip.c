@@ -211,19 +211,23 @@ int kvm__ioeventfd(vmm_vm *vm, uint64_t addr, uint32_t len, int is_pio,
 	return 0;
 }
 
-int kvm__vcpu_start_state(vmm_vcpu *vcpu, kvm__vcpu *kv)
+/* RUNNABLE, or waiting (state, named name) if the vCPU is not runnable. */
+static int set_mp_state(vmm_vcpu *vcpu, kvm__vcpu *kv, uint32_t waiting, const char *name)
 {
-	struct kvm_mp_state mp;
+	struct kvm_mp_state mp = { .mp_state = vcpu->runnable ? KVM_MP_STATE_RUNNABLE : waiting };
 
-	if (kv->mp_state_set || !kvm__vm_of(vcpu->vm)->irqchip)
-		return 0;
-	mp.mp_state = vcpu->runnable ? KVM_MP_STATE_RUNNABLE : KVM_MP_STATE_UNINITIALIZED;
 	if (ioctl(kv->fd, KVM_SET_MP_STATE, &mp) < 0)
 		return vmm__err(VMM_EINTERNAL, "kvm: KVM_SET_MP_STATE %s on vCPU %u: %s",
-				vcpu->runnable ? "RUNNABLE" : "UNINITIALIZED", vcpu->index,
-				strerror(errno));
+				vcpu->runnable ? "RUNNABLE" : name, vcpu->index, strerror(errno));
 	kv->mp_state_set = 1;
 	return 0;
+}
+
+int kvm__vcpu_start_state(vmm_vcpu *vcpu, kvm__vcpu *kv)
+{
+	if (kv->mp_state_set || !kvm__vm_of(vcpu->vm)->irqchip)
+		return 0;
+	return set_mp_state(vcpu, kv, KVM_MP_STATE_UNINITIALIZED, "UNINITIALIZED");
 }
 
 static void lapic_put(struct kvm_lapic_state *s, unsigned off, uint32_t v)
@@ -267,7 +271,6 @@ static int lapic_power_on(vmm_vcpu *vcpu, kvm__vcpu *kv)
 int kvm__vcpu_power_on(vmm_vcpu *vcpu, const vmm_regs *regs, const vmm_sregs *sregs)
 {
 	kvm__vcpu *kv = kvm__vcpu_of(vcpu);
-	struct kvm_mp_state mp;
 	int rc = kvm__set_regs(vcpu, regs);
 
 	if (rc == 0)
@@ -275,13 +278,5 @@ int kvm__vcpu_power_on(vmm_vcpu *vcpu, const vmm_regs *regs, const vmm_sregs *sr
 	if (rc || !kvm__vm_of(vcpu->vm)->irqchip)
 		return rc;
 	rc = lapic_power_on(vcpu, kv);
-	if (rc)
-		return rc;
-	mp.mp_state = vcpu->runnable ? KVM_MP_STATE_RUNNABLE : KVM_MP_STATE_INIT_RECEIVED;
-	if (ioctl(kv->fd, KVM_SET_MP_STATE, &mp) < 0)
-		return vmm__err(VMM_EINTERNAL, "kvm: KVM_SET_MP_STATE %s on vCPU %u: %s",
-				vcpu->runnable ? "RUNNABLE" : "INIT_RECEIVED", vcpu->index,
-				strerror(errno));
-	kv->mp_state_set = 1;
-	return 0;
+	return rc ? rc : set_mp_state(vcpu, kv, KVM_MP_STATE_INIT_RECEIVED, "INIT_RECEIVED");
 }
