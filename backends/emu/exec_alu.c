@@ -120,6 +120,54 @@ const emu_fn emu_alu_tab[9][EMU_FORMS][4] = {
 	FORMS(SUB), FORMS(XOR), FORMS(CMP), FORMS(TEST)
 };
 
+/* The register forms again without the flag update, for instructions whose
+ * flags a later one overwrites before anything can read them (live.c). */
+static inline __attribute__((always_inline)) uint64_t
+alu_nf(emu_cpu *cpu, unsigned op, unsigned sz, uint64_t a, uint64_t b)
+{
+	switch (op) {
+	case ADD: return (a + b) & emu_sz_mask(sz);
+	case ADC: return (a + b + (uint64_t)emu_cf(cpu)) & emu_sz_mask(sz);
+	case SBB: return (a - b - (uint64_t)emu_cf(cpu)) & emu_sz_mask(sz);
+	case SUB: return (a - b) & emu_sz_mask(sz);
+	case OR: return a | b;
+	case XOR: return a ^ b;
+	default: return a & b;
+	}
+}
+
+#define DEF_ALU_NF(op, sz)                                                       \
+static int alu_rr_nf_##op##_##sz(emu_cpu *cpu, const emu_insn *ins)              \
+{                                                                                \
+	if (WRITES(op))                                                          \
+		emu_reg_set(cpu, ins->rm, sz,                                    \
+			    alu_nf(cpu, op, sz, emu_reg_get(cpu, ins->rm, sz),   \
+				   emu_reg_get(cpu, ins->reg, sz)));             \
+	EMU_CONTINUE(cpu, ins);                                                  \
+}                                                                                \
+static int alu_ri_nf_##op##_##sz(emu_cpu *cpu, const emu_insn *ins)              \
+{                                                                                \
+	if (WRITES(op))                                                          \
+		emu_reg_set(cpu, ins->rm, sz,                                    \
+			    alu_nf(cpu, op, sz, emu_reg_get(cpu, ins->rm, sz),   \
+				   ins->imm & emu_sz_mask(sz)));                 \
+	EMU_CONTINUE(cpu, ins);                                                  \
+}
+#define DEF_ALU_NF_SIZES(op) DEF_ALU_NF(op, 0) DEF_ALU_NF(op, 1) DEF_ALU_NF(op, 2) \
+			     DEF_ALU_NF(op, 3)
+DEF_ALU_NF_SIZES(ADD) DEF_ALU_NF_SIZES(OR) DEF_ALU_NF_SIZES(ADC) DEF_ALU_NF_SIZES(SBB)
+DEF_ALU_NF_SIZES(AND) DEF_ALU_NF_SIZES(SUB) DEF_ALU_NF_SIZES(XOR) DEF_ALU_NF_SIZES(CMP)
+DEF_ALU_NF_SIZES(TEST)
+
+#define NROW(op, form) { alu_##form##_nf_##op##_0, alu_##form##_nf_##op##_1, \
+			 alu_##form##_nf_##op##_2, alu_##form##_nf_##op##_3 }
+#define NFORMS(op) { NROW(op, rr), NROW(op, ri) }
+
+const emu_fn emu_alu_nf_tab[9][2][4] = {
+	NFORMS(ADD), NFORMS(OR), NFORMS(ADC), NFORMS(SBB), NFORMS(AND),
+	NFORMS(SUB), NFORMS(XOR), NFORMS(CMP), NFORMS(TEST)
+};
+
 /* LOCK ADD/OR/ADC/SBB/AND/SUB/XOR to memory: compare-and-swap loop. */
 static uint64_t alu_rmw_op(emu_cpu *cpu, const emu_insn *ins, uint64_t old, emu_ccv *cc)
 {
