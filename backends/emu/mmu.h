@@ -46,13 +46,19 @@ void emu_tlb_flush_nonglobal(emu_cpu *cpu);
 void emu_tlb_flush_page(emu_cpu *cpu, uint64_t la);
 void emu_tlb_drop_writes(emu_cpu *cpu, uint64_t gpa_page);   /* all if ~0 */
 
+/* The fast paths compare the tag with the page of the access's last byte:
+ * one compare covers both the hit and "within one page". An access that
+ * crosses into the next page never matches, since the entry at la's index
+ * holds a page of that index and the next page has the next index. */
+#define EMU_TLB_LAST(la, n) (((la) + (n) - 1) & ~0xfffull)
+
 static inline int emu_read(emu_cpu *cpu, uint64_t la, unsigned sz, uint64_t *v)
 {
 	const emu_tlb_entry *e = &cpu->tlb[(la >> 12) & (EMU_TLB_SIZE - 1)];
 	unsigned n = 1u << sz;
 	int rc;
 
-	if (EMU_LIKELY(e->tag_r == (la & ~0xfffull) && (la & 0xfff) <= 4096 - n)) {
+	if (EMU_LIKELY(e->tag_r == EMU_TLB_LAST(la, n))) {
 		const uint8_t *p = (const uint8_t *)(uintptr_t)(la + e->addend);
 		uint16_t v16;
 		uint32_t v32;
@@ -75,7 +81,7 @@ static inline int emu_write(emu_cpu *cpu, uint64_t la, unsigned sz, uint64_t v)
 	const emu_tlb_entry *e = &cpu->tlb[(la >> 12) & (EMU_TLB_SIZE - 1)];
 	unsigned n = 1u << sz;
 
-	if (EMU_LIKELY(e->tag_w == (la & ~0xfffull) && (la & 0xfff) <= 4096 - n)) {
+	if (EMU_LIKELY(e->tag_w == EMU_TLB_LAST(la, n))) {
 		uint8_t *p = (uint8_t *)(uintptr_t)(la + e->addend);
 		uint16_t v16 = (uint16_t)v;
 		uint32_t v32 = (uint32_t)v;
@@ -99,7 +105,7 @@ static inline int emu_probe_write(emu_cpu *cpu, uint64_t la, unsigned sz)
 	unsigned n = 1u << sz;
 	void *p;
 
-	if (EMU_LIKELY(e->tag_w == (la & ~0xfffull) && (la & 0xfff) <= 4096 - n))
+	if (EMU_LIKELY(e->tag_w == EMU_TLB_LAST(la, n)))
 		return EMU_OK;
 	return emu_mem_rmw_ptr(cpu, la, n, &p);
 }
