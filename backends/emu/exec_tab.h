@@ -39,7 +39,7 @@ H(incdec); H(not); H(neg); H(mul1); H(imul1); H(div); H(idiv); H(imul2); H(imul3
 H(shift); H(shld); H(shrd);
 /* exec_bit.c */
 H(bt); H(bsf); H(bsr); H(tzcnt); H(lzcnt); H(popcnt); H(bswap); H(movzx); H(movsx);
-H(movsxd); H(cbw); H(cwd); H(xchg); H(xchg_ax); H(cmpxchg); H(xadd); H(cmpxchg8b);
+H(movsxd); H(movsxd_r64); H(cbw); H(cwd); H(xchg); H(xchg_ax); H(cmpxchg); H(xadd); H(cmpxchg8b);
 H(lahf); H(sahf); H(cmc); H(clc); H(stc); H(cld); H(std); H(xlat);
 /* exec_ctl.c */
 H(jmp); H(jmp_ind); H(call); H(call_ind); H(ret); H(loop); H(jcxz);

@@ -83,6 +83,7 @@ static void live_init(void)
 	live_add(emu_h_lea, NULL, LIVE_KEEP);
 	live_add(emu_h_lea64, NULL, LIVE_KEEP);
 	live_add(emu_h_movsxd, NULL, LIVE_KEEP_REG);
+	live_add(emu_h_movsxd_r64, NULL, LIVE_KEEP);
 }
 
 /* The shift's count is known (1 or an immediate) and nonzero. */
