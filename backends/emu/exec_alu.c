@@ -189,7 +189,7 @@ static int mov_rr_##sz(emu_cpu *cpu, const emu_insn *ins)                       
 	emu_reg_set(cpu, ins->rm, sz, emu_reg_get(cpu, ins->reg, sz));           \
 	EMU_CONTINUE(cpu, ins);                                                  \
 }                                                                                \
-static int mov_rm_##sz(emu_cpu *cpu, const emu_insn *ins)                        \
+static __attribute__((noinline)) int mov_rm_slow_##sz(emu_cpu *cpu, const emu_insn *ins) \
 {                                                                                \
 	uint64_t v;                                                              \
 	int rc = emu_read(cpu, emu_ea(cpu, ins), sz, &v);                        \
@@ -198,11 +198,27 @@ static int mov_rm_##sz(emu_cpu *cpu, const emu_insn *ins)                       
 	emu_reg_set(cpu, ins->reg, sz, v);                                       \
 	EMU_CONTINUE(cpu, ins);                                                  \
 }                                                                                \
-static int mov_mr_##sz(emu_cpu *cpu, const emu_insn *ins)                        \
+static int mov_rm_##sz(emu_cpu *cpu, const emu_insn *ins)                        \
+{                                                                                \
+	const uint8_t *p = emu_tlb_rptr(cpu, emu_ea(cpu, ins), 1u << sz);        \
+	if (EMU_UNLIKELY(!p))                                                    \
+		return mov_rm_slow_##sz(cpu, ins);                               \
+	emu_reg_set(cpu, ins->reg, sz, emu_load_sz(p, sz));                      \
+	EMU_CONTINUE(cpu, ins);                                                  \
+}                                                                                \
+static __attribute__((noinline)) int mov_mr_slow_##sz(emu_cpu *cpu, const emu_insn *ins) \
 {                                                                                \
 	int rc = emu_write(cpu, emu_ea(cpu, ins), sz, emu_reg_get(cpu, ins->reg, sz)); \
 	if (rc)                                                                  \
 		return rc;                                                       \
+	EMU_CONTINUE(cpu, ins);                                                  \
+}                                                                                \
+static int mov_mr_##sz(emu_cpu *cpu, const emu_insn *ins)                        \
+{                                                                                \
+	uint8_t *p = emu_tlb_wptr(cpu, emu_ea(cpu, ins), 1u << sz);              \
+	if (EMU_UNLIKELY(!p))                                                    \
+		return mov_mr_slow_##sz(cpu, ins);                               \
+	emu_store_sz(p, sz, emu_reg_get(cpu, ins->reg, sz));                     \
 	EMU_CONTINUE(cpu, ins);                                                  \
 }                                                                                \
 static int mov_ri_##sz(emu_cpu *cpu, const emu_insn *ins)                        \
@@ -237,13 +253,22 @@ static int nm##_r_##ssz##_##dsz(emu_cpu *cpu, const emu_insn *ins)              
 	emu_reg_set(cpu, ins->reg, dsz, MOVX_EXT(sx, v, ssz));                   \
 	EMU_CONTINUE(cpu, ins);                                                  \
 }                                                                                \
-static int nm##_m_##ssz##_##dsz(emu_cpu *cpu, const emu_insn *ins)               \
+static __attribute__((noinline)) int nm##_ms_##ssz##_##dsz(emu_cpu *cpu,           \
+							    const emu_insn *ins) \
 {                                                                                \
 	uint64_t v;                                                              \
 	int rc = emu_read(cpu, emu_ea(cpu, ins), ssz, &v);                       \
 	if (rc)                                                                  \
 		return rc;                                                       \
 	emu_reg_set(cpu, ins->reg, dsz, MOVX_EXT(sx, v, ssz));                   \
+	EMU_CONTINUE(cpu, ins);                                                  \
+}                                                                                \
+static int nm##_m_##ssz##_##dsz(emu_cpu *cpu, const emu_insn *ins)               \
+{                                                                                \
+	const uint8_t *p = emu_tlb_rptr(cpu, emu_ea(cpu, ins), 1u << ssz);       \
+	if (EMU_UNLIKELY(!p))                                                    \
+		return nm##_ms_##ssz##_##dsz(cpu, ins);                          \
+	emu_reg_set(cpu, ins->reg, dsz, MOVX_EXT(sx, emu_load_sz(p, ssz), ssz)); \
 	EMU_CONTINUE(cpu, ins);                                                  \
 }
 #define DEF_MOVX_ALL(nm, sx)                                                     \

@@ -76,6 +76,55 @@ static inline int emu_read(emu_cpu *cpu, uint64_t la, unsigned sz, uint64_t *v)
 	return rc;
 }
 
+/* The TLB hit alone: the host address of n bytes at la within one page of
+ * RAM readable (tag_r) or writable (tag_w) through the TLB, or NULL. For
+ * handlers whose slow path is a separate (tail-called) function, so that
+ * their fast path needs no stack frame. */
+static inline uint8_t *emu_tlb_rptr(const emu_cpu *cpu, uint64_t la, unsigned n)
+{
+	const emu_tlb_entry *e = &cpu->tlb[(la >> 12) & (EMU_TLB_SIZE - 1)];
+
+	if (EMU_LIKELY(e->tag_r == EMU_TLB_LAST(la, n)))
+		return (uint8_t *)(uintptr_t)(la + e->addend);
+	return NULL;
+}
+
+static inline uint8_t *emu_tlb_wptr(const emu_cpu *cpu, uint64_t la, unsigned n)
+{
+	const emu_tlb_entry *e = &cpu->tlb[(la >> 12) & (EMU_TLB_SIZE - 1)];
+
+	if (EMU_LIKELY(e->tag_w == EMU_TLB_LAST(la, n)))
+		return (uint8_t *)(uintptr_t)(la + e->addend);
+	return NULL;
+}
+
+static inline uint64_t emu_load_sz(const uint8_t *p, unsigned sz)
+{
+	uint16_t v16;
+	uint32_t v32;
+	uint64_t v64;
+
+	switch (sz) {
+	case EMU_SZ8: return *p;
+	case EMU_SZ16: memcpy(&v16, p, 2); return v16;
+	case EMU_SZ32: memcpy(&v32, p, 4); return v32;
+	default: memcpy(&v64, p, 8); return v64;
+	}
+}
+
+static inline void emu_store_sz(uint8_t *p, unsigned sz, uint64_t v)
+{
+	uint16_t v16 = (uint16_t)v;
+	uint32_t v32 = (uint32_t)v;
+
+	switch (sz) {
+	case EMU_SZ8: *p = (uint8_t)v; break;
+	case EMU_SZ16: memcpy(p, &v16, 2); break;
+	case EMU_SZ32: memcpy(p, &v32, 4); break;
+	default: memcpy(p, &v, 8); break;
+	}
+}
+
 static inline int emu_write(emu_cpu *cpu, uint64_t la, unsigned sz, uint64_t v)
 {
 	const emu_tlb_entry *e = &cpu->tlb[(la >> 12) & (EMU_TLB_SIZE - 1)];
