@@ -172,7 +172,7 @@ static unsigned row_40_7f(const emu_dec *d, const uint8_t *b, uint64_t rip, emu_
 		if (d->code_sz != EMU_SZ64)
 			return emu_bind_unsupported(b, d->len, ins);
 		ins->rm = emu_gpr_off(d, d->rm, EMU_SZ32);
-		ins->fn = emu_h_movsxd;
+		ins->fn = d->osz == EMU_SZ64 && !ins->mem ? emu_h_movsxd_r64 : emu_h_movsxd;
 		return 0;
 	case 0x68: case 0x6a: ins->fn = emu_h_push_i; return 0;
 	case 0x69: case 0x6b:

@@ -442,6 +442,7 @@ static int decode_block(tx *t, unsigned max)
 		if ((flags & EMU_BIND_END) || crossed || n == max)
 			break;
 	}
+	emu_live_flags(b->ins, n);
 	memset(&b->ins[n], 0, sizeof(b->ins[n]));
 	b->ins[n].fn = emu_h_restart;
 	b->ins[n].off = (uint16_t)off;

@@ -96,6 +96,7 @@ typedef struct emu_tlb_entry {
 	uint64_t gpa;                   /* guest-physical address of the page */
 	uint64_t lmask;                 /* ~(size - 1) of the mapping (INVLPG) */
 	uint64_t global;                /* G: kept across CR3 loads */
+	uint64_t pad_;                  /* 64 bytes: the index is a shift */
 } emu_tlb_entry;
 
 /* ---- MMIO / port I/O replay log -------------------------------------------

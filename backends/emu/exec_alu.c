@@ -120,6 +120,54 @@ const emu_fn emu_alu_tab[9][EMU_FORMS][4] = {
 	FORMS(SUB), FORMS(XOR), FORMS(CMP), FORMS(TEST)
 };
 
+/* The register forms again without the flag update, for instructions whose
+ * flags a later one overwrites before anything can read them (live.c). */
+static inline __attribute__((always_inline)) uint64_t
+alu_nf(emu_cpu *cpu, unsigned op, unsigned sz, uint64_t a, uint64_t b)
+{
+	switch (op) {
+	case ADD: return (a + b) & emu_sz_mask(sz);
+	case ADC: return (a + b + (uint64_t)emu_cf(cpu)) & emu_sz_mask(sz);
+	case SBB: return (a - b - (uint64_t)emu_cf(cpu)) & emu_sz_mask(sz);
+	case SUB: return (a - b) & emu_sz_mask(sz);
+	case OR: return a | b;
+	case XOR: return a ^ b;
+	default: return a & b;
+	}
+}
+
+#define DEF_ALU_NF(op, sz)                                                       \
+static int alu_rr_nf_##op##_##sz(emu_cpu *cpu, const emu_insn *ins)              \
+{                                                                                \
+	if (WRITES(op))                                                          \
+		emu_reg_set(cpu, ins->rm, sz,                                    \
+			    alu_nf(cpu, op, sz, emu_reg_get(cpu, ins->rm, sz),   \
+				   emu_reg_get(cpu, ins->reg, sz)));             \
+	EMU_CONTINUE(cpu, ins);                                                  \
+}                                                                                \
+static int alu_ri_nf_##op##_##sz(emu_cpu *cpu, const emu_insn *ins)              \
+{                                                                                \
+	if (WRITES(op))                                                          \
+		emu_reg_set(cpu, ins->rm, sz,                                    \
+			    alu_nf(cpu, op, sz, emu_reg_get(cpu, ins->rm, sz),   \
+				   ins->imm & emu_sz_mask(sz)));                 \
+	EMU_CONTINUE(cpu, ins);                                                  \
+}
+#define DEF_ALU_NF_SIZES(op) DEF_ALU_NF(op, 0) DEF_ALU_NF(op, 1) DEF_ALU_NF(op, 2) \
+			     DEF_ALU_NF(op, 3)
+DEF_ALU_NF_SIZES(ADD) DEF_ALU_NF_SIZES(OR) DEF_ALU_NF_SIZES(ADC) DEF_ALU_NF_SIZES(SBB)
+DEF_ALU_NF_SIZES(AND) DEF_ALU_NF_SIZES(SUB) DEF_ALU_NF_SIZES(XOR) DEF_ALU_NF_SIZES(CMP)
+DEF_ALU_NF_SIZES(TEST)
+
+#define NROW(op, form) { alu_##form##_nf_##op##_0, alu_##form##_nf_##op##_1, \
+			 alu_##form##_nf_##op##_2, alu_##form##_nf_##op##_3 }
+#define NFORMS(op) { NROW(op, rr), NROW(op, ri) }
+
+const emu_fn emu_alu_nf_tab[9][2][4] = {
+	NFORMS(ADD), NFORMS(OR), NFORMS(ADC), NFORMS(SBB), NFORMS(AND),
+	NFORMS(SUB), NFORMS(XOR), NFORMS(CMP), NFORMS(TEST)
+};
+
 /* LOCK ADD/OR/ADC/SBB/AND/SUB/XOR to memory: compare-and-swap loop. */
 static uint64_t alu_rmw_op(emu_cpu *cpu, const emu_insn *ins, uint64_t old, emu_ccv *cc)
 {
@@ -141,7 +189,7 @@ static int mov_rr_##sz(emu_cpu *cpu, const emu_insn *ins)                       
 	emu_reg_set(cpu, ins->rm, sz, emu_reg_get(cpu, ins->reg, sz));           \
 	EMU_CONTINUE(cpu, ins);                                                  \
 }                                                                                \
-static int mov_rm_##sz(emu_cpu *cpu, const emu_insn *ins)                        \
+static __attribute__((noinline)) int mov_rm_slow_##sz(emu_cpu *cpu, const emu_insn *ins) \
 {                                                                                \
 	uint64_t v;                                                              \
 	int rc = emu_read(cpu, emu_ea(cpu, ins), sz, &v);                        \
@@ -150,11 +198,27 @@ static int mov_rm_##sz(emu_cpu *cpu, const emu_insn *ins)                       
 	emu_reg_set(cpu, ins->reg, sz, v);                                       \
 	EMU_CONTINUE(cpu, ins);                                                  \
 }                                                                                \
-static int mov_mr_##sz(emu_cpu *cpu, const emu_insn *ins)                        \
+static int mov_rm_##sz(emu_cpu *cpu, const emu_insn *ins)                        \
+{                                                                                \
+	const uint8_t *p = emu_tlb_rptr(cpu, emu_ea(cpu, ins), 1u << sz);        \
+	if (EMU_UNLIKELY(!p))                                                    \
+		return mov_rm_slow_##sz(cpu, ins);                               \
+	emu_reg_set(cpu, ins->reg, sz, emu_load_sz(p, sz));                      \
+	EMU_CONTINUE(cpu, ins);                                                  \
+}                                                                                \
+static __attribute__((noinline)) int mov_mr_slow_##sz(emu_cpu *cpu, const emu_insn *ins) \
 {                                                                                \
 	int rc = emu_write(cpu, emu_ea(cpu, ins), sz, emu_reg_get(cpu, ins->reg, sz)); \
 	if (rc)                                                                  \
 		return rc;                                                       \
+	EMU_CONTINUE(cpu, ins);                                                  \
+}                                                                                \
+static int mov_mr_##sz(emu_cpu *cpu, const emu_insn *ins)                        \
+{                                                                                \
+	uint8_t *p = emu_tlb_wptr(cpu, emu_ea(cpu, ins), 1u << sz);              \
+	if (EMU_UNLIKELY(!p))                                                    \
+		return mov_mr_slow_##sz(cpu, ins);                               \
+	emu_store_sz(p, sz, emu_reg_get(cpu, ins->reg, sz));                     \
 	EMU_CONTINUE(cpu, ins);                                                  \
 }                                                                                \
 static int mov_ri_##sz(emu_cpu *cpu, const emu_insn *ins)                        \
@@ -189,13 +253,22 @@ static int nm##_r_##ssz##_##dsz(emu_cpu *cpu, const emu_insn *ins)              
 	emu_reg_set(cpu, ins->reg, dsz, MOVX_EXT(sx, v, ssz));                   \
 	EMU_CONTINUE(cpu, ins);                                                  \
 }                                                                                \
-static int nm##_m_##ssz##_##dsz(emu_cpu *cpu, const emu_insn *ins)               \
+static __attribute__((noinline)) int nm##_ms_##ssz##_##dsz(emu_cpu *cpu,           \
+							    const emu_insn *ins) \
 {                                                                                \
 	uint64_t v;                                                              \
 	int rc = emu_read(cpu, emu_ea(cpu, ins), ssz, &v);                       \
 	if (rc)                                                                  \
 		return rc;                                                       \
 	emu_reg_set(cpu, ins->reg, dsz, MOVX_EXT(sx, v, ssz));                   \
+	EMU_CONTINUE(cpu, ins);                                                  \
+}                                                                                \
+static int nm##_m_##ssz##_##dsz(emu_cpu *cpu, const emu_insn *ins)               \
+{                                                                                \
+	const uint8_t *p = emu_tlb_rptr(cpu, emu_ea(cpu, ins), 1u << ssz);       \
+	if (EMU_UNLIKELY(!p))                                                    \
+		return nm##_ms_##ssz##_##dsz(cpu, ins);                          \
+	emu_reg_set(cpu, ins->reg, dsz, MOVX_EXT(sx, emu_load_sz(p, ssz), ssz)); \
 	EMU_CONTINUE(cpu, ins);                                                  \
 }
 #define DEF_MOVX_ALL(nm, sx)                                                     \

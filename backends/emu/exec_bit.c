@@ -191,6 +191,13 @@ int emu_h_movsxd(emu_cpu *cpu, const emu_insn *ins)
 	EMU_CONTINUE(cpu, ins);
 }
 
+/* MOVSXD r64, r32: what compiled code uses to widen an int index. */
+int emu_h_movsxd_r64(emu_cpu *cpu, const emu_insn *ins)
+{
+	cpu->r[ins->reg >> 3] = emu_sext((uint32_t)cpu->r[ins->rm >> 3], EMU_SZ32);
+	EMU_CONTINUE(cpu, ins);
+}
+
 int emu_h_cbw(emu_cpu *cpu, const emu_insn *ins)
 {
 	unsigned sz = ins->osz;

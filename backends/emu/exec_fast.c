@@ -41,13 +41,36 @@ static int shift_r_##kind##_##sz(emu_cpu *cpu, const emu_insn *ins)             
 	}                                                                        \
 	EMU_CONTINUE(cpu, ins);                                                  \
 }
+/* ... and without the flag update (live.c: flags a later instruction
+ * overwrites before anything can read them). */
+#define DEF_SHIFT_NF(kind, sz)                                                   \
+static int shift_r_nf_##kind##_##sz(emu_cpu *cpu, const emu_insn *ins)           \
+{                                                                                \
+	unsigned cnt = count_of(cpu, ins, sz);                                   \
+	uint64_t old = emu_reg_get(cpu, ins->rm, sz), r = old;                   \
+	if (kind == SHL)                                                         \
+		r = (old << cnt) & emu_sz_mask(sz);                              \
+	else if (kind == SHR)                                                    \
+		r = old >> cnt;                                                  \
+	else                                                                     \
+		r = (uint64_t)((int64_t)emu_sext(old, sz) >> cnt) & emu_sz_mask(sz); \
+	if (cnt || sz == EMU_SZ32)                                               \
+		emu_reg_set(cpu, ins->rm, sz, r);                                \
+	EMU_CONTINUE(cpu, ins);                                                  \
+}
 #define DEF_SHIFT_SIZES(kind) DEF_SHIFT(kind, 0) DEF_SHIFT(kind, 1) DEF_SHIFT(kind, 2) \
-			      DEF_SHIFT(kind, 3)
+			      DEF_SHIFT(kind, 3) DEF_SHIFT_NF(kind, 0) DEF_SHIFT_NF(kind, 1) \
+			      DEF_SHIFT_NF(kind, 2) DEF_SHIFT_NF(kind, 3)
 DEF_SHIFT_SIZES(SHL) DEF_SHIFT_SIZES(SHR) DEF_SHIFT_SIZES(SAR)
 
 #define SROW(kind) { shift_r_##kind##_0, shift_r_##kind##_1, shift_r_##kind##_2, \
 		     shift_r_##kind##_3 }
+#define SNROW(kind) { shift_r_nf_##kind##_0, shift_r_nf_##kind##_1, shift_r_nf_##kind##_2, \
+		      shift_r_nf_##kind##_3 }
 static const emu_fn shift_tab[3][4] = { SROW(SHL), SROW(SHR), SROW(SAR) };
+const emu_fn emu_shift_nf_tab[2][3][4] = {
+	{ SROW(SHL), SROW(SHR), SROW(SAR) }, { SNROW(SHL), SNROW(SHR), SNROW(SAR) }
+};
 
 /* ModRM.reg of C0/C1/D0-D3: 4 SHL, 5 SHR, 6 SAL (= SHL), 7 SAR; NULL for
  * the rotates and memory operands (the generic handler). */
@@ -85,8 +108,28 @@ static int imul3_r_##sz(emu_cpu *cpu, const emu_insn *ins)                      
 }
 DEF_IMUL(1) DEF_IMUL(2) DEF_IMUL(3)
 
+/* ... and without the flag update (live.c) */
+#define DEF_IMUL_NF(sz)                                                          \
+static int imul2_r_nf_##sz(emu_cpu *cpu, const emu_insn *ins)                    \
+{                                                                                \
+	emu_reg_set(cpu, ins->reg, sz, emu_reg_get(cpu, ins->reg, sz) *          \
+		    emu_reg_get(cpu, ins->rm, sz));                              \
+	EMU_CONTINUE(cpu, ins);                                                  \
+}                                                                                \
+static int imul3_r_nf_##sz(emu_cpu *cpu, const emu_insn *ins)                    \
+{                                                                                \
+	emu_reg_set(cpu, ins->reg, sz, emu_reg_get(cpu, ins->rm, sz) * ins->imm); \
+	EMU_CONTINUE(cpu, ins);                                                  \
+}
+DEF_IMUL_NF(1) DEF_IMUL_NF(2) DEF_IMUL_NF(3)
+
 static const emu_fn imul2_tab[4] = { NULL, imul2_r_1, imul2_r_2, imul2_r_3 };
 static const emu_fn imul3_tab[4] = { NULL, imul3_r_1, imul3_r_2, imul3_r_3 };
+/* [three operands][with flags, without][size] */
+const emu_fn emu_imul_nf_tab[2][2][4] = {
+	{ { NULL, imul2_r_1, imul2_r_2, imul2_r_3 }, { NULL, imul2_r_nf_1, imul2_r_nf_2, imul2_r_nf_3 } },
+	{ { NULL, imul3_r_1, imul3_r_2, imul3_r_3 }, { NULL, imul3_r_nf_1, imul3_r_nf_2, imul3_r_nf_3 } }
+};
 
 emu_fn emu_fast_imul(int three, unsigned sz, int mem)
 {

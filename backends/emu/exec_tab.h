@@ -22,6 +22,15 @@ extern const emu_fn emu_movx_tab[2][2][2][4];
 emu_fn emu_fast_shift(unsigned op, unsigned sz, int mem);
 emu_fn emu_fast_imul(int three, unsigned sz, int mem);
 
+/* The register forms without their flag update, for live.c:
+ * [op][rr, ri][size]; shifts [with flags, without][SHL SHR SAR][size];
+ * IMUL [two operands, three][with flags, without][size]. */
+extern const emu_fn emu_alu_nf_tab[9][2][4];
+extern const emu_fn emu_shift_nf_tab[2][3][4];
+extern const emu_fn emu_imul_nf_tab[2][2][4];
+/* live.c: rebinds the n instructions of a block whose flags are dead. */
+void emu_live_flags(emu_insn *ins, unsigned n);
+
 #define H(name) int emu_h_##name(emu_cpu *cpu, const emu_insn *ins)
 /* exec_alu.c */
 H(alu_lock); H(lea); H(lea64);
@@ -30,7 +39,7 @@ H(incdec); H(not); H(neg); H(mul1); H(imul1); H(div); H(idiv); H(imul2); H(imul3
 H(shift); H(shld); H(shrd);
 /* exec_bit.c */
 H(bt); H(bsf); H(bsr); H(tzcnt); H(lzcnt); H(popcnt); H(bswap); H(movzx); H(movsx);
-H(movsxd); H(cbw); H(cwd); H(xchg); H(xchg_ax); H(cmpxchg); H(xadd); H(cmpxchg8b);
+H(movsxd); H(movsxd_r64); H(cbw); H(cwd); H(xchg); H(xchg_ax); H(cmpxchg); H(xadd); H(cmpxchg8b);
 H(lahf); H(sahf); H(cmc); H(clc); H(stc); H(cld); H(std); H(xlat);
 /* exec_ctl.c */
 H(jmp); H(jmp_ind); H(call); H(call_ind); H(ret); H(loop); H(jcxz);

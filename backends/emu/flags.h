@@ -5,13 +5,18 @@
 
 #include "backends/emu/emu.h"
 
+/* Four plain stores. The volatile accesses keep gcc's SLP vectorizer from
+ * merging them into GPR -> XMM moves and a 16-byte store: the moves cost
+ * latency in every flag-setting handler, and the 8-byte loads of cc_a / cc_b
+ * that follow in the next Jcc/SETcc/CMOVcc/ADC forward badly from the wide
+ * store (measured: the CMP/ADD handlers' hottest instructions). */
 static inline void emu_cc_set(emu_cpu *cpu, uint32_t op, uint64_t res, uint64_t a,
 			      uint64_t b)
 {
-	cpu->cc_op = op;
-	cpu->cc_res = res;
-	cpu->cc_a = a;
-	cpu->cc_b = b;
+	*(volatile uint32_t *)&cpu->cc_op = op;
+	*(volatile uint64_t *)&cpu->cc_res = res;
+	*(volatile uint64_t *)&cpu->cc_a = a;
+	*(volatile uint64_t *)&cpu->cc_b = b;
 }
 
 /* CF, with the common cases inline. */

@@ -46,13 +46,19 @@ void emu_tlb_flush_nonglobal(emu_cpu *cpu);
 void emu_tlb_flush_page(emu_cpu *cpu, uint64_t la);
 void emu_tlb_drop_writes(emu_cpu *cpu, uint64_t gpa_page);   /* all if ~0 */
 
+/* The fast paths compare the tag with the page of the access's last byte:
+ * one compare covers both the hit and "within one page". An access that
+ * crosses into the next page never matches, since the entry at la's index
+ * holds a page of that index and the next page has the next index. */
+#define EMU_TLB_LAST(la, n) (((la) + (n) - 1) & ~0xfffull)
+
 static inline int emu_read(emu_cpu *cpu, uint64_t la, unsigned sz, uint64_t *v)
 {
 	const emu_tlb_entry *e = &cpu->tlb[(la >> 12) & (EMU_TLB_SIZE - 1)];
 	unsigned n = 1u << sz;
 	int rc;
 
-	if (EMU_LIKELY(e->tag_r == (la & ~0xfffull) && (la & 0xfff) <= 4096 - n)) {
+	if (EMU_LIKELY(e->tag_r == EMU_TLB_LAST(la, n))) {
 		const uint8_t *p = (const uint8_t *)(uintptr_t)(la + e->addend);
 		uint16_t v16;
 		uint32_t v32;
@@ -70,12 +76,61 @@ static inline int emu_read(emu_cpu *cpu, uint64_t la, unsigned sz, uint64_t *v)
 	return rc;
 }
 
+/* The TLB hit alone: the host address of n bytes at la within one page of
+ * RAM readable (tag_r) or writable (tag_w) through the TLB, or NULL. For
+ * handlers whose slow path is a separate (tail-called) function, so that
+ * their fast path needs no stack frame. */
+static inline uint8_t *emu_tlb_rptr(const emu_cpu *cpu, uint64_t la, unsigned n)
+{
+	const emu_tlb_entry *e = &cpu->tlb[(la >> 12) & (EMU_TLB_SIZE - 1)];
+
+	if (EMU_LIKELY(e->tag_r == EMU_TLB_LAST(la, n)))
+		return (uint8_t *)(uintptr_t)(la + e->addend);
+	return NULL;
+}
+
+static inline uint8_t *emu_tlb_wptr(const emu_cpu *cpu, uint64_t la, unsigned n)
+{
+	const emu_tlb_entry *e = &cpu->tlb[(la >> 12) & (EMU_TLB_SIZE - 1)];
+
+	if (EMU_LIKELY(e->tag_w == EMU_TLB_LAST(la, n)))
+		return (uint8_t *)(uintptr_t)(la + e->addend);
+	return NULL;
+}
+
+static inline uint64_t emu_load_sz(const uint8_t *p, unsigned sz)
+{
+	uint16_t v16;
+	uint32_t v32;
+	uint64_t v64;
+
+	switch (sz) {
+	case EMU_SZ8: return *p;
+	case EMU_SZ16: memcpy(&v16, p, 2); return v16;
+	case EMU_SZ32: memcpy(&v32, p, 4); return v32;
+	default: memcpy(&v64, p, 8); return v64;
+	}
+}
+
+static inline void emu_store_sz(uint8_t *p, unsigned sz, uint64_t v)
+{
+	uint16_t v16 = (uint16_t)v;
+	uint32_t v32 = (uint32_t)v;
+
+	switch (sz) {
+	case EMU_SZ8: *p = (uint8_t)v; break;
+	case EMU_SZ16: memcpy(p, &v16, 2); break;
+	case EMU_SZ32: memcpy(p, &v32, 4); break;
+	default: memcpy(p, &v, 8); break;
+	}
+}
+
 static inline int emu_write(emu_cpu *cpu, uint64_t la, unsigned sz, uint64_t v)
 {
 	const emu_tlb_entry *e = &cpu->tlb[(la >> 12) & (EMU_TLB_SIZE - 1)];
 	unsigned n = 1u << sz;
 
-	if (EMU_LIKELY(e->tag_w == (la & ~0xfffull) && (la & 0xfff) <= 4096 - n)) {
+	if (EMU_LIKELY(e->tag_w == EMU_TLB_LAST(la, n))) {
 		uint8_t *p = (uint8_t *)(uintptr_t)(la + e->addend);
 		uint16_t v16 = (uint16_t)v;
 		uint32_t v32 = (uint32_t)v;
@@ -99,7 +154,7 @@ static inline int emu_probe_write(emu_cpu *cpu, uint64_t la, unsigned sz)
 	unsigned n = 1u << sz;
 	void *p;
 
-	if (EMU_LIKELY(e->tag_w == (la & ~0xfffull) && (la & 0xfff) <= 4096 - n))
+	if (EMU_LIKELY(e->tag_w == EMU_TLB_LAST(la, n)))
 		return EMU_OK;
 	return emu_mem_rmw_ptr(cpu, la, n, &p);
 }

@@ -30,16 +30,20 @@ bench_boot() {
 		printf "%s init=%s total=%.2f read=%s write=%s\n", l, i, te - t0, r, w }'
 }
 
+# bench_better NEW BEST: succeeds when line NEW has a shorter init than BEST
+# (or BEST is empty or has none).
+bench_better() {
+	[ -z "$2" ] || awk -v a="$1" -v b="$2" 'BEGIN {
+		split(a, x, "[= ]"); split(b, y, "[= ]"); exit !(x[3] != "none" && (y[3] == "none" || x[3] + 0 < y[3] + 0)) }'
+}
+
 # bench_best REPS LABEL CMD...: the run with the shortest init of REPS.
 bench_best() {
 	local reps=$1 label=$2 best='' out i
 	shift 2
 	for ((i = 0; i < reps; i++)); do
 		out=$(bench_boot "$label" "$@")
-		if [ -z "$best" ] || awk -v a="$out" -v b="$best" 'BEGIN {
-			split(a, x, "[= ]"); split(b, y, "[= ]"); exit !(x[3] != "none" && (y[3] == "none" || x[3] + 0 < y[3] + 0)) }'; then
-			best=$out
-		fi
+		bench_better "$out" "$best" && best=$out
 	done
 	echo "$best"
 }
