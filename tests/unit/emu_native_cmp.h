@@ -74,7 +74,7 @@ static void cmp_out(nat_stats *st, const seq *s, const uint8_t *na, const uint8_
 	o += 0x100;
 	memcpy(&a, na + o + 24, 4);
 	memcpy(&b, em + o + 24, 4);
-	if ((uint32_t)(a ^ b) & ~s->undef.mxcsr)
+	if ((uint32_t)a != (uint32_t)b)
 		why(st, "  mxcsr: native 0x%08x, emu 0x%08x\n", (uint32_t)a, (uint32_t)b);
 	if (s->undef.top) {                  /* TOP undefined: compare by physical register */
 		unsigned tn = (na[o + 3] >> 3) & 7, te = (em[o + 3] >> 3) & 7;
