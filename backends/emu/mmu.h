@@ -131,16 +131,7 @@ static inline int emu_write(emu_cpu *cpu, uint64_t la, unsigned sz, uint64_t v)
 	unsigned n = 1u << sz;
 
 	if (EMU_LIKELY(e->tag_w == EMU_TLB_LAST(la, n))) {
-		uint8_t *p = (uint8_t *)(uintptr_t)(la + e->addend);
-		uint16_t v16 = (uint16_t)v;
-		uint32_t v32 = (uint32_t)v;
-
-		switch (sz) {
-		case EMU_SZ8: *p = (uint8_t)v; break;
-		case EMU_SZ16: memcpy(p, &v16, 2); break;
-		case EMU_SZ32: memcpy(p, &v32, 4); break;
-		default: memcpy(p, &v, 8); break;
-		}
+		emu_store_sz((uint8_t *)(uintptr_t)(la + e->addend), sz, v);
 		return EMU_OK;
 	}
 	return emu_write_slow(cpu, la, sz, v);
