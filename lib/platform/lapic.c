@@ -534,9 +534,14 @@ void vmm__lapic_set_cr8(vmm_vcpu *vcpu, uint8_t cr8)
 	pthread_mutex_unlock(&l->lock);
 }
 
-/* The power-on state (S3 resume): APIC_BASE enabled xAPIC at the default
- * base (BSP bit on vCPU 0), the initial ID, every register reset, nothing
- * pending, the timers stopped. */
+/* APIC_BASE at power-on: enabled xAPIC at the default base, BSP on vCPU 0. */
+static uint64_t power_on_base(const vmm_vcpu *vcpu)
+{
+	return VMM__APIC_DEFAULT_BASE | LAPIC_BASE_EN | (vcpu->index == 0 ? LAPIC_BASE_BSP : 0);
+}
+
+/* The power-on state (S3 resume): power_on_base, the initial ID, every
+ * register reset, nothing pending, the timers stopped. */
 void vmm__lapic_power_on(vmm_vcpu *vcpu)
 {
 	struct vmm__lapic *l = vcpu->lapic;
@@ -544,8 +549,7 @@ void vmm__lapic_power_on(vmm_vcpu *vcpu)
 	if (!l)
 		return;
 	pthread_mutex_lock(&l->lock);
-	__atomic_store_n(&l->base, VMM__APIC_DEFAULT_BASE | LAPIC_BASE_EN |
-			 (vcpu->index == 0 ? LAPIC_BASE_BSP : 0), __ATOMIC_RELAXED);
+	__atomic_store_n(&l->base, power_on_base(vcpu), __ATOMIC_RELAXED);
 	l->id = vcpu->index;
 	lapic_reset_regs(l);
 	l->init_pending = false;
@@ -564,7 +568,7 @@ int vmm__lapic_create(vmm_vcpu *vcpu)
 	pthread_mutex_init(&l->lock, NULL);
 	l->vcpu = vcpu;
 	l->id = vcpu->index;
-	l->base = VMM__APIC_DEFAULT_BASE | LAPIC_BASE_EN | (vcpu->index == 0 ? LAPIC_BASE_BSP : 0);
+	l->base = power_on_base(vcpu);
 	lapic_timer_init(l);
 	lapic_reset_regs(l);
 	__atomic_store_n(&vcpu->lapic, l, __ATOMIC_RELEASE);
